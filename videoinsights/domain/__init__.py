@@ -1,0 +1,1 @@
+"""Shared vocabulary of the whole pipeline: events, days, tiers, quality buckets."""

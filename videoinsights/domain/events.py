@@ -1,0 +1,151 @@
+"""The event vocabulary: one declarative table of fields and event types.
+
+Everything that knows about event fields (validation, the raw-events table,
+the JSON Schema in docs/events.md, the simulator) reads these tables, so a
+field is added in exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Field:
+    """One JSON field of an event and the raw-table column it lands in."""
+
+    name: str  # JSON spelling (camelCase), as clients send it
+    column: str  # column in the raw events table (snake_case)
+    kind: str  # "str" | "int" | "float" | "bool" | "ratio" (float in 0..1)
+    help: str
+    choices: tuple[str, ...] = ()  # allowed values (case-insensitive for enums)
+    upper: bool = False  # normalise to upper case (enum-like dimensions)
+
+
+def _f(name: str, column: str, kind: str, help: str, choices: tuple[str, ...] = (), upper: bool = False) -> Field:
+    return Field(name, column, kind, help, choices, upper)
+
+
+# Fields that every event carries. `id` and `timestamp` are handled specially.
+ENVELOPE = ("id", "type", "sessionId", "timestamp")
+
+FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        _f("mediaMode", "media_mode", "str", "Session media mode", ("routed", "relayed")),
+        _f("connectionId", "connection_id", "str", "Connection id (Vonage connection.id)"),
+        _f("streamId", "stream_id", "str", "Stream id (Vonage stream.id)"),
+        _f("subscriberId", "subscriber_id", "str", "Subscriber id"),
+        _f("reason", "reason", "str", "Why a connection or stream ended (clientDisconnected, ...)"),
+        # endpoint dimensions
+        _f("sdkType", "sdk_type", "str", "Client SDK: JS, IOS, ANDROID, WINDOWS, OTHER, ...", upper=True),
+        _f("sdkVersion", "sdk_version", "str", "Client SDK version, e.g. 2.27.3"),
+        _f("browser", "browser", "str", "CHROME, FIREFOX, SAFARI, EDGE, IE, OTHER, ...", upper=True),
+        _f("browserVersion", "browser_version", "str", "Browser version, e.g. 120.0"),
+        _f("country", "country", "str", "ISO 3166-1 alpha-2 country code", upper=True),
+        _f("region", "region", "str", "Subdivision code, e.g. CA for a US state", upper=True),
+        _f("city", "city", "str", "City name"),
+        _f("guid", "guid", "str", "Client endpoint id (Inspector 'user')"),
+        _f("os", "os", "str", "Operating system, e.g. Windows, macOS, iOS, Android"),
+        _f("osVersion", "os_version", "str", "Operating-system version"),
+        _f("deviceModel", "device_model", "str", "Device model, e.g. iPhone15,2"),
+        _f("networkType", "network_type", "str", "wifi, ethernet, cellular, ...", ()),
+        _f("appVersion", "app_version", "str", "Version of the customer's own app"),
+        _f("userAgent", "user_agent", "str", "Browser user agent string"),
+        # stream
+        _f("videoType", "video_type", "str", "camera, screen or custom; absent for audio-only", ("camera", "screen", "custom")),
+        _f("name", "name", "str", "Publisher name"),
+        _f("hasAudio", "has_audio", "bool", "Stream (or snapshot) carries audio"),
+        _f("hasVideo", "has_video", "bool", "Stream (or snapshot) carries video"),
+        # 30-second stats snapshot
+        _f("audioBitrateKbps", "audio_bitrate_kbps", "float", "Audio bitrate, kbps"),
+        _f("videoBitrateKbps", "video_bitrate_kbps", "float", "Video bitrate, kbps"),
+        _f("audioLatencyMs", "audio_latency_ms", "float", "Audio latency, ms"),
+        _f("videoLatencyMs", "video_latency_ms", "float", "Video latency, ms"),
+        _f("audioPacketLoss", "audio_packet_loss", "ratio", "Audio packet-loss ratio, 0..1"),
+        _f("videoPacketLoss", "video_packet_loss", "ratio", "Video packet-loss ratio, 0..1"),
+        _f("videoResolution", "video_resolution", "str", "WIDTHxHEIGHT, e.g. 1280x720"),
+        _f("audioCodec", "audio_codec", "str", "Audio codec, e.g. opus"),
+        _f("videoCodec", "video_codec", "str", "Video codec, e.g. VP8, H264"),
+        _f("subscribeToAudio", "subscribe_to_audio", "bool", "Subscriber wants audio at the time of the snapshot"),
+        _f("subscribeToVideo", "subscribe_to_video", "bool", "Subscriber wants video at the time of the snapshot"),
+        _f("jitterMs", "jitter_ms", "float", "Jitter, ms"),
+        _f("roundTripMs", "round_trip_ms", "float", "Round-trip time, ms"),
+        _f("frameRate", "frame_rate", "float", "Video frames per second"),
+        _f("freezeCount", "freeze_count", "int", "Video freezes during the snapshot period"),
+        # attempts
+        _f("outcome", "outcome", "str", "success or failure", ("success", "failure")),
+        _f("errorCode", "error_code", "int", "Platform error code of a failed attempt"),
+        # archives, broadcasts, SIP, Experience Composer (their id shares one column)
+        _f("archiveId", "resource_id", "str", "Archive id"),
+        _f("broadcastId", "resource_id", "str", "Broadcast id"),
+        _f("callId", "resource_id", "str", "SIP call id"),
+        _f("composerId", "resource_id", "str", "Experience Composer id"),
+        _f("outputMode", "output_mode", "str", "composed or individual", ("composed", "individual")),
+        _f("resolution", "resolution", "str", "WIDTHxHEIGHT of a composed archive or broadcast"),
+        _f("streamCount", "stream_count", "int", "Archived streams (individual mode)"),
+        _f("hls", "hls", "bool", "Broadcast has an HLS output"),
+        _f("rtmpCount", "rtmp_count", "int", "Number of RTMP outputs of a broadcast"),
+        _f("destination", "destination", "str", "Where an Experience Composer publishes", ("session", "archive", "broadcast")),
+    ]
+}
+
+ENDPOINT = ("sdkType", "sdkVersion", "browser", "browserVersion", "country", "region", "city", "guid",
+            "os", "osVersion", "deviceModel", "networkType", "appVersion", "userAgent")
+SNAPSHOT = ("audioBitrateKbps", "videoBitrateKbps", "audioLatencyMs", "videoLatencyMs", "audioPacketLoss",
+            "videoPacketLoss", "videoResolution", "audioCodec", "videoCodec", "hasAudio", "hasVideo",
+            "jitterMs", "roundTripMs", "frameRate", "freezeCount")
+
+
+@dataclass(frozen=True)
+class EventType:
+    """An event type: its required and optional fields (JSON names)."""
+
+    name: str
+    help: str
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+
+
+def _t(name: str, help: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> EventType:
+    return EventType(name, help, required, optional)
+
+
+_ATTEMPT = ("connectionId", "errorCode", "reason", *ENDPOINT)
+
+EVENT_TYPES: dict[str, EventType] = {
+    t.name: t
+    for t in [
+        _t("sessionCreated", "A session was created (a session with no such event is routed)", optional=("mediaMode",)),
+        _t("sessionDestroyed", "All clients left the session (informational)"),
+        _t("connectionCreated", "A client connected", ("connectionId",), ENDPOINT),
+        _t("connectionDestroyed", "A client disconnected", ("connectionId",), ("reason",)),
+        _t("streamCreated", "A client started publishing a stream", ("streamId", "connectionId"),
+           ("videoType", "hasAudio", "hasVideo", "name")),
+        _t("streamDestroyed", "A stream ended", ("streamId",), ("reason",)),
+        _t("subscriberCreated", "A client subscribed to a stream", ("subscriberId", "streamId", "connectionId")),
+        _t("subscriberDestroyed", "A subscriber ended", ("subscriberId",), ("reason",)),
+        _t("publisherStats", "30-second snapshot of a published stream", ("streamId",), SNAPSHOT),
+        _t("subscriberStats", "30-second snapshot of a subscriber", ("subscriberId",),
+           (*SNAPSHOT, "subscribeToAudio", "subscribeToVideo")),
+        _t("connectAttempt", "A client tried to connect", ("outcome",), _ATTEMPT),
+        _t("publishAttempt", "A client tried to publish", ("outcome",), (*_ATTEMPT, "streamId")),
+        _t("subscribeAttempt", "A client tried to subscribe", ("outcome",), (*_ATTEMPT, "streamId", "subscriberId")),
+        _t("archiveStarted", "An archive started", ("archiveId",), ("outputMode", "resolution", "streamCount")),
+        _t("archiveStopped", "An archive stopped", ("archiveId",), ("outputMode", "resolution", "streamCount")),
+        _t("broadcastStarted", "A broadcast started", ("broadcastId",), ("hls", "rtmpCount", "resolution")),
+        _t("broadcastStopped", "A broadcast stopped", ("broadcastId",), ("hls", "rtmpCount", "resolution")),
+        _t("sipCallStarted", "A SIP call joined the session", ("callId",)),
+        _t("sipCallStopped", "A SIP call left the session", ("callId",)),
+        _t("experienceComposerStarted", "An Experience Composer started", ("composerId",), ("destination", "resolution")),
+        _t("experienceComposerStopped", "An Experience Composer stopped", ("composerId",), ("destination",)),
+    ]
+}
+
+STATS_TYPES = frozenset({"publisherStats", "subscriberStats"})
+
+# Columns of the raw events table, in order (envelope first, then each field column once).
+ENVELOPE_COLUMNS = ("project_id", "event_id", "type", "session_id", "ts", "day", "received_at")
+FIELD_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(f.column for f in FIELDS.values()))
+RAW_COLUMNS: tuple[str, ...] = ENVELOPE_COLUMNS + FIELD_COLUMNS
+COLUMN_KIND: dict[str, str] = {f.column: f.kind for f in FIELDS.values()}

@@ -1,0 +1,23 @@
+"""Histogram buckets of the Insights Quality type.
+
+A bucket `msN` holds samples in (previous bound, N]; the first bucket starts
+at 0 inclusive; the `...Plus` bucket holds everything above the last bound.
+The latency of a sample is its video latency, or its audio latency when it
+has no video latency.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+LATENCY_BOUNDS: tuple[int, ...] = (50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000)
+BITRATE_BOUNDS: tuple[int, ...] = (100, 200, 300, 400, 500, 600, 700, 800, 900, 1000,
+                                   1200, 1400, 1600, 1800, 2000, 2250, 2500, 2750, 3000)
+
+LATENCY_FIELDS: tuple[str, ...] = tuple(f"ms{b}" for b in LATENCY_BOUNDS) + ("ms1000Plus",)
+BITRATE_FIELDS: tuple[str, ...] = tuple(f"kbps{b}" for b in BITRATE_BOUNDS) + ("kbps3000Plus",)
+
+
+def bucket_index(bounds: tuple[int, ...], value: float) -> int:
+    """Index of the bucket holding value: (bounds[i-1], bounds[i]], last = above all."""
+    return bisect.bisect_left(bounds, value)
