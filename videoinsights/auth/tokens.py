@@ -1,0 +1,107 @@
+"""Project credentials and the two token kinds clients send.
+
+* `X-OPENTOK-AUTH: <HS256 JWT>`: iss = project id (API key), ist = "project",
+  signed with the project secret: what the OpenTok server SDKs send.
+* `Authorization: Bearer <RS256 JWT>` carrying application_id: a Vonage
+  application, verified with its stored public key.
+
+Error codes follow the Insights spec: 1001 missing, 1011 malformed/expired,
+1020 bad signature, 1000 unknown project/application id.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from videoinsights.store.base import Project
+
+
+class AuthError(Exception):
+    """Authentication failed; carries the Insights error code."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    """Who is calling: the project (or application) the token belongs to."""
+
+    project_id: str
+    kind: str  # "project" | "application"
+
+
+def new_project_id() -> str:
+    """An 8-digit API key (no leading zero), like Vonage's."""
+    return str(10_000_000 + secrets.randbelow(90_000_000))
+
+
+def new_api_secret() -> str:
+    return secrets.token_hex(20)  # 40 hex characters
+
+
+def new_callback_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def new_application_id() -> str:
+    return str(uuid.uuid4())
+
+
+def issue_project_token(project_id: str, api_secret: str, ttl_s: int = 300) -> str:
+    """The HS256 JWT for X-OPENTOK-AUTH, with the claims the OpenTok SDKs use."""
+    now = int(time.time())
+    claims = {"iss": project_id, "ist": "project", "iat": now, "exp": now + ttl_s, "jti": str(uuid.uuid4())}
+    return jwt.encode(claims, api_secret, algorithm="HS256")
+
+
+ProjectLookup = Callable[[str], Project | None]
+
+
+def authenticate(headers: Mapping[str, str], lookup: ProjectLookup, leeway_s: int = 60) -> AuthContext:
+    """Verify the request's token; raise AuthError with the spec's code."""
+    opentok = headers.get("x-opentok-auth")
+    bearer = headers.get("authorization", "")
+    if opentok:
+        return _verify(opentok.strip(), "HS256", lookup, leeway_s)
+    if bearer[:7].lower() == "bearer ":
+        return _verify(bearer[7:].strip(), "RS256", lookup, leeway_s)
+    raise AuthError(1001, "No valid authentication was provided.")
+
+
+def _verify(token: str, algorithm: str, lookup: ProjectLookup, leeway_s: int) -> AuthContext:
+    try:
+        header = jwt.get_unverified_header(token)
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise AuthError(1011, "Invalid token.") from None
+    if header.get("alg") != algorithm:
+        raise AuthError(1011, f"Invalid token: this header requires {algorithm} tokens.")
+    if algorithm == "HS256":
+        if unverified.get("ist", "project") != "project":
+            raise AuthError(1011, "Invalid token: ist must be 'project'.")
+        project_id, kind = str(unverified.get("iss", "")), "project"
+    else:
+        project_id, kind = str(unverified.get("application_id", "")), "application"
+    if not project_id:
+        raise AuthError(1011, "Invalid token: it names no project.")
+    project = lookup(project_id)
+    if project is None or project.kind != kind:
+        raise AuthError(1000, "Invalid App Id provided.")
+    key: Any = project.api_secret if kind == "project" else project.public_key
+    try:
+        jwt.decode(token, key, algorithms=[algorithm], leeway=leeway_s, options={"require": ["exp"]})
+    except jwt.InvalidSignatureError:
+        raise AuthError(1020, "Unable to validate the token.") from None
+    except jwt.PyJWTError as exc:
+        raise AuthError(1011, f"Invalid token: {exc}.") from None
+    return AuthContext(project_id=project_id, kind=kind)

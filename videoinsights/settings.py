@@ -1,0 +1,88 @@
+"""Every setting in one declarative table: name, type, default, help.
+
+Read from the environment with the VIDEOINSIGHTS_ prefix; CLI flags override.
+docs/configuration.md lists the same table (a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting has a value of the wrong type; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: str = "./videoinsights.duckdb"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # comma-separated origins allowed to call /graphql from a browser; empty = none
+    cors_origins: str = ""
+    # ingestion
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_events_per_request: int = 10_000
+    max_future_skew_s: int = 300
+    # token checks
+    clock_skew_s: int = 60
+    # derivation
+    derive_interval_ms: int = 250
+    derive_batch_sessions: int = 500
+    # retention (days / months)
+    raw_retention_days: int = 21
+    daily_retention_days: int = 90
+    monthly_retention_months: int = 12
+    purge_interval_s: int = 3600
+    # GraphQL limits
+    max_query_nodes: int = 500_000
+    # log level of the server
+    log_level: str = "info"
+
+
+HELP: dict[str, str] = {
+    "db": "Path of the DuckDB database file.",
+    "host": "Address the server listens on.",
+    "port": "Port the server listens on.",
+    "cors_origins": "Comma-separated browser origins allowed to call /graphql and /v1/events (CORS). Empty: none.",
+    "max_body_bytes": "Largest accepted request body on ingestion endpoints (413 above).",
+    "max_events_per_request": "Most events in one POST /v1/events (413 above).",
+    "max_future_skew_s": "Events timestamped further than this in the future are rejected.",
+    "clock_skew_s": "Leeway for JWT exp/iat checks.",
+    "derive_interval_ms": "How often the writer derives sessions that received events.",
+    "derive_batch_sessions": "Sessions derived per writer cycle.",
+    "raw_retention_days": "Days raw events and session-level data are kept (Advanced Insights: 21).",
+    "daily_retention_days": "Days daily rollups are kept (Insights: 90).",
+    "monthly_retention_months": "Months monthly rollups are kept (Insights: 12).",
+    "purge_interval_s": "Seconds between retention purges while serving.",
+    "max_query_nodes": "GraphQL queries estimated to return more result nodes are refused.",
+    "log_level": "Server log level (debug, info, warning, error).",
+}
+
+ENV_PREFIX = "VIDEOINSIGHTS_"
+
+
+def _coerce(name: str, raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be an integer, got {raw!r}") from None
+    return raw
+
+
+def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Defaults, then VIDEOINSIGHTS_* environment variables, then explicit overrides (CLI flags)."""
+    env = os.environ if env is None else env
+    base = Settings()
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        raw = env.get(ENV_PREFIX + f.name.upper())
+        if raw is not None:
+            values[f.name] = _coerce(f.name, raw, getattr(base, f.name))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return replace(base, **values)

@@ -1,0 +1,63 @@
+"""The narrow store interface. Derivation, query and web code talk only to
+this; every SQL statement lives in one backend package (store/duckdb/, and
+later store/clickhouse/).
+
+Write methods are called from the single writer thread only (store/writer.py);
+read methods may be called from any thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from videoinsights.derive.model import SessionDerivation, StatsAggregate
+
+SessionKey = tuple[str, str]  # (project_id, session_id)
+
+
+@dataclass(frozen=True)
+class Project:
+    project_id: str
+    kind: str  # "project" | "application"
+    name: str
+    api_secret: str | None
+    public_key: str | None
+    callback_token: str
+    advanced_insights: bool
+    created_at: int
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """Per submitted batch: which of its rows were new (True) or already stored (False)."""
+
+    inserted: list[list[bool]]
+
+
+class Store(Protocol):
+    # lifecycle
+    def close(self) -> None: ...
+    def checkpoint(self) -> None: ...
+
+    # projects (writes through the writer)
+    def insert_project(self, project: Project) -> None: ...
+    def update_project_secret(self, project_id: str, api_secret: str) -> None: ...
+    def get_project(self, project_id: str) -> Project | None: ...
+    def list_projects(self) -> list[Project]: ...
+
+    # ingestion
+    def append_events(self, batches: Sequence[dict[str, list[Any]]]) -> AppendResult: ...
+
+    # derivation
+    def dirty_sessions(self, limit: int) -> list[SessionKey]: ...
+    def mark_all_dirty(self) -> int: ...
+    def load_session_events(self, keys: Sequence[SessionKey]) -> dict[SessionKey, list[dict[str, Any]]]: ...
+    def load_stats_aggregates(self, keys: Sequence[SessionKey]) -> dict[SessionKey, list[StatsAggregate]]: ...
+    def replace_derived(self, keys: Sequence[SessionKey], derivations: Sequence[SessionDerivation]) -> None: ...
+    def clear_derived(self) -> None: ...
+
+    # retention
+    def purge(self, raw_before: date, daily_before: date, monthly_before: date) -> dict[str, int]: ...

@@ -1,0 +1,192 @@
+"""DuckDB DDL, generated from the shared column vocabularies so the tables
+can never drift from the event table or the derived-row model."""
+
+from __future__ import annotations
+
+from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, PROJECT_MEASURES
+from videoinsights.domain.events import COLUMN_KIND, FIELD_COLUMNS
+from videoinsights.domain.tiers import TIER_COLUMNS
+
+SCHEMA_VERSION = 1
+
+_SQL_TYPE = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "ratio": "DOUBLE", "bool": "BOOLEAN"}
+
+
+def _columns(names: tuple[str, ...], sql_type: str) -> str:
+    return ",\n  ".join(f"{n} {sql_type}" for n in names)
+
+
+def _raw_fields() -> str:
+    return ",\n  ".join(f"{c} {_SQL_TYPE[COLUMN_KIND[c]]}" for c in FIELD_COLUMNS)
+
+
+_DIMS = _columns(DIMENSIONS, "VARCHAR")
+_TIERS = _columns(TIER_COLUMNS, "DOUBLE NOT NULL DEFAULT 0")
+_ENDPOINT = _columns(ENDPOINT_MEASURES, "DOUBLE NOT NULL DEFAULT 0")
+_PROJECT = _columns(PROJECT_MEASURES, "DOUBLE NOT NULL DEFAULT 0")
+
+TABLES: dict[str, str] = {
+    "meta": """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)""",
+    "projects": """
+CREATE TABLE IF NOT EXISTS projects (
+  project_id VARCHAR PRIMARY KEY,      -- 8-digit API key, or an application UUID
+  kind VARCHAR NOT NULL,               -- 'project' | 'application'
+  name VARCHAR NOT NULL,
+  api_secret VARCHAR,                  -- projects: 40 hex chars (HS256 key)
+  public_key VARCHAR,                  -- applications: PEM (RS256)
+  callback_token VARCHAR NOT NULL,     -- Vonage session-monitoring callbacks
+  advanced_insights BOOLEAN NOT NULL,
+  created_at BIGINT NOT NULL
+)""",
+    "events": f"""
+CREATE TABLE IF NOT EXISTS events (
+  project_id VARCHAR NOT NULL,
+  event_id VARCHAR NOT NULL,
+  type VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
+  ts BIGINT NOT NULL,                  -- epoch ms
+  day DATE NOT NULL,                   -- America/Los_Angeles day of ts
+  received_at BIGINT NOT NULL,
+  {_raw_fields()}
+)""",
+    # Dedup keys live apart from the wide event table so the unique index stays small.
+    "event_ids": """
+CREATE TABLE IF NOT EXISTS event_ids (
+  project_id VARCHAR NOT NULL,
+  event_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  PRIMARY KEY (project_id, event_id)
+)""",
+    "dirty_sessions": """
+CREATE TABLE IF NOT EXISTS dirty_sessions (
+  project_id VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
+  first_ts BIGINT NOT NULL,
+  PRIMARY KEY (project_id, session_id)
+)""",
+    "sessions": f"""
+CREATE TABLE IF NOT EXISTS sessions (
+  project_id VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
+  media_mode VARCHAR NOT NULL,
+  created_at BIGINT NOT NULL,
+  last_seen_at BIGINT NOT NULL,
+  meeting_count INTEGER NOT NULL,
+  publisher_minutes DOUBLE NOT NULL,
+  subscriber_minutes DOUBLE NOT NULL,
+  {_TIERS}
+)""",
+    "meetings": f"""
+CREATE TABLE IF NOT EXISTS meetings (
+  project_id VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
+  meeting_index INTEGER NOT NULL,
+  meeting_id VARCHAR NOT NULL,
+  created_at BIGINT NOT NULL,
+  destroyed_at BIGINT,
+  publisher_minutes DOUBLE NOT NULL,
+  subscriber_minutes DOUBLE NOT NULL,
+  max_concurrent_connections INTEGER NOT NULL,
+  max_concurrent_streams INTEGER NOT NULL,
+  max_concurrent_subscribers INTEGER NOT NULL,
+  total_connections INTEGER NOT NULL,
+  total_streams INTEGER NOT NULL,
+  total_subscribers INTEGER NOT NULL,
+  {_TIERS}
+)""",
+    "connections": """
+CREATE TABLE IF NOT EXISTS connections (
+  project_id VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
+  meeting_index INTEGER NOT NULL,
+  connection_id VARCHAR NOT NULL,
+  created_at BIGINT NOT NULL,
+  destroyed_at BIGINT,
+  ended_at BIGINT NOT NULL,
+  reason VARCHAR,
+  sdk_type VARCHAR, sdk_version VARCHAR, browser VARCHAR, browser_version VARCHAR,
+  country VARCHAR, region VARCHAR, city VARCHAR, guid VARCHAR, os VARCHAR, os_version VARCHAR,
+  device_model VARCHAR, network_type VARCHAR, app_version VARCHAR, user_agent VARCHAR
+)""",
+    "publishers": """
+CREATE TABLE IF NOT EXISTS publishers (
+  project_id VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
+  meeting_index INTEGER NOT NULL,
+  stream_id VARCHAR NOT NULL,
+  connection_id VARCHAR,
+  created_at BIGINT NOT NULL,
+  destroyed_at BIGINT,
+  ended_at BIGINT NOT NULL,
+  minutes DOUBLE NOT NULL,
+  video_type VARCHAR,
+  has_audio BOOLEAN,
+  has_video BOOLEAN,
+  name VARCHAR,
+  reason VARCHAR
+)""",
+    "subscribers": """
+CREATE TABLE IF NOT EXISTS subscribers (
+  project_id VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
+  meeting_index INTEGER NOT NULL,
+  subscriber_id VARCHAR NOT NULL,
+  stream_id VARCHAR,
+  connection_id VARCHAR,
+  created_at BIGINT NOT NULL,
+  destroyed_at BIGINT,
+  ended_at BIGINT NOT NULL,
+  minutes DOUBLE NOT NULL
+)""",
+    # A session's contributions to each day; rollups are re-aggregated from these.
+    "session_endpoint_days": f"""
+CREATE TABLE IF NOT EXISTS session_endpoint_days (
+  project_id VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  {_DIMS},
+  {_ENDPOINT}
+)""",
+    "session_project_days": f"""
+CREATE TABLE IF NOT EXISTS session_project_days (
+  project_id VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  {_PROJECT}
+)""",
+    "rollup_endpoint_daily": f"""
+CREATE TABLE IF NOT EXISTS rollup_endpoint_daily (
+  project_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  {_DIMS},
+  {_ENDPOINT}
+)""",
+    "rollup_project_daily": f"""
+CREATE TABLE IF NOT EXISTS rollup_project_daily (
+  project_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  {_PROJECT}
+)""",
+    "rollup_endpoint_monthly": f"""
+CREATE TABLE IF NOT EXISTS rollup_endpoint_monthly (
+  project_id VARCHAR NOT NULL,
+  month DATE NOT NULL,
+  {_DIMS},
+  {_ENDPOINT}
+)""",
+    "rollup_project_monthly": f"""
+CREATE TABLE IF NOT EXISTS rollup_project_monthly (
+  project_id VARCHAR NOT NULL,
+  month DATE NOT NULL,
+  {_PROJECT}
+)""",
+}
+
+DERIVED_SESSION_TABLES = ("sessions", "meetings", "connections", "publishers", "subscribers",
+                          "session_endpoint_days", "session_project_days")
+ROLLUP_TABLES = ("rollup_endpoint_daily", "rollup_project_daily", "rollup_endpoint_monthly", "rollup_project_monthly")
+
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS events_session ON events (session_id)",
+)

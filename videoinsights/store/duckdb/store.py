@@ -1,0 +1,364 @@
+"""DuckDB backend: the embedded default store (one file, one owning process).
+
+One write connection, used only by the writer thread; readers get their own
+cursor per thread and see committed snapshots, so they never block on it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, fields
+from datetime import date
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from videoinsights.derive.model import (
+    DIMENSIONS,
+    ENDPOINT_MEASURES,
+    PROJECT_MEASURES,
+    ConnectionRow,
+    MeetingRow,
+    PublisherRow,
+    SessionDerivation,
+    StatsAggregate,
+    SubscriberRow,
+)
+from videoinsights.domain.days import day_start_ms
+from videoinsights.domain.events import RAW_COLUMNS, STATS_TYPES
+from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS
+from videoinsights.domain.tiers import TIER_COLUMNS
+from videoinsights.store.base import AppendResult, Project, SessionKey
+from videoinsights.store.duckdb.schema import DERIVED_SESSION_TABLES, INDEXES, SCHEMA_VERSION, TABLES
+
+_STATS_TYPES_SQL = ", ".join(f"'{t}'" for t in sorted(STATS_TYPES))
+
+
+def _bucket_case(expr: str, bounds: tuple[int, ...]) -> str:
+    """SQL CASE giving the histogram bucket index of expr: (b[i-1], b[i]] -> i."""
+    whens = " ".join(f"WHEN {expr} <= {b} THEN {i}" for i, b in enumerate(bounds))
+    return f"CASE WHEN {expr} IS NULL THEN NULL {whens} ELSE {len(bounds)} END"
+
+
+def _stats_aggregate_sql() -> str:
+    lat = "coalesce(video_latency_ms, audio_latency_ms)"
+    lat_counts = ", ".join(f"count(*) FILTER (WHERE lat_b = {i})" for i in range(len(LATENCY_BOUNDS) + 1))
+    br_counts = ", ".join(f"count(*) FILTER (WHERE br_b = {i})" for i in range(len(BITRATE_BOUNDS) + 1))
+    return f"""
+WITH s AS (
+  SELECT e.project_id, e.session_id, e.day, e.ts,
+         CASE e.type WHEN 'publisherStats' THEN 'pub' ELSE 'sub' END AS side,
+         CASE e.type WHEN 'publisherStats' THEN e.stream_id ELSE e.subscriber_id END AS entity_id,
+         {lat} AS lat, e.video_bitrate_kbps AS br,
+         {_bucket_case(lat, LATENCY_BOUNDS)} AS lat_b,
+         {_bucket_case("e.video_bitrate_kbps", BITRATE_BOUNDS)} AS br_b
+  FROM events e JOIN keys k ON e.project_id = k.project_id AND e.session_id = k.session_id
+  WHERE e.type IN ({_STATS_TYPES_SQL}) AND e.ts >= (SELECT min(first_ts) FROM keys)
+)
+SELECT project_id, session_id, side, entity_id, day, count(*) AS samples, min(ts), max(ts),
+       [{lat_counts}], [{br_counts}],
+       coalesce(sum(lat), 0), count(lat), coalesce(sum(br), 0), count(br)
+FROM s GROUP BY ALL ORDER BY project_id, session_id, side, entity_id, day"""
+
+
+_STATS_SQL = _stats_aggregate_sql()
+
+
+class DuckDBStore:
+    """All DuckDB SQL of the service, behind the Store interface (store/base.py)."""
+
+    def __init__(self, path: str, *, read_only: bool = False) -> None:
+        self.path = path
+        config = {"wal_autocheckpoint": "256MB"} if not read_only else {}
+        self._con = duckdb.connect(path, read_only=read_only, config=config)
+        self._local = threading.local()
+        if not read_only:
+            self._migrate()
+
+    # -- lifecycle -------------------------------------------------------
+    def _migrate(self) -> None:
+        for ddl in TABLES.values():
+            self._con.execute(ddl)
+        for ddl in INDEXES:
+            self._con.execute(ddl)
+        self._con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+        )
+
+    def close(self) -> None:
+        self._con.close()
+
+    def checkpoint(self) -> None:
+        self._con.execute("CHECKPOINT")
+
+    def reader(self) -> duckdb.DuckDBPyConnection:
+        """A cursor private to the calling thread (DuckDB connections are not thread-safe)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+        return cur
+
+    # -- projects ----------------------------------------------------------
+    def insert_project(self, project: Project) -> None:
+        values = asdict(project)
+        cols = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        self._con.execute(f"INSERT INTO projects ({cols}) VALUES ({marks})", list(values.values()))
+
+    def update_project_secret(self, project_id: str, api_secret: str) -> None:
+        self._con.execute("UPDATE projects SET api_secret = ? WHERE project_id = ?", [api_secret, project_id])
+
+    def get_project(self, project_id: str) -> Project | None:
+        cur = self.reader()
+        names = [f.name for f in fields(Project)]
+        row = cur.execute(f"SELECT {', '.join(names)} FROM projects WHERE project_id = ?", [project_id]).fetchone()
+        return Project(*row) if row else None
+
+    def list_projects(self) -> list[Project]:
+        names = [f.name for f in fields(Project)]
+        rows = self.reader().execute(f"SELECT {', '.join(names)} FROM projects ORDER BY created_at").fetchall()
+        return [Project(*r) for r in rows]
+
+    # -- ingestion ---------------------------------------------------------
+    def append_events(self, batches: Sequence[dict[str, list[Any]]]) -> AppendResult:
+        """Insert new events of several request batches in one transaction.
+
+        An event whose (project_id, event_id) is already stored, or appears
+        earlier in this call, is a duplicate and is not inserted again."""
+        con = self._con
+        columns = {c: [v for b in batches for v in b[c]] for c in ("project_id", "event_id", "day")}
+        con.execute("BEGIN")
+        try:
+            con.register("incoming_ids", pa.table(columns))
+            new = con.execute(
+                "INSERT OR IGNORE INTO event_ids SELECT project_id, event_id, day FROM incoming_ids"
+                " RETURNING project_id, event_id"
+            ).fetchall()
+            con.unregister("incoming_ids")
+            new_keys = set(new)
+            inserted: list[list[bool]] = []
+            keep: list[bool] = []
+            for b in batches:
+                flags = []
+                for key in zip(b["project_id"], b["event_id"], strict=True):
+                    fresh = key in new_keys
+                    if fresh:
+                        new_keys.discard(key)  # a second copy later in this call is a duplicate
+                    flags.append(fresh)
+                inserted.append(flags)
+                keep.extend(flags)
+            if any(keep):
+                table = pa.table({c: [v for b in batches for v in b[c]] for c in RAW_COLUMNS})
+                if not all(keep):
+                    table = table.filter(pa.array(keep))
+                con.register("incoming", table)
+                con.execute(f"INSERT INTO events SELECT {', '.join(RAW_COLUMNS)} FROM incoming")
+                con.execute(
+                    """INSERT INTO dirty_sessions
+                       SELECT project_id, session_id, min(ts) FROM incoming GROUP BY project_id, session_id
+                       ON CONFLICT DO UPDATE SET first_ts = least(dirty_sessions.first_ts, excluded.first_ts)"""
+                )
+                con.unregister("incoming")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return AppendResult(inserted)
+
+    # -- derivation --------------------------------------------------------
+    def dirty_sessions(self, limit: int) -> list[SessionKey]:
+        rows = self._con.execute(
+            "SELECT project_id, session_id FROM dirty_sessions ORDER BY first_ts LIMIT ?", [limit]
+        ).fetchall()
+        return [(p, s) for p, s in rows]
+
+    def mark_all_dirty(self) -> int:
+        self._con.execute("DELETE FROM dirty_sessions")
+        self._con.execute(
+            "INSERT INTO dirty_sessions SELECT project_id, session_id, min(ts) FROM events GROUP BY ALL"
+        )
+        return int(self._con.execute("SELECT count(*) FROM dirty_sessions").fetchone()[0])
+
+    def _keys_table(self, keys: Sequence[SessionKey]) -> None:
+        con = self._con
+        table = pa.table({"project_id": [k[0] for k in keys], "session_id": [k[1] for k in keys]})
+        con.register("keys_in", table)
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE keys AS
+               SELECT k.project_id, k.session_id, coalesce(d.first_ts, 0) AS first_ts
+               FROM keys_in k LEFT JOIN dirty_sessions d USING (project_id, session_id)"""
+        )
+        con.unregister("keys_in")
+
+    def load_session_events(self, keys: Sequence[SessionKey]) -> dict[SessionKey, list[dict[str, Any]]]:
+        self._keys_table(keys)
+        # first_ts is the earliest event of a dirty session, so no older row can belong to it.
+        cur = self._con.execute(
+            f"""SELECT e.* FROM events e JOIN keys k ON e.project_id = k.project_id AND e.session_id = k.session_id
+                WHERE e.type NOT IN ({_STATS_TYPES_SQL}) AND e.ts >= (SELECT min(first_ts) FROM keys)"""
+        )
+        names = [d[0] for d in cur.description]
+        out: dict[SessionKey, list[dict[str, Any]]] = {k: [] for k in keys}
+        for row in cur.fetchall():
+            event = dict(zip(names, row, strict=True))
+            out[(event["project_id"], event["session_id"])].append(event)
+        return out
+
+    def load_stats_aggregates(self, keys: Sequence[SessionKey]) -> dict[SessionKey, list[StatsAggregate]]:
+        self._keys_table(keys)
+        out: dict[SessionKey, list[StatsAggregate]] = {k: [] for k in keys}
+        for row in self._con.execute(_STATS_SQL).fetchall():
+            project_id, session_id, side, entity_id, day, samples, first, last, lat, br, ls, lc, bs, bc = row
+            if entity_id is None:
+                continue
+            out[(project_id, session_id)].append(
+                StatsAggregate(side, entity_id, day, samples, first, last, tuple(lat), tuple(br), ls, lc, bs, bc)
+            )
+        return out
+
+    def replace_derived(self, keys: Sequence[SessionKey], derivations: Sequence[SessionDerivation]) -> None:
+        """Swap in the new derived rows of these sessions and refresh the rollups they touch."""
+        con = self._con
+        con.execute("BEGIN")
+        try:
+            self._keys_table(keys)
+            touched = self._touched_days()
+            for table in DERIVED_SESSION_TABLES:
+                con.execute(f"DELETE FROM {table} WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)")
+            self._insert_derivations(derivations)
+            touched |= {(r.project_id, r.day) for d in derivations for r in (*d.endpoint_days, *d.project_days)}
+            self._refresh_rollups(touched)
+            con.execute("DELETE FROM dirty_sessions WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _touched_days(self) -> set[tuple[str, date]]:
+        rows = self._con.execute(
+            """SELECT DISTINCT project_id, day FROM session_endpoint_days
+                 WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)
+               UNION SELECT DISTINCT project_id, day FROM session_project_days
+                 WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"""
+        ).fetchall()
+        return {(p, d) for p, d in rows}
+
+    def _insert_rows(self, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        self._con.register("derived_rows", pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)}))
+        self._con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM derived_rows")
+        self._con.unregister("derived_rows")
+
+    def _insert_derivations(self, derivations: Sequence[SessionDerivation]) -> None:
+        session_cols = ["project_id", "session_id", "media_mode", "created_at", "last_seen_at", "meeting_count",
+                        "publisher_minutes", "subscriber_minutes", *TIER_COLUMNS]
+        sessions = [
+            (s.project_id, s.session_id, s.media_mode, s.created_at, s.last_seen_at, s.meeting_count,
+             s.publisher_minutes, s.subscriber_minutes, *(s.tiers[c] for c in TIER_COLUMNS))
+            for s in (d.session for d in derivations)
+        ]
+        self._insert_rows("sessions", session_cols, sessions)
+        meeting_fields = [f.name for f in fields(MeetingRow) if f.name != "tiers"]
+        meetings = [
+            (*(getattr(m, n) for n in meeting_fields), *(m.tiers[c] for c in TIER_COLUMNS))
+            for d in derivations for m in d.meetings
+        ]
+        self._insert_rows("meetings", [*meeting_fields, *TIER_COLUMNS], meetings)
+        for table, cls, attr in (("connections", ConnectionRow, "connections"), ("publishers", PublisherRow, "publishers"),
+                                 ("subscribers", SubscriberRow, "subscribers")):
+            names = [f.name for f in fields(cls)]
+            rows = [tuple(getattr(r, n) for n in names) for d in derivations for r in getattr(d, attr)]
+            self._insert_rows(table, names, rows)
+        endpoint_cols = ["project_id", "session_id", "day", *DIMENSIONS, *ENDPOINT_MEASURES]
+        endpoint = [
+            (r.project_id, r.session_id, r.day, *(getattr(r, c) for c in DIMENSIONS),
+             *(r.measures[m] for m in ENDPOINT_MEASURES))
+            for d in derivations for r in d.endpoint_days
+        ]
+        self._insert_rows("session_endpoint_days", endpoint_cols, endpoint)
+        project_cols = ["project_id", "session_id", "day", *PROJECT_MEASURES]
+        project = [
+            (r.project_id, r.session_id, r.day, *(r.measures[m] for m in PROJECT_MEASURES))
+            for d in derivations for r in d.project_days
+        ]
+        self._insert_rows("session_project_days", project_cols, project)
+
+    def _refresh_rollups(self, touched: set[tuple[str, date]]) -> None:
+        """Re-aggregate the daily and monthly rollups of the touched (project, day)s."""
+        if not touched:
+            return
+        con = self._con
+        days = pa.table({"project_id": [p for p, _ in touched], "day": [d for _, d in touched]})
+        con.register("touched_in", days)
+        con.execute("CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT * FROM touched_in")
+        con.unregister("touched_in")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE touched_months AS "
+            "SELECT DISTINCT project_id, CAST(date_trunc('month', day) AS DATE) AS month FROM touched"
+        )
+        dims = ", ".join(DIMENSIONS)
+        emeasures = ", ".join(f"sum({m})" for m in ENDPOINT_MEASURES)
+        pmeasures = ", ".join(f"sum({m})" for m in PROJECT_MEASURES)
+        in_days = "(project_id, day) IN (SELECT project_id, day FROM touched)"
+        in_months = "(project_id, month) IN (SELECT project_id, month FROM touched_months)"
+        con.execute(f"DELETE FROM rollup_endpoint_daily WHERE {in_days}")
+        con.execute(
+            f"INSERT INTO rollup_endpoint_daily SELECT project_id, day, {dims}, {emeasures} "
+            f"FROM session_endpoint_days WHERE {in_days} GROUP BY project_id, day, {dims}"
+        )
+        con.execute(f"DELETE FROM rollup_project_daily WHERE {in_days}")
+        con.execute(
+            f"INSERT INTO rollup_project_daily SELECT project_id, day, {pmeasures} "
+            f"FROM session_project_days WHERE {in_days} GROUP BY project_id, day"
+        )
+        con.execute(f"DELETE FROM rollup_endpoint_monthly WHERE {in_months}")
+        con.execute(
+            f"INSERT INTO rollup_endpoint_monthly SELECT project_id, CAST(date_trunc('month', day) AS DATE) AS month, "
+            f"{dims}, {emeasures} FROM rollup_endpoint_daily "
+            f"WHERE (project_id, CAST(date_trunc('month', day) AS DATE)) IN (SELECT project_id, month FROM touched_months) "
+            f"GROUP BY ALL"
+        )
+        con.execute(f"DELETE FROM rollup_project_monthly WHERE {in_months}")
+        con.execute(
+            f"INSERT INTO rollup_project_monthly SELECT project_id, CAST(date_trunc('month', day) AS DATE) AS month, "
+            f"{pmeasures} FROM rollup_project_daily "
+            f"WHERE (project_id, CAST(date_trunc('month', day) AS DATE)) IN (SELECT project_id, month FROM touched_months) "
+            f"GROUP BY ALL"
+        )
+
+    def clear_derived(self) -> None:
+        con = self._con
+        con.execute("BEGIN")
+        for table in DERIVED_SESSION_TABLES:
+            con.execute(f"DELETE FROM {table}")
+        con.execute("COMMIT")
+
+    # -- retention ---------------------------------------------------------
+    def purge(self, raw_before: date, daily_before: date, monthly_before: date) -> dict[str, int]:
+        """Delete data past its retention window. Session-level tables go with the raw events."""
+        con = self._con
+        counts: dict[str, int] = {}
+        con.execute("BEGIN")
+        try:
+            counts["events"] = con.execute("DELETE FROM events WHERE day < ?", [raw_before]).fetchone()[0]
+            counts["event_ids"] = con.execute("DELETE FROM event_ids WHERE day < ?", [raw_before]).fetchone()[0]
+            old_sessions = "SELECT project_id, session_id FROM sessions WHERE last_seen_at < ?"
+            cutoff = day_start_ms(raw_before)
+            for table in ("meetings", "connections", "publishers", "subscribers"):
+                counts[table] = con.execute(
+                    f"DELETE FROM {table} WHERE (project_id, session_id) IN ({old_sessions})", [cutoff]
+                ).fetchone()[0]
+            counts["sessions"] = con.execute("DELETE FROM sessions WHERE last_seen_at < ?", [cutoff]).fetchone()[0]
+            for table in ("session_endpoint_days", "session_project_days", "rollup_endpoint_daily", "rollup_project_daily"):
+                counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [daily_before]).fetchone()[0]
+            for table in ("rollup_endpoint_monthly", "rollup_project_monthly"):
+                counts[table] = con.execute(f"DELETE FROM {table} WHERE month < ?", [monthly_before]).fetchone()[0]
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return counts
