@@ -58,11 +58,20 @@ CREATE TABLE IF NOT EXISTS event_ids (
   day DATE NOT NULL,
   PRIMARY KEY (project_id, event_id)
 )""",
+    # Time span of each session's raw events: bounds the scan when a session is re-derived.
+    "session_bounds": """
+CREATE TABLE IF NOT EXISTS session_bounds (
+  project_id VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
+  first_ts BIGINT NOT NULL,
+  last_ts BIGINT NOT NULL,
+  PRIMARY KEY (project_id, session_id)
+)""",
+    # Sessions with events not yet reflected in the derived tables.
     "dirty_sessions": """
 CREATE TABLE IF NOT EXISTS dirty_sessions (
   project_id VARCHAR NOT NULL,
   session_id VARCHAR NOT NULL,
-  first_ts BIGINT NOT NULL,
   PRIMARY KEY (project_id, session_id)
 )""",
     "sessions": f"""

@@ -157,10 +157,12 @@ class DuckDBStore:
                 con.register("incoming", table)
                 con.execute(f"INSERT INTO events SELECT {', '.join(RAW_COLUMNS)} FROM incoming")
                 con.execute(
-                    """INSERT INTO dirty_sessions
-                       SELECT project_id, session_id, min(ts) FROM incoming GROUP BY project_id, session_id
-                       ON CONFLICT DO UPDATE SET first_ts = least(dirty_sessions.first_ts, excluded.first_ts)"""
+                    """INSERT INTO session_bounds
+                       SELECT project_id, session_id, min(ts), max(ts) FROM incoming GROUP BY project_id, session_id
+                       ON CONFLICT DO UPDATE SET first_ts = least(session_bounds.first_ts, excluded.first_ts),
+                                                 last_ts = greatest(session_bounds.last_ts, excluded.last_ts)"""
                 )
+                con.execute("INSERT OR IGNORE INTO dirty_sessions SELECT DISTINCT project_id, session_id FROM incoming")
                 con.unregister("incoming")
             con.execute("COMMIT")
         except BaseException:
@@ -171,15 +173,15 @@ class DuckDBStore:
     # -- derivation --------------------------------------------------------
     def dirty_sessions(self, limit: int) -> list[SessionKey]:
         rows = self._con.execute(
-            "SELECT project_id, session_id FROM dirty_sessions ORDER BY first_ts LIMIT ?", [limit]
+            """SELECT d.project_id, d.session_id FROM dirty_sessions d JOIN session_bounds b USING (project_id, session_id)
+               ORDER BY b.first_ts, d.project_id, d.session_id LIMIT ?""",
+            [limit],
         ).fetchall()
         return [(p, s) for p, s in rows]
 
     def mark_all_dirty(self) -> int:
         self._con.execute("DELETE FROM dirty_sessions")
-        self._con.execute(
-            "INSERT INTO dirty_sessions SELECT project_id, session_id, min(ts) FROM events GROUP BY ALL"
-        )
+        self._con.execute("INSERT INTO dirty_sessions SELECT project_id, session_id FROM session_bounds")
         return int(self._con.execute("SELECT count(*) FROM dirty_sessions").fetchone()[0])
 
     def _keys_table(self, keys: Sequence[SessionKey]) -> None:
@@ -188,14 +190,14 @@ class DuckDBStore:
         con.register("keys_in", table)
         con.execute(
             """CREATE OR REPLACE TEMP TABLE keys AS
-               SELECT k.project_id, k.session_id, coalesce(d.first_ts, 0) AS first_ts
-               FROM keys_in k LEFT JOIN dirty_sessions d USING (project_id, session_id)"""
+               SELECT k.project_id, k.session_id, coalesce(b.first_ts, 0) AS first_ts
+               FROM keys_in k LEFT JOIN session_bounds b USING (project_id, session_id)"""
         )
         con.unregister("keys_in")
 
     def load_session_events(self, keys: Sequence[SessionKey]) -> dict[SessionKey, list[dict[str, Any]]]:
         self._keys_table(keys)
-        # first_ts is the earliest event of a dirty session, so no older row can belong to it.
+        # first_ts is a session's earliest event, so no older row can belong to it (zone maps skip them).
         cur = self._con.execute(
             f"""SELECT e.* FROM events e JOIN keys k ON e.project_id = k.project_id AND e.session_id = k.session_id
                 WHERE e.type NOT IN ({_STATS_TYPES_SQL}) AND e.ts >= (SELECT min(first_ts) FROM keys)"""
@@ -353,6 +355,9 @@ class DuckDBStore:
                     f"DELETE FROM {table} WHERE (project_id, session_id) IN ({old_sessions})", [cutoff]
                 ).fetchone()[0]
             counts["sessions"] = con.execute("DELETE FROM sessions WHERE last_seen_at < ?", [cutoff]).fetchone()[0]
+            counts["session_bounds"] = con.execute(
+                "DELETE FROM session_bounds WHERE last_ts < ?", [cutoff]
+            ).fetchone()[0]
             for table in ("session_endpoint_days", "session_project_days", "rollup_endpoint_daily", "rollup_project_daily"):
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [daily_before]).fetchone()[0]
             for table in ("rollup_endpoint_monthly", "rollup_project_monthly"):

@@ -1,0 +1,140 @@
+"""Shared fixtures: a real server process on 127.0.0.1 over a real DuckDB file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from videoinsights.auth.tokens import issue_project_token
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+if not SHARED.exists():  # CI: a clone beside a copy of shared/
+    SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(db: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run the real CLI in a subprocess; return stdout (raises on failure)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "videoinsights", "--db", str(db), *args],
+        capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})},
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"videoinsights {' '.join(args)} failed: {result.stderr}")
+    return result.stdout
+
+
+@dataclass
+class Server:
+    db: Path
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.log = self.db.with_suffix(f".{int(time.time() * 1000)}.log")
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "videoinsights", "--db", str(self.db), "serve", "--port", str(self.port)],
+                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **self.env},
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited: {self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError("server did not become healthy")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+
+    def wait_derived(self, timeout: float = 20) -> None:
+        """Block until the writer has derived every session that received events."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            metrics = httpx.get(f"{self.url}/metrics").text
+            if "videoinsights_dirty_sessions 0" in metrics.splitlines():
+                return
+            time.sleep(0.05)
+        raise AssertionError("derivation did not catch up")
+
+
+@dataclass
+class ProjectCreds:
+    project_id: str
+    secret: str
+    callback_token: str
+
+    def token(self, ttl: int = 300) -> str:
+        return issue_project_token(self.project_id, self.secret, ttl)
+
+    def headers(self) -> dict[str, str]:
+        return {"X-OPENTOK-AUTH": self.token()}
+
+
+def create_project(db: Path, name: str = "test", advanced: bool = True, project_id: str | None = None) -> ProjectCreds:
+    args = ["projects", "create", "--name", name, "--json"]
+    if advanced:
+        args.append("--advanced-insights")
+    if project_id:
+        args += ["--project-id", project_id]
+    data: dict[str, Any] = json.loads(cli(db, *args))
+    return ProjectCreds(str(data["projectId"]), data["apiSecret"], data["callbackToken"])
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Any]:
+    started: list[Server] = []
+
+    def make(env: dict[str, str] | None = None, db: Path | None = None) -> Server:
+        server = Server(db or tmp_path / "vi.duckdb", free_port(), env or {})
+        server.start()
+        started.append(server)
+        return server
+
+    yield make
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture
+def served_project(tmp_path: Path, server_factory: Any) -> tuple[Server, ProjectCreds]:
+    creds = create_project(tmp_path / "vi.duckdb")
+    return server_factory(), creds

@@ -1,0 +1,5 @@
+import sys
+
+from videoinsights.cli import main
+
+sys.exit(main())

@@ -1,0 +1,188 @@
+"""The `videoinsights` command line.
+
+Commands that change the database run on the file directly, or, when a
+server owns it, through the server (see control.py), so they work while the
+service is running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from videoinsights.control import RemoteError, call_server, running_server
+from videoinsights.ops import OPS, OpError
+from videoinsights.settings import Settings, SettingsError, load_settings
+
+
+def run_op(db: str, op: str, **args: Any) -> Any:
+    """Run an admin operation on `db`, through the server if one owns the file."""
+    info = running_server(db)
+    if info is not None:
+        return call_server(info, op, args)
+    from videoinsights.store.duckdb.store import DuckDBStore
+
+    store = DuckDBStore(db)
+    try:
+        return OPS[op](store, **args)
+    finally:
+        store.checkpoint()
+        store.close()
+
+
+def _print(data: Any, as_json: bool, text: str) -> None:
+    print(json.dumps(data, indent=None if as_json else 2) if as_json else text)
+
+
+def cmd_projects_create(args: argparse.Namespace, settings: Settings) -> int:
+    p = run_op(settings.db, "create_project", name=args.name, advanced_insights=args.advanced_insights,
+               project_id=args.project_id)
+    _print(p, args.json, f"project {p['projectId']} ({p['name']})\n  api secret:     {p['apiSecret']}\n"
+                         f"  callback token: {p['callbackToken']}")
+    return 0
+
+
+def cmd_projects_list(args: argparse.Namespace, settings: Settings) -> int:
+    projects = run_op(settings.db, "list_projects")
+    lines = [f"{p['projectId']}\t{p['kind']}\t{'advanced' if p['advancedInsights'] else 'standard'}\t{p['name']}"
+             for p in projects]
+    _print(projects, args.json, "\n".join(lines) if lines else "no projects")
+    return 0
+
+
+def cmd_projects_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    result = run_op(settings.db, "rotate_secret", project_id=str(args.project_id))
+    _print(result, args.json, f"new api secret of {result['projectId']}: {result['apiSecret']}")
+    return 0
+
+
+def cmd_applications_create(args: argparse.Namespace, settings: Settings) -> int:
+    pem = Path(args.public_key).read_text()
+    app = run_op(settings.db, "create_application", name=args.name, public_key_pem=pem,
+                 advanced_insights=args.advanced_insights)
+    _print(app, args.json, f"application {app['applicationId']} ({app['name']})\n"
+                           f"  callback token: {app['callbackToken']}")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    from videoinsights.auth.tokens import issue_project_token
+
+    secret = run_op(settings.db, "get_secret", project_id=str(args.project))["apiSecret"]
+    print(issue_project_token(str(args.project), secret, args.ttl))
+    return 0
+
+
+def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    result = run_op(settings.db, "rebuild")
+    print(f"rebuilt {result['sessions']} sessions in {result['seconds']} s")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    result = run_op(settings.db, "purge")
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from videoinsights.web.server import serve
+
+    serve(settings)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from videoinsights.demo import run_demo
+
+    return run_demo(settings, days=args.days, sessions_per_day=args.sessions_per_day, seed=args.seed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="videoinsights", description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="DuckDB file (default: $VIDEOINSIGHTS_DB or ./videoinsights.duckdb)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, func: Any, help: str, parent: Any = sub) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help, description=help)
+        p.add_argument("--db", default=argparse.SUPPRESS, help="DuckDB file")
+        p.set_defaults(func=func)
+        return p
+
+    for name, help in (("serve", "Start the server."), ("demo", "Fill a demo project with traffic and serve it.")):
+        p = command(name, cmd_serve if name == "serve" else cmd_demo, help)
+        p.add_argument("--host", help="listen address (default 127.0.0.1)")
+        p.add_argument("--port", type=int, help="listen port (default 8080)")
+        if name == "demo":
+            p.add_argument("--days", type=int, default=30, help="days of traffic to generate")
+            p.add_argument("--sessions-per-day", type=int, default=300, help="sessions per day")
+            p.add_argument("--seed", type=int, default=7, help="random seed")
+
+    projects = sub.add_parser("projects", help="Manage projects (API key + secret).").add_subparsers(
+        dest="action", required=True)
+    p = command("create", cmd_projects_create, "Create a project.", projects)
+    p.add_argument("--name", required=True)
+    p.add_argument("--advanced-insights", action="store_true", help="enable session data (Advanced Insights)")
+    p.add_argument("--project-id", help="choose the numeric id instead of a random 8-digit one")
+    p.add_argument("--json", action="store_true")
+    p = command("list", cmd_projects_list, "List projects.", projects)
+    p.add_argument("--json", action="store_true")
+    p = command("rotate-secret", cmd_projects_rotate, "Replace a project's API secret.", projects)
+    p.add_argument("project_id")
+    p.add_argument("--json", action="store_true")
+
+    apps = sub.add_parser("applications", help="Manage Vonage-style applications (RSA keys).").add_subparsers(
+        dest="action", required=True)
+    p = command("create", cmd_applications_create, "Register an application by its public key.", apps)
+    p.add_argument("--name", required=True)
+    p.add_argument("--public-key", required=True, help="PEM file with the RSA public key")
+    p.add_argument("--advanced-insights", action="store_true")
+    p.add_argument("--json", action="store_true")
+
+    p = command("token", cmd_token, "Print an X-OPENTOK-AUTH token (HS256 JWT) for a project.")
+    p.add_argument("--project", required=True)
+    p.add_argument("--ttl", type=int, default=300, help="seconds until it expires")
+
+    command("rebuild", cmd_rebuild, "Re-derive every derived table from the raw events.")
+    command("purge", cmd_purge, "Delete data older than the retention windows now.")
+    _add_simulate(sub, command)
+    return parser
+
+
+def _add_simulate(sub: Any, command: Any) -> None:
+    try:
+        from videoinsights.simulate.cli import add_simulate_arguments, run_simulate
+    except ImportError:  # the simulator is optional at import time only while it is being built
+        return
+    p = command("simulate", lambda a, s: run_simulate(a, token_provider=_token_provider(a, s)),
+                "Generate realistic traffic to a file or a server.")
+    add_simulate_arguments(p)
+
+
+def _token_provider(args: argparse.Namespace, settings: Settings) -> Any:
+    from videoinsights.auth.tokens import issue_project_token
+
+    if not getattr(args, "url", None):
+        return None
+    secret = run_op(settings.db, "get_secret", project_id=str(args.project))["apiSecret"]
+    return lambda: issue_project_token(str(args.project), secret, 300)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(db=getattr(args, "db", None), host=getattr(args, "host", None),
+                                 port=getattr(args, "port", None))
+        return int(args.func(args, settings) or 0)
+    except (OpError, RemoteError, SettingsError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

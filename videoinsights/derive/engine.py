@@ -1,0 +1,48 @@
+"""Incremental derivation: re-derive the sessions that received events.
+
+A session is always re-derived from all of its raw events, so the result
+does not depend on arrival order, duplicates or lateness. Runs on the
+writer thread (store/writer.py), the only one that writes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from videoinsights.derive.model import SessionDerivation
+from videoinsights.derive.session import derive_session
+from videoinsights.store.base import SessionKey, Store
+
+log = logging.getLogger(__name__)
+
+
+def derive_pending(store: Store, limit: int) -> tuple[int, int]:
+    """Derive up to `limit` dirty sessions; return (derived, failed)."""
+    keys = store.dirty_sessions(limit)
+    if not keys:
+        return 0, 0
+    events = store.load_session_events(keys)
+    stats = store.load_stats_aggregates(keys)
+    derivations: list[SessionDerivation] = []
+    failed: list[SessionKey] = []
+    for key in keys:
+        try:
+            derivations.append(derive_session(key[0], key[1], events[key], stats[key]))
+        except Exception:  # one bad session must not stall the others
+            log.exception("deriving session %s of project %s failed", key[1], key[0])
+            failed.append(key)
+    # Failed sessions are cleared too (their old rows removed); a later event retries them.
+    store.replace_derived(keys, derivations)
+    return len(derivations), len(failed)
+
+
+def derive_all(store: Store, batch: int = 2000) -> int:
+    """Rebuild every derived table from the raw events."""
+    store.clear_derived()
+    store.mark_all_dirty()
+    total = 0
+    while True:
+        derived, failed = derive_pending(store, batch)
+        if derived + failed == 0:
+            return total
+        total += derived

@@ -1,0 +1,131 @@
+"""Validate one incoming event against the vocabulary and turn it into a raw-table row.
+
+Validation is strict: an unknown field is an error (a typo must not silently
+drop data), and every value must have its declared type.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from videoinsights.domain.days import la_day
+from videoinsights.domain.events import EVENT_TYPES, FIELD_COLUMNS, FIELDS
+
+MAX_ID_LENGTH = 256
+MAX_TEXT_LENGTH = 1024
+_RESOLUTION = re.compile(r"^\d{1,5}x\d{1,5}$")
+_EMPTY_ROW: dict[str, Any] = dict.fromkeys(FIELD_COLUMNS)
+_ALLOWED: dict[str, frozenset[str]] = {
+    name: frozenset(("id", "type", "sessionId", "timestamp", *t.required, *t.optional)) for name, t in EVENT_TYPES.items()
+}
+
+
+class EventError(ValueError):
+    """The event is invalid; the message says which field and why."""
+
+
+def parse_timestamp(value: Any) -> int:
+    """Epoch milliseconds (int) or an ISO-8601 string -> epoch ms."""
+    if isinstance(value, bool):
+        raise EventError("timestamp must be epoch milliseconds or an ISO-8601 string")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise EventError(f"timestamp {value!r} is not ISO-8601") from None
+        if parsed.tzinfo is None:
+            raise EventError(f"timestamp {value!r} needs a time zone (Z or an offset)")
+        return int(parsed.timestamp() * 1000)
+    raise EventError("timestamp must be epoch milliseconds or an ISO-8601 string")
+
+
+def _id(event: dict[str, Any], key: str) -> str:
+    value = event.get(key)
+    if not isinstance(value, str) or not value:
+        raise EventError(f"{key} must be a non-empty string")
+    if len(value) > MAX_ID_LENGTH:
+        raise EventError(f"{key} is longer than {MAX_ID_LENGTH} characters")
+    return value
+
+
+def _value(name: str, value: Any) -> Any:
+    spec = FIELDS[name]
+    kind = spec.kind
+    if kind == "str":
+        if not isinstance(value, str):
+            raise EventError(f"{name} must be a string")
+        if len(value) > MAX_TEXT_LENGTH:
+            raise EventError(f"{name} is longer than {MAX_TEXT_LENGTH} characters")
+        if spec.upper:
+            value = value.upper()
+        if spec.choices and value.lower() not in spec.choices:
+            raise EventError(f"{name} must be one of {', '.join(spec.choices)}")
+        if spec.choices:
+            value = value.lower()
+        if name in ("videoResolution", "resolution") and not _RESOLUTION.match(value):
+            raise EventError(f"{name} must look like 1280x720")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise EventError(f"{name} must be true or false")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise EventError(f"{name} must be an integer")
+        return value
+    # float / ratio
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise EventError(f"{name} must be a number")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise EventError(f"{name} must be a finite number")
+    if kind == "ratio" and not 0.0 <= value <= 1.0:
+        raise EventError(f"{name} must be a ratio between 0 and 1")
+    if value < 0:
+        raise EventError(f"{name} must not be negative")
+    return float(value)
+
+
+def to_row(event: Any, project_id: str, received_at: int, min_ts: int, max_ts: int) -> dict[str, Any]:
+    """Validate `event`; return its raw-table row or raise EventError."""
+    if not isinstance(event, dict):
+        raise EventError("an event must be a JSON object")
+    event_type = event.get("type")
+    if not isinstance(event_type, str):
+        raise EventError("type must be a string")
+    spec = EVENT_TYPES.get(event_type)
+    if spec is None:
+        raise EventError(f"unknown event type {event_type!r}")
+    event_id = _id(event, "id")
+    session_id = _id(event, "sessionId")
+    if "timestamp" not in event:
+        raise EventError("timestamp is required")
+    ts = parse_timestamp(event["timestamp"])
+    if ts > max_ts:
+        raise EventError("timestamp is too far in the future")
+    if ts < min_ts:
+        raise EventError("timestamp is older than the raw-data retention window")
+    unknown = event.keys() - _ALLOWED[event_type]
+    if unknown:
+        raise EventError(f"unknown field(s) for {event_type}: {', '.join(sorted(unknown))}")
+    for name in spec.required:
+        if event.get(name) is None:
+            raise EventError(f"{name} is required for {event_type}")
+    row = dict(_EMPTY_ROW)
+    for name, value in event.items():
+        if name in ("id", "type", "sessionId", "timestamp") or value is None:
+            continue
+        row[FIELDS[name].column] = _value(name, value)
+    row.update(
+        project_id=project_id, event_id=event_id, type=event_type, session_id=session_id,
+        ts=ts, day=la_day(ts), received_at=received_at,
+    )
+    return row

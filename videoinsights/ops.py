@@ -1,0 +1,107 @@
+"""Administrative operations (projects, applications, rebuild, purge).
+
+Each takes the store and plain JSON-able arguments and returns JSON-able
+data, so the CLI can run it directly on the database file, or, while a
+server owns that file, ask the server to run it on its writer thread.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+from videoinsights.auth.tokens import new_api_secret, new_application_id, new_callback_token, new_project_id
+from videoinsights.derive.engine import derive_all
+from videoinsights.settings import Settings
+from videoinsights.store.base import Project, Store
+from videoinsights.store.writer import purge_expired
+
+
+class OpError(ValueError):
+    """The operation was refused; the message says why."""
+
+
+def project_json(p: Project, *, secrets: bool = True) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "projectId": int(p.project_id) if p.kind == "project" else p.project_id,
+        "kind": p.kind,
+        "name": p.name,
+        "advancedInsights": p.advanced_insights,
+        "createdAt": p.created_at,
+    }
+    if p.kind == "application":
+        data["applicationId"] = p.project_id
+    if secrets:
+        if p.api_secret:
+            data["apiSecret"] = p.api_secret
+        data["callbackToken"] = p.callback_token
+    return data
+
+
+def create_project(store: Store, name: str, advanced_insights: bool = False, project_id: str | None = None) -> dict:
+    if project_id is not None and not (project_id.isdigit() and len(project_id) <= 12):
+        raise OpError("a project id is a number (the API key)")
+    for _ in range(20):
+        pid = project_id or new_project_id()
+        if store.get_project(pid) is None:
+            break
+        if project_id:
+            raise OpError(f"project {project_id} already exists")
+    project = Project(pid, "project", name, new_api_secret(), None, new_callback_token(), advanced_insights,
+                      int(time.time() * 1000))
+    store.insert_project(project)
+    return project_json(project)
+
+
+def create_application(store: Store, name: str, public_key_pem: str, advanced_insights: bool = False) -> dict:
+    try:
+        load_pem_public_key(public_key_pem.encode())
+    except ValueError as exc:
+        raise OpError(f"not a PEM public key: {exc}") from None
+    project = Project(new_application_id(), "application", name, None, public_key_pem, new_callback_token(),
+                      advanced_insights, int(time.time() * 1000))
+    store.insert_project(project)
+    return project_json(project)
+
+
+def list_projects(store: Store) -> list[dict]:
+    return [project_json(p, secrets=False) for p in store.list_projects()]
+
+
+def rotate_secret(store: Store, project_id: str) -> dict:
+    project = store.get_project(project_id)
+    if project is None or project.kind != "project":
+        raise OpError(f"no project {project_id}")
+    secret = new_api_secret()
+    store.update_project_secret(project_id, secret)
+    return {"projectId": int(project_id), "apiSecret": secret}
+
+
+def get_secret(store: Store, project_id: str) -> dict:
+    project = store.get_project(project_id)
+    if project is None or project.kind != "project" or not project.api_secret:
+        raise OpError(f"no project {project_id}")
+    return {"projectId": int(project_id), "apiSecret": project.api_secret}
+
+
+def rebuild(store: Store) -> dict:
+    started = time.monotonic()
+    sessions = derive_all(store)
+    return {"sessions": sessions, "seconds": round(time.monotonic() - started, 3)}
+
+
+def purge(store: Store, settings: Settings) -> dict:
+    return purge_expired(store, settings)
+
+
+OPS = {
+    "create_project": create_project,
+    "create_application": create_application,
+    "list_projects": list_projects,
+    "rotate_secret": rotate_secret,
+    "get_secret": get_secret,
+    "rebuild": rebuild,
+}
+

@@ -1,0 +1,199 @@
+"""The single writer: one thread owns every write to the store.
+
+Ingest requests queue their validated batches here; consecutive batches are
+committed together (group commit), then each request learns which of its
+events were new. Between batches the thread derives dirty sessions, and on
+timers it purges expired data and checkpoints. Readers never wait for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from videoinsights.derive.engine import derive_pending
+from videoinsights.domain.days import la_day
+from videoinsights.settings import Settings
+from videoinsights.store.base import Store
+
+log = logging.getLogger(__name__)
+
+MAX_GROUP_ROWS = 50_000
+
+
+@dataclass
+class _Append:
+    columns: dict[str, list[Any]]
+    future: Future[list[bool]] = field(default_factory=Future)
+
+
+@dataclass
+class _Call:
+    fn: Callable[[Store], Any]
+    future: Future[Any] = field(default_factory=Future)
+
+
+@dataclass
+class WriterStats:
+    """Counters exported at /metrics."""
+
+    events_inserted: int = 0
+    duplicates: int = 0
+    commits: int = 0
+    sessions_derived: int = 0
+    derive_failures: int = 0
+    derive_seconds: float = 0.0
+    last_derive_at: float = 0.0
+
+
+class Writer:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.stats = WriterStats()
+        self._queue: queue.Queue[_Append | _Call | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="videoinsights-writer", daemon=True)
+        self._stopping = False
+        self._last_purge = 0.0
+        self._last_checkpoint = time.monotonic()
+
+    # -- API used by other threads ----------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._queue.put(None)
+        self._thread.join()
+
+    def append(self, columns: dict[str, list[Any]]) -> Future[list[bool]]:
+        """Queue a validated batch; the future gives, per event, True if it was new."""
+        job = _Append(columns)
+        self._queue.put(job)
+        return job.future
+
+    def call(self, fn: Callable[[Store], Any]) -> Future[Any]:
+        """Run fn(store) on the writer thread (admin commands, rebuilds)."""
+        job = _Call(fn)
+        self._queue.put(job)
+        return job.future
+
+    # -- the writer thread -------------------------------------------------
+    def _run(self) -> None:
+        interval = self.settings.derive_interval_ms / 1000
+        while not self._stopping:
+            self._execute(self._next_jobs(interval))
+            if time.monotonic() - self.stats.last_derive_at >= interval or self._queue.empty():
+                self._derive_once()
+            self._housekeeping()
+        self._drain_derivations()
+
+    def _next_jobs(self, timeout: float) -> list[_Append | _Call]:
+        """Wait for a job, then take whatever else is queued (up to MAX_GROUP_ROWS rows) for one commit."""
+        jobs: list[_Append | _Call] = []
+        rows = 0
+        try:
+            job = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return jobs
+        while job is not None:
+            jobs.append(job)
+            if isinstance(job, _Append):
+                rows += len(job.columns["event_id"])
+            if rows >= MAX_GROUP_ROWS:
+                return jobs
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return jobs
+        self._stopping = True
+        return jobs
+
+    def _execute(self, jobs: list[_Append | _Call]) -> None:
+        appends: list[_Append] = []
+        for job in jobs:
+            if isinstance(job, _Append):
+                appends.append(job)
+                continue
+            self._flush(appends)
+            appends = []
+            try:
+                job.future.set_result(job.fn(self.store))
+            except Exception as exc:
+                job.future.set_exception(exc)
+        self._flush(appends)
+
+    def _flush(self, appends: list[_Append]) -> None:
+        if not appends:
+            return
+        try:
+            result = self.store.append_events([a.columns for a in appends])
+        except Exception as exc:
+            log.exception("append failed; %d batches refused", len(appends))
+            for a in appends:
+                a.future.set_exception(exc)
+            return
+        self.stats.commits += 1
+        for a, flags in zip(appends, result.inserted, strict=True):
+            new = sum(flags)
+            self.stats.events_inserted += new
+            self.stats.duplicates += len(flags) - new
+            a.future.set_result(flags)
+
+    def _derive_once(self) -> None:
+        started = time.monotonic()
+        try:
+            derived, failed = derive_pending(self.store, self.settings.derive_batch_sessions)
+        except Exception:
+            log.exception("derivation cycle failed")
+            derived, failed = 0, 0
+        self.stats.sessions_derived += derived
+        self.stats.derive_failures += failed
+        self.stats.last_derive_at = time.monotonic()
+        self.stats.derive_seconds += self.stats.last_derive_at - started
+
+    def _drain_derivations(self) -> None:
+        while True:
+            before = self.stats.sessions_derived + self.stats.derive_failures
+            self._derive_once()
+            if self.stats.sessions_derived + self.stats.derive_failures == before:
+                return
+
+    def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._last_purge >= self.settings.purge_interval_s:
+            self._last_purge = now
+            try:
+                purge_expired(self.store, self.settings)
+            except Exception:
+                log.exception("retention purge failed")
+        if now - self._last_checkpoint >= 60 and self._queue.empty():
+            self._last_checkpoint = now
+            try:
+                self.store.checkpoint()
+            except Exception:
+                log.exception("checkpoint failed")
+
+
+def retention_cutoffs(settings: Settings, now_ms: int | None = None) -> dict[str, Any]:
+    """First day (or month) still kept for raw, daily and monthly data."""
+    today = la_day(now_ms if now_ms is not None else int(time.time() * 1000))
+    month = today.replace(day=1)
+    for _ in range(settings.monthly_retention_months - 1):
+        month = (month - timedelta(days=1)).replace(day=1)
+    return {
+        "raw_before": today - timedelta(days=settings.raw_retention_days),
+        "daily_before": today - timedelta(days=settings.daily_retention_days),
+        "monthly_before": month,
+    }
+
+
+def purge_expired(store: Store, settings: Settings) -> dict[str, int]:
+    return store.purge(**retention_cutoffs(settings))

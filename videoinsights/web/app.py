@@ -1,0 +1,60 @@
+"""The one ASGI app: ingestion, /graphql, health, metrics and admin.
+
+All routes are listed in `routes()`; the lifespan opens the store, starts
+the single writer thread and publishes the admin sidecar for the CLI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Route
+
+from videoinsights.auth.cache import ProjectCache
+from videoinsights.control import remove_sidecar, write_sidecar
+from videoinsights.settings import Settings
+from videoinsights.store.duckdb.store import DuckDBStore
+from videoinsights.store.writer import Writer
+from videoinsights.web.admin import post_admin
+from videoinsights.web.health import get_health, get_metrics
+from videoinsights.web.ingest import get_event_schema, post_events, post_vonage_callback
+from videoinsights.web.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/v1/events", post_events, methods=["POST"]),
+        Route("/v1/events/schema", get_event_schema, methods=["GET"]),
+        Route("/v1/projects/{project_id}/callbacks/vonage", post_vonage_callback, methods=["POST"]),
+        Route("/health", get_health, methods=["GET"]),
+        Route("/metrics", get_metrics, methods=["GET"]),
+        Route("/-/admin/{op}", post_admin, methods=["POST"]),
+    ]
+
+
+def create_app(settings: Settings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = DuckDBStore(settings.db)
+        writer = Writer(store, settings)
+        writer.start()
+        services = Services(settings, store, writer, ProjectCache(store), secrets.token_urlsafe(32), time.time())
+        app.state.services = services
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+        write_sidecar(settings.db, f"http://{host}:{settings.port}", services.admin_token)
+        try:
+            yield
+        finally:
+            remove_sidecar(settings.db)
+            writer.stop()
+            store.checkpoint()
+            store.close()
+
+    return Starlette(routes=routes(), lifespan=lifespan)

@@ -1,0 +1,19 @@
+"""Run the app under uvicorn (one process: DuckDB allows one owner of the file)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from videoinsights.settings import Settings
+from videoinsights.web.app import create_app
+
+
+def serve(settings: Settings) -> None:
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        lifespan="on",
+    )
