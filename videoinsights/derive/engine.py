@@ -40,6 +40,11 @@ def derive_all(store: Store, batch: int = 2000) -> int:
     """Rebuild every derived table from the raw events."""
     store.clear_derived()
     store.mark_all_dirty()
+    return derive_until_clean(store, batch)
+
+
+def derive_until_clean(store: Store, batch: int = 2000) -> int:
+    """Derive dirty sessions until none is left; return how many were derived."""
     total = 0
     while True:
         derived, failed = derive_pending(store, batch)

@@ -1,0 +1,1 @@
+"""Pure derivation of sessions: scenario tests with hand-computed values."""

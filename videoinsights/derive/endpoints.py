@@ -1,0 +1,100 @@
+"""Per (LA day, endpoint dimensions) measures of one session.
+
+Attribution:
+* published / subscribed minutes: publisher / subscriber lifetimes split at LA
+  midnight, on the dims of the publishing / subscribing connection;
+* quality (`pub_*` / `sub_*`): stats aggregates on the dims of the stream's
+  publishing connection / the subscriber's subscribing connection, on the
+  aggregate's own day;
+* attempts: on the LA day of the attempt, dims of its connection when that
+  connection is known, else the endpoint fields carried by the attempt itself.
+An unknown stream, subscriber or connection gives all-None dims. Rows with
+the same (day, dims) are merged; rows whose measures are all zero are
+omitted. Minutes are summed as integer ms and divided once, so the result
+does not depend on summation order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from videoinsights.derive.intervals import MINUTE_MS
+from videoinsights.derive.lifetimes import Lifetimes
+from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, EndpointDayRow, StatsAggregate
+from videoinsights.domain.days import la_day, split_by_day
+from videoinsights.domain.quality import BITRATE_FIELDS, LATENCY_FIELDS
+
+Dims = tuple[str | None, ...]
+_NO_DIMS: Dims = (None,) * len(DIMENSIONS)
+_ATTEMPT_PREFIX = {"connectAttempt": "connect", "publishAttempt": "publish", "subscribeAttempt": "subscribe"}
+
+
+def _dims(fields: Mapping[str, Any] | None) -> Dims:
+    return tuple(fields.get(d) for d in DIMENSIONS) if fields else _NO_DIMS
+
+
+def _quality(agg: StatsAggregate) -> dict[str, float]:
+    side = agg.side
+    values: dict[str, float] = {f"{side}_lat_{b.lower()}": n for b, n in zip(LATENCY_FIELDS, agg.latency, strict=True)}
+    values.update({f"{side}_br_{b.lower()}": n for b, n in zip(BITRATE_FIELDS, agg.bitrate, strict=True)})
+    values.update({f"{side}_samples": agg.samples, f"{side}_lat_sum": agg.lat_sum, f"{side}_lat_count": agg.lat_count,
+                   f"{side}_br_sum": agg.br_sum, f"{side}_br_count": agg.br_count})
+    return values
+
+
+def endpoint_days(project_id: str, session_id: str, lt: Lifetimes, events: list[dict[str, Any]],
+                  stats: list[StatsAggregate]) -> list[EndpointDayRow]:
+    """Endpoint day rows from lifetimes, canonical events and canonical stats."""
+    minutes_ms: dict[tuple[date, Dims], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    measures: dict[tuple[date, Dims], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+
+    def conn_dims(connection_id: str | None) -> Dims:
+        conn = lt.connections.get(connection_id or "")
+        return _dims(conn.endpoint if conn else None)
+
+    lives = [("published_minutes", s.connection_id, s.created_at, s.ended_at) for s in lt.streams.values()]
+    lives += [("subscribed_minutes", s.connection_id, s.created_at, s.ended_at) for s in lt.subscribers.values()]
+    for column, connection_id, start, end in lives:
+        dims = conn_dims(connection_id)
+        for day, part_start, part_end in split_by_day(start, end):
+            minutes_ms[(day, dims)][column] += part_end - part_start
+
+    for agg in stats:
+        if agg.side == "pub":
+            stream = lt.streams.get(agg.entity_id)
+            dims = conn_dims(stream.connection_id) if stream else _NO_DIMS
+        else:
+            sub = lt.subscribers.get(agg.entity_id)
+            dims = conn_dims(sub.connection_id) if sub else _NO_DIMS
+        row = measures[(agg.day, dims)]
+        for column, value in _quality(agg).items():
+            row[column] += value
+
+    for ev in events:
+        prefix = _ATTEMPT_PREFIX.get(ev["type"])
+        if prefix is None:
+            continue
+        conn = lt.connections.get(ev.get("connection_id") or "")
+        row = measures[(la_day(ev["ts"]), _dims(conn.endpoint if conn else ev))]
+        row[f"{prefix}_attempts"] += 1
+        if str(ev.get("outcome") or "").lower() == "failure":
+            row[f"{prefix}_failures"] += 1
+
+    rows = []
+    for day, dims in sorted(minutes_ms.keys() | measures.keys(), key=_row_order):
+        values = dict.fromkeys(ENDPOINT_MEASURES, 0.0)
+        values.update({k: float(v) for k, v in measures.get((day, dims), {}).items()})
+        values.update({k: ms / MINUTE_MS for k, ms in minutes_ms.get((day, dims), {}).items()})
+        if any(values.values()):
+            rows.append(EndpointDayRow(project_id, session_id, day, **dict(zip(DIMENSIONS, dims, strict=True)),
+                                       measures=values))
+    return rows
+
+
+def _row_order(key: tuple[date, Dims]) -> tuple[date, tuple[tuple[bool, str], ...]]:
+    day, dims = key
+    return day, tuple((v is None, v or "") for v in dims)
+
