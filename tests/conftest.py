@@ -41,6 +41,12 @@ def cli(db: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return result.stdout
 
 
+def derivation_idle(url: str) -> bool:
+    """True when every acknowledged event is reflected in the derived tables."""
+    lines = httpx.get(f"{url}/metrics").text.splitlines()
+    return "videoinsights_dirty_sessions 0" in lines and "videoinsights_undigested_commits 0" in lines
+
+
 @dataclass
 class Server:
     db: Path
@@ -89,8 +95,7 @@ class Server:
         """Block until the writer has derived every session that received events."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            metrics = httpx.get(f"{self.url}/metrics").text
-            if "videoinsights_dirty_sessions 0" in metrics.splitlines():
+            if derivation_idle(self.url):
                 return
             time.sleep(0.05)
         raise AssertionError("derivation did not catch up")

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 def derive_pending(store: Store, limit: int) -> tuple[int, int]:
     """Derive up to `limit` dirty sessions; return (derived, failed)."""
+    store.absorb_new_events()
     keys = store.dirty_sessions(limit)
     if not keys:
         return 0, 0

@@ -22,13 +22,15 @@ class Rejection:
 
 @dataclass
 class ValidatedBatch:
-    columns: dict[str, list[Any]] = field(default_factory=lambda: {c: [] for c in RAW_COLUMNS})
+    """Accepted rows as column lists (only the columns some row uses), plus rejections."""
+
+    columns: dict[str, list[Any]] = field(default_factory=dict)
     rejected: list[Rejection] = field(default_factory=list)
     within_duplicates: int = 0  # same id twice in one request
 
     @property
     def size(self) -> int:
-        return len(self.columns["event_id"])
+        return len(self.columns.get("event_id", ()))
 
 
 def validate_events(
@@ -36,8 +38,8 @@ def validate_events(
 ) -> ValidatedBatch:
     batch = ValidatedBatch()
     seen: set[str] = set()
-    columns = batch.columns
-    appenders = [(c, columns[c].append) for c in RAW_COLUMNS]
+    rows: list[dict[str, Any]] = []
+    used: set[str] = set()
     for index, event in enumerate(events):
         try:
             row = to_row(event, project_id, received_at, min_ts, max_ts)
@@ -49,6 +51,8 @@ def validate_events(
             batch.within_duplicates += 1
             continue
         seen.add(row["event_id"])
-        for column, append in appenders:
-            append(row[column])
+        rows.append(row)
+        used.update(row)
+    if rows:
+        batch.columns = {c: [r.get(c) for r in rows] for c in RAW_COLUMNS if c in used}
     return batch

@@ -11,15 +11,17 @@ from datetime import datetime
 from typing import Any
 
 from videoinsights.domain.days import la_day
-from videoinsights.domain.events import EVENT_TYPES, FIELD_COLUMNS, FIELDS
+from videoinsights.domain.events import EVENT_TYPES, FIELDS
 
 MAX_ID_LENGTH = 256
 MAX_TEXT_LENGTH = 1024
 _RESOLUTION = re.compile(r"^\d{1,5}x\d{1,5}$")
-_EMPTY_ROW: dict[str, Any] = dict.fromkeys(FIELD_COLUMNS)
 _ALLOWED: dict[str, frozenset[str]] = {
     name: frozenset(("id", "type", "sessionId", "timestamp", *t.required, *t.optional)) for name, t in EVENT_TYPES.items()
 }
+
+
+_ENVELOPE = frozenset(("id", "type", "sessionId", "timestamp"))
 
 
 class EventError(ValueError):
@@ -95,7 +97,7 @@ def _value(name: str, value: Any) -> Any:
 
 
 def to_row(event: Any, project_id: str, received_at: int, min_ts: int, max_ts: int) -> dict[str, Any]:
-    """Validate `event`; return its raw-table row or raise EventError."""
+    """Validate `event`; return its raw-table row (only the columns it has) or raise EventError."""
     if not isinstance(event, dict):
         raise EventError("an event must be a JSON object")
     event_type = event.get("type")
@@ -119,13 +121,12 @@ def to_row(event: Any, project_id: str, received_at: int, min_ts: int, max_ts: i
     for name in spec.required:
         if event.get(name) is None:
             raise EventError(f"{name} is required for {event_type}")
-    row = dict(_EMPTY_ROW)
+    row: dict[str, Any] = {
+        "project_id": project_id, "event_id": event_id, "type": event_type, "session_id": session_id,
+        "ts": ts, "day": la_day(ts), "received_at": received_at,
+    }
     for name, value in event.items():
-        if name in ("id", "type", "sessionId", "timestamp") or value is None:
+        if value is None or name in _ENVELOPE:
             continue
         row[FIELDS[name].column] = _value(name, value)
-    row.update(
-        project_id=project_id, event_id=event_id, type=event_type, session_id=session_id,
-        ts=ts, day=la_day(ts), received_at=received_at,
-    )
     return row

@@ -90,7 +90,7 @@ class Writer:
         interval = self.settings.derive_interval_ms / 1000
         while not self._stopping:
             self._execute(self._next_jobs(interval))
-            if time.monotonic() - self.stats.last_derive_at >= interval or self._queue.empty():
+            if time.monotonic() - self.stats.last_derive_at >= interval:
                 self._derive_once()
             self._housekeeping()
         self._drain_derivations()

@@ -47,5 +47,8 @@ async def get_metrics(request: Request) -> Response:
         "# HELP videoinsights_dirty_sessions Sessions waiting to be derived.",
         "# TYPE videoinsights_dirty_sessions gauge",
         f"videoinsights_dirty_sessions {dirty}",
+        "# HELP videoinsights_undigested_commits Ingest commits not yet folded into dirty sessions and stats.",
+        "# TYPE videoinsights_undigested_commits gauge",
+        f"videoinsights_undigested_commits {services.store.undigested_commits()}",
     ]
     return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, PROJECT_MEASURES
 from videoinsights.domain.events import COLUMN_KIND, FIELD_COLUMNS
+from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS
 from videoinsights.domain.tiers import TIER_COLUMNS
 
 SCHEMA_VERSION = 1
@@ -20,6 +21,18 @@ def _raw_fields() -> str:
     return ",\n  ".join(f"{c} {_SQL_TYPE[COLUMN_KIND[c]]}" for c in FIELD_COLUMNS)
 
 
+_ENVELOPE = """project_id VARCHAR NOT NULL,
+  event_id VARCHAR NOT NULL,
+  type VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
+  ts BIGINT NOT NULL,                  -- epoch ms
+  day DATE NOT NULL,                   -- America/Los_Angeles day of ts
+  received_at BIGINT NOT NULL,
+  seq BIGINT NOT NULL"""  # commit sequence number (monotonic)
+STATS_BUCKET_COLUMNS: tuple[str, ...] = (
+    *(f"lat_{i}" for i in range(len(LATENCY_BOUNDS) + 1)),
+    *(f"br_{i}" for i in range(len(BITRATE_BOUNDS) + 1)),
+)
 _DIMS = _columns(DIMENSIONS, "VARCHAR")
 _TIERS = _columns(TIER_COLUMNS, "DOUBLE NOT NULL DEFAULT 0")
 _ENDPOINT = _columns(ENDPOINT_MEASURES, "DOUBLE NOT NULL DEFAULT 0")
@@ -39,16 +52,36 @@ CREATE TABLE IF NOT EXISTS projects (
   advanced_insights BOOLEAN NOT NULL,
   created_at BIGINT NOT NULL
 )""",
+    # Raw events: lifecycle, attempts and add-ons. `seq` is the writer's commit number.
     "events": f"""
 CREATE TABLE IF NOT EXISTS events (
-  project_id VARCHAR NOT NULL,
-  event_id VARCHAR NOT NULL,
-  type VARCHAR NOT NULL,
-  session_id VARCHAR NOT NULL,
-  ts BIGINT NOT NULL,                  -- epoch ms
-  day DATE NOT NULL,                   -- America/Los_Angeles day of ts
-  received_at BIGINT NOT NULL,
+  {_ENVELOPE},
   {_raw_fields()}
+)""",
+    # Raw 30-second stats samples (publisherStats / subscriberStats): most of the volume, kept apart
+    # so that re-deriving a session scans only the small lifecycle table.
+    "stats_samples": f"""
+CREATE TABLE IF NOT EXISTS stats_samples (
+  {_ENVELOPE},
+  {_raw_fields()}
+)""",
+    # Stats samples aggregated per stream/subscriber and day, maintained incrementally by commit seq.
+    "stats_daily": f"""
+CREATE TABLE IF NOT EXISTS stats_daily (
+  project_id VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
+  side VARCHAR NOT NULL,               -- 'pub' (entity = stream_id) | 'sub' (entity = subscriber_id)
+  entity_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  samples BIGINT NOT NULL,
+  first_ts BIGINT NOT NULL,
+  last_ts BIGINT NOT NULL,
+  {_columns(STATS_BUCKET_COLUMNS, "BIGINT NOT NULL")},
+  lat_sum DOUBLE NOT NULL,
+  lat_count BIGINT NOT NULL,
+  br_sum DOUBLE NOT NULL,
+  br_count BIGINT NOT NULL,
+  PRIMARY KEY (project_id, session_id, side, entity_id, day)
 )""",
     # Dedup keys live apart from the wide event table so the unique index stays small.
     "event_ids": """
@@ -59,6 +92,7 @@ CREATE TABLE IF NOT EXISTS event_ids (
   PRIMARY KEY (project_id, event_id)
 )""",
     # Time span of each session's raw events: bounds the scan when a session is re-derived.
+    # Like dirty_sessions and stats_daily it is brought up to date from rows with seq > meta.derived_seq.
     "session_bounds": """
 CREATE TABLE IF NOT EXISTS session_bounds (
   project_id VARCHAR NOT NULL,
@@ -198,4 +232,5 @@ ROLLUP_TABLES = ("rollup_endpoint_daily", "rollup_project_daily", "rollup_endpoi
 
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS events_session ON events (session_id)",
+    "CREATE INDEX IF NOT EXISTS stats_samples_session ON stats_samples (session_id)",
 )

@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from videoinsights.derive.model import (
     DIMENSIONS,
@@ -31,9 +32,14 @@ from videoinsights.domain.events import RAW_COLUMNS, STATS_TYPES
 from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS
 from videoinsights.domain.tiers import TIER_COLUMNS
 from videoinsights.store.base import AppendResult, Project, SessionKey
-from videoinsights.store.duckdb.schema import DERIVED_SESSION_TABLES, INDEXES, SCHEMA_VERSION, TABLES
+from videoinsights.store.duckdb.schema import (
+    DERIVED_SESSION_TABLES,
+    INDEXES,
+    SCHEMA_VERSION,
+    STATS_BUCKET_COLUMNS,
+    TABLES,
+)
 
-_STATS_TYPES_SQL = ", ".join(f"'{t}'" for t in sorted(STATS_TYPES))
 
 
 def _bucket_case(expr: str, bounds: tuple[int, ...]) -> str:
@@ -42,28 +48,37 @@ def _bucket_case(expr: str, bounds: tuple[int, ...]) -> str:
     return f"CASE WHEN {expr} IS NULL THEN NULL {whens} ELSE {len(bounds)} END"
 
 
-def _stats_aggregate_sql() -> str:
+def _absorb_stats_sql() -> str:
+    """Fold stats samples of commits (derived_seq, seq] into stats_daily (counts add up)."""
     lat = "coalesce(video_latency_ms, audio_latency_ms)"
-    lat_counts = ", ".join(f"count(*) FILTER (WHERE lat_b = {i})" for i in range(len(LATENCY_BOUNDS) + 1))
-    br_counts = ", ".join(f"count(*) FILTER (WHERE br_b = {i})" for i in range(len(BITRATE_BOUNDS) + 1))
+    buckets = [
+        *(f"count(*) FILTER (WHERE lat_b = {i})" for i in range(len(LATENCY_BOUNDS) + 1)),
+        *(f"count(*) FILTER (WHERE br_b = {i})" for i in range(len(BITRATE_BOUNDS) + 1)),
+    ]
+    additive = ("samples", *STATS_BUCKET_COLUMNS, "lat_sum", "lat_count", "br_sum", "br_count")
+    updates = ", ".join(f"{c} = stats_daily.{c} + excluded.{c}" for c in additive)
     return f"""
-WITH s AS (
-  SELECT e.project_id, e.session_id, e.day, e.ts,
-         CASE e.type WHEN 'publisherStats' THEN 'pub' ELSE 'sub' END AS side,
-         CASE e.type WHEN 'publisherStats' THEN e.stream_id ELSE e.subscriber_id END AS entity_id,
-         {lat} AS lat, e.video_bitrate_kbps AS br,
-         {_bucket_case(lat, LATENCY_BOUNDS)} AS lat_b,
-         {_bucket_case("e.video_bitrate_kbps", BITRATE_BOUNDS)} AS br_b
-  FROM events e JOIN keys k ON e.project_id = k.project_id AND e.session_id = k.session_id
-  WHERE e.type IN ({_STATS_TYPES_SQL}) AND e.ts >= (SELECT min(first_ts) FROM keys)
-)
-SELECT project_id, session_id, side, entity_id, day, count(*) AS samples, min(ts), max(ts),
-       [{lat_counts}], [{br_counts}],
+INSERT INTO stats_daily
+SELECT project_id, session_id, side, entity_id, day, count(*), min(ts), max(ts), {", ".join(buckets)},
        coalesce(sum(lat), 0), count(lat), coalesce(sum(br), 0), count(br)
-FROM s GROUP BY ALL ORDER BY project_id, session_id, side, entity_id, day"""
+FROM (
+  SELECT project_id, session_id, day, ts,
+         CASE type WHEN 'publisherStats' THEN 'pub' ELSE 'sub' END AS side,
+         CASE type WHEN 'publisherStats' THEN stream_id ELSE subscriber_id END AS entity_id,
+         {lat} AS lat, video_bitrate_kbps AS br,
+         {_bucket_case(lat, LATENCY_BOUNDS)} AS lat_b,
+         {_bucket_case("video_bitrate_kbps", BITRATE_BOUNDS)} AS br_b
+  FROM stats_samples WHERE seq > $lo AND seq <= $hi
+) WHERE entity_id IS NOT NULL
+GROUP BY project_id, session_id, side, entity_id, day
+ON CONFLICT DO UPDATE SET {updates},
+  first_ts = least(stats_daily.first_ts, excluded.first_ts),
+  last_ts = greatest(stats_daily.last_ts, excluded.last_ts)"""
 
 
-_STATS_SQL = _stats_aggregate_sql()
+_ABSORB_STATS_SQL = _absorb_stats_sql()
+_NEW_ROWS = """(SELECT project_id, session_id, ts FROM events WHERE seq > $lo AND seq <= $hi
+               UNION ALL SELECT project_id, session_id, ts FROM stats_samples WHERE seq > $lo AND seq <= $hi)"""
 
 
 class DuckDBStore:
@@ -76,6 +91,8 @@ class DuckDBStore:
         self._local = threading.local()
         if not read_only:
             self._migrate()
+        self._seq = self._max_seq()
+        self._derived_seq = self._meta_int("derived_seq")
 
     # -- lifecycle -------------------------------------------------------
     def _migrate(self) -> None:
@@ -86,6 +103,16 @@ class DuckDBStore:
         self._con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
         )
+
+    def _max_seq(self) -> int:
+        row = self._con.execute(
+            "SELECT greatest((SELECT coalesce(max(seq), 0) FROM events), (SELECT coalesce(max(seq), 0) FROM stats_samples))"
+        ).fetchone()
+        return int(row[0])
+
+    def _meta_int(self, key: str) -> int:
+        row = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return int(row[0]) if row else 0
 
     def close(self) -> None:
         self._con.close()
@@ -151,26 +178,65 @@ class DuckDBStore:
                 inserted.append(flags)
                 keep.extend(flags)
             if any(keep):
-                table = pa.table({c: [v for b in batches for v in b[c]] for c in RAW_COLUMNS})
-                if not all(keep):
-                    table = table.filter(pa.array(keep))
-                con.register("incoming", table)
-                con.execute(f"INSERT INTO events SELECT {', '.join(RAW_COLUMNS)} FROM incoming")
-                con.execute(
-                    """INSERT INTO session_bounds
-                       SELECT project_id, session_id, min(ts), max(ts) FROM incoming GROUP BY project_id, session_id
-                       ON CONFLICT DO UPDATE SET first_ts = least(session_bounds.first_ts, excluded.first_ts),
-                                                 last_ts = greatest(session_bounds.last_ts, excluded.last_ts)"""
-                )
-                con.execute("INSERT OR IGNORE INTO dirty_sessions SELECT DISTINCT project_id, session_id FROM incoming")
-                con.unregister("incoming")
+                self._insert_raw(batches, keep, self._seq + 1)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        if any(keep):
+            self._seq += 1
         return AppendResult(inserted)
 
+    def _insert_raw(self, batches: Sequence[dict[str, list[Any]]], keep: list[bool], seq: int) -> None:
+        """Insert the kept rows: stats samples into stats_samples, everything else into events."""
+        con = self._con
+        used = [c for c in RAW_COLUMNS if any(c in b for b in batches)]
+        table = pa.table({c: [v for b in batches for v in b.get(c) or [None] * len(b["event_id"])] for c in used})
+        if not all(keep):
+            table = table.filter(pa.array(keep))
+        is_stats = pc.is_in(table["type"], value_set=pa.array(sorted(STATS_TYPES)))
+        names = ", ".join(used)
+        for target, rows in (("stats_samples", table.filter(is_stats)),
+                             ("events", table.filter(pc.invert(is_stats)))):
+            if rows.num_rows:
+                con.register("incoming", rows)
+                con.execute(f"INSERT INTO {target} ({names}, seq) SELECT {names}, {seq:d} FROM incoming")
+                con.unregister("incoming")
+
     # -- derivation --------------------------------------------------------
+    def absorb_new_events(self) -> int:
+        """Bring session_bounds, dirty_sessions and stats_daily up to date with all commits.
+
+        Done once per derive cycle instead of once per ingest commit; the watermark
+        (meta.derived_seq) moves in the same transaction, so a crash loses nothing."""
+        lo, hi = self._derived_seq, self._seq
+        if hi <= lo:
+            return 0
+        con = self._con
+        params = {"lo": lo, "hi": hi}
+        con.execute("BEGIN")
+        try:
+            con.execute(_ABSORB_STATS_SQL, params)
+            con.execute(
+                f"""INSERT INTO session_bounds
+                    SELECT project_id, session_id, min(ts), max(ts) FROM {_NEW_ROWS} GROUP BY project_id, session_id
+                    ON CONFLICT DO UPDATE SET first_ts = least(session_bounds.first_ts, excluded.first_ts),
+                                              last_ts = greatest(session_bounds.last_ts, excluded.last_ts)""",
+                params,
+            )
+            con.execute(f"INSERT OR IGNORE INTO dirty_sessions SELECT DISTINCT project_id, session_id FROM {_NEW_ROWS}",
+                        params)
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('derived_seq', ?)", [str(hi)])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        self._derived_seq = hi
+        return hi - lo
+
+    def undigested_commits(self) -> int:
+        return self._seq - self._derived_seq
+
     def dirty_sessions(self, limit: int) -> list[SessionKey]:
         rows = self._con.execute(
             """SELECT d.project_id, d.session_id FROM dirty_sessions d JOIN session_bounds b USING (project_id, session_id)
@@ -180,6 +246,7 @@ class DuckDBStore:
         return [(p, s) for p, s in rows]
 
     def mark_all_dirty(self) -> int:
+        self.absorb_new_events()
         self._con.execute("DELETE FROM dirty_sessions")
         self._con.execute("INSERT INTO dirty_sessions SELECT project_id, session_id FROM session_bounds")
         return int(self._con.execute("SELECT count(*) FROM dirty_sessions").fetchone()[0])
@@ -199,8 +266,9 @@ class DuckDBStore:
         self._keys_table(keys)
         # first_ts is a session's earliest event, so no older row can belong to it (zone maps skip them).
         cur = self._con.execute(
-            f"""SELECT e.* FROM events e JOIN keys k ON e.project_id = k.project_id AND e.session_id = k.session_id
-                WHERE e.type NOT IN ({_STATS_TYPES_SQL}) AND e.ts >= (SELECT min(first_ts) FROM keys)"""
+            """SELECT e.* EXCLUDE (seq) FROM events e
+               JOIN keys k ON e.project_id = k.project_id AND e.session_id = k.session_id
+               WHERE e.ts >= (SELECT min(first_ts) FROM keys)"""
         )
         names = [d[0] for d in cur.description]
         out: dict[SessionKey, list[dict[str, Any]]] = {k: [] for k in keys}
@@ -211,13 +279,21 @@ class DuckDBStore:
 
     def load_stats_aggregates(self, keys: Sequence[SessionKey]) -> dict[SessionKey, list[StatsAggregate]]:
         self._keys_table(keys)
+        n_lat = len(LATENCY_BOUNDS) + 1
+        rows = self._con.execute(
+            f"""SELECT s.project_id, s.session_id, side, entity_id, day, samples, s.first_ts, last_ts,
+                       {", ".join(STATS_BUCKET_COLUMNS)}, lat_sum, lat_count, br_sum, br_count
+                FROM stats_daily s JOIN keys k ON s.project_id = k.project_id AND s.session_id = k.session_id
+                ORDER BY s.project_id, s.session_id, side, entity_id, day"""
+        ).fetchall()
         out: dict[SessionKey, list[StatsAggregate]] = {k: [] for k in keys}
-        for row in self._con.execute(_STATS_SQL).fetchall():
-            project_id, session_id, side, entity_id, day, samples, first, last, lat, br, ls, lc, bs, bc = row
-            if entity_id is None:
-                continue
+        for row in rows:
+            project_id, session_id, side, entity_id, day, samples, first, last = row[:8]
+            buckets = row[8 : 8 + len(STATS_BUCKET_COLUMNS)]
+            ls, lc, bs, bc = row[8 + len(STATS_BUCKET_COLUMNS) :]
             out[(project_id, session_id)].append(
-                StatsAggregate(side, entity_id, day, samples, first, last, tuple(lat), tuple(br), ls, lc, bs, bc)
+                StatsAggregate(side, entity_id, day, samples, first, last, tuple(buckets[:n_lat]),
+                               tuple(buckets[n_lat:]), ls, lc, bs, bc)
             )
         return out
 
@@ -333,10 +409,16 @@ class DuckDBStore:
         )
 
     def clear_derived(self) -> None:
+        self.absorb_new_events()  # so that stats_daily can be rebuilt from every sample below
         con = self._con
         con.execute("BEGIN")
+        # Only sessions whose raw events are still kept: older contributions cannot be re-derived.
         for table in DERIVED_SESSION_TABLES:
-            con.execute(f"DELETE FROM {table}")
+            con.execute(
+                f"DELETE FROM {table} WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM session_bounds)"
+            )
+        con.execute("DELETE FROM stats_daily")
+        con.execute(_ABSORB_STATS_SQL, {"lo": -1, "hi": self._seq})
         con.execute("COMMIT")
 
     # -- retention ---------------------------------------------------------
@@ -348,6 +430,8 @@ class DuckDBStore:
         try:
             counts["events"] = con.execute("DELETE FROM events WHERE day < ?", [raw_before]).fetchone()[0]
             counts["event_ids"] = con.execute("DELETE FROM event_ids WHERE day < ?", [raw_before]).fetchone()[0]
+            for table in ("stats_samples", "stats_daily"):
+                counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [raw_before]).fetchone()[0]
             old_sessions = "SELECT project_id, session_id FROM sessions WHERE last_seen_at < ?"
             cutoff = day_start_ms(raw_before)
             for table in ("meetings", "connections", "publishers", "subscribers"):

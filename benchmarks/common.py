@@ -1,0 +1,76 @@
+"""Helpers shared by the benchmarks: a real server subprocess, timing, reporting."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(db: Path, *args: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "videoinsights", "--db", str(db), *args],
+                         capture_output=True, text=True, check=True)
+    return out.stdout
+
+
+def create_project(db: Path) -> dict[str, Any]:
+    return json.loads(cli(db, "projects", "create", "--name", "bench", "--advanced-insights", "--json"))
+
+
+class ServerProcess:
+    def __init__(self, db: Path, env: dict[str, str] | None = None) -> None:
+        self.db, self.port = db, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "videoinsights", "--db", str(db), "serve", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})},
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+
+
+def median_ms(fn: Callable[[], Any], repeat: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def derivation_idle(url: str) -> bool:
+    lines = httpx.get(f"{url}/metrics").text.splitlines()
+    return "videoinsights_dirty_sessions 0" in lines and "videoinsights_undigested_commits 0" in lines

@@ -1,0 +1,69 @@
+"""`videoinsights demo`: the main job. A demo project with Advanced Insights,
+realistic traffic for the last N days (from the simulator), then the server."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from videoinsights.auth.tokens import issue_project_token
+from videoinsights.derive.engine import derive_until_clean
+from videoinsights.domain.days import day_start_ms, la_day
+from videoinsights.ingest.load import load_events
+from videoinsights.ops import create_project
+from videoinsights.settings import Settings
+from videoinsights.simulate.generator import generate
+from videoinsights.store.duckdb.store import DuckDBStore
+
+DEMO_NAME = "demo"
+
+
+def fill_demo(settings: Settings, days: int, sessions_per_day: int, seed: int) -> tuple[str, str]:
+    """Create (or reuse) the demo project; generate traffic if it has none. Returns (project id, secret)."""
+    store = DuckDBStore(settings.db)
+    try:
+        existing = [p for p in store.list_projects() if p.name == DEMO_NAME and p.kind == "project"]
+        if existing:
+            project_id, secret = existing[0].project_id, existing[0].api_secret or ""
+        else:
+            created = create_project(store, DEMO_NAME, advanced_insights=True)
+            project_id, secret = str(created["projectId"]), created["apiSecret"]
+        has_data = store.reader().execute(
+            "SELECT count(*) FROM session_bounds WHERE project_id = ?", [project_id]).fetchone()[0]
+        if not has_data:
+            now_ms = int(time.time() * 1000)
+            start_ms = day_start_ms(la_day(now_ms) - timedelta(days=days))
+            print(f"generating {days} days x {sessions_per_day} sessions/day of traffic ...", flush=True)
+            started = time.monotonic()
+            events = (e for e in generate(project_id, start_ms, days, sessions_per_day, seed) if e["timestamp"] <= now_ms)
+            loaded = load_events(store, project_id, events)
+            sessions = derive_until_clean(store)
+            print(f"loaded {loaded.accepted:,} events, derived {sessions:,} sessions "
+                  f"in {time.monotonic() - started:.1f} s", flush=True)
+        store.checkpoint()
+    finally:
+        store.close()
+    return project_id, secret
+
+
+def run_demo(settings: Settings, days: int, sessions_per_day: int, seed: int) -> int:
+    from videoinsights.web.server import serve
+
+    project_id, secret = fill_demo(settings, days, sessions_per_day, seed)
+    token = issue_project_token(project_id, secret, 24 * 3600)
+    url = f"http://{settings.host}:{settings.port}"
+    query = '{"query": "{ project(projectId: %s) { projectData(start: 0, interval: DAILY) { resources { intervalStart usage { streamedPublishedMinutes } } } } }"}' % project_id  # noqa: E501
+    print(f"""
+videoinsights demo
+  server:      {url}
+  project id:  {project_id}
+  api secret:  {secret}
+  token (24h): videoinsights --db {settings.db} token --project {project_id}
+
+try:
+  curl -s {url}/graphql -H 'Content-Type: application/json' \\
+    -H 'X-OPENTOK-AUTH: {token}' \\
+    -d '{query}'
+""", flush=True)
+    serve(settings)
+    return 0

@@ -1,0 +1,308 @@
+"""Every read statement of the Insights API, in DuckDB SQL.
+
+The query layer (videoinsights/query/) decides *what* to read; this module
+is the only place that knows *how*. Each function runs a bounded number of
+statements whatever the number of parents: children of many parents are read
+in one statement, paged per parent with window functions.
+
+Rows come back as dicts keyed by column name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from videoinsights.domain.tiers import TIER_COLUMNS
+from videoinsights.query.report import KNOWN_VALUES, ReportQuery
+
+Row = dict[str, Any]
+Cursor = Any  # a DuckDB connection/cursor (or a wrapper with .execute)
+
+# -- projectData ------------------------------------------------------------
+
+
+def _dimension_sql(column: str) -> str:
+    """The dimension as reported: values the API cannot name become OTHER or NULL."""
+    known = KNOWN_VALUES.get(column)
+    if known is None:
+        return column
+    values, fallback = known
+    listed = ", ".join(f"'{v}'" for v in values)
+    other = f"'{fallback}'" if fallback else "NULL"
+    return f"CASE WHEN {column} IS NULL THEN NULL WHEN {column} IN ({listed}) THEN {column} ELSE {other} END"
+
+
+_BUCKETS = {
+    "DAILY": "day",
+    "WEEKLY": "CAST(date_trunc('week', day) AS DATE)",
+    "MONTHLY": "CAST(date_trunc('month', day) AS DATE)",
+    None: "DATE '1970-01-01'",
+}
+
+
+def _range_sql(q: ReportQuery, params: dict[str, Any]) -> tuple[str, str]:
+    """WHERE clauses for the daily and the monthly part of a report."""
+    daily = ["project_id = $project_id", "day <= $last_day"]
+    monthly = ["project_id = $project_id", "month < $monthly_before", "month <= $last_day"]
+    params["project_id"] = q.project_id
+    params["last_day"] = q.last_day
+    params["monthly_before"] = q.monthly_before
+    daily_from: date | None = q.first_day
+    if q.uses_monthly:
+        daily_from = max(q.first_day or q.monthly_before, q.monthly_before)
+        if q.first_day is not None:
+            monthly.append("month >= date_trunc('month', $first_day)")
+            params["first_day"] = q.first_day
+    if daily_from is not None:
+        daily.append("day >= $daily_from")
+        params["daily_from"] = daily_from
+    return " AND ".join(daily), " AND ".join(monthly)
+
+
+def _part(q: ReportQuery, kind: str, columns: Sequence[str], dims: Sequence[str], params: dict[str, Any],
+          filters: str) -> str:
+    """One aggregated CTE body (endpoint or project rollups) with bucket, first_day, dims, sums."""
+    daily_where, monthly_where = _range_sql(q, params)
+    inner_cols = ", ".join([*(f"{_dimension_sql(d)} AS {d}" for d in dims), *columns])
+    inner_cols = f", {inner_cols}" if inner_cols else ""
+    source = f"SELECT day{inner_cols} FROM rollup_{kind}_daily WHERE {daily_where}"
+    if q.uses_monthly:
+        source += f" UNION ALL SELECT month AS day{inner_cols} FROM rollup_{kind}_monthly WHERE {monthly_where}"
+    groups = "".join(f", {d}" for d in q.group_by) if kind == "endpoint" else ""
+    sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in columns)
+    where = f" WHERE {filters}" if filters else ""
+    return (f"SELECT {_BUCKETS[q.interval]} AS bucket, min(day) AS first_day{groups}{sums} "
+            f"FROM ({source}) src{where} GROUP BY ALL")
+
+
+def _filters_sql(q: ReportQuery, params: dict[str, Any]) -> str:
+    clauses = []
+    for i, (column, values) in enumerate(q.filters):
+        names = []
+        for j, value in enumerate(values):
+            params[f"f{i}_{j}"] = value
+            names.append(f"$f{i}_{j}")
+        clauses.append(f"{column} IN ({', '.join(names)})" if names else "FALSE")
+    return " AND ".join(clauses)
+
+
+def project_report(cur: Cursor, q: ReportQuery) -> tuple[list[Row], int]:
+    """One page of report rows and the total number of rows.
+
+    Each row: bucket (DATE), first_day (earliest day with data in the row),
+    min_day (earliest over all rows), the grouped dimensions and the sums."""
+    params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
+    dims = tuple(dict.fromkeys([*q.group_by, *(c for c, _ in q.filters)]))
+    filters = _filters_sql(q, params)
+    ep = _part(q, "endpoint", q.endpoint_columns, dims, params, filters)
+    order = ", ".join(["bucket", *(f"{d} NULLS LAST" for d in q.group_by)])
+    if q.include_project:
+        pr = _part(q, "project", q.project_columns, (), params, "")
+        cols = "".join(f", ep.{c}" for c in q.endpoint_columns) + "".join(f", pr.{c}" for c in q.project_columns)
+        body = (f"WITH ep AS ({ep}), pr AS ({pr}) SELECT coalesce(ep.bucket, pr.bucket) AS bucket, "
+                f"least(ep.first_day, pr.first_day) AS first_day{cols} "
+                f"FROM ep FULL OUTER JOIN pr ON ep.bucket = pr.bucket")
+    else:
+        body = ep
+    sql = (f"SELECT *, count(*) OVER () AS _total, min(first_day) OVER () AS min_day FROM ({body}) r "
+           f"ORDER BY {order} LIMIT $limit OFFSET $offset")
+    rows = _dicts(cur.execute(sql, params))
+    if rows:
+        return rows, int(rows[0]["_total"])
+    if q.offset == 0:
+        return [], 0
+    # A page past the end still reports the total.
+    params["limit"], params["offset"] = 1, 0
+    first = _dicts(cur.execute(sql, params))
+    return [], int(first[0]["_total"]) if first else 0
+
+
+# -- sessions ---------------------------------------------------------------
+
+SESSION_COLUMNS = ("session_id", "media_mode", "created_at", "last_seen_at", "meeting_count",
+                   "publisher_minutes", "subscriber_minutes", *TIER_COLUMNS)
+MEETING_COLUMNS = ("session_id", "meeting_index", "meeting_id", "created_at", "destroyed_at",
+                   "publisher_minutes", "subscriber_minutes", "max_concurrent_connections",
+                   "max_concurrent_streams", "max_concurrent_subscribers", "total_connections",
+                   "total_streams", "total_subscribers", *TIER_COLUMNS)
+CONNECTION_COLUMNS = ("session_id", "meeting_index", "connection_id", "created_at", "destroyed_at", "guid",
+                      "country", "region", "city", "browser", "browser_version", "device_model", "user_agent",
+                      "sdk_type", "sdk_version")
+PUBLISHER_COLUMNS = ("session_id", "meeting_index", "stream_id", "connection_id", "created_at", "destroyed_at",
+                     "ended_at", "video_type", "has_audio", "has_video")
+SUBSCRIBER_COLUMNS = ("session_id", "meeting_index", "subscriber_id", "stream_id", "connection_id", "created_at",
+                      "destroyed_at", "ended_at")
+STATS_COLUMNS = ("ts", "has_audio", "has_video", "audio_codec", "video_codec", "audio_latency_ms",
+                 "video_latency_ms", "audio_bitrate_kbps", "video_bitrate_kbps", "audio_packet_loss",
+                 "video_packet_loss", "video_resolution", "subscribe_to_audio", "subscribe_to_video")
+# Publisher attributes a subscriber's Stream shows.
+_STREAM_OF_SUBSCRIBER = ("video_type", "has_audio", "has_video")
+_SUBSCRIBER_SELECT = (*SUBSCRIBER_COLUMNS, *(f"s.{c}" for c in _STREAM_OF_SUBSCRIBER))
+
+
+def _dicts(result: Any) -> list[Row]:
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def _select(columns: Sequence[str], alias: str = "t") -> str:
+    """Columns of `alias`; already qualified ones ("s.video_type") are kept as they are."""
+    return ", ".join(c if "." in c else f"{alias}.{c}" for c in columns)
+
+
+def sessions_by_ids(cur: Cursor, project_id: str, session_ids: Sequence[str]) -> list[Row]:
+    sql = (f"SELECT {_select(SESSION_COLUMNS)} FROM sessions t "
+           "WHERE t.project_id = $p AND t.session_id IN (SELECT unnest($ids::VARCHAR[]))")
+    return _dicts(cur.execute(sql, {"p": project_id, "ids": list(session_ids)}))
+
+
+def session_summaries(cur: Cursor, project_id: str, start_ms: int, end_ms: int, offset: int,
+                      limit: int) -> tuple[list[Row], int]:
+    """Sessions with a meeting created in [start_ms, end_ms], oldest session first."""
+    sql = (f"WITH hit AS (SELECT DISTINCT session_id FROM meetings "
+           f"WHERE project_id = $p AND created_at BETWEEN $start AND $end) "
+           f"SELECT {_select(SESSION_COLUMNS)}, count(*) OVER () AS _total "
+           f"FROM sessions t JOIN hit USING (session_id) WHERE t.project_id = $p "
+           f"ORDER BY t.created_at, t.session_id LIMIT $limit OFFSET $offset")
+    params = {"p": project_id, "start": start_ms, "end": end_ms, "limit": limit, "offset": offset}
+    rows = _dicts(cur.execute(sql, params))
+    if rows or offset == 0:
+        return rows, int(rows[0]["_total"]) if rows else 0
+    params.update(limit=1, offset=0)
+    first = _dicts(cur.execute(sql, params))
+    return [], int(first[0]["_total"]) if first else 0
+
+
+def _children(cur: Cursor, *, source: str, columns: Sequence[str], keys: Sequence[str],
+              parents: Sequence[tuple[Any, ...]], order: str, offset: int, limit: int,
+              params: dict[str, Any], where: str = "", max_rows: int | None = None) -> tuple[list[Row], dict]:
+    """Page `offset`..`offset+limit` of the children of every parent, in one statement.
+
+    `source` must expose the table as `t` with the key columns; `parents`
+    are tuples of key values. Returns (page rows, {parent key: total})."""
+    if not parents:
+        return [], {}
+    k_cols = ", ".join(f"unnest($k{i}) AS k{i}" for i in range(len(keys)))
+    join = " AND ".join(f"t.{c} = k.k{i}" for i, c in enumerate(keys))
+    part = ", ".join(f"t.{c}" for c in keys)
+    for i in range(len(keys)):
+        params[f"k{i}"] = [p[i] for p in parents]
+    params.update(lo=offset, hi=offset + limit)
+    extra = f" AND {where}" if where else ""
+    cap = " LIMIT $max_rows" if max_rows is not None else ""
+    if max_rows is not None:
+        params["max_rows"] = max_rows
+    # Row 1 of every parent is kept even off-page: it carries the parent's total.
+    sql = (f"WITH k AS (SELECT {k_cols}) SELECT * FROM ("
+           f"SELECT {_select(columns)}, row_number() OVER w AS _rn, count(*) OVER (PARTITION BY {part}) AS _total "
+           f"FROM {source} JOIN k ON {join} WHERE t.project_id = $p{extra} "
+           f"WINDOW w AS (PARTITION BY {part} ORDER BY {order})) "
+           f"WHERE (_rn > $lo AND _rn <= $hi) OR _rn = 1 ORDER BY {', '.join(keys)}, _rn{cap}")
+    rows: list[Row] = []
+    totals: dict[tuple[Any, ...], int] = {}
+    for row in _dicts(cur.execute(sql, params)):
+        key = tuple(row[c] for c in keys)
+        totals[key] = row["_total"]
+        if offset < row["_rn"] <= offset + limit:
+            rows.append(row)
+    return rows, totals
+
+
+def meetings_of_sessions(cur: Cursor, project_id: str, session_ids: Sequence[str], offset: int, limit: int, *,
+                         start_ms: int | None = None, end_ms: int | None = None, meeting_id: str | None = None,
+                         max_rows: int | None = None) -> tuple[list[Row], dict]:
+    params: dict[str, Any] = {"p": project_id}
+    where = []
+    if start_ms is not None:
+        where.append("t.created_at >= $start")
+        params["start"] = start_ms
+    if end_ms is not None:
+        where.append("t.created_at <= $end")
+        params["end"] = end_ms
+    if meeting_id is not None:
+        where.append("t.meeting_id = $meeting_id")
+        params["meeting_id"] = meeting_id
+    return _children(cur, source="meetings t", columns=MEETING_COLUMNS, keys=("session_id",),
+                     parents=[(s,) for s in session_ids], order="t.meeting_index", offset=offset, limit=limit,
+                     params=params, where=" AND ".join(where), max_rows=max_rows)
+
+
+def _entities(cur: Cursor, project_id: str, table: str, keys: tuple[str, str], parents: Sequence[tuple[Any, ...]],
+              offset: int, limit: int, max_rows: int | None) -> tuple[list[Row], dict]:
+    """Connections, publishers or subscribers of many parents, by creation time."""
+    if table == "subscribers":
+        # Subscribers come with the attributes of the stream they receive.
+        attrs = ", ".join(f"any_value({c}) AS {c}" for c in _STREAM_OF_SUBSCRIBER)
+        source = (f"subscribers t LEFT JOIN (SELECT session_id, stream_id, {attrs} FROM publishers "
+                  f"WHERE project_id = $p AND session_id IN (SELECT unnest($k0)) GROUP BY ALL) s "
+                  f"ON s.session_id = t.session_id AND s.stream_id = t.stream_id")
+    else:
+        source = f"{table} t"
+    columns, id_column = _ENTITY[table]
+    return _children(cur, source=source, columns=columns, keys=keys, parents=parents,
+                     order=f"t.created_at, t.{id_column}", offset=offset, limit=limit,
+                     params={"p": project_id}, max_rows=max_rows)
+
+
+_ENTITY: dict[str, tuple[tuple[str, ...], str]] = {
+    "connections": (CONNECTION_COLUMNS, "connection_id"),
+    "publishers": (PUBLISHER_COLUMNS, "stream_id"),
+    "subscribers": (_SUBSCRIBER_SELECT, "subscriber_id"),
+}
+_MEETING_KEY = ("session_id", "meeting_index")
+_CONNECTION_KEY = ("session_id", "connection_id")
+
+
+def connections_of_meetings(cur: Cursor, project_id: str, meetings: Sequence[tuple[str, int]], offset: int,
+                            limit: int, *, max_rows: int | None = None) -> tuple[list[Row], dict]:
+    return _entities(cur, project_id, "connections", _MEETING_KEY, meetings, offset, limit, max_rows)
+
+
+def publishers_of_meetings(cur: Cursor, project_id: str, meetings: Sequence[tuple[str, int]], offset: int,
+                           limit: int, *, max_rows: int | None = None) -> tuple[list[Row], dict]:
+    return _entities(cur, project_id, "publishers", _MEETING_KEY, meetings, offset, limit, max_rows)
+
+
+def publishers_of_connections(cur: Cursor, project_id: str, connections: Sequence[tuple[str, str]], offset: int,
+                              limit: int, *, max_rows: int | None = None) -> tuple[list[Row], dict]:
+    return _entities(cur, project_id, "publishers", _CONNECTION_KEY, connections, offset, limit, max_rows)
+
+
+def subscribers_of_meetings(cur: Cursor, project_id: str, meetings: Sequence[tuple[str, int]], offset: int,
+                            limit: int, *, max_rows: int | None = None) -> tuple[list[Row], dict]:
+    return _entities(cur, project_id, "subscribers", _MEETING_KEY, meetings, offset, limit, max_rows)
+
+
+def subscribers_of_connections(cur: Cursor, project_id: str, connections: Sequence[tuple[str, str]], offset: int,
+                               limit: int, *, max_rows: int | None = None) -> tuple[list[Row], dict]:
+    return _entities(cur, project_id, "subscribers", _CONNECTION_KEY, connections, offset, limit, max_rows)
+
+
+def subscribers_of_streams(cur: Cursor, project_id: str, streams: Sequence[tuple[str, str]], offset: int,
+                           limit: int, *, max_rows: int | None = None) -> tuple[list[Row], dict]:
+    return _entities(cur, project_id, "subscribers", ("session_id", "stream_id"), streams, offset, limit, max_rows)
+
+
+def _stats(cur: Cursor, project_id: str, kind: str, id_column: str, parents: Sequence[tuple[str, str]],
+           ts_range: tuple[int, int], offset: int, limit: int, max_rows: int | None) -> tuple[list[Row], dict]:
+    params: dict[str, Any] = {"p": project_id, "type": kind, "ts_from": ts_range[0], "ts_to": ts_range[1]}
+    # The ts bounds let zone maps skip most of the raw table.
+    return _children(cur, source="events t", columns=(*STATS_COLUMNS, "session_id", id_column),
+                     keys=("session_id", id_column), parents=parents, order="t.ts, t.event_id",
+                     offset=offset, limit=limit, params=params,
+                     where="t.type = $type AND t.ts BETWEEN $ts_from AND $ts_to", max_rows=max_rows)
+
+
+def publisher_stats(cur: Cursor, project_id: str, streams: Sequence[tuple[str, str]], ts_range: tuple[int, int],
+                    offset: int, limit: int, *, max_rows: int | None = None) -> tuple[list[Row], dict]:
+    """publisherStats samples of streams (session_id, stream_id) taken within ts_range."""
+    return _stats(cur, project_id, "publisherStats", "stream_id", streams, ts_range, offset, limit, max_rows)
+
+
+def subscriber_stats(cur: Cursor, project_id: str, subscribers: Sequence[tuple[str, str]],
+                     ts_range: tuple[int, int], offset: int, limit: int, *,
+                     max_rows: int | None = None) -> tuple[list[Row], dict]:
+    """subscriberStats samples of subscribers (session_id, subscriber_id) taken within ts_range."""
+    return _stats(cur, project_id, "subscriberStats", "subscriber_id", subscribers, ts_range, offset, limit, max_rows)
