@@ -7,11 +7,13 @@ drop data), and every value must have its declared type.
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from videoinsights.domain.days import la_day
-from videoinsights.domain.events import EVENT_TYPES, FIELDS
+from videoinsights.domain.events import EVENT_TYPES, FIELDS, Field
 
 MAX_ID_LENGTH = 256
 MAX_TEXT_LENGTH = 1024
@@ -59,41 +61,62 @@ def _id(event: dict[str, Any], key: str) -> str:
     return value
 
 
-def _value(name: str, value: Any) -> Any:
-    spec = FIELDS[name]
-    kind = spec.kind
+def _checker(spec: Field) -> Callable[[Any], Any]:
+    """Build the check of one field once, so validating an event is a few cheap calls."""
+    name, kind = spec.name, spec.kind
     if kind == "str":
-        if not isinstance(value, str):
-            raise EventError(f"{name} must be a string")
-        if len(value) > MAX_TEXT_LENGTH:
-            raise EventError(f"{name} is longer than {MAX_TEXT_LENGTH} characters")
-        if spec.upper:
-            value = value.upper()
-        if spec.choices and value.lower() not in spec.choices:
-            raise EventError(f"{name} must be one of {', '.join(spec.choices)}")
-        if spec.choices:
-            value = value.lower()
-        if name in ("videoResolution", "resolution") and not _RESOLUTION.match(value):
-            raise EventError(f"{name} must look like 1280x720")
-        return value
+        choices, upper = spec.choices, spec.upper
+        shaped = name in ("videoResolution", "resolution")
+
+        def check_str(value: Any) -> Any:
+            if type(value) is not str:
+                raise EventError(f"{name} must be a string")
+            if len(value) > MAX_TEXT_LENGTH:
+                raise EventError(f"{name} is longer than {MAX_TEXT_LENGTH} characters")
+            if upper:
+                value = value.upper()
+            if choices:
+                value = value.lower()
+                if value not in choices:
+                    raise EventError(f"{name} must be one of {', '.join(choices)}")
+            if shaped and not _RESOLUTION.match(value):
+                raise EventError(f"{name} must look like 1280x720")
+            return value
+
+        return check_str
     if kind == "bool":
-        if not isinstance(value, bool):
-            raise EventError(f"{name} must be true or false")
-        return value
+
+        def check_bool(value: Any) -> Any:
+            if type(value) is not bool:
+                raise EventError(f"{name} must be true or false")
+            return value
+
+        return check_bool
     if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise EventError(f"{name} must be an integer")
+
+        def check_int(value: Any) -> Any:
+            if type(value) is not int:
+                raise EventError(f"{name} must be an integer")
+            return value
+
+        return check_int
+    high = 1.0 if kind == "ratio" else sys.float_info.max
+    problem = "a ratio between 0 and 1" if kind == "ratio" else "a finite number >= 0"
+
+    def check_number(value: Any) -> Any:
+        kind_of = type(value)
+        if kind_of is int:
+            value = float(value)
+        elif kind_of is not float:
+            raise EventError(f"{name} must be a number")
+        if not 0.0 <= value <= high:  # also refuses NaN and infinities
+            raise EventError(f"{name} must be {problem}")
         return value
-    # float / ratio
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise EventError(f"{name} must be a number")
-    if value != value or value in (float("inf"), float("-inf")):
-        raise EventError(f"{name} must be a finite number")
-    if kind == "ratio" and not 0.0 <= value <= 1.0:
-        raise EventError(f"{name} must be a ratio between 0 and 1")
-    if value < 0:
-        raise EventError(f"{name} must not be negative")
-    return float(value)
+
+    return check_number
+
+
+_CHECKS: dict[str, tuple[str, Callable[[Any], Any]]] = {n: (f.column, _checker(f)) for n, f in FIELDS.items()}
 
 
 def to_row(event: Any, project_id: str, received_at: int, min_ts: int, max_ts: int) -> dict[str, Any]:
@@ -128,5 +151,6 @@ def to_row(event: Any, project_id: str, received_at: int, min_ts: int, max_ts: i
     for name, value in event.items():
         if value is None or name in _ENVELOPE:
             continue
-        row[FIELDS[name].column] = _value(name, value)
+        column, check = _CHECKS[name]
+        row[column] = check(value)
     return row

@@ -48,9 +48,9 @@ def _range_sql(q: ReportQuery, params: dict[str, Any]) -> tuple[str, str]:
     monthly = ["project_id = $project_id", "month < $monthly_before", "month <= $last_day"]
     params["project_id"] = q.project_id
     params["last_day"] = q.last_day
-    params["monthly_before"] = q.monthly_before
     daily_from: date | None = q.first_day
     if q.uses_monthly:
+        params["monthly_before"] = q.monthly_before
         daily_from = max(q.first_day or q.monthly_before, q.monthly_before)
         if q.first_day is not None:
             monthly.append("month >= date_trunc('month', $first_day)")
@@ -289,7 +289,7 @@ def _stats(cur: Cursor, project_id: str, kind: str, id_column: str, parents: Seq
            ts_range: tuple[int, int], offset: int, limit: int, max_rows: int | None) -> tuple[list[Row], dict]:
     params: dict[str, Any] = {"p": project_id, "type": kind, "ts_from": ts_range[0], "ts_to": ts_range[1]}
     # The ts bounds let zone maps skip most of the raw table.
-    return _children(cur, source="events t", columns=(*STATS_COLUMNS, "session_id", id_column),
+    return _children(cur, source="stats_samples t", columns=(*STATS_COLUMNS, "session_id", id_column),
                      keys=("session_id", id_column), parents=parents, order="t.ts, t.event_id",
                      offset=offset, limit=limit, params=params,
                      where="t.type = $type AND t.ts BETWEEN $ts_from AND $ts_to", max_rows=max_rows)

@@ -81,6 +81,32 @@ _NEW_ROWS = """(SELECT project_id, session_id, ts FROM events WHERE seq > $lo AN
                UNION ALL SELECT project_id, session_id, ts FROM stats_samples WHERE seq > $lo AND seq <= $hi)"""
 
 
+def _concat(batches: Sequence[dict[str, list[Any]]], column: str) -> list[Any]:
+    """One column across batches; a batch without the column contributes NULLs."""
+    if len(batches) == 1 and column in batches[0]:
+        return batches[0][column]
+    out: list[Any] = []
+    for b in batches:
+        out.extend(b.get(column) or [None] * len(b["event_id"]))
+    return out
+
+
+def _mark_fresh(batches: Sequence[dict[str, list[Any]]], new_keys: set[Any]) -> tuple[list[list[bool]], list[bool]]:
+    """Per row: was it inserted now? A key seen twice in one call is new only the first time."""
+    inserted: list[list[bool]] = []
+    keep: list[bool] = []
+    for b in batches:
+        flags = []
+        for key in zip(b["project_id"], b["event_id"], strict=True):
+            fresh = key in new_keys
+            if fresh:
+                new_keys.discard(key)
+            flags.append(fresh)
+        inserted.append(flags)
+        keep.extend(flags)
+    return inserted, keep
+
+
 class DuckDBStore:
     """All DuckDB SQL of the service, behind the Store interface (store/base.py)."""
 
@@ -156,7 +182,7 @@ class DuckDBStore:
         An event whose (project_id, event_id) is already stored, or appears
         earlier in this call, is a duplicate and is not inserted again."""
         con = self._con
-        columns = {c: [v for b in batches for v in b[c]] for c in ("project_id", "event_id", "day")}
+        columns = {c: _concat(batches, c) for c in ("project_id", "event_id", "day")}
         con.execute("BEGIN")
         try:
             con.register("incoming_ids", pa.table(columns))
@@ -165,25 +191,19 @@ class DuckDBStore:
                 " RETURNING project_id, event_id"
             ).fetchall()
             con.unregister("incoming_ids")
-            new_keys = set(new)
-            inserted: list[list[bool]] = []
-            keep: list[bool] = []
-            for b in batches:
-                flags = []
-                for key in zip(b["project_id"], b["event_id"], strict=True):
-                    fresh = key in new_keys
-                    if fresh:
-                        new_keys.discard(key)  # a second copy later in this call is a duplicate
-                    flags.append(fresh)
-                inserted.append(flags)
-                keep.extend(flags)
-            if any(keep):
+            sizes = [len(b["event_id"]) for b in batches]
+            if len(new) == sum(sizes):  # the common case: every row is new
+                inserted = [[True] * n for n in sizes]
+                keep = [True] * len(new)
+            else:
+                inserted, keep = _mark_fresh(batches, set(new))
+            if new:
                 self._insert_raw(batches, keep, self._seq + 1)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        if any(keep):
+        if new:
             self._seq += 1
         return AppendResult(inserted)
 
@@ -191,7 +211,7 @@ class DuckDBStore:
         """Insert the kept rows: stats samples into stats_samples, everything else into events."""
         con = self._con
         used = [c for c in RAW_COLUMNS if any(c in b for b in batches)]
-        table = pa.table({c: [v for b in batches for v in b.get(c) or [None] * len(b["event_id"])] for c in used})
+        table = pa.table({c: _concat(batches, c) for c in used})
         if not all(keep):
             table = table.filter(pa.array(keep))
         is_stats = pc.is_in(table["type"], value_set=pa.array(sorted(STATS_TYPES)))
