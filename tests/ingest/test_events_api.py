@@ -165,3 +165,31 @@ def test_event_schema_is_served(served_project: tuple[Server, ProjectCreds]) -> 
     schema = httpx.get(f"{server.url}/v1/events/schema").json()
     titles = {v["title"] for v in schema["oneOf"]}
     assert {"connectionCreated", "publisherStats", "archiveStarted", "experienceComposerStopped"} <= titles
+
+
+def test_vonage_application_tokens_are_accepted(tmp_path, server_factory) -> None:
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from vonage_jwt import JwtClient
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+    public = tmp_path / "app.pub.pem"
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
+    db = tmp_path / "vi.duckdb"
+    app = json.loads(cli(db, "applications", "create", "--name", "vonage app", "--public-key", str(public), "--json"))
+    server = server_factory()
+    token = JwtClient(app["applicationId"], private_pem.decode()).generate_application_jwt()
+    token = token.decode() if isinstance(token, bytes) else token
+    r = httpx.post(f"{server.url}/v1/events", json=[conn(1)], headers={"Authorization": f"Bearer {token}"})
+    assert r.json() == {"accepted": 1, "duplicates": 0, "rejected": []}
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    forged = JwtClient(app["applicationId"], other.decode()).generate_application_jwt()
+    forged = forged.decode() if isinstance(forged, bytes) else forged
+    r = httpx.post(f"{server.url}/v1/events", json=[conn(2)], headers={"Authorization": f"Bearer {forged}"})
+    assert (r.status_code, r.json()["error"]["errorCode"]) == (401, 1020)
