@@ -30,7 +30,6 @@ def run_op(db: str, op: str, **args: Any) -> Any:
     try:
         return OPS[op](store, **args)
     finally:
-        store.checkpoint()
         store.close()
 
 
@@ -119,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, help="listen port (default 8080)")
         if name == "demo":
             p.add_argument("--days", type=int, default=30, help="days of traffic to generate")
-            p.add_argument("--sessions-per-day", type=int, default=300, help="sessions per day")
+            p.add_argument("--sessions-per-day", type=int, default=40, help="sessions per day")
             p.add_argument("--seed", type=int, default=7, help="random seed")
 
     projects = sub.add_parser("projects", help="Manage projects (API key + secret).").add_subparsers(
@@ -154,10 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_simulate(sub: Any, command: Any) -> None:
-    try:
-        from videoinsights.simulate.cli import add_simulate_arguments, run_simulate
-    except ImportError:  # the simulator is optional at import time only while it is being built
-        return
+    from videoinsights.simulate.cli import add_simulate_arguments, run_simulate
+
     p = command("simulate", lambda a, s: run_simulate(a, token_provider=_token_provider(a, s)),
                 "Generate realistic traffic to a file or a server.")
     add_simulate_arguments(p)

@@ -40,7 +40,6 @@ def fill_demo(settings: Settings, days: int, sessions_per_day: int, seed: int) -
             sessions = derive_until_clean(store)
             print(f"loaded {loaded.accepted:,} events, derived {sessions:,} sessions "
                   f"in {time.monotonic() - started:.1f} s", flush=True)
-        store.checkpoint()
     finally:
         store.close()
     return project_id, secret

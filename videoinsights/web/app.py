@@ -54,7 +54,6 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             remove_sidecar(settings.db)
             writer.stop()
-            store.checkpoint()
             store.close()
 
     return Starlette(routes=routes(), lifespan=lifespan)

@@ -74,7 +74,7 @@ def _part(q: ReportQuery, kind: str, columns: Sequence[str], dims: Sequence[str]
     sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in columns)
     where = f" WHERE {filters}" if filters else ""
     return (f"SELECT {_BUCKETS[q.interval]} AS bucket, min(day) AS first_day{groups}{sums} "
-            f"FROM ({source}) src{where} GROUP BY ALL")
+            f"FROM ({source}) src{where} GROUP BY ALL HAVING count(*) > 0")  # no row for an empty range
 
 
 def _filters_sql(q: ReportQuery, params: dict[str, Any]) -> str:

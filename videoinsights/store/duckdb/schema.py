@@ -224,6 +224,32 @@ CREATE TABLE IF NOT EXISTS rollup_project_monthly (
   month DATE NOT NULL,
   {_PROJECT}
 )""",
+    # Dashboard accounts (videoinsights/accounts/): people who log in to the explorer and dashboard.
+    "accounts": """
+CREATE TABLE IF NOT EXISTS accounts (
+  account_id VARCHAR PRIMARY KEY,
+  email VARCHAR NOT NULL UNIQUE,       -- lower-cased
+  password_hash VARCHAR NOT NULL,      -- argon2id, PHC string
+  created_at BIGINT NOT NULL
+)""",
+    # Which projects an account may see.
+    "account_projects": """
+CREATE TABLE IF NOT EXISTS account_projects (
+  account_id VARCHAR NOT NULL,
+  project_id VARCHAR NOT NULL,
+  granted_at BIGINT NOT NULL,
+  PRIMARY KEY (account_id, project_id)
+)""",
+    # Browser login sessions; the cookie carries the id, only its SHA-256 is stored.
+    "login_sessions": """
+CREATE TABLE IF NOT EXISTS login_sessions (
+  session_hash VARCHAR PRIMARY KEY,
+  account_id VARCHAR NOT NULL,
+  csrf_token VARCHAR NOT NULL,
+  project_id VARCHAR,                  -- the project chosen in the switcher
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+)""",
 }
 
 DERIVED_SESSION_TABLES = ("sessions", "meetings", "connections", "publishers", "subscribers",

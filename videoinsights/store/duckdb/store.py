@@ -114,7 +114,10 @@ class DuckDBStore:
         self.path = path
         config = {"wal_autocheckpoint": "256MB"} if not read_only else {}
         self._con = duckdb.connect(path, read_only=read_only, config=config)
+        self._read_only = read_only
         self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._cursors_lock = threading.Lock()
         if not read_only:
             self._migrate()
         self._seq = self._max_seq()
@@ -141,6 +144,13 @@ class DuckDBStore:
         return int(row[0]) if row else 0
 
     def close(self) -> None:
+        """Close every reader cursor, checkpoint the WAL into the file, close."""
+        with self._cursors_lock:
+            for cursor in self._cursors:
+                cursor.close()
+            self._cursors.clear()
+        if not self._read_only:
+            self._con.execute("CHECKPOINT")
         self._con.close()
 
     def checkpoint(self) -> None:
@@ -152,6 +162,8 @@ class DuckDBStore:
         if cur is None:
             cur = self._con.cursor()
             self._local.cursor = cur
+            with self._cursors_lock:
+                self._cursors.append(cur)
         return cur
 
     # -- projects ----------------------------------------------------------
@@ -167,8 +179,8 @@ class DuckDBStore:
     def get_project(self, project_id: str) -> Project | None:
         cur = self.reader()
         names = [f.name for f in fields(Project)]
-        row = cur.execute(f"SELECT {', '.join(names)} FROM projects WHERE project_id = ?", [project_id]).fetchone()
-        return Project(*row) if row else None
+        rows = cur.execute(f"SELECT {', '.join(names)} FROM projects WHERE project_id = ?", [project_id]).fetchall()
+        return Project(*rows[0]) if rows else None
 
     def list_projects(self) -> list[Project]:
         names = [f.name for f in fields(Project)]
