@@ -104,7 +104,7 @@ def bench_direct(batches: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
     direct = bench_direct(100)
     rate, latencies, freshness = bench_http(args.seconds, args.clients)
