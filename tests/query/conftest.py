@@ -6,6 +6,7 @@ The server is uvicorn on 127.0.0.1 (random port) in a thread, serving the
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -47,7 +48,7 @@ def executor(store: DuckDBStore) -> Executor:
 
 
 @pytest.fixture(scope="session")
-def run(executor: Executor):  # noqa: ANN201 - returns a helper
+def run(executor: Executor):
     """In-process execution as project 12345678 (or `as_project`)."""
     def run(query: str, variables: dict[str, Any] | None = None, as_project: str = fixtures.PROJECT,
             kind: str = "project") -> dict[str, Any]:
@@ -71,9 +72,9 @@ class Server:
         return self.client.post("/graphql", json=body, headers=hdrs)
 
 
-@pytest.fixture(scope="session")
-def server(store: DuckDBStore) -> Iterator[Server]:
-    app = Starlette(routes=graphql_routes(store, SETTINGS, ProjectCache(store), clock=clock))
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[Server]:
+    """Run an ASGI app with uvicorn on 127.0.0.1 (random port) in a thread."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -90,6 +91,16 @@ def server(store: DuckDBStore) -> Iterator[Server]:
     srv.should_exit = True
     thread.join(5)
     sock.close()
+
+
+def graphql_server(store: Any) -> contextlib.AbstractContextManager[Server]:
+    return serve(Starlette(routes=graphql_routes(store, SETTINGS, ProjectCache(store), clock=clock)))
+
+
+@pytest.fixture(scope="session")
+def server(store: DuckDBStore) -> Iterator[Server]:
+    with graphql_server(store) as s:
+        yield s
 
 
 def opentok_token(project_id: str = fixtures.PROJECT, secret: str = fixtures.SECRET) -> str:

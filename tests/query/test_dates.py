@@ -59,12 +59,13 @@ def test_every_literal_form_gives_the_same_answer(run: Any, start: str) -> None:
     assert body == {"data": {"project": {"projectData": {"resources": EXPECTED}}}}
 
 
-@pytest.mark.parametrize("start", ["2025-11-26", "2025-11-26T08:00:00.000Z", 1764144000, 1764144000000,
-                                   "1764144000", "2025-11-26T00:00:00-08:00"])
-@pytest.mark.parametrize("declared", ["Date!", "String!", "Int!"])
-def test_every_variable_form_gives_the_same_answer(run: Any, start: Any, declared: str) -> None:
-    if declared == "String!" and not isinstance(start, str) or declared == "Int!" and not isinstance(start, int):
-        pytest.skip("a client cannot send that value for that declaration")
+VARIABLE_FORMS = [(d, v) for d in ("Date!", "String!", "Int!") for v in (
+    "2025-11-26", "2025-11-26T08:00:00.000Z", 1764144000, 1764144000000, "1764144000", "2025-11-26T00:00:00-08:00")
+    if d == "Date!" or (d == "String!") == isinstance(v, str)]
+
+
+@pytest.mark.parametrize(("declared", "start"), VARIABLE_FORMS)
+def test_every_variable_form_gives_the_same_answer(run: Any, declared: str, start: Any) -> None:
     query = QUERY.replace("query", "") % ("$start", '"2025-11-26T23:00:00Z"')
     body = run(f"query q($start: {declared}) " + query, {"start": start})
     assert body == {"data": {"project": {"projectData": {"resources": EXPECTED}}}}

@@ -25,7 +25,8 @@ def error(run: Run, args: str, selection: str = "totalCount") -> dict[str, Any]:
 
 def test_whole_range_without_interval_is_one_row(run: Run) -> None:
     data = pd(run, 'start: "2025-11-26"', """interval totalCount resources { intervalStart intervalEnd sdkType
-        usage { streamedPublishedMinutes sdArchiveComposedMinutes sipUserMinutes participantMinutes { from1To2Publishers } }
+        usage { streamedPublishedMinutes sdArchiveComposedMinutes sipUserMinutes
+                participantMinutes { from1To2Publishers } }
         errors { connect { attempts failures failureRate } } }""")
     assert data["interval"] is None and data["totalCount"] == 1
     # Nov 26 + Nov 27 (today): endpoint rows R1..R3, FIREFOX, ANDROID today; project rows 70 + 15 tier minutes
@@ -78,9 +79,10 @@ def test_monthly_buckets_combine_monthly_and_daily_rollups(run: Run) -> None:
 
 
 def test_auto_picks_and_reports_the_interval(run: Run) -> None:
-    assert pd(run, 'start: "2025-10-28", end: "2025-11-27T07:00:00Z", interval: AUTO', "interval")["interval"] == "DAILY"
-    assert pd(run, 'start: "2025-10-26", end: "2025-11-27T07:00:00Z", interval: AUTO', "interval")["interval"] == \
-        "MONTHLY"  # 32 days
+    interval = lambda start: pd(run, f'start: "{start}", end: "2025-11-27T07:00:00Z", interval: AUTO',  # noqa: E731
+                                "interval")["interval"]
+    assert interval("2025-10-28") == "DAILY"  # 31 days
+    assert interval("2025-10-26") == "MONTHLY"  # 33 days
     assert pd(run, "start: 0, interval: AUTO", "interval")["interval"] == "MONTHLY"
 
 

@@ -1,1 +1,1 @@
-"""query layer."""
+"""The Insights GraphQL API: SDL schema, scalars, validation, resolvers, batched loaders, executor."""

@@ -21,6 +21,7 @@ from videoinsights.settings import Settings
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.writer import Writer
 from videoinsights.web.admin import post_admin
+from videoinsights.web.graphql import graphql_routes_from_state
 from videoinsights.web.health import get_health, get_metrics
 from videoinsights.web.ingest import get_event_schema, post_events, post_vonage_callback
 from videoinsights.web.services import Services
@@ -36,6 +37,7 @@ def routes() -> list[BaseRoute]:
         Route("/health", get_health, methods=["GET"]),
         Route("/metrics", get_metrics, methods=["GET"]),
         Route("/-/admin/{op}", post_admin, methods=["POST"]),
+        *graphql_routes_from_state(),  # POST /graphql (the Insights API), GET placeholder, CORS preflight
     ]
 
 

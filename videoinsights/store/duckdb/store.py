@@ -115,6 +115,8 @@ class DuckDBStore:
         config = {"wal_autocheckpoint": "256MB"} if not read_only else {}
         self._con = duckdb.connect(path, read_only=read_only, config=config)
         self._read_only = read_only
+        # Bumped after every commit that changes what reads return (the API's response cache keys on it).
+        self.data_version = 0
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
@@ -172,9 +174,11 @@ class DuckDBStore:
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         self._con.execute(f"INSERT INTO projects ({cols}) VALUES ({marks})", list(values.values()))
+        self.data_version += 1
 
     def update_project_secret(self, project_id: str, api_secret: str) -> None:
         self._con.execute("UPDATE projects SET api_secret = ? WHERE project_id = ?", [api_secret, project_id])
+        self.data_version += 1
 
     def get_project(self, project_id: str) -> Project | None:
         cur = self.reader()
@@ -212,6 +216,7 @@ class DuckDBStore:
             if new:
                 self._insert_raw(batches, keep, self._seq + 1)
             con.execute("COMMIT")
+            self.data_version += 1
         except BaseException:
             con.execute("ROLLBACK")
             raise
@@ -260,6 +265,7 @@ class DuckDBStore:
                         params)
             con.execute("INSERT OR REPLACE INTO meta VALUES ('derived_seq', ?)", [str(hi)])
             con.execute("COMMIT")
+            self.data_version += 1
         except BaseException:
             con.execute("ROLLBACK")
             raise
@@ -343,6 +349,7 @@ class DuckDBStore:
             self._refresh_rollups(touched)
             con.execute("DELETE FROM dirty_sessions WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)")
             con.execute("COMMIT")
+            self.data_version += 1
         except BaseException:
             con.execute("ROLLBACK")
             raise
@@ -452,6 +459,7 @@ class DuckDBStore:
         con.execute("DELETE FROM stats_daily")
         con.execute(_ABSORB_STATS_SQL, {"lo": -1, "hi": self._seq})
         con.execute("COMMIT")
+        self.data_version += 1
 
     # -- retention ---------------------------------------------------------
     def purge(self, raw_before: date, daily_before: date, monthly_before: date) -> dict[str, int]:
@@ -479,6 +487,7 @@ class DuckDBStore:
             for table in ("rollup_endpoint_monthly", "rollup_project_monthly"):
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE month < ?", [monthly_before]).fetchone()[0]
             con.execute("COMMIT")
+            self.data_version += 1
         except BaseException:
             con.execute("ROLLBACK")
             raise

@@ -1,0 +1,146 @@
+"""Run one GraphQL request: cached parse + validation, cost check, execution,
+and the Insights error shape.
+
+Parsing and validating dominate the cost of a small query (about 0.5 ms of
+0.55 ms), so prepared documents are kept in an LRU keyed by the query text.
+Execution is synchronous: resolvers read DuckDB, which blocks anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    OperationDefinitionNode,
+    execute,
+    parse,
+    validate,
+)
+
+from videoinsights.auth.tokens import AuthContext
+from videoinsights.query.context import RequestContext
+from videoinsights.query.cost import estimate_nodes
+from videoinsights.query.errors import INTERNAL, MESSAGES, TYPE_ERROR, InsightsError, NodeLimitError
+from videoinsights.query.schema import build_schema
+from videoinsights.query.validation import RULES, relax_variable_types
+from videoinsights.settings import Settings
+from videoinsights.store.base import Project
+
+log = logging.getLogger(__name__)
+
+Response = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A parsed, validated (and variable-relaxed) document, or the errors that stopped it."""
+
+    document: DocumentNode | None
+    errors: tuple[Response, ...] = ()
+    operations: tuple[OperationDefinitionNode, ...] = ()
+
+
+def _entry(message: str, code: int, error: GraphQLError | None = None) -> Response:
+    entry: Response = {"message": message}
+    if error is not None:
+        if error.locations:
+            entry["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+        if error.path:
+            entry["path"] = error.path
+    entry["errorCode"] = code
+    entry["extensions"] = {"code": code}
+    return entry
+
+
+def format_error(error: GraphQLError) -> Response:
+    """The spec's error entry: message, locations, path, errorCode, extensions.code.
+
+    Unexpected exceptions become 1012 with a generic message; the details go
+    to the server log only."""
+    original = error.original_error
+    if isinstance(original, InsightsError):
+        return _entry(original.message, original.code, error)
+    if original is not None and error.path is not None:
+        log.error("internal error at %s", ".".join(map(str, error.path)), exc_info=original)
+        return _entry(MESSAGES[INTERNAL], INTERNAL, error)
+    code = (error.extensions or {}).get("code", TYPE_ERROR)
+    return _entry(error.message, code, error)
+
+
+def error_response(code: int, message: str | None = None) -> Response:
+    return {"errors": [_entry(message or MESSAGES[code], code)]}
+
+
+class Executor:
+    """Executes Insights queries for authenticated requests; safe to share between threads."""
+
+    def __init__(self, settings: Settings, reader: Callable[[], Any], lookup: Callable[[str], Project | None],
+                 clock: Callable[[], float] = time.time, cache_size: int = 1024) -> None:
+        self.schema = build_schema()
+        self.settings = settings
+        self.reader = reader
+        self.lookup = lookup
+        self.clock = clock
+        self.prepare = lru_cache(maxsize=cache_size)(self._prepare)
+
+    def _prepare(self, query: str) -> Prepared:
+        try:
+            document = parse(query)
+        except GraphQLError as exc:
+            return Prepared(None, (_entry(exc.message, TYPE_ERROR, exc),))
+        errors = validate(self.schema, document, RULES)
+        if errors:
+            return Prepared(None, tuple(format_error(e) for e in errors))
+        document = relax_variable_types(self.schema, document)
+        operations = tuple(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+        return Prepared(document, (), operations)
+
+    def run(self, auth: AuthContext, query: str, variables: dict[str, Any] | None = None,
+            operation_name: str | None = None) -> Response:
+        prepared = self.prepare(query)
+        if prepared.document is None:
+            return {"errors": list(prepared.errors)}
+        operation = _pick_operation(prepared.operations, operation_name)
+        if isinstance(operation, str):
+            return error_response(1004, operation)
+        limit = self.settings.max_query_nodes
+        estimate = estimate_nodes(self.schema, prepared.document, operation, variables)
+        ctx = RequestContext(auth=auth, settings=self.settings, reader=self.reader, lookup=self.lookup,
+                             now_ms=int(self.clock() * 1000), node_budget=limit if estimate > limit else None)
+        try:
+            result = execute(self.schema, prepared.document, None, ctx, variables, operation_name)
+        except Exception:
+            log.exception("query execution failed")
+            return error_response(INTERNAL)
+        assert isinstance(result, ExecutionResult)  # resolvers are synchronous
+        return _response(result, limit, estimate)
+
+
+def _pick_operation(operations: tuple[OperationDefinitionNode, ...],
+                    name: str | None) -> OperationDefinitionNode | str:
+    if name:
+        for op in operations:
+            if op.name and op.name.value == name:
+                return op
+        return f"Unknown operation named '{name}'."
+    if len(operations) == 1:
+        return operations[0]
+    return "Must provide operation name if query contains multiple operations."
+
+
+def _response(result: ExecutionResult, limit: int, estimate: int) -> Response:
+    if not result.errors:
+        return {"data": result.data}
+    for error in result.errors:
+        if isinstance(error.original_error, NodeLimitError):
+            return {"errors": [_entry(NodeLimitError(limit, estimate).message, error.original_error.code)],
+                    "data": None}
+    return {"errors": [format_error(e) for e in result.errors], "data": result.data}

@@ -1,0 +1,167 @@
+"""How each field under `Metric` maps to rollup columns, and how a report row
+becomes a Metric object.
+
+`plan_metric` compiles the selection once per request into the list of
+columns to sum and a builder for each row, so only asked-for columns are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from videoinsights.domain.quality import BITRATE_FIELDS, LATENCY_FIELDS
+from videoinsights.domain.tiers import TIERS
+from videoinsights.query.selection import Tree
+
+Row = dict[str, Any]
+Build = Callable[[Row], Any]
+
+DIMENSION_FIELDS: dict[str, str] = {
+    "sdkType": "sdk_type", "sdkVersion": "sdk_version", "country": "country", "region": "region",
+    "browser": "browser", "browserName": "browser", "browserVersion": "browser_version",
+}
+ENDPOINT_USAGE: dict[str, str] = {
+    "streamedPublishedMinutes": "published_minutes",
+    "streamedSubscribedMinutes": "subscribed_minutes",
+}
+PROJECT_USAGE: dict[str, str] = {
+    "hdArchiveComposedMinutes": "hd_archive_composed_minutes",
+    "hdBroadcastComposedMinutes": "hd_broadcast_composed_minutes",
+    "hlsMinutes": "hls_minutes",
+    "individualArchiveMinutes": "individual_archive_minutes",
+    "sdArchiveComposedMinutes": "sd_archive_composed_minutes",
+    "sdBroadcastComposedMinutes": "sd_broadcast_composed_minutes",
+    "sipUserMinutes": "sip_user_minutes",
+    "experienceComposer": "experience_composer_minutes",
+    "experienceComposerArchive": "experience_composer_archive_minutes",
+    "experienceComposerBroadcast": "experience_composer_broadcast_minutes",
+}
+TIER_FIELDS: dict[str, str] = {t.field: t.column for t in TIERS}
+QUALITY_SIDES: dict[str, str] = {"publisher": "pub", "subscriber": "sub"}
+ERROR_KINDS: dict[str, str] = {
+    "connect": "connect", "publish": "publish", "subscribe": "subscribe",
+    "guidConnect": "connect", "guidPublish": "publish", "guidSubscribe": "subscribe",
+}
+LATENCY_COLUMNS: dict[str, str] = {f: f"lat_{f.lower()}" for f in LATENCY_FIELDS}
+BITRATE_COLUMNS: dict[str, str] = {f: f"br_{f.lower()}" for f in BITRATE_FIELDS}
+
+
+@dataclass(frozen=True)
+class MetricPlan:
+    """Columns a report must sum and how to turn one summed row into a Metric."""
+
+    endpoint_columns: tuple[str, ...]
+    project_columns: tuple[str, ...]
+    build: Build
+
+
+class _Collector:
+    def __init__(self, project_available: bool) -> None:
+        self.endpoint: dict[str, None] = {}
+        self.project: dict[str, None] = {}
+        self.project_available = project_available
+
+    def endpoint_col(self, column: str) -> Build:
+        self.endpoint[column] = None
+        return lambda row: row.get(column) or 0.0
+
+    def project_col(self, column: str) -> Build:
+        if not self.project_available:
+            return lambda row: None
+        self.project[column] = None
+        return lambda row: row.get(column) or 0.0
+
+
+def _obj(fields: list[tuple[str, Build]]) -> Build:
+    return lambda row: {name: fn(row) for name, fn in fields}
+
+
+def _ratio(num: Build, den: Build) -> Build:
+    def build(row: Row) -> float | None:
+        d = den(row)
+        return num(row) / d if d else None
+    return build
+
+
+def _int(fn: Build) -> Build:
+    return lambda row: int(fn(row))
+
+
+def _usage(tree: Tree, c: _Collector) -> Build:
+    fields: list[tuple[str, Build]] = []
+    for name, sub in tree.items():
+        if name in ENDPOINT_USAGE:
+            fields.append((name, c.endpoint_col(ENDPOINT_USAGE[name])))
+        elif name in PROJECT_USAGE:
+            fields.append((name, c.project_col(PROJECT_USAGE[name])))
+        elif name == "participantMinutes":
+            if not c.project_available:
+                fields.append((name, lambda row: None))
+            else:
+                tiers = [(f, c.project_col(TIER_FIELDS[f])) for f in sub if f in TIER_FIELDS]
+                fields.append((name, _obj(tiers)))
+    return _obj(fields)
+
+
+def _quality_side(side: str, tree: Tree, c: _Collector) -> Build:
+    fields: list[tuple[str, Build]] = []
+    for name, sub in tree.items():
+        if name in ("videoBitrateKbpsAvg", "videoBitrateAvg"):
+            fields.append((name, _ratio(c.endpoint_col(f"{side}_br_sum"), c.endpoint_col(f"{side}_br_count"))))
+        elif name == "latencyMsAvg":
+            fields.append((name, _ratio(c.endpoint_col(f"{side}_lat_sum"), c.endpoint_col(f"{side}_lat_count"))))
+        elif name == "latencyDistribution":
+            fields.append((name, _obj([(f, c.endpoint_col(f"{side}_{LATENCY_COLUMNS[f]}"))
+                                       for f in sub if f in LATENCY_COLUMNS])))
+        elif name == "videoBitrateDistribution":
+            fields.append((name, _obj([(f, c.endpoint_col(f"{side}_{BITRATE_COLUMNS[f]}"))
+                                       for f in sub if f in BITRATE_COLUMNS])))
+    return _obj(fields)
+
+
+def _errors(tree: Tree, c: _Collector) -> Build:
+    fields: list[tuple[str, Build]] = []
+    for name, sub in tree.items():
+        kind = ERROR_KINDS.get(name)
+        if kind is None:
+            continue
+        attempts = c.endpoint_col(f"{kind}_attempts")
+        failures = c.endpoint_col(f"{kind}_failures")
+        stats: list[tuple[str, Build]] = []
+        for f in sub:
+            if f == "attempts":
+                stats.append((f, _int(attempts)))
+            elif f == "failures":
+                stats.append((f, _int(failures)))
+            elif f == "failureRate":
+                stats.append((f, _ratio(failures, attempts)))
+        fields.append((name, _obj(stats)))
+    return _obj(fields)
+
+
+def plan_metric(tree: Tree, project_available: bool) -> MetricPlan:
+    """Compile the selection under `resources` (a Metric) into a MetricPlan.
+
+    intervalStart/intervalEnd and dimension values are filled in by the
+    caller (keys `_start`, `_end` and the dimension columns of the row)."""
+    c = _Collector(project_available)
+    fields: list[tuple[str, Build]] = []
+    for name, sub in tree.items():
+        if name == "intervalStart":
+            fields.append((name, lambda row: row["_start"]))
+        elif name == "intervalEnd":
+            fields.append((name, lambda row: row["_end"]))
+        elif name in DIMENSION_FIELDS:
+            column = DIMENSION_FIELDS[name]
+            fields.append((name, lambda row, column=column: row.get(column)))
+        elif name == "usage":
+            fields.append((name, _usage(sub, c)))
+        elif name == "quality":
+            sides = [(s, _quality_side(QUALITY_SIDES[s], sides_tree, c))
+                     for s, sides_tree in sub.items() if s in QUALITY_SIDES]
+            fields.append((name, _obj(sides)))
+        elif name == "errors":
+            fields.append((name, _errors(sub, c)))
+    return MetricPlan(tuple(c.endpoint), tuple(c.project), _obj(fields))

@@ -1,0 +1,53 @@
+"""Query.project: which project a request may read.
+
+A request authenticated for project A gets an error for any other id, and
+the error does not depend on whether that other project exists (no oracle):
+1019 when the id is of the other kind (API key vs application UUID), 1021
+when it is another id of the same kind. 1015 is reachable only for the
+token's own project when it has vanished meanwhile.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from graphql import GraphQLResolveInfo
+
+from videoinsights.query.context import RequestContext
+from videoinsights.query.errors import InsightsError
+
+_API_KEY = re.compile(r"[1-9][0-9]{0,17}")
+
+
+def normalize_project_id(value: int | str) -> tuple[str, str]:
+    """-> (id as stored, "project" | "application"); 1008 for anything else."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        text = ""
+    if _API_KEY.fullmatch(text):
+        return text, "project"
+    try:
+        return str(uuid.UUID(text)), "application"
+    except ValueError:
+        raise InsightsError(1008, f"You must provide a valid project ID: {value!r} is neither an API key "
+                                  "nor an application id.") from None
+
+
+def resolve_project(_root: Any, info: GraphQLResolveInfo, projectId: int | str) -> dict[str, Any]:
+    ctx: RequestContext = info.context
+    project_id, kind = normalize_project_id(projectId)
+    own_id = ctx.auth.project_id.lower() if ctx.auth.kind == "application" else ctx.auth.project_id
+    if project_id != own_id:
+        if kind != ctx.auth.kind:
+            raise InsightsError(1019, "The token does not match the App ID: it was issued for another "
+                                      f"{'application' if ctx.auth.kind == 'application' else 'project'}.")
+        raise InsightsError(1021)
+    project = ctx.lookup(ctx.auth.project_id)
+    if project is None:
+        raise InsightsError(1015)
+    return {"_project": project}

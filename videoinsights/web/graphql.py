@@ -1,0 +1,189 @@
+"""POST /graphql: the Insights API over HTTP (GET answers browsers until the explorer lands).
+
+Body: JSON `{query, variables, operationName}` (`variables` may also be a
+JSON string), or the bare query with `Content-Type: application/graphql`.
+Authentication failures answer HTTP 401 with both error shapes clients use:
+a GraphQL `errors` array and a REST-style `error` object (the advanced
+dashboard sample retries when `error.errorCode == 1001`).
+
+Queries execute in the thread pool: they read DuckDB, which blocks, and a
+slow session query must not stall the event loop for everyone else. Repeats
+are answered from a response cache keyed by the store's data version
+(query/response_cache.py) without leaving the event loop.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from videoinsights.auth.cache import ProjectCache
+from videoinsights.auth.tokens import AuthContext, AuthError, authenticate
+from videoinsights.query.executor import Executor, error_response
+from videoinsights.query.response_cache import ResponseCache
+from videoinsights.settings import Settings
+from videoinsights.store.duckdb.store import DuckDBStore
+
+_EXPLORER_NOTE = "The GraphQL explorer is served at / . Send queries to this URL with POST."
+_CORS_HEADERS = ["authorization", "content-type", "x-opentok-auth"]
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def auth_failure(code: int, message: str) -> Response:
+    entry = {"message": message, "errorCode": code, "extensions": {"code": code}}
+    return _json({"errors": [entry], "error": {"errorCode": code, "message": message, "status": 401}}, 401)
+
+
+class VerifiedTokens:
+    """Tokens verified in the last few seconds, so repeats skip the JWT checks (~0.1 ms each).
+
+    An entry lives at most `ttl_s` (the staleness ProjectCache already allows
+    for a rotated secret) and never past the token's own exp + leeway."""
+
+    def __init__(self, project_cache: ProjectCache, leeway_s: int, ttl_s: float = 5.0,
+                 max_entries: int = 10_000) -> None:
+        self._projects = project_cache
+        self._leeway = leeway_s
+        self._ttl = ttl_s
+        self._max = max_entries
+        self._entries: dict[tuple[str, str], tuple[AuthContext, float]] = {}
+
+    def authenticate(self, headers: Any) -> AuthContext:
+        key = (headers.get("x-opentok-auth", ""), headers.get("authorization", ""))
+        now = time.time()
+        hit = self._entries.get(key)
+        if hit is not None and now < hit[1]:
+            return hit[0]
+        auth = authenticate(headers, self._projects.get, self._leeway)  # raises AuthError
+        if len(self._entries) >= self._max:
+            self._entries.clear()
+        self._entries[key] = (auth, min(now + self._ttl, _expiry(key) + self._leeway))
+        return auth
+
+
+def _expiry(key: tuple[str, str]) -> float:
+    """exp of the (already verified) token in the headers."""
+    token = key[0] or key[1][7:]
+    payload = token.strip().split(".")[1]
+    return float(orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"])
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, code: int = 1004) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def parse_request(body: bytes, content_type: str) -> tuple[str, dict[str, Any] | None, str | None]:
+    """-> (query, variables, operationName) from a POST body."""
+    if content_type.startswith("application/graphql"):
+        return body.decode("utf-8", "replace"), None, None
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadRequest("The body must be JSON: {\"query\": \"...\", \"variables\": {...}}.") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        raise BadRequest("The JSON body must be an object with a string `query`.", 1013)
+    variables = payload.get("variables")
+    if isinstance(variables, str):
+        try:
+            variables = orjson.loads(variables) if variables.strip() else None
+        except orjson.JSONDecodeError:
+            raise BadRequest("`variables` must be a JSON object.") from None
+    if variables is not None and not isinstance(variables, dict):
+        raise BadRequest("`variables` must be a JSON object.")
+    operation = payload.get("operationName")
+    return payload["query"], variables, operation if isinstance(operation, str) and operation else None
+
+
+def graphql_app(store: DuckDBStore, settings: Settings, project_cache: ProjectCache, *,
+                clock: Callable[[], float] = time.time) -> ASGIApp:
+    """The /graphql ASGI app (CORS included)."""
+    executor = Executor(settings, store.reader, project_cache.get, clock)
+    cache = ResponseCache(lambda: getattr(store, "data_version", None), lambda: int(clock() * 1000))
+    tokens = VerifiedTokens(project_cache, settings.clock_skew_s)
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        if request.method == "GET":
+            response = await _explorer_note(request)
+        elif request.method == "POST":
+            response = await _post(request)
+        else:
+            response = _json({"errors": [{"message": "Use POST."}]}, 405)
+        await response(scope, receive, send)
+
+    async def _post(request: Request) -> Response:
+        try:
+            auth = tokens.authenticate(request.headers)
+        except AuthError as exc:
+            return auth_failure(exc.code, exc.message)
+        declared = request.headers.get("content-length", "")
+        too_large = declared.isdigit() and int(declared) > settings.max_body_bytes
+        body = b"" if too_large else await request.body()
+        if too_large or len(body) > settings.max_body_bytes:
+            return _json(error_response(1004, f"The body is larger than {settings.max_body_bytes} bytes."), 413)
+        try:
+            query, variables, operation = parse_request(body, request.headers.get("content-type", ""))
+        except BadRequest as exc:
+            return _json(error_response(exc.code, exc.message), 400)
+        key = cache.key(auth, query, variables, operation)
+        payload = cache.get(key) if key is not None else None
+        if payload is None:
+            result = await run_in_threadpool(executor.run, auth, query, variables, operation)
+            payload = orjson.dumps(result)
+            if key is not None and "errors" not in result:
+                cache.put(key, payload)
+        return Response(payload, media_type="application/json")
+
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    return CORSMiddleware(endpoint, allow_origins=origins, allow_methods=["GET", "POST", "OPTIONS"],
+                          allow_headers=_CORS_HEADERS, max_age=600)
+
+
+async def _explorer_note(request: Request) -> Response:
+    if "text/html" in request.headers.get("accept", ""):
+        return HTMLResponse(f"<!doctype html><title>Insights GraphQL</title><p>{_EXPLORER_NOTE}</p>"
+                            '<p><a href="/">Open the explorer</a></p>')
+    return _json({"message": _EXPLORER_NOTE})
+
+
+def graphql_routes(store: DuckDBStore, settings: Settings, project_cache: ProjectCache, *,
+                   clock: Callable[[], float] = time.time) -> list[Route]:
+    """Routes serving /graphql. `clock` (epoch seconds) is what "now" means for
+    defaults and retention windows; tests pin it."""
+    return [Route("/graphql", graphql_app(store, settings, project_cache, clock=clock),
+                  methods=["GET", "POST", "OPTIONS"])]
+
+
+def graphql_routes_from_state() -> list[Route]:
+    """The same routes for an app whose store opens in its lifespan (web/app.py): the /graphql
+    app is built on the first request from `app.state.services` (store, settings, projects)."""
+    return [Route("/graphql", _FromState(), methods=["GET", "POST", "OPTIONS"])]
+
+
+class _FromState:
+    """An ASGI app (Starlette treats plain functions as request handlers) built lazily."""
+
+    def __init__(self) -> None:
+        self._app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:
+            services = scope["app"].state.services
+            self._app = graphql_app(services.store, services.settings, services.projects)
+        await self._app(scope, receive, send)
