@@ -24,8 +24,9 @@ def free_port() -> int:
 
 
 def cli(db: Path, *args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "videoinsights", "--db", str(db), *args],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "videoinsights", "--db", str(db), *args], capture_output=True, text=True, check=True
+    )
     return out.stdout
 
 
@@ -39,7 +40,9 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "videoinsights", "--db", str(db), "serve", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -68,7 +71,7 @@ def median_ms(fn: Callable[[], Any], repeat: int, warmup: int = 2) -> float:
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def derivation_idle(url: str) -> bool:

@@ -3,6 +3,7 @@ realistic traffic for the last N days (from the simulator), then the server."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 
@@ -28,18 +29,26 @@ def fill_demo(settings: Settings, days: int, sessions_per_day: int, seed: int) -
         else:
             created = create_project(store, DEMO_NAME, advanced_insights=True)
             project_id, secret = str(created["projectId"]), created["apiSecret"]
-        has_data = store.reader().execute(
-            "SELECT count(*) FROM session_bounds WHERE project_id = ?", [project_id]).fetchone()[0]
+        has_data = (
+            store.reader()
+            .execute("SELECT count(*) FROM session_bounds WHERE project_id = ?", [project_id])
+            .fetchone()[0]
+        )
         if not has_data:
             now_ms = int(time.time() * 1000)
             start_ms = day_start_ms(la_day(now_ms) - timedelta(days=days))
             print(f"generating {days} days x {sessions_per_day} sessions/day of traffic ...", flush=True)
             started = time.monotonic()
-            events = (e for e in generate(project_id, start_ms, days, sessions_per_day, seed) if e["timestamp"] <= now_ms)
+            events = (
+                e for e in generate(project_id, start_ms, days, sessions_per_day, seed) if e["timestamp"] <= now_ms
+            )
             loaded = load_events(store, project_id, events)
             sessions = derive_until_clean(store)
-            print(f"loaded {loaded.accepted:,} events, derived {sessions:,} sessions "
-                  f"in {time.monotonic() - started:.1f} s", flush=True)
+            print(
+                f"loaded {loaded.accepted:,} events, derived {sessions:,} sessions "
+                f"in {time.monotonic() - started:.1f} s",
+                flush=True,
+            )
     finally:
         store.close()
     return project_id, secret
@@ -51,8 +60,13 @@ def run_demo(settings: Settings, days: int, sessions_per_day: int, seed: int) ->
     project_id, secret = fill_demo(settings, days, sessions_per_day, seed)
     token = issue_project_token(project_id, secret, 24 * 3600)
     url = f"http://{settings.host}:{settings.port}"
-    query = '{"query": "{ project(projectId: %s) { projectData(start: 0, interval: DAILY) { resources { intervalStart usage { streamedPublishedMinutes } } } } }"}' % project_id  # noqa: E501
-    print(f"""
+    graphql = (
+        f"{{ project(projectId: {project_id}) {{ projectData(start: 0, interval: DAILY) "
+        "{ resources { intervalStart usage { streamedPublishedMinutes } } } } }"
+    )
+    query = json.dumps({"query": graphql})
+    print(
+        f"""
 videoinsights demo
   server:      {url}
   project id:  {project_id}
@@ -63,6 +77,8 @@ try:
   curl -s {url}/graphql -H 'Content-Type: application/json' \\
     -H 'X-OPENTOK-AUTH: {token}' \\
     -d '{query}'
-""", flush=True)
+""",
+        flush=True,
+    )
     serve(settings)
     return 0

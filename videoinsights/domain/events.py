@@ -53,7 +53,13 @@ FIELDS: dict[str, Field] = {
         _f("appVersion", "app_version", "str", "Version of the customer's own app"),
         _f("userAgent", "user_agent", "str", "Browser user agent string"),
         # stream
-        _f("videoType", "video_type", "str", "camera, screen or custom; absent for audio-only", ("camera", "screen", "custom")),
+        _f(
+            "videoType",
+            "video_type",
+            "str",
+            "camera, screen or custom; absent for audio-only",
+            ("camera", "screen", "custom"),
+        ),
         _f("name", "name", "str", "Publisher name"),
         _f("hasAudio", "has_audio", "bool", "Stream (or snapshot) carries audio"),
         _f("hasVideo", "has_video", "bool", "Stream (or snapshot) carries video"),
@@ -86,15 +92,49 @@ FIELDS: dict[str, Field] = {
         _f("streamCount", "stream_count", "int", "Archived streams (individual mode)"),
         _f("hls", "hls", "bool", "Broadcast has an HLS output"),
         _f("rtmpCount", "rtmp_count", "int", "Number of RTMP outputs of a broadcast"),
-        _f("destination", "destination", "str", "Where an Experience Composer publishes", ("session", "archive", "broadcast")),
+        _f(
+            "destination",
+            "destination",
+            "str",
+            "Where an Experience Composer publishes",
+            ("session", "archive", "broadcast"),
+        ),
     ]
 }
 
-ENDPOINT = ("sdkType", "sdkVersion", "browser", "browserVersion", "country", "region", "city", "guid",
-            "os", "osVersion", "deviceModel", "networkType", "appVersion", "userAgent")
-SNAPSHOT = ("audioBitrateKbps", "videoBitrateKbps", "audioLatencyMs", "videoLatencyMs", "audioPacketLoss",
-            "videoPacketLoss", "videoResolution", "audioCodec", "videoCodec", "hasAudio", "hasVideo",
-            "jitterMs", "roundTripMs", "frameRate", "freezeCount")
+ENDPOINT = (
+    "sdkType",
+    "sdkVersion",
+    "browser",
+    "browserVersion",
+    "country",
+    "region",
+    "city",
+    "guid",
+    "os",
+    "osVersion",
+    "deviceModel",
+    "networkType",
+    "appVersion",
+    "userAgent",
+)
+SNAPSHOT = (
+    "audioBitrateKbps",
+    "videoBitrateKbps",
+    "audioLatencyMs",
+    "videoLatencyMs",
+    "audioPacketLoss",
+    "videoPacketLoss",
+    "videoResolution",
+    "audioCodec",
+    "videoCodec",
+    "hasAudio",
+    "hasVideo",
+    "jitterMs",
+    "roundTripMs",
+    "frameRate",
+    "freezeCount",
+)
 
 
 @dataclass(frozen=True)
@@ -120,14 +160,22 @@ EVENT_TYPES: dict[str, EventType] = {
         _t("sessionDestroyed", "All clients left the session (informational)"),
         _t("connectionCreated", "A client connected", ("connectionId",), ENDPOINT),
         _t("connectionDestroyed", "A client disconnected", ("connectionId",), ("reason",)),
-        _t("streamCreated", "A client started publishing a stream", ("streamId", "connectionId"),
-           ("videoType", "hasAudio", "hasVideo", "name")),
+        _t(
+            "streamCreated",
+            "A client started publishing a stream",
+            ("streamId", "connectionId"),
+            ("videoType", "hasAudio", "hasVideo", "name"),
+        ),
         _t("streamDestroyed", "A stream ended", ("streamId",), ("reason",)),
         _t("subscriberCreated", "A client subscribed to a stream", ("subscriberId", "streamId", "connectionId")),
         _t("subscriberDestroyed", "A subscriber ended", ("subscriberId",), ("reason",)),
         _t("publisherStats", "30-second snapshot of a published stream", ("streamId",), SNAPSHOT),
-        _t("subscriberStats", "30-second snapshot of a subscriber", ("subscriberId",),
-           (*SNAPSHOT, "subscribeToAudio", "subscribeToVideo")),
+        _t(
+            "subscriberStats",
+            "30-second snapshot of a subscriber",
+            ("subscriberId",),
+            (*SNAPSHOT, "subscribeToAudio", "subscribeToVideo"),
+        ),
         _t("connectAttempt", "A client tried to connect", ("outcome",), _ATTEMPT),
         _t("publishAttempt", "A client tried to publish", ("outcome",), (*_ATTEMPT, "streamId")),
         _t("subscribeAttempt", "A client tried to subscribe", ("outcome",), (*_ATTEMPT, "streamId", "subscriberId")),
@@ -137,7 +185,12 @@ EVENT_TYPES: dict[str, EventType] = {
         _t("broadcastStopped", "A broadcast stopped", ("broadcastId",), ("hls", "rtmpCount", "resolution")),
         _t("sipCallStarted", "A SIP call joined the session", ("callId",)),
         _t("sipCallStopped", "A SIP call left the session", ("callId",)),
-        _t("experienceComposerStarted", "An Experience Composer started", ("composerId",), ("destination", "resolution")),
+        _t(
+            "experienceComposerStarted",
+            "An Experience Composer started",
+            ("composerId",),
+            ("destination", "resolution"),
+        ),
         _t("experienceComposerStopped", "An Experience Composer stopped", ("composerId",), ("destination",)),
     ]
 }

@@ -11,11 +11,30 @@ from __future__ import annotations
 import bisect
 
 LATENCY_BOUNDS: tuple[int, ...] = (50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000)
-BITRATE_BOUNDS: tuple[int, ...] = (100, 200, 300, 400, 500, 600, 700, 800, 900, 1000,
-                                   1200, 1400, 1600, 1800, 2000, 2250, 2500, 2750, 3000)
+BITRATE_BOUNDS: tuple[int, ...] = (
+    100,
+    200,
+    300,
+    400,
+    500,
+    600,
+    700,
+    800,
+    900,
+    1000,
+    1200,
+    1400,
+    1600,
+    1800,
+    2000,
+    2250,
+    2500,
+    2750,
+    3000,
+)
 
-LATENCY_FIELDS: tuple[str, ...] = tuple(f"ms{b}" for b in LATENCY_BOUNDS) + ("ms1000Plus",)
-BITRATE_FIELDS: tuple[str, ...] = tuple(f"kbps{b}" for b in BITRATE_BOUNDS) + ("kbps3000Plus",)
+LATENCY_FIELDS: tuple[str, ...] = (*(f"ms{b}" for b in LATENCY_BOUNDS), "ms1000Plus")
+BITRATE_FIELDS: tuple[str, ...] = (*(f"kbps{b}" for b in BITRATE_BOUNDS), "kbps3000Plus")
 
 
 def bucket_index(bounds: tuple[int, ...], value: float) -> int:

@@ -33,9 +33,7 @@ class ValidatedBatch:
         return len(self.columns.get("event_id", ()))
 
 
-def validate_events(
-    events: list[Any], project_id: str, received_at: int, min_ts: int, max_ts: int
-) -> ValidatedBatch:
+def validate_events(events: list[Any], project_id: str, received_at: int, min_ts: int, max_ts: int) -> ValidatedBatch:
     batch = ValidatedBatch()
     seen: set[str] = set()
     rows: list[dict[str, Any]] = []

@@ -19,16 +19,27 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 def generated() -> str:
     lines = ["### Event types", "", "| type | required | optional | meaning |", "| --- | --- | --- | --- |"]
     for t in EVENT_TYPES.values():
-        lines.append(f"| `{t.name}` | {', '.join(f'`{f}`' for f in t.required) or '-'} | "
-                     f"{', '.join(f'`{f}`' for f in t.optional) or '-'} | {t.help} |")
+        lines.append(
+            f"| `{t.name}` | {', '.join(f'`{f}`' for f in t.required) or '-'} | "
+            f"{', '.join(f'`{f}`' for f in t.optional) or '-'} | {t.help} |"
+        )
     lines += ["", "### Fields", "", "| field | type | meaning |", "| --- | --- | --- |"]
     for f in FIELDS.values():
-        kind = {"str": "string", "int": "integer", "float": "number >= 0", "ratio": "number 0..1",
-                "bool": "boolean"}[f.kind]
+        kind = {"str": "string", "int": "integer", "float": "number >= 0", "ratio": "number 0..1", "bool": "boolean"}[
+            f.kind
+        ]
         choices = f" ({' / '.join(f.choices)})" if f.choices else ""
         lines.append(f"| `{f.name}` | {kind}{choices} | {f.help} |")
-    lines += ["", "### JSON Schema", "", "Also served at `GET /v1/events/schema`.", "", "```json",
-              json.dumps(event_schema(), indent=1), "```"]
+    lines += [
+        "",
+        "### JSON Schema",
+        "",
+        "Also served at `GET /v1/events/schema`.",
+        "",
+        "```json",
+        json.dumps(event_schema(), indent=1),
+        "```",
+    ]
     return "\n".join(lines)
 
 

@@ -26,24 +26,32 @@ def _field_schema(name: str) -> dict[str, Any]:
 
 def event_schema() -> dict[str, Any]:
     envelope = {
-        "id": {"type": "string", "minLength": 1, "maxLength": 256,
-               "description": "Client-chosen id, unique per project: a retry with the same id is a no-op"},
+        "id": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 256,
+            "description": "Client-chosen id, unique per project: a retry with the same id is a no-op",
+        },
         "sessionId": {"type": "string", "minLength": 1, "maxLength": 256, "description": "Session id"},
-        "timestamp": {"description": "Epoch milliseconds, or an ISO-8601 string with a time zone",
-                      "oneOf": [{"type": "integer"}, {"type": "string", "format": "date-time"}]},
+        "timestamp": {
+            "description": "Epoch milliseconds, or an ISO-8601 string with a time zone",
+            "oneOf": [{"type": "integer"}, {"type": "string", "format": "date-time"}],
+        },
     }
     variants = []
     for t in EVENT_TYPES.values():
         props = {"type": {"const": t.name}, **envelope}
         props.update({n: _field_schema(n) for n in (*t.required, *t.optional)})
-        variants.append({
-            "title": t.name,
-            "description": t.help,
-            "type": "object",
-            "properties": props,
-            "required": ["id", "type", "sessionId", "timestamp", *t.required],
-            "additionalProperties": False,
-        })
+        variants.append(
+            {
+                "title": t.name,
+                "description": t.help,
+                "type": "object",
+                "properties": props,
+                "required": ["id", "type", "sessionId", "timestamp", *t.required],
+                "additionalProperties": False,
+            }
+        )
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "videoinsights:event",

@@ -19,8 +19,14 @@ class LoadResult:
     rejected: int = 0
 
 
-def load_events(store: Store, project_id: str, events: Iterable[dict[str, Any]], batch_size: int = 20_000,
-                min_ts: int = 0, max_ts: int | None = None) -> LoadResult:
+def load_events(
+    store: Store,
+    project_id: str,
+    events: Iterable[dict[str, Any]],
+    batch_size: int = 20_000,
+    min_ts: int = 0,
+    max_ts: int | None = None,
+) -> LoadResult:
     """Validate and append events in batches; the caller owns the store (single writer)."""
     result = LoadResult()
     max_ts = max_ts if max_ts is not None else int(time.time() * 1000) + 300_000

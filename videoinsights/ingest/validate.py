@@ -19,7 +19,8 @@ MAX_ID_LENGTH = 256
 MAX_TEXT_LENGTH = 1024
 _RESOLUTION = re.compile(r"^\d{1,5}x\d{1,5}$")
 _ALLOWED: dict[str, frozenset[str]] = {
-    name: frozenset(("id", "type", "sessionId", "timestamp", *t.required, *t.optional)) for name, t in EVENT_TYPES.items()
+    name: frozenset(("id", "type", "sessionId", "timestamp", *t.required, *t.optional))
+    for name, t in EVENT_TYPES.items()
 }
 
 
@@ -145,8 +146,13 @@ def to_row(event: Any, project_id: str, received_at: int, min_ts: int, max_ts: i
         if event.get(name) is None:
             raise EventError(f"{name} is required for {event_type}")
     row: dict[str, Any] = {
-        "project_id": project_id, "event_id": event_id, "type": event_type, "session_id": session_id,
-        "ts": ts, "day": la_day(ts), "received_at": received_at,
+        "project_id": project_id,
+        "event_id": event_id,
+        "type": event_type,
+        "session_id": session_id,
+        "ts": ts,
+        "day": la_day(ts),
+        "received_at": received_at,
     }
     for name, value in event.items():
         if value is None or name in _ENVELOPE:

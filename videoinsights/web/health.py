@@ -18,7 +18,9 @@ async def get_health(request: Request) -> Response:
         services.store.reader().execute("SELECT 1").fetchone()
     except Exception as exc:
         return error_response(503, f"database unavailable: {exc}")
-    return JSONResponse({"status": "ok", "version": __version__, "uptimeSeconds": round(time.time() - services.started_at)})
+    return JSONResponse(
+        {"status": "ok", "version": __version__, "uptimeSeconds": round(time.time() - services.started_at)}
+    )
 
 
 async def get_metrics(request: Request) -> Response:

@@ -17,4 +17,6 @@ class JSONResponse(Response):
 
 
 def error_response(status: int, message: str, code: int | None = None, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"errorCode": code, "message": message, "status": status}, **extra}, status_code=status)
+    return JSONResponse(
+        {"error": {"errorCode": code, "message": message, "status": status}, **extra}, status_code=status
+    )

@@ -252,8 +252,15 @@ CREATE TABLE IF NOT EXISTS login_sessions (
 )""",
 }
 
-DERIVED_SESSION_TABLES = ("sessions", "meetings", "connections", "publishers", "subscribers",
-                          "session_endpoint_days", "session_project_days")
+DERIVED_SESSION_TABLES = (
+    "sessions",
+    "meetings",
+    "connections",
+    "publishers",
+    "subscribers",
+    "session_endpoint_days",
+    "session_project_days",
+)
 ROLLUP_TABLES = ("rollup_endpoint_daily", "rollup_project_daily", "rollup_endpoint_monthly", "rollup_project_monthly")
 
 INDEXES = (

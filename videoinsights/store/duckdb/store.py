@@ -41,7 +41,6 @@ from videoinsights.store.duckdb.schema import (
 )
 
 
-
 def _bucket_case(expr: str, bounds: tuple[int, ...]) -> str:
     """SQL CASE giving the histogram bucket index of expr: (b[i-1], b[i]] -> i."""
     whens = " ".join(f"WHEN {expr} <= {b} THEN {i}" for i, b in enumerate(bounds))
@@ -131,13 +130,12 @@ class DuckDBStore:
             self._con.execute(ddl)
         for ddl in INDEXES:
             self._con.execute(ddl)
-        self._con.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-        )
+        self._con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
     def _max_seq(self) -> int:
         row = self._con.execute(
-            "SELECT greatest((SELECT coalesce(max(seq), 0) FROM events), (SELECT coalesce(max(seq), 0) FROM stats_samples))"
+            "SELECT greatest((SELECT coalesce(max(seq), 0) FROM events),"
+            " (SELECT coalesce(max(seq), 0) FROM stats_samples))"
         ).fetchone()
         return int(row[0])
 
@@ -233,8 +231,7 @@ class DuckDBStore:
             table = table.filter(pa.array(keep))
         is_stats = pc.is_in(table["type"], value_set=pa.array(sorted(STATS_TYPES)))
         names = ", ".join(used)
-        for target, rows in (("stats_samples", table.filter(is_stats)),
-                             ("events", table.filter(pc.invert(is_stats)))):
+        for target, rows in (("stats_samples", table.filter(is_stats)), ("events", table.filter(pc.invert(is_stats)))):
             if rows.num_rows:
                 con.register("incoming", rows)
                 con.execute(f"INSERT INTO {target} ({names}, seq) SELECT {names}, {seq:d} FROM incoming")
@@ -261,8 +258,9 @@ class DuckDBStore:
                                               last_ts = greatest(session_bounds.last_ts, excluded.last_ts)""",
                 params,
             )
-            con.execute(f"INSERT OR IGNORE INTO dirty_sessions SELECT DISTINCT project_id, session_id FROM {_NEW_ROWS}",
-                        params)
+            con.execute(
+                f"INSERT OR IGNORE INTO dirty_sessions SELECT DISTINCT project_id, session_id FROM {_NEW_ROWS}", params
+            )
             con.execute("INSERT OR REPLACE INTO meta VALUES ('derived_seq', ?)", [str(hi)])
             con.execute("COMMIT")
             self.data_version += 1
@@ -277,7 +275,8 @@ class DuckDBStore:
 
     def dirty_sessions(self, limit: int) -> list[SessionKey]:
         rows = self._con.execute(
-            """SELECT d.project_id, d.session_id FROM dirty_sessions d JOIN session_bounds b USING (project_id, session_id)
+            """SELECT d.project_id, d.session_id
+               FROM dirty_sessions d JOIN session_bounds b USING (project_id, session_id)
                ORDER BY b.first_ts, d.project_id, d.session_id LIMIT ?""",
             [limit],
         ).fetchall()
@@ -330,8 +329,20 @@ class DuckDBStore:
             buckets = row[8 : 8 + len(STATS_BUCKET_COLUMNS)]
             ls, lc, bs, bc = row[8 + len(STATS_BUCKET_COLUMNS) :]
             out[(project_id, session_id)].append(
-                StatsAggregate(side, entity_id, day, samples, first, last, tuple(buckets[:n_lat]),
-                               tuple(buckets[n_lat:]), ls, lc, bs, bc)
+                StatsAggregate(
+                    side,
+                    entity_id,
+                    day,
+                    samples,
+                    first,
+                    last,
+                    tuple(buckets[:n_lat]),
+                    tuple(buckets[n_lat:]),
+                    ls,
+                    lc,
+                    bs,
+                    bc,
+                )
             )
         return out
 
@@ -343,11 +354,15 @@ class DuckDBStore:
             self._keys_table(keys)
             touched = self._touched_days()
             for table in DERIVED_SESSION_TABLES:
-                con.execute(f"DELETE FROM {table} WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)")
+                con.execute(
+                    f"DELETE FROM {table} WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
+                )
             self._insert_derivations(derivations)
             touched |= {(r.project_id, r.day) for d in derivations for r in (*d.endpoint_days, *d.project_days)}
             self._refresh_rollups(touched)
-            con.execute("DELETE FROM dirty_sessions WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)")
+            con.execute(
+                "DELETE FROM dirty_sessions WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
+            )
             con.execute("COMMIT")
             self.data_version += 1
         except BaseException:
@@ -371,36 +386,65 @@ class DuckDBStore:
         self._con.unregister("derived_rows")
 
     def _insert_derivations(self, derivations: Sequence[SessionDerivation]) -> None:
-        session_cols = ["project_id", "session_id", "media_mode", "created_at", "last_seen_at", "meeting_count",
-                        "publisher_minutes", "subscriber_minutes", *TIER_COLUMNS]
+        session_cols = [
+            "project_id",
+            "session_id",
+            "media_mode",
+            "created_at",
+            "last_seen_at",
+            "meeting_count",
+            "publisher_minutes",
+            "subscriber_minutes",
+            *TIER_COLUMNS,
+        ]
         sessions = [
-            (s.project_id, s.session_id, s.media_mode, s.created_at, s.last_seen_at, s.meeting_count,
-             s.publisher_minutes, s.subscriber_minutes, *(s.tiers[c] for c in TIER_COLUMNS))
+            (
+                s.project_id,
+                s.session_id,
+                s.media_mode,
+                s.created_at,
+                s.last_seen_at,
+                s.meeting_count,
+                s.publisher_minutes,
+                s.subscriber_minutes,
+                *(s.tiers[c] for c in TIER_COLUMNS),
+            )
             for s in (d.session for d in derivations)
         ]
         self._insert_rows("sessions", session_cols, sessions)
         meeting_fields = [f.name for f in fields(MeetingRow) if f.name != "tiers"]
         meetings = [
             (*(getattr(m, n) for n in meeting_fields), *(m.tiers[c] for c in TIER_COLUMNS))
-            for d in derivations for m in d.meetings
+            for d in derivations
+            for m in d.meetings
         ]
         self._insert_rows("meetings", [*meeting_fields, *TIER_COLUMNS], meetings)
-        for table, cls, attr in (("connections", ConnectionRow, "connections"), ("publishers", PublisherRow, "publishers"),
-                                 ("subscribers", SubscriberRow, "subscribers")):
+        for table, cls, attr in (
+            ("connections", ConnectionRow, "connections"),
+            ("publishers", PublisherRow, "publishers"),
+            ("subscribers", SubscriberRow, "subscribers"),
+        ):
             names = [f.name for f in fields(cls)]
             rows = [tuple(getattr(r, n) for n in names) for d in derivations for r in getattr(d, attr)]
             self._insert_rows(table, names, rows)
         endpoint_cols = ["project_id", "session_id", "day", *DIMENSIONS, *ENDPOINT_MEASURES]
         endpoint = [
-            (r.project_id, r.session_id, r.day, *(getattr(r, c) for c in DIMENSIONS),
-             *(r.measures[m] for m in ENDPOINT_MEASURES))
-            for d in derivations for r in d.endpoint_days
+            (
+                r.project_id,
+                r.session_id,
+                r.day,
+                *(getattr(r, c) for c in DIMENSIONS),
+                *(r.measures[m] for m in ENDPOINT_MEASURES),
+            )
+            for d in derivations
+            for r in d.endpoint_days
         ]
         self._insert_rows("session_endpoint_days", endpoint_cols, endpoint)
         project_cols = ["project_id", "session_id", "day", *PROJECT_MEASURES]
         project = [
             (r.project_id, r.session_id, r.day, *(r.measures[m] for m in PROJECT_MEASURES))
-            for d in derivations for r in d.project_days
+            for d in derivations
+            for r in d.project_days
         ]
         self._insert_rows("session_project_days", project_cols, project)
 
@@ -436,14 +480,16 @@ class DuckDBStore:
         con.execute(
             f"INSERT INTO rollup_endpoint_monthly SELECT project_id, CAST(date_trunc('month', day) AS DATE) AS month, "
             f"{dims}, {emeasures} FROM rollup_endpoint_daily "
-            f"WHERE (project_id, CAST(date_trunc('month', day) AS DATE)) IN (SELECT project_id, month FROM touched_months) "
+            f"WHERE (project_id, CAST(date_trunc('month', day) AS DATE)) IN "
+            f"(SELECT project_id, month FROM touched_months) "
             f"GROUP BY ALL"
         )
         con.execute(f"DELETE FROM rollup_project_monthly WHERE {in_months}")
         con.execute(
             f"INSERT INTO rollup_project_monthly SELECT project_id, CAST(date_trunc('month', day) AS DATE) AS month, "
             f"{pmeasures} FROM rollup_project_daily "
-            f"WHERE (project_id, CAST(date_trunc('month', day) AS DATE)) IN (SELECT project_id, month FROM touched_months) "
+            f"WHERE (project_id, CAST(date_trunc('month', day) AS DATE)) IN "
+            f"(SELECT project_id, month FROM touched_months) "
             f"GROUP BY ALL"
         )
 
@@ -454,7 +500,8 @@ class DuckDBStore:
         # Only sessions whose raw events are still kept: older contributions cannot be re-derived.
         for table in DERIVED_SESSION_TABLES:
             con.execute(
-                f"DELETE FROM {table} WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM session_bounds)"
+                f"DELETE FROM {table} WHERE (project_id, session_id) IN "
+                "(SELECT project_id, session_id FROM session_bounds)"
             )
         con.execute("DELETE FROM stats_daily")
         con.execute(_ABSORB_STATS_SQL, {"lo": -1, "hi": self._seq})
@@ -479,10 +526,15 @@ class DuckDBStore:
                     f"DELETE FROM {table} WHERE (project_id, session_id) IN ({old_sessions})", [cutoff]
                 ).fetchone()[0]
             counts["sessions"] = con.execute("DELETE FROM sessions WHERE last_seen_at < ?", [cutoff]).fetchone()[0]
-            counts["session_bounds"] = con.execute(
-                "DELETE FROM session_bounds WHERE last_ts < ?", [cutoff]
-            ).fetchone()[0]
-            for table in ("session_endpoint_days", "session_project_days", "rollup_endpoint_daily", "rollup_project_daily"):
+            counts["session_bounds"] = con.execute("DELETE FROM session_bounds WHERE last_ts < ?", [cutoff]).fetchone()[
+                0
+            ]
+            for table in (
+                "session_endpoint_days",
+                "session_project_days",
+                "rollup_endpoint_daily",
+                "rollup_project_daily",
+            ):
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [daily_before]).fetchone()[0]
             for table in ("rollup_endpoint_monthly", "rollup_project_monthly"):
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE month < ?", [monthly_before]).fetchone()[0]
