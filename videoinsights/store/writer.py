@@ -26,6 +26,7 @@ from videoinsights.store.base import Store
 log = logging.getLogger(__name__)
 
 MAX_GROUP_ROWS = 50_000
+MAX_DERIVE_GAP_S = 2.0
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Writer:
         self._stopping = False
         self._last_purge = 0.0
         self._last_checkpoint = time.monotonic()
+        self._last_derive_duration = 0.0
 
     # -- API used by other threads ----------------------------------------
     def start(self) -> None:
@@ -90,7 +92,7 @@ class Writer:
         interval = self.settings.derive_interval_ms / 1000
         while not self._stopping:
             self._execute(self._next_jobs(interval))
-            if time.monotonic() - self.stats.last_derive_at >= interval:
+            if time.monotonic() - self.stats.last_derive_at >= self._derive_gap(interval):
                 self._derive_once()
             self._housekeeping()
         self._drain_derivations()
@@ -147,6 +149,11 @@ class Writer:
             self.stats.duplicates += len(flags) - new
             a.future.set_result(flags)
 
+    def _derive_gap(self, interval: float) -> float:
+        """Pause between derive cycles: the configured interval, stretched under load so that
+        deriving takes at most about a third of the writer's time (never beyond MAX_DERIVE_GAP_S)."""
+        return min(max(interval, 2 * self._last_derive_duration), MAX_DERIVE_GAP_S)
+
     def _derive_once(self) -> None:
         started = time.monotonic()
         try:
@@ -157,7 +164,8 @@ class Writer:
         self.stats.sessions_derived += derived
         self.stats.derive_failures += failed
         self.stats.last_derive_at = time.monotonic()
-        self.stats.derive_seconds += self.stats.last_derive_at - started
+        self._last_derive_duration = self.stats.last_derive_at - started
+        self.stats.derive_seconds += self._last_derive_duration
 
     def _drain_derivations(self) -> None:
         while True:
