@@ -34,10 +34,22 @@ class AuthError(Exception):
 
 @dataclass(frozen=True)
 class AuthContext:
-    """Who is calling: the project (or application) the token belongs to."""
+    """Who is calling: the project (or application) a token belongs to, or a
+    browser login (kind "login") with the projects its account was granted."""
 
-    project_id: str
-    kind: str  # "project" | "application"
+    project_id: str  # "" for a login
+    kind: str  # "project" | "application" | "login"
+    granted: frozenset[str] = frozenset()
+
+    def may_read(self, project_id: str) -> bool:
+        if self.kind == "login":
+            return project_id in self.granted
+        own = self.project_id.lower() if self.kind == "application" else self.project_id
+        return project_id == own
+
+
+def login_context(granted: frozenset[str]) -> AuthContext:
+    return AuthContext(project_id="", kind="login", granted=granted)
 
 
 def new_project_id() -> str:

@@ -23,6 +23,7 @@ class RequestContext:
     lookup: Callable[[str], Project | None]
     now_ms: int
     node_budget: int | None = None  # set when the document's estimate exceeds the node limit
+    selected_project: str | None = None  # set by Query.project; one project per request
     nodes: int = 1
     _cursor: Any = field(default=None, repr=False)
 
@@ -34,8 +35,8 @@ class RequestContext:
 
     @property
     def auth_project_id(self) -> str:
-        """The project every read is confined to (Query.project checked it is the one asked for)."""
-        return self.auth.project_id
+        """The project every read is confined to (Query.project checked the caller may read it)."""
+        return self.selected_project or self.auth.project_id
 
     @property
     def today(self) -> date:

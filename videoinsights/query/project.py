@@ -1,6 +1,7 @@
 """Query.project: which project a request may read.
 
-A request authenticated for project A gets an error for any other id, and
+A request authenticated for project A (or a browser login granted A) gets
+an error for any other id, and
 the error does not depend on whether that other project exists (no oracle):
 1019 when the id is of the other kind (API key vs application UUID), 1021
 when it is another id of the same kind. 1015 is reachable only for the
@@ -41,13 +42,15 @@ def normalize_project_id(value: int | str) -> tuple[str, str]:
 def resolve_project(_root: Any, info: GraphQLResolveInfo, projectId: int | str) -> dict[str, Any]:
     ctx: RequestContext = info.context
     project_id, kind = normalize_project_id(projectId)
-    own_id = ctx.auth.project_id.lower() if ctx.auth.kind == "application" else ctx.auth.project_id
-    if project_id != own_id:
-        if kind != ctx.auth.kind:
+    if not ctx.auth.may_read(project_id):
+        if ctx.auth.kind != "login" and kind != ctx.auth.kind:
             raise InsightsError(1019, "The token does not match the App ID: it was issued for another "
                                       f"{'application' if ctx.auth.kind == 'application' else 'project'}.")
         raise InsightsError(1021)
-    project = ctx.lookup(ctx.auth.project_id)
+    if ctx.selected_project not in (None, project_id):
+        raise InsightsError(1010, "A request reads one project: ask for the others in separate requests.")
+    ctx.selected_project = project_id
+    project = ctx.lookup(project_id)
     if project is None:
         raise InsightsError(1015)
     return {"_project": project}

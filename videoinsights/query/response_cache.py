@@ -46,7 +46,7 @@ class ResponseCache:
             vars_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
         except TypeError:
             return None
-        return (version, self._now_ms() // MINUTE_MS, auth.project_id, auth.kind, query, vars_key, operation)
+        return (version, self._now_ms() // MINUTE_MS, auth, query, vars_key, operation)
 
     def get(self, key: Hashable) -> bytes | None:
         body = self._entries.get(key)
