@@ -143,3 +143,12 @@ def server_factory(tmp_path: Path) -> Iterator[Any]:
 def served_project(tmp_path: Path, server_factory: Any) -> tuple[Server, ProjectCreds]:
     creds = create_project(tmp_path / "vi.duckdb")
     return server_factory(), creds
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """List the browser screenshots, so CI's log says where they are."""
+    shots = sorted((Path(__file__).resolve().parents[1] / "artifacts" / "screenshots").glob("*.png"))
+    if shots:
+        terminalreporter.write_line(f"browser screenshots ({len(shots)}) in artifacts/screenshots/:")
+        for shot in shots:
+            terminalreporter.write_line(f"  {shot.name} ({shot.stat().st_size:,} bytes)")

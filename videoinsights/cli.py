@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from videoinsights.accounts.cli import add_account_commands
 from videoinsights.control import RemoteError, call_server, running_server
 from videoinsights.ops import OPS, OpError
 from videoinsights.settings import Settings, SettingsError, load_settings
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("rebuild", cmd_rebuild, "Re-derive every derived table from the raw events.")
     command("purge", cmd_purge, "Delete data older than the retention windows now.")
     _add_simulate(sub, command)
+    add_account_commands(sub, command, run_op)
     return parser
 
 

@@ -7,6 +7,7 @@ import json
 import time
 from datetime import timedelta
 
+from videoinsights.accounts.ops import ensure_demo_account
 from videoinsights.auth.tokens import issue_project_token
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.domain.days import day_start_ms, la_day
@@ -19,8 +20,10 @@ from videoinsights.store.duckdb.store import DuckDBStore
 DEMO_NAME = "demo"
 
 
-def fill_demo(settings: Settings, days: int, sessions_per_day: int, seed: int) -> tuple[str, str]:
-    """Create (or reuse) the demo project; generate traffic if it has none. Returns (project id, secret)."""
+def fill_demo(settings: Settings, days: int, sessions_per_day: int, seed: int) -> tuple[str, str, str, str]:
+    """Create (or reuse) the demo project and login; generate traffic if the project has none.
+
+    Returns (project id, api secret, login email, login password)."""
     store = DuckDBStore(settings.db)
     try:
         existing = [p for p in store.list_projects() if p.name == DEMO_NAME and p.kind == "project"]
@@ -49,15 +52,16 @@ def fill_demo(settings: Settings, days: int, sessions_per_day: int, seed: int) -
                 f"in {time.monotonic() - started:.1f} s",
                 flush=True,
             )
+        email, password = ensure_demo_account(store, project_id)
     finally:
         store.close()
-    return project_id, secret
+    return project_id, secret, email, password
 
 
 def run_demo(settings: Settings, days: int, sessions_per_day: int, seed: int) -> int:
     from videoinsights.web.server import serve
 
-    project_id, secret = fill_demo(settings, days, sessions_per_day, seed)
+    project_id, secret, email, password = fill_demo(settings, days, sessions_per_day, seed)
     token = issue_project_token(project_id, secret, 24 * 3600)
     url = f"http://{settings.host}:{settings.port}"
     graphql = (
@@ -68,7 +72,8 @@ def run_demo(settings: Settings, days: int, sessions_per_day: int, seed: int) ->
     print(
         f"""
 videoinsights demo
-  server:      {url}
+  server:      {url}   (explorer at /, dashboard at /dashboard)
+  login:       {email} / {password}
   project id:  {project_id}
   api secret:  {secret}
   token (24h): videoinsights --db {settings.db} token --project {project_id}

@@ -12,6 +12,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from videoinsights.accounts.ops import ACCOUNT_OPS
 from videoinsights.auth.tokens import new_api_secret, new_application_id, new_callback_token, new_project_id
 from videoinsights.derive.engine import derive_all
 from videoinsights.settings import Settings
@@ -103,5 +104,6 @@ OPS = {
     "rotate_secret": rotate_secret,
     "get_secret": get_secret,
     "rebuild": rebuild,
+    **ACCOUNT_OPS,
 }
 

@@ -24,6 +24,7 @@ from videoinsights.web.admin import post_admin
 from videoinsights.web.graphql import graphql_routes_from_state
 from videoinsights.web.health import get_health, get_metrics
 from videoinsights.web.ingest import get_event_schema, post_events, post_vonage_callback
+from videoinsights.web.pages import browser_graphql_route, page_routes
 from videoinsights.web.services import Services
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 def routes() -> list[BaseRoute]:
     return [
+        browser_graphql_route(),  # GET /graphql with Accept: text/html -> explorer; before the API's /graphql
         Route("/v1/events", post_events, methods=["POST"]),
         Route("/v1/events/schema", get_event_schema, methods=["GET"]),
         Route("/v1/projects/{project_id}/callbacks/vonage", post_vonage_callback, methods=["POST"]),
@@ -38,6 +40,7 @@ def routes() -> list[BaseRoute]:
         Route("/metrics", get_metrics, methods=["GET"]),
         Route("/-/admin/{op}", post_admin, methods=["POST"]),
         *graphql_routes_from_state(),  # POST /graphql (the Insights API), GET placeholder, CORS preflight
+        *page_routes(),  # login, explorer, dashboard, sessions, /static
     ]
 
 

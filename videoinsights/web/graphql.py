@@ -28,11 +28,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from videoinsights.auth.cache import ProjectCache
-from videoinsights.auth.tokens import AuthContext, AuthError, authenticate
+from videoinsights.auth.tokens import AuthContext, AuthError, authenticate, login_context
 from videoinsights.query.executor import Executor, error_response
 from videoinsights.query.response_cache import ResponseCache
 from videoinsights.settings import Settings
 from videoinsights.store.duckdb.store import DuckDBStore
+from videoinsights.web.pages.session_auth import csrf_ok, logged_in_projects
 
 _EXPLORER_NOTE = "The GraphQL explorer is served at / . Send queries to this URL with POST."
 _CORS_HEADERS = ["authorization", "content-type", "x-opentok-auth"]
@@ -129,7 +130,7 @@ def graphql_app(store: DuckDBStore, settings: Settings, project_cache: ProjectCa
 
     async def _post(request: Request) -> Response:
         try:
-            auth = tokens.authenticate(request.headers)
+            auth = _browser_login(request) or tokens.authenticate(request.headers)
         except AuthError as exc:
             return auth_failure(exc.code, exc.message)
         declared = request.headers.get("content-length", "")
@@ -153,6 +154,19 @@ def graphql_app(store: DuckDBStore, settings: Settings, project_cache: ProjectCa
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     return CORSMiddleware(endpoint, allow_origins=origins, allow_methods=["GET", "POST", "OPTIONS"],
                           allow_headers=_CORS_HEADERS, max_age=600)
+
+
+def _browser_login(request: Request) -> AuthContext | None:
+    """A logged-in browser (explorer, dashboard) instead of a token: the session cookie plus
+    its CSRF token in X-CSRF-Token. Requests with a token header always use the token."""
+    if "x-opentok-auth" in request.headers or "authorization" in request.headers:
+        return None
+    granted = logged_in_projects(request)
+    if granted is None:
+        return None
+    if not csrf_ok(request):
+        raise AuthError(1001, "This login needs its CSRF token in the X-CSRF-Token header.")
+    return login_context(granted)
 
 
 async def _explorer_note(request: Request) -> Response:

@@ -1,6 +1,7 @@
 """Every SQL statement about dashboard accounts, grants and login sessions (DuckDB).
 
-Functions take a cursor. Writes must run on the writer thread (through
+Functions take a cursor and fetch every result (an unconsumed result keeps a
+read transaction open). Writes must run on the writer thread (through
 `Writer.call`) or on a store no server owns (the offline CLI); reads may use
 any thread's `store.reader()`.
 """
@@ -24,8 +25,8 @@ def insert_account(cur: Cursor, account: Account) -> None:
 
 
 def account_by_email(cur: Cursor, email: str) -> Account | None:
-    row = cur.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE email = ?", [email]).fetchone()
-    return Account(*row) if row else None
+    rows = cur.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE email = ?", [email]).fetchall()
+    return Account(*rows[0]) if rows else None
 
 
 def list_accounts(cur: Cursor) -> list[tuple[Account, list[str]]]:
@@ -77,11 +78,11 @@ def insert_session(cur: Cursor, s: LoginSession) -> None:
 
 def session_by_hash(cur: Cursor, session_hash: str, now_ms: int) -> LoginSession | None:
     """The unexpired login with this id hash, with its account's email."""
-    row = cur.execute("""
+    rows = cur.execute("""
 SELECT s.session_hash, s.account_id, a.email, s.csrf_token, s.project_id, s.created_at, s.expires_at
 FROM login_sessions s JOIN accounts a USING (account_id)
-WHERE s.session_hash = ? AND s.expires_at > ?""", [session_hash, now_ms]).fetchone()
-    return LoginSession(*row) if row else None
+WHERE s.session_hash = ? AND s.expires_at > ?""", [session_hash, now_ms]).fetchall()
+    return LoginSession(*rows[0]) if rows else None
 
 
 def set_session_project(cur: Cursor, session_hash: str, project_id: str) -> None:
@@ -109,8 +110,8 @@ def delete_expired_sessions(cur: Cursor, now_ms: int) -> int:
 
 
 def meta_value(cur: Cursor, key: str) -> str | None:
-    row = cur.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-    return str(row[0]) if row else None
+    rows = cur.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+    return str(rows[0][0]) if rows else None
 
 
 def put_meta_if_absent(cur: Cursor, key: str, value: str) -> str:

@@ -1,0 +1,69 @@
+// Quality tab: histograms of video bitrate and latency (publisher and subscriber) and their trend.
+import { color, draw, yAxis } from '../common/charts.js';
+import { card, empty, fill, h, kpi } from '../common/dom.js';
+import { count, kbps, ms } from '../common/format.js';
+import { BITRATE_BUCKETS, LATENCY_BUCKETS, qualityQuery, rows } from './queries.js';
+import { dataTable, timeline } from './series.js';
+
+export const document = qualityQuery;
+
+/** "kbps100" -> "0–100", "kbps3000Plus" -> "> 3000" (each bucket is above the previous bound). */
+function bucketLabels(names, prefix) {
+  return names.map((name, i) => {
+    const bound = name.slice(prefix.length);
+    if (bound.endsWith('Plus')) return `> ${bound.replace('Plus', '')}`;
+    const previous = i === 0 ? '0' : names[i - 1].slice(prefix.length);
+    return `${previous}–${bound}`;
+  });
+}
+
+export function layout(root) {
+  const kpis = h('div', { class: 'kpis' });
+  const bitrate = card('Video bitrate', { id: 'quality-bitrate', note: 'Stats samples (every 30 s) by video bitrate, kbps.' });
+  const latency = card('Latency', { id: 'quality-latency', note: 'Stats samples by latency, ms (video, else audio).' });
+  const bitrateTrend = card('Average video bitrate over time', { id: 'quality-bitrate-trend' });
+  const latencyTrend = card('Average latency over time', { id: 'quality-latency-trend' });
+  root.replaceChildren(kpis, h('div', { class: 'grid' }, bitrate.el, latency.el, bitrateTrend.el, latencyTrend.el));
+  return { kpis, bitrate: bitrate.body, latency: latency.body, bitrateTrend: bitrateTrend.body, latencyTrend: latencyTrend.body };
+}
+
+function histogram(slot, pub, sub, field, buckets, prefix, unit) {
+  const labels = bucketLabels(buckets, prefix);
+  const datasets = [
+    { label: 'Publisher', backgroundColor: color(0), data: buckets.map((b) => pub?.[field]?.[b] ?? null) },
+    { label: 'Subscriber', backgroundColor: color(1), data: buckets.map((b) => sub?.[field]?.[b] ?? null) },
+  ];
+  if (!datasets.some((d) => d.data.some((v) => v))) return fill(slot, empty());
+  draw(slot, { type: 'bar', label: `${field} histogram`, data: { labels, datasets },
+    options: { scales: { y: yAxis('samples'), x: { title: { display: true, text: unit } } },
+      plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${count(c.raw)} samples` } } } } });
+  slot.append(dataTable(labels.map((l) => `${l} ${unit}`), datasets, count));
+}
+
+function trend(slot, points, read, fmt, unit) {
+  const labels = points.map((p) => p.label);
+  const datasets = ['publisher', 'subscriber'].map((side, i) => ({
+    label: side === 'publisher' ? 'Publisher' : 'Subscriber', borderColor: color(i), backgroundColor: color(i),
+    spanGaps: true, tension: 0.25, data: points.map((p) => read(p.row?.quality?.[side]) ?? null),
+  }));
+  if (!datasets.some((d) => d.data.some((v) => v !== null))) return fill(slot, empty());
+  draw(slot, { type: 'line', label: `average ${unit} over time`, data: { labels, datasets },
+    options: { scales: { y: yAxis(unit) }, plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${fmt(c.raw)}` } } } } });
+  slot.append(dataTable(labels, datasets, fmt));
+}
+
+export function render(slots, data, state) {
+  const quality = rows(data, 'totals')[0]?.quality || {};
+  const pub = quality.publisher || {};
+  const sub = quality.subscriber || {};
+  fill(slots.kpis,
+    kpi('pubBitrate', 'Published video bitrate', pub.videoBitrateKbpsAvg, kbps(pub.videoBitrateKbpsAvg), 'average'),
+    kpi('subBitrate', 'Subscribed video bitrate', sub.videoBitrateKbpsAvg, kbps(sub.videoBitrateKbpsAvg), 'average'),
+    kpi('pubLatency', 'Publisher latency', pub.latencyMsAvg, ms(pub.latencyMsAvg), 'average'),
+    kpi('subLatency', 'Subscriber latency', sub.latencyMsAvg, ms(sub.latencyMsAvg), 'average'));
+  histogram(slots.bitrate, pub, sub, 'videoBitrateDistribution', BITRATE_BUCKETS, 'kbps', 'kbps');
+  histogram(slots.latency, pub, sub, 'latencyDistribution', LATENCY_BUCKETS, 'ms', 'ms');
+  const points = timeline(rows(data, 'series'), state);
+  trend(slots.bitrateTrend, points, (q) => q?.videoBitrateKbpsAvg, kbps, 'kbps');
+  trend(slots.latencyTrend, points, (q) => q?.latencyMsAvg, ms, 'ms');
+}

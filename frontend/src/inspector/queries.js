@@ -1,0 +1,61 @@
+// GraphQL documents of the session inspector.
+export const sessionQuery = `query InspectSession($p: IntOrString!, $id: String!, $after: String) {
+  project(projectId: $p) {
+    sessionData {
+      sessions(sessionIds: [$id]) {
+        resources {
+          sessionId mediaMode publisherMinutes subscriberMinutes
+          meetings(first: 10, endCursor: $after) {
+            totalCount
+            pageInfo { hasNextPage endCursor }
+            resources {
+              meetingId createdAt destroyedAt publisherMinutes subscriberMinutes
+              connections(first: 1000) {
+                totalCount maxConcurrent
+                resources {
+                  connectionId guid createdAt destroyedAt country region city browser browserVersion
+                  deviceModel sdkType sdkVersion
+                }
+              }
+              publishers(first: 1000) {
+                totalCount
+                resources {
+                  createdAt destroyedAt connectionId
+                  stream { streamId videoType hasAudioTrack hasVideoTrack }
+                }
+              }
+              subscribers(first: 1000) {
+                totalCount
+                resources { subscriberId connectionId createdAt destroyedAt stream { streamId } }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}`;
+
+const STATS = `totalCount pageInfo { hasNextPage }
+  resources { createdAt videoBitrateKbps audioBitrateKbps videoLatencyMs audioLatencyMs videoPacketLoss audioPacketLoss videoResolution }`;
+
+/** The 30-second stats of every publisher and subscriber of one meeting (picked by its creation time). */
+export const statsQuery = `query MeetingStats($p: IntOrString!, $id: String!, $at: Date!) {
+  project(projectId: $p) {
+    sessionData {
+      sessions(sessionIds: [$id]) {
+        resources {
+          meetings(first: 10, start: $at, end: $at) {
+            resources {
+              createdAt
+              publishers(first: 1000) { resources { stream { streamId } streamStatsCollection(first: 1000) { ${STATS} } } }
+              subscribers(first: 1000) {
+                resources { subscriberId connectionId stream { streamId } streamStatsCollection(first: 1000) { ${STATS} } }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}`;

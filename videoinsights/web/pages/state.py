@@ -1,0 +1,66 @@
+"""What the pages keep per running app: the cookie signer, a short-lived cache
+of logins, and the login throttle. Created on first use, so app.py needs no
+knowledge of it beyond mounting the routes."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from itsdangerous import URLSafeTimedSerializer
+from starlette.requests import HTTPConnection
+
+from videoinsights.store.duckdb import accounts as sql
+from videoinsights.web.pages.throttle import LoginThrottle
+from videoinsights.web.services import Services
+
+SECRET_KEY = "pages.cookie_secret"
+LOGIN_TTL_S = 12 * 3600
+_lock = threading.Lock()
+
+
+@dataclass
+class PagesState:
+    signer: URLSafeTimedSerializer
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    # session hash -> (monotonic time fetched, Login or None); see session_auth.py
+    logins: dict[str, tuple[float, object]] = field(default_factory=dict)
+
+
+def services(conn: HTTPConnection) -> Services:
+    return conn.app.state.services  # type: ignore[no-any-return]
+
+
+def _cookie_secret(svc: Services) -> str:
+    """The signing secret, kept in the database's meta table so logins survive restarts."""
+    stored = sql.meta_value(svc.store.reader(), SECRET_KEY)
+    if stored is not None:
+        return stored
+    candidate = secrets.token_urlsafe(48)
+    return svc.writer.call(lambda store: sql.put_meta_if_absent(store.reader(), SECRET_KEY, candidate)).result(30)
+
+
+def pages_state(conn: HTTPConnection) -> PagesState:
+    state = getattr(conn.app.state, "pages", None)
+    if state is None:
+        with _lock:
+            state = getattr(conn.app.state, "pages", None)
+            if state is None:
+                signer = URLSafeTimedSerializer(_cookie_secret(services(conn)), salt="videoinsights.login")
+                state = PagesState(signer)
+                conn.app.state.pages = state
+    return state
+
+
+async def write(conn: HTTPConnection, fn: Callable[[Any], Any]) -> Any:
+    """Run fn(store) on the writer thread and wait for it without blocking the event loop."""
+    return await asyncio.wrap_future(services(conn).writer.call(fn))
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
