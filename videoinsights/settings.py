@@ -30,7 +30,7 @@ class Settings:
     clock_skew_s: int = 60
     # derivation
     derive_interval_ms: int = 250
-    derive_batch_sessions: int = 500
+    derive_batch_sessions: int = 250
     # retention (days / months)
     raw_retention_days: int = 21
     daily_retention_days: int = 90

@@ -151,8 +151,8 @@ class Writer:
 
     def _derive_gap(self, interval: float) -> float:
         """Pause between derive cycles: the configured interval, stretched under load so that
-        deriving takes at most about a third of the writer's time (never beyond MAX_DERIVE_GAP_S)."""
-        return min(max(interval, 2 * self._last_derive_duration), MAX_DERIVE_GAP_S)
+        deriving takes at most about half of the writer's time (never beyond MAX_DERIVE_GAP_S)."""
+        return min(max(interval, self._last_derive_duration), MAX_DERIVE_GAP_S)
 
     def _derive_once(self) -> None:
         started = time.monotonic()

@@ -8,7 +8,7 @@ from videoinsights.domain.events import COLUMN_KIND, FIELD_COLUMNS
 from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS
 from videoinsights.domain.tiers import TIER_COLUMNS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SQL_TYPE = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "ratio": "DOUBLE", "bool": "BOOLEAN"}
 
@@ -106,6 +106,7 @@ CREATE TABLE IF NOT EXISTS session_bounds (
 CREATE TABLE IF NOT EXISTS dirty_sessions (
   project_id VARCHAR NOT NULL,
   session_id VARCHAR NOT NULL,
+  dirtied_seq BIGINT NOT NULL,         -- first commit that dirtied it: sessions are derived in this order
   PRIMARY KEY (project_id, session_id)
 )""",
     "sessions": f"""

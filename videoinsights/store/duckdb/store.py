@@ -76,8 +76,8 @@ ON CONFLICT DO UPDATE SET {updates},
 
 
 _ABSORB_STATS_SQL = _absorb_stats_sql()
-_NEW_ROWS = """(SELECT project_id, session_id, ts FROM events WHERE seq > $lo AND seq <= $hi
-               UNION ALL SELECT project_id, session_id, ts FROM stats_samples WHERE seq > $lo AND seq <= $hi)"""
+_NEW_ROWS = """(SELECT project_id, session_id, ts, seq FROM events WHERE seq > $lo AND seq <= $hi
+               UNION ALL SELECT project_id, session_id, ts, seq FROM stats_samples WHERE seq > $lo AND seq <= $hi)"""
 
 
 def _concat(batches: Sequence[dict[str, list[Any]]], column: str) -> list[Any]:
@@ -106,6 +106,12 @@ def _mark_fresh(batches: Sequence[dict[str, list[Any]]], new_keys: set[Any]) -> 
     return inserted, keep
 
 
+# Changes to tables that older database files already have, by the schema version introducing them.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: ("ALTER TABLE dirty_sessions ADD COLUMN dirtied_seq BIGINT DEFAULT 0",),
+}
+
+
 class DuckDBStore:
     """All DuckDB SQL of the service, behind the Store interface (store/base.py)."""
 
@@ -128,6 +134,10 @@ class DuckDBStore:
     def _migrate(self) -> None:
         for ddl in TABLES.values():
             self._con.execute(ddl)
+        for version, statements in MIGRATIONS.items():
+            if self._meta_int("schema_version") in range(1, version):
+                for sql in statements:
+                    self._con.execute(sql)
         for ddl in INDEXES:
             self._con.execute(ddl)
         self._con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
@@ -259,7 +269,9 @@ class DuckDBStore:
                 params,
             )
             con.execute(
-                f"INSERT OR IGNORE INTO dirty_sessions SELECT DISTINCT project_id, session_id FROM {_NEW_ROWS}", params
+                f"INSERT OR IGNORE INTO dirty_sessions SELECT project_id, session_id, min(seq) FROM {_NEW_ROWS} "
+                "GROUP BY project_id, session_id",
+                params,
             )
             con.execute("INSERT OR REPLACE INTO meta VALUES ('derived_seq', ?)", [str(hi)])
             con.execute("COMMIT")
@@ -274,10 +286,9 @@ class DuckDBStore:
         return self._seq - self._derived_seq
 
     def dirty_sessions(self, limit: int) -> list[SessionKey]:
+        """The sessions dirtied longest ago first, so that a busy backlog never starves a new session."""
         rows = self._con.execute(
-            """SELECT d.project_id, d.session_id
-               FROM dirty_sessions d JOIN session_bounds b USING (project_id, session_id)
-               ORDER BY b.first_ts, d.project_id, d.session_id LIMIT ?""",
+            "SELECT project_id, session_id FROM dirty_sessions ORDER BY dirtied_seq, project_id, session_id LIMIT ?",
             [limit],
         ).fetchall()
         return [(p, s) for p, s in rows]
@@ -285,7 +296,7 @@ class DuckDBStore:
     def mark_all_dirty(self) -> int:
         self.absorb_new_events()
         self._con.execute("DELETE FROM dirty_sessions")
-        self._con.execute("INSERT INTO dirty_sessions SELECT project_id, session_id FROM session_bounds")
+        self._con.execute("INSERT INTO dirty_sessions SELECT project_id, session_id, 0 FROM session_bounds")
         return int(self._con.execute("SELECT count(*) FROM dirty_sessions").fetchone()[0])
 
     def _keys_table(self, keys: Sequence[SessionKey]) -> None:
