@@ -1,0 +1,570 @@
+"""Sustained load: the real server under a steady `--rate` of simulated traffic for a fixed time,
+and what a dashboard sees meanwhile.
+
+For each rate, on a fresh copy of the same preloaded DuckDB file (a week of simulated history,
+already derived, so reports have something to aggregate):
+
+1. idle baseline (`--idle-seconds`, no load): `projectData` latency, freshness;
+2. load: the simulator's events (the day ending now, 1% delivered late, 0.5% twice) posted by
+   `post_events(rate=, concurrency=)` for `--seconds`, while separate threads measure
+   `projectData` latency (a DAILY report over the last 7 days grouped by SDK_TYPE, every 200 ms,
+   with a new `end` each time so the response cache cannot answer it), freshness (every second a
+   new session's `connectionCreated`; one `sessionData` query polls every 50 ms for all markers not
+   yet visible: ack -> visible, markers not seen in 30 s count as 30 s) and /metrics every second;
+3. /metrics at the end of the load, then how long derivation needs to catch up (`--drain-timeout`).
+
+Traffic density: by default the simulated platform has `--rate` events/s in steady state
+(rate x 36 sessions/day at 2,400 events per session), so thousands of sessions are live at once
+and each gets events every second or so, as in production; the run replays the first minutes of
+that day. `--sessions-per-day 300` instead replays a small platform's whole day ~1,000x faster
+(few live sessions, each receiving a lot): much less derivation work per event.
+
+The events are generated before the server starts (the first rate's in a separate process while
+the history loads), so the client spends CPU only on posting during the load.
+
+    .venv/bin/python -m benchmarks.bench_load [--rate 10000 [20000 ...]] [--seconds 60]
+        [--concurrency 4] [--sessions-per-day N] [--env VIDEOINSIGHTS_X=Y]
+        [--py-spy OUT_PREFIX --py-spy-bin PATH]
+
+Several rates run one after the other, each on its own server and copy of the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import islice, pairwise
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from benchmarks.common import ServerProcess, create_project, derivation_idle, percentile
+from videoinsights.auth.tokens import issue_project_token
+from videoinsights.derive.engine import derive_until_clean
+from videoinsights.domain.days import day_start_ms, la_day
+from videoinsights.ingest.load import load_events
+from videoinsights.simulate.delivery import deliver
+from videoinsights.simulate.generator import generate
+from videoinsights.simulate.poster import PostStats, post_events
+from videoinsights.store.duckdb.store import DuckDBStore
+
+DAY_MS = 86_400_000
+PROBE_TIMEOUT_S = 30.0
+EVENTS_PER_SESSION = 2_400  # simulator default mix, docs/simulator.md
+PROJECT_DATA = """
+query Load($pid: IntOrString!, $start: Date!, $end: Date) {
+  project(projectId: $pid) {
+    projectData(start: $start, end: $end, interval: DAILY, groupBy: SDK_TYPE) {
+      totalCount
+      resources {
+        intervalStart sdkType
+        usage { streamedPublishedMinutes streamedSubscribedMinutes }
+        quality { subscriber { latencyMsAvg videoBitrateKbpsAvg } publisher { latencyMsAvg } }
+        errors { connect { attempts failures } subscribe { failureRate } }
+      }
+    }
+  }
+}"""
+SESSION_DATA = """
+query Fresh($pid: IntOrString!, $ids: [String]!) {
+  project(projectId: $pid) { sessionData { sessions(sessionIds: $ids) { resources { sessionId } } } }
+}"""
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def metrics(http: httpx.Client, url: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for line in http.get(f"{url}/metrics").text.splitlines():
+        if line.startswith("videoinsights_"):
+            name, _, value = line.partition(" ")
+            out[name.removeprefix("videoinsights_")] = float(value)
+    return out
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system) of a process: this one, or `pid` (Linux /proc); NaN when unknown."""
+    if pid is None:
+        t = os.times()
+        return t.user + t.system
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return math.nan
+
+
+def pct(values: list[float], p: float) -> float:
+    return percentile(values, p) if values else math.nan
+
+
+def fmt_ms(values: list[float]) -> str:
+    if not values:
+        return "no samples"
+    return (f"p50 {statistics.median(values):,.0f} ms, p99 {pct(values, 99):,.0f} ms, "
+            f"max {max(values):,.0f} ms (n={len(values)})")
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}x" if b and not math.isnan(a) and not math.isnan(b) else "n/a"
+
+
+# -- preload -------------------------------------------------------------------------------------
+
+
+def fill_template(path: Path, pid: str, days: int, sessions_per_day: int, seed: int) -> int:
+    """`days` days of derived history for the project (the server is not running yet)."""
+    store = DuckDBStore(str(path))
+    try:
+        now = now_ms()
+        start = day_start_ms(la_day(now) - timedelta(days=days))
+        events = (e for e in generate(pid, start, days, sessions_per_day, seed) if e["timestamp"] <= now)
+        loaded = load_events(store, pid, events)
+        derive_until_clean(store)
+    finally:
+        store.close()
+    return loaded.accepted
+
+
+def copy_db(template: Path, dest: Path) -> None:
+    shutil.copyfile(template, dest)
+    wal = template.with_name(template.name + ".wal")
+    if wal.exists():
+        shutil.copyfile(wal, dest.with_name(dest.name + ".wal"))
+
+
+# -- the samplers (each in its own thread, own HTTP connection) ------------------------------------
+
+
+@dataclass
+class Samples:
+    project_data_ms: list[float] = field(default_factory=list)
+    project_data_errors: int = 0
+    freshness_ms: list[float] = field(default_factory=list)
+    marker_post_ms: list[float] = field(default_factory=list)
+    freshness_timeouts: int = 0
+    metrics: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class Samplers:
+    """projectData every `pd_every` s, a freshness marker every second, /metrics every second."""
+
+    def __init__(self, url: str, pid: str, secret: str, tag: str, pd_every: float = 0.2,
+                 probe_timeout: float = PROBE_TIMEOUT_S, poll_every: float = 0.05) -> None:
+        self.url, self.pid, self.tag = url, pid, tag
+        self.token = issue_project_token(pid, secret, 3600)
+        self.pd_every, self.probe_timeout, self.poll_every = pd_every, probe_timeout, poll_every
+        self.samples = Samples()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=t, daemon=True, name=t.__name__)
+                        for t in (self.project_data_loop, self.freshness_loop, self.poll_loop, self.metrics_loop)]
+        self.lock = threading.Lock()
+        self.outstanding: dict[str, float] = {}  # marker session id -> ack time (perf_counter)
+        self.markers_done = threading.Event()
+        self.week_ago = now_ms() - 7 * DAY_MS
+        self.last_end = 0
+
+    def __enter__(self) -> Samplers:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=self.probe_timeout + 10)
+
+    def headers(self) -> dict[str, str]:
+        return {"X-OPENTOK-AUTH": self.token, "Content-Type": "application/json"}
+
+    def note(self, message: str) -> None:
+        if len(self.samples.errors) < 10:
+            self.samples.errors.append(message)
+
+    def project_data_loop(self) -> None:
+        with httpx.Client(timeout=60) as http:
+            next_at = time.monotonic()
+            while not self.stop.is_set():
+                self.last_end = max(self.last_end + 1, now_ms())  # a new `end` each time: never a cache hit
+                body = {"query": PROJECT_DATA,
+                        "variables": {"pid": self.pid, "start": self.week_ago, "end": self.last_end}}
+                started = time.perf_counter()
+                try:
+                    r = http.post(f"{self.url}/graphql", json=body, headers=self.headers())
+                    took = (time.perf_counter() - started) * 1000
+                    data = r.json()
+                    if r.status_code != 200 or data.get("errors") or not data["data"]["project"]["projectData"]:
+                        self.samples.project_data_errors += 1
+                        self.note(f"projectData: {r.status_code} {r.text[:200]}")
+                    else:
+                        self.samples.project_data_ms.append(took)
+                except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+                    self.samples.project_data_errors += 1
+                    self.note(f"projectData: {exc!r}")
+                next_at += self.pd_every
+                self.stop.wait(max(0.0, next_at - time.monotonic()))
+                next_at = max(next_at, time.monotonic() - self.pd_every)
+
+    def freshness_loop(self) -> None:
+        """A marker (a new session's connectionCreated) every second; `poll_loop` watches for them."""
+        with httpx.Client(timeout=60) as http:
+            n = 0
+            next_at = time.monotonic()
+            while not self.stop.is_set():
+                sid = f"marker-{self.tag}-{n}"
+                n += 1
+                event = {"id": sid, "type": "connectionCreated", "sessionId": sid, "timestamp": now_ms(),
+                         "connectionId": f"{sid}-c", "sdkType": "JS", "browser": "CHROME", "country": "US"}
+                try:
+                    started = time.perf_counter()
+                    r = http.post(f"{self.url}/v1/events", json=[event], headers=self.headers())
+                    acked = time.perf_counter()
+                    if r.status_code == 200 and r.json().get("accepted") == 1:
+                        self.samples.marker_post_ms.append((acked - started) * 1000)
+                        with self.lock:
+                            self.outstanding[sid] = acked
+                    else:
+                        self.note(f"marker post: {r.status_code} {r.text[:200]}")
+                except (httpx.HTTPError, ValueError) as exc:
+                    self.note(f"marker post: {exc!r}")
+                next_at = max(next_at + 1.0, time.monotonic())
+                self.stop.wait(max(0.0, next_at - time.monotonic()))
+            self.markers_done.set()
+
+    def poll_loop(self) -> None:
+        """One sessionData query for every marker not yet visible, every `poll_every` s. After the stop
+        it keeps polling the markers still outstanding, each for at most `probe_timeout` s from its ack."""
+        with httpx.Client(timeout=60) as http:
+            while True:
+                with self.lock:
+                    now = time.perf_counter()
+                    for sid, acked in list(self.outstanding.items()):
+                        if now - acked > self.probe_timeout:
+                            del self.outstanding[sid]
+                            self.samples.freshness_timeouts += 1
+                    ids = list(self.outstanding)
+                if not ids:
+                    if self.markers_done.is_set():
+                        return
+                    time.sleep(self.poll_every)
+                    continue
+                body = {"query": SESSION_DATA, "variables": {"pid": self.pid, "ids": ids}}
+                try:
+                    r = http.post(f"{self.url}/graphql", json=body, headers=self.headers())
+                    seen_at = time.perf_counter()
+                    data = ((r.json().get("data") or {}).get("project") or {}).get("sessionData") or {}
+                    found = [x["sessionId"] for x in (data.get("sessions") or {}).get("resources") or []]
+                except (httpx.HTTPError, ValueError, AttributeError, KeyError, TypeError) as exc:
+                    self.note(f"freshness poll: {exc!r}")
+                    found, seen_at = [], time.perf_counter()
+                with self.lock:
+                    for sid in found:
+                        acked = self.outstanding.pop(sid, None)
+                        if acked is not None:
+                            self.samples.freshness_ms.append((seen_at - acked) * 1000)
+                time.sleep(self.poll_every)
+
+    def metrics_loop(self) -> None:
+        with httpx.Client(timeout=30) as http:
+            started = time.monotonic()
+            while not self.stop.is_set():
+                with contextlib.suppress(httpx.HTTPError, ValueError):
+                    self.samples.metrics.append((time.monotonic() - started, metrics(http, self.url)))
+                self.stop.wait(1.0)
+
+
+# -- one rate ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    rate: float
+    seconds: float
+    idle: Samples
+    load: Samples
+    post: PostStats
+    offered: int  # events handed to the poster before the deadline
+    sessions_per_day: int
+    generate_s: float
+    generated: int
+    end_metrics: dict[str, float]
+    drain_s: float | None
+    pre_metrics: dict[str, float]
+    cpu: tuple[float, float]  # cores used while loaded: server, benchmark process
+
+
+def pregenerate(args: argparse.Namespace, pid: str, rate: float) -> tuple[list[bytes], int, float]:
+    """The events of the run, generated before the server starts (so generating costs no CPU during the
+    load), kept serialised (about 350 bytes each instead of 2.4 kB as dicts).
+
+    The window is the day ending now; `--sessions-per-day` defaults to the density of a platform that
+    emits `rate` events/s in steady state (2,400 events per session), so thousands of sessions are
+    live at once, as on a real platform. The run replays the first minutes of that window (the
+    platform warming up: young sessions, more lifecycle events and fewer stats than at steady state)."""
+    spd = args.sessions_per_day or math.ceil(rate * 86_400 / EVENTS_PER_SESSION)
+    need = math.ceil(rate * args.seconds) + 2 * args.batch_size
+    started = time.monotonic()
+    stream = deliver(generate(pid, now_ms() - DAY_MS, 1, spd, args.seed), args.seed, args.late_fraction,
+                     args.duplicate_fraction)
+    events = [orjson.dumps(e) for e in islice(stream, need)]
+    took = time.monotonic() - started
+    print(f"generated {len(events):,} events ({spd:,} simulated sessions/day) in {took:.1f} s", flush=True)
+    return events, spd, took
+
+
+def timed(events: Iterable[dict[str, Any]], seconds: float, counter: list[int]) -> Iterator[dict[str, Any]]:
+    """The events handed out until the deadline (starting at the first one), then stop."""
+    deadline = None
+    for ev in events:
+        now = time.monotonic()
+        if deadline is None:
+            deadline = now + seconds
+        elif now >= deadline:
+            return
+        counter[0] += 1
+        yield ev
+
+
+def start_py_spy(binary: str, pid: int, out: str, duration: int) -> subprocess.Popen[bytes]:
+    cmd = [binary, "record", "--threads", "-o", out, "-f", "raw", "-d", str(duration), "-p", str(pid)]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, rate: float, tmp: Path,
+             traffic: tuple[list[bytes], int, float]) -> Result:
+    db = tmp / f"load-{int(rate)}.duckdb"
+    copy_db(template, db)
+    events, spd, gen_s = traffic
+    server = ServerProcess(db, env=dict(kv.split("=", 1) for kv in args.env))
+    try:
+        with httpx.Client(timeout=30) as http:
+            deadline = time.monotonic() + 120
+            while not derivation_idle(server.url) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            pre = metrics(http, server.url)
+        print(f"\n== rate {rate:,.0f} events/s: server pid {server.proc.pid}, {server.url}", flush=True)
+
+        print(f"idle baseline ({args.idle_seconds:.0f} s) ...", flush=True)
+        with Samplers(server.url, pid, secret, f"idle{int(rate)}") as idle:
+            time.sleep(args.idle_seconds)
+
+        offered = [0]
+        token = issue_project_token(pid, secret, 3600)
+        spies: list[subprocess.Popen[bytes]] = []
+        spy_at: threading.Timer | None = None
+        print(f"load: {rate:,.0f} events/s for {args.seconds:.0f} s, concurrency {args.concurrency}, "
+              f"batches of {args.batch_size} ...", flush=True)
+        cpu0, own0, wall0 = cpu_seconds(server.proc.pid), cpu_seconds(), time.monotonic()
+        with Samplers(server.url, pid, secret, f"load{int(rate)}") as load:
+            if args.py_spy:
+                spy_at = threading.Timer(min(10.0, args.seconds / 3), lambda: spies.append(
+                    start_py_spy(args.py_spy_bin, server.proc.pid, f"{args.py_spy}-{int(rate)}.txt",
+                                 int(min(20, args.seconds / 2)))))
+                spy_at.start()
+            post = post_events(server.url, lambda: token, timed(map(orjson.loads, events), args.seconds, offered),
+                               batch_size=args.batch_size, concurrency=args.concurrency, rate=rate,
+                               progress=sys.stderr if args.progress else None)
+            load.stop.set()  # no new markers or projectData samples; markers in flight are still watched
+            wall = time.monotonic() - wall0
+            cpu = ((cpu_seconds(server.proc.pid) - cpu0) / wall, (cpu_seconds() - own0) / wall)
+            with httpx.Client(timeout=30) as http:
+                end = metrics(http, server.url)
+                started = time.monotonic()
+                drain_s: float | None = None
+                while time.monotonic() - started < args.drain_timeout:
+                    if derivation_idle(server.url):
+                        drain_s = time.monotonic() - started
+                        break
+                    time.sleep(0.1)
+        if spy_at is not None:
+            spy_at.cancel()
+            for spy in spies:
+                spy.wait(timeout=60)
+        return Result(rate, args.seconds, idle.samples, load.samples, post, offered[0], spd, gen_s, len(events),
+                      end, drain_s, pre, cpu)
+    finally:
+        stop_server(server)
+
+
+def stop_server(server: ServerProcess) -> None:
+    """SIGTERM, then SIGKILL after a few seconds: a graceful stop derives the whole backlog first, which
+    this benchmark has no use for (its database is thrown away)."""
+    server.proc.terminate()
+    try:
+        server.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait(timeout=30)
+
+
+# -- report --------------------------------------------------------------------------------------
+
+
+def writer_share(samples: list[tuple[float, dict[str, float]]]) -> tuple[float, float]:
+    """Share of wall time the writer spent deriving, and sessions derived per second, over the samples."""
+    if len(samples) < 2:
+        return math.nan, math.nan
+    (t0, a), (t1, b) = samples[0], samples[-1]
+    span = t1 - t0
+    return ((b["derive_seconds_total"] - a["derive_seconds_total"]) / span,
+            (b["sessions_derived_total"] - a["sessions_derived_total"]) / span)
+
+
+def server_rate(samples: list[tuple[float, dict[str, float]]]) -> list[float]:
+    """Events committed per second, one value per metrics interval."""
+    out = []
+    for (t0, a), (t1, b) in pairwise(samples):
+        if t1 > t0:
+            out.append((b["events_inserted_total"] + b["events_duplicate_total"]
+                        - a["events_inserted_total"] - a["events_duplicate_total"]) / (t1 - t0))
+    return out
+
+
+def freshness(s: Samples) -> list[float]:
+    """Marker latencies, markers never seen counted at the timeout (so percentiles are lower bounds)."""
+    return s.freshness_ms + [PROBE_TIMEOUT_S * 1000] * s.freshness_timeouts
+
+
+def report(r: Result) -> None:
+    p = r.post
+    ack_rate = p.acknowledged / p.elapsed_s if p.elapsed_s else math.nan
+    offered_rate = r.offered / r.seconds
+    print(f"\n--- {r.rate:,.0f} events/s target, {r.seconds:.0f} s ---")
+    print(f"traffic: {r.generated:,} events generated beforehand in {r.generate_s:.0f} s "
+          f"({r.sessions_per_day:,} simulated sessions/day)")
+    print(f"offered (handed to the poster in {r.seconds:.0f} s): {r.offered:,} events = {offered_rate:,.0f} events/s "
+          f"({offered_rate / r.rate:.0%} of target)")
+    print(f"acknowledged: {p.acknowledged:,} events in {p.elapsed_s:.1f} s = {ack_rate:,.0f} events/s "
+          f"({ack_rate / r.rate:.0%} of target); {p.duplicates:,} duplicates, {p.rejected:,} rejected, "
+          f"{p.retried:,} retried, {p.failed:,} failed")
+    per_s = server_rate(r.load.metrics)
+    if per_s:
+        print(f"server commits per second while loaded: median {statistics.median(per_s):,.0f}, "
+              f"min {min(per_s):,.0f}, max {max(per_s):,.0f}")
+    lat = p.latencies_ms
+    print(f"ingest request latency ({p.requests:,} requests of {r.offered and p.sent / max(1, len(lat)):,.0f} "
+          f"events): p50 {statistics.median(lat) if lat else math.nan:,.0f} ms, p99 {pct(lat, 99):,.0f} ms")
+    il, ll = r.idle, r.load
+    print(f"marker POST (1 event): idle {fmt_ms(il.marker_post_ms)}; loaded {fmt_ms(ll.marker_post_ms)}")
+    print(f"freshness ack -> visible: idle {fmt_ms(freshness(il))}")
+    print(f"                        loaded {fmt_ms(freshness(ll))}"
+          + (f" ({ll.freshness_timeouts} markers not visible within 30 s, counted as 30 s; "
+             f"the ones seen: {fmt_ms(ll.freshness_ms)})" if ll.freshness_timeouts else ""))
+    idle_pd, load_pd = il.project_data_ms, ll.project_data_ms
+    print(f"projectData (DAILY, 7 d, by SDK_TYPE, uncached): idle {fmt_ms(idle_pd)}")
+    print(f"                                               loaded {fmt_ms(load_pd)}"
+          + (f", {ll.project_data_errors} errors" if ll.project_data_errors else ""))
+    if idle_pd and load_pd:
+        print(f"projectData loaded / idle: p50 {ratio(statistics.median(load_pd), statistics.median(idle_pd))}, "
+              f"p99 {ratio(pct(load_pd, 99), pct(idle_pd, 99))}")
+    print(f"CPU while loaded: server {r.cpu[0]:.2f} cores, benchmark client {r.cpu[1]:.2f} cores (of {os.cpu_count()})")
+    share, derived = writer_share(ll.metrics)
+    print(f"writer deriving {share:.0%} of wall time while loaded, {derived:,.0f} session derivations/s")
+    if ll.metrics:
+        series = [m["dirty_sessions"] for _, m in ll.metrics]
+        print("dirty sessions while loaded (every ~10 s): " + ", ".join(f"{v:,.0f}" for v in series[::10]))
+    e = r.end_metrics
+    pre = r.pre_metrics
+    print(f"/metrics at the end of the load: dirty_sessions {e['dirty_sessions']:,.0f}, "
+          f"undigested_commits {e['undigested_commits']:,.0f}, "
+          f"commits {e['commits_total'] - pre['commits_total']:,.0f}, "
+          f"events inserted {e['events_inserted_total'] - pre['events_inserted_total']:,.0f}")
+    print("backlog drained (derivation idle) " + (f"{r.drain_s:.1f} s after the load" if r.drain_s is not None
+                                                  else "not within the drain timeout"))
+    for msg in (p.errors + ll.errors)[:5]:
+        print(f"  note: {msg}")
+
+
+def summary(results: list[Result]) -> None:
+    print("\n| target events/s | offered | acknowledged | ingest p50 / p99 ms | freshness p50 / p99 / max ms "
+          "| projectData idle -> loaded p50 (p99) ms | dirty at end |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        p, ll, il = r.post, r.load, r.idle
+        lat = p.latencies_ms
+        f = freshness(ll)
+        print(f"| {r.rate:,.0f} | {r.offered / r.seconds:,.0f} | {p.acknowledged / p.elapsed_s:,.0f} "
+              f"| {statistics.median(lat) if lat else math.nan:,.0f} / {pct(lat, 99):,.0f} "
+              f"| {statistics.median(f) if f else math.nan:,.0f} / {pct(f, 99):,.0f} / {max(f, default=math.nan):,.0f} "
+              f"| {statistics.median(il.project_data_ms) if il.project_data_ms else math.nan:,.0f} "
+              f"({pct(il.project_data_ms, 99):,.0f}) -> "
+              f"{statistics.median(ll.project_data_ms) if ll.project_data_ms else math.nan:,.0f} "
+              f"({pct(ll.project_data_ms, 99):,.0f}) | {r.end_metrics['dirty_sessions']:,.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, nargs="+", default=[10_000], help="events/s; several = several runs")
+    parser.add_argument("--seconds", type=float, default=60, help="load duration per rate")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--idle-seconds", type=float, default=10, help="baseline before the load")
+    parser.add_argument("--drain-timeout", type=float, default=30, help="max wait for derivation after the load")
+    parser.add_argument("--history-days", type=int, default=7)
+    parser.add_argument("--history-sessions-per-day", type=int, default=20)
+    parser.add_argument("--sessions-per-day", type=int, default=0,
+                        help="simulated sessions/day of the load window (default: enough for the run)")
+    parser.add_argument("--late-fraction", type=float, default=0.01)
+    parser.add_argument("--duplicate-fraction", type=float, default=0.005)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--env", action="append", default=[], metavar="VAR=VALUE",
+                        help="server setting, e.g. VIDEOINSIGHTS_DERIVE_BATCH_SESSIONS=50 (repeatable)")
+    parser.add_argument("--progress", action="store_true", help="the poster's progress line on stderr")
+    parser.add_argument("--py-spy", metavar="OUT_PREFIX", help="profile the server mid-load (raw folded stacks)")
+    parser.add_argument("--py-spy-bin", default=shutil.which("py-spy") or "py-spy")
+    args = parser.parse_args()
+    if any("=" not in kv for kv in args.env):
+        parser.error("--env takes VAR=VALUE")
+    if args.py_spy and not shutil.which(args.py_spy_bin):
+        parser.error(f"py-spy not found ({args.py_spy_bin}); pass --py-spy-bin PATH")
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        template = tmp / "template.duckdb"
+        project = create_project(template)
+        pid, secret = str(project["projectId"]), project["apiSecret"]
+        # the first rate's traffic is generated in another process while the history loads (2 cores);
+        # later ones only between runs, never while a server is measured
+        pool = ProcessPoolExecutor(max_workers=1)
+        first = pool.submit(pregenerate, args, pid, args.rate[0])
+        loaded = fill_template(template, pid, args.history_days, args.history_sessions_per_day, 1)
+        print(f"preloaded {loaded:,} events ({args.history_days} days x {args.history_sessions_per_day} sessions/day), "
+              f"derived, in {time.monotonic() - started:.1f} s", flush=True)
+        traffic = first.result()
+        pool.shutdown()
+        results = []
+        for i, rate in enumerate(args.rate):
+            if i:
+                traffic = pregenerate(args, pid, rate)
+            results.append(run_rate(args, template, pid, secret, rate, tmp, traffic))
+    for r in results:
+        report(r)
+    summary(results)
+    print(f"\n.venv/bin/python -m benchmarks.bench_load {' '.join(sys.argv[1:])}  "
+          f"({time.monotonic() - started:.0f} s in all)")
+
+
+if __name__ == "__main__":
+    main()
