@@ -174,6 +174,7 @@ def _token_provider(args: argparse.Namespace, settings: Settings) -> Any:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the output
     try:
         settings = load_settings(db=getattr(args, "db", None), host=getattr(args, "host", None),
                                  port=getattr(args, "port", None))
