@@ -24,11 +24,13 @@ from graphql import (
     parse,
     validate,
 )
+from graphql.execution.executor import Executor as GraphQLExecutor
 
 from videoinsights.auth.tokens import AuthContext
 from videoinsights.query.context import RequestContext
 from videoinsights.query.cost import estimate_nodes
 from videoinsights.query.errors import INTERNAL, MESSAGES, TYPE_ERROR, InsightsError, NodeLimitError
+from videoinsights.query.fast_executor import FastExecutor
 from videoinsights.query.schema import build_schema
 from videoinsights.query.validation import RULES, relax_variable_types
 from videoinsights.settings import Settings
@@ -83,8 +85,10 @@ class Executor:
     """Executes Insights queries for authenticated requests; safe to share between threads."""
 
     def __init__(self, settings: Settings, reader: Callable[[], Any], lookup: Callable[[str], Project | None],
-                 clock: Callable[[], float] = time.time, cache_size: int = 1024) -> None:
+                 clock: Callable[[], float] = time.time, cache_size: int = 1024,
+                 executor_class: type[GraphQLExecutor] = FastExecutor) -> None:
         self.schema = build_schema()
+        self.executor_class = executor_class
         self.settings = settings
         self.reader = reader
         self.lookup = lookup
@@ -116,7 +120,8 @@ class Executor:
         ctx = RequestContext(auth=auth, settings=self.settings, reader=self.reader, lookup=self.lookup,
                              now_ms=int(self.clock() * 1000), node_budget=limit if estimate > limit else None)
         try:
-            result = execute(self.schema, prepared.document, None, ctx, variables, operation_name)
+            result = execute(self.schema, prepared.document, None, ctx, variables, operation_name,
+                             executor_class=self.executor_class)
         except Exception:
             log.exception("query execution failed")
             return error_response(INTERNAL)
