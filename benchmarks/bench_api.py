@@ -196,14 +196,45 @@ def _in_list(ids: list[str]) -> str:
 # -- measuring -----------------------------------------------------------------------------------------
 
 class RecordingCursor:
-    """A DuckDB cursor that remembers every statement (to replay the product's SQL alone)."""
+    """A DuckDB cursor that remembers every statement (to replay the product's SQL alone).
 
-    def __init__(self, cursor: Any, log: list[tuple[str, Any]]) -> None:
+    Entries are (sql, params, alias): alias is set for a statement whose rows the product
+    registered as a relation (store/duckdb/reads.py fetches session rows first)."""
+
+    def __init__(self, cursor: Any, log: list[tuple[str, Any, str | None]]) -> None:
         self._cursor, self._log = cursor, log
 
     def execute(self, sql: str, params: Any = None) -> Any:
-        self._log.append((sql, dict(params) if isinstance(params, dict) else params))
+        self._log.append((sql, dict(params) if isinstance(params, dict) else params, None))
         return self._cursor.execute(sql, params)
+
+    def sql(self, sql: str, params: Any = None) -> Any:
+        self._log.append((sql, dict(params) if isinstance(params, dict) else params, None))
+        return self._cursor.sql(sql, params=params)
+
+    def register(self, alias: str, rows: Any) -> Any:
+        sql, params, _ = self._log[-1]
+        self._log[-1] = (sql, params, alias)
+        return self._cursor.register(alias, rows)
+
+    def unregister(self, alias: str) -> Any:
+        return self._cursor.unregister(alias)
+
+
+def run_logged(cursor: Any, entry: tuple[str, Any, str | None]) -> Any:
+    """Replay one recorded statement as the product ran it."""
+    sql, params, alias = entry
+    if alias is None:
+        return cursor.execute(sql, params).fetchall()
+    return cursor.register(alias, cursor.sql(sql, params=params).to_arrow_table())
+
+
+def replay_all(cursor: Any, log: list[tuple[str, Any, str | None]]) -> None:
+    for entry in log:
+        run_logged(cursor, entry)
+    for _, _, alias in log:
+        if alias is not None:
+            cursor.unregister(alias)
 
 
 @dataclass
@@ -212,7 +243,7 @@ class Case:
     what: str
     graphql: Callable[[], Any]
     raw: Callable[[], Any]
-    statements: list[tuple[str, Any]] = field(default_factory=list)
+    statements: list[tuple[str, Any, str | None]] = field(default_factory=list)
     samples: dict[str, list[float]] = field(default_factory=lambda: {"graphql": [], "product_sql": [], "raw": []})
     result_bytes: int = 0
     items: int = 0
@@ -237,8 +268,7 @@ def measure(cases: list[Case], cursor: Any, runs: int, warmup: int) -> None:
     """Interleave GraphQL, replayed product SQL and raw SQL so the host's noise hits all three alike."""
     for case in cases:
         def replay(case: Case = case) -> None:
-            for sql, params in case.statements:
-                cursor.execute(sql, params).fetchall()
+            replay_all(cursor, case.statements)
         for _ in range(warmup):
             case.graphql(), replay(), case.raw()
         for _ in range(runs):
@@ -294,8 +324,8 @@ class Bench:
             raise RuntimeError(f"GraphQL errors: {result['errors'][:2]}")
         return orjson.dumps(result)
 
-    def record(self, query: str, variables: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
-        log: list[tuple[str, Any]] = []
+    def record(self, query: str, variables: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, Any, str | None]]]:
+        log: list[tuple[str, Any, str | None]] = []
         executor = Executor(SETTINGS, lambda: RecordingCursor(self.store.reader(), log), self.store.get_project)
         result = executor.run(self.auth, query, variables)
         if "errors" in result:
@@ -464,8 +494,8 @@ def experiments(bench: Bench, runs: int) -> None:
             fn()
         return statistics.median(_timed(fn) for _ in range(n))
 
-    def replay(log: list[tuple[str, Any]]) -> Callable[[], Any]:
-        return lambda: [cur.execute(sql, params).fetchall() for sql, params in log]
+    def replay(log: list[tuple[str, Any, str | None]]) -> Callable[[], Any]:
+        return lambda: replay_all(cur, log)
 
     print("\nWhat-if experiments (SQL only, median ms; TEMP tables, the database file is not changed):")
     today = la_day(bench.now_ms)
@@ -486,7 +516,7 @@ def experiments(bench: Bench, runs: int) -> None:
     for clustered in (True, False):
         ids = bench.session_ids(clustered)
         _, log = bench.record(SESSIONS, {"p": BUSY, "ids": ids})
-        per = [med(lambda sql=sql, params=params: cur.execute(sql, params).fetchall()) for sql, params in log]
+        per = [med(lambda entry=entry: run_logged(cur, entry)) for entry in log]
         print(f"  sessions_{'clustered' if clustered else 'scattered'}: product statements (sessions, meetings, "
               f"publishers, publisher stats, subscribers): {' + '.join(f'{x:.1f}' for x in per)} = {sum(per):.1f}")
     tables = ("sessions", "meetings", "publishers", "subscribers")

@@ -216,6 +216,13 @@ class CountingCursor:
         self._log.append(sql)
         return self._cursor.execute(sql, params)
 
+    def sql(self, sql: str, params: Any = None) -> Any:
+        self._log.append(sql)
+        return self._cursor.sql(sql, params=params)
+
+    def __getattr__(self, name: str) -> Any:  # register / unregister: no statement
+        return getattr(self._cursor, name)
+
 
 N_SESSIONS = 50
 
@@ -288,7 +295,25 @@ def test_statements_do_not_grow_with_the_tree(big: DuckDBStore) -> None:
     assert len(meeting["publishers"]["resources"][0]["streamStatsCollection"]["resources"]) == 5
     assert meeting["publishers"]["resources"][0]["subscribers"]["resources"][0]["streamStatsCollection"][
         "totalCount"] == 5
-    # one statement per level and field: sessions, meetings, connections, connection publishers, connection
-    # subscribers, meeting publishers, publisher stats, publisher subscribers, their stats, meeting subscribers,
-    # their stats
-    assert one == fifty == 11
+    # per level and field: one statement fetching the rows of the sessions through the session_id index
+    # (two for subscribers, which carry their stream's attributes from publishers), then one for the page;
+    # stats of parents close in time take one statement (a ts-bounded scan): sessions 2, meetings 2,
+    # connections 2, connection publishers 2, connection subscribers 3, meeting publishers 2, publisher
+    # stats 1, publisher subscribers 3, their stats 1, meeting subscribers 3, their stats 1
+    assert one == fifty == 22
+
+
+def test_stats_of_parents_far_apart_take_the_index_path(big: DuckDBStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stats of parents hours apart are fetched through the session_id index; same answer as the scan."""
+    from videoinsights.store.duckdb import reads
+
+    executor = Executor(SETTINGS, big.reader, big.get_project, clock)
+    auth = AuthContext("55555555", "project")
+    variables = {"ids": [f"s{i}" for i in range(N_SESSIONS)]}
+    scanned = executor.run(auth, DEEP, variables)
+    log: list[str] = []
+    counting = Executor(SETTINGS, lambda: CountingCursor(big.reader(), log), big.get_project, clock)
+    monkeypatch.setattr(reads, "_NARROW_STATS_SPAN_MS", -1)
+    indexed = counting.run(auth, DEEP, variables)
+    assert "errors" not in indexed and indexed == scanned
+    assert sum("FROM stats_samples WHERE session_id IN" in sql for sql in log) == 3

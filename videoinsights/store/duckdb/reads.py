@@ -10,7 +10,8 @@ Rows come back as dicts keyed by column name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -147,15 +148,33 @@ def _dicts(result: Any) -> list[Row]:
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
+@contextlib.contextmanager
+def _session_rows(cur: Cursor, tables: dict[str, tuple[str, str]], session_ids: Sequence[str]) -> Iterator[None]:
+    """Register, as each alias, the rows of (table, columns) that belong to these sessions.
+
+    DuckDB uses a table's ART index on session_id only for a lone `session_id IN (...)`
+    predicate; with any other filter (project, type, a join) it scans the whole table. So the
+    rows are fetched first with that predicate alone, and the real query runs over them."""
+    ids = sorted(set(session_ids))
+    try:
+        for alias, (table, columns) in tables.items():
+            sql = f"SELECT {columns} FROM {table} WHERE session_id IN (SELECT unnest($ids::VARCHAR[]))"
+            cur.register(alias, cur.sql(sql, params={"ids": ids}).to_arrow_table())
+        yield
+    finally:
+        for alias in tables:
+            cur.unregister(alias)
+
+
 def _select(columns: Sequence[str], alias: str = "t") -> str:
     """Columns of `alias`; already qualified ones ("s.video_type") are kept as they are."""
     return ", ".join(c if "." in c else f"{alias}.{c}" for c in columns)
 
 
 def sessions_by_ids(cur: Cursor, project_id: str, session_ids: Sequence[str]) -> list[Row]:
-    sql = (f"SELECT {_select(SESSION_COLUMNS)} FROM sessions t "
-           "WHERE t.project_id = $p AND t.session_id IN (SELECT unnest($ids::VARCHAR[]))")
-    return _dicts(cur.execute(sql, {"p": project_id, "ids": list(session_ids)}))
+    with _session_rows(cur, {"cand_sessions": ("sessions", "*")}, session_ids):
+        sql = f"SELECT {_select(SESSION_COLUMNS)} FROM cand_sessions t WHERE t.project_id = $p"
+        return _dicts(cur.execute(sql, {"p": project_id}))
 
 
 def session_summaries(cur: Cursor, project_id: str, start_ms: int, end_ms: int, offset: int,
@@ -177,13 +196,23 @@ def session_summaries(cur: Cursor, project_id: str, start_ms: int, end_ms: int, 
 
 def _children(cur: Cursor, *, source: str, columns: Sequence[str], keys: Sequence[str],
               parents: Sequence[tuple[Any, ...]], order: str, offset: int, limit: int,
-              params: dict[str, Any], where: str = "", max_rows: int | None = None) -> tuple[list[Row], dict]:
-    """Page `offset`..`offset+limit` of the children of every parent, in one statement.
+              params: dict[str, Any], where: str = "", max_rows: int | None = None,
+              tables: dict[str, tuple[str, str]] | None = None) -> tuple[list[Row], dict]:
+    """Page `offset`..`offset+limit` of the children of every parent, in one query.
 
     `source` must expose the table as `t` with the key columns; `parents`
-    are tuples of key values. Returns (page rows, {parent key: total})."""
+    are tuples of key values, the first being the session id. `tables` maps
+    the aliases `source` reads to tables fetched first by session (_session_rows).
+    Returns (page rows, {parent key: total})."""
     if not parents:
         return [], {}
+    with _session_rows(cur, tables or {}, [p[0] for p in parents]):
+        return _children_page(cur, source, columns, keys, parents, order, offset, limit, params, where, max_rows)
+
+
+def _children_page(cur: Cursor, source: str, columns: Sequence[str], keys: Sequence[str],
+                   parents: Sequence[tuple[Any, ...]], order: str, offset: int, limit: int,
+                   params: dict[str, Any], where: str, max_rows: int | None) -> tuple[list[Row], dict]:
     k_cols = ", ".join(f"unnest($k{i}) AS k{i}" for i in range(len(keys)))
     join = " AND ".join(f"t.{c} = k.k{i}" for i, c in enumerate(keys))
     part = ", ".join(f"t.{c}" for c in keys)
@@ -224,9 +253,10 @@ def meetings_of_sessions(cur: Cursor, project_id: str, session_ids: Sequence[str
     if meeting_id is not None:
         where.append("t.meeting_id = $meeting_id")
         params["meeting_id"] = meeting_id
-    return _children(cur, source="meetings t", columns=MEETING_COLUMNS, keys=("session_id",),
+    return _children(cur, source="cand_meetings t", columns=MEETING_COLUMNS, keys=("session_id",),
                      parents=[(s,) for s in session_ids], order="t.meeting_index", offset=offset, limit=limit,
-                     params=params, where=" AND ".join(where), max_rows=max_rows)
+                     params=params, where=" AND ".join(where), max_rows=max_rows,
+                     tables={"cand_meetings": ("meetings", "*")})
 
 
 def _entities(cur: Cursor, project_id: str, table: str, keys: tuple[str, str], parents: Sequence[tuple[Any, ...]],
@@ -235,16 +265,20 @@ def _entities(cur: Cursor, project_id: str, table: str, keys: tuple[str, str], p
     if table == "subscribers":
         # Subscribers come with the attributes of the stream they receive.
         attrs = ", ".join(f"any_value({c}) AS {c}" for c in _STREAM_OF_SUBSCRIBER)
-        source = (f"subscribers t LEFT JOIN (SELECT session_id, stream_id, {attrs} FROM publishers "
-                  f"WHERE project_id = $p AND session_id IN (SELECT unnest($k0)) GROUP BY ALL) s "
+        source = (f"cand_subscribers t LEFT JOIN (SELECT session_id, stream_id, {attrs} FROM cand_publishers "
+                  f"WHERE project_id = $p GROUP BY ALL) s "
                   f"ON s.session_id = t.session_id AND s.stream_id = t.stream_id")
+        tables = {"cand_subscribers": ("subscribers", "*"), "cand_publishers": ("publishers", "*")}
     else:
-        source = f"{table} t"
+        source = f"cand_{table} t"
+        tables = {f"cand_{table}": (table, "*")}
     columns, id_column = _ENTITY[table]
     return _children(cur, source=source, columns=columns, keys=keys, parents=parents,
                      order=f"t.created_at, t.{id_column}", offset=offset, limit=limit,
-                     params={"p": project_id}, max_rows=max_rows)
+                     params={"p": project_id}, max_rows=max_rows, tables=tables)
 
+
+_NARROW_STATS_SPAN_MS = 6 * 3_600_000
 
 _ENTITY: dict[str, tuple[tuple[str, ...], str]] = {
     "connections": (CONNECTION_COLUMNS, "connection_id"),
@@ -288,11 +322,17 @@ def subscribers_of_streams(cur: Cursor, project_id: str, streams: Sequence[tuple
 def _stats(cur: Cursor, project_id: str, kind: str, id_column: str, parents: Sequence[tuple[str, str]],
            ts_range: tuple[int, int], offset: int, limit: int, max_rows: int | None) -> tuple[list[Row], dict]:
     params: dict[str, Any] = {"p": project_id, "type": kind, "ts_from": ts_range[0], "ts_to": ts_range[1]}
-    # The ts bounds let zone maps skip most of the raw table.
-    return _children(cur, source="stats_samples t", columns=(*STATS_COLUMNS, "session_id", id_column),
+    # Parents close in time: the ts bounds let zone maps skip most of the table. Far apart: fetch
+    # the samples of their sessions through the session_id index instead (only the columns needed).
+    narrow = ts_range[1] - ts_range[0] <= _NARROW_STATS_SPAN_MS
+    needed = ", ".join(dict.fromkeys(("project_id", "session_id", "type", "ts", "event_id", id_column,
+                                      *STATS_COLUMNS)))
+    return _children(cur, source="stats_samples t" if narrow else "cand_stats t",
+                     columns=(*STATS_COLUMNS, "session_id", id_column),
                      keys=("session_id", id_column), parents=parents, order="t.ts, t.event_id",
                      offset=offset, limit=limit, params=params,
-                     where="t.type = $type AND t.ts BETWEEN $ts_from AND $ts_to", max_rows=max_rows)
+                     where="t.type = $type AND t.ts BETWEEN $ts_from AND $ts_to", max_rows=max_rows,
+                     tables=None if narrow else {"cand_stats": ("stats_samples", needed)})
 
 
 def publisher_stats(cur: Cursor, project_id: str, streams: Sequence[tuple[str, str]], ts_range: tuple[int, int],

@@ -267,4 +267,7 @@ ROLLUP_TABLES = ("rollup_endpoint_daily", "rollup_project_daily", "rollup_endpoi
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS events_session ON events (session_id)",
     "CREATE INDEX IF NOT EXISTS stats_samples_session ON stats_samples (session_id)",
+    # session data reads fetch by session first (store/duckdb/reads.py: _session_rows)
+    *(f"CREATE INDEX IF NOT EXISTS {t}_session ON {t} (session_id)"
+      for t in ("sessions", "meetings", "connections", "publishers", "subscribers")),
 )
