@@ -84,7 +84,9 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
-    result = run_op(settings.db, "purge")
+    result = run_op(settings.db, "purge", raw_retention_days=settings.raw_retention_days,
+                    daily_retention_days=settings.daily_retention_days,
+                    monthly_retention_months=settings.monthly_retention_months)
     print(json.dumps(result))
     return 0
 

@@ -93,8 +93,11 @@ def rebuild(store: Store) -> dict:
     return {"sessions": sessions, "seconds": round(time.monotonic() - started, 3)}
 
 
-def purge(store: Store, settings: Settings) -> dict:
-    return purge_expired(store, settings)
+def purge(store: Store, raw_retention_days: int, daily_retention_days: int, monthly_retention_months: int) -> dict:
+    """Apply the retention windows now (the server also does it hourly)."""
+    retention = Settings(raw_retention_days=raw_retention_days, daily_retention_days=daily_retention_days,
+                         monthly_retention_months=monthly_retention_months)
+    return {table: int(n) for table, n in purge_expired(store, retention).items()}
 
 
 OPS = {
@@ -104,6 +107,7 @@ OPS = {
     "rotate_secret": rotate_secret,
     "get_secret": get_secret,
     "rebuild": rebuild,
+    "purge": purge,
     **ACCOUNT_OPS,
 }
 

@@ -193,3 +193,20 @@ def test_vonage_application_tokens_are_accepted(tmp_path, server_factory) -> Non
     forged = forged.decode() if isinstance(forged, bytes) else forged
     r = httpx.post(f"{server.url}/v1/events", json=[conn(2)], headers={"Authorization": f"Bearer {forged}"})
     assert (r.status_code, r.json()["error"]["errorCode"]) == (401, 1020)
+
+
+def test_purge_and_rebuild_commands_offline_and_through_the_server(tmp_path, server_factory) -> None:
+    import json
+
+    from tests.conftest import create_project
+
+    db = tmp_path / "vi.duckdb"
+    creds = create_project(db)
+    offline = json.loads(cli(db, "purge"))
+    assert offline["events"] == 0 and "rollup_project_monthly" in offline
+    server = server_factory()
+    assert post(server, creds, [conn(1)]).json()["accepted"] == 1
+    server.wait_derived()
+    online = json.loads(cli(db, "purge"))
+    assert online["events"] == 0  # the event is recent: nothing expired
+    assert "rebuilt 1 sessions" in cli(db, "rebuild")
