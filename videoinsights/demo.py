@@ -32,11 +32,7 @@ def fill_demo(settings: Settings, days: int, sessions_per_day: int, seed: int) -
         else:
             created = create_project(store, DEMO_NAME, advanced_insights=True)
             project_id, secret = str(created["projectId"]), created["apiSecret"]
-        has_data = (
-            store.reader()
-            .execute("SELECT count(*) FROM session_bounds WHERE project_id = ?", [project_id])
-            .fetchone()[0]
-        )
+        has_data = store.has_events(project_id)
         if not has_data:
             now_ms = int(time.time() * 1000)
             start_ms = day_start_ms(la_day(now_ms) - timedelta(days=days))

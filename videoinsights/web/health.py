@@ -15,7 +15,7 @@ from videoinsights.web.services import Services
 async def get_health(request: Request) -> Response:
     services: Services = request.app.state.services
     try:
-        services.store.reader().execute("SELECT 1").fetchone()
+        services.store.ping()
     except Exception as exc:
         return error_response(503, f"database unavailable: {exc}")
     return JSONResponse(
@@ -26,7 +26,7 @@ async def get_health(request: Request) -> Response:
 async def get_metrics(request: Request) -> Response:
     services: Services = request.app.state.services
     s = services.writer.stats
-    dirty = services.store.reader().execute("SELECT count(*) FROM dirty_sessions").fetchone()[0]
+    dirty = services.store.dirty_session_count()
     lines = [
         "# HELP videoinsights_events_inserted_total Events committed to the raw store.",
         "# TYPE videoinsights_events_inserted_total counter",

@@ -285,6 +285,17 @@ class DuckDBStore:
     def undigested_commits(self) -> int:
         return self._seq - self._derived_seq
 
+    def dirty_session_count(self) -> int:
+        return int(self.reader().execute("SELECT count(*) FROM dirty_sessions").fetchall()[0][0])
+
+    def has_events(self, project_id: str) -> bool:
+        rows = self.reader().execute("SELECT 1 FROM session_bounds WHERE project_id = ? LIMIT 1", [project_id])
+        return bool(rows.fetchall())
+
+    def ping(self) -> None:
+        """Raise if the database does not answer."""
+        self.reader().execute("SELECT 1").fetchall()
+
     def dirty_sessions(self, limit: int) -> list[SessionKey]:
         """The sessions dirtied longest ago first, so that a busy backlog never starves a new session."""
         rows = self._con.execute(
