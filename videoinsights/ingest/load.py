@@ -1,5 +1,5 @@
-"""Load events straight into a store (no HTTP): the demo, `simulate --db`
-style bulk loads and benchmarks use it. Same validation as POST /v1/events."""
+"""Load events straight into a store (no HTTP): the demo, tests and benchmarks use it.
+Same validation as POST /v1/events."""
 
 from __future__ import annotations
 
