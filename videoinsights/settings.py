@@ -40,6 +40,14 @@ class Settings:
     max_query_nodes: int = 500_000
     # log level of the server
     log_level: str = "info"
+    # proxies whose X-Forwarded-For is believed (comma-separated addresses or networks); empty = none
+    trusted_proxies: str = ""
+    # rate limits: requests per window per key (0 = off)
+    rate_limit_window_s: int = 30
+    rate_limit_per_project: int = 6000
+    rate_limit_per_address: int = 6000
+    rate_limit_per_client_key: int = 3000
+    rate_limit_per_client_address: int = 300
 
 
 HELP: dict[str, str] = {
@@ -59,6 +67,12 @@ HELP: dict[str, str] = {
     "purge_interval_s": "Seconds between retention purges while serving.",
     "max_query_nodes": "GraphQL queries estimated to return more result nodes are refused.",
     "log_level": "Server log level (debug, info, warning, error).",
+    "trusted_proxies": "Comma-separated proxy addresses or networks whose X-Forwarded-For is trusted. Empty: none.",
+    "rate_limit_window_s": "Window of the rate limits below, in seconds.",
+    "rate_limit_per_project": "Requests per window per project key on /graphql and ingestion (429 above; 0: off).",
+    "rate_limit_per_address": "Requests per window per client address on /graphql and ingestion (429 above; 0: off).",
+    "rate_limit_per_client_key": "Requests per window per browser client key on /v1/events (429 above; 0: off).",
+    "rate_limit_per_client_address": "Requests per window per address using a client key (429 above; 0: off).",
 }
 
 ENV_PREFIX = "VIDEOINSIGHTS_"

@@ -16,4 +16,7 @@ def serve(settings: Settings) -> None:
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",
+        # client addresses come from web/client_address.py, which trusts X-Forwarded-For only
+        # from settings.trusted_proxies; uvicorn's own handling would trust any loopback peer
+        proxy_headers=False,
     )

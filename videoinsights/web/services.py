@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from starlette.types import Scope
 
 from videoinsights.auth.cache import ProjectCache
 from videoinsights.settings import Settings
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.writer import Writer
+from videoinsights.web.client_address import Network, client_address, parse_networks
+from videoinsights.web.ratelimit import RateLimiter
+
+
+@dataclass
+class RateLimits:
+    """One limiter per kind of key; see settings.rate_limit_*."""
+
+    project: RateLimiter
+    address: RateLimiter
+    client_key: RateLimiter
+    client_address: RateLimiter
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimits:
+        window = float(settings.rate_limit_window_s)
+        return cls(
+            project=RateLimiter(settings.rate_limit_per_project, window),
+            address=RateLimiter(settings.rate_limit_per_address, window),
+            client_key=RateLimiter(settings.rate_limit_per_client_key, window),
+            client_address=RateLimiter(settings.rate_limit_per_client_address, window),
+        )
 
 
 @dataclass
@@ -18,3 +42,13 @@ class Services:
     projects: ProjectCache
     admin_token: str
     started_at: float
+    limits: RateLimits = field(init=False)
+    proxies: tuple[Network, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limits = RateLimits.from_settings(self.settings)
+        self.proxies = parse_networks(self.settings.trusted_proxies)
+
+    def client_address(self, scope: Scope) -> str:
+        """The requesting client's address (X-Forwarded-For only from trusted proxies)."""
+        return client_address(scope, self.proxies)
