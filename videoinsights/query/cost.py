@@ -19,7 +19,8 @@ A query over the cost limit is refused before it runs.
 
 Both walks are linear in the document: a fragment is walked once and its
 figures reused at every spread (a fragment that spreads the next one twice,
-24 levels deep, must not take 2^24 steps). A fragment cycle (refused by
+24 levels deep, must not take 2^24 steps). Fragments spread by several
+fragments are counted at each (an upper bound: execution may merge them). A fragment cycle (refused by
 validation before this runs) raises FragmentCycleError rather than looping.
 """
 
@@ -115,6 +116,7 @@ class _Estimator:
         if selection_set is None or not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
             return Estimate(0, 0)
         nodes = reads = 0
+        spread: set[str] = set()  # execution collects a fragment spread twice in one selection set once
         for sel in selection_set.selections:
             if isinstance(sel, FieldNode):
                 field = parent.fields.get(sel.name.value)
@@ -133,7 +135,8 @@ class _Estimator:
                 target = self.schema.get_type(sel.type_condition.name.value) if sel.type_condition else parent
                 below = self.walk(sel.selection_set, target)
                 nodes, reads = nodes + below.nodes, reads + below.reads
-            elif isinstance(sel, FragmentSpreadNode):
+            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in spread:
+                spread.add(sel.name.value)
                 below = self.fragment(sel.name.value)
                 nodes, reads = nodes + below.nodes, reads + below.reads
         return Estimate(nodes, reads)

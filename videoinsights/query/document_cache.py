@@ -36,6 +36,9 @@ class DocumentCache(Generic[V]):
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, query: object) -> bool:
+        return query in self._entries
+
     def get_or_make(self, query: str, make: Callable[[str], V]) -> V:
         """The cached value for `query`, else make(query) (kept if the query is small enough)."""
         with self._lock:

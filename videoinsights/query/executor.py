@@ -124,7 +124,7 @@ class Executor:
         try:
             document = parse(query, max_tokens=tokens)
         except GraphQLError as exc:
-            if exc.message.startswith("Document contains more than"):
+            if "Document contains more than" in exc.message:
                 return Prepared(None, (_entry(f"The query has more than the limit of {tokens:,} tokens. "
                                               "Send a shorter query, or split it.", QUERY_LIMIT),))
             return Prepared(None, (_entry(exc.message, TYPE_ERROR, exc),))
