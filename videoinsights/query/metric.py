@@ -13,6 +13,7 @@ from typing import Any
 
 from videoinsights.domain.quality import BITRATE_FIELDS, LATENCY_FIELDS
 from videoinsights.domain.tiers import TIERS
+from videoinsights.query.scalars import finite
 from videoinsights.query.selection import Tree
 
 Row = dict[str, Any]
@@ -65,13 +66,13 @@ class _Collector:
 
     def endpoint_col(self, column: str) -> Build:
         self.endpoint[column] = None
-        return lambda row: row.get(column) or 0.0
+        return lambda row: finite(row.get(column) or 0.0)
 
     def project_col(self, column: str) -> Build:
         if not self.project_available:
             return lambda row: None
         self.project[column] = None
-        return lambda row: row.get(column) or 0.0
+        return lambda row: finite(row.get(column) or 0.0)
 
 
 def _obj(fields: list[tuple[str, Build]]) -> Build:
@@ -79,14 +80,18 @@ def _obj(fields: list[tuple[str, Build]]) -> Build:
 
 
 def _ratio(num: Build, den: Build) -> Build:
+    """num / den; null without a denominator or when a sum overflowed (see scalars.finite)."""
     def build(row: Row) -> float | None:
-        d = den(row)
-        return num(row) / d if d else None
+        n, d = num(row), den(row)
+        return finite(n / d) if d and n is not None else None
     return build
 
 
 def _int(fn: Build) -> Build:
-    return lambda row: int(fn(row))
+    def build(row: Row) -> int | None:
+        value = fn(row)
+        return None if value is None else int(value)
+    return build
 
 
 def _usage(tree: Tree, c: _Collector) -> Build:
