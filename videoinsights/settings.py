@@ -40,7 +40,7 @@ class Settings:
     max_query_nodes: int = 500_000
     max_query_reads: int = 50
     max_query_bytes: int = 100_000
-    max_query_tokens: int = 10_000
+    max_query_tokens: int = 3_000
     query_cache_chars: int = 1_000_000
     # log level of the server
     log_level: str = "info"
