@@ -13,7 +13,7 @@ from graphql import get_operation_ast, parse
 from tests.query import fixtures as fx
 from tests.query.conftest import SETTINGS, Server, clock
 from videoinsights.auth.tokens import AuthContext
-from videoinsights.query.cost import estimate
+from videoinsights.query.cost import FragmentCycleError, estimate
 from videoinsights.query.executor import Executor
 from videoinsights.query.schema import build_schema
 
@@ -77,6 +77,18 @@ def test_estimate_counts_a_fragment_once_per_spread() -> None:
     # reads: projectData (spread twice in one selection set, collected once), sessions, session, 2 x meetings
     # nodes: 1 + 50 projectData rows + 2 sessions + 2 x (10 + 10) meetings
     assert (got.reads, got.nodes) == (5, 1 + 50 + 2 + 40)
+
+
+def test_fragment_cycles_are_refused_not_followed(server: Server, token: str) -> None:
+    text = ("{ project(projectId: 12345678) { ...A } }\n"
+            "fragment A on Project { sessionData { sessions(sessionIds: [\"a\"]) { totalCount } } ...B }\n"
+            "fragment B on Project { projectData(start: 0) { totalCount } ...A }")
+    document = parse(text)  # not validated: the estimate meets the cycle itself
+    with pytest.raises(FragmentCycleError, match="spreads itself"):
+        estimate(build_schema(), document, get_operation_ast(document), {})
+    error = only_error(server.post(text, token=token).json())
+    assert error["errorCode"] == 1022 and "Cannot spread fragment 'A' within itself via 'B'." in error["message"]
+    assert_normal_request_works(server, token)
 
 
 def test_1000_aliases_of_a_grouped_project_data_are_refused(server: Server, token: str) -> None:
