@@ -140,6 +140,34 @@ def test_document_over_the_token_limit_is_refused(server: Server, token: str) ->
     assert_normal_request_works(server, token)
 
 
+def test_repeats_that_make_validation_quadratic_are_refused(server: Server, token: str) -> None:
+    project = "project(projectId: 12345678)"
+    ten = "projectData(start: 0) { totalCount } " * 10  # one response name ten times: allowed, merged
+    assert server.post(f"{{ {project} {{ {ten} }} }}", token=token).json() == {
+        "data": {"project": {"projectData": {"totalCount": 1}}}}
+    nested = ('sessionData { sessions(sessionIds: ["a"]) { '
+              + ("resources { " + ("meetings { resources { " + "meetingId " * 6 + "} } ") * 6 + "} ") * 6 + "} }")
+    fragment = [f"fragment F{i} on Project {{ projectData(start: 0) {{ totalCount }} }}" for i in range(51)]
+    fragments, eleven = " ".join(fragment), " ".join(fragment[:11])
+    spreads = " ".join(f"...F{i}" for i in range(11))
+    refusals = {
+        # 290 x the same field: 1.9 s of validation before this check
+        f"{{ {project} {{ {'projectData(start: 0) { totalCount } ' * 11} }} }}":
+            "selects `projectData` 11 times in one selection set; the limit is 10",
+        # 6 x 6 x 6 repeats (0.19 s of validation): 6 `resources` of 1 + 6 x 8 fields, (6 x 49)^2 / 2 = 43,218;
+        # in each, 6 `meetings` of 8 fields, 6 x 48^2 / 2 = 6,912; 36 x 6^2 / 2 = 648 for `meetingId`: 50,778
+        # comparisons by the bound, over its 20,000
+        f"{{ {project} {{ {nested} }} }}": "repeats fields with large selections too often",
+        f"{{ {project} {{ ...F0 }} }} {fragments}": "defines 51 fragments; the limit is 50",
+        f"{{ {project} {{ {spreads} }} }} {eleven}":
+            "spreads 11 fragments in one selection set; the limit is 10",
+    }
+    for query, message in refusals.items():
+        error = only_error(server.post(query, token=token).json())
+        assert error["errorCode"] == 1014 and message in error["message"], (error, query[:200])
+    assert_normal_request_works(server, token)
+
+
 def executor(store: Any, **settings: Any) -> Executor:
     return Executor(replace(SETTINGS, **settings), store.reader, store.get_project, clock)
 

@@ -8,7 +8,8 @@ Execution is synchronous: resolvers read DuckDB, which blocks anyway.
 
 Limits, cheapest first, so that a hostile document is refused before it
 costs much: its size in bytes (before parsing), its token count (while
-parsing), then, after validation, the static estimate (query/cost.py) of its
+parsing), repeated fields and fragments (query/shape.py, before validation,
+whose work grows with their square), then, after validation, the static estimate (query/cost.py) of its
 store reads (refused over the limit) and result nodes (run with a budget).
 """
 
@@ -46,6 +47,7 @@ from videoinsights.query.errors import (
 )
 from videoinsights.query.fast_executor import FastExecutor
 from videoinsights.query.schema import build_schema
+from videoinsights.query.shape import shape_error
 from videoinsights.query.validation import RULES, relax_variable_types
 from videoinsights.settings import Settings
 from videoinsights.store.base import Project
@@ -128,6 +130,9 @@ class Executor:
                 return Prepared(None, (_entry(f"The query has more than the limit of {tokens:,} tokens. "
                                               "Send a shorter query, or split it.", QUERY_LIMIT),))
             return Prepared(None, (_entry(exc.message, TYPE_ERROR, exc),))
+        shape = shape_error(document)  # bounds validation's work, which grows with repeats squared
+        if shape:
+            return Prepared(None, (_entry(shape, QUERY_LIMIT),))
         errors = validate(self.schema, document, RULES)
         if errors:
             return Prepared(None, tuple(format_error(e) for e in errors))
