@@ -46,6 +46,10 @@ def cases(pid: str) -> dict[str, str]:
         "1,000 grouped projectData": f"{{ {project} {{ "
                                      + " ".join(f"a{i}: projectData(start: 0, groupBy: COUNTRY) {{ totalCount }}"
                                                 for i in range(1000)) + " } }",
+        "290 x one field": f"{{ {project} {{ " + "projectData(start: 0) { totalCount } " * 290 + "} }",
+        "6 x 6 x 6 nested repeats": f"{{ {project} {{ sessionData {{ sessions(sessionIds: [\"a\"]) {{ "
+                                    + ("resources { " + ("meetings { resources { " + "meetingId " * 6 + "} } ") * 6
+                                       + "} ") * 6 + "} } } }",
         "2 MiB of aliases": f"{{ {project} {{ "
                             + " ".join(f"a{i}: projectData(start: 0) {{ totalCount }}" for i in range(50_000)) + " } }",
     }
