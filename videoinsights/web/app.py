@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from videoinsights.auth.cache import ProjectCache
@@ -21,6 +22,7 @@ from videoinsights.settings import Settings
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.writer import Writer
 from videoinsights.web.admin import post_admin
+from videoinsights.web.body_limits import RequestLimits
 from videoinsights.web.graphql import graphql_routes_from_state
 from videoinsights.web.health import get_health, get_metrics
 from videoinsights.web.ingest import get_event_schema, post_events, post_vonage_callback
@@ -61,4 +63,5 @@ def create_app(settings: Settings) -> Starlette:
             writer.stop()
             store.close()
 
-    return Starlette(routes=routes(), lifespan=lifespan)
+    # every body is counted against its route's limit before any handler buffers it (413 above)
+    return Starlette(routes=routes(), lifespan=lifespan, middleware=[Middleware(RequestLimits, settings=settings)])
