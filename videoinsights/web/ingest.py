@@ -71,7 +71,7 @@ async def post_events(request: Request) -> Response:
     services: Services = request.app.state.services
     settings = services.settings
     try:
-        ctx = authenticate(request.headers, services.projects.get, settings.clock_skew_s)
+        ctx = authenticate(request.headers, services.projects.get, settings.clock_skew_s, settings.max_token_lifetime_s)
     except AuthError as exc:
         return error_response(401, exc.message, exc.code)
     try:
