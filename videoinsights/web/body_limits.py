@@ -8,7 +8,7 @@ with too many header lines (431); their total size is bounded earlier, in the
 HTTP protocol (web/http_protocol.py), where an oversized header is still
 being received.
 
-Limits by route class: ingestion (`/v1/events`, the callbacks) allows
+Limits by route class: ingestion (`/v1/events`, every `/v1/projects/*/callbacks/*`) allows
 `settings.max_body_bytes`, `/graphql` `settings.max_graphql_body_bytes`, and
 everything else (login, logout, forms, admin) `FORM_BODY_BYTES`.
 """
@@ -30,7 +30,7 @@ class BodyTooLarge(Exception):
 
 def body_limit(path: str, settings: Settings) -> int:
     """The largest body accepted on `path`."""
-    if path == "/v1/events" or (path.startswith("/v1/projects/") and path.endswith("/callbacks/vonage")):
+    if path == "/v1/events" or (path.startswith("/v1/projects/") and "/callbacks/" in path):
         return settings.max_body_bytes
     if path == "/graphql":
         return settings.max_graphql_body_bytes
