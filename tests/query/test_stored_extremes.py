@@ -56,6 +56,8 @@ def write_extremes(db: Path, project_id: str, start: int) -> None:
             bitrates[i] = 1.7e308
     last = max(i for i, kind in enumerate(types) if kind == "subscriberStats")
     columns["audio_bitrate_kbps"][last] = math.nan
+    for column, value in (("jitter_ms", math.inf), ("freeze_count", 2**40)):  # 2^40 fits BIGINT, not GraphQL's Int
+        columns.setdefault(column, [None] * len(types))[last] = value
     store = DuckDBStore(str(db))
     try:
         store.append_events([columns])
@@ -96,7 +98,7 @@ def test_overflowing_stored_values_do_not_break_quality_reports(tmp_path: Path, 
         resources {{ meetings {{ resources {{
           publishers {{ resources {{ streamStatsCollection {{ resources {{ videoBitrateKbps }} }} }} }}
           subscribers {{ resources {{ streamStatsCollection {{
-            resources {{ videoBitrateKbps audioBitrateKbps }} }} }} }}
+            resources {{ videoBitrateKbps audioBitrateKbps jitterMs freezeCount }} }} }} }}
         }} }} }} }} }} }} }}""")
     assert "errors" not in stats, stats
     (meeting,) = stats["data"]["project"]["sessionData"]["sessions"]["resources"][0]["meetings"]["resources"]
@@ -104,6 +106,7 @@ def test_overflowing_stored_values_do_not_break_quality_reports(tmp_path: Path, 
     assert publisher["streamStatsCollection"]["resources"] == [{"videoBitrateKbps": 1.7e308}] * 2  # finite: as is
     (subscriber,) = meeting["subscribers"]["resources"]
     assert subscriber["streamStatsCollection"]["resources"] == [
-        {"videoBitrateKbps": 650.0, "audioBitrateKbps": None},
-        {"videoBitrateKbps": 850.0, "audioBitrateKbps": None},  # NaN stored: null
+        {"videoBitrateKbps": 650.0, "audioBitrateKbps": None, "jitterMs": None, "freezeCount": None},
+        # NaN, inf and 2^40 stored: null
+        {"videoBitrateKbps": 850.0, "audioBitrateKbps": None, "jitterMs": None, "freezeCount": None},
     ]

@@ -26,6 +26,13 @@ def finite(value: float | None) -> float | None:
     return value
 
 
+def int32(value: int | None) -> int | None:
+    """An Int output, or None when GraphQL's 32-bit Int cannot represent it (same reason as `finite`)."""
+    if isinstance(value, int) and not -(2**31) <= value < 2**31:
+        return None
+    return value
+
+
 date_scalar = ScalarType("Date")
 int_or_string_scalar = ScalarType("IntOrString")
 

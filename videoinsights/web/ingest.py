@@ -22,6 +22,7 @@ from videoinsights.ingest.jsonschema import event_schema
 from videoinsights.ingest.parse import BodyError, parse_body
 from videoinsights.ingest.validate import EventError
 from videoinsights.ingest.vonage import map_callback
+from videoinsights.web.ingest_limits import address_limited, project_limited
 from videoinsights.web.responses import JSONResponse, error_response
 from videoinsights.web.services import Services
 
@@ -70,10 +71,14 @@ async def _store(services: Services, batch: ValidatedBatch) -> dict[str, Any] | 
 async def post_events(request: Request) -> Response:
     services: Services = request.app.state.services
     settings = services.settings
+    if limited := address_limited(services, request.scope):
+        return limited
     try:
-        ctx = authenticate(request.headers, services.projects.get, settings.clock_skew_s)
+        ctx = authenticate(request.headers, services.projects.get, settings.clock_skew_s, settings.max_token_lifetime_s)
     except AuthError as exc:
         return error_response(401, exc.message, exc.code)
+    if limited := project_limited(services, ctx.project_id):
+        return limited
     try:
         body = await _read_body(request, settings.max_body_bytes)
     except TooLarge:
@@ -101,10 +106,14 @@ async def post_vonage_callback(request: Request) -> Response:
     services: Services = request.app.state.services
     settings = services.settings
     project_id = request.path_params["project_id"]
+    if limited := address_limited(services, request.scope):
+        return limited
     project = services.projects.get(project_id)
     token = request.query_params.get("token", "")
     if project is None or not hmac.compare_digest(token.encode(), project.callback_token.encode()):
         return error_response(401, "Unknown project or wrong callback token.", 1001)
+    if limited := project_limited(services, project_id):
+        return limited
     try:
         body = await _read_body(request, settings.max_body_bytes)
         events = parse_body(body)
