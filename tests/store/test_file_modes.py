@@ -3,8 +3,10 @@ hashes: they are created readable by their owner only, by the server and the off
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,4 +66,39 @@ def test_a_store_in_process_creates_its_wal_owner_only(tmp_path) -> None:
     store = DuckDBStore(str(db))
     create_project_in(store, "p")  # a write: lands in the WAL
     assert mode(db) == 0o600 and mode(Path(f"{db}.wal")) == 0o600
+    store.close()
+
+
+def test_spill_files_are_owner_only(tmp_path) -> None:
+    """DuckDB spills large sorts to `<db>.tmp/` when memory runs short: those hold raw rows too."""
+    db = tmp_path / "vi.duckdb"
+    store = DuckDBStore(str(db))
+    cur = store.reader()
+    cur.execute("SET memory_limit = '64MB'")
+    cur.execute("SET threads = 1")
+    modes: dict[str, int] = {}
+    stop = threading.Event()
+
+    def watch() -> None:  # spill files live only while the query runs
+        while not stop.is_set():
+            for path in Path(f"{db}.tmp").rglob("*") if Path(f"{db}.tmp").exists() else ():
+                with contextlib.suppress(FileNotFoundError):
+                    modes[path.name] = mode(path)
+            with contextlib.suppress(FileNotFoundError):
+                modes[".tmp"] = mode(Path(f"{db}.tmp"))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        rows = cur.execute(
+            "SELECT count(DISTINCT b) FROM (SELECT md5(range::VARCHAR) || md5((range + 1)::VARCHAR) AS b"
+            " FROM range(1500000) ORDER BY b)"
+        ).fetchone()
+    finally:
+        stop.set()
+        watcher.join()
+    assert rows == (1_500_000,)  # the query still works
+    assert modes.get(".tmp") == 0o700, modes
+    spilled = {name: m for name, m in modes.items() if name != ".tmp"}
+    assert spilled and set(spilled.values()) == {0o600}, modes
     store.close()
