@@ -4,22 +4,18 @@ can never drift from the event table or the derived-row model."""
 from __future__ import annotations
 
 from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, PROJECT_MEASURES
-from videoinsights.domain.events import COLUMN_KIND, FIELD_COLUMNS
+from videoinsights.domain.events import COLUMN_KIND, FIELD_COLUMNS, SQL_TYPE
 from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS, STATS_EXTRA_COLUMNS
 from videoinsights.domain.tiers import TIER_COLUMNS
 
 SCHEMA_VERSION = 4
-
-_SQL_TYPE = {"str": "VARCHAR", "int": "BIGINT", "count": "BIGINT", "float": "DOUBLE", "ratio": "DOUBLE",
-             "bool": "BOOLEAN"}
-
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
     return ",\n  ".join(f"{n} {sql_type}" for n in names)
 
 
 def _raw_fields() -> str:
-    return ",\n  ".join(f"{c} {_SQL_TYPE[COLUMN_KIND[c]]}" for c in FIELD_COLUMNS)
+    return ",\n  ".join(f"{c} {SQL_TYPE[COLUMN_KIND[c]]}" for c in FIELD_COLUMNS)
 
 
 _ENVELOPE = """project_id VARCHAR NOT NULL,

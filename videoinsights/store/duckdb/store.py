@@ -6,6 +6,9 @@ cursor per thread and see committed snapshots, so they never block on it.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, fields
@@ -39,6 +42,7 @@ from videoinsights.domain.quality import (
 )
 from videoinsights.domain.tiers import TIER_COLUMNS
 from videoinsights.store.base import AppendResult, Project, SessionKey
+from videoinsights.store.duckdb.errors import classify
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
     INDEXES,
@@ -46,6 +50,8 @@ from videoinsights.store.duckdb.schema import (
     STATS_BUCKET_COLUMNS,
     TABLES,
 )
+
+log = logging.getLogger(__name__)
 
 
 def _bucket_case(expr: str, bounds: tuple[int, ...]) -> str:
@@ -119,6 +125,24 @@ def _mark_fresh(batches: Sequence[dict[str, list[Any]]], new_keys: set[Any]) -> 
     return inserted, keep
 
 
+def _owner_only(path: str) -> None:
+    """Keep the database, its WAL and DuckDB's spill files readable by their owner only: they hold
+    API secrets, callback tokens, the cookie-signing key and password hashes.
+
+    DuckDB creates the WAL and temp files whenever it needs them (and again after each
+    checkpoint), so the process umask is narrowed for good rather than around one call; files
+    left group- or world-readable by older versions are tightened."""
+    if path.startswith(":memory:"):
+        return
+    os.umask(os.umask(0o077) | 0o077)
+    for name in (path, f"{path}.wal"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
+
+
 # Changes to tables that older database files already have, by the schema version introducing them.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE dirty_sessions ADD COLUMN dirtied_seq BIGINT DEFAULT 0",),
@@ -147,9 +171,14 @@ class DuckDBStore:
 
     def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.path = path
-        config = {"wal_autocheckpoint": "256MB"} if not read_only else {}
-        self._con = duckdb.connect(path, read_only=read_only, config=config)
         self._read_only = read_only
+        if not read_only:
+            _owner_only(path)
+        self._db = self._connect()
+        # Set when DuckDB has invalidated the database (a checkpoint failed, e.g. on a full disk):
+        # the next write reopens it instead of failing forever.
+        self._invalidated = False
+        self._generation = 0  # bumped by each reopen: readers then take fresh cursors
         # Bumped after every commit that changes what reads return (the API's response cache keys on it).
         self.data_version = 0
         self._local = threading.local()
@@ -161,6 +190,46 @@ class DuckDBStore:
         self._derived_seq = self._meta_int("derived_seq")
 
     # -- lifecycle -------------------------------------------------------
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        config = {"wal_autocheckpoint": "256MB"} if not self._read_only else {}
+        return duckdb.connect(self.path, read_only=self._read_only, config=config)
+
+    @property
+    def _con(self) -> duckdb.DuckDBPyConnection:
+        """The write connection (writer thread only), reopened first if DuckDB invalidated it."""
+        if self._invalidated:
+            self._reopen()
+        return self._db
+
+    def _reopen(self) -> None:
+        """Close every handle on the invalidated database and open it again (replaying its WAL).
+        Raises, leaving the store marked invalid, while that still fails; the next write retries."""
+        self._close_handles()
+        self._db = self._connect()
+        self._generation += 1
+        self._invalidated = False
+        self._seq = self._max_seq()
+        self._derived_seq = self._meta_int("derived_seq")
+
+    def _close_handles(self) -> None:
+        with self._cursors_lock:
+            for cursor in self._cursors:
+                with contextlib.suppress(duckdb.Error):
+                    cursor.close()
+            self._cursors.clear()
+        with contextlib.suppress(duckdb.Error):
+            self._db.close()
+
+    def _rollback(self) -> None:
+        """Roll back after a failure. A failed COMMIT has already ended the transaction; an
+        invalidated database refuses everything, so the next write reopens it."""
+        try:
+            self._db.execute("ROLLBACK")
+        except duckdb.FatalException:
+            self._invalidated = True
+        except duckdb.TransactionException:
+            pass
+
     def _migrate(self) -> None:
         for ddl in TABLES.values():
             self._con.execute(ddl)
@@ -184,24 +253,33 @@ class DuckDBStore:
         return int(row[0]) if row else 0
 
     def close(self) -> None:
-        """Close every reader cursor, checkpoint the WAL into the file, close."""
+        """Close every reader cursor, checkpoint the WAL into the file, close. A checkpoint that
+        fails (a full disk) loses nothing: the WAL stays and is replayed at the next open."""
         with self._cursors_lock:
             for cursor in self._cursors:
                 cursor.close()
             self._cursors.clear()
         if not self._read_only:
-            self._con.execute("CHECKPOINT")
-        self._con.close()
+            try:
+                self._con.execute("CHECKPOINT")
+            except duckdb.Error as exc:
+                log.warning("closing without a checkpoint (the WAL is kept and replayed at the next open): %s", exc)
+        self._close_handles()
 
     def checkpoint(self) -> None:
-        self._con.execute("CHECKPOINT")
+        try:
+            self._con.execute("CHECKPOINT")
+        except duckdb.FatalException as exc:  # DuckDB invalidates the database when a checkpoint fails
+            self._invalidated = True
+            raise classify(exc) from exc
 
     def reader(self) -> duckdb.DuckDBPyConnection:
         """A cursor private to the calling thread (DuckDB connections are not thread-safe)."""
         cur = getattr(self._local, "cursor", None)
-        if cur is None:
-            cur = self._con.cursor()
+        if cur is None or getattr(self._local, "generation", 0) != self._generation:
+            cur = self._db.cursor()
             self._local.cursor = cur
+            self._local.generation = self._generation
             with self._cursors_lock:
                 self._cursors.append(cur)
         return cur
@@ -255,9 +333,9 @@ class DuckDBStore:
                 self._insert_raw(batches, keep, self._seq + 1)
             con.execute("COMMIT")
             self.data_version += 1
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        except BaseException as exc:
+            self._rollback()
+            raise classify(exc) from exc
         if new:
             self._seq += 1
         return AppendResult(inserted)
@@ -307,7 +385,7 @@ class DuckDBStore:
             con.execute("COMMIT")
             self.data_version += 1
         except BaseException:
-            con.execute("ROLLBACK")
+            self._rollback()
             raise
         self._derived_seq = hi
         return hi - lo
@@ -421,7 +499,7 @@ class DuckDBStore:
             con.execute("COMMIT")
             self.data_version += 1
         except BaseException:
-            con.execute("ROLLBACK")
+            self._rollback()
             raise
 
     def _touched_days(self) -> set[tuple[str, date]]:
@@ -601,6 +679,6 @@ class DuckDBStore:
             con.execute("COMMIT")
             self.data_version += 1
         except BaseException:
-            con.execute("ROLLBACK")
+            self._rollback()
             raise
         return counts
