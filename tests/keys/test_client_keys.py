@@ -87,6 +87,8 @@ def test_unknown_and_revoked_keys_are_refused_at_once(served_project: tuple[Serv
     cli(server.db, "keys", "revoke", key)  # the server's own key cache is refreshed by the admin operation
     refused = send(server, [event("connectionCreated", 3)], key=key)
     assert refused.status_code == 401 and refused.json()["error"]["message"] == "Unknown or revoked client key."
+    listed = json.loads(cli(server.db, "keys", "list", "--project", creds.project_id, "--json"))
+    assert [(k["prefix"], k["revokedAt"] is not None) for k in listed] == [(key[:12], True)]
 
 
 def test_cors_for_key_origins_and_cors_origins(tmp_path: Path, server_factory: Any) -> None:
