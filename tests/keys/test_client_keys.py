@@ -148,3 +148,18 @@ def test_rate_limits_per_key_and_per_address(tmp_path: Path, server_factory: Any
     assert statuses == [200, 200, 429]
     # project tokens are not client-key traffic
     assert send(server, [event("connectionCreated", 20)], **creds.headers()).status_code == 200
+
+
+def test_a_database_from_before_client_keys_gets_their_tables(tmp_path: Path) -> None:
+    import duckdb
+
+    db = tmp_path / "old.duckdb"
+    creds = create_project(db)
+    con = duckdb.connect(str(db))  # make it look like a file written before these tables existed
+    con.execute("DROP TABLE client_keys")
+    con.execute("DROP TABLE livekit_keys")
+    con.close()
+    key = create_key(db, creds.project_id, APP)
+    cli(db, "livekit", "add", "--project", creds.project_id, "--api-key", "K", "--api-secret", "S")
+    listed = json.loads(cli(db, "keys", "list", "--project", creds.project_id, "--json"))
+    assert [k["prefix"] for k in listed] == [key["prefix"]]
