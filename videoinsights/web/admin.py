@@ -89,4 +89,5 @@ async def post_admin(request: Request) -> Response:
         log.exception("admin operation %s failed", request.path_params["op"])
         return error_response(500, f"The operation {request.path_params['op']} failed; see the server log.")
     services.projects.invalidate()
+    services.client_keys.invalidate()  # a revoked key stops working now, not after the cache's TTL
     return JSONResponse({"result": result})

@@ -62,8 +62,9 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
         "paths": {
             "/v1/events": {"post": {
                 "operationId": "postEvents",
-                "summary": "Ingest telemetry events: a JSON array of events, or NDJSON (one event per line).",
-                "security": token_auth,
+                "summary": "Ingest telemetry events: a JSON array of events, or NDJSON (one event per line). "
+                           "Browsers: a client key or an ingest token (client event types only; docs/events.md).",
+                "security": [*token_auth, {"clientKey": []}, {"clientKeyQuery": []}, {"ingestTokenQuery": []}],
                 "requestBody": {"required": True, "content": {
                     "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Event"},
                                                     "maxItems": settings.max_events_per_request}},
@@ -73,6 +74,16 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                     "200": {"description": "Every accepted event is committed; rejected events are listed.",
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResult"}}}},
                     **ingest_answers,
+                    "403": _error("A client key or ingest token sent an event type or session it may not, or from "
+                                  "an origin it does not allow; nothing was written."),
+                },
+            }, "options": {
+                "operationId": "preflightEvents",
+                "summary": "CORS preflight: allowed for the origins of active client keys and cors_origins.",
+                "responses": {
+                    "204": {"description": "Allowed (with Access-Control-Allow-* headers), or not a preflight."},
+                    "403": _error("A preflight from an origin that may not send events (no CORS headers)."),
+                    **_limits(settings, FORM_BODY_BYTES),
                 },
             }},
             "/v1/events/schema": {"get": {
@@ -96,6 +107,25 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResult"}}}},
                     **ingest_answers,
                     "401": _error("Unknown project or wrong callback token (errorCode 1001)."),
+                },
+            }},
+            "/v1/projects/{project_id}/callbacks/livekit": {"post": {
+                "operationId": "postLivekitWebhook",
+                "summary": "One LiveKit webhook, signed by LiveKit with an API key registered on the project "
+                           "(`videoinsights livekit add`).",
+                "security": [{"livekit": []}],
+                "parameters": [{"name": "project_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {"required": True, "content": {
+                    "application/webhook+json": {"schema": {"type": "object"}},
+                    "application/json": {"schema": {"type": "object"}}}},
+                "responses": {
+                    "200": {"description": "The webhook's events are committed (or were duplicates, or the kind "
+                                           "has no Insights meaning).",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResult"}}}},
+                    **ingest_answers,
+                    "400": _error("Not a LiveKit webhook, or it lacks what its kind needs (errorCode 1022)."),
+                    "401": _error("Missing or wrong signature, unknown API key, or a body that does not match "
+                                  "the signature's sha256 (errorCode 1020)."),
                 },
             }},
             "/graphql": {"post": {
@@ -192,6 +222,14 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                 "vonage": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                            "description": "RS256 JWT of a Vonage application (application_id)."},
                 "metrics": {"type": "http", "scheme": "bearer", "description": "The metrics_token setting."},
+                "clientKey": {"type": "apiKey", "in": "header", "name": "X-VideoInsights-Key",
+                              "description": "A publishable, write-only client key (`videoinsights keys create`)."},
+                "clientKeyQuery": {"type": "apiKey", "in": "query", "name": "key",
+                                   "description": "The client key in the URL (for navigator.sendBeacon)."},
+                "ingestTokenQuery": {"type": "apiKey", "in": "query", "name": "token",
+                                     "description": "An ingest token (scope ingest, one session) in the URL."},
+                "livekit": {"type": "apiKey", "in": "header", "name": "Authorization",
+                            "description": "LiveKit's webhook JWT (HS256, iss: API key, sha256: the body's hash)."},
             },
             "schemas": {
                 "Event": event,
