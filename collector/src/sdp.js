@@ -26,6 +26,31 @@ export function mediaSections(sdp) {
   return sections;
 }
 
+const SENDS = new Set(['sendrecv', 'sendonly']);
+const RECEIVES = new Set(['sendrecv', 'recvonly']);
+
+/**
+ * What flows on a negotiated connection, by our local and the remote description:
+ * {published, received}, each [{streamId, mids, trackIds, kinds}]. A section counts when one side
+ * sends it and the other accepts it (an offer says sendrecv even when the answer is recvonly).
+ */
+export function negotiated(localSdp, remoteSdp) {
+  const accepts = (sdp, dirs) => new Set(mediaSections(sdp).filter((m) => m.port !== 0 && dirs.has(m.direction)).map((m) => m.mid));
+  const remoteTakes = accepts(remoteSdp, RECEIVES);
+  const localTakes = accepts(localSdp, RECEIVES);
+  return {
+    published: sentStreams(localSdp).map((s) => keep(s, remoteTakes)).filter(Boolean),
+    received: sentStreams(remoteSdp).map((s) => keep(s, localTakes)).filter(Boolean),
+  };
+}
+
+function keep(stream, mids) {
+  const idx = stream.mids.map((m, i) => (mids.has(m) ? i : -1)).filter((i) => i >= 0);
+  if (!idx.length) return null;
+  return { ...stream, mids: idx.map((i) => stream.mids[i]), trackIds: idx.map((i) => stream.trackIds[i]).filter(Boolean),
+    kinds: [...new Set(idx.map((i) => stream.sectionKinds[i]))] };
+}
+
 /**
  * The streams a description says its author sends: [{streamId, mids, trackIds, kinds}].
  * For our local description that is what we publish; for the remote one, what we receive.
@@ -34,14 +59,15 @@ export function mediaSections(sdp) {
 export function sentStreams(sdp) {
   const byId = new Map();
   for (const m of mediaSections(sdp)) {
-    if (m.port === 0 || !(m.direction === 'sendrecv' || m.direction === 'sendonly')) continue;
+    if (m.port === 0 || !SENDS.has(m.direction)) continue;
     if (m.kind !== 'audio' && m.kind !== 'video') continue;
     if (!m.stream && !m.track) continue;
     const streamId = m.stream && m.stream !== '-' ? m.stream : m.track;
     let s = byId.get(streamId);
-    if (!s) byId.set(streamId, (s = { streamId, mids: [], trackIds: [], kinds: [] }));
-    if (m.mid !== undefined) s.mids.push(m.mid);
-    if (m.track) s.trackIds.push(m.track);
+    if (!s) byId.set(streamId, (s = { streamId, mids: [], trackIds: [], kinds: [], sectionKinds: [] }));
+    s.mids.push(m.mid);
+    s.trackIds.push(m.track);
+    s.sectionKinds.push(m.kind);
     if (!s.kinds.includes(m.kind)) s.kinds.push(m.kind);
   }
   return [...byId.values()];

@@ -1,7 +1,7 @@
 // One instrumented RTCPeerConnection: which streams it publishes and receives (from its session
 // descriptions), its getStats() snapshots, and failed ICE/DTLS as failed attempts.
 
-import { sentStreams } from './sdp.js';
+import { negotiated } from './sdp.js';
 import { statsEvents, toPlain } from './stats.js';
 
 // Error codes of failed attempts seen on a peer connection (docs/collector.md).
@@ -35,14 +35,15 @@ export class PcWatcher {
     const local = this.pc.localDescription?.sdp;
     const remote = this.pc.remoteDescription?.sdp;
     if (!local || !remote) return; // until negotiated, nothing flows
-    this.published = sentStreams(local);
+    const flows = negotiated(local, remote);
+    this.published = flows.published;
     if (!this.prev && !this.baselining) {
       // The first report is the baseline the first snapshot's rates are measured from.
       this.baselining = true;
       this.pc.getStats().then((r) => { this.prev ??= toPlain(r); }, () => {});
     }
     const seen = new Set();
-    for (const s of sentStreams(remote)) {
+    for (const s of flows.received) {
       const streamId = this.mapStreamId ? this.mapStreamId(s.streamId, { pc: this.pc, trackIds: s.trackIds }) || s.streamId
         : s.streamId;
       seen.add(s.streamId);
