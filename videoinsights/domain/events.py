@@ -79,6 +79,19 @@ FIELDS: dict[str, Field] = {
         _f("roundTripMs", "round_trip_ms", "float", "Round-trip time, ms"),
         _f("frameRate", "frame_rate", "float", "Video frames per second"),
         _f("freezeCount", "freeze_count", "int", "Video freezes during the snapshot period"),
+        _f(
+            "qualityLimitationReason",
+            "quality_limitation_reason",
+            "str",
+            "Why the sender lowered its video quality (W3C qualityLimitationReason); publisher only",
+            ("none", "bandwidth", "cpu", "other"),
+        ),
+        _f(
+            "availableOutgoingBitrateKbps",
+            "available_outgoing_bitrate_kbps",
+            "float",
+            "Estimated available outgoing bitrate (W3C availableOutgoingBitrate), kbps; publisher only",
+        ),
         # attempts
         _f("outcome", "outcome", "str", "success or failure", ("success", "failure")),
         _f("errorCode", "error_code", "int", "Platform error code of a failed attempt"),
@@ -135,6 +148,8 @@ SNAPSHOT = (
     "frameRate",
     "freezeCount",
 )
+# What only the sending side knows (W3C RTCOutboundRtpStreamStats and the ICE candidate pair).
+PUBLISHER_SNAPSHOT = ("qualityLimitationReason", "availableOutgoingBitrateKbps")
 
 
 @dataclass(frozen=True)
@@ -169,7 +184,12 @@ EVENT_TYPES: dict[str, EventType] = {
         _t("streamDestroyed", "A stream ended", ("streamId",), ("reason",)),
         _t("subscriberCreated", "A client subscribed to a stream", ("subscriberId", "streamId", "connectionId")),
         _t("subscriberDestroyed", "A subscriber ended", ("subscriberId",), ("reason",)),
-        _t("publisherStats", "30-second snapshot of a published stream", ("streamId",), SNAPSHOT),
+        _t(
+            "publisherStats",
+            "30-second snapshot of a published stream",
+            ("streamId",),
+            (*SNAPSHOT, *PUBLISHER_SNAPSHOT),
+        ),
         _t(
             "subscriberStats",
             "30-second snapshot of a subscriber",

@@ -8,7 +8,7 @@ from videoinsights.domain.events import COLUMN_KIND, FIELD_COLUMNS
 from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS
 from videoinsights.domain.tiers import TIER_COLUMNS
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SQL_TYPE = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "ratio": "DOUBLE", "bool": "BOOLEAN"}
 

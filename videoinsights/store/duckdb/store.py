@@ -109,6 +109,12 @@ def _mark_fresh(batches: Sequence[dict[str, list[Any]]], new_keys: set[Any]) -> 
 # Changes to tables that older database files already have, by the schema version introducing them.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE dirty_sessions ADD COLUMN dirtied_seq BIGINT DEFAULT 0",),
+    # publisherStats fields from the browser collector (issue 8); both raw tables share the event columns
+    3: tuple(
+        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column}"
+        for table in ("events", "stats_samples")
+        for column in ("quality_limitation_reason VARCHAR", "available_outgoing_bitrate_kbps DOUBLE")
+    ),
 }
 
 
