@@ -16,9 +16,7 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from videoinsights.web.pages.render import STATIC
-
-FOLDER = STATIC / "collector"
+FOLDER = Path(__file__).parent / "pages" / "static" / "collector"  # collector/build.mjs writes here
 BASE = "videoinsights-collector"
 SHORT_CACHE = "public, max-age=300"
 VERSIONED_CACHE = "public, max-age=31536000, immutable"
