@@ -21,6 +21,7 @@ from videoinsights.settings import Settings
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.writer import Writer
 from videoinsights.web.admin import post_admin
+from videoinsights.web.browser_ingest import options_events
 from videoinsights.web.collector import get_collector_js, get_collector_mjs
 from videoinsights.web.graphql import graphql_routes_from_state
 from videoinsights.web.health import get_health, get_metrics
@@ -35,6 +36,7 @@ def routes() -> list[BaseRoute]:
     return [
         browser_graphql_route(),  # GET /graphql with Accept: text/html -> explorer; before the API's /graphql
         Route("/v1/events", post_events, methods=["POST"]),
+        Route("/v1/events", options_events, methods=["OPTIONS"]),  # CORS preflight (client keys, cors_origins)
         Route("/v1/events/schema", get_event_schema, methods=["GET"]),
         Route("/v1/projects/{project_id}/callbacks/vonage", post_vonage_callback, methods=["POST"]),
         Route("/health", get_health, methods=["GET"]),

@@ -11,7 +11,7 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import Response
 
-from videoinsights.auth.tokens import issue_project_token
+from videoinsights.auth.tokens import issue_ingest_token
 from videoinsights.web.pages.forms import same_origin
 from videoinsights.web.pages.session_auth import CSRF_HEADER, current_login, token_matches
 from videoinsights.web.responses import JSONResponse, error_response
@@ -21,11 +21,11 @@ CREDENTIAL_TTL_S = 900  # the page asks for a new one before each request; a cal
 
 
 def mint_ingest_credential(services: Services, project_id: str, session_id: str) -> str | None:
-    """A short-lived token the browser may send events with (None: the project has no secret)."""
+    """A short-lived ingest token: it may only send client events of this one session (None: no secret)."""
     project = services.projects.get(project_id)
     if project is None or not project.api_secret:
         return None
-    return issue_project_token(project_id, project.api_secret, CREDENTIAL_TTL_S)
+    return issue_ingest_token(project_id, project.api_secret, session_id, CREDENTIAL_TTL_S)
 
 
 async def post_demo_credential(request: Request) -> Response:
