@@ -95,7 +95,7 @@ class Collector {
   }
 
   emit(type, fields, timestamp = Date.now()) {
-    if (this.disabled || this.sender.stopped) return;
+    if (this.disabled || this.closed || this.sender.stopped) return; // after the end nothing more is sent
     const event = { id: `${this.instance}-${++this.seq}`, type, sessionId: String(this.opts.sessionId), timestamp, ...fields };
     for (const k of Object.keys(event)) if (event[k] === undefined) delete event[k];
     this.sender.push([event]);

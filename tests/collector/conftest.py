@@ -26,9 +26,11 @@ CALL = """query($p: IntOrString!, $s: String!) { project(projectId: $p) { sessio
     connections { totalCount resources { connectionId destroyedAt browser sdkType } }
     publishers { totalCount resources { connectionId destroyedAt
       stream { streamId hasAudioTrack hasVideoTrack videoType }
-      streamStatsCollection(first: 1000) { totalCount resources { createdAt videoBitrateKbps videoResolution } } } }
+      streamStatsCollection(first: 1000) { totalCount resources {
+        createdAt videoBitrateKbps videoResolution frameRate roundTripMs qualityLimitationReason } } } }
     subscribers { totalCount resources { subscriberId connectionId destroyedAt stream { streamId }
-      streamStatsCollection(first: 1000) { totalCount resources { createdAt videoBitrateKbps videoResolution } } } }
+      streamStatsCollection(first: 1000) { totalCount resources {
+        createdAt videoBitrateKbps videoResolution frameRate roundTripMs } } } }
   } } } } } } }"""
 
 

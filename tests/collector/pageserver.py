@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -14,7 +15,16 @@ from typing import Any
 PAGES = Path(__file__).parent / "pages"
 
 
+# A navigation takes at least a network round trip; the page left behind lives until the next one answers.
+NAVIGATION_DELAY_S = 0.2
+
+
 class _Quiet(SimpleHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path.startswith("/away.html"):
+            time.sleep(NAVIGATION_DELAY_S)
+        super().do_GET()
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 

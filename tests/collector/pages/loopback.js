@@ -44,12 +44,16 @@ function collector(name) {
   return VideoInsights.createCollector(options);
 }
 
+window.closeAll = () => Promise.all(Object.values(window.collectors).map((c) => c.close()));
+window.allStopped = () => Object.values(window.collectors).every((c) => c.stopped);
+
 window.capBitrate = async (kbps) => {
   for (const pc of [window.pcs.pubA, window.pcs.pubB]) {
     for (const sender of pc.getSenders()) {
       if (sender.track?.kind !== 'video') continue;
       const p = sender.getParameters();
       p.encodings[0].maxBitrate = kbps * 1000;
+      if (q.has('pref')) p.degradationPreference = q.get('pref');
       await sender.setParameters(p);
     }
   }
@@ -71,6 +75,8 @@ async function main() {
     c.publisher.watch(pubB, { name: 'camera' });
     c.subscriber1.watch(sub1);
     c.subscriber2.watch(sub2);
+    // After the collectors' own pagehide handlers (listeners run in order): keep what they generated.
+    addEventListener('pagehide', () => localStorage.setItem('generated', JSON.stringify(window.generated)));
   }
   for (const pc of [pubA, pubB]) for (const track of stream.getTracks()) pc.addTrack(track, stream);
   sub1.ontrack = (e) => { document.getElementById('remote1').srcObject = e.streams[0]; };
