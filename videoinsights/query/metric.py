@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from videoinsights.domain.quality import BITRATE_FIELDS, LATENCY_FIELDS
+from videoinsights.domain.quality import BITRATE_FIELDS, LATENCY_FIELDS, QUALITY_LIMITATION_REASONS
 from videoinsights.domain.tiers import TIERS
 from videoinsights.query.selection import Tree
 
@@ -46,6 +46,14 @@ ERROR_KINDS: dict[str, str] = {
 }
 LATENCY_COLUMNS: dict[str, str] = {f: f"lat_{f.lower()}" for f in LATENCY_FIELDS}
 BITRATE_COLUMNS: dict[str, str] = {f: f"br_{f.lower()}" for f in BITRATE_FIELDS}
+# Extension averages (docs/api.md): field -> prefix of its sum and count columns (domain/quality.py STATS_MEANS).
+MEAN_FIELDS: dict[str, str] = {
+    "jitterMsAvg": "jit",
+    "roundTripMsAvg": "rtt",
+    "frameRateAvg": "fps",
+    "freezeCountAvg": "frz",
+    "availableOutgoingBitrateKbpsAvg": "aob",
+}
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,12 @@ def _quality_side(side: str, tree: Tree, c: _Collector) -> Build:
             fields.append((name, _ratio(c.endpoint_col(f"{side}_br_sum"), c.endpoint_col(f"{side}_br_count"))))
         elif name == "latencyMsAvg":
             fields.append((name, _ratio(c.endpoint_col(f"{side}_lat_sum"), c.endpoint_col(f"{side}_lat_count"))))
+        elif name in MEAN_FIELDS:
+            prefix = f"{side}_{MEAN_FIELDS[name]}"
+            fields.append((name, _ratio(c.endpoint_col(f"{prefix}_sum"), c.endpoint_col(f"{prefix}_count"))))
+        elif name == "qualityLimitationDistribution":
+            fields.append((name, _obj([(f, c.endpoint_col(f"{side}_qlr_{f}"))
+                                       for f in sub if f in QUALITY_LIMITATION_REASONS])))
         elif name == "latencyDistribution":
             fields.append((name, _obj([(f, c.endpoint_col(f"{side}_{LATENCY_COLUMNS[f]}"))
                                        for f in sub if f in LATENCY_COLUMNS])))

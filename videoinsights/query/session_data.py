@@ -121,6 +121,13 @@ def _stats(row: Row) -> Entity:
         "audioPacketLoss": row["audio_packet_loss"],
         "videoPacketLoss": row["video_packet_loss"],
         "videoResolution": row["video_resolution"],
+        # extensions (docs/api.md): not in Vonage's schema
+        "jitterMs": row["jitter_ms"],
+        "roundTripMs": row["round_trip_ms"],
+        "frameRate": row["frame_rate"],
+        "freezeCount": row["freeze_count"],
+        "qualityLimitationReason": row["quality_limitation_reason"],
+        "availableOutgoingBitrateKbps": row["available_outgoing_bitrate_kbps"],
     }
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, PROJECT_MEASURES
 from videoinsights.domain.events import COLUMN_KIND, FIELD_COLUMNS
-from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS
+from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS, STATS_EXTRA_COLUMNS
 from videoinsights.domain.tiers import TIER_COLUMNS
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SQL_TYPE = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "ratio": "DOUBLE", "bool": "BOOLEAN"}
 
@@ -81,6 +81,7 @@ CREATE TABLE IF NOT EXISTS stats_daily (
   lat_count BIGINT NOT NULL,
   br_sum DOUBLE NOT NULL,
   br_count BIGINT NOT NULL,
+  {_columns(STATS_EXTRA_COLUMNS, "DOUBLE NOT NULL DEFAULT 0")},
   PRIMARY KEY (project_id, session_id, side, entity_id, day)
 )""",
     # Dedup keys live apart from the wide event table so the unique index stays small.

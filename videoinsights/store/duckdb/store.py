@@ -20,6 +20,7 @@ from videoinsights.derive.model import (
     DIMENSIONS,
     ENDPOINT_MEASURES,
     PROJECT_MEASURES,
+    QUALITY_SIDES,
     ConnectionRow,
     MeetingRow,
     PublisherRow,
@@ -29,7 +30,13 @@ from videoinsights.derive.model import (
 )
 from videoinsights.domain.days import day_start_ms
 from videoinsights.domain.events import RAW_COLUMNS, STATS_TYPES
-from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS
+from videoinsights.domain.quality import (
+    BITRATE_BOUNDS,
+    LATENCY_BOUNDS,
+    QUALITY_LIMITATION_REASONS,
+    STATS_EXTRA_COLUMNS,
+    STATS_MEANS,
+)
 from videoinsights.domain.tiers import TIER_COLUMNS
 from videoinsights.store.base import AppendResult, Project, SessionKey
 from videoinsights.store.duckdb.schema import (
@@ -54,17 +61,23 @@ def _absorb_stats_sql() -> str:
         *(f"count(*) FILTER (WHERE lat_b = {i})" for i in range(len(LATENCY_BOUNDS) + 1)),
         *(f"count(*) FILTER (WHERE br_b = {i})" for i in range(len(BITRATE_BOUNDS) + 1)),
     ]
-    additive = ("samples", *STATS_BUCKET_COLUMNS, "lat_sum", "lat_count", "br_sum", "br_count")
+    # in the order of STATS_EXTRA_COLUMNS: sum and count of each averaged column, then samples per limitation
+    extras = [
+        *(f"coalesce(sum({column}), 0), count({column})" for _, column in STATS_MEANS),
+        *(f"count(*) FILTER (WHERE quality_limitation_reason = '{r}')" for r in QUALITY_LIMITATION_REASONS),
+    ]
+    additive = ("samples", *STATS_BUCKET_COLUMNS, "lat_sum", "lat_count", "br_sum", "br_count", *STATS_EXTRA_COLUMNS)
     updates = ", ".join(f"{c} = stats_daily.{c} + excluded.{c}" for c in additive)
+    columns = ("project_id", "session_id", "side", "entity_id", "day", "first_ts", "last_ts", *additive)
     return f"""
-INSERT INTO stats_daily
-SELECT project_id, session_id, side, entity_id, day, count(*), min(ts), max(ts), {", ".join(buckets)},
-       coalesce(sum(lat), 0), count(lat), coalesce(sum(br), 0), count(br)
+INSERT INTO stats_daily ({", ".join(columns)})
+SELECT project_id, session_id, side, entity_id, day, min(ts), max(ts), count(*), {", ".join(buckets)},
+       coalesce(sum(lat), 0), count(lat), coalesce(sum(br), 0), count(br), {", ".join(extras)}
 FROM (
   SELECT project_id, session_id, day, ts,
          CASE type WHEN 'publisherStats' THEN 'pub' ELSE 'sub' END AS side,
          CASE type WHEN 'publisherStats' THEN stream_id ELSE subscriber_id END AS entity_id,
-         {lat} AS lat, video_bitrate_kbps AS br,
+         {lat} AS lat, video_bitrate_kbps AS br, {", ".join(c for _, c in STATS_MEANS)}, quality_limitation_reason,
          {_bucket_case(lat, LATENCY_BOUNDS)} AS lat_b,
          {_bucket_case("video_bitrate_kbps", BITRATE_BOUNDS)} AS br_b
   FROM stats_samples WHERE seq > $lo AND seq <= $hi
@@ -114,6 +127,17 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column}"
         for table in ("events", "stats_samples")
         for column in ("quality_limitation_reason VARCHAR", "available_outgoing_bitrate_kbps DOUBLE")
+    ),
+    # Extension averages of projectData quality (jitter, RTT, ...). Rows derived before stay at 0 until
+    # `videoinsights rebuild` (docs/derivation.md).
+    4: (
+        *(f"ALTER TABLE stats_daily ADD COLUMN IF NOT EXISTS {c} DOUBLE DEFAULT 0" for c in STATS_EXTRA_COLUMNS),
+        *(
+            f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {side}_{c} DOUBLE DEFAULT 0"
+            for table in ("session_endpoint_days", "rollup_endpoint_daily", "rollup_endpoint_monthly")
+            for side in QUALITY_SIDES
+            for c in STATS_EXTRA_COLUMNS
+        ),
     ),
 }
 
@@ -347,7 +371,8 @@ class DuckDBStore:
         n_lat = len(LATENCY_BOUNDS) + 1
         rows = self._con.execute(
             f"""SELECT s.project_id, s.session_id, side, entity_id, day, samples, s.first_ts, last_ts,
-                       {", ".join(STATS_BUCKET_COLUMNS)}, lat_sum, lat_count, br_sum, br_count
+                       {", ".join(STATS_BUCKET_COLUMNS)}, lat_sum, lat_count, br_sum, br_count,
+                       {", ".join(STATS_EXTRA_COLUMNS)}
                 FROM stats_daily s JOIN keys k ON s.project_id = k.project_id AND s.session_id = k.session_id
                 ORDER BY s.project_id, s.session_id, side, entity_id, day"""
         ).fetchall()
@@ -355,7 +380,8 @@ class DuckDBStore:
         for row in rows:
             project_id, session_id, side, entity_id, day, samples, first, last = row[:8]
             buckets = row[8 : 8 + len(STATS_BUCKET_COLUMNS)]
-            ls, lc, bs, bc = row[8 + len(STATS_BUCKET_COLUMNS) :]
+            ls, lc, bs, bc = row[8 + len(STATS_BUCKET_COLUMNS) : 12 + len(STATS_BUCKET_COLUMNS)]
+            extras = tuple(row[12 + len(STATS_BUCKET_COLUMNS) :])
             out[(project_id, session_id)].append(
                 StatsAggregate(
                     side,
@@ -370,6 +396,7 @@ class DuckDBStore:
                     lc,
                     bs,
                     bc,
+                    extras,
                 )
             )
         return out
@@ -490,23 +517,27 @@ class DuckDBStore:
             "SELECT DISTINCT project_id, CAST(date_trunc('month', day) AS DATE) AS month FROM touched"
         )
         dims = ", ".join(DIMENSIONS)
+        # Columns are named: a migrated file has its newer measure columns at the end (MIGRATIONS).
+        ecols = f"{dims}, {', '.join(ENDPOINT_MEASURES)}"
+        pcols = ", ".join(PROJECT_MEASURES)
         emeasures = ", ".join(f"sum({m})" for m in ENDPOINT_MEASURES)
         pmeasures = ", ".join(f"sum({m})" for m in PROJECT_MEASURES)
         in_days = "(project_id, day) IN (SELECT project_id, day FROM touched)"
         in_months = "(project_id, month) IN (SELECT project_id, month FROM touched_months)"
         con.execute(f"DELETE FROM rollup_endpoint_daily WHERE {in_days}")
         con.execute(
-            f"INSERT INTO rollup_endpoint_daily SELECT project_id, day, {dims}, {emeasures} "
+            f"INSERT INTO rollup_endpoint_daily (project_id, day, {ecols}) SELECT project_id, day, {dims}, {emeasures} "
             f"FROM session_endpoint_days WHERE {in_days} GROUP BY project_id, day, {dims}"
         )
         con.execute(f"DELETE FROM rollup_project_daily WHERE {in_days}")
         con.execute(
-            f"INSERT INTO rollup_project_daily SELECT project_id, day, {pmeasures} "
+            f"INSERT INTO rollup_project_daily (project_id, day, {pcols}) SELECT project_id, day, {pmeasures} "
             f"FROM session_project_days WHERE {in_days} GROUP BY project_id, day"
         )
         con.execute(f"DELETE FROM rollup_endpoint_monthly WHERE {in_months}")
         con.execute(
-            f"INSERT INTO rollup_endpoint_monthly SELECT project_id, CAST(date_trunc('month', day) AS DATE) AS month, "
+            f"INSERT INTO rollup_endpoint_monthly (project_id, month, {ecols}) "
+            f"SELECT project_id, CAST(date_trunc('month', day) AS DATE) AS month, "
             f"{dims}, {emeasures} FROM rollup_endpoint_daily "
             f"WHERE (project_id, CAST(date_trunc('month', day) AS DATE)) IN "
             f"(SELECT project_id, month FROM touched_months) "
@@ -514,7 +545,8 @@ class DuckDBStore:
         )
         con.execute(f"DELETE FROM rollup_project_monthly WHERE {in_months}")
         con.execute(
-            f"INSERT INTO rollup_project_monthly SELECT project_id, CAST(date_trunc('month', day) AS DATE) AS month, "
+            f"INSERT INTO rollup_project_monthly (project_id, month, {pcols}) "
+            f"SELECT project_id, CAST(date_trunc('month', day) AS DATE) AS month, "
             f"{pmeasures} FROM rollup_project_daily "
             f"WHERE (project_id, CAST(date_trunc('month', day) AS DATE)) IN "
             f"(SELECT project_id, month FROM touched_months) "
