@@ -97,8 +97,11 @@ def media_browser() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture
-def call_world(tmp_path: Path, pages_origin: str) -> Iterator[CallWorld]:
+@pytest.fixture(scope="session")
+def call_world(tmp_path_factory: pytest.TempPathFactory, pages_origin: str) -> Iterator[CallWorld]:
+    """One server for the collector tests (each test has its own session and key); a test that
+    stops the server starts it again."""
+    tmp_path = tmp_path_factory.mktemp("collector")
     db = tmp_path / "vi.duckdb"
     project = create_project(db, "Collector tests")
     cli(db, "accounts", "create", "--email", EMAIL, "--password", PASSWORD)

@@ -107,7 +107,8 @@ def test_server_down_15_s_every_event_stored_once(call_page: tuple[Any, PageWatc
     call_world.server.stop()
     time.sleep(15)  # the page keeps calling and queueing; every send fails
     call_world.server.start()
-    time.sleep(3)
+    # the collectors' own retries (not a flush) empty their queues once the server is back
+    page.wait_for_function("window.pending() === 0", timeout=20_000)
     page.evaluate("window.closeAll()")  # final snapshots and destroyed events, flushed
     events = generated(page)
     ids = [e["id"] for e in events]
@@ -119,8 +120,10 @@ def test_server_down_15_s_every_event_stored_once(call_page: tuple[Any, PageWatc
 
     def all_stored(meetings: list[dict[str, Any]]) -> bool:
         m = meetings[0]
-        stored = {publisher(meetings)["stream"]["streamId"]: publisher(meetings)["streamStatsCollection"]["totalCount"]}
-        stored.update({s["subscriberId"]: s["streamStatsCollection"]["totalCount"] for s in m["subscribers"]["resources"]})
+        pub = publisher(meetings)
+        stored = {pub["stream"]["streamId"]: pub["streamStatsCollection"]["totalCount"]}
+        stored.update({s["subscriberId"]: s["streamStatsCollection"]["totalCount"]
+                       for s in m["subscribers"]["resources"]})
         return stored == dict(stats_per_entity) and all(c["destroyedAt"] for c in m["connections"]["resources"])
 
     meetings = call_world.wait_for("loopback-down", all_stored, timeout=40)
@@ -139,7 +142,6 @@ def test_leaving_the_page_delivers_the_final_snapshot_and_destroyed_events(
     start_call(page, call_world, call_world.client_key(), "loopback-leave", interval_ms=60_000)
     call_world.wait_for("loopback-leave", lambda m: m[0]["connections"]["totalCount"] == 3
                         and m[0]["subscribers"]["totalCount"] == 2)
-    time.sleep(2)
     page.goto(f"{call_world.pages}/away.html")
     events = page.evaluate("JSON.parse(localStorage.getItem('generated'))")
     final = [e for e in events if e["type"] in ("publisherStats", "subscriberStats")]

@@ -45,6 +45,7 @@ function collector(name) {
 }
 
 window.closeAll = () => Promise.all(Object.values(window.collectors).map((c) => c.close()));
+window.pending = () => Object.values(window.collectors).reduce((n, c) => n + c.sender.queue.length, 0);
 window.allStopped = () => Object.values(window.collectors).every((c) => c.stopped);
 
 window.capBitrate = async (kbps) => {
