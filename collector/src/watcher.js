@@ -35,6 +35,8 @@ export class PcWatcher {
     const local = this.pc.localDescription?.sdp;
     const remote = this.pc.remoteDescription?.sdp;
     if (!local || !remote) return; // until negotiated, nothing flows
+    if (local === this.sdp?.local && remote === this.sdp?.remote) return; // nothing renegotiated
+    this.sdp = { local, remote };
     const flows = negotiated(local, remote);
     this.published = flows.published;
     if (!this.prev && !this.baselining) {
@@ -65,7 +67,8 @@ export class PcWatcher {
     const failed = this.pc.connectionState === 'failed' || this.pc.iceConnectionState === 'failed';
     if (!failed) {
       this.failed = false;
-      return this.scan();
+      this.scan();
+      return this.collector.reconcile(); // a pc that connects: its attempts succeeded
     }
     if (this.failed) return;
     this.failed = true;

@@ -47,7 +47,7 @@ test('a failed batch is retried with the same ids, then the queue empties', asyn
   const s = new Sender({ url: 'http://x/', key: 'vik_1', maxQueue: 10, batchSize: 10, baseBackoffMs: 1, maxBackoffMs: 2, fetch, warn: (m) => warnings.push(m) });
   s.push([ev('a'), ev('b')]);
   await s.flush();
-  await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 1000 && s.queue.length; i++) await new Promise((r) => setTimeout(r, 5)); // retries run on timers
   assert.deepEqual(calls.map((c) => c.ids), [['a', 'b'], ['a', 'b'], ['a', 'b']]);
   assert.equal(calls[0].url, 'http://x/v1/events?key=vik_1');
   assert.equal(s.queue.length, 0);

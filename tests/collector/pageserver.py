@@ -30,6 +30,9 @@ class _Quiet(SimpleHTTPRequestHandler):
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")
+        if "isolated=1" in self.path:  # cross-origin isolation: 5 us timers instead of 100 us (benchmarks)
+            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+            self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
         super().end_headers()
 
 
