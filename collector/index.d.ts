@@ -53,8 +53,10 @@ export interface CollectorOptions {
   sendDelayMs?: number;
   /** Report successful publish/subscribe attempts when a peer connection connects (default true). */
   autoAttempts?: boolean;
-  /** Stream id a subscriber reports for a received MediaStream id (for SFUs that rewrite msids). */
-  mapStreamId?: (msid: string, context: { pc: RTCPeerConnection; trackIds: string[] }) => string | undefined;
+  /** Stream id to report for a MediaStream id (msid) seen in the SDP, published or received (for SFUs that rewrite msids). */
+  mapStreamId?: (msid: string, context: {
+    pc: RTCPeerConnection; trackIds: string[]; kinds: string[]; direction: 'publish' | 'subscribe';
+  }) => string | undefined;
   /** Called with every event queued (debugging, tests). */
   onEvent?: (event: InsightsEvent) => void;
   /** fetch to use (default globalThis.fetch). */

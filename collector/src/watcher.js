@@ -38,7 +38,7 @@ export class PcWatcher {
     if (local === this.sdp?.local && remote === this.sdp?.remote) return; // nothing renegotiated
     this.sdp = { local, remote };
     const flows = negotiated(local, remote);
-    this.published = flows.published;
+    this.published = flows.published.map((st) => ({ ...st, streamId: this.streamIdOf(st, 'publish') }));
     if (!this.prev && !this.baselining) {
       // The first report is the baseline the first snapshot's rates are measured from.
       this.baselining = true;
@@ -46,8 +46,7 @@ export class PcWatcher {
     }
     const seen = new Set();
     for (const s of flows.received) {
-      const streamId = this.mapStreamId ? this.mapStreamId(s.streamId, { pc: this.pc, trackIds: s.trackIds }) || s.streamId
-        : s.streamId;
+      const streamId = this.streamIdOf(s, 'subscribe');
       seen.add(s.streamId);
       const known = this.received.get(s.streamId);
       if (known) Object.assign(known, { mids: s.mids, trackIds: s.trackIds, kinds: s.kinds });
@@ -60,6 +59,17 @@ export class PcWatcher {
       }
     }
     this.collector.reconcile();
+  }
+
+  /** The stream id to report for a MediaStream id seen in the SDP (the app may map it, e.g. for SFUs). */
+  streamIdOf(stream, direction) {
+    if (!this.mapStreamId) return stream.streamId;
+    try {
+      return String(this.mapStreamId(stream.streamId, { pc: this.pc, trackIds: stream.trackIds, kinds: stream.kinds, direction })
+        || stream.streamId);
+    } catch {
+      return stream.streamId;
+    }
   }
 
   /** ICE or DTLS failure: a failed publish/subscribe/connect attempt for what the pc carries. */

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,3 +18,18 @@ def test_collector_node_units() -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"node --test failed:\n{result.stdout}\n{result.stderr}"
     assert "# fail 0" in result.stdout or "ℹ fail 0" in result.stdout, result.stdout
+
+
+def test_npm_pack_ships_both_bundles_and_the_types() -> None:
+    npm = shutil.which("npm")
+    assert npm, "npm is needed to check the collector package"
+    result = subprocess.run([npm, "pack", "--dry-run", "--json", "--silent"], cwd=COLLECTOR,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    packed = json.loads(result.stdout[result.stdout.index("["):])[0]  # after the prepack build's line
+    files = {f["path"] for f in packed["files"]}
+    assert {"dist/videoinsights-collector.js", "dist/videoinsights-collector.mjs", "index.d.ts", "package.json",
+            "README.md"} <= files
+    manifest = json.loads((COLLECTOR / "package.json").read_text())
+    assert not manifest.get("dependencies")  # no runtime dependency
+    assert manifest["exports"]["."]["types"] == "./index.d.ts"
