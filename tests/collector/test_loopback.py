@@ -180,3 +180,24 @@ def test_revoked_key_stops_the_collector_quietly(call_page: tuple[Any, PageWatch
     assert len(refusals) == 3, watch.warnings  # once per collector
     assert watch.errors == []
     assert page.evaluate("window.pageErrors") == []
+
+
+def test_page_at_another_origin_is_refused_by_cors(call_page: tuple[Any, PageWatch], call_world: CallWorld) -> None:
+    # The key allows the test pages' origin (http://127.0.0.1:PORT); the same page from
+    # http://localhost:PORT is another origin: the browser refuses the answers, the server stores nothing.
+    page, watch = call_page
+    key = call_world.client_key()
+    posts: list[str] = []
+    failed: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if "/v1/events" in r.url else None)
+    page.on("requestfailed", lambda r: failed.append(r.url) if "/v1/events" in r.url else None)
+    other = call_world.pages.replace("127.0.0.1", "localhost")
+    query = urlencode({"server": call_world.url, "key": key, "session": "loopback-cors", "interval": INTERVAL_MS})
+    page.goto(f"{other}/loopback.html?{query}")
+    page.wait_for_function("window.ready === true", timeout=20_000)
+    page.wait_for_function("window.generated.some((e) => e.type === 'publisherStats')", timeout=20_000)
+    page.wait_for_timeout(2000)
+    assert posts and failed  # the collector tried; the browser would not let it read the answers
+    assert call_world.meetings("loopback-cors") == []  # and the server kept nothing
+    assert not page.evaluate("window.allStopped()")  # indistinguishable from a network error: it retries
+    assert watch.errors == [] and page.evaluate("window.pageErrors") == []
