@@ -99,6 +99,8 @@ export class Sender {
     }
     this.inflight ??= this.drain().catch((err) => this.opts.warn(`sending failed: ${err}`)).finally(() => {
       this.inflight = null;
+      // events queued while the last answer was on its way would otherwise wait for the next one
+      if (this.queue.length && !this.timer && !this.stopped) this.schedule(this.opts.sendDelayMs ?? 0);
     });
     return this.inflight;
   }

@@ -99,7 +99,7 @@ class Collector {
     const event = { id: `${this.instance}-${++this.seq}`, type, sessionId: String(this.opts.sessionId), timestamp, ...fields };
     for (const k of Object.keys(event)) if (event[k] === undefined) delete event[k];
     this.sender.push([event]);
-    this.guard(() => this.opts.onEvent?.(event));
+    if (this.opts.onEvent) this.guard(() => this.opts.onEvent({ ...event }));
     this.sender.schedule(this.opts.sendDelayMs);
   }
 
