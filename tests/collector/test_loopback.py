@@ -19,8 +19,10 @@ INTERVAL_MS = 1000
 CAP_INTERVAL_MS = 6000
 
 
-def start_call(page: Any, world: CallWorld, key: str, session: str, interval_ms: int = INTERVAL_MS) -> None:
-    query = urlencode({"server": world.url, "key": key, "session": session, "interval": interval_ms, "backoff": 2000})
+def start_call(page: Any, world: CallWorld, key: str, session: str, interval_ms: int = INTERVAL_MS,
+               **extra: str) -> None:
+    query = urlencode({"server": world.url, "key": key, "session": session, "interval": interval_ms, "backoff": 2000,
+                       **extra})
     page.goto(f"{world.pages}/loopback.html?{query}")
     page.wait_for_function("window.ready === true", timeout=20_000)
 
@@ -200,4 +202,25 @@ def test_page_at_another_origin_is_refused_by_cors(call_page: tuple[Any, PageWat
     assert posts and failed  # the collector tried; the browser would not let it read the answers
     assert call_world.meetings("loopback-cors") == []  # and the server kept nothing
     assert not page.evaluate("window.allStopped()")  # indistinguishable from a network error: it retries
+    assert watch.errors == [] and page.evaluate("window.pageErrors") == []
+
+
+def test_wrap_mode_instruments_every_peer_connection(call_page: tuple[Any, PageWatch], call_world: CallWorld) -> None:
+    # One collector wraps RTCPeerConnection before the page makes its four: one client that
+    # publishes its stream on two pcs (one stream) and receives it on two (two subscribers).
+    page, watch = call_page
+    start_call(page, call_world, call_world.client_key(), "loopback-wrap", wrap="1")
+    assert page.evaluate("window.allInstances")  # the wrapped constructor still makes real RTCPeerConnections
+    stream_id = page.evaluate("window.localStreamId")
+
+    def seen(meetings: list[dict[str, Any]]) -> bool:
+        m = meetings[0]
+        return (m["subscribers"]["totalCount"] == 2 and m["publishers"]["totalCount"] == 1
+                and any((s["videoBitrateKbps"] or 0) > 0 for s in stats(publisher(meetings))))
+
+    meetings = call_world.wait_for("loopback-wrap", seen)
+    m = meetings[0]
+    assert m["connections"]["totalCount"] == 1
+    assert publisher(meetings)["stream"]["streamId"] == stream_id
+    assert [s["stream"]["streamId"] for s in m["subscribers"]["resources"]] == [stream_id, stream_id]
     assert watch.errors == [] and page.evaluate("window.pageErrors") == []

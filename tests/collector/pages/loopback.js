@@ -63,12 +63,20 @@ window.capBitrate = async (kbps) => {
 async function main() {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
   window.localStreamId = stream.id;
+  if (q.has('wrap')) {
+    // wrap mode: one collector (one client) instruments every peer connection created from now on
+    await loadCollector();
+    window.collectors.client = collector('client');
+    window.collectors.client.wrap();
+    addEventListener('pagehide', () => localStorage.setItem('generated', JSON.stringify(window.generated)));
+  }
   const pubA = new RTCPeerConnection();
   const pubB = new RTCPeerConnection();
   const sub1 = new RTCPeerConnection();
   const sub2 = new RTCPeerConnection();
   Object.assign(window.pcs, { pubA, pubB, sub1, sub2 });
-  if (!q.has('nocollector')) {
+  window.allInstances = [pubA, pubB, sub1, sub2].every((pc) => pc instanceof RTCPeerConnection);
+  if (!q.has('nocollector') && !q.has('wrap')) {
     await loadCollector();
     const c = { publisher: collector('publisher'), subscriber1: collector('subscriber1'), subscriber2: collector('subscriber2') };
     Object.assign(window.collectors, c);
