@@ -71,7 +71,7 @@ class Geolocator:
 
             try:
                 reader = maxminddb.open_database(mmdb_path)
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
                 raise GeoError(f"VIDEOINSIGHTS_GEOIP_DB: cannot read {mmdb_path}: {exc}") from None
             self.source = f"mmdb:{mmdb_path}"
             self._lookup = lambda ip: _mmdb_place(reader.get(ip))

@@ -26,6 +26,7 @@ from videoinsights.web.collector import get_collector_js, get_collector_mjs
 from videoinsights.web.graphql import graphql_routes_from_state
 from videoinsights.web.health import get_health, get_metrics
 from videoinsights.web.ingest import get_event_schema, post_events, post_vonage_callback
+from videoinsights.web.livekit import post_livekit_webhook
 from videoinsights.web.pages import browser_graphql_route, page_routes
 from videoinsights.web.services import Services
 
@@ -39,6 +40,7 @@ def routes() -> list[BaseRoute]:
         Route("/v1/events", options_events, methods=["OPTIONS"]),  # CORS preflight (client keys, cors_origins)
         Route("/v1/events/schema", get_event_schema, methods=["GET"]),
         Route("/v1/projects/{project_id}/callbacks/vonage", post_vonage_callback, methods=["POST"]),
+        Route("/v1/projects/{project_id}/callbacks/livekit", post_livekit_webhook, methods=["POST"]),
         Route("/health", get_health, methods=["GET"]),
         Route("/metrics", get_metrics, methods=["GET"]),
         Route("/collector.js", get_collector_js, methods=["GET"]),  # the browser collector (collector/)
