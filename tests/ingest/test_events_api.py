@@ -225,6 +225,7 @@ def test_publisher_only_stats_fields_are_validated_and_stored(tmp_path, served_p
         {"id": "s1", "type": "subscriberStats", "sessionId": "s1", "timestamp": NOW, "subscriberId": "sub1",
          "qualityLimitationReason": "cpu"},
         {**pub, "id": "p4", "qualityLimitationReason": "none", "availableOutgoingBitrateKbps": 0},
+        {**pub, "id": "p5", "freezeCount": -1},  # e.g. a collector's delta across a counter reset
     ]
     data = post(server, creds, body).json()
     assert data["accepted"] == 2
@@ -232,6 +233,7 @@ def test_publisher_only_stats_fields_are_validated_and_stored(tmp_path, served_p
     assert "qualityLimitationReason must be one of none, bandwidth, cpu, other" in errors["p2"]
     assert "availableOutgoingBitrateKbps must be a finite number >= 0" in errors["p3"]
     assert "qualityLimitationReason" in errors["s1"]
+    assert "freezeCount must be an integer >= 0" in errors["p5"]
     server.stop()
     con = duckdb.connect(str(tmp_path / "vi.duckdb"), read_only=True)
     rows = con.execute("SELECT event_id, quality_limitation_reason, available_outgoing_bitrate_kbps"

@@ -13,6 +13,7 @@ Event = dict[str, object]
 _KIND_OK = {
     "str": lambda v: isinstance(v, str),
     "int": lambda v: type(v) is int,
+    "count": lambda v: type(v) is int and v >= 0,
     "float": lambda v: type(v) in (int, float),
     "bool": lambda v: type(v) is bool,
     "ratio": lambda v: type(v) in (int, float) and 0 <= v <= 1,

@@ -16,7 +16,7 @@ class Field:
 
     name: str  # JSON spelling (camelCase), as clients send it
     column: str  # column in the raw events table (snake_case)
-    kind: str  # "str" | "int" | "float" | "bool" | "ratio" (float in 0..1)
+    kind: str  # "str" | "int" | "count" (int >= 0) | "float" | "bool" | "ratio" (float in 0..1)
     help: str
     choices: tuple[str, ...] = ()  # allowed values (case-insensitive for enums)
     upper: bool = False  # normalise to upper case (enum-like dimensions)
@@ -78,7 +78,7 @@ FIELDS: dict[str, Field] = {
         _f("jitterMs", "jitter_ms", "float", "Jitter, ms"),
         _f("roundTripMs", "round_trip_ms", "float", "Round-trip time, ms"),
         _f("frameRate", "frame_rate", "float", "Video frames per second"),
-        _f("freezeCount", "freeze_count", "int", "Video freezes during the snapshot period"),
+        _f("freezeCount", "freeze_count", "count", "Video freezes during the snapshot period"),
         _f(
             "qualityLimitationReason",
             "quality_limitation_reason",

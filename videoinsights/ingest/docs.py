@@ -25,9 +25,8 @@ def generated() -> str:
         )
     lines += ["", "### Fields", "", "| field | type | meaning |", "| --- | --- | --- |"]
     for f in FIELDS.values():
-        kind = {"str": "string", "int": "integer", "float": "number >= 0", "ratio": "number 0..1", "bool": "boolean"}[
-            f.kind
-        ]
+        kind = {"str": "string", "int": "integer", "count": "integer >= 0", "float": "number >= 0",
+                "ratio": "number 0..1", "bool": "boolean"}[f.kind]
         choices = f" ({' / '.join(f.choices)})" if f.choices else ""
         lines.append(f"| `{f.name}` | {kind}{choices} | {f.help} |")
     lines += [

@@ -9,7 +9,8 @@ from typing import Any
 
 from videoinsights.domain.events import EVENT_TYPES, FIELDS
 
-_JSON_TYPE = {"str": "string", "int": "integer", "float": "number", "ratio": "number", "bool": "boolean"}
+_JSON_TYPE = {"str": "string", "int": "integer", "count": "integer", "float": "number", "ratio": "number",
+              "bool": "boolean"}
 
 
 def _field_schema(name: str) -> dict[str, Any]:
@@ -19,7 +20,7 @@ def _field_schema(name: str) -> dict[str, Any]:
         schema["enum"] = list(f.choices)
     if f.kind == "ratio":
         schema.update(minimum=0, maximum=1)
-    elif f.kind in ("float",):
+    elif f.kind in ("float", "count"):
         schema["minimum"] = 0
     return schema
 

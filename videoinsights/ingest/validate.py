@@ -101,6 +101,14 @@ def _checker(spec: Field) -> Callable[[Any], Any]:
             return value
 
         return check_int
+    if kind == "count":  # a negative count would corrupt the averages built from it
+
+        def check_count(value: Any) -> Any:
+            if type(value) is not int or value < 0:
+                raise EventError(f"{name} must be an integer >= 0")
+            return value
+
+        return check_count
     high = 1.0 if kind == "ratio" else sys.float_info.max
     problem = "a ratio between 0 and 1" if kind == "ratio" else "a finite number >= 0"
 

@@ -10,7 +10,8 @@ from videoinsights.domain.tiers import TIER_COLUMNS
 
 SCHEMA_VERSION = 4
 
-_SQL_TYPE = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "ratio": "DOUBLE", "bool": "BOOLEAN"}
+_SQL_TYPE = {"str": "VARCHAR", "int": "BIGINT", "count": "BIGINT", "float": "DOUBLE", "ratio": "DOUBLE",
+             "bool": "BOOLEAN"}
 
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
