@@ -87,14 +87,11 @@ def pages_origin() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def media_browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
+def media_browser(playwright_api: Any) -> Iterator[Any]:
     executable, args = launch_args()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=args)
-        yield browser
-        browser.close()
+    browser = playwright_api.chromium.launch(executable_path=executable, args=args)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture(scope="session")
