@@ -26,8 +26,14 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     max_events_per_request: int = 10_000
     max_future_skew_s: int = 300
+    # request size limits of the other routes
+    max_graphql_body_bytes: int = 1024 * 1024
+    max_header_bytes: int = 64 * 1024
     # token checks
     clock_skew_s: int = 60
+    max_token_lifetime_s: int = 86_400
+    # when set, GET /metrics requires "Authorization: Bearer <metrics_token>"
+    metrics_token: str = ""
     # derivation
     derive_interval_ms: int = 250
     derive_batch_sessions: int = 250
@@ -60,7 +66,11 @@ HELP: dict[str, str] = {
     "max_body_bytes": "Largest accepted request body on ingestion endpoints (413 above).",
     "max_events_per_request": "Most events in one POST /v1/events (413 above).",
     "max_future_skew_s": "Events timestamped further than this in the future are rejected.",
+    "max_graphql_body_bytes": "Largest accepted POST /graphql body (413 above).",
+    "max_header_bytes": "Largest accepted request line plus headers, in bytes (431 above).",
     "clock_skew_s": "Leeway for JWT exp/iat checks.",
+    "max_token_lifetime_s": "Tokens whose exp is further than this past now or past their iat are refused (401, 1011).",
+    "metrics_token": "When set, GET /metrics requires 'Authorization: Bearer <this token>'. Empty: /metrics is open.",
     "derive_interval_ms": "How often the writer derives sessions that received events.",
     "derive_batch_sessions": "Sessions derived per writer cycle.",
     "raw_retention_days": "Days raw events and session-level data are kept (Advanced Insights: 21).",

@@ -74,7 +74,7 @@ def test_no_token(server: Server) -> None:
     (lambda: jwt.encode(claims(ist="account"), fx.SECRET, algorithm="HS256"), 1011),
     (lambda: jwt.encode(claims(), None, algorithm="none"), 1011),  # alg: none
     (lambda: jwt.encode(claims(), "wrong" * 8, algorithm="HS256"), 1020),  # bad signature
-    (lambda: jwt.encode(claims(iss="99999999"), fx.SECRET, algorithm="HS256"), 1000),  # unknown project
+    (lambda: jwt.encode(claims(iss="99999999"), fx.SECRET, algorithm="HS256"), 1020),  # unknown project (no id oracle)
     (lambda: vonage_token(), 1011),  # RS256 token in the OpenTok header
 ])
 def test_bad_opentok_header(server: Server, make: Any, code: int) -> None:

@@ -9,12 +9,17 @@
   they only POST /v1/events for that session (`allow_ingest`), and every other
   route refuses them.
 
-Error codes follow the Insights spec: 1001 missing, 1011 malformed/expired,
-1020 bad signature, 1000 unknown project/application id.
+Error codes follow the Insights spec: 1001 missing, 1011 malformed, expired or
+too long-lived (exp further than `max_lifetime_s` past now or iat), 1020 bad
+signature. A token naming an unknown project or application gets the same
+1020 as a bad signature (the spec's 1000 would tell a stranger which project
+ids exist).
 """
 
 from __future__ import annotations
 
+import hmac
+import math
 import secrets
 import time
 import uuid
@@ -99,18 +104,22 @@ def issue_ingest_token(project_id: str, api_secret: str, session_id: str, ttl_s:
 
 ProjectLookup = Callable[[str], Project | None]
 
+# settings.max_token_lifetime_s's default: SDK tokens live minutes (OpenTok 3 min, vonage-jwt 15 min)
+DEFAULT_MAX_LIFETIME_S = 86_400
+_DUMMY_KEY = secrets.token_bytes(32)
 
-def authenticate(headers: Mapping[str, str], lookup: ProjectLookup, leeway_s: int = 60, *,
-                 allow_ingest: bool = False) -> AuthContext:
+
+def authenticate(headers: Mapping[str, str], lookup: ProjectLookup, leeway_s: int = 60,
+                 max_lifetime_s: int = DEFAULT_MAX_LIFETIME_S, *, allow_ingest: bool = False) -> AuthContext:
     """Verify the request's token; raise AuthError with the spec's code.
 
     Ingest tokens are refused unless `allow_ingest` (POST /v1/events only)."""
     opentok = headers.get("x-opentok-auth")
     bearer = headers.get("authorization", "")
     if opentok:
-        ctx = _verify(opentok.strip(), "HS256", lookup, leeway_s)
+        ctx = _verify(opentok.strip(), "HS256", lookup, leeway_s, max_lifetime_s)
     elif bearer[:7].lower() == "bearer ":
-        ctx = _verify(bearer[7:].strip(), "RS256", lookup, leeway_s)
+        ctx = _verify(bearer[7:].strip(), "RS256", lookup, leeway_s, max_lifetime_s)
     else:
         raise AuthError(1001, "No valid authentication was provided.")
     if ctx.session_id and not allow_ingest:
@@ -132,7 +141,28 @@ def _ingest_session(claims: dict[str, Any], leeway_s: int) -> str:
     return sid
 
 
-def _verify(token: str, algorithm: str, lookup: ProjectLookup, leeway_s: int) -> AuthContext:
+def _number(claims: Mapping[str, Any], name: str) -> int | float | None:
+    """A time claim as a finite number (None when absent); anything else is a malformed token."""
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or \
+            (isinstance(value, float) and not math.isfinite(value)):
+        raise AuthError(1011, f"Invalid token: {name} must be a number of seconds.")
+    return value
+
+
+def check_lifetime(claims: Mapping[str, Any], now: float, leeway_s: int, max_lifetime_s: int) -> None:
+    """Refuse tokens that (nearly) never expire: exp at most max_lifetime_s past now and past iat."""
+    exp, iat = _number(claims, "exp"), _number(claims, "iat")
+    _number(claims, "nbf")
+    if exp is None:
+        raise AuthError(1011, "Invalid token: it has no exp.")
+    if exp > now + max_lifetime_s + leeway_s or (iat is not None and exp - iat > max_lifetime_s + leeway_s):
+        raise AuthError(1011, f"Invalid token: it lives longer than the {max_lifetime_s} s this server accepts.")
+
+
+def _verify(token: str, algorithm: str, lookup: ProjectLookup, leeway_s: int, max_lifetime_s: int) -> AuthContext:
     try:
         header = jwt.get_unverified_header(token)
         unverified = jwt.decode(token, options={"verify_signature": False})
@@ -148,9 +178,11 @@ def _verify(token: str, algorithm: str, lookup: ProjectLookup, leeway_s: int) ->
         project_id, kind = str(unverified.get("application_id", "")), "application"
     if not project_id:
         raise AuthError(1011, "Invalid token: it names no project.")
+    check_lifetime(unverified, time.time(), leeway_s, max_lifetime_s)
     project = lookup(project_id)
     if project is None or project.kind != kind:
-        raise AuthError(1000, "Invalid App Id provided.")
+        hmac.new(_DUMMY_KEY, token.encode(), "sha256").digest()  # about the cost of a real check
+        raise AuthError(1020, "Unable to validate the token.")
     key: Any = project.api_secret if kind == "project" else project.public_key
     try:
         claims = jwt.decode(token, key, algorithms=[algorithm], leeway=leeway_s, options={"require": ["exp"]})

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from videoinsights.auth.cache import ProjectCache
@@ -21,12 +22,14 @@ from videoinsights.settings import Settings
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.writer import Writer
 from videoinsights.web.admin import post_admin
+from videoinsights.web.body_limits import RequestLimits
 from videoinsights.web.browser_ingest import options_events
 from videoinsights.web.collector import get_collector_js, get_collector_mjs
 from videoinsights.web.graphql import graphql_routes_from_state
 from videoinsights.web.health import get_health, get_metrics
 from videoinsights.web.ingest import get_event_schema, post_events, post_vonage_callback
 from videoinsights.web.livekit import post_livekit_webhook
+from videoinsights.web.openapi import get_openapi
 from videoinsights.web.pages import browser_graphql_route, page_routes
 from videoinsights.web.services import Services
 
@@ -43,6 +46,7 @@ def routes() -> list[BaseRoute]:
         Route("/v1/projects/{project_id}/callbacks/livekit", post_livekit_webhook, methods=["POST"]),
         Route("/health", get_health, methods=["GET"]),
         Route("/metrics", get_metrics, methods=["GET"]),
+        Route("/openapi.json", get_openapi, methods=["GET"]),
         Route("/collector.js", get_collector_js, methods=["GET"]),  # the browser collector (collector/)
         Route("/collector.mjs", get_collector_mjs, methods=["GET"]),
         Route("/-/admin/{op}", post_admin, methods=["POST"]),
@@ -68,4 +72,5 @@ def create_app(settings: Settings) -> Starlette:
             writer.stop()
             store.close()
 
-    return Starlette(routes=routes(), lifespan=lifespan)
+    # every body is counted against its route's limit before any handler buffers it (413 above)
+    return Starlette(routes=routes(), lifespan=lifespan, middleware=[Middleware(RequestLimits, settings=settings)])

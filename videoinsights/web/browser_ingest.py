@@ -93,7 +93,8 @@ def identify(request: Request, services: Services) -> Caller | Response:
     if token and "x-opentok-auth" not in headers:
         headers = {"x-opentok-auth": token}
     try:
-        ctx = authenticate(headers, services.projects.get, services.settings.clock_skew_s, allow_ingest=True)
+        ctx = authenticate(headers, services.projects.get, services.settings.clock_skew_s,
+                           services.settings.max_token_lifetime_s, allow_ingest=True)
     except AuthError as exc:
         return with_cors(error_response(401, exc.message, exc.code), origin)
     if token and not ctx.session_id:

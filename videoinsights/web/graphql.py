@@ -28,7 +28,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from videoinsights.auth.cache import ProjectCache
-from videoinsights.auth.tokens import AuthContext, AuthError, authenticate, login_context
+from videoinsights.auth.tokens import DEFAULT_MAX_LIFETIME_S, AuthContext, AuthError, authenticate, login_context
 from videoinsights.query.executor import Executor, error_response
 from videoinsights.query.response_cache import ResponseCache
 from videoinsights.settings import Settings
@@ -55,9 +55,10 @@ class VerifiedTokens:
     for a rotated secret) and never past the token's own exp + leeway."""
 
     def __init__(self, project_cache: ProjectCache, leeway_s: int, ttl_s: float = 5.0,
-                 max_entries: int = 10_000) -> None:
+                 max_entries: int = 10_000, max_lifetime_s: int = DEFAULT_MAX_LIFETIME_S) -> None:
         self._projects = project_cache
         self._leeway = leeway_s
+        self._max_lifetime = max_lifetime_s
         self._ttl = ttl_s
         self._max = max_entries
         self._entries: dict[tuple[str, str], tuple[AuthContext, float]] = {}
@@ -68,7 +69,7 @@ class VerifiedTokens:
         hit = self._entries.get(key)
         if hit is not None and now < hit[1]:
             return hit[0]
-        auth = authenticate(headers, self._projects.get, self._leeway)  # raises AuthError
+        auth = authenticate(headers, self._projects.get, self._leeway, self._max_lifetime)  # raises AuthError
         if len(self._entries) >= self._max:
             self._entries.clear()
         self._entries[key] = (auth, min(now + self._ttl, _expiry(key) + self._leeway))
@@ -116,7 +117,7 @@ def graphql_app(store: DuckDBStore, settings: Settings, project_cache: ProjectCa
     """The /graphql ASGI app (CORS included)."""
     executor = Executor(settings, store.reader, project_cache.get, clock)
     cache = ResponseCache(lambda: getattr(store, "data_version", None), lambda: int(clock() * 1000))
-    tokens = VerifiedTokens(project_cache, settings.clock_skew_s)
+    tokens = VerifiedTokens(project_cache, settings.clock_skew_s, max_lifetime_s=settings.max_token_lifetime_s)
 
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)

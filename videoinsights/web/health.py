@@ -1,7 +1,12 @@
-"""GET /health (liveness + database check) and GET /metrics (Prometheus text)."""
+"""GET /health (liveness + database check) and GET /metrics (Prometheus text).
+
+/metrics is open unless `settings.metrics_token` is set (like most exporters,
+for a server bound to 127.0.0.1); then it needs `Authorization: Bearer <token>`.
+"""
 
 from __future__ import annotations
 
+import hmac
 import time
 
 from starlette.requests import Request
@@ -23,8 +28,20 @@ async def get_health(request: Request) -> Response:
     )
 
 
+def metrics_allowed(request: Request, token: str) -> bool:
+    """No token configured, or the request's bearer token equals it (constant-time)."""
+    if not token:
+        return True
+    scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(supplied.strip().encode(), token.encode())
+
+
 async def get_metrics(request: Request) -> Response:
     services: Services = request.app.state.services
+    if not metrics_allowed(request, services.settings.metrics_token):
+        response = error_response(401, "GET /metrics needs 'Authorization: Bearer <the metrics token>'.", 1001)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     s = services.writer.stats
     dirty = services.store.dirty_session_count()
     lines = [

@@ -22,6 +22,7 @@ from videoinsights.ingest.parse import BodyError, parse_body
 from videoinsights.ingest.validate import EventError
 from videoinsights.ingest.vonage import map_callback
 from videoinsights.web.browser_ingest import Caller, identify, locate_events, refuse_events, with_cors
+from videoinsights.web.ingest_limits import address_limited, project_limited
 from videoinsights.web.responses import JSONResponse, error_response
 from videoinsights.web.services import Services
 
@@ -69,10 +70,12 @@ async def _store(services: Services, batch: ValidatedBatch) -> dict[str, Any] | 
 
 async def post_events(request: Request) -> Response:
     services: Services = request.app.state.services
+    if limited := address_limited(services, request.scope):
+        return limited
     caller = identify(request, services)  # project/application token, client key or ingest token
     if isinstance(caller, Response):
         return caller
-    response = await _accept_events(request, services, caller)
+    response = project_limited(services, caller.project_id) or await _accept_events(request, services, caller)
     return with_cors(response, request.headers.get("origin")) if caller.origin_allowed else response
 
 
@@ -109,10 +112,14 @@ async def post_vonage_callback(request: Request) -> Response:
     services: Services = request.app.state.services
     settings = services.settings
     project_id = request.path_params["project_id"]
+    if limited := address_limited(services, request.scope):
+        return limited
     project = services.projects.get(project_id)
     token = request.query_params.get("token", "")
     if project is None or not hmac.compare_digest(token.encode(), project.callback_token.encode()):
         return error_response(401, "Unknown project or wrong callback token.", 1001)
+    if limited := project_limited(services, project_id):
+        return limited
     try:
         body = await _read_body(request, settings.max_body_bytes)
         events = parse_body(body)

@@ -25,6 +25,7 @@ from videoinsights.ingest.livekit import map_webhook
 from videoinsights.ingest.validate import EventError
 from videoinsights.store.duckdb import client_keys as key_sql
 from videoinsights.web.ingest import TooLarge, _read_body, _store, _time_window
+from videoinsights.web.ingest_limits import address_limited, project_limited
 from videoinsights.web.responses import JSONResponse, error_response
 from videoinsights.web.services import Services
 
@@ -63,6 +64,8 @@ def verify(services: Services, project_id: str, authorization: str, body: bytes)
 async def post_livekit_webhook(request: Request) -> Response:
     services: Services = request.app.state.services
     project_id = request.path_params["project_id"]
+    if limited := address_limited(services, request.scope):
+        return limited
     try:
         body = await _read_body(request, services.settings.max_body_bytes)
     except TooLarge:
@@ -71,6 +74,8 @@ async def post_livekit_webhook(request: Request) -> Response:
         verify(services, project_id, request.headers.get("authorization", ""), body)
     except WebhookRefused as exc:
         return error_response(401, str(exc), 1020)
+    if limited := project_limited(services, project_id):
+        return limited
     try:
         events = map_webhook(orjson.loads(body))
     except orjson.JSONDecodeError as exc:

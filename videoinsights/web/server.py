@@ -6,6 +6,7 @@ import uvicorn
 
 from videoinsights.settings import Settings
 from videoinsights.web.app import create_app
+from videoinsights.web.http_protocol import head_limited_protocol
 
 
 def serve(settings: Settings) -> None:
@@ -19,4 +20,6 @@ def serve(settings: Settings) -> None:
         # client addresses come from web/client_address.py, which trusts X-Forwarded-For only
         # from settings.trusted_proxies; uvicorn's own handling would trust any loopback peer
         proxy_headers=False,
+        # httptools with a bound on the request head (431 above settings.max_header_bytes)
+        http=head_limited_protocol(settings.max_header_bytes),
     )

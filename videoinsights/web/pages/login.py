@@ -9,6 +9,7 @@ HTTP-only, SameSite=Lax cookie.
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from typing import Any
 
@@ -31,6 +32,7 @@ from videoinsights.web.pages.session_auth import (
 from videoinsights.web.pages.state import LOGIN_TTL_S, now_ms, pages_state, services, write
 
 PRELOGIN_COOKIE = "vi_login"
+log = logging.getLogger(__name__)
 
 
 def _login_page(request: Request, next_: str, message: str = "", email: str = "", status: int = 200) -> Response:
@@ -63,23 +65,33 @@ async def post_login(request: Request) -> Response:
     if not _prelogin_ok(request, form):
         return _login_page(request, next_, "The sign-in form expired. Please try again.", raw_email, 403)
     password = form.get("password", "")[:1024]
-    address = request.client.host if request.client else "-"
-    throttle = pages_state(request).throttle
+    address = services(request).client_address(request.scope)
+    state = pages_state(request)
     try:
         email = normalize_email(raw_email)
     except AccountError:
         email = raw_email.strip().lower()
-    if throttle.blocked(address, email):
+    # reserve a failure slot before verifying, so concurrent guesses can't all pass the check
+    stamp = state.throttle.reserve(address, email)
+    if stamp is None:
+        log.warning("login throttled for %r from %s", email, address)
         return _login_page(request, next_, "Too many failed sign-ins. Wait a few minutes and try again.",
                            raw_email, 429)
     account = sql.account_by_email(services(request).store.reader(), email)
-    if account is None:
-        await run_in_threadpool(burn_verification, password)
-    if account is None or not await run_in_threadpool(verify_password, account.password_hash, password):
-        throttle.failed(address, email)
+    async with state.hashing:
+        if account is None:
+            await run_in_threadpool(burn_verification, password)
+            verified = False
+        else:
+            verified = await run_in_threadpool(verify_password, account.password_hash, password)
+    if account is None or not verified:
+        log.info("failed login for %r from %s", email, address)
         return _login_page(request, next_, "Wrong email or password.", raw_email, 401)
-    throttle.succeeded(address, email)
-    rehashed = await run_in_threadpool(hash_password, password) if needs_rehash(account.password_hash) else None
+    state.throttle.succeeded(address, email, stamp)
+    rehashed = None
+    if needs_rehash(account.password_hash):
+        async with state.hashing:
+            rehashed = await run_in_threadpool(hash_password, password)
 
     login_id = secrets.token_urlsafe(32)
     now = now_ms()

@@ -24,10 +24,16 @@ LOGIN_TTL_S = 12 * 3600
 _lock = threading.Lock()
 
 
+# argon2 verification allocates 64 MiB for tens of milliseconds: at most this many at once
+CONCURRENT_HASHES = 2
+
+
 @dataclass
 class PagesState:
     signer: URLSafeTimedSerializer
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    # held around every password hash or verification (memory bound; waiters wait on the event loop)
+    hashing: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(CONCURRENT_HASHES))
     # session hash -> (monotonic time fetched, Login or None); see session_auth.py
     logins: dict[str, tuple[float, object]] = field(default_factory=dict)
 
