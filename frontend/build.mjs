@@ -17,6 +17,7 @@ const pages = {
     dashboard: 'src/dashboard/main.js',
     sessions: 'src/sessions/main.js',
     inspector: 'src/inspector/main.js',
+    'collector-demo': 'src/collector-demo/main.js',
   },
   bundle: true,
   splitting: true,

@@ -24,6 +24,7 @@ from videoinsights.store.writer import Writer
 from videoinsights.web.admin import post_admin
 from videoinsights.web.body_limits import RequestLimits
 from videoinsights.web.browser_ingest import options_events
+from videoinsights.web.collector import get_collector_js, get_collector_mjs
 from videoinsights.web.graphql import graphql_routes_from_state
 from videoinsights.web.health import get_health, get_metrics
 from videoinsights.web.ingest import get_event_schema, post_events, post_vonage_callback
@@ -46,6 +47,8 @@ def routes() -> list[BaseRoute]:
         Route("/health", get_health, methods=["GET"]),
         Route("/metrics", get_metrics, methods=["GET"]),
         Route("/openapi.json", get_openapi, methods=["GET"]),
+        Route("/collector.js", get_collector_js, methods=["GET"]),  # the browser collector (collector/)
+        Route("/collector.mjs", get_collector_mjs, methods=["GET"]),
         Route("/-/admin/{op}", post_admin, methods=["POST"]),
         *graphql_routes_from_state(),  # POST /graphql (the Insights API), GET placeholder, CORS preflight
         *page_routes(),  # login, explorer, dashboard, sessions, /static

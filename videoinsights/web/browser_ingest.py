@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -60,6 +61,11 @@ def _server_origin_allowed(services: Services, origin: str | None) -> bool:
     return origin is not None and (origin in origins or "*" in origins)
 
 
+def _own_origin(request: Request, origin: str) -> bool:
+    """A page of this server (the /collector-demo page) posting to it: same origin, no CORS involved."""
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
 def _limit(services: Services, request: Request, rate_key: str, what: str) -> Response | None:
     wait = services.limits.client_key.check(rate_key)
     if wait:
@@ -96,8 +102,8 @@ def identify(request: Request, services: Services) -> Caller | Response:
                               1001)
     if not ctx.session_id:
         return Caller(ctx.project_id, ctx.kind, origin_allowed=_server_origin_allowed(services, origin))
-    allowed = origin is None or _server_origin_allowed(services, origin) or services.client_keys.any_allows(
-        origin, ctx.project_id)
+    allowed = origin is None or _own_origin(request, origin) or _server_origin_allowed(services, origin) \
+        or services.client_keys.any_allows(origin, ctx.project_id)
     if not allowed:
         return error_response(403, f"Ingest tokens of this project are not allowed from the origin {origin}.", 1001)
     refused = _limit(services, request, f"ingest:{ctx.project_id}:{ctx.session_id}", "ingest token")

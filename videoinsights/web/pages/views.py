@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from videoinsights.accounts.model import GrantedProject
 from videoinsights.store.duckdb import accounts as sql
+from videoinsights.web.collector import collector_version
 from videoinsights.web.pages import render
 from videoinsights.web.pages.forms import read_form, safe_next, same_origin
 from videoinsights.web.pages.session_auth import Login, current_login, forget_login, token_matches
@@ -31,12 +32,14 @@ class PageSpec:
     title: str
     nav: str
     styles: tuple[str, ...] = ()
+    collector: bool = False  # the page loads /collector.js (a classic script) before its bundle
 
 
 EXPLORER = PageSpec("explorer", "Explorer", "explorer", ("explorer.css",))
 DASHBOARD = PageSpec("dashboard", "Dashboard", "dashboard")
 SESSIONS = PageSpec("sessions", "Sessions", "sessions")
 INSPECTOR = PageSpec("inspector", "Session", "sessions")
+COLLECTOR_DEMO = PageSpec("collector-demo", "Collector demo", "collector", collector=True)
 
 NOT_BUILT = ('<section class="card notice"><h2>The frontend is not built</h2><p>Run '
              "<code>cd frontend &amp;&amp; npm ci &amp;&amp; npm run build</code> (<code>./run</code> does it) "
@@ -64,12 +67,16 @@ def _shell(request: Request, login: Login, spec: PageSpec, project: GrantedProje
     version = render.asset_version()
     scripts = styles = ""
     if boot is not None:
-        if render.built(spec.entry):
+        collector = collector_version() if spec.collector else ""
+        if render.built(spec.entry) and collector is not None:
             scripts = f'<script type="module" src="/static/dist/{spec.entry}.js?v={version}"></script>'
+            if collector:
+                scripts = f'<script src="/collector.js?v={html.escape(collector)}"></script>' + scripts
             styles = "".join(f'<link rel="stylesheet" href="/static/dist/{s}?v={version}">' for s in spec.styles)
         else:
             body = NOT_BUILT
-    nav = {f"nav_{k}": 'aria-current="page"' if spec.nav == k else "" for k in ("explorer", "dashboard", "sessions")}
+    nav = {f"nav_{k}": 'aria-current="page"' if spec.nav == k else ""
+           for k in ("explorer", "dashboard", "sessions", "collector")}
     html_text = render.fill(
         "app.html",
         raw={"boot": render.boot_json(boot or {}), "scripts": scripts, "styles": styles, "body": body,
@@ -127,6 +134,10 @@ async def sessions_page(request: Request) -> Response:
 
 async def inspector_page(request: Request) -> Response:
     return await _app_page(request, INSPECTOR, {"sessionId": request.path_params["session_id"]})
+
+
+async def collector_demo_page(request: Request) -> Response:
+    return await _app_page(request, COLLECTOR_DEMO, {"credentialUrl": "/collector-demo/credential"})
 
 
 def _with_project(next_: str, project_id: str) -> str:
