@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = command(name, cmd_serve if name == "serve" else cmd_demo, help)
         p.add_argument("--host", help="listen address (default 127.0.0.1)")
         p.add_argument("--port", type=int, help="listen port (default 8080)")
+        p.add_argument("--log-format", choices=("text", "json"), help="server log format (default text)")
         if name == "demo":
             p.add_argument("--days", type=int, default=30, help="days of traffic to generate")
             p.add_argument("--sessions-per-day", type=int, default=40, help="sessions per day")
@@ -179,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the output
     try:
         settings = load_settings(db=getattr(args, "db", None), host=getattr(args, "host", None),
-                                 port=getattr(args, "port", None))
+                                 port=getattr(args, "port", None), log_format=getattr(args, "log_format", None))
         return int(args.func(args, settings) or 0)
     except (OpError, RemoteError, SettingsError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from videoinsights.auth.cache import ProjectCache
@@ -24,6 +25,8 @@ from videoinsights.web.admin import post_admin
 from videoinsights.web.graphql import graphql_routes_from_state
 from videoinsights.web.health import get_health, get_metrics
 from videoinsights.web.ingest import get_event_schema, post_events, post_vonage_callback
+from videoinsights.web.metrics import Metrics
+from videoinsights.web.observe import Observe
 from videoinsights.web.pages import browser_graphql_route, page_routes
 from videoinsights.web.services import Services
 
@@ -45,12 +48,16 @@ def routes() -> list[BaseRoute]:
 
 
 def create_app(settings: Settings) -> Starlette:
+    metrics = Metrics(settings.metrics_max_projects)  # this app's own registry
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = DuckDBStore(settings.db)
         writer = Writer(store, settings)
         writer.start()
-        services = Services(settings, store, writer, ProjectCache(store), secrets.token_urlsafe(32), time.time())
+        services = Services(settings, store, writer, ProjectCache(store), secrets.token_urlsafe(32), time.time(),
+                            metrics=metrics)
+        metrics.watch(services)
         app.state.services = services
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         write_sidecar(settings.db, f"http://{host}:{settings.port}", services.admin_token)
@@ -61,4 +68,4 @@ def create_app(settings: Settings) -> Starlette:
             writer.stop()
             store.close()
 
-    return Starlette(routes=routes(), lifespan=lifespan)
+    return Starlette(routes=routes(), lifespan=lifespan, middleware=[Middleware(Observe, metrics=metrics)])

@@ -133,6 +133,8 @@ def graphql_app(store: DuckDBStore, settings: Settings, project_cache: ProjectCa
             auth = _browser_login(request) or tokens.authenticate(request.headers)
         except AuthError as exc:
             return auth_failure(exc.code, exc.message)
+        if auth.project_id:
+            request.state.project_id = auth.project_id  # for the access log
         declared = request.headers.get("content-length", "")
         too_large = declared.isdigit() and int(declared) > settings.max_body_bytes
         body = b"" if too_large else await request.body()
