@@ -22,6 +22,7 @@ from videoinsights.settings import Settings
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.writer import Writer
 from videoinsights.web.admin import post_admin
+from videoinsights.web.export import get_export
 from videoinsights.web.graphql import graphql_routes_from_state
 from videoinsights.web.health import get_health, get_metrics
 from videoinsights.web.ingest import get_event_schema, post_events, post_vonage_callback
@@ -39,6 +40,7 @@ def routes() -> list[BaseRoute]:
         Route("/v1/events", post_events, methods=["POST"]),
         Route("/v1/events/schema", get_event_schema, methods=["GET"]),
         Route("/v1/projects/{project_id}/callbacks/vonage", post_vonage_callback, methods=["POST"]),
+        Route("/v1/projects/{project_id}/export", get_export, methods=["GET"]),
         Route("/health", get_health, methods=["GET"]),
         Route("/metrics", get_metrics, methods=["GET"]),
         Route("/-/admin/{op}", post_admin, methods=["POST"]),

@@ -176,6 +176,10 @@ class DuckDBStore:
                 self._cursors.append(cur)
         return cur
 
+    def export_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of its own for one long streaming read (an export); the caller closes it."""
+        return self._con.cursor()
+
     # -- projects ----------------------------------------------------------
     def insert_project(self, project: Project) -> None:
         values = asdict(project)
