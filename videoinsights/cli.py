@@ -151,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ttl", type=int, default=300, help="seconds until it expires")
 
     command("rebuild", cmd_rebuild, "Re-derive every derived table from the raw events.")
+    _add_export(sub, command)
     command("purge", cmd_purge, "Delete data older than the retention windows now.")
     _add_simulate(sub, command)
     add_account_commands(sub, command, run_op)
@@ -163,6 +164,19 @@ def _add_simulate(sub: Any, command: Any) -> None:
     p = command("simulate", lambda a, s: run_simulate(a, token_provider=_token_provider(a, s)),
                 "Generate realistic traffic to a file or a server.")
     add_simulate_arguments(p)
+
+
+def _add_export(sub: Any, command: Any) -> None:
+    from videoinsights.export_cli import add_export_arguments, run_export
+
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        def secret_of(project: str) -> str:
+            return str(run_op(settings.db, "get_secret", project_id=project)["apiSecret"])
+
+        return run_export(args, settings, secret_of)
+
+    p = command("export", run, "Export project data or session data over a date range as CSV or Parquet.")
+    add_export_arguments(p)
 
 
 def _token_provider(args: argparse.Namespace, settings: Settings) -> Any:
