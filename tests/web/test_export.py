@@ -122,6 +122,8 @@ def test_session_data_totals_match_the_api(world: tuple[Server, ProjectCreds, Pa
     assert sorted(column(table, "meetingId")) == sorted(m["meetingId"] for m in meetings)
     assert sorted(column(table, "createdAt")) == sorted(m["createdAt"] for m in meetings)
     assert sum(column(table, "publisherMinutes")) == pytest.approx(sum(m["publisherMinutes"] for m in meetings))
+    earliest = parquet(export(server, creds, kind="meetings", format="parquet", start="0"))  # 0: all kept data
+    assert earliest.equals(table)  # nothing was simulated before START or from today on
     for kind in ("connections", "publishers", "subscribers"):
         table = parquet(export(server, creds, kind=kind, format="parquet", start=START, end=END))
         assert table.num_rows == sum(m[kind]["totalCount"] for m in meetings) > 0, kind
