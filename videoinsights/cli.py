@@ -78,7 +78,13 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    result = run_op(settings.db, "rebuild")
+    from videoinsights.progress import Bar
+
+    if running_server(settings.db) is not None or not Path(settings.db).exists():
+        result = run_op(settings.db, "rebuild")  # on the server's writer thread: no progress to draw here
+    else:
+        with Bar("rebuilding", unit="sessions") as bar:
+            result = run_op(settings.db, "rebuild", progress=lambda done, goal: bar.advance(done, total=goal))
     print(f"rebuilt {result['sessions']} sessions in {result['seconds']} s")
     return 0
 

@@ -7,6 +7,8 @@ their one-line summaries as before, so logs stay clean.
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -23,6 +25,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
+
+from videoinsights.domain.days import DAY_MS
 
 
 def interactive() -> bool:
@@ -75,3 +79,25 @@ class Bar:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self._progress is not None:
             self._progress.stop()
+
+
+def track_events(events: Iterable[dict[str, Any]], bar: Bar, start_ms: int,
+                 every: int = 5_000) -> Iterator[dict[str, Any]]:
+    """Pass events through, moving `bar` (total: days) to the simulated time reached, with counts of
+    events and sessions and the event rate in its note. Events come in (about) timestamp order."""
+    if not bar.enabled:
+        yield from events
+        return
+    sessions: set[Any] = set()
+    started = time.monotonic()
+    reached = start_ms
+    for n, event in enumerate(events, 1):
+        sessions.add(event.get("sessionId"))
+        ts = event.get("timestamp")
+        if isinstance(ts, int) and ts > reached:
+            reached = ts
+        if n % every == 0:
+            rate = n / max(time.monotonic() - started, 1e-9)
+            bar.update(completed=(reached - start_ms) / DAY_MS,
+                       note=f"{n:,} events, {len(sessions):,} sessions, {rate:,.0f} events/s")
+        yield event
