@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from videoinsights import __version__
 from videoinsights.accounts.cli import add_account_commands
 from videoinsights.control import RemoteError, call_server, running_server
 from videoinsights.ops import OPS, OpError
@@ -113,6 +114,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="videoinsights", description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="DuckDB file (default: $VIDEOINSIGHTS_DB or ./videoinsights.duckdb)")
+    parser.add_argument("--version", action="version", version=f"videoinsights {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, func: Any, help: str, parent: Any = sub) -> argparse.ArgumentParser:
