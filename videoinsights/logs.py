@@ -18,7 +18,7 @@ import orjson
 FORMATS = ("text", "json")
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("videoinsights_request_id", default=None)
 # Attributes of the access-log records (web/observe.py) that become JSON fields.
-ACCESS_FIELDS = ("method", "path", "route", "status", "duration_ms", "project")
+ACCESS_FIELDS = ("method", "path", "route", "status", "duration_ms", "project", "client")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 

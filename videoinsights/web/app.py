@@ -23,6 +23,7 @@ from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.writer import Writer
 from videoinsights.web.admin import post_admin
 from videoinsights.web.export import get_export
+from videoinsights.web.forwarded import ForwardedScheme
 from videoinsights.web.graphql import graphql_routes_from_state
 from videoinsights.web.health import get_health, get_metrics
 from videoinsights.web.ingest import get_event_schema, post_events, post_vonage_callback
@@ -70,4 +71,6 @@ def create_app(settings: Settings) -> Starlette:
             writer.stop()
             store.close()
 
-    return Starlette(routes=routes(), lifespan=lifespan, middleware=[Middleware(Observe, metrics=metrics)])
+    # Observe outermost: its request id, latency and access line cover everything inside
+    middleware = [Middleware(Observe, metrics=metrics), Middleware(ForwardedScheme)]
+    return Starlette(routes=routes(), lifespan=lifespan, middleware=middleware)

@@ -3,7 +3,8 @@
 The request id is the client's `X-Request-Id` when it is sane (1-128 letters, digits, `.`, `_`,
 `-`: it is echoed in a header and written to logs, so nothing else is accepted), otherwise a new
 random one; either way it is returned in `X-Request-Id`. Handlers that know the project a request
-is for set `request.state.project_id`; it appears in the access log.
+is for set `request.state.project_id`; it appears in the access log, with the client's address as
+Services.client_address tells it (the forwarded one from a trusted proxy).
 
 Access lines are logged at INFO by the `videoinsights.access` logger; with the text format the
 server lowers that logger to WARNING unless the level is debug (web/server.py), so a terminal
@@ -45,6 +46,15 @@ def route_template(scope: Scope) -> str:
     return path if isinstance(path, str) and path else UNMATCHED
 
 
+def _client(scope: Scope) -> str:
+    """The client's address as throttling sees it (X-Forwarded-For believed from trusted proxies only)."""
+    services = getattr(getattr(scope.get("app"), "state", None), "services", None)
+    if services is not None:
+        return str(services.client_address(scope))
+    peer = scope.get("client")
+    return peer[0] if peer else "-"
+
+
 class Observe:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -78,6 +88,7 @@ class Observe:
                 access_log.info(
                     "%s %s %d %.1f ms", scope["method"], scope["path"], status, seconds * 1000,
                     extra={"method": scope["method"], "path": scope["path"], "route": route, "status": status,
-                           "duration_ms": round(seconds * 1000, 3), "project": project, "request_id": rid},
+                           "duration_ms": round(seconds * 1000, 3), "project": project, "request_id": rid,
+                           "client": _client(scope)},
                 )
             REQUEST_ID.reset(token)
