@@ -16,6 +16,7 @@ from typing import Any
 
 from videoinsights import __version__
 from videoinsights.accounts.cli import add_account_commands
+from videoinsights.auth.cli import add_key_commands
 from videoinsights.control import RemoteError, call_server, running_server
 from videoinsights.ops import OPS, OpError
 from videoinsights.settings import Settings, SettingsError, load_settings
@@ -71,10 +72,20 @@ def cmd_applications_create(args: argparse.Namespace, settings: Settings) -> int
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
-    from videoinsights.auth.tokens import issue_project_token
+    from videoinsights.auth.tokens import INGEST_SCOPE, issue_ingest_token, issue_project_token
 
+    if args.scope == INGEST_SCOPE and not args.session:
+        raise OpError("an ingest token is for one session: give --session")
+    if args.session and args.scope != INGEST_SCOPE:
+        raise OpError("--session goes with --scope ingest")
     secret = run_op(settings.db, "get_secret", project_id=str(args.project))["apiSecret"]
-    print(issue_project_token(str(args.project), secret, args.ttl))
+    if args.scope == INGEST_SCOPE:
+        try:
+            print(issue_ingest_token(str(args.project), secret, args.session, args.ttl))
+        except ValueError as exc:
+            raise OpError(str(exc)) from None
+    else:
+        print(issue_project_token(str(args.project), secret, args.ttl))
     return 0
 
 
@@ -156,13 +167,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("token", cmd_token, "Print an X-OPENTOK-AUTH token (HS256 JWT) for a project.")
     p.add_argument("--project", required=True)
-    p.add_argument("--ttl", type=int, default=300, help="seconds until it expires")
+    p.add_argument("--ttl", type=int, default=300, help="seconds until it expires (ingest tokens: at most 3600)")
+    p.add_argument("--scope", choices=["project", "ingest"], default="project",
+                   help="ingest: a token that only sends events of one session (for a browser)")
+    p.add_argument("--session", help="the session an ingest token may send events for")
 
     command("rebuild", cmd_rebuild, "Re-derive every derived table from the raw events.")
     _add_export(sub, command)
     command("purge", cmd_purge, "Delete data older than the retention windows now.")
     _add_simulate(sub, command)
     add_account_commands(sub, command, run_op)
+    add_key_commands(sub, command, run_op)
     return parser
 
 

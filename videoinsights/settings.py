@@ -52,6 +52,8 @@ class Settings:
     rate_limit_per_address: int = 6000
     rate_limit_per_client_key: int = 3000
     rate_limit_per_client_address: int = 300
+    # geolocation of browser traffic: a GeoLite2/DB-IP .mmdb path; empty = bundled country data; "off"
+    geoip_db: str = ""
 
 
 HELP: dict[str, str] = {
@@ -79,6 +81,8 @@ HELP: dict[str, str] = {
     "rate_limit_per_address": "Requests per window per client address on /graphql and ingestion (429 above; 0: off).",
     "rate_limit_per_client_key": "Requests per window per browser client key on /v1/events (429 above; 0: off).",
     "rate_limit_per_client_address": "Requests per window per address using a client key (429 above; 0: off).",
+    "geoip_db": "GeoLite2 or DB-IP .mmdb (City or Country) locating browser traffic by address. Empty: the bundled "
+                "country-only data (iptocc); off: no geolocation.",
 }
 
 ENV_PREFIX = "VIDEOINSIGHTS_"

@@ -38,4 +38,5 @@ async def post_admin(request: Request) -> Response:
     except (OpError, TypeError) as exc:
         return error_response(400, str(exc))
     services.projects.invalidate()
+    services.client_keys.invalidate()  # a revoked key stops working now, not after the cache's TTL
     return JSONResponse({"result": result})

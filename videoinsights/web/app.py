@@ -22,11 +22,13 @@ from videoinsights.settings import Settings
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.writer import Writer
 from videoinsights.web.admin import post_admin
+from videoinsights.web.browser_ingest import options_events
 from videoinsights.web.export import get_export
 from videoinsights.web.forwarded import ForwardedScheme
 from videoinsights.web.graphql import graphql_routes_from_state
 from videoinsights.web.health import get_health, get_metrics
 from videoinsights.web.ingest import get_event_schema, post_events, post_vonage_callback
+from videoinsights.web.livekit import post_livekit_webhook
 from videoinsights.web.metrics import Metrics
 from videoinsights.web.observe import Observe
 from videoinsights.web.pages import browser_graphql_route, page_routes
@@ -39,9 +41,11 @@ def routes() -> list[BaseRoute]:
     return [
         browser_graphql_route(),  # GET /graphql with Accept: text/html -> explorer; before the API's /graphql
         Route("/v1/events", post_events, methods=["POST"]),
+        Route("/v1/events", options_events, methods=["OPTIONS"]),  # CORS preflight (client keys, cors_origins)
         Route("/v1/events/schema", get_event_schema, methods=["GET"]),
         Route("/v1/projects/{project_id}/callbacks/vonage", post_vonage_callback, methods=["POST"]),
         Route("/v1/projects/{project_id}/export", get_export, methods=["GET"]),
+        Route("/v1/projects/{project_id}/callbacks/livekit", post_livekit_webhook, methods=["POST"]),
         Route("/health", get_health, methods=["GET"]),
         Route("/metrics", get_metrics, methods=["GET"]),
         Route("/-/admin/{op}", post_admin, methods=["POST"]),

@@ -15,13 +15,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from videoinsights.auth.tokens import AuthError, authenticate
 from videoinsights.domain.days import day_start_ms, la_day
 from videoinsights.ingest.batch import ValidatedBatch, validate_events
 from videoinsights.ingest.jsonschema import event_schema
 from videoinsights.ingest.parse import BodyError, parse_body
 from videoinsights.ingest.validate import EventError
 from videoinsights.ingest.vonage import map_callback
+from videoinsights.web.browser_ingest import Caller, identify, locate_events, refuse_events, with_cors
 from videoinsights.web.responses import JSONResponse, error_response
 from videoinsights.web.services import Services
 
@@ -73,12 +73,16 @@ async def _store(services: Services, batch: ValidatedBatch, project_id: str) -> 
 
 async def post_events(request: Request) -> Response:
     services: Services = request.app.state.services
+    caller = identify(request, services)  # project/application token, client key or ingest token
+    if isinstance(caller, Response):
+        return caller
+    response = await _accept_events(request, services, caller)
+    return with_cors(response, request.headers.get("origin")) if caller.origin_allowed else response
+
+
+async def _accept_events(request: Request, services: Services, caller: Caller) -> Response:
     settings = services.settings
-    try:
-        ctx = authenticate(request.headers, services.projects.get, settings.clock_skew_s)
-    except AuthError as exc:
-        return error_response(401, exc.message, exc.code)
-    request.state.project_id = ctx.project_id  # for the access log
+    request.state.project_id = caller.project_id  # for the access log
     try:
         body = await _read_body(request, settings.max_body_bytes)
     except TooLarge:
@@ -89,10 +93,14 @@ async def post_events(request: Request) -> Response:
         return error_response(400, str(exc), 1022)
     if len(events) > settings.max_events_per_request:
         return error_response(413, f"At most {settings.max_events_per_request} events per request.", 1004)
+    refused = refuse_events(caller, events)
+    if refused is not None:
+        return refused
+    locate_events(services, request, caller, events)
     now_ms = int(time.time() * 1000)
     min_ts, max_ts = _time_window(services, now_ms)
-    batch = validate_events(events, ctx.project_id, now_ms, min_ts, max_ts)
-    result = await _store(services, batch, ctx.project_id)
+    batch = validate_events(events, caller.project_id, now_ms, min_ts, max_ts)
+    result = await _store(services, batch, caller.project_id)
     if isinstance(result, Response):
         return result
     if batch.rejected and not batch.size and not batch.within_duplicates:

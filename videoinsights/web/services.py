@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from starlette.types import Scope
 
 from videoinsights.auth.cache import ProjectCache
+from videoinsights.auth.client_keys import ClientKeyCache
+from videoinsights.ingest.geolocate import Geolocator
 from videoinsights.settings import Settings
+from videoinsights.store.duckdb import client_keys as key_sql
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.writer import Writer
 from videoinsights.web.client_address import Network, client_address, parse_networks
@@ -46,10 +49,14 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     limits: RateLimits = field(init=False)
     proxies: tuple[Network, ...] = field(init=False)
+    client_keys: ClientKeyCache = field(init=False)
+    geo: Geolocator = field(init=False)
 
     def __post_init__(self) -> None:
         self.limits = RateLimits.from_settings(self.settings)
         self.proxies = parse_networks(self.settings.trusted_proxies)
+        self.client_keys = ClientKeyCache(lambda: key_sql.active_client_keys(self.store.reader()))
+        self.geo = Geolocator(self.settings.geoip_db)
 
     def client_address(self, scope: Scope) -> str:
         """The requesting client's address (X-Forwarded-For only from trusted proxies)."""

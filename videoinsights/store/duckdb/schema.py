@@ -225,6 +225,26 @@ CREATE TABLE IF NOT EXISTS rollup_project_monthly (
   month DATE NOT NULL,
   {_PROJECT}
 )""",
+    # Publishable, write-only client keys (auth/client_keys.py): only the key's SHA-256 is kept.
+    "client_keys": """
+CREATE TABLE IF NOT EXISTS client_keys (
+  key_hash VARCHAR PRIMARY KEY,        -- sha256 hex of the whole key
+  prefix VARCHAR NOT NULL,             -- its first 12 characters, shown by `keys list`
+  project_id VARCHAR NOT NULL,
+  name VARCHAR NOT NULL,
+  origins VARCHAR[] NOT NULL,          -- allowed browser origins ('*' = any)
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT                    -- NULL while active
+)""",
+    # LiveKit API keys whose webhooks a project accepts (web/livekit.py). The secret verifies
+    # LiveKit's signature (HS256), so it is stored as given, like a project's api_secret.
+    "livekit_keys": """
+CREATE TABLE IF NOT EXISTS livekit_keys (
+  api_key VARCHAR PRIMARY KEY,         -- the `iss` of LiveKit's webhook JWT
+  project_id VARCHAR NOT NULL,
+  api_secret VARCHAR NOT NULL,
+  created_at BIGINT NOT NULL
+)""",
     # Dashboard accounts (videoinsights/accounts/): people who log in to the explorer and dashboard.
     "accounts": """
 CREATE TABLE IF NOT EXISTS accounts (
