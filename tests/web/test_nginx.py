@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ import ssl
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +32,18 @@ from cryptography.x509.oid import NameOID
 from tests.conftest import ProjectCreds, Server, cli, create_project, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+APP = "https://app.example.com"
 CLIENT_ADDRESS = "127.0.0.2"
 PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Proxied:
+    server: Server
+    creds: ProjectCreds
+    url: str  # nginx's https address
+    cert: Path  # its self-signed certificate
+    client_key: str  # a browser client key of the project, for APP
 
 
 def nginx_binary() -> str:
@@ -97,13 +109,18 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @pytest.fixture
-def proxied(tmp_path: Path, server_factory: Any) -> Iterator[tuple[Server, ProjectCreds, str, Path]]:
+def proxied(tmp_path: Path, server_factory: Any) -> Iterator[Proxied]:
     binary = nginx_binary()
     db = tmp_path / "vi.duckdb"
     creds = create_project(db)
     cli(db, "accounts", "create", "--email", "ops@example.com", "--password", PASSWORD)
     cli(db, "accounts", "grant", "--email", "ops@example.com", "--project", creds.project_id)
-    server = server_factory({"VIDEOINSIGHTS_TRUSTED_PROXIES": "127.0.0.1", "VIDEOINSIGHTS_LOG_FORMAT": "json"})
+    client_key = json.loads(cli(db, "keys", "create", "--project", creds.project_id, "--name", "web",
+                                "--origin", APP, "--json"))["key"]
+    server = server_factory({"VIDEOINSIGHTS_TRUSTED_PROXIES": "127.0.0.1", "VIDEOINSIGHTS_LOG_FORMAT": "json",
+                             # 2 client-key requests per address per hour: the third from one address is refused
+                             "VIDEOINSIGHTS_RATE_LIMIT_PER_CLIENT_ADDRESS": "2",
+                             "VIDEOINSIGHTS_RATE_LIMIT_WINDOW_S": "3600"})
     cert, key = self_signed(tmp_path)
     https_port, http_port = free_port(), free_port()
     conf = tmp_path / "nginx.conf"
@@ -114,7 +131,7 @@ def proxied(tmp_path: Path, server_factory: Any) -> Iterator[tuple[Server, Proje
                             stderr=subprocess.DEVNULL)
     try:
         wait_for_port(https_port, proc, tmp_path / "error.log")
-        yield server, creds, f"https://127.0.0.1:{https_port}", cert
+        yield Proxied(server, creds, f"https://127.0.0.1:{https_port}", cert, client_key)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -126,8 +143,8 @@ def access_lines(server: Server) -> list[dict[str, Any]]:
     return [e for e in lines if e.get("logger") == "videoinsights.access"]
 
 
-def test_login_query_ingest_and_export_through_nginx(proxied: tuple[Server, ProjectCreds, str, Path]) -> None:
-    server, creds, url, cert = proxied
+def test_login_query_ingest_and_export_through_nginx(proxied: Proxied) -> None:
+    server, creds, url, cert = proxied.server, proxied.creds, proxied.url, proxied.cert
     transport = httpx.HTTPTransport(local_address=CLIENT_ADDRESS, verify=ssl.create_default_context(cafile=cert))
     with httpx.Client(transport=transport, base_url=url, timeout=30) as client:
         # login, as a browser does: the form's CSRF token, the Origin of the https page
@@ -175,10 +192,31 @@ def test_login_query_ingest_and_export_through_nginx(proxied: tuple[Server, Proj
     assert not any(e["path"].startswith("/-/admin") for e in lines)
 
 
-def test_http_redirects_to_https(proxied: tuple[Server, ProjectCreds, str, Path], tmp_path: Path) -> None:
+def test_http_redirects_to_https(proxied: Proxied, tmp_path: Path) -> None:
     conf = (tmp_path / "nginx.conf").read_text()
     http_port = re.search(r"listen 127\.0\.0\.1:(\d+);", conf)
     assert http_port
     response = httpx.get(f"http://127.0.0.1:{http_port[1]}/graphql", headers={"Host": "insights.example.com"})
     assert response.status_code == 301
     assert response.headers["location"] == "https://insights.example.com/graphql"
+
+
+def test_client_key_ingest_is_throttled_by_the_forwarded_address(proxied: Proxied) -> None:
+    url, cert, key = proxied.url, proxied.cert, proxied.client_key
+
+    def send(source: str, i: int) -> httpx.Response:
+        transport = httpx.HTTPTransport(local_address=source, verify=ssl.create_default_context(cafile=cert))
+        with httpx.Client(transport=transport, base_url=url, timeout=30) as client:
+            event = {"id": f"k{source}-{i}", "type": "connectionCreated", "sessionId": "browser",
+                     "timestamp": int(time.time() * 1000) - 1000, "connectionId": f"c{source}-{i}", "sdkType": "JS"}
+            return client.post("/v1/events", content=orjson.dumps([event]), headers={
+                "X-VideoInsights-Key": key, "Origin": APP, "Content-Type": "application/json"})
+
+    first = send(CLIENT_ADDRESS, 1)
+    assert first.status_code == 200 and first.json()["accepted"] == 1, first.text
+    assert first.headers["access-control-allow-origin"] == APP
+    assert send(CLIENT_ADDRESS, 2).status_code == 200
+    limited = send(CLIENT_ADDRESS, 3)
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    # another address behind the same nginx has its own budget: the server counts the forwarded address
+    assert send("127.0.0.3", 1).status_code == 200
