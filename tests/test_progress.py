@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import os
 import pty
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
-from tests.conftest import cli, create_project
+import httpx
+
+from tests.conftest import cli, create_project, free_port
 
 ENV = {**os.environ, "COLUMNS": "160", "TERM": "xterm"}
 
 
-def run_on_terminal(*args: str) -> tuple[int, str]:
-    """Run the CLI with stderr on a pseudo-terminal; return (exit code, what the terminal showed)."""
+def run_on_terminal(*args: str, until_healthy: str | None = None) -> tuple[int, str]:
+    """Run the CLI with stderr on a pseudo-terminal; return (exit code, what the terminal showed).
+    With `until_healthy` (a server URL) the command is stopped with SIGTERM once the URL's /health answers."""
     master, slave = pty.openpty()
     shown: list[bytes] = []
 
@@ -31,12 +36,33 @@ def run_on_terminal(*args: str) -> tuple[int, str]:
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    proc = subprocess.run([sys.executable, "-m", "videoinsights", *args], stdout=subprocess.DEVNULL, stderr=slave,
-                          stdin=subprocess.DEVNULL, env=ENV, timeout=300)
+    proc = subprocess.Popen([sys.executable, "-m", "videoinsights", *args], stdout=subprocess.DEVNULL, stderr=slave,
+                            stdin=subprocess.DEVNULL, env=ENV)
+    try:
+        if until_healthy is not None:
+            wait_healthy(until_healthy, proc)
+            proc.send_signal(signal.SIGTERM)
+        code = proc.wait(300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     os.close(slave)
     reader.join(10)
     os.close(master)
-    return proc.returncode, b"".join(shown).decode("utf-8", "replace")
+    return code, b"".join(shown).decode("utf-8", "replace")
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the command exited before serving"
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError("no server came up")
 
 
 def test_simulate_draws_a_bar_on_a_terminal_and_one_line_otherwise(tmp_path: Path) -> None:
@@ -91,3 +117,14 @@ with open(sys.argv[3], 'rb') as fh:
     load_events(store, sys.argv[2], (orjson.loads(line) for line in fh), min_ts=0)
 store.close()
 """
+
+
+def test_demo_shows_loading_and_deriving_on_a_terminal(tmp_path: Path) -> None:
+    port = free_port()
+    code, terminal = run_on_terminal("--db", str(tmp_path / "demo.duckdb"), "demo", "--days", "1",
+                                     "--sessions-per-day", "8", "--port", str(port),
+                                     until_healthy=f"http://127.0.0.1:{port}")
+    assert code in (0, -signal.SIGTERM)  # uvicorn re-raises the SIGTERM it handled, after a clean shutdown
+    assert "loading events" in terminal and "days" in terminal  # generated and loaded, by simulated day
+    assert "deriving sessions" in terminal and "sessions" in terminal
+    assert "━" in terminal and "ETA" in terminal
