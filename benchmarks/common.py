@@ -75,5 +75,9 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def derivation_idle(url: str) -> bool:
-    lines = httpx.get(f"{url}/metrics").text.splitlines()
-    return "videoinsights_dirty_sessions 0" in lines and "videoinsights_undigested_commits 0" in lines
+    values = {}
+    for line in httpx.get(f"{url}/metrics").text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("videoinsights_dirty_sessions", "videoinsights_undigested_commits"):
+            values[name] = float(value)  # prometheus_client writes 0 as 0.0
+    return values == {"videoinsights_dirty_sessions": 0.0, "videoinsights_undigested_commits": 0.0}

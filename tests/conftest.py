@@ -43,8 +43,12 @@ def cli(db: Path, *args: str, env: dict[str, str] | None = None) -> str:
 
 def derivation_idle(url: str) -> bool:
     """True when every acknowledged event is reflected in the derived tables."""
-    lines = httpx.get(f"{url}/metrics").text.splitlines()
-    return "videoinsights_dirty_sessions 0" in lines and "videoinsights_undigested_commits 0" in lines
+    values = {}
+    for line in httpx.get(f"{url}/metrics").text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("videoinsights_dirty_sessions", "videoinsights_undigested_commits"):
+            values[name] = float(value)
+    return values == {"videoinsights_dirty_sessions": 0.0, "videoinsights_undigested_commits": 0.0}
 
 
 @dataclass

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from videoinsights import __version__
 from videoinsights.accounts.cli import add_account_commands
 from videoinsights.auth.cli import add_key_commands
 from videoinsights.control import RemoteError, call_server, running_server
@@ -89,7 +90,13 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    result = run_op(settings.db, "rebuild")
+    from videoinsights.progress import Bar
+
+    if running_server(settings.db) is not None or not Path(settings.db).exists():
+        result = run_op(settings.db, "rebuild")  # on the server's writer thread: no progress to draw here
+    else:
+        with Bar("rebuilding", unit="sessions") as bar:
+            result = run_op(settings.db, "rebuild", progress=lambda done, goal: bar.advance(done, total=goal))
     print(f"rebuilt {result['sessions']} sessions in {result['seconds']} s")
     return 0
 
@@ -118,6 +125,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="videoinsights", description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="DuckDB file (default: $VIDEOINSIGHTS_DB or ./videoinsights.duckdb)")
+    parser.add_argument("--version", action="version", version=f"videoinsights {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, func: Any, help: str, parent: Any = sub) -> argparse.ArgumentParser:
@@ -130,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = command(name, cmd_serve if name == "serve" else cmd_demo, help)
         p.add_argument("--host", help="listen address (default 127.0.0.1)")
         p.add_argument("--port", type=int, help="listen port (default 8080)")
+        p.add_argument("--log-format", choices=("text", "json"), help="server log format (default text)")
         if name == "demo":
             p.add_argument("--days", type=int, default=30, help="days of traffic to generate")
             p.add_argument("--sessions-per-day", type=int, default=40, help="sessions per day")
@@ -164,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session", help="the session an ingest token may send events for")
 
     command("rebuild", cmd_rebuild, "Re-derive every derived table from the raw events.")
+    _add_export(sub, command)
     command("purge", cmd_purge, "Delete data older than the retention windows now.")
     _add_simulate(sub, command)
     add_account_commands(sub, command, run_op)
@@ -177,6 +187,19 @@ def _add_simulate(sub: Any, command: Any) -> None:
     p = command("simulate", lambda a, s: run_simulate(a, token_provider=_token_provider(a, s)),
                 "Generate realistic traffic to a file or a server.")
     add_simulate_arguments(p)
+
+
+def _add_export(sub: Any, command: Any) -> None:
+    from videoinsights.export_cli import add_export_arguments, run_export
+
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        def secret_of(project: str) -> str:
+            return str(run_op(settings.db, "get_secret", project_id=project)["apiSecret"])
+
+        return run_export(args, settings, secret_of)
+
+    p = command("export", run, "Export project data or session data over a date range as CSV or Parquet.")
+    add_export_arguments(p)
 
 
 def _token_provider(args: argparse.Namespace, settings: Settings) -> Any:
@@ -194,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the output
     try:
         settings = load_settings(db=getattr(args, "db", None), host=getattr(args, "host", None),
-                                 port=getattr(args, "port", None))
+                                 port=getattr(args, "port", None), log_format=getattr(args, "log_format", None))
         return int(args.func(args, settings) or 0)
     except (OpError, RemoteError, SettingsError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

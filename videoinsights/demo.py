@@ -13,6 +13,7 @@ from videoinsights.derive.engine import derive_until_clean
 from videoinsights.domain.days import day_start_ms, la_day
 from videoinsights.ingest.load import load_events
 from videoinsights.ops import create_project
+from videoinsights.progress import Bar, track_events
 from videoinsights.settings import Settings
 from videoinsights.simulate.generator import generate
 from videoinsights.store.duckdb.store import DuckDBStore
@@ -41,8 +42,11 @@ def fill_demo(settings: Settings, days: int, sessions_per_day: int, seed: int) -
             events = (
                 e for e in generate(project_id, start_ms, days, sessions_per_day, seed) if e["timestamp"] <= now_ms
             )
-            loaded = load_events(store, project_id, events)
-            sessions = derive_until_clean(store)
+            with Bar("loading events", total=days, unit="days") as bar:
+                loaded = load_events(store, project_id, track_events(events, bar, start_ms))
+                bar.update(completed=days)
+            with Bar("deriving sessions", unit="sessions") as bar:
+                sessions = derive_until_clean(store, progress=lambda done, goal: bar.advance(done, total=goal))
             print(
                 f"loaded {loaded.accepted:,} events, derived {sessions:,} sessions "
                 f"in {time.monotonic() - started:.1f} s",

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from videoinsights.accounts.ops import ACCOUNT_OPS
 from videoinsights.auth.key_ops import KEY_OPS
 from videoinsights.auth.tokens import new_api_secret, new_application_id, new_callback_token, new_project_id
-from videoinsights.derive.engine import derive_all
+from videoinsights.derive.engine import Progress, derive_all
 from videoinsights.settings import Settings
 from videoinsights.store.base import Project, Store
 from videoinsights.store.writer import purge_expired
@@ -88,9 +88,9 @@ def get_secret(store: Store, project_id: str) -> dict:
     return {"projectId": int(project_id), "apiSecret": project.api_secret}
 
 
-def rebuild(store: Store) -> dict:
+def rebuild(store: Store, progress: Progress | None = None) -> dict:
     started = time.monotonic()
-    sessions = derive_all(store)
+    sessions = derive_all(store, progress=progress)
     return {"sessions": sessions, "seconds": round(time.monotonic() - started, 3)}
 
 

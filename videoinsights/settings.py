@@ -50,6 +50,10 @@ class Settings:
     query_cache_chars: int = 1_000_000
     # log level of the server
     log_level: str = "info"
+    # server log format: text (for a terminal) or json (one object per line, for log shippers)
+    log_format: str = "text"
+    # distinct projects labelled by id in /metrics; later ones are counted as project="other"
+    metrics_max_projects: int = 100
     # proxies whose X-Forwarded-For is believed (comma-separated addresses or networks); empty = none
     trusted_proxies: str = ""
     # rate limits: requests per window per key (0 = off)
@@ -87,6 +91,8 @@ HELP: dict[str, str] = {
     "max_query_tokens": "Most GraphQL tokens in one query, checked while parsing (1014 above).",
     "query_cache_chars": "Query characters the parsed-document cache may hold (about 100 bytes of memory each).",
     "log_level": "Server log level (debug, info, warning, error).",
+    "log_format": "Server log format: text, or json (one object per line on stdout, with an access line per request).",
+    "metrics_max_projects": "Projects labelled by id in /metrics ingestion counters; more are counted as \"other\".",
     "trusted_proxies": "Comma-separated proxy addresses or networks whose X-Forwarded-For is trusted. Empty: none.",
     "rate_limit_window_s": "Window of the rate limits below, in seconds.",
     "rate_limit_per_project": "Requests per window per project key on /graphql and ingestion (429 above; 0: off).",

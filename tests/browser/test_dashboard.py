@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from typing import Any
 
@@ -179,3 +180,32 @@ def test_dashboard_on_a_phone(phone_page: Any, world: World) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"the page is {overflow}px wider than a phone screen"
     screenshot(page, "dashboard-phone")
+
+
+def test_every_data_table_downloads_its_rows_as_csv(page: Any, world: World, tmp_path: Any) -> None:
+    login(page, world, next_path="/dashboard")
+    wait_ready(page)
+    tables = page.locator("#usage-over-time details.data-table")
+    assert tables.count() >= 1
+    details = tables.first
+    details.locator("summary").click()
+    header = [th.inner_text() for th in details.locator("thead th").all()][1:]
+    labels = [th.inner_text() for th in details.locator("tbody th").all()]
+    values = [[td.get_attribute("data-value") for td in tr.locator("td").all()]
+              for tr in details.locator("tbody tr").all()]
+    with page.expect_download() as info:
+        details.locator("a.csv-download").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".csv")
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    rows = list(csv.reader(path.open(newline="")))
+    assert rows[0] == ["", *header]
+    assert [r[0] for r in rows[1:]] == labels
+    assert [r[1:] for r in rows[1:]] == values  # the exact values, not the formatted text
+    assert any(float(v) > 0 for row in values for v in row if v)
+    # every chart of every tab has one
+    for tab in ("quality", "errors"):
+        page.click(f"button[data-tab={tab}]")
+        wait_ready(page)
+    assert page.locator("details.data-table").count() == page.locator("details.data-table a.csv-download").count()

@@ -8,6 +8,7 @@ writer thread (store/writer.py), the only one that writes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from videoinsights.derive.model import SessionDerivation
 from videoinsights.derive.session import derive_session
@@ -37,18 +38,28 @@ def derive_pending(store: Store, limit: int) -> tuple[int, int]:
     return len(derivations), len(failed)
 
 
-def derive_all(store: Store, batch: int = 2000) -> int:
+# progress(sessions done in this step, sessions to derive in all): for a progress bar.
+Progress = Callable[[int, int], None]
+
+
+def derive_all(store: Store, batch: int = 2000, progress: Progress | None = None) -> int:
     """Rebuild every derived table from the raw events."""
     store.clear_derived()
     store.mark_all_dirty()
-    return derive_until_clean(store, batch)
+    return derive_until_clean(store, batch, progress)
 
 
-def derive_until_clean(store: Store, batch: int = 2000) -> int:
+def derive_until_clean(store: Store, batch: int = 2000, progress: Progress | None = None) -> int:
     """Derive dirty sessions until none is left; return how many were derived."""
     total = 0
+    goal = 0
+    if progress is not None:
+        store.absorb_new_events()
+        goal = store.dirty_session_count()
     while True:
         derived, failed = derive_pending(store, batch)
         if derived + failed == 0:
             return total
         total += derived
+        if progress is not None:
+            progress(derived + failed, goal)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -9,7 +10,7 @@ from graphql import GraphQLResolveInfo
 
 from videoinsights.domain.days import day_start_ms, month_start
 from videoinsights.query.context import RequestContext
-from videoinsights.query.metric import plan_metric
+from videoinsights.query.metric import MetricPlan, plan_metric
 from videoinsights.query.pagination import Page
 from videoinsights.query.report import (
     ReportQuery,
@@ -43,36 +44,59 @@ def _filters(args: dict[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((column, values) for column, values in filters.items() if values)
 
 
+@dataclass(frozen=True)
+class ReportArgs:
+    """projectData arguments, checked: the LA days, the interval, filters and groups."""
+
+    first_day: date | None
+    last_day: date
+    interval: str | None
+    filters: tuple[tuple[str, tuple[str, ...]], ...]
+    group_by: tuple[str, ...]
+
+    @classmethod
+    def of(cls, args: dict[str, Any], now_ms: int) -> ReportArgs:
+        """From GraphQL-coerced arguments (start and end as epoch ms); raises InsightsError."""
+        first_day, last_day = report_days(args["start"], args.get("end"), now_ms)
+        interval = resolve_interval(args.get("interval"), first_day, last_day)
+        return cls(first_day, last_day, interval, _filters(args), group_columns(_values(args.get("groupBy"))))
+
+    @property
+    def include_project(self) -> bool:
+        """Session-level measures apply only to unfiltered, ungrouped reports."""
+        return not self.filters and not self.group_by
+
+    def query(self, project_id: str, plan: MetricPlan, monthly_before: date, offset: int, limit: int) -> ReportQuery:
+        return ReportQuery(
+            project_id=project_id,
+            first_day=self.first_day,
+            last_day=self.last_day,
+            interval=self.interval,
+            filters=self.filters,
+            group_by=self.group_by,
+            endpoint_columns=plan.endpoint_columns,
+            project_columns=plan.project_columns,
+            include_project=self.include_project,
+            monthly_before=monthly_before,
+            offset=offset,
+            limit=limit,
+        )
+
+    def metric(self, row: dict[str, Any], plan: MetricPlan) -> Any:
+        """One report row -> a Metric object (intervalStart/End as epoch ms)."""
+        start: date = row["bucket"] if self.interval else (self.first_day or row["min_day"])
+        row["_start"] = day_start_ms(start)
+        row["_end"] = day_start_ms(bucket_end(row["bucket"], self.interval, self.last_day))
+        return plan.build(row)
+
+
 def resolve_project_data(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
     ctx: RequestContext = info.context
-    first_day, last_day = report_days(args["start"], args.get("end"), ctx.now_ms)
-    interval = resolve_interval(args.get("interval"), first_day, last_day)
+    report = ReportArgs.of(args, ctx.now_ms)
     page = Page.of(args.get("first"), args.get("endCursor"))
-    filters = _filters(args)
-    group_by = group_columns(_values(args.get("groupBy")))
-    include_project = not filters and not group_by
-    tree = selection_tree(info)
-    plan = plan_metric(tree.get("resources", {}), include_project)
-    query = ReportQuery(
-        project_id=obj["_project"].project_id,
-        first_day=first_day,
-        last_day=last_day,
-        interval=interval,
-        filters=filters,
-        group_by=group_by,
-        endpoint_columns=plan.endpoint_columns,
-        project_columns=plan.project_columns,
-        include_project=include_project,
-        monthly_before=month_start(ctx.first_daily_day),
-        offset=page.offset,
-        limit=page.limit,
-    )
+    plan = plan_metric(selection_tree(info).get("resources", {}), report.include_project)
+    query = report.query(obj["_project"].project_id, plan, month_start(ctx.first_daily_day), page.offset, page.limit)
     rows, total = reads.project_report(ctx.cursor, query)
     ctx.count(len(rows))
-    metrics = []
-    for row in rows:
-        start: date = row["bucket"] if interval else (first_day or row["min_day"])
-        row["_start"] = day_start_ms(start)
-        row["_end"] = day_start_ms(bucket_end(row["bucket"], interval, last_day))
-        metrics.append(plan.build(row))
-    return page.result(metrics, total, interval=interval)
+    metrics = [report.metric(row, plan) for row in rows]
+    return page.result(metrics, total, interval=report.interval)

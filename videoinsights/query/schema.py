@@ -19,6 +19,11 @@ SCHEMA_DIR = Path(__file__).parent / "schema"
 # Order matters only for readability of the generated docs.
 SDL_FILES = ("scalars", "root", "project_data", "usage", "quality", "errors", "countries",
              "sessions", "streams", "summaries")
+# GroupBy values -> the dimension columns of the rollups (also read by query/export.py).
+GROUP_BY = {
+    "SDK_TYPE": "sdk_type", "SDK_VERSION": "sdk_version", "COUNTRY": "country", "REGION": "region",
+    "BROWSER": "browser", "BROWSER_NAME": "browser", "BROWSER_VERSION": "browser_version",
+}
 
 
 def load_sdl() -> str:
@@ -59,10 +64,7 @@ def _bindables() -> list:
     subscriber = ObjectType("Subscriber")
     subscriber.set_field("streamStatsCollection", session_data.resolve_subscriber_stats)
 
-    group_by = EnumType("GroupBy", {
-        "SDK_TYPE": "sdk_type", "SDK_VERSION": "sdk_version", "COUNTRY": "country", "REGION": "region",
-        "BROWSER": "browser", "BROWSER_NAME": "browser", "BROWSER_VERSION": "browser_version",
-    })
+    group_by = EnumType("GroupBy", GROUP_BY)
     return [*SCALARS, query, proj, data, sess, summary, meeting, connection, publisher, subscriber, group_by]
 
 

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from typing import BinaryIO
 
 from videoinsights.domain.days import day_start_ms, la_day
+from videoinsights.progress import Bar, track_events
 from videoinsights.simulate.config import DEFAULT_CONFIG, SimConfig
 from videoinsights.simulate.delivery import deliver
 from videoinsights.simulate.generator import generate
@@ -111,13 +112,20 @@ def run_simulate(args: argparse.Namespace, token_provider: Callable[[], str] | N
     # One INFO line per request from httpx would bury the progress line.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger("httpx").level))
     started = time.monotonic()
-    events = simulated_events(args, config)
+    with Bar("simulating", total=args.days, unit="days") as bar:
+        return _run(args, token_provider, track_events(simulated_events(args, config), bar,
+                                                       start_ms_for(args.start, args.days)), started, bar)
+
+
+def _run(args: argparse.Namespace, token_provider: Callable[[], str] | None, events: Iterable[Event],
+         started: float, bar: Bar) -> int:
     if not args.url:
         if args.out == "-":
             n = write_ndjson(events, sys.stdout.buffer)
         else:
             with open(args.out, "wb") as fh:
                 n = write_ndjson(events, fh)
+        bar.update(completed=args.days)
         took = time.monotonic() - started
         print(f"simulate: wrote {n:,} events in {took:.1f} s ({n / max(took, 1e-9):,.0f} ev/s)", file=sys.stderr)
         return 0
@@ -127,11 +135,14 @@ def run_simulate(args: argparse.Namespace, token_provider: Callable[[], str] | N
             out = sys.stdout.buffer if args.out == "-" else open(args.out, "wb")  # noqa: SIM115
             events = _tee(events, out)
         assert token_provider is not None
+        # the bar shows progress on a terminal; elsewhere only the summary line below is printed
         stats = post_events(args.url, token_provider, events, batch_size=args.batch_size,
-                            concurrency=args.concurrency, rate=args.rate)
+                            concurrency=args.concurrency, rate=args.rate, progress=None)
     finally:
         if out is not None and out is not sys.stdout.buffer:
             out.close()
+    bar.update(completed=args.days)
+    print(f"simulate: {stats.line()}", file=sys.stderr)
     for message in stats.errors:
         print(f"simulate: {message}", file=sys.stderr)
     if stats.aborted:

@@ -81,6 +81,10 @@ class Writer:
         self._queue.put(job)
         return job.future
 
+    def queued(self) -> int:
+        """Jobs waiting for the writer thread (approximate, for /metrics)."""
+        return self._queue.qsize()
+
     def call(self, fn: Callable[[Store], Any]) -> Future[Any]:
         """Run fn(store) on the writer thread (admin commands, rebuilds)."""
         job = _Call(fn)

@@ -35,6 +35,8 @@ def _accepts(annotation: Any, value: Any) -> bool:
         return any(_accepts(arm, value) for arm in typing.get_args(annotation))
     if annotation is type(None):
         return value is None
+    if typing.get_origin(annotation) is Callable:  # e.g. a progress callback: local calls only
+        return False
     if annotation is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if isinstance(annotation, type):

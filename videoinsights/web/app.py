@@ -25,10 +25,14 @@ from videoinsights.web.admin import post_admin
 from videoinsights.web.body_limits import RequestLimits
 from videoinsights.web.browser_ingest import options_events
 from videoinsights.web.collector import get_collector_js, get_collector_mjs
+from videoinsights.web.export import get_export
+from videoinsights.web.forwarded import ForwardedScheme
 from videoinsights.web.graphql import graphql_routes_from_state
 from videoinsights.web.health import get_health, get_metrics
 from videoinsights.web.ingest import get_event_schema, post_events, post_vonage_callback
 from videoinsights.web.livekit import post_livekit_webhook
+from videoinsights.web.metrics import Metrics
+from videoinsights.web.observe import Observe
 from videoinsights.web.openapi import get_openapi
 from videoinsights.web.pages import browser_graphql_route, page_routes
 from videoinsights.web.services import Services
@@ -43,6 +47,7 @@ def routes() -> list[BaseRoute]:
         Route("/v1/events", options_events, methods=["OPTIONS"]),  # CORS preflight (client keys, cors_origins)
         Route("/v1/events/schema", get_event_schema, methods=["GET"]),
         Route("/v1/projects/{project_id}/callbacks/vonage", post_vonage_callback, methods=["POST"]),
+        Route("/v1/projects/{project_id}/export", get_export, methods=["GET"]),
         Route("/v1/projects/{project_id}/callbacks/livekit", post_livekit_webhook, methods=["POST"]),
         Route("/health", get_health, methods=["GET"]),
         Route("/metrics", get_metrics, methods=["GET"]),
@@ -56,12 +61,16 @@ def routes() -> list[BaseRoute]:
 
 
 def create_app(settings: Settings) -> Starlette:
+    metrics = Metrics(settings.metrics_max_projects)  # this app's own registry
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = DuckDBStore(settings.db)
         writer = Writer(store, settings)
         writer.start()
-        services = Services(settings, store, writer, ProjectCache(store), secrets.token_urlsafe(32), time.time())
+        services = Services(settings, store, writer, ProjectCache(store), secrets.token_urlsafe(32), time.time(),
+                            metrics=metrics)
+        metrics.watch(services)
         app.state.services = services
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         write_sidecar(settings.db, f"http://{host}:{settings.port}", services.admin_token)
@@ -72,5 +81,8 @@ def create_app(settings: Settings) -> Starlette:
             writer.stop()
             store.close()
 
+    # Observe outermost: its request id, latency and access line cover everything inside, 413s included;
     # every body is counted against its route's limit before any handler buffers it (413 above)
-    return Starlette(routes=routes(), lifespan=lifespan, middleware=[Middleware(RequestLimits, settings=settings)])
+    middleware = [Middleware(Observe, metrics=metrics), Middleware(ForwardedScheme),
+                  Middleware(RequestLimits, settings=settings)]
+    return Starlette(routes=routes(), lifespan=lifespan, middleware=middleware)

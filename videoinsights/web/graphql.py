@@ -158,6 +158,8 @@ def graphql_app(store: DuckDBStore, settings: Settings, project_cache: ProjectCa
             auth = _browser_login(request) or tokens.authenticate(request.headers)
         except AuthError as exc:
             return auth_failure(exc.code, exc.message)
+        if auth.project_id:
+            request.state.project_id = auth.project_id  # for the access log
         if limits is not None and auth.kind != "login":  # a login is limited by its address
             wait = limits.project.check(auth.project_id)
             if wait > 0:

@@ -1,4 +1,4 @@
-"""GET /health (liveness + database check) and GET /metrics (Prometheus text).
+"""GET /health (liveness + database check) and GET /metrics (Prometheus text, web/metrics.py).
 
 /metrics is open unless `settings.metrics_token` is set (like most exporters,
 for a server bound to 127.0.0.1); then it needs `Authorization: Bearer <token>`.
@@ -10,9 +10,10 @@ import hmac
 import time
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 
 from videoinsights import __version__
+from videoinsights.web.metrics import CONTENT_TYPE
 from videoinsights.web.responses import JSONResponse, error_response
 from videoinsights.web.services import Services
 
@@ -37,37 +38,10 @@ def metrics_allowed(request: Request, token: str) -> bool:
 
 
 async def get_metrics(request: Request) -> Response:
+    """Prometheus text exposition of this server's registry (web/metrics.py)."""
     services: Services = request.app.state.services
     if not metrics_allowed(request, services.settings.metrics_token):
         response = error_response(401, "GET /metrics needs 'Authorization: Bearer <the metrics token>'.", 1001)
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    s = services.writer.stats
-    dirty = services.store.dirty_session_count()
-    lines = [
-        "# HELP videoinsights_events_inserted_total Events committed to the raw store.",
-        "# TYPE videoinsights_events_inserted_total counter",
-        f"videoinsights_events_inserted_total {s.events_inserted}",
-        "# HELP videoinsights_events_duplicate_total Events ignored because their id was already stored.",
-        "# TYPE videoinsights_events_duplicate_total counter",
-        f"videoinsights_events_duplicate_total {s.duplicates}",
-        "# HELP videoinsights_commits_total Write transactions of ingested events.",
-        "# TYPE videoinsights_commits_total counter",
-        f"videoinsights_commits_total {s.commits}",
-        "# HELP videoinsights_sessions_derived_total Session derivations written.",
-        "# TYPE videoinsights_sessions_derived_total counter",
-        f"videoinsights_sessions_derived_total {s.sessions_derived}",
-        "# HELP videoinsights_derive_failures_total Session derivations that raised.",
-        "# TYPE videoinsights_derive_failures_total counter",
-        f"videoinsights_derive_failures_total {s.derive_failures}",
-        "# HELP videoinsights_derive_seconds_total Time spent deriving.",
-        "# TYPE videoinsights_derive_seconds_total counter",
-        f"videoinsights_derive_seconds_total {s.derive_seconds:.3f}",
-        "# HELP videoinsights_dirty_sessions Sessions waiting to be derived.",
-        "# TYPE videoinsights_dirty_sessions gauge",
-        f"videoinsights_dirty_sessions {dirty}",
-        "# HELP videoinsights_undigested_commits Ingest commits not yet folded into dirty sessions and stats.",
-        "# TYPE videoinsights_undigested_commits gauge",
-        f"videoinsights_undigested_commits {services.store.undigested_commits()}",
-    ]
-    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE)

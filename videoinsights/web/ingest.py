@@ -57,7 +57,7 @@ def _time_window(services: Services, now_ms: int) -> tuple[int, int]:
     return day_start_ms(oldest_day), now_ms + settings.max_future_skew_s * 1000
 
 
-async def _store(services: Services, batch: ValidatedBatch) -> dict[str, Any] | Response:
+async def _store(services: Services, batch: ValidatedBatch, project_id: str) -> dict[str, Any] | Response:
     accepted = 0
     duplicates = batch.within_duplicates
     if batch.size:
@@ -74,6 +74,10 @@ async def _store(services: Services, batch: ValidatedBatch) -> dict[str, Any] | 
             return error_response(503, "The events could not be stored; nothing was written. Retry later.", 1012)
         accepted = sum(flags)
         duplicates += len(flags) - accepted
+        if accepted:  # when the commit holding them was acknowledged: /metrics tells derivation lag from it
+            services.metrics.commits.record(services.store.seq, time.time())
+    received = batch.size + batch.within_duplicates + len(batch.rejected)
+    services.metrics.observe_ingest(project_id, received, accepted, duplicates, len(batch.rejected))
     return {"accepted": accepted, "duplicates": duplicates, "rejected": [r.as_json() for r in batch.rejected]}
 
 
@@ -90,6 +94,7 @@ async def post_events(request: Request) -> Response:
 
 async def _accept_events(request: Request, services: Services, caller: Caller) -> Response:
     settings = services.settings
+    request.state.project_id = caller.project_id  # for the access log
     try:
         body = await _read_body(request, settings.max_body_bytes)
     except TooLarge:
@@ -107,7 +112,7 @@ async def _accept_events(request: Request, services: Services, caller: Caller) -
     now_ms = int(time.time() * 1000)
     min_ts, max_ts = _time_window(services, now_ms)
     batch = validate_events(events, caller.project_id, now_ms, min_ts, max_ts)
-    result = await _store(services, batch)
+    result = await _store(services, batch, caller.project_id)
     if isinstance(result, Response):
         return result
     if batch.rejected and not batch.size and not batch.within_duplicates:
@@ -127,6 +132,7 @@ async def post_vonage_callback(request: Request) -> Response:
     token = request.query_params.get("token", "")
     if project is None or not hmac.compare_digest(token.encode(), project.callback_token.encode()):
         return error_response(401, "Unknown project or wrong callback token.", 1001)
+    request.state.project_id = project_id
     if limited := project_limited(services, project_id):
         return limited
     try:
@@ -144,7 +150,7 @@ async def post_vonage_callback(request: Request) -> Response:
     batch = validate_events([event], project_id, now_ms, min_ts, max_ts)
     if batch.rejected:
         return error_response(400, batch.rejected[0].error, 1022)
-    result = await _store(services, batch)
+    result = await _store(services, batch, project_id)
     return result if isinstance(result, Response) else JSONResponse(result)
 
 

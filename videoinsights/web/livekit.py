@@ -87,5 +87,5 @@ async def post_livekit_webhook(request: Request) -> Response:
     batch = validate_events(events, project_id, now_ms, min_ts, max_ts)
     if batch.rejected:
         return error_response(400, batch.rejected[0].error, 1022)
-    result = await _store(services, batch)
+    result = await _store(services, batch, project_id)
     return result if isinstance(result, Response) else JSONResponse(result)

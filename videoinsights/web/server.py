@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import logging
+
 import uvicorn
 
-from videoinsights.settings import Settings
+from videoinsights.logs import FORMATS, configure_logging
+from videoinsights.settings import Settings, SettingsError
 from videoinsights.web.app import create_app
 from videoinsights.web.http_protocol import head_limited_protocol
 
 
 def serve(settings: Settings) -> None:
+    if settings.log_format not in FORMATS:
+        raise SettingsError(f"VIDEOINSIGHTS_LOG_FORMAT must be one of {', '.join(FORMATS)}, "
+                            f"got {settings.log_format!r}")
+    configure_logging(settings.log_format, settings.log_level)
+    if settings.log_format == "text" and settings.log_level.lower() != "debug":
+        # a line per request is for log shippers (json) or debugging, not a terminal
+        logging.getLogger("videoinsights.access").setLevel(logging.WARNING)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,  # our handlers (videoinsights/logs.py) format uvicorn's records too
         access_log=False,
         lifespan="on",
         # client addresses come from web/client_address.py, which trusts X-Forwarded-For only

@@ -14,6 +14,7 @@ from videoinsights.store.duckdb import client_keys as key_sql
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.writer import Writer
 from videoinsights.web.client_address import Network, client_address, parse_networks
+from videoinsights.web.metrics import Metrics
 from videoinsights.web.ratelimit import RateLimiter
 
 
@@ -45,6 +46,7 @@ class Services:
     projects: ProjectCache
     admin_token: str
     started_at: float
+    metrics: Metrics = field(default_factory=Metrics)
     limits: RateLimits = field(init=False)
     proxies: tuple[Network, ...] = field(init=False)
     client_keys: ClientKeyCache = field(init=False)

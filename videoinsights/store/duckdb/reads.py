@@ -89,12 +89,8 @@ def _filters_sql(q: ReportQuery, params: dict[str, Any]) -> str:
     return " AND ".join(clauses)
 
 
-def project_report(cur: Cursor, q: ReportQuery) -> tuple[list[Row], int]:
-    """One page of report rows and the total number of rows.
-
-    Each row: bucket (DATE), first_day (earliest day with data in the row),
-    min_day (earliest over all rows), the grouped dimensions and the sums."""
-    params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
+def report_sql(q: ReportQuery, params: dict[str, Any]) -> str:
+    """The report statement (rows ordered by bucket then group, paged by $limit/$offset), filling `params`."""
     dims = tuple(dict.fromkeys([*q.group_by, *(c for c, _ in q.filters)]))
     filters = _filters_sql(q, params)
     ep = _part(q, "endpoint", q.endpoint_columns, dims, params, filters)
@@ -107,8 +103,17 @@ def project_report(cur: Cursor, q: ReportQuery) -> tuple[list[Row], int]:
                 f"FROM ep FULL OUTER JOIN pr ON ep.bucket = pr.bucket")
     else:
         body = ep
-    sql = (f"SELECT *, count(*) OVER () AS _total, min(first_day) OVER () AS min_day FROM ({body}) r "
-           f"ORDER BY {order} LIMIT $limit OFFSET $offset")
+    return (f"SELECT *, count(*) OVER () AS _total, min(first_day) OVER () AS min_day FROM ({body}) r "
+            f"ORDER BY {order} LIMIT $limit OFFSET $offset")
+
+
+def project_report(cur: Cursor, q: ReportQuery) -> tuple[list[Row], int]:
+    """One page of report rows and the total number of rows.
+
+    Each row: bucket (DATE), first_day (earliest day with data in the row),
+    min_day (earliest over all rows), the grouped dimensions and the sums."""
+    params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
+    sql = report_sql(q, params)
     rows = _dicts(cur.execute(sql, params))
     if rows:
         return rows, int(rows[0]["_total"])

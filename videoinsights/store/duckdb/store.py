@@ -284,6 +284,10 @@ class DuckDBStore:
                 self._cursors.append(cur)
         return cur
 
+    def export_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of its own for one long streaming read (an export); the caller closes it."""
+        return self._con.cursor()
+
     # -- projects ----------------------------------------------------------
     def insert_project(self, project: Project) -> None:
         values = asdict(project)
@@ -395,6 +399,21 @@ class DuckDBStore:
 
     def dirty_session_count(self) -> int:
         return int(self.reader().execute("SELECT count(*) FROM dirty_sessions").fetchall()[0][0])
+
+    def oldest_dirty_seq(self) -> int | None:
+        """The commit that first dirtied the session waiting longest (None: none waits); for /metrics."""
+        value = self.reader().execute("SELECT min(dirtied_seq) FROM dirty_sessions").fetchall()[0][0]
+        return None if value is None else int(value)
+
+    @property
+    def seq(self) -> int:
+        """Sequence number of the last ingest commit."""
+        return self._seq
+
+    @property
+    def derived_seq(self) -> int:
+        """Last commit folded into dirty_sessions and stats (the derivation watermark)."""
+        return self._derived_seq
 
     def has_events(self, project_id: str) -> bool:
         rows = self.reader().execute("SELECT 1 FROM session_bounds WHERE project_id = ? LIMIT 1", [project_id])
