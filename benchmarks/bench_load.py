@@ -27,6 +27,13 @@ the history loads), so the client spends CPU only on posting during the load.
         [--py-spy OUT_PREFIX --py-spy-bin PATH]
 
 Several rates run one after the other, each on its own server and copy of the database.
+
+Soak (`--soak SECONDS`, e.g. 3600): one server at a moderate `--soak-rate` (default 500 events/s,
+generated while posting) for that long, with a dashboard's projectData every 2 s and the freshness
+markers; the server's RSS, its database size and the machine's load average every `--soak-every`
+seconds, then RSS at the start, end and peak and its trend (goal: flat).
+
+    .venv/bin/python -m benchmarks.bench_load --soak 3600 [--soak-rate 500] [--soak-every 10]
 """
 
 from __future__ import annotations
@@ -513,6 +520,115 @@ def summary(results: list[Result]) -> None:
               f"({pct(ll.project_data_ms, 99):,.0f}) | {r.end_metrics['dirty_sessions']:,.0f} |")
 
 
+# -- soak ----------------------------------------------------------------------------------------
+
+
+def rss_mib(pid: int) -> float:
+    """Resident set size of a process in MiB (Linux /proc); NaN when unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return math.nan
+
+
+def slope_per_hour(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, value) points, per hour."""
+    if len(points) < 2:
+        return math.nan
+    mt = statistics.fmean(t for t, _ in points)
+    mv = statistics.fmean(v for _, v in points)
+    var = sum((t - mt) ** 2 for t, _ in points)
+    return sum((t - mt) * (v - mv) for t, v in points) / var * 3600 if var else math.nan
+
+
+class SoakSamplers(Samplers):
+    """The load run's samplers with a token renewed every few minutes (a soak outlives any one token)."""
+
+    def __init__(self, url: str, pid: str, secret: str, tag: str, **kwargs: Any) -> None:
+        super().__init__(url, pid, secret, tag, **kwargs)
+        self.secret, self.issued = secret, time.monotonic()
+
+    def headers(self) -> dict[str, str]:
+        if time.monotonic() - self.issued > 300:
+            self.issued = time.monotonic()
+            self.token = issue_project_token(self.pid, self.secret, 900)
+        return super().headers()
+
+
+def run_soak(args: argparse.Namespace) -> None:
+    """Moderate steady ingestion for `--soak` seconds, reporting the server's memory over time."""
+    started = time.monotonic()
+    rate = args.soak_rate
+    with tempfile.TemporaryDirectory() as tmpdir:
+        db = Path(tmpdir) / "soak.duckdb"
+        project = create_project(db)
+        pid, secret = str(project["projectId"]), project["apiSecret"]
+        loaded = fill_template(db, pid, args.history_days, args.history_sessions_per_day, 1)
+        print(f"preloaded {loaded:,} events in {time.monotonic() - started:.1f} s", flush=True)
+        spd = args.sessions_per_day or math.ceil(rate * 86_400 / EVENTS_PER_SESSION)
+        stream = deliver(generate(pid, now_ms() - DAY_MS, 1, spd, args.seed), args.seed, args.late_fraction,
+                         args.duplicate_fraction)
+        server = ServerProcess(db, env=dict(kv.split("=", 1) for kv in args.env))
+        points: list[tuple[float, float]] = []  # (seconds into the soak, RSS MiB)
+        stop = threading.Event()
+        sent = [0]
+
+        def sample() -> None:
+            t0 = time.monotonic()
+            while True:
+                t = time.monotonic() - t0
+                rss = rss_mib(server.proc.pid)
+                points.append((t, rss))
+                if len(points) == 1 or int(t) // 60 != int(points[-2][0]) // 60:
+                    size = sum(f.stat().st_size for f in db.parent.glob("soak.duckdb*")) / 2**20
+                    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+                    print(f"t={t:6.0f} s  server RSS {rss:7.1f} MiB  database {size:7.1f} MiB  "
+                          f"events sent {sent[0]:>10,}  load average {load}", flush=True)
+                if stop.wait(args.soak_every):
+                    return
+
+        print(f"\n== soak: {rate:,.0f} events/s for {args.soak:,.0f} s ({spd:,} simulated sessions/day), "
+              f"server pid {server.proc.pid}; uptime: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+        sampler = threading.Thread(target=sample, daemon=True)
+        try:
+            with SoakSamplers(server.url, pid, secret, "soak", pd_every=2.0) as soak:
+                sampler.start()
+
+                def counted(events: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+                    for ev in events:
+                        sent[0] += 1
+                        yield ev
+
+                post = post_events(server.url, lambda: issue_project_token(pid, secret, 300),
+                                   counted(timed(stream, args.soak, [0])), batch_size=args.batch_size,
+                                   concurrency=args.concurrency, rate=rate, progress=None)
+                soak.stop.set()
+            stop.set()
+            sampler.join()
+        finally:
+            stop_server(server)
+    warm = [(t, v) for t, v in points if t >= 60] or points
+    second_half = [(t, v) for t, v in points if t >= points[-1][0] / 2]
+    rss = [v for _, v in warm]
+    print(f"\n--- soak: {args.soak:,.0f} s at {rate:,.0f} events/s ---")
+    print(f"acknowledged {post.acknowledged:,} events ({post.acknowledged / post.elapsed_s:,.0f}/s), "
+          f"{post.failed:,} failed, {post.rejected:,} rejected")
+    print(f"server RSS after 1 min {warm[0][1]:,.1f} MiB, at the end {warm[-1][1]:,.1f} MiB, "
+          f"min {min(rss):,.1f}, max {max(rss):,.1f}; trend over the second half "
+          f"{slope_per_hour(second_half):+,.1f} MiB/hour")
+    s = soak.samples
+    print(f"projectData every 2 s: {fmt_ms(s.project_data_ms)}, {s.project_data_errors} errors")
+    print(f"freshness ack -> visible: {fmt_ms(freshness(s))}")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
+    for msg in (post.errors + s.errors)[:5]:
+        print(f"  note: {msg}")
+    print(f"\n.venv/bin/python -m benchmarks.bench_load {' '.join(sys.argv[1:])}  "
+          f"({time.monotonic() - started:.0f} s in all)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, nargs="+", default=[10_000], help="events/s; several = several runs")
@@ -533,7 +649,13 @@ def main() -> None:
     parser.add_argument("--progress", action="store_true", help="the poster's progress line on stderr")
     parser.add_argument("--py-spy", metavar="OUT_PREFIX", help="profile the server mid-load (raw folded stacks)")
     parser.add_argument("--py-spy-bin", default=shutil.which("py-spy") or "py-spy")
+    parser.add_argument("--soak", type=float, metavar="SECONDS", help="soak mode: one long run reporting memory")
+    parser.add_argument("--soak-rate", type=float, default=500, help="events/s of the soak (default 500)")
+    parser.add_argument("--soak-every", type=float, default=10, help="seconds between the soak's RSS samples")
     args = parser.parse_args()
+    if args.soak:
+        run_soak(args)
+        return
     if any("=" not in kv for kv in args.env):
         parser.error("--env takes VAR=VALUE")
     if args.py_spy and not shutil.which(args.py_spy_bin):

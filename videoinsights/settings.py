@@ -44,6 +44,10 @@ class Settings:
     purge_interval_s: int = 3600
     # GraphQL limits
     max_query_nodes: int = 500_000
+    max_query_reads: int = 50
+    max_query_bytes: int = 100_000
+    max_query_tokens: int = 3_000
+    query_cache_chars: int = 1_000_000
     # log level of the server
     log_level: str = "info"
     # proxies whose X-Forwarded-For is believed (comma-separated addresses or networks); empty = none
@@ -78,6 +82,10 @@ HELP: dict[str, str] = {
     "monthly_retention_months": "Months monthly rollups are kept (Insights: 12).",
     "purge_interval_s": "Seconds between retention purges while serving.",
     "max_query_nodes": "GraphQL queries estimated to return more result nodes are refused.",
+    "max_query_reads": "Most store reads one GraphQL query may make (collections and session lookups; 1014 above).",
+    "max_query_bytes": "Longest GraphQL query text in bytes, checked before parsing (1014 above).",
+    "max_query_tokens": "Most GraphQL tokens in one query, checked while parsing (1014 above).",
+    "query_cache_chars": "Query characters the parsed-document cache may hold (about 100 bytes of memory each).",
     "log_level": "Server log level (debug, info, warning, error).",
     "trusted_proxies": "Comma-separated proxy addresses or networks whose X-Forwarded-For is trusted. Empty: none.",
     "rate_limit_window_s": "Window of the rate limits below, in seconds.",

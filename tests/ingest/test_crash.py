@@ -1,5 +1,6 @@
 """kill -9 the server while acknowledged batches stream in: after a restart
-every acknowledged event is there."""
+every acknowledged event is there, and once clients have retried what was in flight,
+every event is stored exactly once."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ def test_acknowledged_events_survive_kill_9(tmp_path, server_factory) -> None:
     creds = create_project(db)
     server = server_factory()
     acked: list[str] = []
+    sent: list[list[dict]] = []  # every batch a client tried, acknowledged or not
     lock = threading.Lock()
     stop = threading.Event()
     now = int(time.time() * 1000)
@@ -29,6 +31,8 @@ def test_acknowledged_events_survive_kill_9(tmp_path, server_factory) -> None:
                 ids = [f"w{worker}-b{batch}-e{i}" for i in range(200)]
                 events = [{"id": i, "type": "publisherStats", "sessionId": f"s{worker}", "timestamp": now,
                            "streamId": f"st{worker}", "videoBitrateKbps": 500.0} for i in ids]
+                with lock:
+                    sent.append(events)
                 try:
                     r = http.post(f"{server.url}/v1/events", json=events, headers=creds.headers())
                 except httpx.HTTPError:
@@ -51,9 +55,22 @@ def test_acknowledged_events_survive_kill_9(tmp_path, server_factory) -> None:
 
     server.start()  # restart on the same file: replays the WAL
     server.stop()
+    stored = "SELECT event_id FROM events UNION ALL SELECT event_id FROM stats_samples"
     con = duckdb.connect(str(db), read_only=True)
     con.execute("CREATE TEMP TABLE acked (event_id VARCHAR)")
     con.executemany("INSERT INTO acked VALUES (?)", [[i] for i in acked])
-    stored = "SELECT event_id FROM events UNION ALL SELECT event_id FROM stats_samples"
     missing = con.execute(f"SELECT count(*) FROM acked WHERE event_id NOT IN ({stored})").fetchone()
     assert missing[0] == 0
+    con.close()
+
+    # Clients retry every batch whose answer they did not get (here: all of them, to be thorough).
+    server.start()
+    with httpx.Client(timeout=30) as http:
+        for events in sent:
+            r = http.post(f"{server.url}/v1/events", json=events, headers=creds.headers())
+            assert r.status_code == 200 and r.json()["accepted"] + r.json()["duplicates"] == len(events)
+    server.stop()
+    con = duckdb.connect(str(db), read_only=True)
+    total, distinct = con.execute(f"SELECT count(*), count(DISTINCT event_id) FROM ({stored})").fetchone()
+    con.close()
+    assert total == distinct == sum(len(events) for events in sent)  # every event once, none twice

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+import duckdb
 import httpx
 import jwt
 import orjson
@@ -210,3 +211,31 @@ def test_purge_and_rebuild_commands_offline_and_through_the_server(tmp_path, ser
     online = json.loads(cli(db, "purge"))
     assert online["events"] == 0  # the event is recent: nothing expired
     assert "rebuilt 1 sessions" in cli(db, "rebuild")
+
+
+def test_publisher_only_stats_fields_are_validated_and_stored(tmp_path, served_project) -> None:
+    """qualityLimitationReason and availableOutgoingBitrateKbps (issue 8): publisherStats only."""
+    server, creds = served_project
+    pub = {"id": "p1", "type": "publisherStats", "sessionId": "s1", "timestamp": NOW, "streamId": "st1",
+           "qualityLimitationReason": "Bandwidth", "availableOutgoingBitrateKbps": 812.5}
+    body = [
+        pub,
+        {**pub, "id": "p2", "qualityLimitationReason": "network"},
+        {**pub, "id": "p3", "availableOutgoingBitrateKbps": -1},
+        {"id": "s1", "type": "subscriberStats", "sessionId": "s1", "timestamp": NOW, "subscriberId": "sub1",
+         "qualityLimitationReason": "cpu"},
+        {**pub, "id": "p4", "qualityLimitationReason": "none", "availableOutgoingBitrateKbps": 0},
+        {**pub, "id": "p5", "freezeCount": -1},  # e.g. a collector's delta across a counter reset
+    ]
+    data = post(server, creds, body).json()
+    assert data["accepted"] == 2
+    errors = {x["id"]: x["error"] for x in data["rejected"]}
+    assert "qualityLimitationReason must be one of none, bandwidth, cpu, other" in errors["p2"]
+    assert "availableOutgoingBitrateKbps must be a number in 0..1,000,000" in errors["p3"]
+    assert "qualityLimitationReason" in errors["s1"]
+    assert "freezeCount must be an integer in 0..100,000" in errors["p5"]
+    server.stop()
+    con = duckdb.connect(str(tmp_path / "vi.duckdb"), read_only=True)
+    rows = con.execute("SELECT event_id, quality_limitation_reason, available_outgoing_bitrate_kbps"
+                       " FROM stats_samples ORDER BY event_id").fetchall()
+    assert rows == [("p1", "bandwidth", 812.5), ("p4", "none", 0.0)]

@@ -79,5 +79,5 @@ def canonical_stats(stats: Iterable[StatsAggregate]) -> list[StatsAggregate]:
     return sorted(
         stats,
         key=lambda a: (a.side, a.entity_id, a.day, a.first_ts, a.last_ts, a.samples, a.latency, a.bitrate,
-                       a.lat_sum, a.lat_count, a.br_sum, a.br_count),
+                       a.lat_sum, a.lat_count, a.br_sum, a.br_count, a.extras),
     )

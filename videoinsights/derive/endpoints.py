@@ -25,7 +25,7 @@ from videoinsights.derive.intervals import MINUTE_MS
 from videoinsights.derive.lifetimes import Lifetimes
 from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, EndpointDayRow, StatsAggregate
 from videoinsights.domain.days import la_day, split_by_day
-from videoinsights.domain.quality import BITRATE_FIELDS, LATENCY_FIELDS
+from videoinsights.domain.quality import BITRATE_FIELDS, LATENCY_FIELDS, STATS_EXTRA_COLUMNS
 
 Dims = tuple[str | None, ...]
 _NO_DIMS: Dims = (None,) * len(DIMENSIONS)
@@ -42,6 +42,7 @@ def _quality(agg: StatsAggregate) -> dict[str, float]:
     values.update({f"{side}_br_{b.lower()}": n for b, n in zip(BITRATE_FIELDS, agg.bitrate, strict=True)})
     values.update({f"{side}_samples": agg.samples, f"{side}_lat_sum": agg.lat_sum, f"{side}_lat_count": agg.lat_count,
                    f"{side}_br_sum": agg.br_sum, f"{side}_br_count": agg.br_count})
+    values.update({f"{side}_{c}": v for c, v in zip(STATS_EXTRA_COLUMNS, agg.extras, strict=False)})
     return values
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from videoinsights.domain.quality import BITRATE_FIELDS, LATENCY_FIELDS
+from videoinsights.domain.quality import BITRATE_FIELDS, LATENCY_FIELDS, STATS_EXTRA_COLUMNS
 from videoinsights.domain.tiers import TIER_COLUMNS
 
 # Endpoint dimensions that project data can filter and group by.
@@ -29,6 +29,7 @@ QUALITY_COLUMNS: tuple[str, ...] = tuple(
         "lat_count",
         "br_sum",
         "br_count",
+        *STATS_EXTRA_COLUMNS,
     )
 )
 ENDPOINT_MEASURES: tuple[str, ...] = (
@@ -214,3 +215,5 @@ class StatsAggregate:
     lat_count: int
     br_sum: float
     br_count: int
+    # the STATS_EXTRA_COLUMNS in their order (jitter, RTT, ... sums and counts); () = none reported
+    extras: tuple[float, ...] = ()

@@ -7,7 +7,24 @@ field is added in exactly one place.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+
+Number = int | float
+
+# The values each SQL column type can hold. A value outside its column's range must be refused
+# per event at validation: at insert it would fail the whole group commit (several requests).
+SQL_RANGES: dict[str, tuple[Number, Number]] = {
+    "TINYINT": (-(2**7), 2**7 - 1),
+    "SMALLINT": (-(2**15), 2**15 - 1),
+    "INTEGER": (-(2**31), 2**31 - 1),
+    "BIGINT": (-(2**63), 2**63 - 1),
+    "FLOAT": (-3.4028234663852886e38, 3.4028234663852886e38),
+    "DOUBLE": (-sys.float_info.max, sys.float_info.max),
+}
+# The column type of each field kind: the DDL (store/duckdb/schema.py) is generated from this.
+SQL_TYPE: dict[str, str] = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "ratio": "DOUBLE", "bool": "BOOLEAN"}
+NUMERIC_KINDS = frozenset({"int", "float", "ratio"})
 
 
 @dataclass(frozen=True)
@@ -20,10 +37,41 @@ class Field:
     help: str
     choices: tuple[str, ...] = ()  # allowed values (case-insensitive for enums)
     upper: bool = False  # normalise to upper case (enum-like dimensions)
+    # Numbers: the physically sane range, with a wide margin (documented in docs/events.md). Values
+    # beyond it are refused, so no stored value can overflow a sum or an average in a report.
+    bounds: tuple[Number, Number] | None = None
+
+    @property
+    def value_range(self) -> tuple[Number, Number]:
+        """The accepted range of a number: its sane bounds, never beyond what its column holds."""
+        low, high = SQL_RANGES[SQL_TYPE[self.kind]]
+        if self.bounds is None:
+            return low, high
+        return max(low, self.bounds[0]), min(high, self.bounds[1])
+
+    @property
+    def range_text(self) -> str:
+        """The accepted range for people: "0..1,000,000"."""
+        return "..".join(f"{v:,.0f}" if float(v).is_integer() else f"{v:,}" for v in self.value_range)
 
 
-def _f(name: str, column: str, kind: str, help: str, choices: tuple[str, ...] = (), upper: bool = False) -> Field:
-    return Field(name, column, kind, help, choices, upper)
+def _f(
+    name: str,
+    column: str,
+    kind: str,
+    help: str,
+    choices: tuple[str, ...] = (),
+    upper: bool = False,
+    bounds: tuple[Number, Number] | None = None,
+) -> Field:
+    if kind == "ratio":
+        bounds = (0.0, 1.0)
+    return Field(name, column, kind, help, choices, upper, bounds)
+
+
+# Sane physical bounds, with a margin of orders of magnitude over anything real.
+_KBPS = (0.0, 1_000_000.0)  # 1 Gbit/s: far beyond any WebRTC stream
+_MS = (0.0, 600_000.0)  # 10 minutes of latency, round trip or jitter
 
 
 # Fields that every event carries. `id` and `timestamp` are handled specially.
@@ -64,10 +112,10 @@ FIELDS: dict[str, Field] = {
         _f("hasAudio", "has_audio", "bool", "Stream (or snapshot) carries audio"),
         _f("hasVideo", "has_video", "bool", "Stream (or snapshot) carries video"),
         # 30-second stats snapshot
-        _f("audioBitrateKbps", "audio_bitrate_kbps", "float", "Audio bitrate, kbps"),
-        _f("videoBitrateKbps", "video_bitrate_kbps", "float", "Video bitrate, kbps"),
-        _f("audioLatencyMs", "audio_latency_ms", "float", "Audio latency, ms"),
-        _f("videoLatencyMs", "video_latency_ms", "float", "Video latency, ms"),
+        _f("audioBitrateKbps", "audio_bitrate_kbps", "float", "Audio bitrate, kbps", bounds=_KBPS),
+        _f("videoBitrateKbps", "video_bitrate_kbps", "float", "Video bitrate, kbps", bounds=_KBPS),
+        _f("audioLatencyMs", "audio_latency_ms", "float", "Audio latency, ms", bounds=_MS),
+        _f("videoLatencyMs", "video_latency_ms", "float", "Video latency, ms", bounds=_MS),
         _f("audioPacketLoss", "audio_packet_loss", "ratio", "Audio packet-loss ratio, 0..1"),
         _f("videoPacketLoss", "video_packet_loss", "ratio", "Video packet-loss ratio, 0..1"),
         _f("videoResolution", "video_resolution", "str", "WIDTHxHEIGHT, e.g. 1280x720"),
@@ -75,13 +123,27 @@ FIELDS: dict[str, Field] = {
         _f("videoCodec", "video_codec", "str", "Video codec, e.g. VP8, H264"),
         _f("subscribeToAudio", "subscribe_to_audio", "bool", "Subscriber wants audio at the time of the snapshot"),
         _f("subscribeToVideo", "subscribe_to_video", "bool", "Subscriber wants video at the time of the snapshot"),
-        _f("jitterMs", "jitter_ms", "float", "Jitter, ms"),
-        _f("roundTripMs", "round_trip_ms", "float", "Round-trip time, ms"),
-        _f("frameRate", "frame_rate", "float", "Video frames per second"),
-        _f("freezeCount", "freeze_count", "int", "Video freezes during the snapshot period"),
+        _f("jitterMs", "jitter_ms", "float", "Jitter, ms", bounds=_MS),
+        _f("roundTripMs", "round_trip_ms", "float", "Round-trip time, ms", bounds=_MS),
+        _f("frameRate", "frame_rate", "float", "Video frames per second", bounds=(0.0, 1000.0)),
+        _f("freezeCount", "freeze_count", "int", "Video freezes during the snapshot period", bounds=(0, 100_000)),
+        _f(
+            "qualityLimitationReason",
+            "quality_limitation_reason",
+            "str",
+            "Why the sender lowered its video quality (W3C qualityLimitationReason); publisher only",
+            ("none", "bandwidth", "cpu", "other"),
+        ),
+        _f(
+            "availableOutgoingBitrateKbps",
+            "available_outgoing_bitrate_kbps",
+            "float",
+            "Estimated available outgoing bitrate (W3C availableOutgoingBitrate), kbps; publisher only",
+            bounds=_KBPS,
+        ),
         # attempts
         _f("outcome", "outcome", "str", "success or failure", ("success", "failure")),
-        _f("errorCode", "error_code", "int", "Platform error code of a failed attempt"),
+        _f("errorCode", "error_code", "int", "Platform error code of a failed attempt", bounds=(-(2**31), 2**31 - 1)),
         # archives, broadcasts, SIP, Experience Composer (their id shares one column)
         _f("archiveId", "resource_id", "str", "Archive id"),
         _f("broadcastId", "resource_id", "str", "Broadcast id"),
@@ -89,9 +151,9 @@ FIELDS: dict[str, Field] = {
         _f("composerId", "resource_id", "str", "Experience Composer id"),
         _f("outputMode", "output_mode", "str", "composed or individual", ("composed", "individual")),
         _f("resolution", "resolution", "str", "WIDTHxHEIGHT of a composed archive or broadcast"),
-        _f("streamCount", "stream_count", "int", "Archived streams (individual mode)"),
+        _f("streamCount", "stream_count", "int", "Archived streams (individual mode)", bounds=(0, 100_000)),
         _f("hls", "hls", "bool", "Broadcast has an HLS output"),
-        _f("rtmpCount", "rtmp_count", "int", "Number of RTMP outputs of a broadcast"),
+        _f("rtmpCount", "rtmp_count", "int", "Number of RTMP outputs of a broadcast", bounds=(0, 10_000)),
         _f(
             "destination",
             "destination",
@@ -135,6 +197,8 @@ SNAPSHOT = (
     "frameRate",
     "freezeCount",
 )
+# What only the sending side knows (W3C RTCOutboundRtpStreamStats and the ICE candidate pair).
+PUBLISHER_SNAPSHOT = ("qualityLimitationReason", "availableOutgoingBitrateKbps")
 
 
 @dataclass(frozen=True)
@@ -169,7 +233,12 @@ EVENT_TYPES: dict[str, EventType] = {
         _t("streamDestroyed", "A stream ended", ("streamId",), ("reason",)),
         _t("subscriberCreated", "A client subscribed to a stream", ("subscriberId", "streamId", "connectionId")),
         _t("subscriberDestroyed", "A subscriber ended", ("subscriberId",), ("reason",)),
-        _t("publisherStats", "30-second snapshot of a published stream", ("streamId",), SNAPSHOT),
+        _t(
+            "publisherStats",
+            "30-second snapshot of a published stream",
+            ("streamId",),
+            (*SNAPSHOT, *PUBLISHER_SNAPSHOT),
+        ),
         _t(
             "subscriberStats",
             "30-second snapshot of a subscriber",
@@ -202,3 +271,7 @@ ENVELOPE_COLUMNS = ("project_id", "event_id", "type", "session_id", "ts", "day",
 FIELD_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(f.column for f in FIELDS.values()))
 RAW_COLUMNS: tuple[str, ...] = ENVELOPE_COLUMNS + FIELD_COLUMNS
 COLUMN_KIND: dict[str, str] = {f.column: f.kind for f in FIELDS.values()}
+
+_UNBOUNDED = [f.name for f in FIELDS.values() if f.kind in NUMERIC_KINDS and f.bounds is None]
+if _UNBOUNDED:  # a new number must say what is sane for it
+    raise ValueError(f"numeric fields without bounds: {', '.join(_UNBOUNDED)}")

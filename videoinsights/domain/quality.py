@@ -40,3 +40,22 @@ BITRATE_FIELDS: tuple[str, ...] = (*(f"kbps{b}" for b in BITRATE_BOUNDS), "kbps3
 def bucket_index(bounds: tuple[int, ...], value: float) -> int:
     """Index of the bucket holding value: (bounds[i-1], bounds[i]], last = above all."""
     return bisect.bisect_left(bounds, value)
+
+
+# Extension averages of projectData quality (docs/api.md): per side, the sum and the count of the samples that
+# report each raw column, so that the mean stays additive across sessions, days and endpoints.
+# (column prefix, raw stats column)
+STATS_MEANS: tuple[tuple[str, str], ...] = (
+    ("jit", "jitter_ms"),
+    ("rtt", "round_trip_ms"),
+    ("fps", "frame_rate"),
+    ("frz", "freeze_count"),
+    ("aob", "available_outgoing_bitrate_kbps"),
+)
+# Publisher samples are also counted by W3C qualityLimitationReason (the vocabulary's choices).
+QUALITY_LIMITATION_REASONS: tuple[str, ...] = ("none", "bandwidth", "cpu", "other")
+# The additive columns these add to stats_daily and, prefixed by side, to the endpoint measures.
+STATS_EXTRA_COLUMNS: tuple[str, ...] = (
+    *(f"{prefix}_{part}" for prefix, _ in STATS_MEANS for part in ("sum", "count")),
+    *(f"qlr_{reason}" for reason in QUALITY_LIMITATION_REASONS),
+)

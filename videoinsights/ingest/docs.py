@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from videoinsights.domain.events import EVENT_TYPES, FIELDS
+from videoinsights.domain.events import EVENT_TYPES, FIELDS, NUMERIC_KINDS
 from videoinsights.ingest.jsonschema import event_schema
 
 BEGIN = "<!-- BEGIN GENERATED: python -m videoinsights.ingest.docs -->"
@@ -25,9 +25,9 @@ def generated() -> str:
         )
     lines += ["", "### Fields", "", "| field | type | meaning |", "| --- | --- | --- |"]
     for f in FIELDS.values():
-        kind = {"str": "string", "int": "integer", "float": "number >= 0", "ratio": "number 0..1", "bool": "boolean"}[
-            f.kind
-        ]
+        kind = {"str": "string", "int": "integer", "float": "number", "ratio": "number", "bool": "boolean"}[f.kind]
+        if f.kind in NUMERIC_KINDS:
+            kind += f" {f.range_text}"
         choices = f" ({' / '.join(f.choices)})" if f.choices else ""
         lines.append(f"| `{f.name}` | {kind}{choices} | {f.help} |")
     lines += [

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from videoinsights.domain.events import EVENT_TYPES, FIELDS
+from videoinsights.domain.events import EVENT_TYPES, FIELDS, NUMERIC_KINDS
 
 _JSON_TYPE = {"str": "string", "int": "integer", "float": "number", "ratio": "number", "bool": "boolean"}
 
@@ -17,10 +17,9 @@ def _field_schema(name: str) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": _JSON_TYPE[f.kind], "description": f.help}
     if f.choices:
         schema["enum"] = list(f.choices)
-    if f.kind == "ratio":
-        schema.update(minimum=0, maximum=1)
-    elif f.kind in ("float",):
-        schema["minimum"] = 0
+    if f.kind in NUMERIC_KINDS:
+        low, high = f.value_range
+        schema.update(minimum=low, maximum=high)
     return schema
 
 

@@ -7,7 +7,6 @@ drop data), and every value must have its declared type.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -93,26 +92,26 @@ def _checker(spec: Field) -> Callable[[Any], Any]:
             return value
 
         return check_bool
+    low, high = spec.value_range
     if kind == "int":
 
         def check_int(value: Any) -> Any:
             if type(value) is not int:
                 raise EventError(f"{name} must be an integer")
+            if not low <= value <= high:
+                raise EventError(f"{name} must be an integer in {spec.range_text}")
             return value
 
         return check_int
-    high = 1.0 if kind == "ratio" else sys.float_info.max
-    problem = "a ratio between 0 and 1" if kind == "ratio" else "a finite number >= 0"
+    problem = f"a number in {spec.range_text}"
 
     def check_number(value: Any) -> Any:
         kind_of = type(value)
-        if kind_of is int:
-            value = float(value)
-        elif kind_of is not float:
+        if kind_of is not int and kind_of is not float:
             raise EventError(f"{name} must be a number")
-        if not 0.0 <= value <= high:  # also refuses NaN and infinities
+        if not low <= value <= high:  # also refuses NaN and infinities
             raise EventError(f"{name} must be {problem}")
-        return value
+        return float(value)
 
     return check_number
 

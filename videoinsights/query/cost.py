@@ -1,18 +1,32 @@
-"""Static estimate of a query's result nodes, before anything is read.
+"""Static estimates of a query, before anything is read: result nodes and cost.
 
-Counts the items every collection may return, multiplied down the tree
-(the product of `first` values, or their defaults, clamped like the
-resolvers clamp them), plus one for the project. The support article's
-example (2 sessions x 10 meetings x 50 publishers x 50 stats samples) is
-51,023 nodes by this count.
+Nodes: the items every collection may return, multiplied down the tree (the
+product of `first` values, or their defaults, clamped like the resolvers
+clamp them), plus one for the project. The support article's example
+(2 sessions x 10 meetings x 50 publishers x 50 stats samples) is 51,023
+nodes by this count. The estimate is an upper bound: collections are usually
+far from full. A query over the node limit is therefore not refused
+outright; it runs with a node budget and is refused as soon as its real
+result passes the limit.
 
-The estimate is an upper bound: collections are usually far from full. A
-query over the limit is therefore not refused outright; it runs with a node
-budget and is refused as soon as its real result passes the limit.
+Cost: the store reads a query may make. Every collection field (each
+`projectData`, `sessions`, `sessionSummaries`, `meetings`, ... occurrence,
+aliases included) and every `session(sessionId:)` lookup is one read,
+whatever the size of its result: a tiny result can still take a grouped
+scan of the rollups. The loaders read a level of the session tree for all
+parents at once, so a nested collection costs one read, not one per parent.
+A query over the cost limit is refused before it runs.
+
+Both walks are linear in the document: a fragment is walked once and its
+figures reused at every spread (a fragment that spreads the next one twice,
+24 levels deep, must not take 2^24 steps). Fragments spread by several
+fragments are counted at each (an upper bound: execution may merge them). A fragment cycle (refused by
+validation before this runs) raises FragmentCycleError rather than looping.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -36,6 +50,20 @@ from graphql import (
 from videoinsights.query.pagination import DEFAULT_PAGE, MAX_PAGE, MEETINGS_PAGE
 
 _MEETING_COLLECTIONS = frozenset({"Meetings", "MeetingSummaries"})
+# Fields that read the store although their type is not a collection.
+_LOOKUPS = frozenset({("SessionData", "session")})
+
+
+class FragmentCycleError(ValueError):
+    """A fragment spreads itself, directly or through others."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a query may cost: result nodes (upper bound) and store reads."""
+
+    nodes: int
+    reads: int
 
 
 def _arg(node: FieldNode, name: str, variables: dict[str, Any]) -> Any:
@@ -71,42 +99,73 @@ def _page_size(type_name: str, node: FieldNode, variables: dict[str, Any]) -> in
 
 
 class _Estimator:
+    """Walks selection sets with a multiplier of 1: nodes below a parent that
+    may appear m times are m times the figure returned (the walk is linear in
+    the multiplier), reads are not multiplied (loaders batch all parents)."""
+
     def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode],
                  variables: dict[str, Any]) -> None:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
         self.collection = schema.get_type("ResourceCollection")
+        self.memo: dict[str, Estimate] = {}
+        self.active: set[str] = set()
 
-    def walk(self, selection_set: SelectionSetNode | None, parent: Any, mult: int, seen: frozenset[str]) -> int:
+    def walk(self, selection_set: SelectionSetNode | None, parent: Any) -> Estimate:
         if selection_set is None or not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
-            return 0
-        total = 0
+            return Estimate(0, 0)
+        nodes = reads = 0
+        spread: set[str] = set()  # execution collects a fragment spread twice in one selection set once
         for sel in selection_set.selections:
             if isinstance(sel, FieldNode):
                 field = parent.fields.get(sel.name.value)
                 if field is None:
                     continue
                 child = get_named_type(field.type)
-                child_mult = mult
+                below = self.walk(sel.selection_set, child)
                 if isinstance(child, GraphQLObjectType) and self.collection in child.interfaces:
-                    child_mult = mult * _page_size(child.name, sel, self.variables)
-                    total += child_mult
-                total += self.walk(sel.selection_set, child, child_mult, seen)
+                    size = _page_size(child.name, sel, self.variables)
+                    nodes += size + size * below.nodes
+                    reads += 1 + below.reads
+                else:
+                    nodes += below.nodes
+                    reads += below.reads + ((parent.name, sel.name.value) in _LOOKUPS)
             elif isinstance(sel, InlineFragmentNode):
                 target = self.schema.get_type(sel.type_condition.name.value) if sel.type_condition else parent
-                total += self.walk(sel.selection_set, target, mult, seen)
-            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
-                fragment = self.fragments.get(sel.name.value)
-                if fragment is not None:
-                    target = self.schema.get_type(fragment.type_condition.name.value)
-                    total += self.walk(fragment.selection_set, target, mult, seen | {sel.name.value})
-        return total
+                below = self.walk(sel.selection_set, target)
+                nodes, reads = nodes + below.nodes, reads + below.reads
+            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in spread:
+                spread.add(sel.name.value)
+                below = self.fragment(sel.name.value)
+                nodes, reads = nodes + below.nodes, reads + below.reads
+        return Estimate(nodes, reads)
+
+    def fragment(self, name: str) -> Estimate:
+        if name in self.memo:
+            return self.memo[name]
+        fragment = self.fragments.get(name)
+        if fragment is None:
+            return Estimate(0, 0)
+        if name in self.active:
+            raise FragmentCycleError(f"Fragment {name!r} spreads itself.")
+        self.active.add(name)
+        result = self.walk(fragment.selection_set, self.schema.get_type(fragment.type_condition.name.value))
+        self.active.discard(name)
+        self.memo[name] = result
+        return result
+
+
+def estimate(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
+             variables: dict[str, Any] | None) -> Estimate:
+    """Nodes (plus one for the project) and store reads of `operation`, in one linear pass."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    estimator = _Estimator(schema, fragments, variables or {})
+    root = schema.get_root_type(operation.operation)
+    below = estimator.walk(operation.selection_set, root)
+    return Estimate(1 + below.nodes, below.reads)
 
 
 def estimate_nodes(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
                    variables: dict[str, Any] | None) -> int:
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    estimator = _Estimator(schema, fragments, variables or {})
-    root = schema.get_root_type(operation.operation)
-    return 1 + estimator.walk(operation.selection_set, root, 1, frozenset())
+    return estimate(schema, document, operation, variables).nodes

@@ -38,6 +38,8 @@ INTERNAL = 1012
 TYPE_ERROR = 1022
 MISSING_PARAMETER = 1013
 NODE_LIMIT = 1014
+# Vonage answers 1014 for a query over its node limit; every query limit here uses it.
+QUERY_LIMIT = 1014
 
 
 class InsightsError(Exception):
@@ -58,4 +60,15 @@ class NodeLimitError(InsightsError):
             NODE_LIMIT,
             f"The query exceeds the limit of {limit:,} result nodes{about}. "
             "Ask for fewer items with `first`, or split the query.",
+        )
+
+
+class ReadLimitError(InsightsError):
+    """The query would make more store reads than the cost limit allows: refused before it runs."""
+
+    def __init__(self, limit: int, reads: int) -> None:
+        super().__init__(
+            QUERY_LIMIT,
+            f"The query exceeds the limit of {limit:,} reads ({reads:,} requested: each projectData, "
+            "sessions, sessionSummaries, session and nested list is one). Split the query.",
         )

@@ -2,8 +2,15 @@
 and the Insights error shape.
 
 Parsing and validating dominate the cost of a small query (about 0.5 ms of
-0.55 ms), so prepared documents are kept in an LRU keyed by the query text.
+0.55 ms), so prepared documents are kept in an LRU keyed by the query text
+and bounded by the length of the texts it holds (query/document_cache.py).
 Execution is synchronous: resolvers read DuckDB, which blocks anyway.
+
+Limits, cheapest first, so that a hostile document is refused before it
+costs much: its size in bytes (before parsing), its token count (while
+parsing), repeated fields and fragments (query/shape.py, before validation,
+whose work grows with their square), then, after validation, the static estimate (query/cost.py) of its
+store reads (refused over the limit) and result nodes (run with a budget).
 """
 
 from __future__ import annotations
@@ -12,7 +19,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -28,10 +34,20 @@ from graphql.execution.executor import Executor as GraphQLExecutor
 
 from videoinsights.auth.tokens import AuthContext
 from videoinsights.query.context import RequestContext
-from videoinsights.query.cost import estimate_nodes
-from videoinsights.query.errors import INTERNAL, MESSAGES, TYPE_ERROR, InsightsError, NodeLimitError
+from videoinsights.query.cost import FragmentCycleError, estimate
+from videoinsights.query.document_cache import DocumentCache
+from videoinsights.query.errors import (
+    INTERNAL,
+    MESSAGES,
+    QUERY_LIMIT,
+    TYPE_ERROR,
+    InsightsError,
+    NodeLimitError,
+    ReadLimitError,
+)
 from videoinsights.query.fast_executor import FastExecutor
 from videoinsights.query.schema import build_schema
+from videoinsights.query.shape import shape_error
 from videoinsights.query.validation import RULES, relax_variable_types
 from videoinsights.settings import Settings
 from videoinsights.store.base import Project
@@ -85,7 +101,7 @@ class Executor:
     """Executes Insights queries for authenticated requests; safe to share between threads."""
 
     def __init__(self, settings: Settings, reader: Callable[[], Any], lookup: Callable[[str], Project | None],
-                 clock: Callable[[], float] = time.time, cache_size: int = 1024,
+                 clock: Callable[[], float] = time.time,
                  executor_class: type[GraphQLExecutor] = FastExecutor) -> None:
         self.schema = build_schema()
         self.executor_class = executor_class
@@ -93,13 +109,30 @@ class Executor:
         self.reader = reader
         self.lookup = lookup
         self.clock = clock
-        self.prepare = lru_cache(maxsize=cache_size)(self._prepare)
+        # A document above 1/64 of the budget is not kept: a few huge queries must not evict all the small ones.
+        self.documents: DocumentCache[Prepared] = DocumentCache(settings.query_cache_chars,
+                                                                settings.query_cache_chars // 64)
+
+    def prepare(self, query: str) -> Prepared:
+        """Parse and validate `query` (cached), or the errors that stop it; the size limit comes first."""
+        limit = self.settings.max_query_bytes
+        if len(query) > limit or len(query.encode("utf-8", "surrogatepass")) > limit:
+            return Prepared(None, (_entry(f"The query is longer than the limit of {limit:,} bytes. "
+                                          "Send a shorter query, or split it.", QUERY_LIMIT),))
+        return self.documents.get_or_make(query, self._prepare)
 
     def _prepare(self, query: str) -> Prepared:
+        tokens = self.settings.max_query_tokens
         try:
-            document = parse(query)
+            document = parse(query, max_tokens=tokens)
         except GraphQLError as exc:
+            if "Document contains more than" in exc.message:
+                return Prepared(None, (_entry(f"The query has more than the limit of {tokens:,} tokens. "
+                                              "Send a shorter query, or split it.", QUERY_LIMIT),))
             return Prepared(None, (_entry(exc.message, TYPE_ERROR, exc),))
+        shape = shape_error(document)  # bounds validation's work, which grows with repeats squared
+        if shape:
+            return Prepared(None, (_entry(shape, QUERY_LIMIT),))
         errors = validate(self.schema, document, RULES)
         if errors:
             return Prepared(None, tuple(format_error(e) for e in errors))
@@ -116,9 +149,15 @@ class Executor:
         if isinstance(operation, str):
             return error_response(1004, operation)
         limit = self.settings.max_query_nodes
-        estimate = estimate_nodes(self.schema, prepared.document, operation, variables)
+        try:
+            cost = estimate(self.schema, prepared.document, operation, variables)
+        except FragmentCycleError as exc:  # validation refuses cycles first; never loop on one
+            return error_response(TYPE_ERROR, str(exc))
+        if cost.reads > self.settings.max_query_reads:
+            error = ReadLimitError(self.settings.max_query_reads, cost.reads)
+            return {"errors": [_entry(error.message, error.code)], "data": None}
         ctx = RequestContext(auth=auth, settings=self.settings, reader=self.reader, lookup=self.lookup,
-                             now_ms=int(self.clock() * 1000), node_budget=limit if estimate > limit else None)
+                             now_ms=int(self.clock() * 1000), node_budget=limit if cost.nodes > limit else None)
         try:
             result = execute(self.schema, prepared.document, None, ctx, variables, operation_name,
                              executor_class=self.executor_class)
@@ -126,7 +165,7 @@ class Executor:
             log.exception("query execution failed")
             return error_response(INTERNAL)
         assert isinstance(result, ExecutionResult)  # resolvers are synchronous
-        return _response(result, limit, estimate)
+        return _response(result, limit, cost.nodes)
 
 
 def _pick_operation(operations: tuple[OperationDefinitionNode, ...],

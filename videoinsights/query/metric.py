@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from videoinsights.domain.quality import BITRATE_FIELDS, LATENCY_FIELDS
+from videoinsights.domain.quality import BITRATE_FIELDS, LATENCY_FIELDS, QUALITY_LIMITATION_REASONS
 from videoinsights.domain.tiers import TIERS
+from videoinsights.query.scalars import finite
 from videoinsights.query.selection import Tree
 
 Row = dict[str, Any]
@@ -46,6 +47,14 @@ ERROR_KINDS: dict[str, str] = {
 }
 LATENCY_COLUMNS: dict[str, str] = {f: f"lat_{f.lower()}" for f in LATENCY_FIELDS}
 BITRATE_COLUMNS: dict[str, str] = {f: f"br_{f.lower()}" for f in BITRATE_FIELDS}
+# Extension averages (docs/api.md): field -> prefix of its sum and count columns (domain/quality.py STATS_MEANS).
+MEAN_FIELDS: dict[str, str] = {
+    "jitterMsAvg": "jit",
+    "roundTripMsAvg": "rtt",
+    "frameRateAvg": "fps",
+    "freezeCountAvg": "frz",
+    "availableOutgoingBitrateKbpsAvg": "aob",
+}
 
 
 @dataclass(frozen=True)
@@ -65,13 +74,13 @@ class _Collector:
 
     def endpoint_col(self, column: str) -> Build:
         self.endpoint[column] = None
-        return lambda row: row.get(column) or 0.0
+        return lambda row: finite(row.get(column) or 0.0)
 
     def project_col(self, column: str) -> Build:
         if not self.project_available:
             return lambda row: None
         self.project[column] = None
-        return lambda row: row.get(column) or 0.0
+        return lambda row: finite(row.get(column) or 0.0)
 
 
 def _obj(fields: list[tuple[str, Build]]) -> Build:
@@ -79,14 +88,18 @@ def _obj(fields: list[tuple[str, Build]]) -> Build:
 
 
 def _ratio(num: Build, den: Build) -> Build:
+    """num / den; null without a denominator or when a sum overflowed (see scalars.finite)."""
     def build(row: Row) -> float | None:
-        d = den(row)
-        return num(row) / d if d else None
+        n, d = num(row), den(row)
+        return finite(n / d) if d and n is not None else None
     return build
 
 
 def _int(fn: Build) -> Build:
-    return lambda row: int(fn(row))
+    def build(row: Row) -> int | None:
+        value = fn(row)
+        return None if value is None else int(value)
+    return build
 
 
 def _usage(tree: Tree, c: _Collector) -> Build:
@@ -112,6 +125,12 @@ def _quality_side(side: str, tree: Tree, c: _Collector) -> Build:
             fields.append((name, _ratio(c.endpoint_col(f"{side}_br_sum"), c.endpoint_col(f"{side}_br_count"))))
         elif name == "latencyMsAvg":
             fields.append((name, _ratio(c.endpoint_col(f"{side}_lat_sum"), c.endpoint_col(f"{side}_lat_count"))))
+        elif name in MEAN_FIELDS:
+            prefix = f"{side}_{MEAN_FIELDS[name]}"
+            fields.append((name, _ratio(c.endpoint_col(f"{prefix}_sum"), c.endpoint_col(f"{prefix}_count"))))
+        elif name == "qualityLimitationDistribution":
+            fields.append((name, _obj([(f, c.endpoint_col(f"{side}_qlr_{f}"))
+                                       for f in sub if f in QUALITY_LIMITATION_REASONS])))
         elif name == "latencyDistribution":
             fields.append((name, _obj([(f, c.endpoint_col(f"{side}_{LATENCY_COLUMNS[f]}"))
                                        for f in sub if f in LATENCY_COLUMNS])))

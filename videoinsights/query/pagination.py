@@ -3,13 +3,15 @@
 A cursor is base64("insights-resource:<offset>"), the offset being the number
 of items already returned. Decoding is lenient about padding (the docs print
 a cursor with one '=' too many and clients send it back), an empty string is
-the first page, anything else is error 1005.
+the first page, anything else is error 1005 -- including offsets no list can
+reach (above MAX_OFFSET): they would overflow the store's integer parameters.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +20,11 @@ from videoinsights.query.errors import InsightsError
 DEFAULT_PAGE = 50
 MAX_PAGE = 1000
 MEETINGS_PAGE = 10  # default and maximum for meetings
+MAX_OFFSET = 2**31 - 1  # far beyond any list kept; larger offsets are not cursors this API returns
 _PREFIX = "insights-resource:"
+_OFFSET = re.compile(r"[0-9]{1,10}")  # ASCII digits only: str.isdigit() also accepts '²'
+_MAX_CURSOR_CHARS = 64
+_INVALID = "Invalid parameter: endCursor is not a cursor returned by this API."
 
 
 def encode_cursor(offset: int) -> str:
@@ -28,6 +34,8 @@ def encode_cursor(offset: int) -> str:
 def decode_cursor(cursor: str | None) -> int:
     if cursor is None or not cursor.strip():
         return 0
+    if len(cursor) > _MAX_CURSOR_CHARS:
+        raise InsightsError(1005, _INVALID)
     raw = cursor.strip().rstrip("=")
     raw += "=" * (-len(raw) % 4)
     try:
@@ -35,8 +43,8 @@ def decode_cursor(cursor: str | None) -> int:
     except (binascii.Error, ValueError):
         text = ""
     offset = text[len(_PREFIX):] if text.startswith(_PREFIX) else ""
-    if not offset.isdigit():
-        raise InsightsError(1005, "Invalid parameter: endCursor is not a cursor returned by this API.")
+    if not _OFFSET.fullmatch(offset) or int(offset) > MAX_OFFSET:
+        raise InsightsError(1005, _INVALID)
     return int(offset)
 
 

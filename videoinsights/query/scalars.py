@@ -6,12 +6,32 @@ GraphQL's 32-bit Int, but the AST keeps every integer literal as text.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ariadne import ScalarType
 from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
 
 from videoinsights.query.dates import format_date, from_epoch_number, parse_date, parse_date_string
+
+
+def finite(value: float | None) -> float | None:
+    """A Float output, or None when it is NaN or infinite.
+
+    GraphQL's Float cannot represent those and would fail the whole field
+    with 1012; one stored out-of-range value (or a sum that overflows) must
+    not break a report, so such a value is reported as null instead."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def int32(value: int | None) -> int | None:
+    """An Int output, or None when GraphQL's 32-bit Int cannot represent it (same reason as `finite`)."""
+    if isinstance(value, int) and not -(2**31) <= value < 2**31:
+        return None
+    return value
+
 
 date_scalar = ScalarType("Date")
 int_or_string_scalar = ScalarType("IntOrString")

@@ -11,18 +11,24 @@ from graphql import FieldNode, FragmentSpreadNode, GraphQLResolveInfo, InlineFra
 Tree = dict[str, "Tree"]
 
 
-def _merge(tree: Tree, selection_set: SelectionSetNode | None, fragments: dict[str, Any]) -> None:
+def _merge(tree: Tree, selection_set: SelectionSetNode | None, fragments: dict[str, Any],
+           merged: set[tuple[int, str]]) -> None:
+    """Merge a selection set into `tree`. A fragment already merged into the same tree node is
+    skipped (merging it again changes nothing), so fragments spreading each other twice per level
+    cost linear, not exponential, time."""
     if selection_set is None:
         return
     for sel in selection_set.selections:
         if isinstance(sel, FieldNode):
-            _merge(tree.setdefault(sel.name.value, {}), sel.selection_set, fragments)
+            _merge(tree.setdefault(sel.name.value, {}), sel.selection_set, fragments, merged)
         elif isinstance(sel, InlineFragmentNode):
-            _merge(tree, sel.selection_set, fragments)
+            _merge(tree, sel.selection_set, fragments, merged)
         elif isinstance(sel, FragmentSpreadNode):
             fragment = fragments.get(sel.name.value)
-            if fragment is not None:
-                _merge(tree, fragment.selection_set, fragments)
+            key = (id(tree), sel.name.value)
+            if fragment is not None and key not in merged:
+                merged.add(key)
+                _merge(tree, fragment.selection_set, fragments, merged)
 
 
 def selection_tree(info: GraphQLResolveInfo) -> Tree:
@@ -30,6 +36,7 @@ def selection_tree(info: GraphQLResolveInfo) -> Tree:
 
     @skip/@include are ignored: a skipped field is computed and dropped."""
     tree: Tree = {}
+    merged: set[tuple[int, str]] = set()
     for node in info.field_nodes:
-        _merge(tree, node.selection_set, info.fragments)
+        _merge(tree, node.selection_set, info.fragments, merged)
     return tree

@@ -17,6 +17,7 @@ from videoinsights.query.context import RequestContext
 from videoinsights.query.errors import InsightsError
 from videoinsights.query.loaders import Entity, Row, children, root_level
 from videoinsights.query.pagination import MEETINGS_PAGE, Page
+from videoinsights.query.scalars import finite, int32
 from videoinsights.store.duckdb import reads
 
 # Stats samples may be stamped a little outside their publisher's lifetime.
@@ -114,13 +115,20 @@ def _stats(row: Row) -> Entity:
         "subscribeToVideo": row["subscribe_to_video"],
         "audioCodec": row["audio_codec"],
         "videoCodec": row["video_codec"],
-        "audioLatencyMs": row["audio_latency_ms"],
-        "videoLatencyMs": row["video_latency_ms"],
-        "audioBitrateKbps": row["audio_bitrate_kbps"],
-        "videoBitrateKbps": row["video_bitrate_kbps"],
-        "audioPacketLoss": row["audio_packet_loss"],
-        "videoPacketLoss": row["video_packet_loss"],
+        "audioLatencyMs": finite(row["audio_latency_ms"]),
+        "videoLatencyMs": finite(row["video_latency_ms"]),
+        "audioBitrateKbps": finite(row["audio_bitrate_kbps"]),
+        "videoBitrateKbps": finite(row["video_bitrate_kbps"]),
+        "audioPacketLoss": finite(row["audio_packet_loss"]),
+        "videoPacketLoss": finite(row["video_packet_loss"]),
         "videoResolution": row["video_resolution"],
+        # extensions (docs/api.md): not in Vonage's schema
+        "jitterMs": finite(row["jitter_ms"]),
+        "roundTripMs": finite(row["round_trip_ms"]),
+        "frameRate": finite(row["frame_rate"]),
+        "freezeCount": int32(row["freeze_count"]),
+        "qualityLimitationReason": row["quality_limitation_reason"],
+        "availableOutgoingBitrateKbps": finite(row["available_outgoing_bitrate_kbps"]),
     }
 
 

@@ -42,7 +42,7 @@ _LAST = len(LADDER) - 1
 class NetState:
     """A person's network condition per 30 s slot: (bandwidth factor, loss, rtt ms, jitter ms)."""
 
-    __slots__ = ("_ep_left", "_ep_p", "_level", "_rng", "_sev", "conds", "extra_rtt", "profile")
+    __slots__ = ("_ep_left", "_ep_p", "_level", "_rng", "_sev", "conds", "episode", "extra_rtt", "profile")
 
     def __init__(self, profile: NetworkProfile, extra_rtt_ms: float, seed: int) -> None:
         self.profile = profile
@@ -53,6 +53,7 @@ class NetState:
         self._sev = 0.0
         self._ep_p = profile.episodes_per_hour / 120.0
         self.conds: list[tuple[float, float, float, float]] = []
+        self.episode: list[bool] = []  # per slot: inside a degradation (bandwidth-cut) episode
 
     def at(self, slot: int) -> tuple[float, float, float, float]:
         conds = self.conds
@@ -72,6 +73,7 @@ class NetState:
         level = self._level + 0.3 * (1.0 - self._level) + p.volatility * 2.0 * (r() + r() + r() - 1.5)
         self._level = level = min(max(level, 0.25), 1.25)
         sev = self._sev if self._ep_left > 0 else 0.0
+        self.episode.append(self._ep_left > 0)
         jitter = p.jitter_ms * (0.6 + 0.8 * r()) * (1.0 + 3.0 * sev)
         self.conds.append((
             level * (1.0 - sev),
@@ -105,7 +107,8 @@ class PubSeries:
         else:
             self.rung, self._target = len(LADDER) - 1, 0.0
         self.fps = stream.fps
-        # k -> (vbr, abr, vloss, aloss, vlat, alat, fps, resolution, jitter, rtt); None = not sent
+        # k -> (vbr, abr, vloss, aloss, vlat, alat, fps, resolution, jitter, rtt, limitation, available kbps);
+        # None = not sent
         self.vals: list[tuple | None] = [None]
 
     def at(self, k: int) -> tuple:
@@ -117,7 +120,10 @@ class PubSeries:
     def _sample(self, k: int) -> tuple:
         s, r = self.stream, self._rng.random
         t = s.start + k * self.interval
-        bw, loss, rtt, jitter = self.net.at((t - self.t0) // self.interval)
+        slot = (t - self.t0) // self.interval
+        bw, loss, rtt, jitter = self.net.at(slot)
+        # The sender's bandwidth estimate tracks the uplink's capacity (W3C availableOutgoingBitrate).
+        available = self._up * bw
         abr = aloss = alat = None
         if s.has_audio and not _inside(s.audio_off, t):
             lo, hi = self._audio
@@ -126,7 +132,7 @@ class PubSeries:
             alat = 10.0 + rtt / 2 + jitter + 900.0 * aloss
         vbr = vloss = vlat = None
         fps = 0.0
-        res = None
+        res = limitation = None
         if s.has_video and not _inside(s.video_off, t):
             target = self._target
             if s.video_type == "screen":
@@ -139,7 +145,9 @@ class PubSeries:
             vloss = loss * (0.7 + 0.6 * r())
             vlat = 20.0 + rtt / 2 + 1.5 * jitter + 1200.0 * vloss
             fps = self.fps * min(1.0, 0.35 + 0.65 * vbr / (0.6 * target))
-        return (vbr, abr, vloss, aloss, vlat, alat, fps, res, jitter, rtt)
+            # The encoder is held back by bandwidth during an episode or whenever the uplink cannot carry the target.
+            limitation = "bandwidth" if self.net.episode[slot] or available < target else "none"
+        return (vbr, abr, vloss, aloss, vlat, alat, fps, res, jitter, rtt, limitation, available)
 
 
 class PublisherStatsSource:
@@ -158,7 +166,7 @@ class PublisherStatsSource:
 
     def pop(self) -> Event:
         k, ts = self._k, self.ts
-        vbr, abr, vloss, aloss, vlat, alat, fps, res, jitter, rtt = self.series.at(k)
+        vbr, abr, vloss, aloss, vlat, alat, fps, res, jitter, rtt, limitation, available = self.series.at(k)
         ev: Event = {"id": f"{self._prefix}{k}", "type": "publisherStats", "sessionId": self.sid, "timestamp": ts,
                      "streamId": self.series.stream.id, "hasAudio": abr is not None, "hasVideo": vbr is not None}
         # int(x * 10 + 0.5) / 10 rounds like round(x, 1) for x >= 0, at half the cost.
@@ -174,8 +182,10 @@ class PublisherStatsSource:
             ev["videoResolution"] = res
             ev["videoCodec"] = self.codec
             ev["frameRate"] = int(fps * 10 + 0.5) / 10
+            ev["qualityLimitationReason"] = limitation
         ev["jitterMs"] = int(jitter * 10 + 0.5) / 10
         ev["roundTripMs"] = int(rtt * 10 + 0.5) / 10
+        ev["availableOutgoingBitrateKbps"] = int(available * 10 + 0.5) / 10
         self._k = k + 1
         nxt = ts + self.series.interval  # type: ignore[operator]
         self.ts = nxt if nxt < self.end else None
@@ -206,7 +216,7 @@ class SubscriberStatsSource:
         interval = self.interval
         # The publisher sample whose 30 s period contains ts.
         kp = max(1, -((sub.stream.start - ts) // interval))
-        vbr, abr, vloss, aloss, vlat, alat, fps, res, _, _ = self._pub.at(kp)
+        vbr, abr, vloss, aloss, vlat, alat, fps, res, *_ = self._pub.at(kp)
         bw, loss, rtt, jitter = self.net.at((ts - self.t0) // interval)
         video_off = sub.video_off
         wants_video = sub.video and (video_off is None or not video_off[0] <= ts < video_off[1])

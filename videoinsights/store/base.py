@@ -30,6 +30,15 @@ class Project:
     created_at: int
 
 
+class RejectedBatch(ValueError):
+    """A batch's own values cannot be stored (one its column can't hold): the sender's fault,
+    nothing of that batch was written, and retrying it as is won't help."""
+
+
+class StorageFull(OSError):
+    """The disk is full: nothing was written; the same batch can be retried once space is back."""
+
+
 @dataclass(frozen=True)
 class AppendResult:
     """Per submitted batch: which of its rows were new (True) or already stored (False)."""

@@ -21,7 +21,7 @@ from typing import Any
 from videoinsights.derive.engine import derive_pending
 from videoinsights.domain.days import la_day
 from videoinsights.settings import Settings
-from videoinsights.store.base import Store
+from videoinsights.store.base import RejectedBatch, StorageFull, Store
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,17 @@ class Writer:
         try:
             result = self.store.append_events([a.columns for a in appends])
         except Exception as exc:
-            log.exception("append failed; %d batches refused", len(appends))
+            if len(appends) > 1 and not isinstance(exc, StorageFull):
+                # One request's batch must not fail the others' (nothing was written): commit each
+                # alone, so that only the offending one is refused.
+                log.warning("group commit of %d batches failed (%s); committing each alone", len(appends), exc)
+                for a in appends:
+                    self._flush([a])
+                return
+            if isinstance(exc, RejectedBatch):
+                log.warning("batch of %d events refused: %s", len(appends[0].columns["event_id"]), exc)
+            else:
+                log.exception("append failed; %d batches refused", len(appends))
             for a in appends:
                 a.future.set_exception(exc)
             return

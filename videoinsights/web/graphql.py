@@ -6,6 +6,11 @@ Authentication failures answer HTTP 401 with both error shapes clients use:
 a GraphQL `errors` array and a REST-style `error` object (the advanced
 dashboard sample retries when `error.errorCode == 1001`).
 
+Rate limits (when the app is built from the server's Services) come first:
+per client address before anything else is read, per project once the token
+is verified; past them the answer is 429 with `Retry-After` and, again, both
+error shapes.
+
 Queries execute in the thread pool: they read DuckDB, which blocks, and a
 slow session query must not stall the event loop for everyone else. Repeats
 are answered from a response cache keyed by the store's data version
@@ -34,6 +39,8 @@ from videoinsights.query.response_cache import ResponseCache
 from videoinsights.settings import Settings
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.web.pages.session_auth import csrf_ok, logged_in_projects
+from videoinsights.web.ratelimit import RATE_LIMITED_CODE, rate_limited_response
+from videoinsights.web.services import RateLimits
 
 _EXPLORER_NOTE = "The GraphQL explorer is served at / . Send queries to this URL with POST."
 _CORS_HEADERS = ["authorization", "content-type", "x-opentok-auth"]
@@ -46,6 +53,17 @@ def _json(body: Any, status: int = 200) -> Response:
 def auth_failure(code: int, message: str) -> Response:
     entry = {"message": message, "errorCode": code, "extensions": {"code": code}}
     return _json({"errors": [entry], "error": {"errorCode": code, "message": message, "status": 401}}, 401)
+
+
+def rate_limited(retry_after_s: float, what: str) -> Response:
+    """429 with Retry-After, the REST `error` object and a GraphQL `errors` array (like auth_failure)."""
+    response = rate_limited_response(retry_after_s, what)
+    body = orjson.loads(response.body)
+    message = body["error"]["message"]
+    entry = {"message": message, "errorCode": RATE_LIMITED_CODE, "extensions": {"code": RATE_LIMITED_CODE}}
+    limited = _json({"errors": [entry], **body}, 429)
+    limited.headers["Retry-After"] = response.headers["Retry-After"]
+    return limited
 
 
 class VerifiedTokens:
@@ -113,8 +131,10 @@ def parse_request(body: bytes, content_type: str) -> tuple[str, dict[str, Any] |
 
 
 def graphql_app(store: DuckDBStore, settings: Settings, project_cache: ProjectCache, *,
-                clock: Callable[[], float] = time.time) -> ASGIApp:
-    """The /graphql ASGI app (CORS included)."""
+                clock: Callable[[], float] = time.time, limits: RateLimits | None = None,
+                client_address: Callable[[Scope], str] | None = None) -> ASGIApp:
+    """The /graphql ASGI app (CORS included). Without `limits` (and the `client_address` of a
+    request) nothing is rate limited."""
     executor = Executor(settings, store.reader, project_cache.get, clock)
     cache = ResponseCache(lambda: getattr(store, "data_version", None), lambda: int(clock() * 1000))
     tokens = VerifiedTokens(project_cache, settings.clock_skew_s, max_lifetime_s=settings.max_token_lifetime_s)
@@ -130,10 +150,18 @@ def graphql_app(store: DuckDBStore, settings: Settings, project_cache: ProjectCa
         await response(scope, receive, send)
 
     async def _post(request: Request) -> Response:
+        if limits is not None and client_address is not None:
+            wait = limits.address.check(client_address(request.scope))
+            if wait > 0:
+                return rate_limited(wait, "address")
         try:
             auth = _browser_login(request) or tokens.authenticate(request.headers)
         except AuthError as exc:
             return auth_failure(exc.code, exc.message)
+        if limits is not None and auth.kind != "login":  # a login is limited by its address
+            wait = limits.project.check(auth.project_id)
+            if wait > 0:
+                return rate_limited(wait, "project")
         declared = request.headers.get("content-length", "")
         too_large = declared.isdigit() and int(declared) > settings.max_body_bytes
         body = b"" if too_large else await request.body()
@@ -200,5 +228,6 @@ class _FromState:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._app is None:
             services = scope["app"].state.services
-            self._app = graphql_app(services.store, services.settings, services.projects)
+            self._app = graphql_app(services.store, services.settings, services.projects,
+                                    limits=services.limits, client_address=services.client_address)
         await self._app(scope, receive, send)

@@ -21,12 +21,15 @@ from videoinsights.ingest.jsonschema import event_schema
 from videoinsights.ingest.parse import BodyError, parse_body
 from videoinsights.ingest.validate import EventError
 from videoinsights.ingest.vonage import map_callback
+from videoinsights.store.base import RejectedBatch, StorageFull
 from videoinsights.web.browser_ingest import Caller, identify, locate_events, refuse_events, with_cors
 from videoinsights.web.ingest_limits import address_limited, project_limited
 from videoinsights.web.responses import JSONResponse, error_response
 from videoinsights.web.services import Services
 
 log = logging.getLogger(__name__)
+
+STORAGE_FULL_RETRY_S = 60  # a full disk is not freed in a second: ask clients not to hammer it
 
 
 class TooLarge(Exception):
@@ -60,6 +63,12 @@ async def _store(services: Services, batch: ValidatedBatch) -> dict[str, Any] | 
     if batch.size:
         try:
             flags = await asyncio.wrap_future(services.writer.append(batch.columns))
+        except RejectedBatch as exc:  # the data's fault: other requests' batches were stored
+            return error_response(400, f"The events could not be stored ({exc}); nothing was written.", 1022)
+        except StorageFull:
+            response = error_response(507, "The server's storage is full; nothing was written. Retry later.", 1012)
+            response.headers["Retry-After"] = str(STORAGE_FULL_RETRY_S)
+            return response
         except Exception:
             log.exception("storing %d events failed", batch.size)
             return error_response(503, "The events could not be stored; nothing was written. Retry later.", 1012)

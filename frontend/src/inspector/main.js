@@ -129,7 +129,7 @@ function meetingView(meeting, index, container) {
   const connections = meeting.connections.resources;
   const timeline = card('Connections and streams', { id: 'meeting-timeline', wide: true });
   const people = card('Participants', { id: 'participants', wide: true });
-  const streams = card('Streams and subscribers', { id: 'streams', wide: true, note: 'Video bitrate, latency and packet loss from the 30-second stats of the publisher (solid) and each subscriber (dashed).' });
+  const streams = card('Streams and subscribers', { id: 'streams', wide: true, note: 'From the 30-second stats of the publisher (solid) and each subscriber (dashed); available outgoing bitrate and quality limitation are the publisher\'s alone.' });
   fill(container,
     h('div', { class: 'kpis' },
       kpi('meetingDuration', `Meeting ${index + 1}`, span(meeting.createdAt, meeting.destroyedAt), meeting.destroyedAt ? duration(span(meeting.createdAt, meeting.destroyedAt)) : 'live', dateTime(meeting.createdAt)),

@@ -37,7 +37,10 @@ export const sessionQuery = `query InspectSession($p: IntOrString!, $id: String!
 }`;
 
 const STATS = `totalCount pageInfo { hasNextPage }
-  resources { createdAt videoBitrateKbps audioBitrateKbps videoLatencyMs audioLatencyMs videoPacketLoss audioPacketLoss videoResolution }`;
+  resources { createdAt videoBitrateKbps audioBitrateKbps videoLatencyMs audioLatencyMs videoPacketLoss audioPacketLoss videoResolution
+    jitterMs roundTripMs frameRate freezeCount }`;
+// Only publishers know these (extensions of the Insights API, docs/api.md).
+const PUBLISHER_STATS = STATS.replace('freezeCount }', 'freezeCount qualityLimitationReason availableOutgoingBitrateKbps }');
 
 /** The 30-second stats of every publisher and subscriber of one meeting (picked by its creation time). */
 export const statsQuery = `query MeetingStats($p: IntOrString!, $id: String!, $at: Date!) {
@@ -48,7 +51,7 @@ export const statsQuery = `query MeetingStats($p: IntOrString!, $id: String!, $a
           meetings(first: 10, start: $at, end: $at) {
             resources {
               createdAt
-              publishers(first: 1000) { resources { stream { streamId } streamStatsCollection(first: 1000) { ${STATS} } } }
+              publishers(first: 1000) { resources { stream { streamId } streamStatsCollection(first: 1000) { ${PUBLISHER_STATS} } } }
               subscribers(first: 1000) {
                 resources { subscriberId connectionId stream { streamId } streamStatsCollection(first: 1000) { ${STATS} } }
               }

@@ -137,7 +137,9 @@ SUBSCRIBER_COLUMNS = ("session_id", "meeting_index", "subscriber_id", "stream_id
                       "destroyed_at", "ended_at")
 STATS_COLUMNS = ("ts", "has_audio", "has_video", "audio_codec", "video_codec", "audio_latency_ms",
                  "video_latency_ms", "audio_bitrate_kbps", "video_bitrate_kbps", "audio_packet_loss",
-                 "video_packet_loss", "video_resolution", "subscribe_to_audio", "subscribe_to_video")
+                 "video_packet_loss", "video_resolution", "subscribe_to_audio", "subscribe_to_video",
+                 "jitter_ms", "round_trip_ms", "frame_rate", "freeze_count", "quality_limitation_reason",
+                 "available_outgoing_bitrate_kbps")
 # Publisher attributes a subscriber's Stream shows.
 _STREAM_OF_SUBSCRIBER = ("video_type", "has_audio", "has_video")
 _SUBSCRIBER_SELECT = (*SUBSCRIBER_COLUMNS, *(f"s.{c}" for c in _STREAM_OF_SUBSCRIBER))

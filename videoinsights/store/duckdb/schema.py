@@ -4,21 +4,18 @@ can never drift from the event table or the derived-row model."""
 from __future__ import annotations
 
 from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, PROJECT_MEASURES
-from videoinsights.domain.events import COLUMN_KIND, FIELD_COLUMNS
-from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS
+from videoinsights.domain.events import COLUMN_KIND, FIELD_COLUMNS, SQL_TYPE
+from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS, STATS_EXTRA_COLUMNS
 from videoinsights.domain.tiers import TIER_COLUMNS
 
-SCHEMA_VERSION = 2
-
-_SQL_TYPE = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "ratio": "DOUBLE", "bool": "BOOLEAN"}
-
+SCHEMA_VERSION = 4
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
     return ",\n  ".join(f"{n} {sql_type}" for n in names)
 
 
 def _raw_fields() -> str:
-    return ",\n  ".join(f"{c} {_SQL_TYPE[COLUMN_KIND[c]]}" for c in FIELD_COLUMNS)
+    return ",\n  ".join(f"{c} {SQL_TYPE[COLUMN_KIND[c]]}" for c in FIELD_COLUMNS)
 
 
 _ENVELOPE = """project_id VARCHAR NOT NULL,
@@ -81,6 +78,7 @@ CREATE TABLE IF NOT EXISTS stats_daily (
   lat_count BIGINT NOT NULL,
   br_sum DOUBLE NOT NULL,
   br_count BIGINT NOT NULL,
+  {_columns(STATS_EXTRA_COLUMNS, "DOUBLE NOT NULL DEFAULT 0")},
   PRIMARY KEY (project_id, session_id, side, entity_id, day)
 )""",
     # Dedup keys live apart from the wide event table so the unique index stays small.

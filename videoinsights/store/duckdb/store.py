@@ -6,6 +6,9 @@ cursor per thread and see committed snapshots, so they never block on it.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, fields
@@ -20,6 +23,7 @@ from videoinsights.derive.model import (
     DIMENSIONS,
     ENDPOINT_MEASURES,
     PROJECT_MEASURES,
+    QUALITY_SIDES,
     ConnectionRow,
     MeetingRow,
     PublisherRow,
@@ -29,9 +33,16 @@ from videoinsights.derive.model import (
 )
 from videoinsights.domain.days import day_start_ms
 from videoinsights.domain.events import RAW_COLUMNS, STATS_TYPES
-from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS
+from videoinsights.domain.quality import (
+    BITRATE_BOUNDS,
+    LATENCY_BOUNDS,
+    QUALITY_LIMITATION_REASONS,
+    STATS_EXTRA_COLUMNS,
+    STATS_MEANS,
+)
 from videoinsights.domain.tiers import TIER_COLUMNS
 from videoinsights.store.base import AppendResult, Project, SessionKey
+from videoinsights.store.duckdb.errors import classify
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
     INDEXES,
@@ -39,6 +50,8 @@ from videoinsights.store.duckdb.schema import (
     STATS_BUCKET_COLUMNS,
     TABLES,
 )
+
+log = logging.getLogger(__name__)
 
 
 def _bucket_case(expr: str, bounds: tuple[int, ...]) -> str:
@@ -54,17 +67,23 @@ def _absorb_stats_sql() -> str:
         *(f"count(*) FILTER (WHERE lat_b = {i})" for i in range(len(LATENCY_BOUNDS) + 1)),
         *(f"count(*) FILTER (WHERE br_b = {i})" for i in range(len(BITRATE_BOUNDS) + 1)),
     ]
-    additive = ("samples", *STATS_BUCKET_COLUMNS, "lat_sum", "lat_count", "br_sum", "br_count")
+    # in the order of STATS_EXTRA_COLUMNS: sum and count of each averaged column, then samples per limitation
+    extras = [
+        *(f"coalesce(sum({column}), 0), count({column})" for _, column in STATS_MEANS),
+        *(f"count(*) FILTER (WHERE quality_limitation_reason = '{r}')" for r in QUALITY_LIMITATION_REASONS),
+    ]
+    additive = ("samples", *STATS_BUCKET_COLUMNS, "lat_sum", "lat_count", "br_sum", "br_count", *STATS_EXTRA_COLUMNS)
     updates = ", ".join(f"{c} = stats_daily.{c} + excluded.{c}" for c in additive)
+    columns = ("project_id", "session_id", "side", "entity_id", "day", "first_ts", "last_ts", *additive)
     return f"""
-INSERT INTO stats_daily
-SELECT project_id, session_id, side, entity_id, day, count(*), min(ts), max(ts), {", ".join(buckets)},
-       coalesce(sum(lat), 0), count(lat), coalesce(sum(br), 0), count(br)
+INSERT INTO stats_daily ({", ".join(columns)})
+SELECT project_id, session_id, side, entity_id, day, min(ts), max(ts), count(*), {", ".join(buckets)},
+       coalesce(sum(lat), 0), count(lat), coalesce(sum(br), 0), count(br), {", ".join(extras)}
 FROM (
   SELECT project_id, session_id, day, ts,
          CASE type WHEN 'publisherStats' THEN 'pub' ELSE 'sub' END AS side,
          CASE type WHEN 'publisherStats' THEN stream_id ELSE subscriber_id END AS entity_id,
-         {lat} AS lat, video_bitrate_kbps AS br,
+         {lat} AS lat, video_bitrate_kbps AS br, {", ".join(c for _, c in STATS_MEANS)}, quality_limitation_reason,
          {_bucket_case(lat, LATENCY_BOUNDS)} AS lat_b,
          {_bucket_case("video_bitrate_kbps", BITRATE_BOUNDS)} AS br_b
   FROM stats_samples WHERE seq > $lo AND seq <= $hi
@@ -106,9 +125,44 @@ def _mark_fresh(batches: Sequence[dict[str, list[Any]]], new_keys: set[Any]) -> 
     return inserted, keep
 
 
+def _owner_only(path: str) -> None:
+    """Keep the database, its WAL and DuckDB's spill files readable by their owner only: they hold
+    API secrets, callback tokens, the cookie-signing key and password hashes.
+
+    DuckDB creates the WAL and temp files whenever it needs them (and again after each
+    checkpoint), so the process umask is narrowed for good rather than around one call; files
+    left group- or world-readable by older versions are tightened."""
+    if path.startswith(":memory:"):
+        return
+    os.umask(os.umask(0o077) | 0o077)
+    for name in (path, f"{path}.wal"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
+
+
 # Changes to tables that older database files already have, by the schema version introducing them.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE dirty_sessions ADD COLUMN dirtied_seq BIGINT DEFAULT 0",),
+    # publisherStats fields from the browser collector (issue 8); both raw tables share the event columns
+    3: tuple(
+        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column}"
+        for table in ("events", "stats_samples")
+        for column in ("quality_limitation_reason VARCHAR", "available_outgoing_bitrate_kbps DOUBLE")
+    ),
+    # Extension averages of projectData quality (jitter, RTT, ...). Rows derived before stay at 0 until
+    # `videoinsights rebuild` (docs/derivation.md).
+    4: (
+        *(f"ALTER TABLE stats_daily ADD COLUMN IF NOT EXISTS {c} DOUBLE DEFAULT 0" for c in STATS_EXTRA_COLUMNS),
+        *(
+            f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {side}_{c} DOUBLE DEFAULT 0"
+            for table in ("session_endpoint_days", "rollup_endpoint_daily", "rollup_endpoint_monthly")
+            for side in QUALITY_SIDES
+            for c in STATS_EXTRA_COLUMNS
+        ),
+    ),
 }
 
 
@@ -117,9 +171,14 @@ class DuckDBStore:
 
     def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.path = path
-        config = {"wal_autocheckpoint": "256MB"} if not read_only else {}
-        self._con = duckdb.connect(path, read_only=read_only, config=config)
         self._read_only = read_only
+        if not read_only:
+            _owner_only(path)
+        self._db = self._connect()
+        # Set when DuckDB has invalidated the database (a checkpoint failed, e.g. on a full disk):
+        # the next write reopens it instead of failing forever.
+        self._invalidated = False
+        self._generation = 0  # bumped by each reopen: readers then take fresh cursors
         # Bumped after every commit that changes what reads return (the API's response cache keys on it).
         self.data_version = 0
         self._local = threading.local()
@@ -131,6 +190,46 @@ class DuckDBStore:
         self._derived_seq = self._meta_int("derived_seq")
 
     # -- lifecycle -------------------------------------------------------
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        config = {"wal_autocheckpoint": "256MB"} if not self._read_only else {}
+        return duckdb.connect(self.path, read_only=self._read_only, config=config)
+
+    @property
+    def _con(self) -> duckdb.DuckDBPyConnection:
+        """The write connection (writer thread only), reopened first if DuckDB invalidated it."""
+        if self._invalidated:
+            self._reopen()
+        return self._db
+
+    def _reopen(self) -> None:
+        """Close every handle on the invalidated database and open it again (replaying its WAL).
+        Raises, leaving the store marked invalid, while that still fails; the next write retries."""
+        self._close_handles()
+        self._db = self._connect()
+        self._generation += 1
+        self._invalidated = False
+        self._seq = self._max_seq()
+        self._derived_seq = self._meta_int("derived_seq")
+
+    def _close_handles(self) -> None:
+        with self._cursors_lock:
+            for cursor in self._cursors:
+                with contextlib.suppress(duckdb.Error):
+                    cursor.close()
+            self._cursors.clear()
+        with contextlib.suppress(duckdb.Error):
+            self._db.close()
+
+    def _rollback(self) -> None:
+        """Roll back after a failure. A failed COMMIT has already ended the transaction; an
+        invalidated database refuses everything, so the next write reopens it."""
+        try:
+            self._db.execute("ROLLBACK")
+        except duckdb.FatalException:
+            self._invalidated = True
+        except duckdb.TransactionException:
+            pass
+
     def _migrate(self) -> None:
         for ddl in TABLES.values():
             self._con.execute(ddl)
@@ -154,24 +253,33 @@ class DuckDBStore:
         return int(row[0]) if row else 0
 
     def close(self) -> None:
-        """Close every reader cursor, checkpoint the WAL into the file, close."""
+        """Close every reader cursor, checkpoint the WAL into the file, close. A checkpoint that
+        fails (a full disk) loses nothing: the WAL stays and is replayed at the next open."""
         with self._cursors_lock:
             for cursor in self._cursors:
                 cursor.close()
             self._cursors.clear()
         if not self._read_only:
-            self._con.execute("CHECKPOINT")
-        self._con.close()
+            try:
+                self._con.execute("CHECKPOINT")
+            except duckdb.Error as exc:
+                log.warning("closing without a checkpoint (the WAL is kept and replayed at the next open): %s", exc)
+        self._close_handles()
 
     def checkpoint(self) -> None:
-        self._con.execute("CHECKPOINT")
+        try:
+            self._con.execute("CHECKPOINT")
+        except duckdb.FatalException as exc:  # DuckDB invalidates the database when a checkpoint fails
+            self._invalidated = True
+            raise classify(exc) from exc
 
     def reader(self) -> duckdb.DuckDBPyConnection:
         """A cursor private to the calling thread (DuckDB connections are not thread-safe)."""
         cur = getattr(self._local, "cursor", None)
-        if cur is None:
-            cur = self._con.cursor()
+        if cur is None or getattr(self._local, "generation", 0) != self._generation:
+            cur = self._db.cursor()
             self._local.cursor = cur
+            self._local.generation = self._generation
             with self._cursors_lock:
                 self._cursors.append(cur)
         return cur
@@ -225,9 +333,9 @@ class DuckDBStore:
                 self._insert_raw(batches, keep, self._seq + 1)
             con.execute("COMMIT")
             self.data_version += 1
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        except BaseException as exc:
+            self._rollback()
+            raise classify(exc) from exc
         if new:
             self._seq += 1
         return AppendResult(inserted)
@@ -277,7 +385,7 @@ class DuckDBStore:
             con.execute("COMMIT")
             self.data_version += 1
         except BaseException:
-            con.execute("ROLLBACK")
+            self._rollback()
             raise
         self._derived_seq = hi
         return hi - lo
@@ -341,7 +449,8 @@ class DuckDBStore:
         n_lat = len(LATENCY_BOUNDS) + 1
         rows = self._con.execute(
             f"""SELECT s.project_id, s.session_id, side, entity_id, day, samples, s.first_ts, last_ts,
-                       {", ".join(STATS_BUCKET_COLUMNS)}, lat_sum, lat_count, br_sum, br_count
+                       {", ".join(STATS_BUCKET_COLUMNS)}, lat_sum, lat_count, br_sum, br_count,
+                       {", ".join(STATS_EXTRA_COLUMNS)}
                 FROM stats_daily s JOIN keys k ON s.project_id = k.project_id AND s.session_id = k.session_id
                 ORDER BY s.project_id, s.session_id, side, entity_id, day"""
         ).fetchall()
@@ -349,7 +458,8 @@ class DuckDBStore:
         for row in rows:
             project_id, session_id, side, entity_id, day, samples, first, last = row[:8]
             buckets = row[8 : 8 + len(STATS_BUCKET_COLUMNS)]
-            ls, lc, bs, bc = row[8 + len(STATS_BUCKET_COLUMNS) :]
+            ls, lc, bs, bc = row[8 + len(STATS_BUCKET_COLUMNS) : 12 + len(STATS_BUCKET_COLUMNS)]
+            extras = tuple(row[12 + len(STATS_BUCKET_COLUMNS) :])
             out[(project_id, session_id)].append(
                 StatsAggregate(
                     side,
@@ -364,6 +474,7 @@ class DuckDBStore:
                     lc,
                     bs,
                     bc,
+                    extras,
                 )
             )
         return out
@@ -388,7 +499,7 @@ class DuckDBStore:
             con.execute("COMMIT")
             self.data_version += 1
         except BaseException:
-            con.execute("ROLLBACK")
+            self._rollback()
             raise
 
     def _touched_days(self) -> set[tuple[str, date]]:
@@ -484,23 +595,27 @@ class DuckDBStore:
             "SELECT DISTINCT project_id, CAST(date_trunc('month', day) AS DATE) AS month FROM touched"
         )
         dims = ", ".join(DIMENSIONS)
+        # Columns are named: a migrated file has its newer measure columns at the end (MIGRATIONS).
+        ecols = f"{dims}, {', '.join(ENDPOINT_MEASURES)}"
+        pcols = ", ".join(PROJECT_MEASURES)
         emeasures = ", ".join(f"sum({m})" for m in ENDPOINT_MEASURES)
         pmeasures = ", ".join(f"sum({m})" for m in PROJECT_MEASURES)
         in_days = "(project_id, day) IN (SELECT project_id, day FROM touched)"
         in_months = "(project_id, month) IN (SELECT project_id, month FROM touched_months)"
         con.execute(f"DELETE FROM rollup_endpoint_daily WHERE {in_days}")
         con.execute(
-            f"INSERT INTO rollup_endpoint_daily SELECT project_id, day, {dims}, {emeasures} "
+            f"INSERT INTO rollup_endpoint_daily (project_id, day, {ecols}) SELECT project_id, day, {dims}, {emeasures} "
             f"FROM session_endpoint_days WHERE {in_days} GROUP BY project_id, day, {dims}"
         )
         con.execute(f"DELETE FROM rollup_project_daily WHERE {in_days}")
         con.execute(
-            f"INSERT INTO rollup_project_daily SELECT project_id, day, {pmeasures} "
+            f"INSERT INTO rollup_project_daily (project_id, day, {pcols}) SELECT project_id, day, {pmeasures} "
             f"FROM session_project_days WHERE {in_days} GROUP BY project_id, day"
         )
         con.execute(f"DELETE FROM rollup_endpoint_monthly WHERE {in_months}")
         con.execute(
-            f"INSERT INTO rollup_endpoint_monthly SELECT project_id, CAST(date_trunc('month', day) AS DATE) AS month, "
+            f"INSERT INTO rollup_endpoint_monthly (project_id, month, {ecols}) "
+            f"SELECT project_id, CAST(date_trunc('month', day) AS DATE) AS month, "
             f"{dims}, {emeasures} FROM rollup_endpoint_daily "
             f"WHERE (project_id, CAST(date_trunc('month', day) AS DATE)) IN "
             f"(SELECT project_id, month FROM touched_months) "
@@ -508,7 +623,8 @@ class DuckDBStore:
         )
         con.execute(f"DELETE FROM rollup_project_monthly WHERE {in_months}")
         con.execute(
-            f"INSERT INTO rollup_project_monthly SELECT project_id, CAST(date_trunc('month', day) AS DATE) AS month, "
+            f"INSERT INTO rollup_project_monthly (project_id, month, {pcols}) "
+            f"SELECT project_id, CAST(date_trunc('month', day) AS DATE) AS month, "
             f"{pmeasures} FROM rollup_project_daily "
             f"WHERE (project_id, CAST(date_trunc('month', day) AS DATE)) IN "
             f"(SELECT project_id, month FROM touched_months) "
@@ -563,6 +679,6 @@ class DuckDBStore:
             con.execute("COMMIT")
             self.data_version += 1
         except BaseException:
-            con.execute("ROLLBACK")
+            self._rollback()
             raise
         return counts

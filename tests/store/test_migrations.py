@@ -1,0 +1,96 @@
+"""An older database file is brought up to the current schema when the store opens it."""
+
+from __future__ import annotations
+
+import time
+
+import duckdb
+
+from videoinsights.derive.engine import derive_until_clean
+from videoinsights.derive.model import QUALITY_SIDES
+from videoinsights.domain.quality import STATS_EXTRA_COLUMNS
+from videoinsights.ingest.load import load_events
+from videoinsights.store.duckdb.schema import SCHEMA_VERSION
+from videoinsights.store.duckdb.store import DuckDBStore
+
+NOW = int(time.time() * 1000)
+V3_COLUMNS = ("quality_limitation_reason", "available_outgoing_bitrate_kbps")
+V4_ENDPOINT_TABLES = ("session_endpoint_days", "rollup_endpoint_daily", "rollup_endpoint_monthly")
+
+
+def stats(event_id: str, **fields: object) -> dict:
+    return {"id": event_id, "type": "publisherStats", "sessionId": "s1", "timestamp": NOW, "streamId": "st1",
+            "videoBitrateKbps": 500.0, **fields}
+
+
+def make_v2_file(path: str) -> None:
+    """A file as schema version 2 left it: the raw tables without the collector's publisher fields."""
+    DuckDBStore(path).close()
+    con = duckdb.connect(path)
+    for table in ("events", "stats_samples"):
+        con.execute(f"DROP INDEX {table}_session")  # DuckDB drops no column of an indexed table
+        for column in V3_COLUMNS:
+            con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        con.execute(f"CREATE INDEX {table}_session ON {table} (session_id)")  # as version 2 had it
+    # stats_daily has a primary key (DuckDB drops no column then): re-create it as version 3 had it
+    keep = [r[0] for r in con.execute("DESCRIBE stats_daily").fetchall() if r[0] not in STATS_EXTRA_COLUMNS]
+    con.execute(f"CREATE TABLE old_stats_daily AS SELECT {', '.join(keep)} FROM stats_daily")
+    con.execute("DROP TABLE stats_daily")
+    con.execute("ALTER TABLE old_stats_daily RENAME TO stats_daily")
+    con.execute("ALTER TABLE stats_daily ADD PRIMARY KEY (project_id, session_id, side, entity_id, day)")
+    for table in V4_ENDPOINT_TABLES:
+        for side in QUALITY_SIDES:
+            for column in STATS_EXTRA_COLUMNS:
+                con.execute(f"ALTER TABLE {table} DROP COLUMN {side}_{column}")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.execute("INSERT INTO projects VALUES ('1', 'project', 'p', 'x', NULL, 't', true, 0)")
+    con.close()
+
+
+def test_v2_file_gains_the_publisher_stats_columns(tmp_path) -> None:
+    path = str(tmp_path / "vi.duckdb")
+    make_v2_file(path)
+    con = duckdb.connect(path)
+    con.execute("INSERT INTO stats_samples (project_id, event_id, type, session_id, ts, day, received_at, seq,"
+                " stream_id, video_bitrate_kbps) VALUES ('1', 'old', 'publisherStats', 's1', 1, DATE '2026-01-01',"
+                " 1, 1, 'st1', 400.0)")
+    con.close()
+    store = DuckDBStore(path)
+    load_events(store, "1", [stats("new", qualityLimitationReason="cpu", availableOutgoingBitrateKbps=900.0)])
+    store.close()
+    con = duckdb.connect(path, read_only=True)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
+    rows = con.execute("SELECT event_id, video_bitrate_kbps, quality_limitation_reason, available_outgoing_bitrate_kbps"
+                       " FROM stats_samples ORDER BY event_id").fetchall()
+    assert rows == [("new", 500.0, "cpu", 900.0), ("old", 400.0, None, None)]
+    event_columns = {r[0] for r in con.execute("DESCRIBE events").fetchall()}
+    assert set(V3_COLUMNS) <= event_columns
+
+
+def test_v2_file_gains_the_quality_average_columns(tmp_path) -> None:
+    """stats_daily and the endpoint rollups gain the sums and counts of the extension averages (schema 4)."""
+    path = str(tmp_path / "vi.duckdb")
+    make_v2_file(path)
+    store = DuckDBStore(path)
+    events = [{"id": "c", "type": "connectionCreated", "sessionId": "s1", "timestamp": NOW - 60_000,
+               "connectionId": "u1", "sdkType": "JS"},
+              {"id": "st", "type": "streamCreated", "sessionId": "s1", "timestamp": NOW - 60_000,
+               "connectionId": "u1", "streamId": "st1"},
+              stats("a", jitterMs=12.0, qualityLimitationReason="cpu"), stats("b", jitterMs=18.0)]
+    load_events(store, "1", events)
+    derive_until_clean(store)
+    store.close()
+    con = duckdb.connect(path, read_only=True)
+    assert con.execute("SELECT jit_sum, jit_count, qlr_cpu FROM stats_daily").fetchall() == [(30.0, 2.0, 1.0)]
+    for table in V4_ENDPOINT_TABLES:
+        assert con.execute(f"SELECT sum(pub_jit_sum), sum(pub_jit_count), sum(pub_qlr_cpu), sum(sub_jit_count)"
+                           f" FROM {table}").fetchall() == [(30.0, 2.0, 1.0, 0.0)], table
+
+
+def test_reopening_a_current_file_changes_nothing(tmp_path) -> None:
+    path = str(tmp_path / "vi.duckdb")
+    DuckDBStore(path).close()
+    DuckDBStore(path).close()  # migrations must not run (or fail) twice
+    con = duckdb.connect(path, read_only=True)
+    columns = [r[0] for r in con.execute("DESCRIBE stats_samples").fetchall()]
+    assert columns.count("quality_limitation_reason") == 1
