@@ -1,7 +1,8 @@
 """DuckDB backend: the embedded default store (one file, one owning process).
 
-One write connection, used only by the writer thread; readers get their own
-cursor per thread and see committed snapshots, so they never block on it.
+Two write connections: one for ingest (the writer thread), one for derivation (the derive
+thread); they write different tables. Readers get their own cursor per thread and see committed
+snapshots, so they never block on either.
 """
 
 from __future__ import annotations
@@ -122,6 +123,10 @@ class DuckDBStore:
         self._read_only = read_only
         # Bumped after every commit that changes what reads return (the API's response cache keys on it).
         self.data_version = 0
+        self._version_lock = threading.Lock()
+        # Derivation has its own connection so it can run on its own thread beside ingest: the two write
+        # different tables, and DuckDB runs each connection's SQL outside the interpreter lock.
+        self._dcon = self._con.cursor()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
@@ -159,9 +164,15 @@ class DuckDBStore:
             for cursor in self._cursors:
                 cursor.close()
             self._cursors.clear()
+        self._dcon.close()
         if not self._read_only:
             self._con.execute("CHECKPOINT")
         self._con.close()
+
+    def _bump(self) -> None:
+        """Count a commit that changes what reads return (ingest and derivation threads both commit)."""
+        with self._version_lock:
+            self.data_version += 1
 
     def checkpoint(self) -> None:
         self._con.execute("CHECKPOINT")
@@ -182,11 +193,11 @@ class DuckDBStore:
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         self._con.execute(f"INSERT INTO projects ({cols}) VALUES ({marks})", list(values.values()))
-        self.data_version += 1
+        self._bump()
 
     def update_project_secret(self, project_id: str, api_secret: str) -> None:
         self._con.execute("UPDATE projects SET api_secret = ? WHERE project_id = ?", [api_secret, project_id])
-        self.data_version += 1
+        self._bump()
 
     def get_project(self, project_id: str) -> Project | None:
         cur = self.reader()
@@ -224,7 +235,7 @@ class DuckDBStore:
             if new:
                 self._insert_raw(batches, keep, self._seq + 1)
             con.execute("COMMIT")
-            self.data_version += 1
+            self._bump()
         except BaseException:
             con.execute("ROLLBACK")
             raise
@@ -256,7 +267,7 @@ class DuckDBStore:
         lo, hi = self._derived_seq, self._seq
         if hi <= lo:
             return 0
-        con = self._con
+        con = self._dcon
         params = {"lo": lo, "hi": hi}
         con.execute("BEGIN")
         try:
@@ -275,7 +286,7 @@ class DuckDBStore:
             )
             con.execute("INSERT OR REPLACE INTO meta VALUES ('derived_seq', ?)", [str(hi)])
             con.execute("COMMIT")
-            self.data_version += 1
+            self._bump()
         except BaseException:
             con.execute("ROLLBACK")
             raise
@@ -298,7 +309,7 @@ class DuckDBStore:
 
     def dirty_sessions(self, limit: int) -> list[SessionKey]:
         """The sessions dirtied longest ago first, so that a busy backlog never starves a new session."""
-        rows = self._con.execute(
+        rows = self._dcon.execute(
             "SELECT project_id, session_id FROM dirty_sessions ORDER BY dirtied_seq, project_id, session_id LIMIT ?",
             [limit],
         ).fetchall()
@@ -306,12 +317,12 @@ class DuckDBStore:
 
     def mark_all_dirty(self) -> int:
         self.absorb_new_events()
-        self._con.execute("DELETE FROM dirty_sessions")
-        self._con.execute("INSERT INTO dirty_sessions SELECT project_id, session_id, 0 FROM session_bounds")
-        return int(self._con.execute("SELECT count(*) FROM dirty_sessions").fetchone()[0])
+        self._dcon.execute("DELETE FROM dirty_sessions")
+        self._dcon.execute("INSERT INTO dirty_sessions SELECT project_id, session_id, 0 FROM session_bounds")
+        return int(self._dcon.execute("SELECT count(*) FROM dirty_sessions").fetchone()[0])
 
     def _keys_table(self, keys: Sequence[SessionKey]) -> None:
-        con = self._con
+        con = self._dcon
         table = pa.table({"project_id": [k[0] for k in keys], "session_id": [k[1] for k in keys]})
         con.register("keys_in", table)
         con.execute(
@@ -324,7 +335,7 @@ class DuckDBStore:
     def load_session_events(self, keys: Sequence[SessionKey]) -> dict[SessionKey, list[dict[str, Any]]]:
         self._keys_table(keys)
         # first_ts is a session's earliest event, so no older row can belong to it (zone maps skip them).
-        cur = self._con.execute(
+        cur = self._dcon.execute(
             """SELECT e.* EXCLUDE (seq) FROM events e
                JOIN keys k ON e.project_id = k.project_id AND e.session_id = k.session_id
                WHERE e.ts >= (SELECT min(first_ts) FROM keys)"""
@@ -339,7 +350,7 @@ class DuckDBStore:
     def load_stats_aggregates(self, keys: Sequence[SessionKey]) -> dict[SessionKey, list[StatsAggregate]]:
         self._keys_table(keys)
         n_lat = len(LATENCY_BOUNDS) + 1
-        rows = self._con.execute(
+        rows = self._dcon.execute(
             f"""SELECT s.project_id, s.session_id, side, entity_id, day, samples, s.first_ts, last_ts,
                        {", ".join(STATS_BUCKET_COLUMNS)}, lat_sum, lat_count, br_sum, br_count
                 FROM stats_daily s JOIN keys k ON s.project_id = k.project_id AND s.session_id = k.session_id
@@ -370,7 +381,7 @@ class DuckDBStore:
 
     def replace_derived(self, keys: Sequence[SessionKey], derivations: Sequence[SessionDerivation]) -> None:
         """Swap in the new derived rows of these sessions and refresh the rollups they touch."""
-        con = self._con
+        con = self._dcon
         con.execute("BEGIN")
         try:
             self._keys_table(keys)
@@ -386,13 +397,13 @@ class DuckDBStore:
                 "DELETE FROM dirty_sessions WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
             )
             con.execute("COMMIT")
-            self.data_version += 1
+            self._bump()
         except BaseException:
             con.execute("ROLLBACK")
             raise
 
     def _touched_days(self) -> set[tuple[str, date]]:
-        rows = self._con.execute(
+        rows = self._dcon.execute(
             """SELECT DISTINCT project_id, day FROM session_endpoint_days
                  WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)
                UNION SELECT DISTINCT project_id, day FROM session_project_days
@@ -403,9 +414,9 @@ class DuckDBStore:
     def _insert_rows(self, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
         if not rows:
             return
-        self._con.register("derived_rows", pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)}))
-        self._con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM derived_rows")
-        self._con.unregister("derived_rows")
+        self._dcon.register("derived_rows", pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)}))
+        self._dcon.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM derived_rows")
+        self._dcon.unregister("derived_rows")
 
     def _insert_derivations(self, derivations: Sequence[SessionDerivation]) -> None:
         session_cols = [
@@ -474,7 +485,7 @@ class DuckDBStore:
         """Re-aggregate the daily and monthly rollups of the touched (project, day)s."""
         if not touched:
             return
-        con = self._con
+        con = self._dcon
         days = pa.table({"project_id": [p for p, _ in touched], "day": [d for _, d in touched]})
         con.register("touched_in", days)
         con.execute("CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT * FROM touched_in")
@@ -517,7 +528,7 @@ class DuckDBStore:
 
     def clear_derived(self) -> None:
         self.absorb_new_events()  # so that stats_daily can be rebuilt from every sample below
-        con = self._con
+        con = self._dcon
         con.execute("BEGIN")
         # Only sessions whose raw events are still kept: older contributions cannot be re-derived.
         for table in DERIVED_SESSION_TABLES:
@@ -528,7 +539,7 @@ class DuckDBStore:
         con.execute("DELETE FROM stats_daily")
         con.execute(_ABSORB_STATS_SQL, {"lo": -1, "hi": self._seq})
         con.execute("COMMIT")
-        self.data_version += 1
+        self._bump()
 
     # -- retention ---------------------------------------------------------
     def purge(self, raw_before: date, daily_before: date, monthly_before: date) -> dict[str, int]:
@@ -561,7 +572,7 @@ class DuckDBStore:
             for table in ("rollup_endpoint_monthly", "rollup_project_monthly"):
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE month < ?", [monthly_before]).fetchone()[0]
             con.execute("COMMIT")
-            self.data_version += 1
+            self._bump()
         except BaseException:
             con.execute("ROLLBACK")
             raise
