@@ -1,40 +1,63 @@
 """Incremental derivation: re-derive the sessions that received events.
 
 A session is always re-derived from all of its raw events, so the result
-does not depend on arrival order, duplicates or lateness. Runs on the
-writer thread (store/writer.py), the only one that writes.
+does not depend on arrival order, duplicates or lateness. The server runs
+it on its derive thread (derive/worker.py); the CLI (rebuild) runs it inline.
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor
+from typing import Any
 
-from videoinsights.derive.model import SessionDerivation
+from videoinsights.derive.model import SessionDerivation, StatsAggregate
 from videoinsights.derive.session import derive_session
 from videoinsights.store.base import SessionKey, Store
 
 log = logging.getLogger(__name__)
 
+# A pool's share of one cycle is split in this many chunks, so that two workers both have some.
+POOL_CHUNKS = 2
 
-def derive_pending(store: Store, limit: int) -> tuple[int, int]:
-    """Derive up to `limit` dirty sessions; return (derived, failed)."""
+
+def derive_pending(store: Store, limit: int, pool: Executor | None = None) -> tuple[int, int]:
+    """Derive up to `limit` dirty sessions; return (derived, failed).
+
+    With `pool` (worker processes), the pure part runs there, outside this process's interpreter lock:
+    the store reads the sessions' events here, the workers derive, the store writes the rows here."""
     store.absorb_new_events()
     keys = store.dirty_sessions(limit)
     if not keys:
         return 0, 0
     events = store.load_session_events(keys)
     stats = store.load_stats_aggregates(keys)
-    derivations: list[SessionDerivation] = []
-    failed: list[SessionKey] = []
-    for key in keys:
-        try:
-            derivations.append(derive_session(key[0], key[1], events[key], stats[key]))
-        except Exception:  # one bad session must not stall the others
-            log.exception("deriving session %s of project %s failed", key[1], key[0])
-            failed.append(key)
+    work = [(key, events.pop(key), stats.pop(key)) for key in keys]
+    if pool is None:
+        results = derive_sessions(work)
+    else:
+        chunks = [work[i::POOL_CHUNKS] for i in range(POOL_CHUNKS)]
+        done = [pool.submit(derive_sessions, chunk) for chunk in chunks if chunk]
+        results = [r for future in done for r in future.result()]
+    derivations = [d for d in results if d is not None]
     # Failed sessions are cleared too (their old rows removed); a later event retries them.
     store.replace_derived(keys, derivations)
-    return len(derivations), len(failed)
+    return len(derivations), len(results) - len(derivations)
+
+
+def derive_sessions(
+    work: list[tuple[SessionKey, list[dict[str, Any]], list[StatsAggregate]]],
+) -> list[SessionDerivation | None]:
+    """Derive each session (None where it raised: one bad session must not stall the others).
+    Pure, so it can run in a worker process."""
+    out: list[SessionDerivation | None] = []
+    for (project_id, session_id), events, stats in work:
+        try:
+            out.append(derive_session(project_id, session_id, events, stats))
+        except Exception:
+            log.exception("deriving session %s of project %s failed", session_id, project_id)
+            out.append(None)
+    return out
 
 
 def derive_all(store: Store, batch: int = 2000) -> int:

@@ -10,8 +10,10 @@ else writes derived tables (admin calls, retention purges): one holder at a time
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from videoinsights.derive.engine import derive_pending
@@ -32,11 +34,15 @@ class DeriveStats:
 
 class DeriveWorker:
     """Derive `batch` dirty sessions per cycle until none is left, then wait for new commits
-    (`wake`) or `interval` seconds, whichever comes first."""
+    (`wake`) or `interval` seconds, whichever comes first. With `processes` > 0 the pure derivation
+    runs in that many worker processes (started with `spawn`: never fork a process running DuckDB)."""
 
-    def __init__(self, store: Store, stats: DeriveStats, lock: threading.Lock, batch: int, interval: float) -> None:
+    def __init__(self, store: Store, stats: DeriveStats, lock: threading.Lock, batch: int, interval: float,
+                 processes: int = 0) -> None:
         self.store, self.stats, self.lock = store, stats, lock
         self.batch, self.interval = batch, interval
+        self.pool = (ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+                     if processes > 0 else None)
         self._wake = threading.Event()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="videoinsights-derive", daemon=True)
@@ -55,13 +61,15 @@ class DeriveWorker:
         self._thread.join()
         while self.cycle():
             pass
+        if self.pool is not None:
+            self.pool.shutdown()
 
     def cycle(self) -> int:
         """One derive cycle; returns how many sessions it handled (derived or failed)."""
         started = time.monotonic()
         try:
             with self.lock:
-                derived, failed = derive_pending(self.store, self.batch)
+                derived, failed = derive_pending(self.store, self.batch, self.pool)
         except Exception:
             log.exception("derivation cycle failed")
             derived, failed = 0, 0

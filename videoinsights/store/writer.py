@@ -64,7 +64,7 @@ class Writer:
         # Held by a derive cycle, and here around admin calls, purges and checkpoints.
         self.derive_lock = threading.Lock()
         self.deriver = DeriveWorker(store, self.stats, self.derive_lock, settings.derive_batch_sessions,
-                                    settings.derive_interval_ms / 1000)
+                                    settings.derive_interval_ms / 1000, settings.derive_processes)
 
     # -- API used by other threads ----------------------------------------
     def start(self) -> None:
