@@ -6,7 +6,8 @@ dense day (thousands of young sessions); every session is made dirty `--rounds` 
 load, where live sessions are re-derived again and again) and derived in cycles of `--batch`:
 inline on this thread (`derive_processes` = 0) and with 1 and 2 worker processes.
 
-    .venv/bin/python -m benchmarks.bench_derive [--events 100000] [--rounds 3] [--batch 250]
+    .venv/bin/python -m benchmarks.bench_derive [--events 100000] [--rounds 3] [--batch 250 1000]
+        [--processes 0 1 2]
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=250)
+    parser.add_argument("--batch", type=int, nargs="+", default=[250], help="sessions per derive cycle")
+    parser.add_argument("--processes", type=int, nargs="+", default=[0, 1, 2], help="derive worker processes")
     parser.add_argument("--rate", type=float, default=10_000, help="density of bench_load's traffic at this rate")
     args = parser.parse_args()
     spd = round(args.rate * 86_400 / EVENTS_PER_SESSION)
@@ -69,13 +71,14 @@ def main() -> None:
         store.absorb_new_events()
         print(f"{loaded.accepted:,} events, {store.dirty_session_count():,} sessions ({spd:,} sessions/day); "
               f"load averages {loadavg()}")
-        print("| derive_processes | sessions | wall ms / session | server-process CPU ms / session "
+        print("| batch | derive_processes | sessions | wall ms / session | server-process CPU ms / session "
               "| worker CPU ms / session |")
-        print("| --- | --- | --- | --- | --- |")
-        for processes in (0, 1, 2):
-            r = measure(store, args.batch, args.rounds, processes)
-            print(f"| {processes} | {r['sessions']:,.0f} | {r['wall_ms']:.2f} | {r['own_ms']:.2f} "
-                  f"| {r['worker_ms']:.2f} |", flush=True)
+        print("| --- | --- | --- | --- | --- | --- |")
+        for batch in args.batch:
+            for processes in args.processes:
+                r = measure(store, batch, args.rounds, processes)
+                print(f"| {batch} | {processes} | {r['sessions']:,.0f} | {r['wall_ms']:.2f} | {r['own_ms']:.2f} "
+                      f"| {r['worker_ms']:.2f} |", flush=True)
         store.close()
     print(f"load averages after: {loadavg()}")
 

@@ -48,10 +48,18 @@ def shuffled_batches(events: list[dict[str, Any]], rng: random.Random) -> list[l
     return batches
 
 
+def wait_derived(store: DuckDBStore, timeout: float = 60) -> None:
+    """Until the derive thread has caught up with every commit (a partial state fully derived)."""
+    deadline = time.monotonic() + timeout
+    while store.undigested_commits() or store.dirty_session_count():
+        assert time.monotonic() < deadline, "derivation did not catch up"
+        time.sleep(0.01)
+
+
 def test_incremental_derivation_under_concurrent_ingest_equals_rebuild(tmp_path) -> None:
     rng = random.Random(9)
     start = day_start_ms(la_day(int(time.time() * 1000)) - timedelta(days=4))
-    events = list(deliver(generate(PROJECT, start, 2, 10, seed=3), seed=3, late_fraction=0.05,
+    events = list(deliver(generate(PROJECT, start, 2, 8, seed=3), seed=3, late_fraction=0.05,
                           duplicate_fraction=0.05))
     store = DuckDBStore(str(tmp_path / "vi.duckdb"))
     writer = Writer(store, Settings(derive_batch_sessions=3, derive_interval_ms=20))
@@ -66,17 +74,18 @@ def test_incremental_derivation_under_concurrent_ingest_equals_rebuild(tmp_path)
             for future in pending:
                 future.result(60)
             pending.clear()
-            time.sleep(rng.choice((0, 0, 0.01, 0.05)))
+            if rng.random() < 0.15:
+                wait_derived(store)
     for future in pending:
         future.result(60)
     writer.stop()  # commits what is queued, then derives every dirty session
     sessions = store.reader().execute("SELECT count(*) FROM sessions").fetchone()[0]
-    assert writer.stats.sessions_derived > 3 * sessions  # sessions were derived again and again, from partial data
+    assert writer.stats.sessions_derived > 2 * sessions  # sessions were derived again and again, from partial data
     incremental = snapshot(store)
 
     derive_all(store)
     rebuilt = snapshot(store)
     for table in rebuilt:
         assert incremental[table] == rebuilt[table], table
-    assert sessions >= 15 and len(rebuilt["meetings"]) > sessions and len(rebuilt["rollup_endpoint_daily"]) > 10
+    assert sessions >= 12 and len(rebuilt["meetings"]) > sessions and len(rebuilt["rollup_endpoint_daily"]) > 10
     store.close()
