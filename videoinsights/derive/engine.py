@@ -11,6 +11,10 @@ import logging
 from concurrent.futures import Executor
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from videoinsights.derive.inputs import events_by_session, stats_by_session
 from videoinsights.derive.model import SessionDerivation, StatsAggregate
 from videoinsights.derive.session import derive_session
 from videoinsights.store.base import SessionKey, Store
@@ -24,20 +28,19 @@ POOL_CHUNKS = 2
 def derive_pending(store: Store, limit: int, pool: Executor | None = None) -> tuple[int, int]:
     """Derive up to `limit` dirty sessions; return (derived, failed).
 
-    With `pool` (worker processes), the pure part runs there, outside this process's interpreter lock:
-    the store reads the sessions' events here, the workers derive, the store writes the rows here."""
+    With `pool` (worker processes), everything but the store's reads and writes runs there, outside
+    this process's interpreter lock: the Arrow tables of inputs go to the workers, derivations come back."""
     store.absorb_new_events()
     keys = store.dirty_sessions(limit)
     if not keys:
         return 0, 0
-    events = store.load_session_events(keys)
-    stats = store.load_stats_aggregates(keys)
-    work = [(key, events.pop(key), stats.pop(key)) for key in keys]
+    events = store.load_session_event_table(keys)
+    stats = store.load_stats_table(keys)
     if pool is None:
-        results = derive_sessions(work)
+        results = derive_tables(keys, events, stats)
     else:
-        chunks = [work[i::POOL_CHUNKS] for i in range(POOL_CHUNKS)]
-        done = [pool.submit(derive_sessions, chunk) for chunk in chunks if chunk]
+        parts = _split(keys, events, stats, POOL_CHUNKS)
+        done = [pool.submit(derive_tables, *part) for part in parts]
         results = [r for future in done for r in future.result()]
     derivations = [d for d in results if d is not None]
     # Failed sessions are cleared too (their old rows removed); a later event retries them.
@@ -45,11 +48,34 @@ def derive_pending(store: Store, limit: int, pool: Executor | None = None) -> tu
     return len(derivations), len(results) - len(derivations)
 
 
+def _split(keys: list[SessionKey], events: pa.Table, stats: pa.Table,
+           parts: int) -> list[tuple[list[SessionKey], pa.Table, pa.Table]]:
+    """Share the sessions among `parts` workers (all keys with one session id in one part)."""
+    chunk_of: dict[str, int] = {}
+    for _, session_id in keys:
+        chunk_of.setdefault(session_id, len(chunk_of) % parts)
+    out = []
+    for part in range(parts):
+        ids = pa.array([sid for sid, c in chunk_of.items() if c == part], pa.string())
+        if len(ids):
+            out.append(([k for k in keys if chunk_of[k[1]] == part],
+                        events.filter(pc.is_in(events["session_id"], value_set=ids)),
+                        stats.filter(pc.is_in(stats["session_id"], value_set=ids))))
+    return out
+
+
+def derive_tables(keys: list[SessionKey], events: pa.Table, stats: pa.Table) -> list[SessionDerivation | None]:
+    """Derive each session from the store's tables (one result per key, in order). Pure: it can run in a
+    worker process."""
+    by_session = events_by_session(events, keys)
+    aggregates = stats_by_session(stats, keys)
+    return derive_sessions([(key, by_session[key], aggregates[key]) for key in keys])
+
+
 def derive_sessions(
     work: list[tuple[SessionKey, list[dict[str, Any]], list[StatsAggregate]]],
 ) -> list[SessionDerivation | None]:
-    """Derive each session (None where it raised: one bad session must not stall the others).
-    Pure, so it can run in a worker process."""
+    """Derive each session (None where it raised: one bad session must not stall the others)."""
     out: list[SessionDerivation | None] = []
     for (project_id, session_id), events, stats in work:
         try:

@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from videoinsights.derive.inputs import STATS_COLUMNS
 from videoinsights.derive.model import (
     DIMENSIONS,
     ENDPOINT_MEASURES,
@@ -25,7 +26,6 @@ from videoinsights.derive.model import (
     MeetingRow,
     PublisherRow,
     SessionDerivation,
-    StatsAggregate,
     SubscriberRow,
 )
 from videoinsights.domain.days import day_start_ms
@@ -332,52 +332,25 @@ class DuckDBStore:
         )
         con.unregister("keys_in")
 
-    def load_session_events(self, keys: Sequence[SessionKey]) -> dict[SessionKey, list[dict[str, Any]]]:
+    def load_session_event_table(self, keys: Sequence[SessionKey]) -> pa.Table:
+        """The raw lifecycle events of these sessions, every column but `seq` (derive/inputs.py reads it)."""
         self._keys_table(keys)
         # first_ts is a session's earliest event, so no older row can belong to it (zone maps skip them).
-        cur = self._dcon.execute(
+        return self._dcon.sql(
             """SELECT e.* EXCLUDE (seq) FROM events e
                JOIN keys k ON e.project_id = k.project_id AND e.session_id = k.session_id
                WHERE e.ts >= (SELECT min(first_ts) FROM keys)"""
-        )
-        names = [d[0] for d in cur.description]
-        out: dict[SessionKey, list[dict[str, Any]]] = {k: [] for k in keys}
-        for row in cur.fetchall():
-            event = dict(zip(names, row, strict=True))
-            out[(event["project_id"], event["session_id"])].append(event)
-        return out
+        ).to_arrow_table()
 
-    def load_stats_aggregates(self, keys: Sequence[SessionKey]) -> dict[SessionKey, list[StatsAggregate]]:
+    def load_stats_table(self, keys: Sequence[SessionKey]) -> pa.Table:
+        """The stats_daily rows of these sessions, columns as derive/inputs.py's STATS_COLUMNS."""
         self._keys_table(keys)
-        n_lat = len(LATENCY_BOUNDS) + 1
-        rows = self._dcon.execute(
-            f"""SELECT s.project_id, s.session_id, side, entity_id, day, samples, s.first_ts, last_ts,
-                       {", ".join(STATS_BUCKET_COLUMNS)}, lat_sum, lat_count, br_sum, br_count
+        columns = ", ".join(f"s.{c}" for c in STATS_COLUMNS)
+        return self._dcon.sql(
+            f"""SELECT {columns}
                 FROM stats_daily s JOIN keys k ON s.project_id = k.project_id AND s.session_id = k.session_id
                 ORDER BY s.project_id, s.session_id, side, entity_id, day"""
-        ).fetchall()
-        out: dict[SessionKey, list[StatsAggregate]] = {k: [] for k in keys}
-        for row in rows:
-            project_id, session_id, side, entity_id, day, samples, first, last = row[:8]
-            buckets = row[8 : 8 + len(STATS_BUCKET_COLUMNS)]
-            ls, lc, bs, bc = row[8 + len(STATS_BUCKET_COLUMNS) :]
-            out[(project_id, session_id)].append(
-                StatsAggregate(
-                    side,
-                    entity_id,
-                    day,
-                    samples,
-                    first,
-                    last,
-                    tuple(buckets[:n_lat]),
-                    tuple(buckets[n_lat:]),
-                    ls,
-                    lc,
-                    bs,
-                    bc,
-                )
-            )
-        return out
+        ).to_arrow_table()
 
     def replace_derived(self, keys: Sequence[SessionKey], derivations: Sequence[SessionDerivation]) -> None:
         """Swap in the new derived rows of these sessions and refresh the rollups they touch."""
