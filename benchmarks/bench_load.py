@@ -407,7 +407,7 @@ def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, ra
         with Samplers(server.url, pid, secret, f"load{int(rate)}") as load:
             if args.py_spy:
                 spy_at = threading.Timer(min(10.0, args.seconds / 3), lambda: spies.append(
-                    start_py_spy(args.py_spy_bin, server.proc.pid, f"{args.py_spy}-{int(rate)}.txt",
+                    start_py_spy(args.py_spy_bin, server.proc.pid, f"{args.py_spy}-{int(rate)}-{label}.txt",
                                  int(min(20, args.seconds / 2)))))
                 spy_at.start()
             post = post_events(server.url, lambda: token, timed(map(orjson.loads, events), args.seconds, offered),
