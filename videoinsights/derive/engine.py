@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from videoinsights.derive.inputs import events_by_session, stats_by_session
 from videoinsights.derive.model import SessionDerivation, StatsAggregate
+from videoinsights.derive.rows import derivation_tables
 from videoinsights.derive.session import derive_session
 from videoinsights.store.base import SessionKey, Store
 
@@ -37,15 +38,16 @@ def derive_pending(store: Store, limit: int, pool: Executor | None = None) -> tu
     events = store.load_session_event_table(keys)
     stats = store.load_stats_table(keys)
     if pool is None:
-        results = derive_tables(keys, events, stats)
+        parts = [derive_tables(keys, events, stats)]
     else:
-        parts = _split(keys, events, stats, POOL_CHUNKS)
-        done = [pool.submit(derive_tables, *part) for part in parts]
-        results = [r for future in done for r in future.result()]
-    derivations = [d for d in results if d is not None]
+        done = [pool.submit(derive_tables, *part) for part in _split(keys, events, stats, POOL_CHUNKS)]
+        parts = [future.result() for future in done]
+    names = {name for tables, _, _ in parts for name in tables}
+    merged = {name: pa.concat_tables([t[name] for t, _, _ in parts if name in t], promote_options="default")
+              for name in names}
     # Failed sessions are cleared too (their old rows removed); a later event retries them.
-    store.replace_derived(keys, derivations)
-    return len(derivations), len(results) - len(derivations)
+    store.replace_derived(keys, merged)
+    return sum(p[1] for p in parts), sum(p[2] for p in parts)
 
 
 def _split(keys: list[SessionKey], events: pa.Table, stats: pa.Table,
@@ -64,12 +66,15 @@ def _split(keys: list[SessionKey], events: pa.Table, stats: pa.Table,
     return out
 
 
-def derive_tables(keys: list[SessionKey], events: pa.Table, stats: pa.Table) -> list[SessionDerivation | None]:
-    """Derive each session from the store's tables (one result per key, in order). Pure: it can run in a
-    worker process."""
+def derive_tables(keys: list[SessionKey], events: pa.Table,
+                  stats: pa.Table) -> tuple[dict[str, pa.Table], int, int]:
+    """Derive each session from the store's input tables; return the derived rows as tables
+    (derive/rows.py), how many sessions were derived and how many failed. Pure: it can run in a worker."""
     by_session = events_by_session(events, keys)
     aggregates = stats_by_session(stats, keys)
-    return derive_sessions([(key, by_session[key], aggregates[key]) for key in keys])
+    results = derive_sessions([(key, by_session[key], aggregates[key]) for key in keys])
+    derivations = [d for d in results if d is not None]
+    return derivation_tables(derivations), len(derivations), len(results) - len(derivations)
 
 
 def derive_sessions(

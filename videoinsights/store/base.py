@@ -8,14 +8,12 @@ read methods may be called from any thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
 import pyarrow as pa
-
-from videoinsights.derive.model import SessionDerivation
 
 SessionKey = tuple[str, str]  # (project_id, session_id)
 
@@ -63,7 +61,7 @@ class Store(Protocol):
     def mark_all_dirty(self) -> int: ...
     def load_session_event_table(self, keys: Sequence[SessionKey]) -> pa.Table: ...
     def load_stats_table(self, keys: Sequence[SessionKey]) -> pa.Table: ...
-    def replace_derived(self, keys: Sequence[SessionKey], derivations: Sequence[SessionDerivation]) -> None: ...
+    def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, pa.Table]) -> None: ...
     def clear_derived(self) -> None: ...
 
     # retention

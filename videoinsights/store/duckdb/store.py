@@ -8,7 +8,7 @@ snapshots, so they never block on either.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields
 from datetime import date
 from typing import Any
@@ -22,16 +22,10 @@ from videoinsights.derive.model import (
     DIMENSIONS,
     ENDPOINT_MEASURES,
     PROJECT_MEASURES,
-    ConnectionRow,
-    MeetingRow,
-    PublisherRow,
-    SessionDerivation,
-    SubscriberRow,
 )
 from videoinsights.domain.days import day_start_ms
 from videoinsights.domain.events import RAW_COLUMNS, STATS_TYPES
 from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS
-from videoinsights.domain.tiers import TIER_COLUMNS
 from videoinsights.store.base import AppendResult, Project, SessionKey
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
@@ -352,8 +346,9 @@ class DuckDBStore:
                 ORDER BY s.project_id, s.session_id, side, entity_id, day"""
         ).to_arrow_table()
 
-    def replace_derived(self, keys: Sequence[SessionKey], derivations: Sequence[SessionDerivation]) -> None:
-        """Swap in the new derived rows of these sessions and refresh the rollups they touch."""
+    def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, pa.Table]) -> None:
+        """Swap in the new derived rows of these sessions (derive/rows.py: table name -> rows) and refresh
+        the rollups of every day they touch, before or after."""
         con = self._dcon
         con.execute("BEGIN")
         try:
@@ -363,9 +358,9 @@ class DuckDBStore:
                 con.execute(
                     f"DELETE FROM {table} WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
                 )
-            self._insert_derivations(derivations)
-            touched |= {(r.project_id, r.day) for d in derivations for r in (*d.endpoint_days, *d.project_days)}
-            self._refresh_rollups(touched)
+            for table, rows in tables.items():
+                self._insert_table(table, rows)
+            self._refresh_rollups(touched | self._touched_days())
             con.execute(
                 "DELETE FROM dirty_sessions WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
             )
@@ -384,75 +379,14 @@ class DuckDBStore:
         ).fetchall()
         return {(p, d) for p, d in rows}
 
-    def _insert_rows(self, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
+    def _insert_table(self, table: str, rows: pa.Table) -> None:
+        if table not in DERIVED_SESSION_TABLES:
+            raise ValueError(f"{table} is not a derived session table")
+        if not rows.num_rows:
             return
-        self._dcon.register("derived_rows", pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)}))
-        self._dcon.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM derived_rows")
+        self._dcon.register("derived_rows", rows)
+        self._dcon.execute(f"INSERT INTO {table} ({', '.join(rows.column_names)}) SELECT * FROM derived_rows")
         self._dcon.unregister("derived_rows")
-
-    def _insert_derivations(self, derivations: Sequence[SessionDerivation]) -> None:
-        session_cols = [
-            "project_id",
-            "session_id",
-            "media_mode",
-            "created_at",
-            "last_seen_at",
-            "meeting_count",
-            "publisher_minutes",
-            "subscriber_minutes",
-            *TIER_COLUMNS,
-        ]
-        sessions = [
-            (
-                s.project_id,
-                s.session_id,
-                s.media_mode,
-                s.created_at,
-                s.last_seen_at,
-                s.meeting_count,
-                s.publisher_minutes,
-                s.subscriber_minutes,
-                *(s.tiers[c] for c in TIER_COLUMNS),
-            )
-            for s in (d.session for d in derivations)
-        ]
-        self._insert_rows("sessions", session_cols, sessions)
-        meeting_fields = [f.name for f in fields(MeetingRow) if f.name != "tiers"]
-        meetings = [
-            (*(getattr(m, n) for n in meeting_fields), *(m.tiers[c] for c in TIER_COLUMNS))
-            for d in derivations
-            for m in d.meetings
-        ]
-        self._insert_rows("meetings", [*meeting_fields, *TIER_COLUMNS], meetings)
-        for table, cls, attr in (
-            ("connections", ConnectionRow, "connections"),
-            ("publishers", PublisherRow, "publishers"),
-            ("subscribers", SubscriberRow, "subscribers"),
-        ):
-            names = [f.name for f in fields(cls)]
-            rows = [tuple(getattr(r, n) for n in names) for d in derivations for r in getattr(d, attr)]
-            self._insert_rows(table, names, rows)
-        endpoint_cols = ["project_id", "session_id", "day", *DIMENSIONS, *ENDPOINT_MEASURES]
-        endpoint = [
-            (
-                r.project_id,
-                r.session_id,
-                r.day,
-                *(getattr(r, c) for c in DIMENSIONS),
-                *(r.measures[m] for m in ENDPOINT_MEASURES),
-            )
-            for d in derivations
-            for r in d.endpoint_days
-        ]
-        self._insert_rows("session_endpoint_days", endpoint_cols, endpoint)
-        project_cols = ["project_id", "session_id", "day", *PROJECT_MEASURES]
-        project = [
-            (r.project_id, r.session_id, r.day, *(r.measures[m] for m in PROJECT_MEASURES))
-            for d in derivations
-            for r in d.project_days
-        ]
-        self._insert_rows("session_project_days", project_cols, project)
 
     def _refresh_rollups(self, touched: set[tuple[str, date]]) -> None:
         """Re-aggregate the daily and monthly rollups of the touched (project, day)s."""
