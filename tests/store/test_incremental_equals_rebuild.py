@@ -4,6 +4,7 @@ randomized simulated run: late, duplicated, re-sent and shuffled events in batch
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from datetime import timedelta
@@ -56,7 +57,7 @@ def wait_derived(store: DuckDBStore, timeout: float = 60) -> None:
         time.sleep(0.01)
 
 
-def test_incremental_derivation_under_concurrent_ingest_equals_rebuild(tmp_path) -> None:
+def test_incremental_derivation_under_concurrent_ingest_equals_rebuild(tmp_path, caplog) -> None:
     rng = random.Random(9)
     start = day_start_ms(la_day(int(time.time() * 1000)) - timedelta(days=4))
     events = list(deliver(generate(PROJECT, start, 2, 8, seed=3), seed=3, late_fraction=0.05,
@@ -79,6 +80,9 @@ def test_incremental_derivation_under_concurrent_ingest_equals_rebuild(tmp_path)
     for future in pending:
         future.result(60)
     writer.stop()  # commits what is queued, then derives every dirty session
+    # no cycle failed (e.g. a write conflict between the ingest and derive connections) and no session raised
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert writer.stats.derive_failures == 0
     sessions = store.reader().execute("SELECT count(*) FROM sessions").fetchone()[0]
     assert writer.stats.sessions_derived > 2 * sessions  # sessions were derived again and again, from partial data
     incremental = snapshot(store)
