@@ -470,6 +470,11 @@ def server_rate(samples: list[tuple[float, dict[str, float]]]) -> list[float]:
     return out
 
 
+def derive_lags(s: Samples) -> list[float]:
+    """The server's derive lag in seconds at each /metrics sample (servers before it existed: none)."""
+    return [m["derive_lag_seconds"] for _, m in s.metrics if "derive_lag_seconds" in m]
+
+
 def freshness(s: Samples) -> list[float]:
     """Marker latencies, markers never seen counted at the timeout (so percentiles are lower bounds)."""
     return s.freshness_ms + [PROBE_TIMEOUT_S * 1000] * s.freshness_timeouts
@@ -513,6 +518,10 @@ def report(r: Result) -> None:
           f"(of {os.cpu_count()})")
     share, derived = writer_share(ll.metrics)
     print(f"writer deriving {share:.0%} of wall time while loaded, {derived:,.0f} session derivations/s")
+    lags = derive_lags(ll)
+    if lags:
+        print(f"derive lag (age of the oldest acknowledged event not yet derived, every second while loaded): "
+              f"p50 {statistics.median(lags):.1f} s, p95 {pct(lags, 95):.1f} s, max {max(lags):.1f} s")
     if ll.metrics:
         print("backlog while loaded (s: dirty sessions / undigested commits): " + ", ".join(
             f"{t:.0f}: {m['dirty_sessions']:,.0f}/{m['undigested_commits']:,.0f}" for t, m in ll.metrics[::5]))
@@ -530,9 +539,9 @@ def report(r: Result) -> None:
 
 def summary(results: list[Result]) -> None:
     print("\n| server | target events/s | acknowledged | ingest p50 / p99 ms | freshness p50 / p95 / p99 / max ms "
-          "(idle p50) | max backlog | server CPU cores | projectData idle -> loaded p50 (p99) ms "
-          "| drained after | load avg before / after |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "(idle p50) | derive lag p95 / max s | max backlog | server CPU cores "
+          "| projectData idle -> loaded p50 (p99) ms | drained after | load avg before / after |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         p, ll, il = r.post, r.load, r.idle
         lat = p.latencies_ms
@@ -541,11 +550,13 @@ def summary(results: list[Result]) -> None:
         backlog = max((m["dirty_sessions"] for _, m in ll.metrics), default=math.nan)
         cpu = r.cpu[0] + sum(r.cpu_children.values())
         drained = f"{r.drain_s:.1f} s" if r.drain_s is not None else "not drained"
+        lags = derive_lags(ll)
+        lag = f"{pct(lags, 95):.1f} / {max(lags):.1f}" if lags else "n/a"
         print(f"| {r.label} | {r.rate:,.0f} | {p.acknowledged / p.elapsed_s:,.0f} "
               f"| {statistics.median(lat) if lat else math.nan:,.0f} / {pct(lat, 99):,.0f} "
               f"| {statistics.median(f) if f else math.nan:,.0f} / {pct(f, 95):,.0f} / {pct(f, 99):,.0f} "
               f"/ {max(f, default=math.nan):,.0f} ({statistics.median(fi) if fi else math.nan:,.0f}) "
-              f"| {backlog:,.0f} | {cpu:.2f} "
+              f"| {lag} | {backlog:,.0f} | {cpu:.2f} "
               f"| {statistics.median(il.project_data_ms) if il.project_data_ms else math.nan:,.0f} "
               f"({pct(il.project_data_ms, 99):,.0f}) -> "
               f"{statistics.median(ll.project_data_ms) if ll.project_data_ms else math.nan:,.0f} "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from videoinsights.derive.engine import derive_pending
+from videoinsights.ingest.batch import validate_events
 from videoinsights.ingest.load import load_events
 from videoinsights.store.duckdb.store import DuckDBStore
 
@@ -29,4 +30,26 @@ def test_busy_old_session_does_not_starve_a_new_one(tmp_path) -> None:
     load_events(store, "1", [connect("busy", 3, NOW)])  # commit 4: busy is dirtied again ...
     store.absorb_new_events()
     assert store.dirty_sessions(10) == [("1", "new"), ("1", "busy")]  # ... and queues behind "new"
+    store.close()
+
+
+def append(store: DuckDBStore, event: dict, received_at: int) -> None:
+    batch = validate_events([event], "1", received_at, 0, NOW + 60_000)
+    store.append_events([batch.columns])
+
+
+def test_derive_lag_is_the_age_of_the_oldest_event_not_yet_derived(tmp_path) -> None:
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    assert store.derive_lag_ms(50_000) == 0  # nothing stored
+    append(store, connect("a", 1, NOW), received_at=1_000)
+    assert store.derive_lag_ms(6_000) == 5_000  # committed, not yet folded into dirty_sessions
+    append(store, connect("b", 1, NOW), received_at=3_000)
+    store.absorb_new_events()
+    assert store.derive_lag_ms(10_000) == 9_000  # "a" waits since 1,000
+    assert derive_pending(store, 1) == (1, 0)  # derives "a", dirtied first
+    assert store.derive_lag_ms(10_000) == 7_000  # "b" waits since 3,000
+    append(store, connect("a", 2, NOW), received_at=8_000)
+    assert store.derive_lag_ms(10_000) == 7_000  # still "b", the oldest
+    assert derive_pending(store, 10) == (2, 0)
+    assert store.derive_lag_ms(10_000) == 0
     store.close()

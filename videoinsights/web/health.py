@@ -52,5 +52,8 @@ async def get_metrics(request: Request) -> Response:
         "# HELP videoinsights_undigested_commits Ingest commits not yet folded into dirty sessions and stats.",
         "# TYPE videoinsights_undigested_commits gauge",
         f"videoinsights_undigested_commits {services.store.undigested_commits()}",
+        "# HELP videoinsights_derive_lag_seconds Age of the oldest acknowledged event not yet derived (0: none).",
+        "# TYPE videoinsights_derive_lag_seconds gauge",
+        f"videoinsights_derive_lag_seconds {services.store.derive_lag_ms(int(time.time() * 1000)) / 1000:.3f}",
     ]
     return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

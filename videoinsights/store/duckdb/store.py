@@ -293,6 +293,20 @@ class DuckDBStore:
     def dirty_session_count(self) -> int:
         return int(self.reader().execute("SELECT count(*) FROM dirty_sessions").fetchall()[0][0])
 
+    def derive_lag_ms(self, now_ms: int) -> int:
+        """How long the oldest acknowledged event not yet reflected in the derived tables has waited, from
+        its request's arrival (`received_at`); 0 when everything is derived (or after `rebuild`'s marking)."""
+        row = self.reader().execute(
+            """WITH pending AS (SELECT min(dirtied_seq) AS seq FROM dirty_sessions
+                                UNION ALL SELECT $derived + 1 WHERE $derived < $seq),
+                    first AS (SELECT min(seq) AS seq FROM pending)
+               SELECT min(received_at) FROM (
+                 SELECT received_at FROM events WHERE seq = (SELECT seq FROM first)
+                 UNION ALL SELECT received_at FROM stats_samples WHERE seq = (SELECT seq FROM first))""",
+            {"derived": self._derived_seq, "seq": self._seq},
+        ).fetchone()
+        return max(0, now_ms - row[0]) if row and row[0] is not None else 0
+
     def has_events(self, project_id: str) -> bool:
         rows = self.reader().execute("SELECT 1 FROM session_bounds WHERE project_id = ? LIMIT 1", [project_id])
         return bool(rows.fetchall())
