@@ -316,9 +316,14 @@ class DuckDBStore:
         self.reader().execute("SELECT 1").fetchall()
 
     def dirty_sessions(self, limit: int) -> list[SessionKey]:
-        """The sessions dirtied longest ago first, so that a busy backlog never starves a new session."""
+        """Sessions never derived first (invisible in the API until then, and derived once each), then the
+        ones dirtied longest ago, so that a busy backlog of live sessions never starves a new one."""
         rows = self._dcon.execute(
-            "SELECT project_id, session_id FROM dirty_sessions ORDER BY dirtied_seq, project_id, session_id LIMIT ?",
+            """SELECT d.project_id, d.session_id FROM dirty_sessions d
+               ORDER BY EXISTS (SELECT 1 FROM sessions s WHERE s.project_id = d.project_id
+                                                           AND s.session_id = d.session_id),
+                        d.dirtied_seq, d.project_id, d.session_id
+               LIMIT ?""",
             [limit],
         ).fetchall()
         return [(p, s) for p, s in rows]
