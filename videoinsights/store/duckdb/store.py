@@ -373,12 +373,14 @@ class DuckDBStore:
         try:
             self._keys_table(keys)
             touched = self._touched_days()
+            self._touched_groups(create=True)
             for table in DERIVED_SESSION_TABLES:
                 con.execute(
                     f"DELETE FROM {table} WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
                 )
             for table, rows in tables.items():
                 self._insert_table(table, rows)
+            self._touched_groups(create=False)
             self._refresh_rollups(touched | self._touched_days())
             con.execute(
                 "DELETE FROM dirty_sessions WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
@@ -407,6 +409,16 @@ class DuckDBStore:
         self._dcon.execute(f"INSERT INTO {table} ({', '.join(rows.column_names)}) SELECT * FROM derived_rows")
         self._dcon.unregister("derived_rows")
 
+    def _touched_groups(self, create: bool) -> None:
+        """Record the endpoint groups (project, day, dimensions) of the keys' contributions, in temp table
+        touched_groups (created before the old rows go, added to once the new ones are in)."""
+        select = (f"SELECT DISTINCT project_id, day, {', '.join(DIMENSIONS)} FROM session_endpoint_days "
+                  "WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)")
+        if create:
+            self._dcon.execute(f"CREATE OR REPLACE TEMP TABLE touched_groups AS {select}")
+        else:
+            self._dcon.execute(f"INSERT INTO touched_groups {select}")
+
     def _refresh_rollups(self, touched: set[tuple[str, date]]) -> None:
         """Re-aggregate the daily and monthly rollups of the touched (project, day)s."""
         if not touched:
@@ -425,23 +437,32 @@ class DuckDBStore:
         pmeasures = ", ".join(f"sum({m})" for m in PROJECT_MEASURES)
         in_days = "(project_id, day) IN (SELECT project_id, day FROM touched)"
         in_months = "(project_id, month) IN (SELECT project_id, month FROM touched_months)"
-        con.execute(f"DELETE FROM rollup_endpoint_daily WHERE {in_days}")
+        # Endpoint rollups: only the groups (day or month, dimensions) the sessions' rows were or are in, so a
+        # cycle's cost follows its sessions, not the size of their days. Dimensions may be NULL.
+        same_dims = " AND ".join(f"g.{d} IS NOT DISTINCT FROM t.{d}" for d in DIMENSIONS)
+        in_groups = ("EXISTS (SELECT 1 FROM touched_groups g WHERE g.project_id = t.project_id AND g.day = t.day "
+                     f"AND {same_dims})")
+        con.execute(f"DELETE FROM rollup_endpoint_daily t WHERE {in_groups}")
         con.execute(
             f"INSERT INTO rollup_endpoint_daily SELECT project_id, day, {dims}, {emeasures} "
-            f"FROM session_endpoint_days WHERE {in_days} GROUP BY project_id, day, {dims}"
+            f"FROM session_endpoint_days t WHERE {in_groups} GROUP BY project_id, day, {dims}"
         )
         con.execute(f"DELETE FROM rollup_project_daily WHERE {in_days}")
         con.execute(
             f"INSERT INTO rollup_project_daily SELECT project_id, day, {pmeasures} "
             f"FROM session_project_days WHERE {in_days} GROUP BY project_id, day"
         )
-        con.execute(f"DELETE FROM rollup_endpoint_monthly WHERE {in_months}")
         con.execute(
-            f"INSERT INTO rollup_endpoint_monthly SELECT project_id, CAST(date_trunc('month', day) AS DATE) AS month, "
-            f"{dims}, {emeasures} FROM rollup_endpoint_daily "
-            f"WHERE (project_id, CAST(date_trunc('month', day) AS DATE)) IN "
-            f"(SELECT project_id, month FROM touched_months) "
-            f"GROUP BY ALL"
+            "CREATE OR REPLACE TEMP TABLE touched_month_groups AS SELECT DISTINCT project_id, "
+            f"CAST(date_trunc('month', day) AS DATE) AS month, {dims} FROM touched_groups"
+        )
+        in_month_groups = ("EXISTS (SELECT 1 FROM touched_month_groups g WHERE g.project_id = t.project_id "
+                           f"AND g.month = t.month AND {same_dims})")
+        con.execute(f"DELETE FROM rollup_endpoint_monthly t WHERE {in_month_groups}")
+        con.execute(
+            f"INSERT INTO rollup_endpoint_monthly SELECT project_id, month, {dims}, {emeasures} "
+            f"FROM (SELECT *, CAST(date_trunc('month', day) AS DATE) AS month FROM rollup_endpoint_daily) t "
+            f"WHERE {in_month_groups} GROUP BY project_id, month, {dims}"
         )
         con.execute(f"DELETE FROM rollup_project_monthly WHERE {in_months}")
         con.execute(
