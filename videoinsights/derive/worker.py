@@ -48,6 +48,8 @@ class DeriveWorker:
         self._thread = threading.Thread(target=self._run, name="videoinsights-derive", daemon=True)
 
     def start(self) -> None:
+        if self.pool is not None:
+            self.pool.submit(int)  # start the workers now, not in the first cycle (spawn imports take a while)
         self._thread.start()
 
     def wake(self) -> None:
