@@ -42,11 +42,12 @@ def derive_pending(store: Store, limit: int, pool: Executor | None = None) -> tu
     else:
         done = [pool.submit(derive_tables, *part) for part in _split(keys, events, stats, POOL_CHUNKS)]
         parts = [future.result() for future in done]
+    # Each worker's tables as they are: their column types are inferred from the values, and may differ
+    # (an all-int column in one part, double in another); the store casts each to its columns.
     names = {name for tables, _, _ in parts for name in tables}
-    merged = {name: pa.concat_tables([t[name] for t, _, _ in parts if name in t], promote_options="default")
-              for name in names}
+    by_table = {name: [t[name] for t, _, _ in parts if name in t] for name in names}
     # Failed sessions are cleared too (their old rows removed); a later event retries them.
-    store.replace_derived(keys, merged)
+    store.replace_derived(keys, by_table)
     return sum(p[1] for p in parts), sum(p[2] for p in parts)
 
 

@@ -365,9 +365,9 @@ class DuckDBStore:
                 ORDER BY s.project_id, s.session_id, side, entity_id, day"""
         ).to_arrow_table()
 
-    def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, pa.Table]) -> None:
-        """Swap in the new derived rows of these sessions (derive/rows.py: table name -> rows) and refresh
-        the rollups of every day they touch, before or after."""
+    def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]]) -> None:
+        """Swap in the new derived rows of these sessions (derive/rows.py: table name -> parts of its rows)
+        and refresh the rollups of every day they touch, before or after."""
         con = self._dcon
         con.execute("BEGIN")
         try:
@@ -378,8 +378,9 @@ class DuckDBStore:
                 con.execute(
                     f"DELETE FROM {table} WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
                 )
-            for table, rows in tables.items():
-                self._insert_table(table, rows)
+            for table, parts in tables.items():
+                for rows in parts:
+                    self._insert_table(table, rows)
             self._touched_groups(create=False)
             self._refresh_rollups(touched | self._touched_days())
             con.execute(
