@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from videoinsights.derive.fine import FINE_MEASURES
 from videoinsights.derive.model import (
     DIMENSIONS,
     ENDPOINT_MEASURES,
@@ -45,6 +46,7 @@ from videoinsights.store.base import AppendResult, Project, SessionKey
 from videoinsights.store.duckdb.errors import classify
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
+    FINE_KINDS,
     INDEXES,
     SCHEMA_VERSION,
     STATS_BUCKET_COLUMNS,
@@ -505,6 +507,7 @@ class DuckDBStore:
         try:
             self._keys_table(keys)
             touched = self._touched_days()
+            touched_fine = self._touched_buckets()
             for table in DERIVED_SESSION_TABLES:
                 con.execute(
                     f"DELETE FROM {table} WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
@@ -512,6 +515,10 @@ class DuckDBStore:
             self._insert_derivations(derivations)
             touched |= {(r.project_id, r.day) for d in derivations for r in (*d.endpoint_days, *d.project_days)}
             self._refresh_rollups(touched)
+            for kind in FINE_KINDS:
+                touched_fine[kind] |= {(r.project_id, r.bucket) for d in derivations
+                                       for r in getattr(d, f"endpoint_{kind}s")}
+                self._refresh_fine_rollup(kind, touched_fine[kind])
             con.execute(
                 "DELETE FROM dirty_sessions WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
             )
@@ -529,6 +536,36 @@ class DuckDBStore:
                  WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"""
         ).fetchall()
         return {(p, d) for p, d in rows}
+
+    def _touched_buckets(self) -> dict[str, set[tuple[str, int]]]:
+        """(project, hour) and (project, minute) buckets the sessions in `keys` contributed to before."""
+        out: dict[str, set[tuple[str, int]]] = {}
+        for kind in FINE_KINDS:
+            rows = self._con.execute(
+                f"SELECT DISTINCT project_id, bucket FROM session_endpoint_{kind}s "
+                "WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
+            ).fetchall()
+            out[kind] = {(p, b) for p, b in rows}
+        return out
+
+    def _refresh_fine_rollup(self, kind: str, touched: set[tuple[str, int]]) -> None:
+        """Re-aggregate rollup_endpoint_{hour,minute}ly for the touched (project, bucket)s."""
+        if not touched:
+            return
+        con = self._con
+        con.register("fine_in", pa.table({"project_id": [p for p, _ in touched],
+                                           "bucket": pa.array([b for _, b in touched], pa.int64())}))
+        con.execute("CREATE OR REPLACE TEMP TABLE touched_fine AS SELECT DISTINCT * FROM fine_in")
+        con.unregister("fine_in")
+        dims = ", ".join(DIMENSIONS)
+        sums = ", ".join(f"sum({m})" for m in FINE_MEASURES)
+        where = "(project_id, bucket) IN (SELECT project_id, bucket FROM touched_fine)"
+        con.execute(f"DELETE FROM rollup_endpoint_{kind}ly WHERE {where}")
+        con.execute(
+            f"INSERT INTO rollup_endpoint_{kind}ly (project_id, bucket, {dims}, {', '.join(FINE_MEASURES)}) "
+            f"SELECT project_id, bucket, {dims}, {sums} FROM session_endpoint_{kind}s WHERE {where} "
+            f"GROUP BY project_id, bucket, {dims}"
+        )
 
     def _insert_rows(self, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
         if not rows:
@@ -599,6 +636,15 @@ class DuckDBStore:
             for r in d.project_days
         ]
         self._insert_rows("session_project_days", project_cols, project)
+        fine_cols = ["project_id", "session_id", "bucket", *DIMENSIONS, *FINE_MEASURES]
+        for kind in FINE_KINDS:
+            fine = [
+                (r.project_id, r.session_id, r.bucket, *(getattr(r, c) for c in DIMENSIONS),
+                 *(r.measures[m] for m in FINE_MEASURES))
+                for d in derivations
+                for r in getattr(d, f"endpoint_{kind}s")
+            ]
+            self._insert_rows(f"session_endpoint_{kind}s", fine_cols, fine)
 
     def _refresh_rollups(self, touched: set[tuple[str, date]]) -> None:
         """Re-aggregate the daily and monthly rollups of the touched (project, day)s."""
@@ -666,8 +712,11 @@ class DuckDBStore:
         self.data_version += 1
 
     # -- retention ---------------------------------------------------------
-    def purge(self, raw_before: date, daily_before: date, monthly_before: date) -> dict[str, int]:
-        """Delete data past its retention window. Session-level tables go with the raw events."""
+    def purge(self, raw_before: date, daily_before: date, monthly_before: date,
+              minutes_before_ms: int | None = None) -> dict[str, int]:
+        """Delete data past its retention window. Session-level tables go with the raw events.
+
+        Hour rows live as long as day rows; minute rows until `minutes_before_ms` (epoch ms)."""
         con = self._con
         counts: dict[str, int] = {}
         con.execute("BEGIN")
@@ -695,6 +744,11 @@ class DuckDBStore:
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [daily_before]).fetchone()[0]
             for table in ("rollup_endpoint_monthly", "rollup_project_monthly"):
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE month < ?", [monthly_before]).fetchone()[0]
+            fine_before = {"hour": day_start_ms(daily_before), "minute": minutes_before_ms}
+            for kind, before in fine_before.items():
+                for table in (f"session_endpoint_{kind}s", f"rollup_endpoint_{kind}ly"):
+                    if before is not None:
+                        counts[table] = con.execute(f"DELETE FROM {table} WHERE bucket < ?", [before]).fetchone()[0]
             con.execute("COMMIT")
             self.data_version += 1
         except BaseException:
