@@ -104,8 +104,9 @@ def test_filters_keep_the_matching_endpoints(served: Any) -> None:
 
 
 def test_the_window(served: Any) -> None:
-    data = live(served, "windowMinutes: 10", "at minutesPerMinute attempts failures failureRate perMinute { minute "
-                                             "minutes participants attempts failures videoBitrateKbpsAvg latencyMsAvg }")
+    fields = ("at minutesPerMinute attempts failures failureRate perMinute { minute minutes participants attempts "
+              "failures videoBitrateKbpsAvg latencyMsAvg }")
+    data = live(served, "windowMinutes: 10", fields)
     assert data["minutesPerMinute"] == pytest.approx(5 / 10)
     assert (data["attempts"], data["failures"], data["failureRate"]) == (2, 1, 0.5)
     rows = data["perMinute"]
