@@ -57,3 +57,20 @@ def test_counters_follow_new_events_and_pause_while_hidden(page: Any, world: Wor
     with page.expect_request(lambda r: "/graphql" in r.url, timeout=3000):
         set_visibility(page, "visible")  # coming back refreshes at once
     wait_ready(page)
+
+
+def test_the_inspector_of_a_live_session_refreshes_itself(page: Any, world: World) -> None:
+    post_live_session(world, "LIVE-TWO", 1)
+    login(page, world, world.bob, next_path=f"/live?project={HIDDEN}")
+    page.wait_for_selector("#live-sessions a:has-text('LIVE-TWO')", timeout=(2 * REFRESH_S + 10) * 1000)
+    page.locator("#live-sessions a", has_text="LIVE-TWO").click()
+    page.wait_for_url(lambda url: "/sessions/LIVE-TWO" in url)
+    wait_ready(page)
+    assert page.locator("[data-kpi='connections']").get_attribute("data-value") == "1"
+    now = int(time.time() * 1000)
+    r = httpx.post(f"{world.url}/v1/events", headers=world.hidden.headers(), json=[
+        {"id": "LIVE-TWO-late", "type": "connectionCreated", "sessionId": "LIVE-TWO", "timestamp": now - 5_000,
+         "connectionId": "LIVE-TWO-late", "sdkType": "JS"}])
+    assert r.json()["accepted"] == 1
+    # Within the inspector's 10-second refresh (plus derivation): the new connection is drawn.
+    page.wait_for_selector("[data-connection='LIVE-TWO-late']", state="attached", timeout=30_000)
