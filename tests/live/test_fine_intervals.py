@@ -161,3 +161,12 @@ def test_quality_per_minute_is_a_clear_error(served: Any) -> None:
     assert body["data"]["project"]["projectData"] is None
     assert "quality is reported per day" in body["errors"][0]["message"]
     assert body["errors"][0]["errorCode"] == 1005
+
+
+def test_minutes_cut_at_the_moments_asked(served: Any) -> None:
+    """HOURLY and MINUTE start at the bucket holding `start` and stop before `end` (here 07:01:00Z)."""
+    server, creds = served
+    query = (f'{{ project(projectId: "{creds.project_id}") {{ projectData(start: "2026-11-01T06:59:30Z", '
+             f'end: "2026-11-01T07:01:00Z", interval: MINUTE) {{ resources {{ {FIELDS} }} }} }} }}')
+    body = httpx.post(f"{server.url}/graphql", json={"query": query}, headers=creds.headers()).json()
+    assert body["data"]["project"]["projectData"]["resources"] == MINUTE[1:3]

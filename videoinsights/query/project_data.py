@@ -56,13 +56,17 @@ class ReportArgs:
     interval: str | None
     filters: tuple[tuple[str, tuple[str, ...]], ...]
     group_by: tuple[str, ...]
+    start_ms: int = 0  # the moments asked for: HOURLY and MINUTE cut at them, not at LA midnights
+    end_ms: int = 0
 
     @classmethod
     def of(cls, args: dict[str, Any], now_ms: int) -> ReportArgs:
         """From GraphQL-coerced arguments (start and end as epoch ms); raises InsightsError."""
         first_day, last_day = report_days(args["start"], args.get("end"), now_ms)
         interval = resolve_interval(args.get("interval"), first_day, last_day)
-        return cls(first_day, last_day, interval, _filters(args), group_columns(_values(args.get("groupBy"))))
+        end = args.get("end")
+        return cls(first_day, last_day, interval, _filters(args), group_columns(_values(args.get("groupBy"))),
+                   args["start"], now_ms + 1 if end is None else end)
 
     @property
     def include_project(self) -> bool:
@@ -91,6 +95,8 @@ class ReportArgs:
             monthly_before=monthly_before,
             offset=offset,
             limit=limit,
+            start_ms=self.start_ms,
+            end_ms=self.end_ms,
         )
 
     def metric(self, row: dict[str, Any], plan: MetricPlan) -> Any:

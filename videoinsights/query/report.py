@@ -48,6 +48,9 @@ class ReportQuery:
     monthly_before: date  # months before this one are read from the monthly rollups
     offset: int
     limit: int
+    # HOURLY / MINUTE: the buckets from the one holding start_ms up to (not including) end_ms
+    start_ms: int = 0
+    end_ms: int = 0
 
     @property
     def fine_kind(self) -> str | None:

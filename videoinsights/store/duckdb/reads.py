@@ -15,7 +15,6 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
-from videoinsights.domain.days import day_end_ms, day_start_ms
 from videoinsights.domain.tiers import TIER_COLUMNS
 from videoinsights.query.report import KNOWN_VALUES, ReportQuery
 
@@ -91,13 +90,13 @@ def _filters_sql(q: ReportQuery, params: dict[str, Any]) -> str:
 
 
 def _fine_part(q: ReportQuery, kind: str, dims: Sequence[str], params: dict[str, Any], filters: str) -> str:
-    """The endpoint CTE body of an HOURLY or MINUTE report: buckets (epoch ms) within the report's LA days."""
-    where = ["project_id = $project_id", "bucket < $bucket_to"]
+    """The endpoint CTE body of an HOURLY or MINUTE report: the buckets (epoch ms) from the one holding
+    q.start_ms up to q.end_ms, exclusive (an end at a bucket's start does not open that bucket)."""
+    width = 60_000 if kind == "minute" else 3_600_000
+    where = ["project_id = $project_id", "bucket < $bucket_to", "bucket >= $bucket_from"]
     params["project_id"] = q.project_id
-    params["bucket_to"] = day_end_ms(q.last_day)
-    if q.first_day is not None:
-        where.append("bucket >= $bucket_from")
-        params["bucket_from"] = day_start_ms(q.first_day)
+    params["bucket_to"] = q.end_ms
+    params["bucket_from"] = q.start_ms - q.start_ms % width
     inner_cols = "".join(f", {c}" for c in [*(f"{_dimension_sql(d)} AS {d}" for d in dims), *q.endpoint_columns])
     source = f"SELECT bucket{inner_cols} FROM rollup_endpoint_{kind}ly WHERE {' AND '.join(where)}"
     groups = "".join(f", {d}" for d in q.group_by)
