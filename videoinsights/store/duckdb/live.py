@@ -46,8 +46,8 @@ def live_now(cur: Cursor, project_id: str, now_ms: int, since_ms: int,
     conns = _connections_sql(filters, params)
     alive = "created_at <= $now AND end_at > $now"
     live_entity = "t.created_at <= $now AND coalesce(t.destroyed_at, $now + 1) > $now"
-    sql = (f"WITH c AS (SELECT * FROM ({conns}) WHERE {alive}), "
-           f"pub AS (SELECT t.session_id, lower(t.video_type) AS video_type FROM publishers t "
+    sql = (f"WITH c AS MATERIALIZED (SELECT * FROM ({conns}) WHERE {alive}), "
+           f"pub AS MATERIALIZED (SELECT t.session_id, lower(t.video_type) AS video_type FROM publishers t "
            f"JOIN c ON c.session_id = t.session_id AND c.connection_id = t.connection_id "
            f"WHERE t.project_id = $p AND {live_entity}), "
            f"sub AS (SELECT t.session_id FROM subscribers t "
@@ -99,12 +99,13 @@ def live_minutes(cur: Cursor, project_id: str, now_ms: int, since_ms: int,
            f"subscribed_minutes, {', '.join(f'{k}_attempts, {k}_failures' for k in _ATTEMPTS)}, {mapped} "
            f"FROM rollup_endpoint_minutely WHERE project_id = $p AND bucket BETWEEN $since AND $now) "
            f"WHERE TRUE{flt} GROUP BY bucket), "
-           f"c AS ({conns}), "
+           f"c AS MATERIALIZED ({conns}), "
            f"q AS (SELECT ts - ts % {MINUTE_MS} AS bucket, avg(video_bitrate_kbps) AS br, avg(lat) AS lat "
-           f"FROM ({samples}) GROUP BY ALL) "
+           f"FROM ({samples}) GROUP BY ALL), "
+           f"p AS (SELECT m.minute, count(c.connection_id) AS participants FROM m LEFT JOIN c "
+           f"ON c.created_at < m.minute + {MINUTE_MS} AND c.end_at > m.minute GROUP BY m.minute) "
            f"SELECT m.minute, coalesce(r.minutes, 0) AS minutes, coalesce(r.attempts, 0) AS attempts, "
            f"coalesce(r.failures, 0) AS failures, q.br AS video_bitrate_kbps_avg, q.lat AS latency_ms_avg, "
-           f"(SELECT count(*) FROM c WHERE c.created_at < m.minute + {MINUTE_MS} AND c.end_at > m.minute) "
-           f"AS participants "
-           f"FROM m LEFT JOIN r ON r.bucket = m.minute LEFT JOIN q ON q.bucket = m.minute ORDER BY m.minute")
+           f"p.participants FROM m JOIN p USING (minute) LEFT JOIN r ON r.bucket = m.minute "
+           f"LEFT JOIN q ON q.bucket = m.minute ORDER BY m.minute")
     return _dicts(cur.execute(sql, params))
