@@ -1,41 +1,96 @@
 """Incremental derivation: re-derive the sessions that received events.
 
 A session is always re-derived from all of its raw events, so the result
-does not depend on arrival order, duplicates or lateness. Runs on the
-writer thread (store/writer.py), the only one that writes.
+does not depend on arrival order, duplicates or lateness. The server runs
+it on its derive thread (derive/worker.py); the CLI (rebuild) runs it inline.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
 
-from videoinsights.derive.model import SessionDerivation
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from videoinsights.derive.inputs import events_by_session, stats_by_session
+from videoinsights.derive.model import SessionDerivation, StatsAggregate
+from videoinsights.derive.rows import derivation_tables
 from videoinsights.derive.session import derive_session
 from videoinsights.store.base import SessionKey, Store
 
 log = logging.getLogger(__name__)
 
+# A pool's share of one cycle is split in this many chunks, so that two workers both have some.
+POOL_CHUNKS = 2
 
-def derive_pending(store: Store, limit: int) -> tuple[int, int]:
-    """Derive up to `limit` dirty sessions; return (derived, failed)."""
+
+def derive_pending(store: Store, limit: int, pool: Executor | None = None) -> tuple[int, int]:
+    """Derive up to `limit` dirty sessions; return (derived, failed).
+
+    With `pool` (worker processes), everything but the store's reads and writes runs there, outside
+    this process's interpreter lock: the Arrow tables of inputs go to the workers, derivations come back."""
     store.absorb_new_events()
     keys = store.dirty_sessions(limit)
     if not keys:
         return 0, 0
-    events = store.load_session_events(keys)
-    stats = store.load_stats_aggregates(keys)
-    derivations: list[SessionDerivation] = []
-    failed: list[SessionKey] = []
-    for key in keys:
-        try:
-            derivations.append(derive_session(key[0], key[1], events[key], stats[key]))
-        except Exception:  # one bad session must not stall the others
-            log.exception("deriving session %s of project %s failed", key[1], key[0])
-            failed.append(key)
+    events = store.load_session_event_table(keys)
+    stats = store.load_stats_table(keys)
+    if pool is None:
+        parts = [derive_tables(keys, events, stats)]
+    else:
+        done = [pool.submit(derive_tables, *part) for part in _split(keys, events, stats, POOL_CHUNKS)]
+        parts = [future.result() for future in done]
+    # Each worker's tables as they are: their column types are inferred from the values, and may differ
+    # (an all-int column in one part, double in another); the store casts each to its columns.
+    names = {name for tables, _, _ in parts for name in tables}
+    by_table = {name: [t[name] for t, _, _ in parts if name in t] for name in names}
     # Failed sessions are cleared too (their old rows removed); a later event retries them.
-    store.replace_derived(keys, derivations)
-    return len(derivations), len(failed)
+    store.replace_derived(keys, by_table)
+    return sum(p[1] for p in parts), sum(p[2] for p in parts)
+
+
+def _split(keys: list[SessionKey], events: pa.Table, stats: pa.Table,
+           parts: int) -> list[tuple[list[SessionKey], pa.Table, pa.Table]]:
+    """Share the sessions among `parts` workers (all keys with one session id in one part)."""
+    chunk_of: dict[str, int] = {}
+    for _, session_id in keys:
+        chunk_of.setdefault(session_id, len(chunk_of) % parts)
+    out = []
+    for part in range(parts):
+        ids = pa.array([sid for sid, c in chunk_of.items() if c == part], pa.string())
+        if len(ids):
+            out.append(([k for k in keys if chunk_of[k[1]] == part],
+                        events.filter(pc.is_in(events["session_id"], value_set=ids)),
+                        stats.filter(pc.is_in(stats["session_id"], value_set=ids))))
+    return out
+
+
+def derive_tables(keys: list[SessionKey], events: pa.Table,
+                  stats: pa.Table) -> tuple[dict[str, pa.Table], int, int]:
+    """Derive each session from the store's input tables; return the derived rows as tables
+    (derive/rows.py), how many sessions were derived and how many failed. Pure: it can run in a worker."""
+    by_session = events_by_session(events, keys)
+    aggregates = stats_by_session(stats, keys)
+    results = derive_sessions([(key, by_session[key], aggregates[key]) for key in keys])
+    derivations = [d for d in results if d is not None]
+    return derivation_tables(derivations), len(derivations), len(results) - len(derivations)
+
+
+def derive_sessions(
+    work: list[tuple[SessionKey, list[dict[str, Any]], list[StatsAggregate]]],
+) -> list[SessionDerivation | None]:
+    """Derive each session (None where it raised: one bad session must not stall the others)."""
+    out: list[SessionDerivation | None] = []
+    for (project_id, session_id), events, stats in work:
+        try:
+            out.append(derive_session(project_id, session_id, events, stats))
+        except Exception:
+            log.exception("deriving session %s of project %s failed", session_id, project_id)
+            out.append(None)
+    return out
 
 
 # progress(sessions done in this step, sessions to derive in all): for a progress bar.
