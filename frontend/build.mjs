@@ -15,6 +15,7 @@ const pages = {
   entryPoints: {
     explorer: 'src/explorer/main.jsx',
     dashboard: 'src/dashboard/main.js',
+    live: 'src/live/main.js',
     sessions: 'src/sessions/main.js',
     inspector: 'src/inspector/main.js',
     'collector-demo': 'src/collector-demo/main.js',

@@ -119,7 +119,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from videoinsights.demo import run_demo
 
-    return run_demo(settings, days=args.days, sessions_per_day=args.sessions_per_day, seed=args.seed)
+    rate = 0.0 if args.no_live_traffic else args.live_sessions_per_hour
+    return run_demo(settings, days=args.days, sessions_per_day=args.sessions_per_day, seed=args.seed,
+                    live_sessions_per_hour=rate)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--days", type=int, default=30, help="days of traffic to generate")
             p.add_argument("--sessions-per-day", type=int, default=40, help="sessions per day")
             p.add_argument("--seed", type=int, default=7, help="random seed")
+            p.add_argument("--live-sessions-per-hour", type=float, default=30.0,
+                           help="simulated sessions per hour posted in real time while serving (default 30)")
+            p.add_argument("--no-live-traffic", action="store_true", help="serve without posting live traffic")
 
     projects = sub.add_parser("projects", help="Manage projects (API key + secret).").add_subparsers(
         dest="action", required=True)

@@ -58,7 +58,10 @@ def fill_demo(settings: Settings, days: int, sessions_per_day: int, seed: int) -
     return project_id, secret, email, password
 
 
-def run_demo(settings: Settings, days: int, sessions_per_day: int, seed: int) -> int:
+def run_demo(settings: Settings, days: int, sessions_per_day: int, seed: int,
+             live_sessions_per_hour: float = 30.0) -> int:
+    """Fill the demo project, then serve; with live_sessions_per_hour > 0, keep posting traffic meanwhile."""
+    from videoinsights.live_traffic import LiveTraffic
     from videoinsights.web.server import serve
 
     project_id, secret, email, password = fill_demo(settings, days, sessions_per_day, seed)
@@ -72,7 +75,7 @@ def run_demo(settings: Settings, days: int, sessions_per_day: int, seed: int) ->
     print(
         f"""
 videoinsights demo
-  server:      {url}   (explorer at /, dashboard at /dashboard)
+  server:      {url}   (explorer at /, dashboard at /dashboard, live view at /live)
   login:       {email} / {password}
   project id:  {project_id}
   api secret:  {secret}
@@ -85,5 +88,16 @@ try:
 """,
         flush=True,
     )
-    serve(settings)
+    traffic = None
+    if live_sessions_per_hour > 0:
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+        traffic = LiveTraffic(f"http://{host}:{settings.port}", project_id, secret, live_sessions_per_hour, seed)
+        print(f"posting live traffic: about {live_sessions_per_hour:g} sessions/hour (--live-sessions-per-hour, "
+              "0 or --no-live-traffic to stop it)", flush=True)
+        traffic.start()
+    try:
+        serve(settings)
+    finally:
+        if traffic is not None:
+            traffic.stop()
     return 0

@@ -42,6 +42,7 @@ class Settings:
     # retention (days / months)
     raw_retention_days: int = 21
     daily_retention_days: int = 90
+    minute_retention_hours: int = 48
     monthly_retention_months: int = 12
     purge_interval_s: int = 3600
     # GraphQL limits
@@ -86,7 +87,8 @@ HELP: dict[str, str] = {
     "derive_processes": "Worker processes that compute session derivations, beside the server's interpreter lock "
     "(0: on the derive thread).",
     "raw_retention_days": "Days raw events and session-level data are kept (Advanced Insights: 21).",
-    "daily_retention_days": "Days daily rollups are kept (Insights: 90).",
+    "daily_retention_days": "Days daily rollups are kept (Insights: 90), and the hourly ones (HOURLY interval).",
+    "minute_retention_hours": "Hours per-minute rollups are kept (MINUTE interval).",
     "monthly_retention_months": "Months monthly rollups are kept (Insights: 12).",
     "purge_interval_s": "Seconds between retention purges while serving.",
     "max_query_nodes": "GraphQL queries estimated to return more result nodes are refused.",

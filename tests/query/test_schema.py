@@ -28,10 +28,11 @@ METRIC_FIELDS = {
     *(("QualityStats", f"{f}Avg") for f in (*_SAMPLE_METRICS, "availableOutgoingBitrateKbps")),
     ("QualityStats", "qualityLimitationDistribution"),
 }
-EXTRA_FIELDS = {*LEGACY_FIELDS, ("ErrorStats", "failureRate"), *METRIC_FIELDS}
-EXTRA_TYPES = {"QualityLimitationDistribution"}
+EXTRA_FIELDS = {*LEGACY_FIELDS, ("ErrorStats", "failureRate"), *METRIC_FIELDS, ("Project", "live")}
+# `project { live }` (issue 13).
+EXTRA_TYPES = {"QualityLimitationDistribution", "Live", "LiveMinute", "LiveSession", "StreamsByVideoType"}
 EXTRA_ARGS = {("Project", "projectData", "browserName")}
-EXTRA_ENUM_VALUES = {("GroupBy", "BROWSER_NAME")}
+EXTRA_ENUM_VALUES = {("GroupBy", "BROWSER_NAME"), ("Interval", "HOURLY"), ("Interval", "MINUTE")}
 DEPRECATED = LEGACY_FIELDS
 
 
@@ -81,6 +82,9 @@ def test_extensions_say_so() -> None:
         assert ours.type_map[type_name].fields[field].description.startswith("Extension"), (type_name, field)
     for type_name in EXTRA_TYPES:
         assert "Extension" in ours.type_map[type_name].description
+    assert ours.type_map["Project"].fields["live"].description.strip().startswith("Extension")
+    for value in ("HOURLY", "MINUTE"):
+        assert ours.type_map["Interval"].values[value].description.startswith("Extension"), value
 
 
 def test_legacy_spellings_are_deprecated() -> None:

@@ -193,6 +193,9 @@ class SessionDerivation:
     subscribers: list[SubscriberRow]
     endpoint_days: list[EndpointDayRow]
     project_days: list[ProjectDayRow]
+    # Finer contributions (derive/fine.py: EndpointBucketRow) for the HOURLY and MINUTE intervals.
+    endpoint_hours: list = field(default_factory=list)
+    endpoint_minutes: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from videoinsights.derive.fine import FINE_MEASURES
 from videoinsights.derive.model import (
     DIMENSIONS,
     ENDPOINT_MEASURES,
@@ -95,4 +96,13 @@ def derivation_tables(derivations: Sequence[SessionDerivation]) -> dict[str, pa.
         for r in d.project_days
     ]
     add("session_project_days", project_cols, project)
+    fine_cols = ["project_id", "session_id", "bucket", *DIMENSIONS, *FINE_MEASURES]
+    for kind in ("hour", "minute"):  # HOURLY and MINUTE contributions (derive/fine.py)
+        fine = [
+            (r.project_id, r.session_id, r.bucket, *(getattr(r, c) for c in DIMENSIONS),
+             *(r.measures[m] for m in FINE_MEASURES))
+            for d in derivations
+            for r in getattr(d, f"endpoint_{kind}s")
+        ]
+        add(f"session_endpoint_{kind}s", fine_cols, fine)
     return out

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from videoinsights.derive.addons import addon_minutes
 from videoinsights.derive.canonical import canonical_events, canonical_stats
 from videoinsights.derive.endpoints import endpoint_days
+from videoinsights.derive.fine import WIDTHS, endpoint_buckets
 from videoinsights.derive.intervals import MINUTE_MS, max_concurrent
 from videoinsights.derive.lifetimes import (
     ENDPOINT_COLUMNS,
@@ -85,6 +86,8 @@ def derive_session(project_id: str, session_id: str, events: list[dict[str, Any]
         subscribers=[_subscriber_row(project_id, session_id, r.index, s) for r in records for s in r.subscribers],
         endpoint_days=endpoint_days(project_id, session_id, lt, ordered, aggregates),
         project_days=_project_day_rows(project_id, session_id, project_days),
+        endpoint_hours=endpoint_buckets(project_id, session_id, lt, ordered, WIDTHS["hour"]),
+        endpoint_minutes=endpoint_buckets(project_id, session_id, lt, ordered, WIDTHS["minute"]),
     )
 
 

@@ -8,11 +8,14 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
+from videoinsights.derive.fine import FINE_MEASURES
 from videoinsights.domain.days import day_start_ms, month_start
 from videoinsights.query.context import RequestContext
+from videoinsights.query.errors import InsightsError
 from videoinsights.query.metric import MetricPlan, plan_metric
 from videoinsights.query.pagination import Page
 from videoinsights.query.report import (
+    FINE_INTERVALS,
     ReportQuery,
     bucket_end,
     group_columns,
@@ -53,18 +56,30 @@ class ReportArgs:
     interval: str | None
     filters: tuple[tuple[str, tuple[str, ...]], ...]
     group_by: tuple[str, ...]
+    start_ms: int = 0  # the moments asked for: HOURLY and MINUTE cut at them, not at LA midnights
+    end_ms: int = 0
 
     @classmethod
     def of(cls, args: dict[str, Any], now_ms: int) -> ReportArgs:
         """From GraphQL-coerced arguments (start and end as epoch ms); raises InsightsError."""
         first_day, last_day = report_days(args["start"], args.get("end"), now_ms)
         interval = resolve_interval(args.get("interval"), first_day, last_day)
-        return cls(first_day, last_day, interval, _filters(args), group_columns(_values(args.get("groupBy"))))
+        end = args.get("end")
+        return cls(first_day, last_day, interval, _filters(args), group_columns(_values(args.get("groupBy"))),
+                   args["start"], now_ms + 1 if end is None else end)
 
     @property
     def include_project(self) -> bool:
-        """Session-level measures apply only to unfiltered, ungrouped reports."""
-        return not self.filters and not self.group_by
+        """Session-level measures apply only to unfiltered, ungrouped daily (or coarser) reports."""
+        return not self.filters and not self.group_by and self.interval not in FINE_INTERVALS
+
+    def check_plan(self, plan: MetricPlan) -> None:
+        """HOURLY and MINUTE rows hold streamed minutes and errors only: asking more is a clear error."""
+        missing = [c for c in plan.endpoint_columns if c not in FINE_MEASURES]
+        if self.interval in FINE_INTERVALS and missing:
+            raise InsightsError(1005, f"Interval {self.interval} reports usage.streamedPublishedMinutes, "
+                                      "usage.streamedSubscribedMinutes and errors; quality is reported per day "
+                                      "(use DAILY).")
 
     def query(self, project_id: str, plan: MetricPlan, monthly_before: date, offset: int, limit: int) -> ReportQuery:
         return ReportQuery(
@@ -80,10 +95,15 @@ class ReportArgs:
             monthly_before=monthly_before,
             offset=offset,
             limit=limit,
+            start_ms=self.start_ms,
+            end_ms=self.end_ms,
         )
 
     def metric(self, row: dict[str, Any], plan: MetricPlan) -> Any:
         """One report row -> a Metric object (intervalStart/End as epoch ms)."""
+        if self.interval in FINE_INTERVALS:  # bucket: epoch ms starting the hour or minute
+            row["_start"] = row["_end"] = row["bucket"]
+            return plan.build(row)
         start: date = row["bucket"] if self.interval else (self.first_day or row["min_day"])
         row["_start"] = day_start_ms(start)
         row["_end"] = day_start_ms(bucket_end(row["bucket"], self.interval, self.last_day))
@@ -95,6 +115,7 @@ def resolve_project_data(obj: dict[str, Any], info: GraphQLResolveInfo, **args: 
     report = ReportArgs.of(args, ctx.now_ms)
     page = Page.of(args.get("first"), args.get("endCursor"))
     plan = plan_metric(selection_tree(info).get("resources", {}), report.include_project)
+    report.check_plan(plan)
     query = report.query(obj["_project"].project_id, plan, month_start(ctx.first_daily_day), page.offset, page.limit)
     rows, total = reads.project_report(ctx.cursor, query)
     ctx.count(len(rows))

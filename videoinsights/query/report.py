@@ -17,6 +17,8 @@ from videoinsights.domain.days import day_start_ms, la_day, month_start, week_st
 from videoinsights.query.errors import InsightsError
 
 AUTO_DAILY_MAX_DAYS = 31
+# Extensions (docs/api.md): hour and minute buckets from their own rollups (derive/fine.py).
+FINE_INTERVALS = {"HOURLY": "hour", "MINUTE": "minute"}
 DIMENSION_ORDER = ("sdk_type", "sdk_version", "country", "region", "browser", "browser_version")
 # Grouping by a finer dimension also groups by the one it belongs to: a version
 # means little without its SDK or browser, a region without its country.
@@ -37,7 +39,7 @@ class ReportQuery:
     project_id: str
     first_day: date | None  # None: from the earliest data kept
     last_day: date
-    interval: str | None  # "DAILY" | "WEEKLY" | "MONTHLY"; None: one bucket for the whole range
+    interval: str | None  # "DAILY" | "WEEKLY" | "MONTHLY" | "HOURLY" | "MINUTE"; None: one bucket for the range
     filters: tuple[tuple[str, tuple[str, ...]], ...]  # (dimension column, allowed values)
     group_by: tuple[str, ...]  # dimension columns, in DIMENSION_ORDER
     endpoint_columns: tuple[str, ...]
@@ -46,6 +48,14 @@ class ReportQuery:
     monthly_before: date  # months before this one are read from the monthly rollups
     offset: int
     limit: int
+    # HOURLY / MINUTE: the buckets from the one holding start_ms up to (not including) end_ms
+    start_ms: int = 0
+    end_ms: int = 0
+
+    @property
+    def fine_kind(self) -> str | None:
+        """"hour" or "minute" for the HOURLY and MINUTE intervals, else None."""
+        return FINE_INTERVALS.get(self.interval or "")
 
     @property
     def uses_monthly(self) -> bool:

@@ -12,12 +12,12 @@ from pathlib import Path
 from ariadne import EnumType, ObjectType, make_executable_schema
 from graphql import GraphQLSchema
 
-from videoinsights.query import project, project_data, session_data
+from videoinsights.query import live, project, project_data, session_data
 from videoinsights.query.scalars import BINDABLES as SCALARS
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
 # Order matters only for readability of the generated docs.
-SDL_FILES = ("scalars", "root", "project_data", "usage", "quality", "errors", "countries",
+SDL_FILES = ("scalars", "root", "project_data", "live", "usage", "quality", "errors", "countries",
              "sessions", "streams", "summaries")
 # GroupBy values -> the dimension columns of the rollups (also read by query/export.py).
 GROUP_BY = {
@@ -37,6 +37,7 @@ def _bindables() -> list:
     proj = ObjectType("Project")
     proj.set_field("projectData", project_data.resolve_project_data)
     proj.set_field("sessionData", session_data.resolve_session_data)
+    proj.set_field("live", live.resolve_live)
 
     data = ObjectType("SessionData")
     data.set_field("sessions", session_data.resolve_sessions)

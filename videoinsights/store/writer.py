@@ -185,7 +185,8 @@ class Writer:
 
 def retention_cutoffs(settings: Settings, now_ms: int | None = None) -> dict[str, Any]:
     """First day (or month) still kept for raw, daily and monthly data."""
-    today = la_day(now_ms if now_ms is not None else int(time.time() * 1000))
+    now = now_ms if now_ms is not None else int(time.time() * 1000)
+    today = la_day(now)
     month = today.replace(day=1)
     for _ in range(settings.monthly_retention_months - 1):
         month = (month - timedelta(days=1)).replace(day=1)
@@ -193,6 +194,7 @@ def retention_cutoffs(settings: Settings, now_ms: int | None = None) -> dict[str
         "raw_before": today - timedelta(days=settings.raw_retention_days),
         "daily_before": today - timedelta(days=settings.daily_retention_days),
         "monthly_before": month,
+        "minutes_before_ms": now - settings.minute_retention_hours * 3_600_000,
     }
 
 

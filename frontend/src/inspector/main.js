@@ -149,6 +149,67 @@ function meetingView(meeting, index, container) {
   return slots.size ? showStats(meeting, slots) : Promise.resolve();
 }
 
+let currentIndex = -1;
+
+/** Draw the session; `preferred` is the meeting to open (default: the last one). */
+async function draw(session, preferred = null) {
+  const meetings = session.meetingList;
+  const overview = card('Meetings', { id: 'meetings', wide: true, note: 'A meeting ends when nobody is connected for 10 minutes. Click one to inspect it.' });
+  const tabs = h('div', { class: 'meeting-tabs', role: 'group', 'aria-label': 'Meetings' });
+  const detail = h('div', { class: 'meeting-detail' });
+  destroyAll(root);
+  fill(root, ...header(session), h('div', { class: 'grid' }, overview.el), tabs, detail);
+
+  currentIndex = -1;
+  const select = async (index) => {
+    if (index === currentIndex) return;
+    currentIndex = index;
+    for (const [i, b] of [...tabs.children].entries()) b.setAttribute('aria-pressed', String(i === index));
+    root.dataset.state = 'loading';
+    try {
+      await meetingView(meetings[index], index, detail);
+      if (currentIndex === index) root.dataset.state = 'ready';
+    } catch {
+      if (currentIndex === index) root.dataset.state = 'error';
+    }
+  };
+  fill(tabs, meetings.map((m, i) => h('button', { type: 'button', dataset: { meeting: i }, onclick: () => select(i) },
+    `Meeting ${i + 1} · ${dateTime(m.createdAt)}`)));
+  if (meetings.length) {
+    drawTimeline(overview.body, meetings.map((m, i) => ({ label: `Meeting ${i + 1}`, start: m.createdAt, end: m.destroyedAt, colorIndex: 2 })),
+      { label: 'meetings of the session', onClick: (i) => select(i) });
+    await select(preferred !== null && preferred < meetings.length ? preferred : meetings.length - 1);
+  } else {
+    fill(overview.body, empty('No meeting.'));
+    root.dataset.state = 'ready';
+  }
+}
+
+// While the session is live (its last meeting has not ended), look again every LIVE_REFRESH_MS and
+// redraw only when something changed; nothing is asked while the tab is hidden.
+const LIVE_REFRESH_MS = 10000;
+const isLive = (session) => session.meetingList.length > 0 && !session.meetingList.at(-1).destroyedAt;
+
+function watch(session) {
+  let shown = JSON.stringify(session);
+  let live = isLive(session);
+  const timer = setInterval(async () => {
+    if (!live) { clearInterval(timer); return; }
+    if (document.visibilityState === 'hidden' || root.dataset.state === 'loading') return;
+    try {
+      const fresh = await loadSession();
+      if (!fresh || JSON.stringify(fresh) === shown) return;
+      // Whoever watched the last meeting keeps following the last one (a new meeting may have begun).
+      const followLast = currentIndex === JSON.parse(shown).meetingList.length - 1;
+      shown = JSON.stringify(fresh);
+      live = isLive(fresh);
+      await draw(fresh, followLast ? null : currentIndex);
+    } catch {
+      // a failed refresh keeps the page as it was; the next one may succeed
+    }
+  }, LIVE_REFRESH_MS);
+}
+
 async function main() {
   root.dataset.state = 'loading';
   fill(root, loading('Loading the session…'));
@@ -167,34 +228,7 @@ async function main() {
     root.dataset.state = 'ready';
     return;
   }
-  const meetings = session.meetingList;
-  const overview = card('Meetings', { id: 'meetings', wide: true, note: 'A meeting ends when nobody is connected for 10 minutes. Click one to inspect it.' });
-  const tabs = h('div', { class: 'meeting-tabs', role: 'group', 'aria-label': 'Meetings' });
-  const detail = h('div', { class: 'meeting-detail' });
-  fill(root, ...header(session), h('div', { class: 'grid' }, overview.el), tabs, detail);
-
-  let current = -1;
-  const select = async (index) => {
-    if (index === current) return;
-    current = index;
-    for (const [i, b] of [...tabs.children].entries()) b.setAttribute('aria-pressed', String(i === index));
-    root.dataset.state = 'loading';
-    try {
-      await meetingView(meetings[index], index, detail);
-      if (current === index) root.dataset.state = 'ready';
-    } catch {
-      if (current === index) root.dataset.state = 'error';
-    }
-  };
-  fill(tabs, meetings.map((m, i) => h('button', { type: 'button', dataset: { meeting: i }, onclick: () => select(i) },
-    `Meeting ${i + 1} · ${dateTime(m.createdAt)}`)));
-  if (meetings.length) {
-    drawTimeline(overview.body, meetings.map((m, i) => ({ label: `Meeting ${i + 1}`, start: m.createdAt, end: m.destroyedAt, colorIndex: 2 })),
-      { label: 'meetings of the session', onClick: (i) => select(i) });
-    await select(meetings.length - 1);
-  } else {
-    fill(overview.body, empty('No meeting.'));
-    root.dataset.state = 'ready';
-  }
+  await draw(session);
+  watch(session);
 }
 main();

@@ -89,11 +89,31 @@ def _filters_sql(q: ReportQuery, params: dict[str, Any]) -> str:
     return " AND ".join(clauses)
 
 
+def _fine_part(q: ReportQuery, kind: str, dims: Sequence[str], params: dict[str, Any], filters: str) -> str:
+    """The endpoint CTE body of an HOURLY or MINUTE report: the buckets (epoch ms) from the one holding
+    q.start_ms up to q.end_ms, exclusive (an end at a bucket's start does not open that bucket)."""
+    width = 60_000 if kind == "minute" else 3_600_000
+    where = ["project_id = $project_id", "bucket < $bucket_to", "bucket >= $bucket_from"]
+    params["project_id"] = q.project_id
+    params["bucket_to"] = q.end_ms
+    params["bucket_from"] = q.start_ms - q.start_ms % width
+    inner_cols = "".join(f", {c}" for c in [*(f"{_dimension_sql(d)} AS {d}" for d in dims), *q.endpoint_columns])
+    source = f"SELECT bucket{inner_cols} FROM rollup_endpoint_{kind}ly WHERE {' AND '.join(where)}"
+    groups = "".join(f", {d}" for d in q.group_by)
+    sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in q.endpoint_columns)
+    where_f = f" WHERE {filters}" if filters else ""
+    return (f"SELECT bucket, NULL::DATE AS first_day{groups}{sums} FROM ({source}) src{where_f} "
+            f"GROUP BY ALL HAVING count(*) > 0")
+
+
 def report_sql(q: ReportQuery, params: dict[str, Any]) -> str:
     """The report statement (rows ordered by bucket then group, paged by $limit/$offset), filling `params`."""
     dims = tuple(dict.fromkeys([*q.group_by, *(c for c, _ in q.filters)]))
     filters = _filters_sql(q, params)
-    ep = _part(q, "endpoint", q.endpoint_columns, dims, params, filters)
+    if q.fine_kind is not None:
+        ep = _fine_part(q, q.fine_kind, dims, params, filters)
+    else:
+        ep = _part(q, "endpoint", q.endpoint_columns, dims, params, filters)
     order = ", ".join(["bucket", *(f"{d} NULLS LAST" for d in q.group_by)])
     if q.include_project:
         pr = _part(q, "project", q.project_columns, (), params, "")

@@ -3,6 +3,7 @@ can never drift from the event table or the derived-row model."""
 
 from __future__ import annotations
 
+from videoinsights.derive.fine import FINE_MEASURES
 from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, PROJECT_MEASURES
 from videoinsights.domain.events import COLUMN_KIND, FIELD_COLUMNS, SQL_TYPE
 from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS, STATS_EXTRA_COLUMNS
@@ -34,6 +35,9 @@ _DIMS = _columns(DIMENSIONS, "VARCHAR")
 _TIERS = _columns(TIER_COLUMNS, "DOUBLE NOT NULL DEFAULT 0")
 _ENDPOINT = _columns(ENDPOINT_MEASURES, "DOUBLE NOT NULL DEFAULT 0")
 _PROJECT = _columns(PROJECT_MEASURES, "DOUBLE NOT NULL DEFAULT 0")
+_FINE = _columns(FINE_MEASURES, "DOUBLE NOT NULL DEFAULT 0")
+# HOURLY / MINUTE intervals (derive/fine.py): bucket = epoch ms starting the hour or minute.
+FINE_KINDS = ("hour", "minute")
 
 TABLES: dict[str, str] = {
     "meta": """
@@ -223,6 +227,21 @@ CREATE TABLE IF NOT EXISTS rollup_project_monthly (
   month DATE NOT NULL,
   {_PROJECT}
 )""",
+    **{f"session_endpoint_{kind}s": f"""
+CREATE TABLE IF NOT EXISTS session_endpoint_{kind}s (
+  project_id VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
+  bucket BIGINT NOT NULL,
+  {_DIMS},
+  {_FINE}
+)""" for kind in FINE_KINDS},
+    **{f"rollup_endpoint_{kind}ly": f"""
+CREATE TABLE IF NOT EXISTS rollup_endpoint_{kind}ly (
+  project_id VARCHAR NOT NULL,
+  bucket BIGINT NOT NULL,
+  {_DIMS},
+  {_FINE}
+)""" for kind in FINE_KINDS},
     # Publishable, write-only client keys (auth/client_keys.py): only the key's SHA-256 is kept.
     "client_keys": """
 CREATE TABLE IF NOT EXISTS client_keys (
@@ -279,6 +298,8 @@ DERIVED_SESSION_TABLES = (
     "subscribers",
     "session_endpoint_days",
     "session_project_days",
+    "session_endpoint_hours",
+    "session_endpoint_minutes",
 )
 ROLLUP_TABLES = ("rollup_endpoint_daily", "rollup_project_daily", "rollup_endpoint_monthly", "rollup_project_monthly")
 

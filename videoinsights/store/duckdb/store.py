@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from videoinsights.derive.fine import FINE_MEASURES
 from videoinsights.derive.inputs import STATS_COLUMNS
 from videoinsights.derive.model import (
     DIMENSIONS,
@@ -40,6 +41,7 @@ from videoinsights.store.base import AppendResult, Project, SessionKey
 from videoinsights.store.duckdb.errors import classify
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
+    FINE_KINDS,
     INDEXES,
     SCHEMA_VERSION,
     STATS_BUCKET_COLUMNS,
@@ -500,6 +502,7 @@ class DuckDBStore:
         try:
             self._keys_table(keys)
             touched = self._touched_days()
+            touched_fine = self._touched_buckets()
             self._touched_groups(create=True)
             for table in DERIVED_SESSION_TABLES:
                 con.execute(
@@ -510,6 +513,8 @@ class DuckDBStore:
                     self._insert_table(table, rows)
             self._touched_groups(create=False)
             self._refresh_rollups(touched | self._touched_days())
+            for kind, before in touched_fine.items():
+                self._refresh_fine_rollup(kind, before | self._touched_buckets()[kind])
             con.execute(
                 "DELETE FROM dirty_sessions WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
             )
@@ -527,6 +532,36 @@ class DuckDBStore:
                  WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"""
         ).fetchall()
         return {(p, d) for p, d in rows}
+
+    def _touched_buckets(self) -> dict[str, set[tuple[str, int]]]:
+        """(project, hour) and (project, minute) buckets the sessions in `keys` contributed to before."""
+        out: dict[str, set[tuple[str, int]]] = {}
+        for kind in FINE_KINDS:
+            rows = self._dcon.execute(
+                f"SELECT DISTINCT project_id, bucket FROM session_endpoint_{kind}s "
+                "WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
+            ).fetchall()
+            out[kind] = {(p, b) for p, b in rows}
+        return out
+
+    def _refresh_fine_rollup(self, kind: str, touched: set[tuple[str, int]]) -> None:
+        """Re-aggregate rollup_endpoint_{hour,minute}ly for the touched (project, bucket)s."""
+        if not touched:
+            return
+        con = self._dcon
+        con.register("fine_in", pa.table({"project_id": [p for p, _ in touched],
+                                           "bucket": pa.array([b for _, b in touched], pa.int64())}))
+        con.execute("CREATE OR REPLACE TEMP TABLE touched_fine AS SELECT DISTINCT * FROM fine_in")
+        con.unregister("fine_in")
+        dims = ", ".join(DIMENSIONS)
+        sums = ", ".join(f"sum({m})" for m in FINE_MEASURES)
+        where = "(project_id, bucket) IN (SELECT project_id, bucket FROM touched_fine)"
+        con.execute(f"DELETE FROM rollup_endpoint_{kind}ly WHERE {where}")
+        con.execute(
+            f"INSERT INTO rollup_endpoint_{kind}ly (project_id, bucket, {dims}, {', '.join(FINE_MEASURES)}) "
+            f"SELECT project_id, bucket, {dims}, {sums} FROM session_endpoint_{kind}s WHERE {where} "
+            f"GROUP BY project_id, bucket, {dims}"
+        )
 
     def _insert_table(self, table: str, rows: pa.Table) -> None:
         if table not in DERIVED_SESSION_TABLES:
@@ -623,8 +658,11 @@ class DuckDBStore:
         self._bump()
 
     # -- retention ---------------------------------------------------------
-    def purge(self, raw_before: date, daily_before: date, monthly_before: date) -> dict[str, int]:
-        """Delete data past its retention window. Session-level tables go with the raw events."""
+    def purge(self, raw_before: date, daily_before: date, monthly_before: date,
+              minutes_before_ms: int | None = None) -> dict[str, int]:
+        """Delete data past its retention window. Session-level tables go with the raw events.
+
+        Hour rows live as long as day rows; minute rows until `minutes_before_ms` (epoch ms)."""
         con = self._con
         counts: dict[str, int] = {}
         con.execute("BEGIN")
@@ -652,6 +690,11 @@ class DuckDBStore:
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [daily_before]).fetchone()[0]
             for table in ("rollup_endpoint_monthly", "rollup_project_monthly"):
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE month < ?", [monthly_before]).fetchone()[0]
+            fine_before = {"hour": day_start_ms(daily_before), "minute": minutes_before_ms}
+            for kind, before in fine_before.items():
+                for table in (f"session_endpoint_{kind}s", f"rollup_endpoint_{kind}ly"):
+                    if before is not None:
+                        counts[table] = con.execute(f"DELETE FROM {table} WHERE bucket < ?", [before]).fetchone()[0]
             con.execute("COMMIT")
             self._bump()
         except BaseException:

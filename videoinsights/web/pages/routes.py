@@ -43,6 +43,7 @@ def page_routes() -> list[BaseRoute]:
         Route("/logout", login.post_logout, methods=["POST"]),
         Route("/account/project", views.post_switch_project, methods=["POST"]),
         Route("/dashboard", views.dashboard_page, methods=["GET"]),
+        Route("/live", views.live_page, methods=["GET"]),
         Route("/sessions", views.sessions_page, methods=["GET"]),
         Route("/sessions/{session_id:path}", views.inspector_page, methods=["GET"]),
         Route("/collector-demo", views.collector_demo_page, methods=["GET"]),

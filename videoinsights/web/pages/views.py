@@ -37,6 +37,7 @@ class PageSpec:
 
 EXPLORER = PageSpec("explorer", "Explorer", "explorer", ("explorer.css",))
 DASHBOARD = PageSpec("dashboard", "Dashboard", "dashboard")
+LIVE = PageSpec("live", "Live", "live")
 SESSIONS = PageSpec("sessions", "Sessions", "sessions")
 INSPECTOR = PageSpec("inspector", "Session", "sessions")
 COLLECTOR_DEMO = PageSpec("collector-demo", "Collector demo", "collector", collector=True)
@@ -76,7 +77,7 @@ def _shell(request: Request, login: Login, spec: PageSpec, project: GrantedProje
         else:
             body = NOT_BUILT
     nav = {f"nav_{k}": 'aria-current="page"' if spec.nav == k else ""
-           for k in ("explorer", "dashboard", "sessions", "collector")}
+           for k in ("explorer", "dashboard", "live", "sessions", "collector")}
     html_text = render.fill(
         "app.html",
         raw={"boot": render.boot_json(boot or {}), "scripts": scripts, "styles": styles, "body": body,
@@ -126,6 +127,10 @@ async def explorer_page(request: Request) -> Response:
 
 async def dashboard_page(request: Request) -> Response:
     return await _app_page(request, DASHBOARD)
+
+
+async def live_page(request: Request) -> Response:
+    return await _app_page(request, LIVE)
 
 
 async def sessions_page(request: Request) -> Response:
