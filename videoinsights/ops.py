@@ -13,6 +13,7 @@ from typing import Any
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from videoinsights.accounts.ops import ACCOUNT_OPS
+from videoinsights.alerts.rules import ALERT_OPS
 from videoinsights.auth.key_ops import KEY_OPS
 from videoinsights.auth.tokens import new_api_secret, new_application_id, new_callback_token, new_project_id
 from videoinsights.derive.engine import Progress, derive_all
@@ -111,5 +112,6 @@ OPS = {
     "purge": purge,
     **ACCOUNT_OPS,
     **KEY_OPS,
+    **ALERT_OPS,
 }
 

@@ -64,6 +64,12 @@ class Settings:
     rate_limit_per_client_address: int = 300
     # geolocation of browser traffic: a GeoLite2/DB-IP .mmdb path; empty = bundled country data; "off"
     geoip_db: str = ""
+    # alerts (docs/alerts.md): evaluation interval and webhook delivery
+    alert_eval_interval_ms: int = 5000
+    webhook_allow_private: bool = False
+    webhook_max_attempts: int = 5
+    webhook_backoff_ms: int = 2000
+    webhook_timeout_s: int = 10
 
 
 HELP: dict[str, str] = {
@@ -101,6 +107,12 @@ HELP: dict[str, str] = {
     "rate_limit_per_client_address": "Requests per window per address using a client key (429 above; 0: off).",
     "geoip_db": "GeoLite2 or DB-IP .mmdb (City or Country) locating browser traffic by address. Empty: the bundled "
                 "country-only data (iptocc); off: no geolocation.",
+    "alert_eval_interval_ms": "How often the server evaluates every alert rule on fresh data (milliseconds).",
+    "webhook_allow_private": "1: alert webhooks may reach loopback, private and link-local addresses (off by default: "
+                             "a rule must not reach the server's own network).",
+    "webhook_max_attempts": "Tries per alert webhook before it is logged as failed (network errors, 429 and 5xx).",
+    "webhook_backoff_ms": "Wait before the first retry of a webhook; doubled after each further failure.",
+    "webhook_timeout_s": "Seconds one webhook try may take.",
 }
 
 ENV_PREFIX = "VIDEOINSIGHTS_"

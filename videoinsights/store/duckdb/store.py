@@ -42,6 +42,7 @@ from videoinsights.domain.quality import (
 )
 from videoinsights.domain.tiers import TIER_COLUMNS
 from videoinsights.store.base import AppendResult, Project, SessionKey
+from videoinsights.store.duckdb import alerts as alert_sql
 from videoinsights.store.duckdb.errors import classify
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
@@ -233,6 +234,7 @@ class DuckDBStore:
     def _migrate(self) -> None:
         for ddl in TABLES.values():
             self._con.execute(ddl)
+        alert_sql.create_tables(self._con)  # alerts keep their DDL beside their SQL
         for version, statements in MIGRATIONS.items():
             if self._meta_int("schema_version") in range(1, version):
                 for sql in statements:

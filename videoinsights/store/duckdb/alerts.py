@@ -1,0 +1,156 @@
+"""Every SQL statement about alert rules, their evaluation and webhook deliveries (DuckDB).
+
+Like store/duckdb/client_keys.py: functions take a cursor and fetch every
+result. Evaluation is one grouped statement per metric for all its rules
+(the rules table is joined with the recent rows), never one per rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Cursor = Any  # a DuckDB connection or cursor
+
+TABLES: dict[str, str] = {
+    # Alert rules (videoinsights/alerts/): a metric over a sliding window, compared with a threshold.
+    "alert_rules": """
+CREATE TABLE IF NOT EXISTS alert_rules (
+  rule_id VARCHAR PRIMARY KEY,
+  project_id VARCHAR NOT NULL,
+  metric VARCHAR NOT NULL,
+  countries VARCHAR[] NOT NULL,        -- filters: empty = any
+  sdks VARCHAR[] NOT NULL,
+  browsers VARCHAR[] NOT NULL,
+  window_s INTEGER NOT NULL,
+  threshold DOUBLE NOT NULL,
+  direction VARCHAR NOT NULL,          -- 'above' | 'below'
+  quiet_s INTEGER NOT NULL,
+  webhook_url VARCHAR NOT NULL,
+  secret VARCHAR NOT NULL,             -- HMAC-SHA256 key of the webhook signature
+  created_at BIGINT NOT NULL,
+  state VARCHAR NOT NULL,              -- 'ok' | 'firing'
+  state_since BIGINT NOT NULL,
+  last_value DOUBLE
+)""",
+    # One row per webhook sent (or refused), updated after each try.
+    "alert_deliveries": """
+CREATE TABLE IF NOT EXISTS alert_deliveries (
+  delivery_id VARCHAR PRIMARY KEY,
+  rule_id VARCHAR NOT NULL,
+  project_id VARCHAR NOT NULL,
+  event VARCHAR NOT NULL,              -- 'fired' | 'resolved'
+  created_at BIGINT NOT NULL,
+  status VARCHAR NOT NULL,             -- 'pending' | 'retrying' | 'delivered' | 'failed' | 'refused'
+  attempts INTEGER NOT NULL,
+  http_status INTEGER,
+  last_error VARCHAR,
+  updated_at BIGINT NOT NULL
+)""",
+}
+
+RULE_COLUMNS = ("rule_id, project_id, metric, countries, sdks, browsers, window_s, threshold, direction, quiet_s,"
+                " webhook_url, secret, created_at, state, state_since, last_value")
+DELIVERY_COLUMNS = "delivery_id, rule_id, project_id, event, created_at, status, attempts, http_status, last_error"
+
+
+def create_tables(cur: Cursor) -> None:
+    for ddl in TABLES.values():
+        cur.execute(ddl)
+
+
+def insert_rule(cur: Cursor, row: tuple[Any, ...]) -> None:
+    cur.execute(f"INSERT INTO alert_rules ({RULE_COLUMNS}) VALUES ({', '.join('?' * 16)})", list(row))
+
+
+def project_rules(cur: Cursor, project_id: str) -> list[tuple[Any, ...]]:
+    return list(cur.execute(f"SELECT {RULE_COLUMNS} FROM alert_rules WHERE project_id = ? ORDER BY created_at, rule_id",
+                            [project_id]).fetchall())
+
+
+def get_rule(cur: Cursor, rule_id: str) -> tuple[Any, ...] | None:
+    rows = cur.execute(f"SELECT {RULE_COLUMNS} FROM alert_rules WHERE rule_id = ?", [rule_id]).fetchall()
+    return rows[0] if rows else None
+
+
+def all_rules(cur: Cursor) -> list[tuple[Any, ...]]:
+    return list(cur.execute(f"SELECT {RULE_COLUMNS} FROM alert_rules").fetchall())
+
+
+def delete_rule(cur: Cursor, rule_id: str) -> bool:
+    rows = cur.execute("DELETE FROM alert_rules WHERE rule_id = ? RETURNING rule_id", [rule_id]).fetchall()
+    return bool(rows)
+
+
+def set_states(cur: Cursor, changes: list[tuple[str, str, int, float | None]]) -> None:
+    """(rule_id, state, state_since, last_value) for each rule whose state changed."""
+    if changes:
+        cur.executemany("UPDATE alert_rules SET state = ?, state_since = ?, last_value = ? WHERE rule_id = ?",
+                        [[s, since, v, rid] for rid, s, since, v in changes])
+
+
+def attempt_rates(cur: Cursor, metric: str, attempt_type: str, now_ms: int, longest_window_s: int) -> list[tuple]:
+    """(rule_id, attempts, failures) over each rule's window, for every rule of `metric`: one statement."""
+    return list(cur.execute(
+        """
+        WITH recent AS (
+          SELECT project_id, ts, outcome, country, sdk_type, browser FROM events
+          WHERE type = ? AND ts > ? AND ts <= ?
+        )
+        SELECT r.rule_id, count(e.ts), count(e.ts) FILTER (WHERE e.outcome = 'failure')
+        FROM alert_rules r LEFT JOIN recent e
+          ON e.project_id = r.project_id AND e.ts > ? - r.window_s * 1000
+          AND (len(r.countries) = 0 OR list_contains(r.countries, e.country))
+          AND (len(r.sdks) = 0 OR list_contains(r.sdks, e.sdk_type))
+          AND (len(r.browsers) = 0 OR list_contains(r.browsers, e.browser))
+        WHERE r.metric = ?
+        GROUP BY r.rule_id
+        """,
+        [attempt_type, now_ms - longest_window_s * 1000, now_ms, now_ms, metric],
+    ).fetchall())
+
+
+def stream_minutes(cur: Cursor, metric: str, now_ms: int, longest_window_s: int) -> list[tuple]:
+    """(rule_id, streams, minutes): publisher and subscriber minutes inside each rule's window, one statement.
+
+    A stream counts the part of [created_at, ended_at] that overlaps the window; the filters apply to the
+    connection of the publisher or subscriber."""
+    return list(cur.execute(
+        """
+        WITH streams AS (
+          SELECT project_id, session_id, connection_id, created_at, ended_at FROM publishers
+          WHERE ended_at > ? AND created_at <= ?
+          UNION ALL
+          SELECT project_id, session_id, connection_id, created_at, ended_at FROM subscribers
+          WHERE ended_at > ? AND created_at <= ?
+        ), recent AS (
+          SELECT s.*, c.country, c.sdk_type, c.browser FROM streams s
+          LEFT JOIN connections c USING (project_id, session_id, connection_id)
+        )
+        SELECT r.rule_id, count(e.created_at),
+          coalesce(sum(least(e.ended_at, ?) - greatest(e.created_at, ? - r.window_s * 1000)) / 60000.0, 0)
+        FROM alert_rules r LEFT JOIN recent e
+          ON e.project_id = r.project_id AND e.ended_at > ? - r.window_s * 1000
+          AND (len(r.countries) = 0 OR list_contains(r.countries, e.country))
+          AND (len(r.sdks) = 0 OR list_contains(r.sdks, e.sdk_type))
+          AND (len(r.browsers) = 0 OR list_contains(r.browsers, e.browser))
+        WHERE r.metric = ?
+        GROUP BY r.rule_id
+        """,
+        [now_ms - longest_window_s * 1000, now_ms] * 2 + [now_ms, now_ms, now_ms, metric],
+    ).fetchall())
+
+
+def insert_delivery(cur: Cursor, delivery_id: str, rule_id: str, project_id: str, event: str, at_ms: int) -> None:
+    cur.execute("INSERT INTO alert_deliveries VALUES (?, ?, ?, ?, ?, 'pending', 0, NULL, NULL, ?)",
+                [delivery_id, rule_id, project_id, event, at_ms, at_ms])
+
+
+def update_delivery(cur: Cursor, delivery_id: str, status: str, attempts: int, http_status: int | None,
+                    error: str | None, at_ms: int) -> None:
+    cur.execute("UPDATE alert_deliveries SET status = ?, attempts = ?, http_status = ?, last_error = ?, updated_at = ?"
+                " WHERE delivery_id = ?", [status, attempts, http_status, error, at_ms, delivery_id])
+
+
+def project_deliveries(cur: Cursor, project_id: str, limit: int = 100) -> list[tuple[Any, ...]]:
+    return list(cur.execute(f"SELECT {DELIVERY_COLUMNS} FROM alert_deliveries WHERE project_id = ?"
+                            " ORDER BY created_at DESC, delivery_id DESC LIMIT ?", [project_id, limit]).fetchall())
