@@ -17,7 +17,8 @@ from videoinsights.alerts.rules import ALERT_OPS
 from videoinsights.auth.key_ops import KEY_OPS
 from videoinsights.auth.tokens import new_api_secret, new_application_id, new_callback_token, new_project_id
 from videoinsights.derive.engine import Progress, derive_all
-from videoinsights.settings import Settings
+from videoinsights.derive.quality import QualityThresholds
+from videoinsights.settings import Settings, load_settings
 from videoinsights.store.base import Project, Store
 from videoinsights.store.writer import purge_expired
 
@@ -91,7 +92,8 @@ def get_secret(store: Store, project_id: str) -> dict:
 
 def rebuild(store: Store, progress: Progress | None = None) -> dict:
     started = time.monotonic()
-    sessions = derive_all(store, progress=progress)
+    # Thresholds from the environment (VIDEOINSIGHTS_QUALITY_*), like the server's.
+    sessions = derive_all(store, progress=progress, quality=QualityThresholds.from_settings(load_settings()))
     return {"sessions": sessions, "seconds": round(time.monotonic() - started, 3)}
 
 

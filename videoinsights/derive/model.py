@@ -193,6 +193,7 @@ class SessionDerivation:
     subscribers: list[SubscriberRow]
     endpoint_days: list[EndpointDayRow]
     project_days: list[ProjectDayRow]
+    quality: QualityDerivation | None = None  # scores and issues (derive/quality.py), set by the engine
 
 
 @dataclass(frozen=True)
@@ -217,3 +218,42 @@ class StatsAggregate:
     br_count: int
     # the STATS_EXTRA_COLUMNS in their order (jitter, RTT, ... sums and counts); () = none reported
     extras: tuple[float, ...] = ()
+
+
+# Quality scores and issues (derive/quality.py, docs/quality.md): kept apart from SessionDerivation
+# so that they can be computed, stored and measured on their own.
+@dataclass
+class QualityScoreRow:
+    project_id: str
+    session_id: str
+    level: str  # "stream" | "subscriber" | "connection" | "meeting" | "session"
+    entity_id: str  # stream, subscriber or connection id; meeting index as text; the session id
+    meeting_index: int | None
+    connection_id: str | None  # the participant: publishing / subscribing connection
+    samples: int
+    scored_ms: int  # total sample weight
+    score: float  # time-weighted mean, 1..5
+    score_p10: float  # time-weighted 10th percentile
+
+
+@dataclass
+class QualityIssueRow:
+    project_id: str
+    session_id: str
+    meeting_index: int | None
+    issue_type: str  # derive/quality.py ISSUE_TYPES
+    entity_kind: str  # "stream" | "subscriber" | "connection" | "attempt"
+    entity_id: str  # stream / subscriber / connection id, or the attempt kind
+    connection_id: str | None  # the affected participant
+    start_ts: int
+    end_ts: int
+    metric: str  # the evidence: which metric ...
+    value: float  # ... its worst value in the window
+    threshold: float
+    samples: int  # offending samples (0 for lifecycle issues)
+
+
+@dataclass
+class QualityDerivation:
+    scores: list[QualityScoreRow]
+    issues: list[QualityIssueRow]

@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from videoinsights.derive.engine import derive_pending
+from videoinsights.derive.quality import QualityThresholds
 from videoinsights.domain.days import la_day
 from videoinsights.settings import Settings
 from videoinsights.store.base import RejectedBatch, StorageFull, Store
@@ -171,7 +172,8 @@ class Writer:
     def _derive_once(self) -> None:
         started = time.monotonic()
         try:
-            derived, failed = derive_pending(self.store, self.settings.derive_batch_sessions)
+            derived, failed = derive_pending(self.store, self.settings.derive_batch_sessions,
+                                             QualityThresholds.from_settings(self.settings))
         except Exception:
             log.exception("derivation cycle failed")
             derived, failed = 0, 0

@@ -27,10 +27,13 @@ from videoinsights.derive.model import (
     ConnectionRow,
     MeetingRow,
     PublisherRow,
+    QualityIssueRow,
+    QualityScoreRow,
     SessionDerivation,
     StatsAggregate,
     SubscriberRow,
 )
+from videoinsights.derive.quality import SAMPLE_COLUMNS
 from videoinsights.domain.days import day_start_ms
 from videoinsights.domain.events import RAW_COLUMNS, STATS_TYPES
 from videoinsights.domain.quality import (
@@ -164,6 +167,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             for c in STATS_EXTRA_COLUMNS
         ),
     ),
+    # quality_scores and quality_issues (docs/quality.md) are new tables, created empty by TABLES: run
+    # `videoinsights rebuild` once to score the sessions already stored.
+    5: (),
 }
 
 
@@ -500,6 +506,21 @@ class DuckDBStore:
             )
         return out
 
+    def load_session_samples(self, keys: Sequence[SessionKey]) -> dict[SessionKey, list[dict[str, Any]]]:
+        """The raw stats samples of these sessions, only the columns quality scoring reads."""
+        self._keys_table(keys)
+        cur = self._con.execute(
+            f"""SELECT s.project_id, s.session_id, {", ".join(f"s.{c}" for c in SAMPLE_COLUMNS)} FROM stats_samples s
+               JOIN keys k ON s.project_id = k.project_id AND s.session_id = k.session_id
+               WHERE s.ts >= (SELECT min(first_ts) FROM keys)"""
+        )
+        names = [d[0] for d in cur.description]
+        out: dict[SessionKey, list[dict[str, Any]]] = {k: [] for k in keys}
+        for row in cur.fetchall():
+            sample = dict(zip(names, row, strict=True))
+            out[(sample["project_id"], sample["session_id"])].append(sample)
+        return out
+
     def replace_derived(self, keys: Sequence[SessionKey], derivations: Sequence[SessionDerivation]) -> None:
         """Swap in the new derived rows of these sessions and refresh the rollups they touch."""
         con = self._con
@@ -539,7 +560,16 @@ class DuckDBStore:
         self._con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM derived_rows")
         self._con.unregister("derived_rows")
 
+    def _insert_quality(self, derivations: Sequence[SessionDerivation]) -> None:
+        quality = [d.quality for d in derivations if d.quality is not None]
+        for table, cls, attr in (("quality_scores", QualityScoreRow, "scores"),
+                                 ("quality_issues", QualityIssueRow, "issues")):
+            columns = [f.name for f in fields(cls)]
+            rows = [tuple(getattr(r, c) for c in columns) for q in quality for r in getattr(q, attr)]
+            self._insert_rows(table, columns, rows)
+
     def _insert_derivations(self, derivations: Sequence[SessionDerivation]) -> None:
+        self._insert_quality(derivations)
         session_cols = [
             "project_id",
             "session_id",
@@ -680,7 +710,7 @@ class DuckDBStore:
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [raw_before]).fetchone()[0]
             old_sessions = "SELECT project_id, session_id FROM sessions WHERE last_seen_at < ?"
             cutoff = day_start_ms(raw_before)
-            for table in ("meetings", "connections", "publishers", "subscribers"):
+            for table in ("meetings", "connections", "publishers", "subscribers", "quality_scores", "quality_issues"):
                 counts[table] = con.execute(
                     f"DELETE FROM {table} WHERE (project_id, session_id) IN ({old_sessions})", [cutoff]
                 ).fetchone()[0]
