@@ -23,7 +23,8 @@ def _show(data: Any, as_json: bool, text: str) -> None:
 def _describe(r: dict[str, Any]) -> str:
     filters = " ".join(f"{k}={','.join(v)}" for k, v in r["filters"].items() if v) or "all traffic"
     sign = ">" if r["direction"] == "above" else "<"
-    return (f"{r['id']}\t{r['state']}\t{r['metric']} {sign} {r['threshold']:g} over {r['windowSeconds']}s"
+    metric = f"{r['metric']}({r['issueType']})" if r.get("issueType") else r["metric"]
+    return (f"{r['id']}\t{r['state']}\t{metric} {sign} {r['threshold']:g} over {r['windowSeconds']}s"
             f" (quiet {r['quietSeconds']}s; {filters})\t{r['webhook']}")
 
 
@@ -36,7 +37,7 @@ def add_alert_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]
         result = run_op(settings.db, "create_alert", project_id=str(args.project), metric=args.metric,
                         threshold=args.threshold, webhook=args.webhook, window=args.window, quiet=args.quiet,
                         direction=args.direction, countries=args.country or [], sdks=args.sdk or [],
-                        browsers=args.browser or [])
+                        browsers=args.browser or [], issue_type=args.issue)
         _show(result, args.json, f"{_describe(result)}\n  signing secret: {result['secret']}")
         return 0
 
@@ -68,6 +69,7 @@ def add_alert_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]
     p.add_argument("--country", action="append", help="only this country (ISO code; repeat)")
     p.add_argument("--sdk", action="append", help="only this SDK type, e.g. JS (repeat)")
     p.add_argument("--browser", action="append", help="only this browser, e.g. CHROME (repeat)")
+    p.add_argument("--issue", metavar="TYPE", help="issue_share: the issue type, e.g. high_packet_loss")
     p.add_argument("--json", action="store_true")
     p = command("list", list_rules, "List a project's alert rules (with their state and secret).", group)
     p.add_argument("--project", required=True)

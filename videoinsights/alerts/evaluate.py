@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from videoinsights.alerts.rules import ATTEMPT_METRICS, Rule
+from videoinsights.alerts.rules import ATTEMPT_METRICS, SESSION_METRICS, Rule
 from videoinsights.store.duckdb import alerts as sql
 
 
@@ -50,6 +50,14 @@ def observe(cur: Any, rules: list[Rule], now_ms: int) -> dict[str, Observation]:
         elif metric == "minutes":
             for rule_id, streams, minutes in sql.stream_minutes(cur, metric, now_ms, window_s):
                 out[rule_id] = Observation(round(float(minutes), 6), {"streams": int(streams)})
+        elif metric in SESSION_METRICS:
+            for rule_id, sessions, p10, with_issue in sql.session_quality(cur, metric, now_ms, window_s):
+                if metric == "score_p10":
+                    value = None if p10 is None else round(float(p10), 6)
+                    out[rule_id] = Observation(value, {"sessions": int(sessions)})
+                else:
+                    share = with_issue / sessions if sessions else None
+                    out[rule_id] = Observation(share, {"sessions": int(sessions), "withIssue": int(with_issue)})
     return out
 
 

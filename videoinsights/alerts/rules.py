@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from videoinsights.derive.quality import ISSUE_TYPES
 from videoinsights.store.duckdb import alerts as sql
 
 # metric -> the attempt event type whose failure share it measures
@@ -23,7 +24,8 @@ ATTEMPT_METRICS = {
     "publish_failure_rate": "publishAttempt",
     "subscribe_failure_rate": "subscribeAttempt",
 }
-METRICS = (*ATTEMPT_METRICS, "minutes")
+SESSION_METRICS = ("score_p10", "issue_share")  # from the quality tables (docs/quality.md)
+METRICS = (*ATTEMPT_METRICS, "minutes", *SESSION_METRICS)
 DIRECTIONS = ("above", "below")
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -52,11 +54,13 @@ class Rule:
     state: str
     state_since: int
     last_value: float | None
+    issue_type: str | None = None
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Rule:
         return cls(row[0], row[1], row[2], tuple(row[3]), tuple(row[4]), tuple(row[5]), int(row[6]), float(row[7]),
-                   row[8], int(row[9]), row[10], row[11], int(row[12]), row[13], int(row[14]), row[15])
+                   row[8], int(row[9]), row[10], row[11], int(row[12]), row[13], int(row[14]), row[15],
+                   row[16])
 
     def breached(self, value: float | None) -> bool:
         """Whether `value` is past the threshold (no data is never a breach)."""
@@ -72,6 +76,8 @@ class Rule:
             "quietSeconds": self.quiet_s, "webhook": self.webhook_url, "createdAt": self.created_at,
             "state": self.state, "stateSince": self.state_since, "lastValue": self.last_value,
         }
+        if self.issue_type:
+            data["issueType"] = self.issue_type
         if secret:
             data["secret"] = self.secret
         return data
@@ -113,7 +119,8 @@ def _names(values: list[str] | None, what: str, upper: bool = False) -> tuple[st
 
 def create_alert(store: Any, project_id: str, metric: str, threshold: float | int, webhook: str, window: str = "15m",
                  quiet: str = "30m", direction: str = "above", countries: list[str] | None = None,
-                 sdks: list[str] | None = None, browsers: list[str] | None = None) -> dict[str, Any]:
+                 sdks: list[str] | None = None, browsers: list[str] | None = None,
+                 issue_type: str | None = None) -> dict[str, Any]:
     """A new rule, in state ok; its secret is in this answer and in `alerts list`."""
     pid = _project(store, project_id)
     if metric not in METRICS:
@@ -122,8 +129,14 @@ def create_alert(store: Any, project_id: str, metric: str, threshold: float | in
         raise AlertError("the direction is above or below")
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold != threshold:
         raise AlertError("the threshold must be a number")
-    if metric in ATTEMPT_METRICS and not 0 <= threshold <= 1:
-        raise AlertError("a failure rate threshold is between 0 and 1 (0.2 = 20%)")
+    if metric in (*ATTEMPT_METRICS, "issue_share") and not 0 <= threshold <= 1:
+        raise AlertError("a rate or share threshold is between 0 and 1 (0.2 = 20%)")
+    if metric == "score_p10" and not 1 <= threshold <= 5:
+        raise AlertError("a score threshold is between 1 and 5")
+    if (metric == "issue_share") != (issue_type is not None):
+        raise AlertError("the issue_share metric, and only it, needs an issue type")
+    if issue_type is not None and issue_type not in ISSUE_TYPES:
+        raise AlertError(f"unknown issue type {issue_type!r}; one of: {', '.join(ISSUE_TYPES)}")
     window_s, quiet_s = parse_duration(window, "the window"), parse_duration(quiet, "the quiet period")
     if not 1 <= window_s <= MAX_WINDOW_S:
         raise AlertError("the window is between 1s and 7d")
@@ -132,11 +145,12 @@ def create_alert(store: Any, project_id: str, metric: str, threshold: float | in
     now = int(time.time() * 1000)
     rule = Rule("al_" + secrets.token_hex(8), pid, metric, _names(countries, "country", upper=True),
                 _names(sdks, "sdk", upper=True), _names(browsers, "browser", upper=True), window_s, float(threshold),
-                direction, quiet_s, check_webhook_url(webhook), "whsec_" + secrets.token_hex(24), now, "ok", now, None)
+                direction, quiet_s, check_webhook_url(webhook), "whsec_" + secrets.token_hex(24), now, "ok", now, None,
+                issue_type)
     sql.insert_rule(store.reader(), (rule.rule_id, rule.project_id, rule.metric, list(rule.countries),
                                      list(rule.sdks), list(rule.browsers), rule.window_s, rule.threshold,
                                      rule.direction, rule.quiet_s, rule.webhook_url, rule.secret, rule.created_at,
-                                     rule.state, rule.state_since, rule.last_value))
+                                     rule.state, rule.state_since, rule.last_value, rule.issue_type))
     return rule.json(secret=True)
 
 

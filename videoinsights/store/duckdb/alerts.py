@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS alert_rules (
   created_at BIGINT NOT NULL,
   state VARCHAR NOT NULL,              -- 'ok' | 'firing'
   state_since BIGINT NOT NULL,
-  last_value DOUBLE
+  last_value DOUBLE,
+  issue_type VARCHAR                   -- metric issue_share: the issue type counted (docs/quality.md)
 )""",
     # One row per webhook sent (or refused), updated after each try.
     "alert_deliveries": """
@@ -49,7 +50,7 @@ CREATE TABLE IF NOT EXISTS alert_deliveries (
 }
 
 RULE_COLUMNS = ("rule_id, project_id, metric, countries, sdks, browsers, window_s, threshold, direction, quiet_s,"
-                " webhook_url, secret, created_at, state, state_since, last_value")
+                " webhook_url, secret, created_at, state, state_since, last_value, issue_type")
 DELIVERY_COLUMNS = "delivery_id, rule_id, project_id, event, created_at, status, attempts, http_status, last_error"
 
 
@@ -59,7 +60,7 @@ def create_tables(cur: Cursor) -> None:
 
 
 def insert_rule(cur: Cursor, row: tuple[Any, ...]) -> None:
-    cur.execute(f"INSERT INTO alert_rules ({RULE_COLUMNS}) VALUES ({', '.join('?' * 16)})", list(row))
+    cur.execute(f"INSERT INTO alert_rules ({RULE_COLUMNS}) VALUES ({', '.join('?' * 17)})", list(row))
 
 
 def project_rules(cur: Cursor, project_id: str) -> list[tuple[Any, ...]]:
@@ -137,6 +138,48 @@ def stream_minutes(cur: Cursor, metric: str, now_ms: int, longest_window_s: int)
         GROUP BY r.rule_id
         """,
         [now_ms - longest_window_s * 1000, now_ms] * 2 + [now_ms, now_ms, now_ms, metric],
+    ).fetchall())
+
+
+_FILTERS = """(len(r.countries) = 0 OR list_contains(r.countries, c.country))
+    AND (len(r.sdks) = 0 OR list_contains(r.sdks, c.sdk_type))
+    AND (len(r.browsers) = 0 OR list_contains(r.browsers, c.browser))"""
+
+
+def session_quality(cur: Cursor, metric: str, now_ms: int, longest_window_s: int) -> list[tuple]:
+    """(rule_id, sessions, score p10, sessions with the rule's issue type) per rule of `metric`, one statement.
+
+    The sessions of a window are those last seen in it; a filter keeps a session when one of its connections
+    matches. The p10 is the 10th percentile of the sessions' scores (quality_scores, level session)."""
+    return list(cur.execute(
+        f"""
+        WITH recent AS (
+          SELECT s.project_id, s.session_id, s.last_seen_at, q.score FROM sessions s
+          LEFT JOIN quality_scores q
+            ON q.project_id = s.project_id AND q.session_id = s.session_id AND q.level = 'session'
+          WHERE s.last_seen_at > ? AND s.last_seen_at <= ?
+        ), conns AS (
+          SELECT DISTINCT c.project_id, c.session_id, c.country, c.sdk_type, c.browser
+          FROM connections c SEMI JOIN recent e ON c.project_id = e.project_id AND c.session_id = e.session_id
+        ), issues AS (
+          SELECT DISTINCT i.project_id, i.session_id, i.issue_type
+          FROM quality_issues i SEMI JOIN recent e ON i.project_id = e.project_id AND i.session_id = e.session_id
+        ), matched AS (
+          SELECT r.rule_id, e.session_id, any_value(e.score) AS score, bool_or(i.session_id IS NOT NULL) AS issue
+          FROM alert_rules r
+          JOIN recent e ON e.project_id = r.project_id AND e.last_seen_at > ? - r.window_s * 1000
+          LEFT JOIN conns c ON c.project_id = e.project_id AND c.session_id = e.session_id
+          LEFT JOIN issues i ON i.project_id = e.project_id AND i.session_id = e.session_id
+            AND i.issue_type = r.issue_type
+          WHERE r.metric = ? AND {_FILTERS}
+          GROUP BY r.rule_id, e.session_id
+        )
+        SELECT r.rule_id, count(m.session_id), quantile_cont(m.score, 0.1), count(m.session_id) FILTER (WHERE m.issue)
+        FROM alert_rules r LEFT JOIN matched m ON m.rule_id = r.rule_id
+        WHERE r.metric = ?
+        GROUP BY r.rule_id
+        """,
+        [now_ms - longest_window_s * 1000, now_ms, now_ms, metric, metric],
     ).fetchall())
 
 
