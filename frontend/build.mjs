@@ -16,6 +16,7 @@ const pages = {
     explorer: 'src/explorer/main.jsx',
     dashboard: 'src/dashboard/main.js',
     sessions: 'src/sessions/main.js',
+    alerts: 'src/alerts/main.js',
     inspector: 'src/inspector/main.js',
     'collector-demo': 'src/collector-demo/main.js',
   },

@@ -158,6 +158,11 @@ def list_alerts(store: Any, project_id: str) -> list[dict[str, Any]]:
     return [Rule.from_row(r).json(secret=True) for r in sql.project_rules(store.reader(), _project(store, project_id))]
 
 
+def get_alert(store: Any, rule_id: str) -> dict[str, Any] | None:
+    row = sql.get_rule(store.reader(), rule_id)
+    return Rule.from_row(row).json(secret=True) if row else None
+
+
 def delete_alert(store: Any, rule_id: str) -> dict[str, Any]:
     if not sql.delete_rule(store.reader(), rule_id):
         raise AlertError(f"no alert rule {rule_id}")
