@@ -122,3 +122,41 @@ def test_gives_up_after_the_bounded_tries(tmp_path: Path, server_factory: Any, r
     assert log[0]["status"] == "failed" and log[0]["attempts"] == 3
     assert log[0]["httpStatus"] == 500 and log[0]["lastError"] == "HTTP 500"
     assert [d.answered for d in receiver.received] == [500, 500, 500]
+
+
+def test_meeting_ended_webhook_with_its_summary(tmp_path: Path, server_factory: Any, receiver: Receiver) -> None:
+    """One meeting: A connects at t0, publishes from t0+10 s to t0+130 s (2 publisher minutes), B subscribes to
+    it from t0+40 s to t0+100 s (1 subscriber minute); both leave by t0+150 s. One webhook, sent once."""
+    db = tmp_path / "vi.duckdb"
+    creds = create_project(db)
+    server = server_factory({**FAST, "VIDEOINSIGHTS_WEBHOOK_ALLOW_PRIVATE": "1"})
+    rule = json.loads(cli(db, "alerts", "create", "--project", creds.project_id, "--metric", "meeting_ended",
+                          "--webhook", receiver.url, "--json"))
+    receiver.secret = rule["secret"]
+    t0 = int(time.time() * 1000) - 200_000
+    timeline = [
+        (0, "connectionCreated", {"connectionId": "A", "sdkType": "JS"}),
+        (5_000, "connectionCreated", {"connectionId": "B", "sdkType": "JS"}),
+        (10_000, "streamCreated", {"streamId": "st", "connectionId": "A"}),
+        (40_000, "subscriberCreated", {"subscriberId": "sub", "streamId": "st", "connectionId": "B"}),
+        (100_000, "subscriberDestroyed", {"subscriberId": "sub"}),
+        (130_000, "streamDestroyed", {"streamId": "st"}),
+        (140_000, "connectionDestroyed", {"connectionId": "B"}),
+        (150_000, "connectionDestroyed", {"connectionId": "A"}),
+    ]
+    events = [{"id": f"m{i}", "type": kind, "sessionId": "s-meeting", "timestamp": t0 + at, **fields}
+              for i, (at, kind, fields) in enumerate(timeline)]
+    response = httpx.post(f"{server.url}/v1/events", content=orjson.dumps(events),
+                          headers={**creds.headers(), "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    receiver.wait_for(lambda got: len(got) == 1)
+    delivery = receiver.received[0]
+    assert delivery.verified and delivery.body["type"] == "meeting.ended"
+    meeting = delivery.body["meeting"]
+    assert meeting["sessionId"] == "s-meeting" and meeting["meetingIndex"] == 0
+    assert (meeting["createdAt"], meeting["destroyedAt"]) == (t0, t0 + 150_000)
+    assert meeting["publisherMinutes"] == pytest.approx(2.0) and meeting["subscriberMinutes"] == pytest.approx(1.0)
+    assert meeting["totalConnections"] == 2 and meeting["totalStreams"] == 1 and meeting["totalSubscribers"] == 1
+    assert set(meeting["quality"]) == {"score", "scoreP10", "issues"}  # no stats samples: no score
+    time.sleep(1.5)  # several more passes: the meeting is announced once
+    assert len(receiver.received) == 1

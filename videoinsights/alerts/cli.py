@@ -23,6 +23,8 @@ def _show(data: Any, as_json: bool, text: str) -> None:
 def _describe(r: dict[str, Any]) -> str:
     filters = " ".join(f"{k}={','.join(v)}" for k, v in r["filters"].items() if v) or "all traffic"
     sign = ">" if r["direction"] == "above" else "<"
+    if r["metric"] == "meeting_ended":
+        return f"{r['id']}\tmeeting_ended\tevery ended meeting\t{r['webhook']}"
     metric = f"{r['metric']}({r['issueType']})" if r.get("issueType") else r["metric"]
     return (f"{r['id']}\t{r['state']}\t{metric} {sign} {r['threshold']:g} over {r['windowSeconds']}s"
             f" (quiet {r['quietSeconds']}s; {filters})\t{r['webhook']}")
@@ -61,7 +63,7 @@ def add_alert_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]
     p = command("create", create, "Create an alert rule with a webhook.", group)
     p.add_argument("--project", required=True)
     p.add_argument("--metric", required=True, choices=METRICS)
-    p.add_argument("--threshold", required=True, type=float, help="e.g. 0.2 for a 20%% failure rate")
+    p.add_argument("--threshold", type=float, help="e.g. 0.2 for a 20%% failure rate (not for meeting_ended)")
     p.add_argument("--direction", choices=DIRECTIONS, default="above", help="fire above (default) or below it")
     p.add_argument("--window", default="15m", help="sliding window, e.g. 30s, 15m, 1h (default 15m)")
     p.add_argument("--quiet", default="30m", help="once fired, stay firing and silent this long (default 30m)")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from videoinsights.alerts.rules import ATTEMPT_METRICS, SESSION_METRICS, Rule
+from videoinsights.alerts.rules import ATTEMPT_METRICS, MEETING_ENDED, SESSION_METRICS, Rule
 from videoinsights.store.duckdb import alerts as sql
 
 
@@ -30,9 +30,10 @@ class Observation:
 @dataclass(frozen=True)
 class Transition:
     rule: Rule
-    event: str  # 'fired' | 'resolved'
+    event: str  # 'fired' | 'resolved' | 'meeting_ended'
     observation: Observation
     at_ms: int
+    meeting: dict[str, Any] | None = None  # meeting_ended: the meeting's summary
 
 
 def observe(cur: Any, rules: list[Rule], now_ms: int) -> dict[str, Observation]:
@@ -71,11 +72,40 @@ def step(rule: Rule, observation: Observation, now_ms: int) -> str | None:
     return None
 
 
+MEETING_LOOKBACK_MS = 86_400_000  # meetings that ended longer ago are not announced (e.g. after a long outage)
+MEETINGS_PER_PASS = 500
+
+
+def ended_meetings(cur: Any, rules: list[Rule], now_ms: int) -> list[Transition]:
+    """One 'meeting_ended' transition per meeting that ended and was derived since the last pass."""
+    by_id = {r.rule_id: r for r in rules if r.metric == MEETING_ENDED}
+    if not by_id:
+        return []
+    out = []
+    for row in sql.ended_meetings(cur, now_ms, MEETING_LOOKBACK_MS, MEETINGS_PER_PASS):
+        summary = dict(zip(sql.MEETING_SUMMARY, row[1:], strict=True))
+        meeting = {
+            "sessionId": summary["session_id"], "meetingIndex": summary["meeting_index"],
+            "meetingId": summary["meeting_id"], "createdAt": summary["created_at"],
+            "destroyedAt": summary["destroyed_at"], "publisherMinutes": summary["publisher_minutes"],
+            "subscriberMinutes": summary["subscriber_minutes"],
+            "maxConcurrentConnections": summary["max_concurrent_connections"],
+            "totalConnections": summary["total_connections"], "totalStreams": summary["total_streams"],
+            "totalSubscribers": summary["total_subscribers"],
+            "quality": {"score": summary["score"], "scoreP10": summary["score_p10"],
+                        "issues": [{"type": i["type"], "count": int(i["count"])} for i in summary["issues"]]},
+        }
+        out.append(Transition(by_id[row[0]], MEETING_ENDED, Observation(None, {}), now_ms, meeting))
+    return out
+
+
 def evaluate(cur: Any, rules: list[Rule], now_ms: int) -> list[Transition]:
     """The transitions of one pass (the caller stores the new states and sends the webhooks)."""
     observations = observe(cur, rules, now_ms)
-    transitions = []
+    transitions = ended_meetings(cur, rules, now_ms)
     for rule in rules:
+        if rule.metric == MEETING_ENDED:
+            continue
         observation = observations.get(rule.rule_id, Observation(None, {}))
         event = step(rule, observation, now_ms)
         if event is not None:

@@ -25,7 +25,8 @@ ATTEMPT_METRICS = {
     "subscribe_failure_rate": "subscribeAttempt",
 }
 SESSION_METRICS = ("score_p10", "issue_share")  # from the quality tables (docs/quality.md)
-METRICS = (*ATTEMPT_METRICS, "minutes", *SESSION_METRICS)
+MEETING_ENDED = "meeting_ended"  # not a threshold: a webhook with the summary of every meeting that ends
+METRICS = (*ATTEMPT_METRICS, "minutes", *SESSION_METRICS, MEETING_ENDED)
 DIRECTIONS = ("above", "below")
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -117,8 +118,8 @@ def _names(values: list[str] | None, what: str, upper: bool = False) -> tuple[st
     return tuple(dict.fromkeys(out))
 
 
-def create_alert(store: Any, project_id: str, metric: str, threshold: float | int, webhook: str, window: str = "15m",
-                 quiet: str = "30m", direction: str = "above", countries: list[str] | None = None,
+def create_alert(store: Any, project_id: str, metric: str, threshold: float | int | None, webhook: str,
+                 window: str = "15m", quiet: str = "30m", direction: str = "above", countries: list[str] | None = None,
                  sdks: list[str] | None = None, browsers: list[str] | None = None,
                  issue_type: str | None = None) -> dict[str, Any]:
     """A new rule, in state ok; its secret is in this answer and in `alerts list`."""
@@ -127,6 +128,10 @@ def create_alert(store: Any, project_id: str, metric: str, threshold: float | in
         raise AlertError(f"unknown metric {metric!r}; one of: {', '.join(METRICS)}")
     if direction not in DIRECTIONS:
         raise AlertError("the direction is above or below")
+    if metric == MEETING_ENDED:
+        if threshold is not None or countries or sdks or browsers or issue_type:
+            raise AlertError("a meeting_ended rule takes no threshold, filters or issue type")
+        threshold = 0.0
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold != threshold:
         raise AlertError("the threshold must be a number")
     if metric in (*ATTEMPT_METRICS, "issue_share") and not 0 <= threshold <= 1:

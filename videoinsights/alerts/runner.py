@@ -33,6 +33,10 @@ def payload(t: Transition, delivery_id: str) -> bytes:
     """The webhook body (docs/alerts.md describes each field)."""
     rule = t.rule.json()
     rule.pop("state"), rule.pop("stateSince"), rule.pop("lastValue")
+    if t.meeting is not None:
+        return json.dumps({"type": "meeting.ended", "deliveryId": delivery_id, "at": t.at_ms,
+                           "projectId": int(t.rule.project_id), "rule": {"id": rule["id"]}, "meeting": t.meeting},
+                          separators=(",", ":")).encode()
     return json.dumps({
         "type": f"alert.{t.event}", "deliveryId": delivery_id, "at": t.at_ms, "projectId": int(t.rule.project_id),
         "rule": rule, "value": t.observation.value, "observed": t.observation.detail,
@@ -95,7 +99,9 @@ class AlertRunner:
     def _record(store: Any, transitions: list[Transition], ids: list[str]) -> None:
         cur = store.reader()
         sql.set_states(cur, [(t.rule.rule_id, "firing" if t.event == "fired" else "ok", t.at_ms, t.observation.value)
-                             for t in transitions])
+                             for t in transitions if t.meeting is None])
+        sql.mark_meetings_sent(cur, [(t.rule.rule_id, t.meeting["sessionId"], t.meeting["meetingIndex"])
+                                     for t in transitions if t.meeting is not None], int(time.time() * 1000))
         for t, delivery_id in zip(transitions, ids, strict=True):
             sql.insert_delivery(cur, delivery_id, t.rule.rule_id, t.rule.project_id, t.event, t.at_ms)
 

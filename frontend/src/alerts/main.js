@@ -7,7 +7,7 @@ import { dateTime } from '../common/format.js';
 
 const projectId = boot.project.id;
 const api = (path) => `/alerts/api${path}?project=${encodeURIComponent(projectId)}`;
-const METRICS = ['connect_failure_rate', 'publish_failure_rate', 'subscribe_failure_rate', 'minutes', 'score_p10', 'issue_share'];
+const METRICS = ['connect_failure_rate', 'publish_failure_rate', 'subscribe_failure_rate', 'minutes', 'score_p10', 'issue_share', 'meeting_ended'];
 const ISSUES = ['high_packet_loss', 'high_rtt', 'high_jitter', 'low_bitrate', 'bandwidth_limited', 'cpu_limited',
   'low_frame_rate', 'video_freeze', 'one_way_media', 'failed_attempts', 'reconnect'];
 
@@ -41,7 +41,7 @@ function select(name, label, options, attrs = {}) {
 const form = h('form', { id: 'alert-form', class: 'alert-form' },
   select('metric', 'Metric', METRICS),
   select('direction', 'Fires', ['above', 'below']),
-  input('threshold', 'Threshold', { type: 'number', step: 'any', required: true, placeholder: '0.2' }),
+  input('threshold', 'Threshold (not for meeting_ended)', { type: 'number', step: 'any', placeholder: '0.2' }),
   input('window', 'Window', { value: '15m', required: true }),
   input('quiet', 'Quiet period', { value: '30m', required: true }),
   input('webhook', 'Webhook URL', { type: 'url', required: true, placeholder: 'https://hooks.example.com/…' }),
@@ -56,11 +56,15 @@ form.addEventListener('submit', async (event) => {
   event.preventDefault();
   const f = new FormData(form);
   const body = {
-    metric: f.get('metric'), direction: f.get('direction'), threshold: Number(f.get('threshold')),
+    metric: f.get('metric'), direction: f.get('direction'),
+    threshold: f.get('threshold') === '' ? null : Number(f.get('threshold')),
     window: f.get('window'), quiet: f.get('quiet'), webhook: f.get('webhook'),
     countries: list(f.get('countries')), sdks: list(f.get('sdks')), browsers: list(f.get('browsers')),
   };
   if (f.get('issue_type')) body.issue_type = f.get('issue_type');
+  if (body.metric === 'meeting_ended') {  // every ended meeting: no threshold, no filters
+    delete body.threshold; delete body.countries; delete body.sdks; delete body.browsers;
+  }
   try {
     const rule = await call('/rules', body);
     fill(message, `Created ${rule.id}. Signing secret: `, h('code', { id: 'new-secret' }, rule.secret));
@@ -73,6 +77,8 @@ form.addEventListener('submit', async (event) => {
 function ruleRow(rule) {
   const filters = Object.entries(rule.filters).filter(([, v]) => v.length).map(([k, v]) => `${k} ${v.join(', ')}`).join('; ');
   const metric = rule.issueType ? `${rule.metric} (${rule.issueType})` : rule.metric;
+  const condition = rule.metric === 'meeting_ended' ? 'every ended meeting'
+    : `${metric} ${rule.direction === 'above' ? '>' : '<'} ${rule.threshold}`;
   const remove = h('button', { type: 'button', class: 'link', dataset: { delete: rule.id } }, 'Delete');
   remove.addEventListener('click', async () => {
     if (!confirm(`Delete alert rule ${rule.id}?`)) return;
@@ -85,7 +91,7 @@ function ruleRow(rule) {
   });
   return h('tr', { dataset: { rule: rule.id, state: rule.state } },
     h('td', {}, h('code', {}, rule.id)), h('td', {}, rule.state),
-    h('td', {}, `${metric} ${rule.direction === 'above' ? '>' : '<'} ${rule.threshold}`),
+    h('td', {}, condition),
     h('td', {}, `${rule.windowSeconds} s / quiet ${rule.quietSeconds} s`), h('td', {}, filters || 'all traffic'),
     h('td', {}, rule.webhook), h('td', {}, remove));
 }

@@ -47,6 +47,15 @@ CREATE TABLE IF NOT EXISTS alert_deliveries (
   last_error VARCHAR,
   updated_at BIGINT NOT NULL
 )""",
+    # Meetings already announced by a meeting_ended rule: each ended meeting is sent once per rule.
+    "alert_meetings_sent": """
+CREATE TABLE IF NOT EXISTS alert_meetings_sent (
+  rule_id VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
+  meeting_index INTEGER NOT NULL,
+  sent_at BIGINT NOT NULL,
+  PRIMARY KEY (rule_id, session_id, meeting_index)
+)""",
 }
 
 RULE_COLUMNS = ("rule_id, project_id, metric, countries, sdks, browsers, window_s, threshold, direction, quiet_s,"
@@ -181,6 +190,53 @@ def session_quality(cur: Cursor, metric: str, now_ms: int, longest_window_s: int
         """,
         [now_ms - longest_window_s * 1000, now_ms, now_ms, metric, metric],
     ).fetchall())
+
+
+MEETING_SUMMARY = ("session_id", "meeting_index", "meeting_id", "created_at", "destroyed_at", "publisher_minutes",
+                   "subscriber_minutes", "max_concurrent_connections", "total_connections", "total_streams",
+                   "total_subscribers", "score", "score_p10", "issues")
+
+
+def ended_meetings(cur: Cursor, now_ms: int, lookback_ms: int, limit: int) -> list[tuple]:
+    """(rule_id, *MEETING_SUMMARY) of meetings ended since 5 minutes before their meeting_ended rule was created
+    (the grace covers events that arrive late) and within the lookback, not announced yet, for every such rule:
+    one statement. `issues` is a list of {type, count} of the meeting's detected issues (docs/quality.md)."""
+    return list(cur.execute(
+        """
+        WITH due AS (
+          SELECT r.rule_id, m.* FROM alert_rules r
+          JOIN meetings m ON m.project_id = r.project_id AND m.destroyed_at IS NOT NULL
+            AND m.destroyed_at >= greatest(r.created_at - 300000, ?) AND m.destroyed_at <= ?
+          ANTI JOIN alert_meetings_sent s
+            ON s.rule_id = r.rule_id AND s.session_id = m.session_id AND s.meeting_index = m.meeting_index
+          WHERE r.metric = 'meeting_ended'
+          ORDER BY m.destroyed_at LIMIT ?
+        ), issues AS (
+          SELECT i.project_id, i.session_id, i.meeting_index, list({'type': i.issue_type, 'count': i.n}
+                 ORDER BY i.issue_type) AS issues
+          FROM (SELECT project_id, session_id, meeting_index, issue_type, count(*) AS n FROM quality_issues
+                SEMI JOIN due USING (project_id, session_id)
+                GROUP BY ALL) i
+          GROUP BY ALL
+        )
+        SELECT d.rule_id, d.session_id, d.meeting_index, d.meeting_id, d.created_at, d.destroyed_at,
+               d.publisher_minutes, d.subscriber_minutes, d.max_concurrent_connections, d.total_connections,
+               d.total_streams, d.total_subscribers, q.score, q.score_p10, coalesce(i.issues, [])
+        FROM due d
+        LEFT JOIN quality_scores q ON q.project_id = d.project_id AND q.session_id = d.session_id
+          AND q.level = 'meeting' AND q.entity_id = CAST(d.meeting_index AS VARCHAR)
+        LEFT JOIN issues i ON i.project_id = d.project_id AND i.session_id = d.session_id
+          AND i.meeting_index = d.meeting_index
+        ORDER BY d.destroyed_at, d.session_id, d.meeting_index
+        """,
+        [now_ms - lookback_ms, now_ms, limit],
+    ).fetchall())
+
+
+def mark_meetings_sent(cur: Cursor, rows: list[tuple[str, str, int]], at_ms: int) -> None:
+    if rows:
+        cur.executemany("INSERT OR IGNORE INTO alert_meetings_sent VALUES (?, ?, ?, ?)",
+                        [[r, s, m, at_ms] for r, s, m in rows])
 
 
 def insert_delivery(cur: Cursor, delivery_id: str, rule_id: str, project_id: str, event: str, at_ms: int) -> None:

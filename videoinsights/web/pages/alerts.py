@@ -73,6 +73,7 @@ async def post_alert(request: Request) -> Response:
         return error_response(400, "countries, sdks and browsers are lists of names.")
     if not all(isinstance(body.get(k, ""), str) for k in ("metric", "webhook", "window", "quiet", "direction")):
         return error_response(400, "metric, webhook, window, quiet and direction are strings.")
+    body.setdefault("threshold", None)  # meeting_ended rules have none
     try:
         rule = await write(request, lambda store: create_alert(store, project_id, **body))
     except (AlertError, TypeError) as exc:
