@@ -155,3 +155,19 @@ def _iso(ms: int) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def test_project_data_score_average_and_issue_counts(served: Any) -> None:
+    server, creds, day, _ = served
+    r = httpx.post(f"{server.url}/graphql", headers=creds.headers(), json={"query": f"""{{ project(projectId:
+      {creds.project_id}) {{ projectData(start: "{day}", end: "{day}") {{ resources {{ quality {{
+        publisher {{ scoreAvg }} subscriber {{ scoreAvg }}
+        issues {{ highPacketLoss highRtt oneWayMedia highJitter reconnect }} }} }} }} }} }}"""})
+    body = r.json()
+    assert "errors" not in body, body
+    (row,) = body["data"]["project"]["projectData"]["resources"]
+    # good: 20 good samples; patchy: 30 good + 10 bad; oneway: 10 bad -> 50 good and 20 bad, 30 s each
+    assert row["quality"]["publisher"]["scoreAvg"] == pytest.approx((50 * GOOD + 20 * BAD) / 70)
+    assert row["quality"]["subscriber"]["scoreAvg"] is None  # no subscriber samples
+    assert row["quality"]["issues"] == {"highPacketLoss": 2, "highRtt": 2, "oneWayMedia": 1, "highJitter": 0,
+                                        "reconnect": 0}

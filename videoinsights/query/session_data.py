@@ -11,8 +11,8 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from videoinsights.derive.quality import ISSUE_TYPES
 from videoinsights.domain.days import HOUR_MS
+from videoinsights.domain.scoring import ISSUE_TYPES
 from videoinsights.domain.tiers import TIERS
 from videoinsights.query.context import RequestContext
 from videoinsights.query.errors import InsightsError
