@@ -28,9 +28,13 @@ METRIC_FIELDS = {
     *(("QualityStats", f"{f}Avg") for f in (*_SAMPLE_METRICS, "availableOutgoingBitrateKbps")),
     ("QualityStats", "qualityLimitationDistribution"),
 }
-EXTRA_FIELDS = {*LEGACY_FIELDS, ("ErrorStats", "failureRate"), *METRIC_FIELDS}
-EXTRA_TYPES = {"QualityLimitationDistribution"}
-EXTRA_ARGS = {("Project", "projectData", "browserName")}
+# Quality scores and issues (issue 12, docs/quality.md).
+QUALITY_FIELDS = {(t, "quality") for t in ("Session", "SessionSummary", "Meeting", "Connection", "Publisher",
+                                           "Subscriber")} | {("QualityStats", "scoreAvg"), ("Quality", "issues")}
+EXTRA_FIELDS = {*LEGACY_FIELDS, ("ErrorStats", "failureRate"), *METRIC_FIELDS, *QUALITY_FIELDS}
+EXTRA_TYPES = {"QualityLimitationDistribution", "QualityScore", "QualityIssue", "SessionOrder", "IssueCounts"}
+EXTRA_ARGS = {("Project", "projectData", "browserName"),
+              *(("SessionData", "sessionSummaries", a) for a in ("orderBy", "issueType", "minScore", "maxScore"))}
 EXTRA_ENUM_VALUES = {("GroupBy", "BROWSER_NAME")}
 DEPRECATED = LEGACY_FIELDS
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 
 from videoinsights.derive.model import SessionDerivation
-from videoinsights.derive.quality import QualityThresholds, derive_quality
+from videoinsights.derive.quality import QualityThresholds, add_endpoint_parts, derive_quality
 from videoinsights.derive.session import derive_session
 from videoinsights.store.base import SessionKey, Store
 
@@ -38,6 +38,7 @@ def derive_pending(store: Store, limit: int, quality: QualityThresholds | None =
             derivation = derive_session(key[0], key[1], events[key], stats[key])
             if scoring:
                 derivation.quality = derive_quality(key[0], key[1], events[key], stats[key], samples[key], quality)
+                add_endpoint_parts(derivation.endpoint_days, derivation.quality, key[0], key[1])
             derivations.append(derivation)
         except Exception:  # one bad session must not stall the others
             log.exception("deriving session %s of project %s failed", key[1], key[0])

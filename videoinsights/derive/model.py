@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from videoinsights.domain.quality import BITRATE_FIELDS, LATENCY_FIELDS, STATS_EXTRA_COLUMNS
+from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
 from videoinsights.domain.tiers import TIER_COLUMNS
 
 # Endpoint dimensions that project data can filter and group by.
@@ -42,6 +43,8 @@ ENDPOINT_MEASURES: tuple[str, ...] = (
     "publish_failures",
     "subscribe_attempts",
     "subscribe_failures",
+    *SCORE_COLUMNS,
+    *ISSUE_COLUMNS,
 )
 
 # Additive per-(session, day) measures without endpoint dimensions.
@@ -257,3 +260,5 @@ class QualityIssueRow:
 class QualityDerivation:
     scores: list[QualityScoreRow]
     issues: list[QualityIssueRow]
+    # additions to the endpoint day rows: (day, endpoint dims, SCORE_COLUMNS / ISSUE_COLUMNS column, value)
+    endpoint_parts: list[tuple[date, tuple[str | None, ...], str, float]] = field(default_factory=list)

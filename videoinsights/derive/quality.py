@@ -27,7 +27,15 @@ from typing import Any
 from videoinsights.derive.canonical import canonical_events, canonical_stats
 from videoinsights.derive.lifetimes import derive_lifetimes
 from videoinsights.derive.meetings import build_records
-from videoinsights.derive.model import QualityDerivation, QualityIssueRow, QualityScoreRow, StatsAggregate
+from videoinsights.derive.model import (
+    DIMENSIONS,
+    EndpointDayRow,
+    QualityDerivation,
+    QualityIssueRow,
+    QualityScoreRow,
+    StatsAggregate,
+)
+from videoinsights.domain.days import la_day
 from videoinsights.domain.scoring import SAMPLE_PERIOD_S, SampleMetrics, parse_resolution, sample_score
 
 SAMPLE_MS = int(SAMPLE_PERIOD_S * 1000)
@@ -37,10 +45,6 @@ SAMPLE_COLUMNS: tuple[str, ...] = (
     "event_id", "type", "ts", "stream_id", "subscriber_id", "audio_latency_ms", "video_latency_ms",
     "round_trip_ms", "jitter_ms", "audio_packet_loss", "video_packet_loss", "audio_bitrate_kbps",
     "video_bitrate_kbps", "video_resolution", "frame_rate", "freeze_count", "quality_limitation_reason",
-)
-ISSUE_TYPES: tuple[str, ...] = (
-    "high_packet_loss", "high_rtt", "high_jitter", "low_bitrate", "bandwidth_limited", "cpu_limited",
-    "low_frame_rate", "video_freeze", "one_way_media", "failed_attempts", "reconnect",
 )
 
 
@@ -252,7 +256,35 @@ def derive_quality(project_id: str, session_id: str, events: list[dict[str, Any]
     issues += _failed_attempts(project_id, session_id, ordered, t)
     issues += _reconnects(project_id, session_id, lt, meeting_of, t)
     issues.sort(key=lambda i: (i.start_ts, i.issue_type, i.entity_id))
-    return QualityDerivation(scores=scores, issues=issues)
+
+    def dims(connection_id: str | None) -> tuple[str | None, ...]:
+        conn = lt.connections.get(connection_id or "")
+        return tuple(conn.endpoint.get(d) for d in DIMENSIONS) if conn else (None,) * len(DIMENSIONS)
+
+    parts: dict[tuple[Any, tuple[str | None, ...], str], float] = defaultdict(float)
+    for s in scored:
+        if s.score is not None:
+            key = (la_day(s.ts), dims(owner(s)))
+            parts[(*key, f"{s.side}_score_ms")] += s.score * max(s.weight, 1)
+            parts[(*key, f"{s.side}_scored_ms")] += max(s.weight, 1)
+    for i in issues:
+        parts[(la_day(i.start_ts), dims(i.connection_id), f"issues_{i.issue_type}")] += 1
+    endpoint_parts = [(day, d, column, value) for (day, d, column), value in sorted(
+        parts.items(), key=lambda kv: (kv[0][0], tuple((v is None, v or "") for v in kv[0][1]), kv[0][2]))]
+    return QualityDerivation(scores=scores, issues=issues, endpoint_parts=endpoint_parts)
+
+
+def add_endpoint_parts(rows: list[EndpointDayRow], quality: QualityDerivation, project_id: str,
+                       session_id: str) -> None:
+    """Add the quality measures to the session's endpoint day rows (new rows where none has the day and dims)."""
+    index = {(r.day, tuple(getattr(r, d) for d in DIMENSIONS)): r for r in rows}
+    for day, dims, column, value in quality.endpoint_parts:
+        row = index.get((day, dims))
+        if row is None:
+            row = EndpointDayRow(project_id, session_id, day, **dict(zip(DIMENSIONS, dims, strict=True)))
+            rows.append(row)
+            index[(day, dims)] = row
+        row.measures[column] += value
 
 
 def _sample_issues(project_id: str, session_id: str, scored: list[_Sample], owner: Callable[[_Sample], str | None],

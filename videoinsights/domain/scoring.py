@@ -20,6 +20,15 @@ VIDEO_GOOD_FPS = 24.0
 VIDEO_LOSS_WEIGHT = 5.0  # each 1% of video loss costs 5% of the score range
 SAMPLE_PERIOD_S = 30.0
 
+ISSUE_TYPES: tuple[str, ...] = (
+    "high_packet_loss", "high_rtt", "high_jitter", "low_bitrate", "bandwidth_limited", "cpu_limited",
+    "low_frame_rate", "video_freeze", "one_way_media", "failed_attempts", "reconnect",
+)
+# Additive endpoint-day measures for projectData (docs/quality.md): per side the score x ms and the scored ms
+# (their ratio is the time-weighted mean), and issues counted by type on the affected participant's endpoint.
+SCORE_COLUMNS: tuple[str, ...] = tuple(f"{side}_{c}" for side in ("pub", "sub") for c in ("score_ms", "scored_ms"))
+ISSUE_COLUMNS: tuple[str, ...] = tuple(f"issues_{t}" for t in ISSUE_TYPES)
+
 
 @dataclass(frozen=True)
 class SampleMetrics:

@@ -43,6 +43,7 @@ from videoinsights.domain.quality import (
     STATS_EXTRA_COLUMNS,
     STATS_MEANS,
 )
+from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
 from videoinsights.domain.tiers import TIER_COLUMNS
 from videoinsights.store.base import AppendResult, Project, SessionKey
 from videoinsights.store.duckdb import alerts as alert_sql
@@ -169,7 +170,11 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
     # quality_scores and quality_issues (docs/quality.md) are new tables, created empty by TABLES: run
     # `videoinsights rebuild` once to score the sessions already stored.
-    5: (),
+    5: tuple(
+        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {c} DOUBLE DEFAULT 0"
+        for table in ("session_endpoint_days", "rollup_endpoint_daily", "rollup_endpoint_monthly")
+        for c in (*SCORE_COLUMNS, *ISSUE_COLUMNS)
+    ),
 }
 
 
