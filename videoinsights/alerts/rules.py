@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from videoinsights.derive.quality import ISSUE_TYPES
+from videoinsights.domain.scoring import ISSUE_TYPES
 from videoinsights.store.duckdb import alerts as sql
 
 # metric -> the attempt event type whose failure share it measures
