@@ -69,3 +69,19 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_limited(tmp_path: Path,
     assert [post_events(server, creds, flood).status_code for _ in range(2)] == [200, 200]
     assert_429(post_events(server, creds, flood), "address")
     assert post_events(server, creds, other).status_code == 200
+
+
+def test_export_shares_the_project_limit(tmp_path: Path, server_factory: Any) -> None:
+    db = tmp_path / "vi.duckdb"
+    busy, quiet = create_project(db, "busy"), create_project(db, "quiet")
+    server = server_factory(db=db, env={"VIDEOINSIGHTS_RATE_LIMIT_PER_PROJECT": "3",
+                                        "VIDEOINSIGHTS_RATE_LIMIT_WINDOW_S": HOUR})
+
+    def export(creds: ProjectCreds) -> httpx.Response:
+        return httpx.get(f"{server.url}/v1/projects/{creds.project_id}/export", headers=creds.headers(),
+                         params={"kind": "projectData", "format": "csv", "start": "2026-01-01"})
+
+    assert [post_events(server, busy).status_code for _ in range(2)] == [200, 200]
+    assert export(busy).status_code == 200  # the project's 3rd request
+    assert_429(export(busy), "project")
+    assert export(quiet).status_code == 200

@@ -22,6 +22,7 @@ from videoinsights.query.export import ExportError, ExportRequest, columns_of, e
 from videoinsights.query.export_format import MEDIA_TYPES, encode
 from videoinsights.query.project import normalize_project_id
 from videoinsights.web.graphql import _browser_login
+from videoinsights.web.ingest_limits import address_limited, project_limited
 from videoinsights.web.responses import error_response
 from videoinsights.web.services import Services
 
@@ -40,9 +41,12 @@ def _body(services: Services, request: ExportRequest) -> Iterator[bytes]:
 
 async def get_export(request: Request) -> Response:
     services: Services = request.app.state.services
+    if limited := address_limited(services, request.scope):
+        return limited
+    settings = services.settings
     try:
         auth = _browser_login(request) or authenticate(request.headers, services.projects.get,
-                                                       services.settings.clock_skew_s)
+                                                       settings.clock_skew_s, settings.max_token_lifetime_s)
     except AuthError as exc:
         return error_response(401, exc.message, exc.code)
     try:
@@ -52,6 +56,8 @@ async def get_export(request: Request) -> Response:
     if not auth.may_read(project_id):
         return error_response(403, MESSAGES[1021], 1021)
     request.state.project_id = project_id  # for the access log
+    if limited := project_limited(services, project_id):
+        return limited
     project = services.projects.get(project_id)
     if project is None:
         return error_response(404, MESSAGES[1015], 1015)

@@ -1,4 +1,4 @@
-"""Rate limits of the ingestion routes (POST /v1/events, the Vonage callback).
+"""Rate limits of the REST routes (POST /v1/events, the callbacks, the export).
 
 The address is checked before anything else (strangers included); the
 project only once the request proved it speaks for that project, so nobody
