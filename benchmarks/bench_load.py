@@ -22,11 +22,17 @@ that day. `--sessions-per-day 300` instead replays a small platform's whole day 
 The events are generated before the server starts (the first rate's in a separate process while
 the history loads), so the client spends CPU only on posting during the load.
 
-    .venv/bin/python -m benchmarks.bench_load [--rate 10000 [20000 ...]] [--seconds 60]
+    .venv/bin/python -m benchmarks.bench_load [--rate 5000 10000 20000] [--seconds 60]
         [--concurrency 4] [--sessions-per-day N] [--env VIDEOINSIGHTS_X=Y]
+        [--baseline-python /work/main/.venv/bin/python]
         [--py-spy OUT_PREFIX --py-spy-bin PATH]
 
-Several rates run one after the other, each on its own server and copy of the database.
+Several rates run one after the other, each on its own server and copy of the database. With
+`--baseline-python`, each rate runs first on a server started by that interpreter (another checkout,
+e.g. main), then on ours, on the same traffic and copy of the history: the ratio is what to read on a
+noisy machine. Every run prints the load averages (`uptime`) before and after it, the CPU used by each
+process (server, its child processes, this client), freshness p50/p95/p99 and the backlog over time.
+
 
 Soak (`--soak SECONDS`, e.g. 3600): one server at a moderate `--soak-rate` (default 500 events/s,
 generated while posting) for that long, with a dashboard's projectData every 2 s and the freshness
@@ -127,6 +133,23 @@ def cpu_seconds(pid: int | None = None) -> float:
         return math.nan
 
 
+def child_pids(pid: int) -> list[int]:
+    """The child processes of `pid` (derive workers, if the server starts any), from /proc."""
+    out: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            out.extend(int(c) for c in children.read_text().split())
+    return sorted(set(out))
+
+
+def loadavg() -> str:
+    """The 1, 5 and 15 minute load averages, as `uptime` prints them (the machine is shared)."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
 def pct(values: list[float], p: float) -> float:
     return percentile(values, p) if values else math.nan
 
@@ -134,7 +157,7 @@ def pct(values: list[float], p: float) -> float:
 def fmt_ms(values: list[float]) -> str:
     if not values:
         return "no samples"
-    return (f"p50 {statistics.median(values):,.0f} ms, p99 {pct(values, 99):,.0f} ms, "
+    return (f"p50 {statistics.median(values):,.0f} ms, p95 {pct(values, 95):,.0f} ms, p99 {pct(values, 99):,.0f} ms, "
             f"max {max(values):,.0f} ms (n={len(values)})")
 
 
@@ -325,6 +348,9 @@ class Result:
     drain_s: float | None
     pre_metrics: dict[str, float]
     cpu: tuple[float, float]  # cores used while loaded: server, benchmark process
+    label: str = "ours"  # "ours" or "baseline" (--baseline-python)
+    loadavg: tuple[str, str] = ("", "")  # /proc/loadavg before and after the run
+    cpu_children: dict[int, float] = field(default_factory=dict)  # server child pid -> cores while loaded
 
 
 def pregenerate(args: argparse.Namespace, pid: str, rate: float) -> tuple[list[bytes], int, float]:
@@ -365,18 +391,20 @@ def start_py_spy(binary: str, pid: int, out: str, duration: int) -> subprocess.P
 
 
 def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, rate: float, tmp: Path,
-             traffic: tuple[list[bytes], int, float]) -> Result:
-    db = tmp / f"load-{int(rate)}.duckdb"
+             traffic: tuple[list[bytes], int, float], python: str | None = None) -> Result:
+    label = "baseline" if python else "ours"
+    db = tmp / f"load-{int(rate)}-{label}.duckdb"
     copy_db(template, db)
     events, spd, gen_s = traffic
-    server = ServerProcess(db, env=dict(kv.split("=", 1) for kv in args.env))
+    load_before = loadavg()
+    server = ServerProcess(db, env=dict(kv.split("=", 1) for kv in args.env), python=python)
     try:
         with httpx.Client(timeout=30) as http:
             deadline = time.monotonic() + 120
             while not derivation_idle(server.url) and time.monotonic() < deadline:
                 time.sleep(0.2)
             pre = metrics(http, server.url)
-        print(f"\n== rate {rate:,.0f} events/s: server pid {server.proc.pid}, {server.url}", flush=True)
+        print(f"\n== rate {rate:,.0f} events/s ({label}): server pid {server.proc.pid}, {server.url}", flush=True)
 
         print(f"idle baseline ({args.idle_seconds:.0f} s) ...", flush=True)
         with Samplers(server.url, pid, secret, f"idle{int(rate)}") as idle:
@@ -389,10 +417,11 @@ def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, ra
         print(f"load: {rate:,.0f} events/s for {args.seconds:.0f} s, concurrency {args.concurrency}, "
               f"batches of {args.batch_size} ...", flush=True)
         cpu0, own0, wall0 = cpu_seconds(server.proc.pid), cpu_seconds(), time.monotonic()
+        kids0 = {k: cpu_seconds(k) for k in child_pids(server.proc.pid)}
         with Samplers(server.url, pid, secret, f"load{int(rate)}") as load:
             if args.py_spy:
                 spy_at = threading.Timer(min(10.0, args.seconds / 3), lambda: spies.append(
-                    start_py_spy(args.py_spy_bin, server.proc.pid, f"{args.py_spy}-{int(rate)}.txt",
+                    start_py_spy(args.py_spy_bin, server.proc.pid, f"{args.py_spy}-{int(rate)}-{label}.txt",
                                  int(min(20, args.seconds / 2)))))
                 spy_at.start()
             post = post_events(server.url, lambda: token, timed(map(orjson.loads, events), args.seconds, offered),
@@ -401,6 +430,7 @@ def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, ra
             load.stop.set()  # no new markers or projectData samples; markers in flight are still watched
             wall = time.monotonic() - wall0
             cpu = ((cpu_seconds(server.proc.pid) - cpu0) / wall, (cpu_seconds() - own0) / wall)
+            kids = {k: (cpu_seconds(k) - kids0.get(k, 0.0)) / wall for k in child_pids(server.proc.pid)}
             with httpx.Client(timeout=30) as http:
                 end = metrics(http, server.url)
                 started = time.monotonic()
@@ -415,7 +445,7 @@ def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, ra
             for spy in spies:
                 spy.wait(timeout=60)
         return Result(rate, args.seconds, idle.samples, load.samples, post, offered[0], spd, gen_s, len(events),
-                      end, drain_s, pre, cpu)
+                      end, drain_s, pre, cpu, label, (load_before, loadavg()), kids)
     finally:
         stop_server(server)
 
@@ -454,6 +484,11 @@ def server_rate(samples: list[tuple[float, dict[str, float]]]) -> list[float]:
     return out
 
 
+def derive_lags(s: Samples) -> list[float]:
+    """The server's derive lag in seconds at each /metrics sample (servers before it existed: none)."""
+    return [m["derive_lag_seconds"] for _, m in s.metrics if "derive_lag_seconds" in m]
+
+
 def freshness(s: Samples) -> list[float]:
     """Marker latencies, markers never seen counted at the timeout (so percentiles are lower bounds)."""
     return s.freshness_ms + [PROBE_TIMEOUT_S * 1000] * s.freshness_timeouts
@@ -463,7 +498,8 @@ def report(r: Result) -> None:
     p = r.post
     ack_rate = p.acknowledged / p.elapsed_s if p.elapsed_s else math.nan
     offered_rate = r.offered / r.seconds
-    print(f"\n--- {r.rate:,.0f} events/s target, {r.seconds:.0f} s ---")
+    print(f"\n--- {r.rate:,.0f} events/s target, {r.seconds:.0f} s, {r.label} ---")
+    print(f"load averages (1/5/15 min): before {r.loadavg[0]}, after {r.loadavg[1]}")
     print(f"traffic: {r.generated:,} events generated beforehand in {r.generate_s:.0f} s "
           f"({r.sessions_per_day:,} simulated sessions/day)")
     print(f"offered (handed to the poster in {r.seconds:.0f} s): {r.offered:,} events = {offered_rate:,.0f} events/s "
@@ -491,12 +527,19 @@ def report(r: Result) -> None:
     if idle_pd and load_pd:
         print(f"projectData loaded / idle: p50 {ratio(statistics.median(load_pd), statistics.median(idle_pd))}, "
               f"p99 {ratio(pct(load_pd, 99), pct(idle_pd, 99))}")
-    print(f"CPU while loaded: server {r.cpu[0]:.2f} cores, benchmark client {r.cpu[1]:.2f} cores (of {os.cpu_count()})")
+    kids = "".join(f", server child {k} {v:.2f}" for k, v in sorted(r.cpu_children.items()))
+    print(f"CPU while loaded: server {r.cpu[0]:.2f} cores{kids}, benchmark client {r.cpu[1]:.2f} cores "
+          f"(of {os.cpu_count()})")
     share, derived = writer_share(ll.metrics)
-    print(f"writer deriving {share:.0%} of wall time while loaded, {derived:,.0f} session derivations/s")
+    # main: the writer thread's time spent deriving; since issue 9: the derive thread's busy time
+    print(f"deriving {share:.0%} of wall time while loaded, {derived:,.0f} session derivations/s")
+    lags = derive_lags(ll)
+    if lags:
+        print(f"derive lag (age of the oldest acknowledged event not yet derived, every second while loaded): "
+              f"p50 {statistics.median(lags):.1f} s, p95 {pct(lags, 95):.1f} s, max {max(lags):.1f} s")
     if ll.metrics:
-        series = [m["dirty_sessions"] for _, m in ll.metrics]
-        print("dirty sessions while loaded (every ~10 s): " + ", ".join(f"{v:,.0f}" for v in series[::10]))
+        print("backlog while loaded (s: dirty sessions / undigested commits): " + ", ".join(
+            f"{t:.0f}: {m['dirty_sessions']:,.0f}/{m['undigested_commits']:,.0f}" for t, m in ll.metrics[::5]))
     e = r.end_metrics
     pre = r.pre_metrics
     print(f"/metrics at the end of the load: dirty_sessions {e['dirty_sessions']:,.0f}, "
@@ -510,20 +553,31 @@ def report(r: Result) -> None:
 
 
 def summary(results: list[Result]) -> None:
-    print("\n| target events/s | offered | acknowledged | ingest p50 / p99 ms | freshness p50 / p99 / max ms "
-          "| projectData idle -> loaded p50 (p99) ms | dirty at end |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("\n| server | target events/s | acknowledged | ingest p50 / p99 ms | freshness p50 / p95 / p99 / max ms "
+          "(idle p50) | derive lag p95 / max s | max backlog | server CPU cores "
+          "| projectData idle -> loaded p50 (p99) ms | drained after | load avg before / after |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         p, ll, il = r.post, r.load, r.idle
         lat = p.latencies_ms
         f = freshness(ll)
-        print(f"| {r.rate:,.0f} | {r.offered / r.seconds:,.0f} | {p.acknowledged / p.elapsed_s:,.0f} "
+        fi = freshness(il)
+        backlog = max((m["dirty_sessions"] for _, m in ll.metrics), default=math.nan)
+        cpu = r.cpu[0] + sum(r.cpu_children.values())
+        drained = f"{r.drain_s:.1f} s" if r.drain_s is not None else "not drained"
+        lags = derive_lags(ll)
+        lag = f"{pct(lags, 95):.1f} / {max(lags):.1f}" if lags else "n/a"
+        print(f"| {r.label} | {r.rate:,.0f} | {p.acknowledged / p.elapsed_s:,.0f} "
               f"| {statistics.median(lat) if lat else math.nan:,.0f} / {pct(lat, 99):,.0f} "
-              f"| {statistics.median(f) if f else math.nan:,.0f} / {pct(f, 99):,.0f} / {max(f, default=math.nan):,.0f} "
+              f"| {statistics.median(f) if f else math.nan:,.0f} / {pct(f, 95):,.0f} / {pct(f, 99):,.0f} "
+              f"/ {max(f, default=math.nan):,.0f} ({statistics.median(fi) if fi else math.nan:,.0f}) "
+              f"| {lag} | {backlog:,.0f} | {cpu:.2f} "
               f"| {statistics.median(il.project_data_ms) if il.project_data_ms else math.nan:,.0f} "
               f"({pct(il.project_data_ms, 99):,.0f}) -> "
               f"{statistics.median(ll.project_data_ms) if ll.project_data_ms else math.nan:,.0f} "
-              f"({pct(ll.project_data_ms, 99):,.0f}) | {r.end_metrics['dirty_sessions']:,.0f} |")
+              f"({pct(ll.project_data_ms, 99):,.0f}) "
+              f"| {drained} "
+              f"| {r.loadavg[0]} / {r.loadavg[1]} |")
 
 
 # -- soak ----------------------------------------------------------------------------------------
@@ -681,6 +735,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--env", action="append", default=[], metavar="VAR=VALUE",
                         help="server setting, e.g. VIDEOINSIGHTS_DERIVE_BATCH_SESSIONS=50 (repeatable)")
+    parser.add_argument("--baseline-python", metavar="PATH",
+                        help="also run each rate on a server started by this interpreter (e.g. main's .venv)")
     parser.add_argument("--progress", action="store_true", help="the poster's progress line on stderr")
     parser.add_argument("--py-spy", metavar="OUT_PREFIX", help="profile the server mid-load (raw folded stacks)")
     parser.add_argument("--py-spy-bin", default=shutil.which("py-spy") or "py-spy")
@@ -720,6 +776,8 @@ def main() -> None:
         for i, rate in enumerate(args.rate):
             if i:
                 traffic = pregenerate(args, pid, rate)
+            if args.baseline_python:
+                results.append(run_rate(args, template, pid, secret, rate, tmp, traffic, args.baseline_python))
             results.append(run_rate(args, template, pid, secret, rate, tmp, traffic))
     for r in results:
         report(r)

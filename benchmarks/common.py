@@ -35,14 +35,18 @@ def create_project(db: Path) -> dict[str, Any]:
 
 
 class ServerProcess:
-    def __init__(self, db: Path, env: dict[str, str] | None = None) -> None:
+    """`videoinsights serve` on a free port; `python` may be another checkout's interpreter (a baseline)."""
+
+    def __init__(self, db: Path, env: dict[str, str] | None = None, python: str | None = None) -> None:
         self.db, self.port = db, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "videoinsights", "--db", str(db), "serve", "--port", str(self.port)],
+            [python or sys.executable, "-m", "videoinsights", "--db", str(db), "serve", "--port", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env={**os.environ, **(env or {})},
+            # another interpreter runs from the database's folder, so `-m` imports its own checkout, not ours
+            cwd=db.resolve().parent if python else None,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

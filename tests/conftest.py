@@ -41,14 +41,20 @@ def cli(db: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return result.stdout
 
 
-def derivation_idle(url: str) -> bool:
-    """True when every acknowledged event is reflected in the derived tables."""
+def metric_values(url: str, *names: str) -> dict[str, float]:
+    """The values of unlabelled metrics of a running server's /metrics."""
     values = {}
     for line in httpx.get(f"{url}/metrics").text.splitlines():
         name, _, value = line.partition(" ")
-        if name in ("videoinsights_dirty_sessions", "videoinsights_undigested_commits"):
+        if name in names:
             values[name] = float(value)
-    return values == {"videoinsights_dirty_sessions": 0.0, "videoinsights_undigested_commits": 0.0}
+    return values
+
+
+def derivation_idle(url: str) -> bool:
+    """True when every acknowledged event is reflected in the derived tables."""
+    names = ("videoinsights_dirty_sessions", "videoinsights_undigested_commits")
+    return metric_values(url, *names) == dict.fromkeys(names, 0.0)
 
 
 @dataclass

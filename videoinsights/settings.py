@@ -37,6 +37,8 @@ class Settings:
     # derivation
     derive_interval_ms: int = 250
     derive_batch_sessions: int = 250
+    # worker processes for the pure part of derivation (0 = on the derive thread)
+    derive_processes: int = 1
     # retention (days / months)
     raw_retention_days: int = 21
     daily_retention_days: int = 90
@@ -96,8 +98,10 @@ HELP: dict[str, str] = {
     "clock_skew_s": "Leeway for JWT exp/iat checks.",
     "max_token_lifetime_s": "Tokens whose exp is further than this past now or past their iat are refused (401, 1011).",
     "metrics_token": "When set, GET /metrics requires 'Authorization: Bearer <this token>'. Empty: /metrics is open.",
-    "derive_interval_ms": "How often the writer derives sessions that received events.",
-    "derive_batch_sessions": "Sessions derived per writer cycle.",
+    "derive_interval_ms": "Longest wait of the derive thread between cycles when no commit wakes it.",
+    "derive_batch_sessions": "Sessions derived per derive cycle (one transaction).",
+    "derive_processes": "Worker processes that compute session derivations, beside the server's interpreter lock "
+    "(0: on the derive thread).",
     "raw_retention_days": "Days raw events and session-level data are kept (Advanced Insights: 21).",
     "daily_retention_days": "Days daily rollups are kept (Insights: 90).",
     "monthly_retention_months": "Months monthly rollups are kept (Insights: 12).",

@@ -1,9 +1,11 @@
-"""The single writer: one thread owns every write to the store.
+"""The writers: one thread appends raw events, another derives.
 
 Ingest requests queue their validated batches here; consecutive batches are
 committed together (group commit), then each request learns which of its
-events were new. Between batches the thread derives dirty sessions, and on
-timers it purges expired data and checkpoints. Readers never wait for it.
+events were new, and the derive thread (derive/worker.py) is woken. Admin
+calls and, on timers, retention purges and checkpoints run on the ingest
+thread while holding the derivation lock, so they never interleave with a
+derive cycle. Readers never wait for either.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from videoinsights.derive.engine import derive_pending
 from videoinsights.derive.quality import QualityThresholds
+from videoinsights.derive.worker import DeriveStats, DeriveWorker
 from videoinsights.domain.days import la_day
 from videoinsights.settings import Settings
 from videoinsights.store.base import RejectedBatch, StorageFull, Store
@@ -27,7 +29,6 @@ from videoinsights.store.base import RejectedBatch, StorageFull, Store
 log = logging.getLogger(__name__)
 
 MAX_GROUP_ROWS = 50_000
-MAX_DERIVE_GAP_S = 2.0
 
 
 @dataclass
@@ -43,16 +44,12 @@ class _Call:
 
 
 @dataclass
-class WriterStats:
-    """Counters exported at /metrics."""
+class WriterStats(DeriveStats):
+    """Counters exported at /metrics (the derivation ones are kept by the derive thread)."""
 
     events_inserted: int = 0
     duplicates: int = 0
     commits: int = 0
-    sessions_derived: int = 0
-    derive_failures: int = 0
-    derive_seconds: float = 0.0
-    last_derive_at: float = 0.0
 
 
 class Writer:
@@ -65,16 +62,23 @@ class Writer:
         self._stopping = False
         self._last_purge = 0.0
         self._last_checkpoint = time.monotonic()
-        self._last_derive_duration = 0.0
+        # Held by a derive cycle, and here around admin calls, purges and checkpoints.
+        self.derive_lock = threading.Lock()
+        self.deriver = DeriveWorker(store, self.stats, self.derive_lock, settings.derive_batch_sessions,
+                                    settings.derive_interval_ms / 1000, settings.derive_processes,
+                                    QualityThresholds.from_settings(settings))
 
     # -- API used by other threads ----------------------------------------
     def start(self) -> None:
         self._thread.start()
+        self.deriver.start()
 
     def stop(self) -> None:
+        """Commit what is queued, then derive what is dirty."""
         self._stopping = True
         self._queue.put(None)
         self._thread.join()
+        self.deriver.stop()
 
     def append(self, columns: dict[str, list[Any]]) -> Future[list[bool]]:
         """Queue a validated batch; the future gives, per event, True if it was new."""
@@ -94,13 +98,9 @@ class Writer:
 
     # -- the writer thread -------------------------------------------------
     def _run(self) -> None:
-        interval = self.settings.derive_interval_ms / 1000
         while not self._stopping:
-            self._execute(self._next_jobs(interval))
-            if time.monotonic() - self.stats.last_derive_at >= self._derive_gap(interval):
-                self._derive_once()
+            self._execute(self._next_jobs(1.0))
             self._housekeeping()
-        self._drain_derivations()
 
     def _next_jobs(self, timeout: float) -> list[_Append | _Call]:
         """Wait for a job, then take whatever else is queued (up to MAX_GROUP_ROWS rows) for one commit."""
@@ -132,7 +132,9 @@ class Writer:
             self._flush(appends)
             appends = []
             try:
-                job.future.set_result(job.fn(self.store))
+                with self.derive_lock:
+                    result = job.fn(self.store)
+                job.future.set_result(result)
             except Exception as exc:
                 job.future.set_exception(exc)
         self._flush(appends)
@@ -158,50 +160,27 @@ class Writer:
                 a.future.set_exception(exc)
             return
         self.stats.commits += 1
+        self.deriver.wake()
         for a, flags in zip(appends, result.inserted, strict=True):
             new = sum(flags)
             self.stats.events_inserted += new
             self.stats.duplicates += len(flags) - new
             a.future.set_result(flags)
 
-    def _derive_gap(self, interval: float) -> float:
-        """Pause between derive cycles: the configured interval, stretched under load so that
-        deriving takes at most about half of the writer's time (never beyond MAX_DERIVE_GAP_S)."""
-        return min(max(interval, self._last_derive_duration), MAX_DERIVE_GAP_S)
-
-    def _derive_once(self) -> None:
-        started = time.monotonic()
-        try:
-            derived, failed = derive_pending(self.store, self.settings.derive_batch_sessions,
-                                             QualityThresholds.from_settings(self.settings))
-        except Exception:
-            log.exception("derivation cycle failed")
-            derived, failed = 0, 0
-        self.stats.sessions_derived += derived
-        self.stats.derive_failures += failed
-        self.stats.last_derive_at = time.monotonic()
-        self._last_derive_duration = self.stats.last_derive_at - started
-        self.stats.derive_seconds += self._last_derive_duration
-
-    def _drain_derivations(self) -> None:
-        while True:
-            before = self.stats.sessions_derived + self.stats.derive_failures
-            self._derive_once()
-            if self.stats.sessions_derived + self.stats.derive_failures == before:
-                return
-
     def _housekeeping(self) -> None:
         now = time.monotonic()
         if now - self._last_purge >= self.settings.purge_interval_s:
             self._last_purge = now
             try:
-                purge_expired(self.store, self.settings)
+                with self.derive_lock:
+                    purge_expired(self.store, self.settings)
             except Exception:
                 log.exception("retention purge failed")
         if now - self._last_checkpoint >= 60 and self._queue.empty():
             self._last_checkpoint = now
             try:
-                self.store.checkpoint()
+                with self.derive_lock:
+                    self.store.checkpoint()
             except Exception:
                 log.exception("checkpoint failed")
 

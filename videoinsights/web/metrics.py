@@ -161,8 +161,8 @@ class ServerState(Collector):
         for name, help, value in (
             ("dirty_sessions", "Sessions waiting to be derived.", dirty),
             ("undigested_commits", "Ingest commits not yet folded into dirty sessions and stats.", undigested),
-            ("derive_lag_seconds", "Age of the oldest session waiting to be derived (0: none waits).",
-             max(lag, 0.0)),
+            ("derive_lag_seconds", "Age of the oldest acknowledged event not yet derived (0: none).",
+             store.derive_lag_ms(int(now * 1000)) / 1000),
             ("freshness_seconds", "Age of the oldest acknowledged commit not yet reflected in the API"
              " (0: the API shows everything acknowledged).", max(freshness, 0.0)),
             ("writer_queue_jobs", "Jobs (ingest batches, admin calls) queued for the writer thread.",

@@ -1,7 +1,8 @@
 """DuckDB backend: the embedded default store (one file, one owning process).
 
-One write connection, used only by the writer thread; readers get their own
-cursor per thread and see committed snapshots, so they never block on it.
+Two write connections: one for ingest (the writer thread), one for derivation (the derive
+thread); they write different tables. Readers get their own cursor per thread and see committed
+snapshots, so they never block on either.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields
 from datetime import date
 from typing import Any
@@ -19,19 +20,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from videoinsights.derive.inputs import STATS_COLUMNS
 from videoinsights.derive.model import (
     DIMENSIONS,
     ENDPOINT_MEASURES,
     PROJECT_MEASURES,
     QUALITY_SIDES,
-    ConnectionRow,
-    MeetingRow,
-    PublisherRow,
-    QualityIssueRow,
-    QualityScoreRow,
-    SessionDerivation,
-    StatsAggregate,
-    SubscriberRow,
 )
 from videoinsights.derive.quality import SAMPLE_COLUMNS
 from videoinsights.domain.days import day_start_ms
@@ -44,7 +38,6 @@ from videoinsights.domain.quality import (
     STATS_MEANS,
 )
 from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
-from videoinsights.domain.tiers import TIER_COLUMNS
 from videoinsights.store.base import AppendResult, Project, SessionKey
 from videoinsights.store.duckdb import alerts as alert_sql
 from videoinsights.store.duckdb.errors import classify
@@ -193,6 +186,10 @@ class DuckDBStore:
         self._generation = 0  # bumped by each reopen: readers then take fresh cursors
         # Bumped after every commit that changes what reads return (the API's response cache keys on it).
         self.data_version = 0
+        self._version_lock = threading.Lock()
+        # Derivation has its own connection so it can run on its own thread beside ingest: the two write
+        # different tables, and DuckDB runs each connection's SQL outside the interpreter lock.
+        self._dcon = self._con.cursor()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
@@ -272,12 +269,18 @@ class DuckDBStore:
             for cursor in self._cursors:
                 cursor.close()
             self._cursors.clear()
+        self._dcon.close()
         if not self._read_only:
             try:
                 self._con.execute("CHECKPOINT")
             except duckdb.Error as exc:
                 log.warning("closing without a checkpoint (the WAL is kept and replayed at the next open): %s", exc)
         self._close_handles()
+
+    def _bump(self) -> None:
+        """Count a commit that changes what reads return (ingest and derivation threads both commit)."""
+        with self._version_lock:
+            self.data_version += 1
 
     def checkpoint(self) -> None:
         try:
@@ -307,11 +310,11 @@ class DuckDBStore:
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         self._con.execute(f"INSERT INTO projects ({cols}) VALUES ({marks})", list(values.values()))
-        self.data_version += 1
+        self._bump()
 
     def update_project_secret(self, project_id: str, api_secret: str) -> None:
         self._con.execute("UPDATE projects SET api_secret = ? WHERE project_id = ?", [api_secret, project_id])
-        self.data_version += 1
+        self._bump()
 
     def get_project(self, project_id: str) -> Project | None:
         cur = self.reader()
@@ -349,7 +352,7 @@ class DuckDBStore:
             if new:
                 self._insert_raw(batches, keep, self._seq + 1)
             con.execute("COMMIT")
-            self.data_version += 1
+            self._bump()
         except BaseException as exc:
             self._rollback()
             raise classify(exc) from exc
@@ -381,7 +384,7 @@ class DuckDBStore:
         lo, hi = self._derived_seq, self._seq
         if hi <= lo:
             return 0
-        con = self._con
+        con = self._dcon
         params = {"lo": lo, "hi": hi}
         con.execute("BEGIN")
         try:
@@ -400,7 +403,7 @@ class DuckDBStore:
             )
             con.execute("INSERT OR REPLACE INTO meta VALUES ('derived_seq', ?)", [str(hi)])
             con.execute("COMMIT")
-            self.data_version += 1
+            self._bump()
         except BaseException:
             self._rollback()
             raise
@@ -428,6 +431,20 @@ class DuckDBStore:
         """Last commit folded into dirty_sessions and stats (the derivation watermark)."""
         return self._derived_seq
 
+    def derive_lag_ms(self, now_ms: int) -> int:
+        """How long the oldest acknowledged event not yet reflected in the derived tables has waited, from
+        its request's arrival (`received_at`); 0 when everything is derived (or after `rebuild`'s marking)."""
+        row = self.reader().execute(
+            """WITH pending AS (SELECT min(dirtied_seq) AS seq FROM dirty_sessions
+                                UNION ALL SELECT $derived + 1 WHERE $derived < $seq),
+                    first AS (SELECT min(seq) AS seq FROM pending)
+               SELECT min(received_at) FROM (
+                 SELECT received_at FROM events WHERE seq = (SELECT seq FROM first)
+                 UNION ALL SELECT received_at FROM stats_samples WHERE seq = (SELECT seq FROM first))""",
+            {"derived": self._derived_seq, "seq": self._seq},
+        ).fetchone()
+        return max(0, now_ms - row[0]) if row and row[0] is not None else 0
+
     def has_events(self, project_id: str) -> bool:
         rows = self.reader().execute("SELECT 1 FROM session_bounds WHERE project_id = ? LIMIT 1", [project_id])
         return bool(rows.fetchall())
@@ -437,21 +454,26 @@ class DuckDBStore:
         self.reader().execute("SELECT 1").fetchall()
 
     def dirty_sessions(self, limit: int) -> list[SessionKey]:
-        """The sessions dirtied longest ago first, so that a busy backlog never starves a new session."""
-        rows = self._con.execute(
-            "SELECT project_id, session_id FROM dirty_sessions ORDER BY dirtied_seq, project_id, session_id LIMIT ?",
+        """Sessions never derived first (invisible in the API until then, and derived once each), then the
+        ones dirtied longest ago, so that a busy backlog of live sessions never starves a new one."""
+        rows = self._dcon.execute(
+            """SELECT d.project_id, d.session_id FROM dirty_sessions d
+               ORDER BY EXISTS (SELECT 1 FROM sessions s WHERE s.project_id = d.project_id
+                                                           AND s.session_id = d.session_id),
+                        d.dirtied_seq, d.project_id, d.session_id
+               LIMIT ?""",
             [limit],
         ).fetchall()
         return [(p, s) for p, s in rows]
 
     def mark_all_dirty(self) -> int:
         self.absorb_new_events()
-        self._con.execute("DELETE FROM dirty_sessions")
-        self._con.execute("INSERT INTO dirty_sessions SELECT project_id, session_id, 0 FROM session_bounds")
-        return int(self._con.execute("SELECT count(*) FROM dirty_sessions").fetchone()[0])
+        self._dcon.execute("DELETE FROM dirty_sessions")
+        self._dcon.execute("INSERT INTO dirty_sessions SELECT project_id, session_id, 0 FROM session_bounds")
+        return int(self._dcon.execute("SELECT count(*) FROM dirty_sessions").fetchone()[0])
 
     def _keys_table(self, keys: Sequence[SessionKey]) -> None:
-        con = self._con
+        con = self._dcon
         table = pa.table({"project_id": [k[0] for k in keys], "session_id": [k[1] for k in keys]})
         con.register("keys_in", table)
         con.execute(
@@ -461,96 +483,64 @@ class DuckDBStore:
         )
         con.unregister("keys_in")
 
-    def load_session_events(self, keys: Sequence[SessionKey]) -> dict[SessionKey, list[dict[str, Any]]]:
+    def load_session_event_table(self, keys: Sequence[SessionKey]) -> pa.Table:
+        """The raw lifecycle events of these sessions, every column but `seq` (derive/inputs.py reads it)."""
         self._keys_table(keys)
         # first_ts is a session's earliest event, so no older row can belong to it (zone maps skip them).
-        cur = self._con.execute(
+        return self._dcon.sql(
             """SELECT e.* EXCLUDE (seq) FROM events e
                JOIN keys k ON e.project_id = k.project_id AND e.session_id = k.session_id
                WHERE e.ts >= (SELECT min(first_ts) FROM keys)"""
-        )
-        names = [d[0] for d in cur.description]
-        out: dict[SessionKey, list[dict[str, Any]]] = {k: [] for k in keys}
-        for row in cur.fetchall():
-            event = dict(zip(names, row, strict=True))
-            out[(event["project_id"], event["session_id"])].append(event)
-        return out
+        ).to_arrow_table()
 
-    def load_stats_aggregates(self, keys: Sequence[SessionKey]) -> dict[SessionKey, list[StatsAggregate]]:
+    def load_stats_table(self, keys: Sequence[SessionKey]) -> pa.Table:
+        """The stats_daily rows of these sessions, columns as derive/inputs.py's STATS_COLUMNS."""
         self._keys_table(keys)
-        n_lat = len(LATENCY_BOUNDS) + 1
-        rows = self._con.execute(
-            f"""SELECT s.project_id, s.session_id, side, entity_id, day, samples, s.first_ts, last_ts,
-                       {", ".join(STATS_BUCKET_COLUMNS)}, lat_sum, lat_count, br_sum, br_count,
-                       {", ".join(STATS_EXTRA_COLUMNS)}
+        columns = ", ".join(f"s.{c}" for c in STATS_COLUMNS)
+        return self._dcon.sql(
+            f"""SELECT {columns}
                 FROM stats_daily s JOIN keys k ON s.project_id = k.project_id AND s.session_id = k.session_id
                 ORDER BY s.project_id, s.session_id, side, entity_id, day"""
-        ).fetchall()
-        out: dict[SessionKey, list[StatsAggregate]] = {k: [] for k in keys}
-        for row in rows:
-            project_id, session_id, side, entity_id, day, samples, first, last = row[:8]
-            buckets = row[8 : 8 + len(STATS_BUCKET_COLUMNS)]
-            ls, lc, bs, bc = row[8 + len(STATS_BUCKET_COLUMNS) : 12 + len(STATS_BUCKET_COLUMNS)]
-            extras = tuple(row[12 + len(STATS_BUCKET_COLUMNS) :])
-            out[(project_id, session_id)].append(
-                StatsAggregate(
-                    side,
-                    entity_id,
-                    day,
-                    samples,
-                    first,
-                    last,
-                    tuple(buckets[:n_lat]),
-                    tuple(buckets[n_lat:]),
-                    ls,
-                    lc,
-                    bs,
-                    bc,
-                    extras,
-                )
-            )
-        return out
+        ).to_arrow_table()
 
-    def load_session_samples(self, keys: Sequence[SessionKey]) -> dict[SessionKey, list[dict[str, Any]]]:
-        """The raw stats samples of these sessions, only the columns quality scoring reads."""
+    def load_sample_table(self, keys: Sequence[SessionKey]) -> pa.Table:
+        """The raw stats samples of these sessions, only the columns quality scoring reads (derive/quality.py)."""
         self._keys_table(keys)
-        cur = self._con.execute(
+        return self._dcon.sql(
             f"""SELECT s.project_id, s.session_id, {", ".join(f"s.{c}" for c in SAMPLE_COLUMNS)} FROM stats_samples s
                JOIN keys k ON s.project_id = k.project_id AND s.session_id = k.session_id
                WHERE s.ts >= (SELECT min(first_ts) FROM keys)"""
-        )
-        names = [d[0] for d in cur.description]
-        out: dict[SessionKey, list[dict[str, Any]]] = {k: [] for k in keys}
-        for row in cur.fetchall():
-            sample = dict(zip(names, row, strict=True))
-            out[(sample["project_id"], sample["session_id"])].append(sample)
-        return out
+        ).to_arrow_table()
 
-    def replace_derived(self, keys: Sequence[SessionKey], derivations: Sequence[SessionDerivation]) -> None:
-        """Swap in the new derived rows of these sessions and refresh the rollups they touch."""
-        con = self._con
+    def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]]) -> None:
+        """Swap in the new derived rows of these sessions (derive/rows.py: table name -> parts of its rows)
+        and refresh the rollups of every day they touch, before or after."""
+        con = self._dcon
         con.execute("BEGIN")
         try:
             self._keys_table(keys)
             touched = self._touched_days()
+            self._touched_groups(create=True)
             for table in DERIVED_SESSION_TABLES:
                 con.execute(
                     f"DELETE FROM {table} WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
                 )
-            self._insert_derivations(derivations)
-            touched |= {(r.project_id, r.day) for d in derivations for r in (*d.endpoint_days, *d.project_days)}
-            self._refresh_rollups(touched)
+            for table, parts in tables.items():
+                for rows in parts:
+                    self._insert_table(table, rows)
+            self._touched_groups(create=False)
+            self._refresh_rollups(touched | self._touched_days())
             con.execute(
                 "DELETE FROM dirty_sessions WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
             )
             con.execute("COMMIT")
-            self.data_version += 1
+            self._bump()
         except BaseException:
             self._rollback()
             raise
 
     def _touched_days(self) -> set[tuple[str, date]]:
-        rows = self._con.execute(
+        rows = self._dcon.execute(
             """SELECT DISTINCT project_id, day FROM session_endpoint_days
                  WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)
                UNION SELECT DISTINCT project_id, day FROM session_project_days
@@ -558,90 +548,30 @@ class DuckDBStore:
         ).fetchall()
         return {(p, d) for p, d in rows}
 
-    def _insert_rows(self, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
+    def _insert_table(self, table: str, rows: pa.Table) -> None:
+        if table not in DERIVED_SESSION_TABLES:
+            raise ValueError(f"{table} is not a derived session table")
+        if not rows.num_rows:
             return
-        self._con.register("derived_rows", pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)}))
-        self._con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM derived_rows")
-        self._con.unregister("derived_rows")
+        self._dcon.register("derived_rows", rows)
+        self._dcon.execute(f"INSERT INTO {table} ({', '.join(rows.column_names)}) SELECT * FROM derived_rows")
+        self._dcon.unregister("derived_rows")
 
-    def _insert_quality(self, derivations: Sequence[SessionDerivation]) -> None:
-        quality = [d.quality for d in derivations if d.quality is not None]
-        for table, cls, attr in (("quality_scores", QualityScoreRow, "scores"),
-                                 ("quality_issues", QualityIssueRow, "issues")):
-            columns = [f.name for f in fields(cls)]
-            rows = [tuple(getattr(r, c) for c in columns) for q in quality for r in getattr(q, attr)]
-            self._insert_rows(table, columns, rows)
-
-    def _insert_derivations(self, derivations: Sequence[SessionDerivation]) -> None:
-        self._insert_quality(derivations)
-        session_cols = [
-            "project_id",
-            "session_id",
-            "media_mode",
-            "created_at",
-            "last_seen_at",
-            "meeting_count",
-            "publisher_minutes",
-            "subscriber_minutes",
-            *TIER_COLUMNS,
-        ]
-        sessions = [
-            (
-                s.project_id,
-                s.session_id,
-                s.media_mode,
-                s.created_at,
-                s.last_seen_at,
-                s.meeting_count,
-                s.publisher_minutes,
-                s.subscriber_minutes,
-                *(s.tiers[c] for c in TIER_COLUMNS),
-            )
-            for s in (d.session for d in derivations)
-        ]
-        self._insert_rows("sessions", session_cols, sessions)
-        meeting_fields = [f.name for f in fields(MeetingRow) if f.name != "tiers"]
-        meetings = [
-            (*(getattr(m, n) for n in meeting_fields), *(m.tiers[c] for c in TIER_COLUMNS))
-            for d in derivations
-            for m in d.meetings
-        ]
-        self._insert_rows("meetings", [*meeting_fields, *TIER_COLUMNS], meetings)
-        for table, cls, attr in (
-            ("connections", ConnectionRow, "connections"),
-            ("publishers", PublisherRow, "publishers"),
-            ("subscribers", SubscriberRow, "subscribers"),
-        ):
-            names = [f.name for f in fields(cls)]
-            rows = [tuple(getattr(r, n) for n in names) for d in derivations for r in getattr(d, attr)]
-            self._insert_rows(table, names, rows)
-        endpoint_cols = ["project_id", "session_id", "day", *DIMENSIONS, *ENDPOINT_MEASURES]
-        endpoint = [
-            (
-                r.project_id,
-                r.session_id,
-                r.day,
-                *(getattr(r, c) for c in DIMENSIONS),
-                *(r.measures[m] for m in ENDPOINT_MEASURES),
-            )
-            for d in derivations
-            for r in d.endpoint_days
-        ]
-        self._insert_rows("session_endpoint_days", endpoint_cols, endpoint)
-        project_cols = ["project_id", "session_id", "day", *PROJECT_MEASURES]
-        project = [
-            (r.project_id, r.session_id, r.day, *(r.measures[m] for m in PROJECT_MEASURES))
-            for d in derivations
-            for r in d.project_days
-        ]
-        self._insert_rows("session_project_days", project_cols, project)
+    def _touched_groups(self, create: bool) -> None:
+        """Record the endpoint groups (project, day, dimensions) of the keys' contributions, in temp table
+        touched_groups (created before the old rows go, added to once the new ones are in)."""
+        select = (f"SELECT DISTINCT project_id, day, {', '.join(DIMENSIONS)} FROM session_endpoint_days "
+                  "WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)")
+        if create:
+            self._dcon.execute(f"CREATE OR REPLACE TEMP TABLE touched_groups AS {select}")
+        else:
+            self._dcon.execute(f"INSERT INTO touched_groups {select}")
 
     def _refresh_rollups(self, touched: set[tuple[str, date]]) -> None:
         """Re-aggregate the daily and monthly rollups of the touched (project, day)s."""
         if not touched:
             return
-        con = self._con
+        con = self._dcon
         days = pa.table({"project_id": [p for p, _ in touched], "day": [d for _, d in touched]})
         con.register("touched_in", days)
         con.execute("CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT * FROM touched_in")
@@ -658,24 +588,34 @@ class DuckDBStore:
         pmeasures = ", ".join(f"sum({m})" for m in PROJECT_MEASURES)
         in_days = "(project_id, day) IN (SELECT project_id, day FROM touched)"
         in_months = "(project_id, month) IN (SELECT project_id, month FROM touched_months)"
-        con.execute(f"DELETE FROM rollup_endpoint_daily WHERE {in_days}")
+        # Endpoint rollups: only the groups (day or month, dimensions) the sessions' rows were or are in, so a
+        # cycle's cost follows its sessions, not the size of their days. Dimensions may be NULL.
+        same_dims = " AND ".join(f"g.{d} IS NOT DISTINCT FROM t.{d}" for d in DIMENSIONS)
+        in_groups = ("EXISTS (SELECT 1 FROM touched_groups g WHERE g.project_id = t.project_id AND g.day = t.day "
+                     f"AND {same_dims})")
+        con.execute(f"DELETE FROM rollup_endpoint_daily t WHERE {in_groups}")
         con.execute(
-            f"INSERT INTO rollup_endpoint_daily (project_id, day, {ecols}) SELECT project_id, day, {dims}, {emeasures} "
-            f"FROM session_endpoint_days WHERE {in_days} GROUP BY project_id, day, {dims}"
+            f"INSERT INTO rollup_endpoint_daily (project_id, day, {ecols}) "
+            f"SELECT project_id, day, {dims}, {emeasures} FROM session_endpoint_days t "
+            f"WHERE {in_groups} GROUP BY project_id, day, {dims}"
         )
         con.execute(f"DELETE FROM rollup_project_daily WHERE {in_days}")
         con.execute(
             f"INSERT INTO rollup_project_daily (project_id, day, {pcols}) SELECT project_id, day, {pmeasures} "
             f"FROM session_project_days WHERE {in_days} GROUP BY project_id, day"
         )
-        con.execute(f"DELETE FROM rollup_endpoint_monthly WHERE {in_months}")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE touched_month_groups AS SELECT DISTINCT project_id, "
+            f"CAST(date_trunc('month', day) AS DATE) AS month, {dims} FROM touched_groups"
+        )
+        in_month_groups = ("EXISTS (SELECT 1 FROM touched_month_groups g WHERE g.project_id = t.project_id "
+                           f"AND g.month = t.month AND {same_dims})")
+        con.execute(f"DELETE FROM rollup_endpoint_monthly t WHERE {in_month_groups}")
         con.execute(
             f"INSERT INTO rollup_endpoint_monthly (project_id, month, {ecols}) "
-            f"SELECT project_id, CAST(date_trunc('month', day) AS DATE) AS month, "
-            f"{dims}, {emeasures} FROM rollup_endpoint_daily "
-            f"WHERE (project_id, CAST(date_trunc('month', day) AS DATE)) IN "
-            f"(SELECT project_id, month FROM touched_months) "
-            f"GROUP BY ALL"
+            f"SELECT project_id, month, {dims}, {emeasures} "
+            f"FROM (SELECT *, CAST(date_trunc('month', day) AS DATE) AS month FROM rollup_endpoint_daily) t "
+            f"WHERE {in_month_groups} GROUP BY project_id, month, {dims}"
         )
         con.execute(f"DELETE FROM rollup_project_monthly WHERE {in_months}")
         con.execute(
@@ -689,7 +629,7 @@ class DuckDBStore:
 
     def clear_derived(self) -> None:
         self.absorb_new_events()  # so that stats_daily can be rebuilt from every sample below
-        con = self._con
+        con = self._dcon
         con.execute("BEGIN")
         # Only sessions whose raw events are still kept: older contributions cannot be re-derived.
         for table in DERIVED_SESSION_TABLES:
@@ -700,7 +640,7 @@ class DuckDBStore:
         con.execute("DELETE FROM stats_daily")
         con.execute(_ABSORB_STATS_SQL, {"lo": -1, "hi": self._seq})
         con.execute("COMMIT")
-        self.data_version += 1
+        self._bump()
 
     # -- retention ---------------------------------------------------------
     def purge(self, raw_before: date, daily_before: date, monthly_before: date) -> dict[str, int]:
@@ -733,7 +673,7 @@ class DuckDBStore:
             for table in ("rollup_endpoint_monthly", "rollup_project_monthly"):
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE month < ?", [monthly_before]).fetchone()[0]
             con.execute("COMMIT")
-            self.data_version += 1
+            self._bump()
         except BaseException:
             self._rollback()
             raise

@@ -1,0 +1,87 @@
+"""Derivation cost per session, in CPU seconds of the server's process and of its derive workers.
+
+CPU per session is what decides how many sessions one core can re-derive, and unlike throughput it
+barely moves when other programs share the machine. The traffic is the start of `bench_load`'s
+dense day (thousands of young sessions); every session is made dirty `--rounds` times (as under
+load, where live sessions are re-derived again and again) and derived in cycles of `--batch`:
+inline on this thread (`derive_processes` = 0) and with 1 and 2 worker processes.
+
+    .venv/bin/python -m benchmarks.bench_derive [--events 100000] [--rounds 3] [--batch 250 1000]
+        [--processes 0 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from itertools import islice
+from pathlib import Path
+
+from benchmarks.bench_load import DAY_MS, EVENTS_PER_SESSION, child_pids, cpu_seconds, loadavg, now_ms
+from videoinsights.derive.engine import derive_pending
+from videoinsights.ingest.load import load_events
+from videoinsights.simulate.generator import generate
+from videoinsights.store.duckdb.store import DuckDBStore
+
+PROJECT = "12345678"
+
+
+def measure(store: DuckDBStore, batch: int, rounds: int, processes: int) -> dict[str, float]:
+    pool = (ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+            if processes else None)
+    try:
+        if pool is not None:  # start the workers before measuring
+            list(pool.map(abs, range(processes * 4)))
+        kids = child_pids(os.getpid())
+        derived = 0
+        own0, kids0, wall0 = cpu_seconds(), sum(cpu_seconds(k) for k in kids), time.monotonic()
+        for _ in range(rounds):
+            store.mark_all_dirty()
+            while True:
+                done, failed = derive_pending(store, batch, pool)
+                if done + failed == 0:
+                    break
+                derived += done
+        wall = time.monotonic() - wall0
+        own, worker = cpu_seconds() - own0, sum(cpu_seconds(k) for k in kids) - kids0
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return {"sessions": derived, "wall_ms": wall * 1000 / derived, "own_ms": own * 1000 / derived,
+            "worker_ms": worker * 1000 / derived}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch", type=int, nargs="+", default=[250], help="sessions per derive cycle")
+    parser.add_argument("--processes", type=int, nargs="+", default=[0, 1, 2], help="derive worker processes")
+    parser.add_argument("--rate", type=float, default=10_000, help="density of bench_load's traffic at this rate")
+    args = parser.parse_args()
+    spd = round(args.rate * 86_400 / EVENTS_PER_SESSION)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = DuckDBStore(str(Path(tmp) / "derive.duckdb"))
+        events = islice(generate(PROJECT, now_ms() - DAY_MS, 1, spd, 7), args.events)
+        loaded = load_events(store, PROJECT, events, batch_size=1000)
+        store.absorb_new_events()
+        print(f"{loaded.accepted:,} events, {store.dirty_session_count():,} sessions ({spd:,} sessions/day); "
+              f"load averages {loadavg()}")
+        print("| batch | derive_processes | sessions | wall ms / session | server-process CPU ms / session "
+              "| worker CPU ms / session |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for batch in args.batch:
+            for processes in args.processes:
+                r = measure(store, batch, args.rounds, processes)
+                print(f"| {batch} | {processes} | {r['sessions']:,.0f} | {r['wall_ms']:.2f} | {r['own_ms']:.2f} "
+                      f"| {r['worker_ms']:.2f} |", flush=True)
+        store.close()
+    print(f"load averages after: {loadavg()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Derivation inputs as the store hands them over: Arrow tables, turned into Python objects here.
+
+The store returns two columnar tables for a batch of sessions (their raw lifecycle events, their
+`stats_daily` rows) instead of Python objects: fetching them costs the store little, the tables
+travel to a worker process as buffers, and building the millions of small Python objects happens
+in whichever process derives, not in the one that serves requests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from videoinsights.derive.model import StatsAggregate
+from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS, STATS_EXTRA_COLUMNS
+from videoinsights.store.base import SessionKey
+
+# Columns of the stats table, in the order the store selects them (`stats_daily`'s names).
+LATENCY_COUNT_COLUMNS = tuple(f"lat_{i}" for i in range(len(LATENCY_BOUNDS) + 1))
+BITRATE_COUNT_COLUMNS = tuple(f"br_{i}" for i in range(len(BITRATE_BOUNDS) + 1))
+STATS_COLUMNS: tuple[str, ...] = (
+    "project_id", "session_id", "side", "entity_id", "day", "samples", "first_ts", "last_ts",
+    *LATENCY_COUNT_COLUMNS, *BITRATE_COUNT_COLUMNS, "lat_sum", "lat_count", "br_sum", "br_count",
+    *STATS_EXTRA_COLUMNS,
+)
+
+
+def events_by_session(table: pa.Table, keys: list[SessionKey]) -> dict[SessionKey, list[dict[str, Any]]]:
+    """One dict per event (column name -> value, None where absent), grouped by session."""
+    out: dict[SessionKey, list[dict[str, Any]]] = {k: [] for k in keys}
+    names = table.column_names
+    for row in zip(*(table.column(n).to_pylist() for n in names), strict=True):
+        event = dict(zip(names, row, strict=True))
+        out[(event["project_id"], event["session_id"])].append(event)
+    return out
+
+
+def stats_by_session(table: pa.Table, keys: list[SessionKey]) -> dict[SessionKey, list[StatsAggregate]]:
+    """The StatsAggregate rows of each session."""
+    out: dict[SessionKey, list[StatsAggregate]] = {k: [] for k in keys}
+    n_lat, n_br = len(LATENCY_COUNT_COLUMNS), len(BITRATE_COUNT_COLUMNS)
+    for row in zip(*(table.column(n).to_pylist() for n in STATS_COLUMNS), strict=True):
+        project_id, session_id, side, entity_id, day, samples, first, last = row[:8]
+        lat, br = row[8 : 8 + n_lat], row[8 + n_lat : 8 + n_lat + n_br]
+        ls, lc, bs, bc = row[8 + n_lat + n_br : 12 + n_lat + n_br]
+        extras = tuple(row[12 + n_lat + n_br :])
+        out[(project_id, session_id)].append(
+            StatsAggregate(side, entity_id, day, samples, first, last, tuple(lat), tuple(br), ls, lc, bs, bc, extras)
+        )
+    return out
