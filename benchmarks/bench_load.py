@@ -40,6 +40,12 @@ markers; the server's RSS, its database size and the machine's load average ever
 seconds, then RSS at the start, end and peak and its trend (goal: flat).
 
     .venv/bin/python -m benchmarks.bench_load --soak 3600 [--soak-rate 500] [--soak-every 10]
+
+Quality cost (`--quality-cost ROUNDS`): the preloaded history re-derived ROUNDS times with quality
+scoring and issue detection (derive/quality.py) and as many times without, alternating, in this
+process (no server): the derive time each way and the overhead (docs/benchmarks.md; goal <= 15%).
+
+    .venv/bin/python -m benchmarks.bench_load --quality-cost 3 [--history-days 7] [--history-sessions-per-day 20]
 """
 
 from __future__ import annotations
@@ -683,6 +689,35 @@ def run_soak(args: argparse.Namespace) -> None:
           f"({time.monotonic() - started:.0f} s in all)")
 
 
+def run_quality_cost(args: argparse.Namespace) -> None:
+    """Re-derive the same history with and without quality, alternating (docs/benchmarks.md)."""
+    with tempfile.TemporaryDirectory() as tmpdir:
+        template = Path(tmpdir) / "template.duckdb"
+        pid = str(create_project(template)["projectId"])
+        loaded = fill_template(template, pid, args.history_days, args.history_sessions_per_day, 1)
+        print(f"preloaded {loaded:,} events ({args.history_days} days x {args.history_sessions_per_day} "
+              "sessions/day)", flush=True)
+        store = DuckDBStore(str(template))
+        times: dict[bool, list[float]] = {True: [], False: []}
+        try:
+            for _ in range(args.quality_cost):
+                for scoring in (False, True):
+                    store.clear_derived()
+                    store.mark_all_dirty()
+                    started = time.perf_counter()
+                    sessions = derive_until_clean(store, scoring=scoring)
+                    times[scoring].append(time.perf_counter() - started)
+        finally:
+            store.close()
+    without, with_ = statistics.median(times[False]), statistics.median(times[True])
+    print(f"{sessions} sessions; derive without quality: {fmt_s(times[False])}, median {without:.2f} s")
+    print(f"derive with quality: {fmt_s(times[True])}, median {with_:.2f} s; overhead {with_ / without - 1:+.1%}")
+
+
+def fmt_s(values: list[float]) -> str:
+    return " ".join(f"{v:.2f}" for v in values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, nargs="+", default=[10_000], help="events/s; several = several runs")
@@ -708,7 +743,12 @@ def main() -> None:
     parser.add_argument("--soak", type=float, metavar="SECONDS", help="soak mode: one long run reporting memory")
     parser.add_argument("--soak-rate", type=float, default=500, help="events/s of the soak (default 500)")
     parser.add_argument("--soak-every", type=float, default=10, help="seconds between the soak's RSS samples")
+    parser.add_argument("--quality-cost", type=int, metavar="ROUNDS",
+                        help="derive the history with and without quality scoring, ROUNDS times each")
     args = parser.parse_args()
+    if args.quality_cost:
+        run_quality_cost(args)
+        return
     if args.soak:
         run_soak(args)
         return

@@ -17,6 +17,7 @@ const pages = {
     dashboard: 'src/dashboard/main.js',
     live: 'src/live/main.js',
     sessions: 'src/sessions/main.js',
+    alerts: 'src/alerts/main.js',
     inspector: 'src/inspector/main.js',
     'collector-demo': 'src/collector-demo/main.js',
   },

@@ -16,6 +16,7 @@ from typing import Any
 
 from videoinsights import __version__
 from videoinsights.accounts.cli import add_account_commands
+from videoinsights.alerts.cli import add_alert_commands
 from videoinsights.auth.cli import add_key_commands
 from videoinsights.control import RemoteError, call_server, running_server
 from videoinsights.ops import OPS, OpError
@@ -183,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(sub, command)
     add_account_commands(sub, command, run_op)
     add_key_commands(sub, command, run_op)
+    add_alert_commands(sub, command, run_op)
     return parser
 
 

@@ -13,10 +13,12 @@ from typing import Any
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from videoinsights.accounts.ops import ACCOUNT_OPS
+from videoinsights.alerts.rules import ALERT_OPS
 from videoinsights.auth.key_ops import KEY_OPS
 from videoinsights.auth.tokens import new_api_secret, new_application_id, new_callback_token, new_project_id
 from videoinsights.derive.engine import Progress, derive_all
-from videoinsights.settings import Settings
+from videoinsights.derive.quality import QualityThresholds
+from videoinsights.settings import Settings, load_settings
 from videoinsights.store.base import Project, Store
 from videoinsights.store.writer import purge_expired
 
@@ -90,7 +92,8 @@ def get_secret(store: Store, project_id: str) -> dict:
 
 def rebuild(store: Store, progress: Progress | None = None) -> dict:
     started = time.monotonic()
-    sessions = derive_all(store, progress=progress)
+    # Thresholds from the environment (VIDEOINSIGHTS_QUALITY_*), like the server's.
+    sessions = derive_all(store, progress=progress, quality=QualityThresholds.from_settings(load_settings()))
     return {"sessions": sessions, "seconds": round(time.monotonic() - started, 3)}
 
 
@@ -111,5 +114,6 @@ OPS = {
     "purge": purge,
     **ACCOUNT_OPS,
     **KEY_OPS,
+    **ALERT_OPS,
 }
 

@@ -67,6 +67,23 @@ class Settings:
     rate_limit_per_client_address: int = 300
     # geolocation of browser traffic: a GeoLite2/DB-IP .mmdb path; empty = bundled country data; "off"
     geoip_db: str = ""
+    # alerts (docs/alerts.md): evaluation interval and webhook delivery
+    alert_eval_interval_ms: int = 5000
+    webhook_allow_private: bool = False
+    webhook_max_attempts: int = 5
+    webhook_backoff_ms: int = 2000
+    webhook_timeout_s: int = 10
+    # quality issue thresholds (docs/quality.md has the sources); a sample offends at or beyond them
+    quality_packet_loss: float = 0.03
+    quality_rtt_ms: float = 300.0
+    quality_jitter_ms: float = 30.0
+    quality_min_bpp: float = 0.02
+    quality_min_fps: float = 15.0
+    quality_freezes: int = 1
+    quality_min_samples: int = 2
+    quality_failed_attempts: int = 3
+    quality_reconnect_s: int = 60
+    quality_one_way_overlap_s: int = 60
 
 
 HELP: dict[str, str] = {
@@ -107,6 +124,22 @@ HELP: dict[str, str] = {
     "rate_limit_per_client_address": "Requests per window per address using a client key (429 above; 0: off).",
     "geoip_db": "GeoLite2 or DB-IP .mmdb (City or Country) locating browser traffic by address. Empty: the bundled "
                 "country-only data (iptocc); off: no geolocation.",
+    "alert_eval_interval_ms": "How often the server evaluates every alert rule on fresh data (milliseconds).",
+    "webhook_allow_private": "1: alert webhooks may reach loopback, private and link-local addresses (off by default: "
+                             "a rule must not reach the server's own network).",
+    "webhook_max_attempts": "Tries per alert webhook before it is logged as failed (network errors, 429 and 5xx).",
+    "webhook_backoff_ms": "Wait before the first retry of a webhook; doubled after each further failure.",
+    "webhook_timeout_s": "Seconds one webhook try may take.",
+    "quality_packet_loss": "Packet-loss ratio (0..1) at or above which a sample offends (issue high_packet_loss).",
+    "quality_rtt_ms": "Round-trip time, ms, at or above which a sample offends (issue high_rtt).",
+    "quality_jitter_ms": "Jitter, ms, at or above which a sample offends (issue high_jitter).",
+    "quality_min_bpp": "Video bits per pixel below which a sample offends (issue low_bitrate).",
+    "quality_min_fps": "Video frame rate below which a sample offends (issue low_frame_rate).",
+    "quality_freezes": "Freezes in one sample at or above which it offends (issue video_freeze).",
+    "quality_min_samples": "Consecutive offending samples that make a sample issue.",
+    "quality_failed_attempts": "Failed attempts of one kind in a session that make a failed_attempts issue.",
+    "quality_reconnect_s": "A network drop followed by a new connection within this many seconds is a reconnect.",
+    "quality_one_way_overlap_s": "Seconds another connection must share with an unwatched stream for one_way_media.",
 }
 
 ENV_PREFIX = "VIDEOINSIGHTS_"
@@ -120,6 +153,11 @@ def _coerce(name: str, raw: str, default: Any) -> Any:
             return int(raw)
         except ValueError:
             raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be an integer, got {raw!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a number, got {raw!r}") from None
     return raw
 
 

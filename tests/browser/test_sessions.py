@@ -73,3 +73,41 @@ def test_unknown_session_says_so(page: Any, world: World) -> None:
     login(page, world, next_path="/sessions/no-such-session")
     wait_ready(page)
     assert "Session not found" in page.inner_text("#app")
+
+
+WORST = """query($p: IntOrString!, $start: Date!, $issue: String) { project(projectId: $p) { sessionData {
+  sessionSummaries(start: $start, first: 20, orderBy: WORST_SCORE, issueType: $issue, maxScore: 5) {
+    totalCount resources { sessionId quality { score issues { type } } } } } } }"""
+
+
+def test_worst_sessions(page: Any, world: World) -> None:
+    """The Worst sessions card lists the API's lowest-scored sessions of the window, each linking to the
+    inspector; the issue filter narrows it to sessions with that issue."""
+    start = datetime.fromtimestamp(time.time() - 7 * 86400, UTC).isoformat()
+    expected = world.graphql(world.main, WORST, {"p": world.main.project_id, "start": start})
+    worst = expected["project"]["sessionData"]["sessionSummaries"]["resources"]
+    assert worst, "the simulated traffic has scored sessions"
+    scores = [s["quality"]["score"] for s in worst]
+    assert scores == sorted(scores)
+
+    login(page, world, next_path="/sessions?window=7d")
+    wait_ready(page)
+    rows = page.locator("table.worst tbody tr")
+    assert rows.count() == len(worst)
+    assert [rows.nth(i).get_attribute("data-session") for i in range(rows.count())] == [s["sessionId"] for s in worst]
+    assert rows.first.get_attribute("data-score") == f"{worst[0]['quality']['score']:.2f}"
+    screenshot(page, "worst-sessions")
+
+    # filter by the first listed session's main issue type: every row then has that issue
+    issue = next((s["quality"]["issues"][0]["type"] for s in worst if s["quality"]["issues"]), None)
+    assert issue is not None, "some of the worst simulated sessions have issues"
+    page.select_option("select[name=issue]", issue)
+    wait_ready(page)
+    filtered = world.graphql(world.main, WORST, {"p": world.main.project_id, "start": start, "issue": issue})
+    ids = [s["sessionId"] for s in filtered["project"]["sessionData"]["sessionSummaries"]["resources"]]
+    rows = page.locator("table.worst tbody tr")
+    assert [rows.nth(i).get_attribute("data-session") for i in range(rows.count())] == ids
+
+    rows.first.locator("a").click()
+    page.wait_for_url(f"**/sessions/{quote(ids[0], safe='')}?project={world.main.project_id}")
+    wait_ready(page)

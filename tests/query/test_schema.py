@@ -28,10 +28,14 @@ METRIC_FIELDS = {
     *(("QualityStats", f"{f}Avg") for f in (*_SAMPLE_METRICS, "availableOutgoingBitrateKbps")),
     ("QualityStats", "qualityLimitationDistribution"),
 }
-EXTRA_FIELDS = {*LEGACY_FIELDS, ("ErrorStats", "failureRate"), *METRIC_FIELDS, ("Project", "live")}
-# `project { live }` (issue 13).
-EXTRA_TYPES = {"QualityLimitationDistribution", "Live", "LiveMinute", "LiveSession", "StreamsByVideoType"}
-EXTRA_ARGS = {("Project", "projectData", "browserName")}
+# `project { live }` (issue 13); quality scores and issues (issue 12, docs/quality.md).
+QUALITY_FIELDS = {(t, "quality") for t in ("Session", "SessionSummary", "Meeting", "Connection", "Publisher",
+                                           "Subscriber")} | {("QualityStats", "scoreAvg"), ("Quality", "issues")}
+EXTRA_FIELDS = {*LEGACY_FIELDS, ("ErrorStats", "failureRate"), *METRIC_FIELDS, ("Project", "live"), *QUALITY_FIELDS}
+EXTRA_TYPES = {"QualityLimitationDistribution", "Live", "LiveMinute", "LiveSession", "StreamsByVideoType",
+               "QualityScore", "QualityIssue", "SessionOrder", "IssueCounts"}
+EXTRA_ARGS = {("Project", "projectData", "browserName"),
+              *(("SessionData", "sessionSummaries", a) for a in ("orderBy", "issueType", "minScore", "maxScore"))}
 EXTRA_ENUM_VALUES = {("GroupBy", "BROWSER_NAME"), ("Interval", "HOURLY"), ("Interval", "MINUTE")}
 DEPRECATED = LEGACY_FIELDS
 

@@ -85,7 +85,9 @@ def test_incremental_derivation_under_concurrent_ingest_equals_rebuild(tmp_path,
     events = list(deliver(generate(PROJECT, start, 2, 8, seed=3), seed=3, late_fraction=0.05,
                           duplicate_fraction=0.05))
     store = DuckDBStore(str(tmp_path / "vi.duckdb"))
-    writer = Writer(store, Settings(derive_batch_sessions=3, derive_interval_ms=20))
+    # Minute rows older than minute_retention_hours are purged by the writer's timer while `rebuild` keeps
+    # them: the traffic spans two days, so keep every minute row here (retention has its own tests).
+    writer = Writer(store, Settings(derive_batch_sessions=3, derive_interval_ms=20, minute_retention_hours=24 * 30))
     writer.start()
     pending = []
     now = int(time.time() * 1000)

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from videoinsights.derive.inputs import events_by_session, stats_by_session
 from videoinsights.derive.model import SessionDerivation, StatsAggregate
+from videoinsights.derive.quality import QualityThresholds, add_endpoint_parts, derive_quality
 from videoinsights.derive.rows import derivation_tables
 from videoinsights.derive.session import derive_session
 from videoinsights.store.base import SessionKey, Store
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 POOL_CHUNKS = 2
 
 
-def derive_pending(store: Store, limit: int, pool: Executor | None = None) -> tuple[int, int]:
+def derive_pending(store: Store, limit: int, pool: Executor | None = None, quality: QualityThresholds | None = None,
+                   scoring: bool = True) -> tuple[int, int]:
     """Derive up to `limit` dirty sessions; return (derived, failed).
 
     With `pool` (worker processes), everything but the store's reads and writes runs there, outside
@@ -38,10 +40,13 @@ def derive_pending(store: Store, limit: int, pool: Executor | None = None) -> tu
         return 0, 0
     events = store.load_session_event_table(keys)
     stats = store.load_stats_table(keys)
+    # Quality (derive/quality.py) reads the raw samples; `scoring` off only for bench_load's comparison.
+    samples = store.load_sample_table(keys) if scoring else None
+    q = quality or QualityThresholds()
     if pool is None:
-        parts = [derive_tables(keys, events, stats)]
+        parts = [derive_tables(keys, events, stats, samples, q)]
     else:
-        done = [pool.submit(derive_tables, *part) for part in _split(keys, events, stats, POOL_CHUNKS)]
+        done = [pool.submit(derive_tables, *part, q) for part in _split(keys, events, stats, samples, POOL_CHUNKS)]
         parts = [future.result() for future in done]
     # Each worker's tables as they are: their column types are inferred from the values, and may differ
     # (an all-int column in one part, double in another); the store casts each to its columns.
@@ -52,8 +57,8 @@ def derive_pending(store: Store, limit: int, pool: Executor | None = None) -> tu
     return sum(p[1] for p in parts), sum(p[2] for p in parts)
 
 
-def _split(keys: list[SessionKey], events: pa.Table, stats: pa.Table,
-           parts: int) -> list[tuple[list[SessionKey], pa.Table, pa.Table]]:
+def _split(keys: list[SessionKey], events: pa.Table, stats: pa.Table, samples: pa.Table | None,
+           parts: int) -> list[tuple[list[SessionKey], pa.Table, pa.Table, pa.Table | None]]:
     """Share the sessions among `parts` workers (all keys with one session id in one part)."""
     chunk_of: dict[str, int] = {}
     for _, session_id in keys:
@@ -64,19 +69,39 @@ def _split(keys: list[SessionKey], events: pa.Table, stats: pa.Table,
         if len(ids):
             out.append(([k for k in keys if chunk_of[k[1]] == part],
                         events.filter(pc.is_in(events["session_id"], value_set=ids)),
-                        stats.filter(pc.is_in(stats["session_id"], value_set=ids))))
+                        stats.filter(pc.is_in(stats["session_id"], value_set=ids)),
+                        None if samples is None else samples.filter(pc.is_in(samples["session_id"], value_set=ids))))
     return out
 
 
-def derive_tables(keys: list[SessionKey], events: pa.Table,
-                  stats: pa.Table) -> tuple[dict[str, pa.Table], int, int]:
+def derive_tables(keys: list[SessionKey], events: pa.Table, stats: pa.Table, samples: pa.Table | None = None,
+                  quality: QualityThresholds | None = None) -> tuple[dict[str, pa.Table], int, int]:
     """Derive each session from the store's input tables; return the derived rows as tables
     (derive/rows.py), how many sessions were derived and how many failed. Pure: it can run in a worker."""
     by_session = events_by_session(events, keys)
     aggregates = stats_by_session(stats, keys)
     results = derive_sessions([(key, by_session[key], aggregates[key]) for key in keys])
+    if samples is not None:
+        _add_quality(keys, results, by_session, aggregates, samples, quality)
     derivations = [d for d in results if d is not None]
     return derivation_tables(derivations), len(derivations), len(results) - len(derivations)
+
+
+def _add_quality(keys: list[SessionKey], results: list[SessionDerivation | None],
+                 events: dict[SessionKey, list[dict[str, Any]]], aggregates: dict[SessionKey, list[StatsAggregate]],
+                 samples: pa.Table, quality: QualityThresholds | None) -> None:
+    """Scores and issues of each derived session (docs/quality.md), added to its derivation."""
+    by_key: dict[SessionKey, list[dict[str, Any]]] = {k: [] for k in keys}
+    for row in samples.to_pylist():
+        by_key.setdefault((row["project_id"], row["session_id"]), []).append(row)
+    for key, derivation in zip(keys, results, strict=True):
+        if derivation is None:
+            continue
+        try:
+            derivation.quality = derive_quality(key[0], key[1], events[key], aggregates[key], by_key[key], quality)
+            add_endpoint_parts(derivation.endpoint_days, derivation.quality, key[0], key[1])
+        except Exception:  # the session's other rows still count
+            log.exception("scoring session %s of project %s failed", key[1], key[0])
 
 
 def derive_sessions(
@@ -97,14 +122,16 @@ def derive_sessions(
 Progress = Callable[[int, int], None]
 
 
-def derive_all(store: Store, batch: int = 2000, progress: Progress | None = None) -> int:
+def derive_all(store: Store, batch: int = 2000, progress: Progress | None = None,
+               quality: QualityThresholds | None = None) -> int:
     """Rebuild every derived table from the raw events."""
     store.clear_derived()
     store.mark_all_dirty()
-    return derive_until_clean(store, batch, progress)
+    return derive_until_clean(store, batch, progress, quality)
 
 
-def derive_until_clean(store: Store, batch: int = 2000, progress: Progress | None = None) -> int:
+def derive_until_clean(store: Store, batch: int = 2000, progress: Progress | None = None,
+                       quality: QualityThresholds | None = None, scoring: bool = True) -> int:
     """Derive dirty sessions until none is left; return how many were derived."""
     total = 0
     goal = 0
@@ -112,7 +139,7 @@ def derive_until_clean(store: Store, batch: int = 2000, progress: Progress | Non
         store.absorb_new_events()
         goal = store.dirty_session_count()
     while True:
-        derived, failed = derive_pending(store, batch)
+        derived, failed = derive_pending(store, batch, None, quality, scoring)
         if derived + failed == 0:
             return total
         total += derived

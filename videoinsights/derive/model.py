@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from videoinsights.domain.quality import BITRATE_FIELDS, LATENCY_FIELDS, STATS_EXTRA_COLUMNS
+from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
 from videoinsights.domain.tiers import TIER_COLUMNS
 
 # Endpoint dimensions that project data can filter and group by.
@@ -42,6 +43,8 @@ ENDPOINT_MEASURES: tuple[str, ...] = (
     "publish_failures",
     "subscribe_attempts",
     "subscribe_failures",
+    *SCORE_COLUMNS,
+    *ISSUE_COLUMNS,
 )
 
 # Additive per-(session, day) measures without endpoint dimensions.
@@ -196,6 +199,7 @@ class SessionDerivation:
     # Finer contributions (derive/fine.py: EndpointBucketRow) for the HOURLY and MINUTE intervals.
     endpoint_hours: list = field(default_factory=list)
     endpoint_minutes: list = field(default_factory=list)
+    quality: QualityDerivation | None = None  # scores and issues (derive/quality.py), set by the engine
 
 
 @dataclass(frozen=True)
@@ -220,3 +224,44 @@ class StatsAggregate:
     br_count: int
     # the STATS_EXTRA_COLUMNS in their order (jitter, RTT, ... sums and counts); () = none reported
     extras: tuple[float, ...] = ()
+
+
+# Quality scores and issues (derive/quality.py, docs/quality.md): kept apart from SessionDerivation
+# so that they can be computed, stored and measured on their own.
+@dataclass
+class QualityScoreRow:
+    project_id: str
+    session_id: str
+    level: str  # "stream" | "subscriber" | "connection" | "meeting" | "session"
+    entity_id: str  # stream, subscriber or connection id; meeting index as text; the session id
+    meeting_index: int | None
+    connection_id: str | None  # the participant: publishing / subscribing connection
+    samples: int
+    scored_ms: int  # total sample weight
+    score: float  # time-weighted mean, 1..5
+    score_p10: float  # time-weighted 10th percentile
+
+
+@dataclass
+class QualityIssueRow:
+    project_id: str
+    session_id: str
+    meeting_index: int | None
+    issue_type: str  # derive/quality.py ISSUE_TYPES
+    entity_kind: str  # "stream" | "subscriber" | "connection" | "attempt"
+    entity_id: str  # stream / subscriber / connection id, or the attempt kind
+    connection_id: str | None  # the affected participant
+    start_ts: int
+    end_ts: int
+    metric: str  # the evidence: which metric ...
+    value: float  # ... its worst value in the window
+    threshold: float
+    samples: int  # offending samples (0 for lifecycle issues)
+
+
+@dataclass
+class QualityDerivation:
+    scores: list[QualityScoreRow]
+    issues: list[QualityIssueRow]
+    # additions to the endpoint day rows: (day, endpoint dims, SCORE_COLUMNS / ISSUE_COLUMNS column, value)
+    endpoint_parts: list[tuple[date, tuple[str | None, ...], str, float]] = field(default_factory=list)

@@ -21,6 +21,8 @@ from videoinsights.derive.model import (
     ConnectionRow,
     MeetingRow,
     PublisherRow,
+    QualityIssueRow,
+    QualityScoreRow,
     SessionDerivation,
     SubscriberRow,
 )
@@ -75,6 +77,12 @@ def derivation_tables(derivations: Sequence[SessionDerivation]) -> dict[str, pa.
     ):
         names = [f.name for f in fields(cls)]
         rows = [tuple(getattr(r, n) for n in names) for d in derivations for r in getattr(d, attr)]
+        add(table, names, rows)
+    # quality scores and issues (derive/quality.py), when the engine scored the sessions
+    for table, cls, attr in (("quality_scores", QualityScoreRow, "scores"),
+                             ("quality_issues", QualityIssueRow, "issues")):
+        names = [f.name for f in fields(cls)]
+        rows = [tuple(getattr(r, n) for n in names) for d in derivations if d.quality for r in getattr(d.quality, attr)]
         add(table, names, rows)
     endpoint_cols = ["project_id", "session_id", "day", *DIMENSIONS, *ENDPOINT_MEASURES]
     endpoint = [

@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from videoinsights.derive.engine import derive_pending
+from videoinsights.derive.quality import QualityThresholds
 from videoinsights.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,9 @@ class DeriveWorker:
     runs in that many worker processes (started with `spawn`: never fork a process running DuckDB)."""
 
     def __init__(self, store: Store, stats: DeriveStats, lock: threading.Lock, batch: int, interval: float,
-                 processes: int = 0) -> None:
+                 processes: int = 0, quality: QualityThresholds | None = None) -> None:
         self.store, self.stats, self.lock = store, stats, lock
+        self.quality = quality  # issue thresholds (settings quality_*, docs/quality.md)
         self.batch, self.interval = batch, interval
         self.pool = (ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
                      if processes > 0 else None)
@@ -71,7 +73,7 @@ class DeriveWorker:
         started = time.monotonic()
         try:
             with self.lock:
-                derived, failed = derive_pending(self.store, self.batch, self.pool)
+                derived, failed = derive_pending(self.store, self.batch, self.pool, self.quality)
         except Exception:
             log.exception("derivation cycle failed")
             derived, failed = 0, 0

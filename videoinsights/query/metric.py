@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from videoinsights.domain.quality import BITRATE_FIELDS, LATENCY_FIELDS, QUALITY_LIMITATION_REASONS
+from videoinsights.domain.scoring import ISSUE_TYPES
 from videoinsights.domain.tiers import TIERS
 from videoinsights.query.scalars import finite
 from videoinsights.query.selection import Tree
@@ -41,6 +42,10 @@ PROJECT_USAGE: dict[str, str] = {
 }
 TIER_FIELDS: dict[str, str] = {t.field: t.column for t in TIERS}
 QUALITY_SIDES: dict[str, str] = {"publisher": "pub", "subscriber": "sub"}
+# Issue counts of projectData quality (docs/quality.md): camelCase field -> endpoint measure column.
+ISSUE_FIELDS: dict[str, str] = {
+    "".join(w if i == 0 else w.capitalize() for i, w in enumerate(t.split("_"))): f"issues_{t}" for t in ISSUE_TYPES
+}
 ERROR_KINDS: dict[str, str] = {
     "connect": "connect", "publish": "publish", "subscribe": "subscribe",
     "guidConnect": "connect", "guidPublish": "publish", "guidSubscribe": "subscribe",
@@ -128,6 +133,8 @@ def _quality_side(side: str, tree: Tree, c: _Collector) -> Build:
         elif name in MEAN_FIELDS:
             prefix = f"{side}_{MEAN_FIELDS[name]}"
             fields.append((name, _ratio(c.endpoint_col(f"{prefix}_sum"), c.endpoint_col(f"{prefix}_count"))))
+        elif name == "scoreAvg":  # extension: docs/quality.md
+            fields.append((name, _ratio(c.endpoint_col(f"{side}_score_ms"), c.endpoint_col(f"{side}_scored_ms"))))
         elif name == "qualityLimitationDistribution":
             fields.append((name, _obj([(f, c.endpoint_col(f"{side}_qlr_{f}"))
                                        for f in sub if f in QUALITY_LIMITATION_REASONS])))
@@ -180,6 +187,9 @@ def plan_metric(tree: Tree, project_available: bool) -> MetricPlan:
         elif name == "quality":
             sides = [(s, _quality_side(QUALITY_SIDES[s], sides_tree, c))
                      for s, sides_tree in sub.items() if s in QUALITY_SIDES]
+            if "issues" in sub:  # extension: issues by type (docs/quality.md)
+                sides.append(("issues", _obj([(f, _int(c.endpoint_col(ISSUE_FIELDS[f])))
+                                              for f in sub["issues"] if f in ISSUE_FIELDS])))
             fields.append((name, _obj(sides)))
         elif name == "errors":
             fields.append((name, _errors(sub, c)))

@@ -12,13 +12,13 @@ from pathlib import Path
 from ariadne import EnumType, ObjectType, make_executable_schema
 from graphql import GraphQLSchema
 
-from videoinsights.query import live, project, project_data, session_data
+from videoinsights.query import live, project, project_data, quality, session_data
 from videoinsights.query.scalars import BINDABLES as SCALARS
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
 # Order matters only for readability of the generated docs.
 SDL_FILES = ("scalars", "root", "project_data", "live", "usage", "quality", "errors", "countries",
-             "sessions", "streams", "summaries")
+             "sessions", "streams", "summaries", "quality_scores")
 # GroupBy values -> the dimension columns of the rollups (also read by query/export.py).
 GROUP_BY = {
     "SDK_TYPE": "sdk_type", "SDK_VERSION": "sdk_version", "COUNTRY": "country", "REGION": "region",
@@ -64,6 +64,9 @@ def _bindables() -> list:
 
     subscriber = ObjectType("Subscriber")
     subscriber.set_field("streamStatsCollection", session_data.resolve_subscriber_stats)
+
+    for bindable in (sess, summary, meeting, connection, publisher, subscriber):
+        bindable.set_field("quality", quality.resolve_quality)  # extension: docs/quality.md
 
     group_by = EnumType("GroupBy", GROUP_BY)
     return [*SCALARS, query, proj, data, sess, summary, meeting, connection, publisher, subscriber, group_by]

@@ -12,6 +12,7 @@ from typing import Any
 from graphql import GraphQLResolveInfo
 
 from videoinsights.domain.days import HOUR_MS
+from videoinsights.domain.scoring import ISSUE_TYPES
 from videoinsights.domain.tiers import TIERS
 from videoinsights.query.context import RequestContext
 from videoinsights.query.errors import InsightsError
@@ -190,7 +191,9 @@ def resolve_session(obj: dict[str, Any], info: GraphQLResolveInfo, sessionId: st
 
 
 def resolve_session_summaries(obj: dict[str, Any], info: GraphQLResolveInfo, start: int, end: int | None = None,
-                              first: int | None = None, endCursor: str | None = None) -> dict[str, Any]:
+                              first: int | None = None, endCursor: str | None = None, orderBy: str | None = None,
+                              issueType: str | None = None, minScore: float | None = None,
+                              maxScore: float | None = None) -> dict[str, Any]:
     ctx: RequestContext = info.context
     end_ms = ctx.now_ms if end is None else end
     if end_ms < start:
@@ -200,8 +203,13 @@ def resolve_session_summaries(obj: dict[str, Any], info: GraphQLResolveInfo, sta
         raise InsightsError(1002, "Invalid date range: session data is kept "
                                   f"{ctx.settings.raw_retention_days} days.")
     page = Page.of(first, endCursor)
+    if issueType is not None and issueType not in ISSUE_TYPES:
+        raise InsightsError(1005, f"Unknown issueType {issueType!r}: one of {', '.join(ISSUE_TYPES)}.")
+    if minScore is not None and maxScore is not None and maxScore < minScore:
+        raise InsightsError(1005, "Invalid score range: `maxScore` is below `minScore`.")
     rows, total = reads.session_summaries(ctx.cursor, obj["_project"].project_id, max(start, cutoff), end_ms,
-                                          page.offset, page.limit)
+                                          page.offset, page.limit, worst_first=orderBy == "WORST_SCORE",
+                                          issue_type=issueType, min_score=minScore, max_score=maxScore)
     ctx.count(len(rows))
     return page.result(root_level([_session(r) for r in rows]).items, total)
 

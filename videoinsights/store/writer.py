@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from videoinsights.derive.quality import QualityThresholds
 from videoinsights.derive.worker import DeriveStats, DeriveWorker
 from videoinsights.domain.days import la_day
 from videoinsights.settings import Settings
@@ -64,7 +65,8 @@ class Writer:
         # Held by a derive cycle, and here around admin calls, purges and checkpoints.
         self.derive_lock = threading.Lock()
         self.deriver = DeriveWorker(store, self.stats, self.derive_lock, settings.derive_batch_sessions,
-                                    settings.derive_interval_ms / 1000, settings.derive_processes)
+                                    settings.derive_interval_ms / 1000, settings.derive_processes,
+                                    QualityThresholds.from_settings(settings))
 
     # -- API used by other threads ----------------------------------------
     def start(self) -> None:

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
+from videoinsights.alerts.runner import AlertRunner
 from videoinsights.auth.cache import ProjectCache
 from videoinsights.control import remove_sidecar, write_sidecar
 from videoinsights.settings import Settings
@@ -74,9 +75,12 @@ def create_app(settings: Settings) -> Starlette:
         app.state.services = services
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         write_sidecar(settings.db, f"http://{host}:{settings.port}", services.admin_token)
+        alerts = AlertRunner(settings, store, writer)  # evaluates alert rules every few seconds
+        alerts.start()
         try:
             yield
         finally:
+            await alerts.stop()
             remove_sidecar(settings.db)
             writer.stop()
             store.close()

@@ -1,4 +1,4 @@
-// Live demo: a loopback call in this browser (camera + microphone when allowed, else a synthetic
+// Collector demo: a loopback call in this browser (camera + microphone when allowed, else a synthetic
 // canvas + oscillator stream), two clients (publisher, subscriber) each instrumented by the
 // collector served at /collector.js, with a short-lived credential the server mints for this page.
 import '../common/shell.js';

@@ -26,6 +26,36 @@ const summariesQuery = `query RecentSessions($p: IntOrString!, $start: Date!, $a
   }
 }`;
 
+// Worst sessions (docs/quality.md): the window's sessions by lowest quality score, optionally with one issue type.
+const worstQuery = `query WorstSessions($p: IntOrString!, $start: Date!, $issue: String) {
+  project(projectId: $p) {
+    sessionData {
+      sessionSummaries(start: $start, first: 20, orderBy: WORST_SCORE, issueType: $issue, maxScore: 5) {
+        totalCount
+        resources {
+          sessionId
+          quality { score scoreP10 issues { type start end } }
+          meetings(first: 10) { resources { maxConcurrentConnections } }
+        }
+      }
+    }
+  }
+}`;
+const ISSUE_TYPES = ['high_packet_loss', 'high_rtt', 'high_jitter', 'low_bitrate', 'bandwidth_limited', 'cpu_limited',
+  'low_frame_rate', 'video_freeze', 'one_way_media', 'failed_attempts', 'reconnect'];
+const issueLabel = (type) => type.replaceAll('_', ' ');
+
+// The issue type that lasted longest in all (ties: the most frequent, then by name).
+function mainIssue(issues) {
+  const total = new Map();
+  for (const i of issues) {
+    const [ms, n] = total.get(i.type) || [0, 0];
+    total.set(i.type, [ms + Date.parse(i.end) - Date.parse(i.start), n + 1]);
+  }
+  const ranked = [...total].sort((a, b) => b[1][0] - a[1][0] || b[1][1] - a[1][1] || a[0].localeCompare(b[0]));
+  return ranked.length ? ranked[0][0] : null;
+}
+
 const root = document.getElementById('app');
 const params = new URLSearchParams(location.search);
 let windowKey = WINDOWS[params.get('window')] ? params.get('window') : '24h';
@@ -44,8 +74,42 @@ const windowSelect = h('select', { name: 'window', 'aria-label': 'Time window', 
   load();
 } }, Object.entries(WINDOWS).map(([key, [label]]) => h('option', { value: key, selected: key === windowKey }, label)));
 const recent = card('Recent sessions', { id: 'recent-sessions', wide: true });
+let issueFilter = ISSUE_TYPES.includes(params.get('issue')) ? params.get('issue') : '';
+const issueSelect = h('select', { name: 'issue', 'aria-label': 'Issue type', onchange: (e) => {
+  issueFilter = e.target.value;
+  const q = new URLSearchParams(location.search);
+  if (issueFilter) q.set('issue', issueFilter); else q.delete('issue');
+  history.replaceState(null, '', `?${q}`);
+  load();
+} }, [h('option', { value: '' }, 'Any issue'),
+  ...ISSUE_TYPES.map((t) => h('option', { value: t, selected: t === issueFilter }, issueLabel(t)))]);
+const worst = card('Worst sessions', { id: 'worst-sessions', wide: true });
 root.replaceChildren(h('div', { class: 'dash-head' }, h('h1', {}, 'Sessions')), search,
-  h('div', { class: 'toolbar' }, h('span', { class: 'muted', id: 'session-count' }), windowSelect), recent.el);
+  h('div', { class: 'toolbar' }, h('span', { class: 'muted', id: 'session-count' }), issueSelect, windowSelect),
+  worst.el, recent.el);
+
+function worstRow(s) {
+  const issue = mainIssue(s.quality.issues);
+  const peak = Math.max(0, ...s.meetings.resources.map((m) => m.maxConcurrentConnections || 0));
+  return h('tr', { dataset: { session: s.sessionId, score: s.quality.score.toFixed(2) } },
+    h('td', {}, h('a', { class: 'id', href: inspectorUrl(s.sessionId) }, s.sessionId)),
+    h('td', { class: 'num' }, s.quality.score.toFixed(2)),
+    h('td', { class: 'num' }, s.quality.scoreP10.toFixed(2)),
+    h('td', { dataset: { issue: issue || '' } }, issue ? h('span', { class: 'badge warn' }, issueLabel(issue)) : '—'),
+    h('td', { class: 'num' }, count(s.quality.issues.length)),
+    h('td', { class: 'num' }, count(peak)));
+}
+
+async function loadWorst(start, mine) {
+  fill(worst.body, h('div', { class: 'state loading' }, 'Loading…'));
+  const data = await query(worstQuery, { p: projectId, start, issue: issueFilter || null });
+  if (mine !== generation) return;
+  const rows = data.project.sessionData.sessionSummaries.resources;
+  fill(worst.body, rows.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'worst' },
+    h('thead', {}, h('tr', {}, ['Session', 'Score', 'Score p10', 'Main issue', 'Issues', 'Participants']
+      .map((t, i) => h('th', { class: i === 0 || i === 3 ? '' : 'num' }, t)))),
+    h('tbody', {}, rows.map(worstRow)))) : empty('No scored session in this time window.'));
+}
 
 const sessionStart = (s) => Math.min(...s.meetings.resources.map((m) => Date.parse(m.createdAt)));
 const sessionLast = (s) => Math.max(...s.meetings.resources.map((m) => Date.parse(m.createdAt)));
@@ -89,6 +153,7 @@ async function load() {
   fill(recent.body, h('div', { class: 'state loading' }, 'Loading…'));
   const start = new Date(Date.now() - WINDOWS[windowKey][1]).toISOString();
   try {
+    await loadWorst(start, mine);
     const sessions = [];
     let after = null;
     let total = 0;
@@ -107,6 +172,7 @@ async function load() {
   } catch (error) {
     if (mine !== generation) return;
     fill(recent.body, error instanceof ApiError && error.code === 1014 ? empty(ADVANCED_NOTE) : failure(error));
+    fill(worst.body, '');
     root.dataset.state = 'error';
   }
 }

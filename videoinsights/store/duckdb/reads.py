@@ -205,14 +205,34 @@ def sessions_by_ids(cur: Cursor, project_id: str, session_ids: Sequence[str]) ->
 
 
 def session_summaries(cur: Cursor, project_id: str, start_ms: int, end_ms: int, offset: int,
-                      limit: int) -> tuple[list[Row], int]:
-    """Sessions with a meeting created in [start_ms, end_ms], oldest session first."""
+                      limit: int, *, worst_first: bool = False, issue_type: str | None = None,
+                      min_score: float | None = None, max_score: float | None = None) -> tuple[list[Row], int]:
+    """Sessions with a meeting created in [start_ms, end_ms], oldest session first.
+
+    Quality options (docs/quality.md): `worst_first` orders by the session score, lowest first (unscored
+    sessions last); `issue_type` keeps sessions with such an issue; min/max bound the session score
+    (unscored sessions then drop out)."""
+    params: dict[str, Any] = {"p": project_id, "start": start_ms, "end": end_ms, "limit": limit, "offset": offset}
+    where = ""
+    if issue_type is not None:
+        where += (" AND t.session_id IN (SELECT session_id FROM quality_issues "
+                  "WHERE project_id = $p AND issue_type = $issue)")
+        params["issue"] = issue_type
+    if min_score is not None:
+        where += " AND q.score >= $min_score"
+        params["min_score"] = min_score
+    if max_score is not None:
+        where += " AND q.score <= $max_score"
+        params["max_score"] = max_score
+    order = "q.score ASC NULLS LAST, t.created_at, t.session_id" if worst_first else "t.created_at, t.session_id"
     sql = (f"WITH hit AS (SELECT DISTINCT session_id FROM meetings "
            f"WHERE project_id = $p AND created_at BETWEEN $start AND $end) "
            f"SELECT {_select(SESSION_COLUMNS)}, count(*) OVER () AS _total "
-           f"FROM sessions t JOIN hit USING (session_id) WHERE t.project_id = $p "
-           f"ORDER BY t.created_at, t.session_id LIMIT $limit OFFSET $offset")
-    params = {"p": project_id, "start": start_ms, "end": end_ms, "limit": limit, "offset": offset}
+           f"FROM sessions t JOIN hit USING (session_id) "
+           f"LEFT JOIN quality_scores q ON q.project_id = t.project_id AND q.session_id = t.session_id "
+           f"AND q.level = 'session' "
+           f"WHERE t.project_id = $p{where} "
+           f"ORDER BY {order} LIMIT $limit OFFSET $offset")
     rows = _dicts(cur.execute(sql, params))
     if rows or offset == 0:
         return rows, int(rows[0]["_total"]) if rows else 0
@@ -373,3 +393,25 @@ def subscriber_stats(cur: Cursor, project_id: str, subscribers: Sequence[tuple[s
                      max_rows: int | None = None) -> tuple[list[Row], dict]:
     """subscriberStats samples of subscribers (session_id, subscriber_id) taken within ts_range."""
     return _stats(cur, project_id, "subscriberStats", "subscriber_id", subscribers, ts_range, offset, limit, max_rows)
+
+
+# -- quality (docs/quality.md) --------------------------------------------------
+
+def quality_scores(cur: Cursor, project_id: str, level: str, session_ids: Sequence[str]) -> list[Row]:
+    """Score rows of one level for these sessions (one statement for a whole GraphQL level)."""
+    if not session_ids:
+        return []
+    return _dicts(cur.execute(
+        "SELECT session_id, entity_id, samples, scored_ms, score, score_p10 FROM quality_scores "
+        "WHERE project_id = $p AND level = $level AND session_id IN (SELECT unnest($s))",
+        {"p": project_id, "level": level, "s": list(dict.fromkeys(session_ids))}))
+
+
+def quality_issues(cur: Cursor, project_id: str, session_ids: Sequence[str]) -> list[Row]:
+    """Every issue of these sessions, by start time."""
+    if not session_ids:
+        return []
+    return _dicts(cur.execute(
+        "SELECT * FROM quality_issues WHERE project_id = $p AND session_id IN (SELECT unnest($s)) "
+        "ORDER BY session_id, start_ts, issue_type, entity_id",
+        {"p": project_id, "s": list(dict.fromkeys(session_ids))}))

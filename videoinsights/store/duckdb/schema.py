@@ -9,7 +9,7 @@ from videoinsights.domain.events import COLUMN_KIND, FIELD_COLUMNS, SQL_TYPE
 from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS, STATS_EXTRA_COLUMNS
 from videoinsights.domain.tiers import TIER_COLUMNS
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
     return ",\n  ".join(f"{n} {sql_type}" for n in names)
@@ -288,9 +288,41 @@ CREATE TABLE IF NOT EXISTS login_sessions (
   created_at BIGINT NOT NULL,
   expires_at BIGINT NOT NULL
 )""",
+    # Quality scores per level and detected issues of each session (derive/quality.py, docs/quality.md).
+    "quality_scores": """
+CREATE TABLE IF NOT EXISTS quality_scores (
+  project_id VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
+  level VARCHAR NOT NULL,              -- 'stream' | 'subscriber' | 'connection' | 'meeting' | 'session'
+  entity_id VARCHAR NOT NULL,          -- stream / subscriber / connection id, meeting index, or the session id
+  meeting_index INTEGER,
+  connection_id VARCHAR,               -- the participant
+  samples INTEGER NOT NULL,
+  scored_ms BIGINT NOT NULL,           -- total time the samples cover (the weight)
+  score DOUBLE NOT NULL,               -- time-weighted mean, 1..5
+  score_p10 DOUBLE NOT NULL            -- time-weighted 10th percentile
+)""",
+    "quality_issues": """
+CREATE TABLE IF NOT EXISTS quality_issues (
+  project_id VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
+  meeting_index INTEGER,
+  issue_type VARCHAR NOT NULL,         -- high_packet_loss, high_rtt, ... (docs/quality.md)
+  entity_kind VARCHAR NOT NULL,        -- 'stream' | 'subscriber' | 'connection' | 'attempt'
+  entity_id VARCHAR NOT NULL,
+  connection_id VARCHAR,               -- the affected participant
+  start_ts BIGINT NOT NULL,
+  end_ts BIGINT NOT NULL,
+  metric VARCHAR NOT NULL,             -- the evidence: metric name ...
+  value DOUBLE NOT NULL,               -- ... and its worst value in the window
+  threshold DOUBLE NOT NULL,
+  samples INTEGER NOT NULL
+)""",
 }
 
 DERIVED_SESSION_TABLES = (
+    "quality_scores",
+    "quality_issues",
     "sessions",
     "meetings",
     "connections",

@@ -28,6 +28,7 @@ from videoinsights.derive.model import (
     PROJECT_MEASURES,
     QUALITY_SIDES,
 )
+from videoinsights.derive.quality import SAMPLE_COLUMNS
 from videoinsights.domain.days import day_start_ms
 from videoinsights.domain.events import RAW_COLUMNS, STATS_TYPES
 from videoinsights.domain.quality import (
@@ -37,7 +38,9 @@ from videoinsights.domain.quality import (
     STATS_EXTRA_COLUMNS,
     STATS_MEANS,
 )
+from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
 from videoinsights.store.base import AppendResult, Project, SessionKey
+from videoinsights.store.duckdb import alerts as alert_sql
 from videoinsights.store.duckdb.errors import classify
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
@@ -160,6 +163,13 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             for c in STATS_EXTRA_COLUMNS
         ),
     ),
+    # quality_scores and quality_issues (docs/quality.md) are new tables, created empty by TABLES: run
+    # `videoinsights rebuild` once to score the sessions already stored.
+    5: tuple(
+        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {c} DOUBLE DEFAULT 0"
+        for table in ("session_endpoint_days", "rollup_endpoint_daily", "rollup_endpoint_monthly")
+        for c in (*SCORE_COLUMNS, *ISSUE_COLUMNS)
+    ),
 }
 
 
@@ -234,6 +244,7 @@ class DuckDBStore:
     def _migrate(self) -> None:
         for ddl in TABLES.values():
             self._con.execute(ddl)
+        alert_sql.create_tables(self._con)  # alerts keep their DDL beside their SQL
         for version, statements in MIGRATIONS.items():
             if self._meta_int("schema_version") in range(1, version):
                 for sql in statements:
@@ -494,6 +505,15 @@ class DuckDBStore:
                 ORDER BY s.project_id, s.session_id, side, entity_id, day"""
         ).to_arrow_table()
 
+    def load_sample_table(self, keys: Sequence[SessionKey]) -> pa.Table:
+        """The raw stats samples of these sessions, only the columns quality scoring reads (derive/quality.py)."""
+        self._keys_table(keys)
+        return self._dcon.sql(
+            f"""SELECT s.project_id, s.session_id, {", ".join(f"s.{c}" for c in SAMPLE_COLUMNS)} FROM stats_samples s
+               JOIN keys k ON s.project_id = k.project_id AND s.session_id = k.session_id
+               WHERE s.ts >= (SELECT min(first_ts) FROM keys)"""
+        ).to_arrow_table()
+
     def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]]) -> None:
         """Swap in the new derived rows of these sessions (derive/rows.py: table name -> parts of its rows)
         and refresh the rollups of every day they touch, before or after."""
@@ -673,7 +693,7 @@ class DuckDBStore:
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [raw_before]).fetchone()[0]
             old_sessions = "SELECT project_id, session_id FROM sessions WHERE last_seen_at < ?"
             cutoff = day_start_ms(raw_before)
-            for table in ("meetings", "connections", "publishers", "subscribers"):
+            for table in ("meetings", "connections", "publishers", "subscribers", "quality_scores", "quality_issues"):
                 counts[table] = con.execute(
                     f"DELETE FROM {table} WHERE (project_id, session_id) IN ({old_sessions})", [cutoff]
                 ).fetchone()[0]

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import Scope
 
-from videoinsights.web.pages import collector_demo, login, views
+from videoinsights.web.pages import alerts, collector_demo, login, views
 from videoinsights.web.pages.assets import PrecompressedStaticFiles
 from videoinsights.web.pages.render import STATIC
 
@@ -46,6 +46,10 @@ def page_routes() -> list[BaseRoute]:
         Route("/live", views.live_page, methods=["GET"]),
         Route("/sessions", views.sessions_page, methods=["GET"]),
         Route("/sessions/{session_id:path}", views.inspector_page, methods=["GET"]),
+        Route("/alerts", alerts.alerts_page, methods=["GET"]),
+        Route("/alerts/api", alerts.get_alerts, methods=["GET"]),
+        Route("/alerts/api/rules", alerts.post_alert, methods=["POST"]),
+        Route("/alerts/api/rules/{rule_id}/delete", alerts.post_delete_alert, methods=["POST"]),
         Route("/collector-demo", views.collector_demo_page, methods=["GET"]),
         Route("/collector-demo/credential", collector_demo.post_demo_credential, methods=["POST"]),
         Mount("/static", PrecompressedStaticFiles(directory=STATIC, check_dir=False), name="static"),

@@ -40,6 +40,7 @@ DASHBOARD = PageSpec("dashboard", "Dashboard", "dashboard")
 LIVE = PageSpec("live", "Live", "live")
 SESSIONS = PageSpec("sessions", "Sessions", "sessions")
 INSPECTOR = PageSpec("inspector", "Session", "sessions")
+ALERTS = PageSpec("alerts", "Alerts", "alerts")
 COLLECTOR_DEMO = PageSpec("collector-demo", "Collector demo", "collector", collector=True)
 
 NOT_BUILT = ('<section class="card notice"><h2>The frontend is not built</h2><p>Run '
@@ -77,7 +78,7 @@ def _shell(request: Request, login: Login, spec: PageSpec, project: GrantedProje
         else:
             body = NOT_BUILT
     nav = {f"nav_{k}": 'aria-current="page"' if spec.nav == k else ""
-           for k in ("explorer", "dashboard", "live", "sessions", "collector")}
+           for k in ("explorer", "dashboard", "live", "sessions", "alerts", "collector")}
     html_text = render.fill(
         "app.html",
         raw={"boot": render.boot_json(boot or {}), "scripts": scripts, "styles": styles, "body": body,

@@ -1,0 +1,1 @@
+"""Alert rules on fresh data, evaluated in the server, announced by signed webhooks (docs/alerts.md)."""
