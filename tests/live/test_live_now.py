@@ -127,3 +127,10 @@ def test_window_bounds_are_checked(served: Any) -> None:
     body = httpx.post(f"{server.url}/graphql", json={"query": query}, headers=creds.headers()).json()
     assert body["errors"][0]["errorCode"] == 1005
     assert "windowMinutes" in body["errors"][0]["message"]
+
+
+def test_a_null_window_is_the_default_window(served: Any) -> None:
+    """An explicit `windowMinutes: null` (the fuzzer sends it) answers like the 5-minute default."""
+    explicit = live(served, "windowMinutes: 5", "windowMinutes attempts")
+    assert live(served, "windowMinutes: null", "windowMinutes attempts") == explicit
+    assert explicit["windowMinutes"] == 5

@@ -18,11 +18,14 @@ from videoinsights.query.scalars import finite
 from videoinsights.store.duckdb import live as live_reads
 
 MAX_WINDOW_MINUTES = 180
+DEFAULT_WINDOW_MINUTES = 5
 
 
-def resolve_live(obj: dict[str, Any], info: GraphQLResolveInfo, windowMinutes: int = 5,
+def resolve_live(obj: dict[str, Any], info: GraphQLResolveInfo, windowMinutes: int | None = None,
                  **args: Any) -> dict[str, Any]:
     ctx: RequestContext = info.context
+    if windowMinutes is None:  # absent or an explicit null: the default window
+        windowMinutes = DEFAULT_WINDOW_MINUTES
     if not 1 <= windowMinutes <= MAX_WINDOW_MINUTES:
         raise InsightsError(1005, f"windowMinutes must be between 1 and {MAX_WINDOW_MINUTES}, got {windowMinutes}.")
     project_id = obj["_project"].project_id
