@@ -46,6 +46,20 @@ def _quality(agg: StatsAggregate) -> dict[str, float]:
     return values
 
 
+def connection_dims(lt: Lifetimes, connection_id: str | None) -> Dims:
+    """The endpoint dimensions of a connection (all None when the connection is unknown)."""
+    conn = lt.connections.get(connection_id or "")
+    return _dims(conn.endpoint if conn else None)
+
+
+def media_lives(lt: Lifetimes) -> list[tuple[str, str | None, int, int]]:
+    """(minutes column, connection id, start, end) of every published stream and subscriber: what the
+    day rows here and the hour/minute rows (derive/fine.py) split into their buckets."""
+    lives = [("published_minutes", s.connection_id, s.created_at, s.ended_at) for s in lt.streams.values()]
+    lives += [("subscribed_minutes", s.connection_id, s.created_at, s.ended_at) for s in lt.subscribers.values()]
+    return lives
+
+
 def endpoint_days(project_id: str, session_id: str, lt: Lifetimes, events: list[dict[str, Any]],
                   stats: list[StatsAggregate]) -> list[EndpointDayRow]:
     """Endpoint day rows from lifetimes, canonical events and canonical stats."""
@@ -53,12 +67,9 @@ def endpoint_days(project_id: str, session_id: str, lt: Lifetimes, events: list[
     measures: dict[tuple[date, Dims], dict[str, float]] = defaultdict(lambda: defaultdict(float))
 
     def conn_dims(connection_id: str | None) -> Dims:
-        conn = lt.connections.get(connection_id or "")
-        return _dims(conn.endpoint if conn else None)
+        return connection_dims(lt, connection_id)
 
-    lives = [("published_minutes", s.connection_id, s.created_at, s.ended_at) for s in lt.streams.values()]
-    lives += [("subscribed_minutes", s.connection_id, s.created_at, s.ended_at) for s in lt.subscribers.values()]
-    for column, connection_id, start, end in lives:
+    for column, connection_id, start, end in media_lives(lt):
         dims = conn_dims(connection_id)
         for day, part_start, part_end in split_by_day(start, end):
             minutes_ms[(day, dims)][column] += part_end - part_start

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from videoinsights.derive.endpoints import _ATTEMPT_PREFIX, Dims, _dims
+from videoinsights.derive.endpoints import _ATTEMPT_PREFIX, Dims, _dims, connection_dims, media_lives
 from videoinsights.derive.intervals import MINUTE_MS
 from videoinsights.derive.lifetimes import Lifetimes
 from videoinsights.derive.model import DIMENSIONS
@@ -69,14 +69,8 @@ def endpoint_buckets(project_id: str, session_id: str, lt: Lifetimes, events: li
     minutes_ms: dict[tuple[int, Dims], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     counts: dict[tuple[int, Dims], dict[str, int]] = defaultdict(lambda: defaultdict(int))
 
-    def conn_dims(connection_id: str | None) -> Dims:
-        conn = lt.connections.get(connection_id or "")
-        return _dims(conn.endpoint if conn else None)
-
-    lives = [("published_minutes", s.connection_id, s.created_at, s.ended_at) for s in lt.streams.values()]
-    lives += [("subscribed_minutes", s.connection_id, s.created_at, s.ended_at) for s in lt.subscribers.values()]
-    for column, connection_id, start, end in lives:
-        dims = conn_dims(connection_id)
+    for column, connection_id, start, end in media_lives(lt):
+        dims = connection_dims(lt, connection_id)
         for bucket, ms in _split(start, end, width):
             minutes_ms[(bucket, dims)][column] += ms
 
