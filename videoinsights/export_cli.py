@@ -66,7 +66,7 @@ def _local_chunks(settings: Settings, project_id: str, params: dict[str, list[st
         cursor = store.export_cursor()
         try:
             def counted() -> Iterator[list[dict[str, Any]]]:
-                for batch in export_rows(export, cursor, now_ms, first_daily_day):
+                for batch in export_rows(export, cursor, now_ms, first_daily_day, sql=store.sql):
                     bar.advance(len(batch))
                     yield batch
 

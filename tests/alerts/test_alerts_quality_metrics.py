@@ -47,7 +47,7 @@ def test_score_p10_and_issue_share(tmp_path: Path) -> None:
         share_us = create_alert(store, pid, "issue_share", 0.25, hook, issue_type="high_packet_loss",
                                 countries=["US"])
         rules = [Rule.from_row(r) for r in alert_sql.all_rules(store.reader())]
-        seen = observe(store.reader(), rules, NOW)
+        seen = observe(store, rules, NOW)
         assert seen[p10["id"]].value == pytest.approx(2.2) and seen[p10["id"]].detail == {"sessions": 3}
         assert seen[share["id"]].value == pytest.approx(1 / 3)
         assert seen[share["id"]].detail == {"sessions": 3, "withIssue": 1}

@@ -145,7 +145,7 @@ def test_internal_errors_are_generic(store: Any, caplog: pytest.LogCaptureFixtur
         def execute(self, *_args: Any) -> Any:
             raise RuntimeError("disk on fire at /secret/path")
 
-    executor = Executor(SETTINGS, Broken, store.get_project, clock)
+    executor = Executor(SETTINGS, Broken, store.get_project, clock, sql=store.sql)
     with caplog.at_level(logging.ERROR):
         body = executor.run(AuthContext(fx.PROJECT, "project"), PROJECT_QUERY % fx.PROJECT)
     (err,) = body["errors"]

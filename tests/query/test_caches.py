@@ -20,6 +20,7 @@ class VersionedStore:
 
     def __init__(self, store: Any, version: int | None) -> None:
         self._store = store
+        self.sql = store.sql
         self.data_version = version
         self.statements: list[str] = []
 

@@ -277,7 +277,7 @@ DEEP = """query($ids: [String]!) { project(projectId: 55555555) { sessionData { 
 
 def test_statements_do_not_grow_with_the_tree(big: DuckDBStore) -> None:
     log: list[str] = []
-    executor = Executor(SETTINGS, lambda: CountingCursor(big.reader(), log), big.get_project, clock)
+    executor = Executor(SETTINGS, lambda: CountingCursor(big.reader(), log), big.get_project, clock, sql=big.sql)
     auth = AuthContext("55555555", "project")
 
     def statements(n: int) -> tuple[int, dict[str, Any]]:
@@ -312,7 +312,7 @@ def test_stats_of_parents_far_apart_take_the_index_path(big: DuckDBStore, monkey
     variables = {"ids": [f"s{i}" for i in range(N_SESSIONS)]}
     scanned = executor.run(auth, DEEP, variables)
     log: list[str] = []
-    counting = Executor(SETTINGS, lambda: CountingCursor(big.reader(), log), big.get_project, clock)
+    counting = Executor(SETTINGS, lambda: CountingCursor(big.reader(), log), big.get_project, clock, sql=big.sql)
     monkeypatch.setattr(reads, "_NARROW_STATS_SPAN_MS", -1)
     indexed = counting.run(auth, DEEP, variables)
     assert "errors" not in indexed and indexed == scanned

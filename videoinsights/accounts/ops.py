@@ -17,7 +17,6 @@ from typing import Any
 
 from videoinsights.accounts.model import Account, AccountError, normalize_email
 from videoinsights.accounts.passwords import hash_password, is_password_hash
-from videoinsights.store.duckdb import accounts as sql
 
 DEMO_EMAIL = "demo@videoinsights.local"
 
@@ -33,7 +32,7 @@ def _require_hash(password_hash: str) -> None:
 
 
 def _account(store: Any, email: str) -> Account:
-    account = sql.account_by_email(_cursor(store), normalize_email(email))
+    account = store.sql.accounts.account_by_email(_cursor(store), normalize_email(email))
     if account is None:
         raise AccountError(f"no account {email}")
     return account
@@ -48,10 +47,10 @@ def create_account(store: Any, email: str, password_hash: str) -> dict[str, Any]
     _require_hash(password_hash)
     email = normalize_email(email)
     cur = _cursor(store)
-    if sql.account_by_email(cur, email) is not None:
+    if store.sql.accounts.account_by_email(cur, email) is not None:
         raise AccountError(f"account {email} already exists")
     account = Account(str(uuid.uuid4()), email, password_hash, int(time.time() * 1000))
-    sql.insert_account(cur, account)
+    store.sql.accounts.insert_account(cur, account)
     return account_json(account, [])
 
 
@@ -60,8 +59,8 @@ def set_password(store: Any, email: str, password_hash: str) -> dict[str, Any]:
     _require_hash(password_hash)
     account = _account(store, email)
     cur = _cursor(store)
-    sql.set_password_hash(cur, account.account_id, password_hash)
-    ended = sql.delete_account_sessions(cur, account.account_id)
+    store.sql.accounts.set_password_hash(cur, account.account_id, password_hash)
+    ended = store.sql.accounts.delete_account_sessions(cur, account.account_id)
     return {"email": account.email, "sessionsEnded": ended}
 
 
@@ -70,18 +69,19 @@ def grant_project(store: Any, email: str, project_id: str) -> dict[str, Any]:
     project = store.get_project(str(project_id))
     if project is None:
         raise AccountError(f"no project {project_id}")
-    added = sql.grant_project(_cursor(store), account.account_id, project.project_id, int(time.time() * 1000))
+    added = store.sql.accounts.grant_project(_cursor(store), account.account_id, project.project_id,
+                                             int(time.time() * 1000))
     return {"email": account.email, "projectId": project.project_id, "granted": added}
 
 
 def revoke_project(store: Any, email: str, project_id: str) -> dict[str, Any]:
     account = _account(store, email)
-    removed = sql.revoke_project(_cursor(store), account.account_id, str(project_id))
+    removed = store.sql.accounts.revoke_project(_cursor(store), account.account_id, str(project_id))
     return {"email": account.email, "projectId": str(project_id), "revoked": removed}
 
 
 def list_accounts(store: Any) -> list[dict[str, Any]]:
-    return [account_json(a, projects) for a, projects in sql.list_accounts(_cursor(store))]
+    return [account_json(a, projects) for a, projects in store.sql.accounts.list_accounts(_cursor(store))]
 
 
 def ensure_demo_account(store: Any, project_id: str) -> tuple[str, str]:
@@ -92,7 +92,7 @@ def ensure_demo_account(store: Any, project_id: str) -> tuple[str, str]:
     demo server reachable from elsewhere."""
     password = secrets.token_urlsafe(12)
     password_hash = hash_password(password)
-    if sql.account_by_email(_cursor(store), DEMO_EMAIL) is None:
+    if store.sql.accounts.account_by_email(_cursor(store), DEMO_EMAIL) is None:
         create_account(store, DEMO_EMAIL, password_hash)
     else:
         set_password(store, DEMO_EMAIL, password_hash)

@@ -1,6 +1,6 @@
 """One evaluation pass: the value of every rule's metric, then each rule's state change.
 
-Values come from one grouped statement per metric (store/duckdb/alerts.py);
+Values come from one grouped statement per metric (the store backend's alerts module);
 the state machine is a pure function so its rules are easy to read and test:
 
     ok      --breach-->                                        firing  (webhook "fired")
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from videoinsights.alerts.rules import ATTEMPT_METRICS, MEETING_ENDED, SESSION_METRICS, Rule
-from videoinsights.store.duckdb import alerts as sql
 
 
 @dataclass(frozen=True)
@@ -36,8 +35,9 @@ class Transition:
     meeting: dict[str, Any] | None = None  # meeting_ended: the meeting's summary
 
 
-def observe(cur: Any, rules: list[Rule], now_ms: int) -> dict[str, Observation]:
-    """Every rule's observation, by rule id: one statement per metric in use."""
+def observe(store: Any, rules: list[Rule], now_ms: int) -> dict[str, Observation]:
+    """Every rule's observation, by rule id: one statement per metric in use (on the calling thread's reader)."""
+    cur, sql = store.reader(), store.sql.alerts
     longest: dict[str, int] = {}
     for rule in rules:
         longest[rule.metric] = max(longest.get(rule.metric, 0), rule.window_s)
@@ -76,11 +76,12 @@ MEETING_LOOKBACK_MS = 86_400_000  # meetings that ended longer ago are not annou
 MEETINGS_PER_PASS = 500
 
 
-def ended_meetings(cur: Any, rules: list[Rule], now_ms: int) -> list[Transition]:
+def ended_meetings(store: Any, rules: list[Rule], now_ms: int) -> list[Transition]:
     """One 'meeting_ended' transition per meeting that ended and was derived since the last pass."""
     by_id = {r.rule_id: r for r in rules if r.metric == MEETING_ENDED}
     if not by_id:
         return []
+    cur, sql = store.reader(), store.sql.alerts
     out = []
     for row in sql.ended_meetings(cur, now_ms, MEETING_LOOKBACK_MS, MEETINGS_PER_PASS):
         summary = dict(zip(sql.MEETING_SUMMARY, row[1:], strict=True))
@@ -99,10 +100,10 @@ def ended_meetings(cur: Any, rules: list[Rule], now_ms: int) -> list[Transition]
     return out
 
 
-def evaluate(cur: Any, rules: list[Rule], now_ms: int) -> list[Transition]:
+def evaluate(store: Any, rules: list[Rule], now_ms: int) -> list[Transition]:
     """The transitions of one pass (the caller stores the new states and sends the webhooks)."""
-    observations = observe(cur, rules, now_ms)
-    transitions = ended_meetings(cur, rules, now_ms)
+    observations = observe(store, rules, now_ms)
+    transitions = ended_meetings(store, rules, now_ms)
     for rule in rules:
         if rule.metric == MEETING_ENDED:
             continue

@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from videoinsights.domain.scoring import ISSUE_TYPES
-from videoinsights.store.duckdb import alerts as sql
 
 # metric -> the attempt event type whose failure share it measures
 ATTEMPT_METRICS = {
@@ -152,30 +151,31 @@ def create_alert(store: Any, project_id: str, metric: str, threshold: float | in
                 _names(sdks, "sdk", upper=True), _names(browsers, "browser", upper=True), window_s, float(threshold),
                 direction, quiet_s, check_webhook_url(webhook), "whsec_" + secrets.token_hex(24), now, "ok", now, None,
                 issue_type)
-    sql.insert_rule(store.reader(), (rule.rule_id, rule.project_id, rule.metric, list(rule.countries),
-                                     list(rule.sdks), list(rule.browsers), rule.window_s, rule.threshold,
-                                     rule.direction, rule.quiet_s, rule.webhook_url, rule.secret, rule.created_at,
-                                     rule.state, rule.state_since, rule.last_value, rule.issue_type))
+    store.sql.alerts.insert_rule(store.reader(), (
+        rule.rule_id, rule.project_id, rule.metric, list(rule.countries), list(rule.sdks), list(rule.browsers),
+        rule.window_s, rule.threshold, rule.direction, rule.quiet_s, rule.webhook_url, rule.secret, rule.created_at,
+        rule.state, rule.state_since, rule.last_value, rule.issue_type))
     return rule.json(secret=True)
 
 
 def list_alerts(store: Any, project_id: str) -> list[dict[str, Any]]:
-    return [Rule.from_row(r).json(secret=True) for r in sql.project_rules(store.reader(), _project(store, project_id))]
+    rows = store.sql.alerts.project_rules(store.reader(), _project(store, project_id))
+    return [Rule.from_row(r).json(secret=True) for r in rows]
 
 
 def get_alert(store: Any, rule_id: str) -> dict[str, Any] | None:
-    row = sql.get_rule(store.reader(), rule_id)
+    row = store.sql.alerts.get_rule(store.reader(), rule_id)
     return Rule.from_row(row).json(secret=True) if row else None
 
 
 def delete_alert(store: Any, rule_id: str) -> dict[str, Any]:
-    if not sql.delete_rule(store.reader(), rule_id):
+    if not store.sql.alerts.delete_rule(store.reader(), rule_id):
         raise AlertError(f"no alert rule {rule_id}")
     return {"id": rule_id, "deleted": True}
 
 
 def list_deliveries(store: Any, project_id: str, limit: int = 100) -> list[dict[str, Any]]:
-    rows = sql.project_deliveries(store.reader(), _project(store, project_id), max(1, min(limit, 1000)))
+    rows = store.sql.alerts.project_deliveries(store.reader(), _project(store, project_id), max(1, min(limit, 1000)))
     keys = ("id", "ruleId", "projectId", "event", "createdAt", "status", "attempts", "httpStatus", "lastError")
     return [dict(zip(keys, (*r[:2], int(r[2]), *r[3:]), strict=True)) for r in rows]
 

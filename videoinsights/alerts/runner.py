@@ -22,8 +22,7 @@ from videoinsights.alerts.evaluate import Transition, evaluate
 from videoinsights.alerts.rules import Rule
 from videoinsights.alerts.webhooks import Policy, deliver
 from videoinsights.settings import Settings
-from videoinsights.store.duckdb import alerts as sql
-from videoinsights.store.duckdb.store import DuckDBStore
+from videoinsights.store.base import Store
 from videoinsights.store.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -44,7 +43,7 @@ def payload(t: Transition, delivery_id: str) -> bytes:
 
 
 class AlertRunner:
-    def __init__(self, settings: Settings, store: DuckDBStore, writer: Writer) -> None:
+    def __init__(self, settings: Settings, store: Store, writer: Writer) -> None:
         self.settings, self.store, self.writer = settings, store, writer
         self.policy = Policy(settings.webhook_max_attempts, settings.webhook_backoff_ms / 1000,
                              float(settings.webhook_timeout_s), settings.webhook_allow_private)
@@ -91,13 +90,12 @@ class AlertRunner:
         return transitions
 
     def _evaluate(self, now_ms: int) -> list[Transition]:
-        cur = self.store.reader()
-        rules = [Rule.from_row(r) for r in sql.all_rules(cur)]
-        return evaluate(cur, rules, now_ms) if rules else []
+        rules = [Rule.from_row(r) for r in self.store.sql.alerts.all_rules(self.store.reader())]
+        return evaluate(self.store, rules, now_ms) if rules else []
 
     @staticmethod
     def _record(store: Any, transitions: list[Transition], ids: list[str]) -> None:
-        cur = store.reader()
+        cur, sql = store.reader(), store.sql.alerts
         sql.set_states(cur, [(t.rule.rule_id, "firing" if t.event == "fired" else "ok", t.at_ms, t.observation.value)
                              for t in transitions if t.meeting is None])
         sql.mark_meetings_sent(cur, [(t.rule.rule_id, t.meeting["sessionId"], t.meeting["meetingIndex"])
@@ -109,7 +107,8 @@ class AlertRunner:
                       error: str | None) -> None:
         now = int(time.time() * 1000)
         await asyncio.wrap_future(self.writer.call(
-            lambda store: sql.update_delivery(store.reader(), delivery_id, status, attempts, http_status, error, now)))
+            lambda store: store.sql.alerts.update_delivery(store.reader(), delivery_id, status, attempts, http_status,
+                                                           error, now)))
 
     async def _send(self, t: Transition, delivery_id: str) -> None:
         async def progress(status: str, attempts: int, http_status: int | None, error: str | None) -> None:

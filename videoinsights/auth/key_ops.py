@@ -22,7 +22,6 @@ from videoinsights.auth.client_keys import (
     new_client_key,
     normalize_origin,
 )
-from videoinsights.store.duckdb import client_keys as sql
 
 
 def _project(store: Any, project_id: str) -> str:
@@ -43,18 +42,18 @@ def create_client_key(store: Any, project_id: str, origins: list[str] | None = N
     normalized = tuple(dict.fromkeys(normalize_origin(o) for o in origins or ()))
     value = new_client_key()
     key = ClientKey(hash_key(value), value[:SHOWN_PREFIX_LEN], pid, name, normalized, int(time.time() * 1000), None)
-    sql.insert_client_key(store.reader(), key)
+    store.sql.client_keys.insert_client_key(store.reader(), key)
     return {"key": value, **key_json(key)}
 
 
 def list_client_keys(store: Any, project_id: str) -> list[dict[str, Any]]:
-    return [key_json(k) for k in sql.project_client_keys(store.reader(), _project(store, project_id))]
+    return [key_json(k) for k in store.sql.client_keys.project_client_keys(store.reader(), _project(store, project_id))]
 
 
 def revoke_client_key(store: Any, key: str) -> dict[str, Any]:
     """Revoke by the whole key or by the prefix `keys list` shows (refused if ambiguous)."""
     value = key.strip()
-    matches = sql.client_keys_matching(store.reader(), hash_key(value), value[:SHOWN_PREFIX_LEN])
+    matches = store.sql.client_keys.client_keys_matching(store.reader(), hash_key(value), value[:SHOWN_PREFIX_LEN])
     if looks_like_key(value):
         matches = [k for k in matches if k.key_hash == hash_key(value)]
     elif len(value) != SHOWN_PREFIX_LEN:
@@ -65,8 +64,8 @@ def revoke_client_key(store: Any, key: str) -> dict[str, Any]:
         raise ClientKeyError(f"several keys start with {value}: give the whole key")
     target = matches[0]
     if target.revoked_at is None:
-        sql.revoke_client_key(store.reader(), target.key_hash, int(time.time() * 1000))
-    revoked = sql.client_keys_matching(store.reader(), target.key_hash, "")[0]
+        store.sql.client_keys.revoke_client_key(store.reader(), target.key_hash, int(time.time() * 1000))
+    revoked = store.sql.client_keys.client_keys_matching(store.reader(), target.key_hash, "")[0]
     return key_json(revoked)
 
 
@@ -76,21 +75,21 @@ def add_livekit_key(store: Any, project_id: str, api_key: str, api_secret: str) 
     api_key, api_secret = api_key.strip(), api_secret.strip()
     if not api_key or not api_secret:
         raise ClientKeyError("give a LiveKit API key and its secret")
-    owner = sql.livekit_key(store.reader(), api_key)
+    owner = store.sql.client_keys.livekit_key(store.reader(), api_key)
     if owner is not None and owner[0] != pid:
         raise ClientKeyError(f"LiveKit API key {api_key} is registered on project {owner[0]}")
-    sql.put_livekit_key(store.reader(), api_key, pid, api_secret, int(time.time() * 1000))
+    store.sql.client_keys.put_livekit_key(store.reader(), api_key, pid, api_secret, int(time.time() * 1000))
     return {"projectId": int(pid), "apiKey": api_key, "webhookPath": f"/v1/projects/{pid}/callbacks/livekit"}
 
 
 def list_livekit_keys(store: Any, project_id: str) -> list[dict[str, Any]]:
     pid = _project(store, project_id)
-    return [{"apiKey": k, "createdAt": at} for k, at in sql.project_livekit_keys(store.reader(), pid)]
+    return [{"apiKey": k, "createdAt": at} for k, at in store.sql.client_keys.project_livekit_keys(store.reader(), pid)]
 
 
 def remove_livekit_key(store: Any, project_id: str, api_key: str) -> dict[str, Any]:
     pid = _project(store, project_id)
-    if not sql.delete_livekit_key(store.reader(), api_key, pid):
+    if not store.sql.client_keys.delete_livekit_key(store.reader(), api_key, pid):
         raise ClientKeyError(f"LiveKit API key {api_key} is not registered on project {pid}")
     return {"projectId": int(pid), "apiKey": api_key, "removed": True}
 

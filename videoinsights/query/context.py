@@ -19,7 +19,8 @@ from videoinsights.store.base import Project
 class RequestContext:
     auth: AuthContext
     settings: Settings
-    reader: Callable[[], Any]  # -> a DuckDB cursor private to this thread
+    reader: Callable[[], Any]  # -> the store's read handle for this thread (a DuckDB cursor, a ClickHouse client)
+    sql: Any  # the store's backend SQL modules (Store.sql): resolvers call sql.reads, sql.live
     lookup: Callable[[str], Project | None]
     now_ms: int
     node_budget: int | None = None  # set when the document's estimate exceeds the node limit

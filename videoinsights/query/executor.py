@@ -102,8 +102,12 @@ class Executor:
 
     def __init__(self, settings: Settings, reader: Callable[[], Any], lookup: Callable[[str], Project | None],
                  clock: Callable[[], float] = time.time,
-                 executor_class: type[GraphQLExecutor] = FastExecutor) -> None:
+                 executor_class: type[GraphQLExecutor] = FastExecutor, *, sql: Any = None) -> None:
         self.schema = build_schema()
+        # The backend's SQL modules: given, or those of the store whose bound `reader` this is.
+        self.sql = sql if sql is not None else getattr(getattr(reader, "__self__", None), "sql", None)
+        if self.sql is None:
+            raise TypeError("Executor needs sql= (the store's backend modules) unless reader is a store's method")
         self.executor_class = executor_class
         self.settings = settings
         self.reader = reader
@@ -156,7 +160,7 @@ class Executor:
         if cost.reads > self.settings.max_query_reads:
             error = ReadLimitError(self.settings.max_query_reads, cost.reads)
             return {"errors": [_entry(error.message, error.code)], "data": None}
-        ctx = RequestContext(auth=auth, settings=self.settings, reader=self.reader, lookup=self.lookup,
+        ctx = RequestContext(auth=auth, settings=self.settings, reader=self.reader, sql=self.sql, lookup=self.lookup,
                              now_ms=int(self.clock() * 1000), node_budget=limit if cost.nodes > limit else None)
         try:
             result = execute(self.schema, prepared.document, None, ctx, variables, operation_name,

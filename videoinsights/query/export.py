@@ -36,9 +36,10 @@ from videoinsights.query.metric import plan_metric
 from videoinsights.query.project_data import ReportArgs
 from videoinsights.query.schema import GROUP_BY, build_schema
 from videoinsights.query.selection import Tree
-from videoinsights.store.duckdb import export as store_export
 
-KINDS = ("projectData", *store_export.SESSION_KINDS)
+# Session data kinds, as the store backends' export modules read them.
+SESSION_KINDS = ("sessions", "meetings", "connections", "publishers", "subscribers", "stats")
+KINDS = ("projectData", *SESSION_KINDS)
 FORMATS = ("csv", "parquet")
 FILTERS = ("sdkType", "sdkVersion", "country", "region", "browser", "browserVersion")
 # Each session data kind: (GraphQL type, builder of its object from a store row, the owners' id columns).
@@ -222,14 +223,15 @@ def report_args(request: ExportRequest, now_ms: int) -> ReportArgs:
 
 
 def export_rows(request: ExportRequest, cursor: Any, now_ms: int, first_daily_day: date,
-                batch_rows: int = 10_000) -> Iterator[list[dict[str, Any]]]:
-    """The export's records, a batch at a time, keyed by columns_of(kind) names."""
+                batch_rows: int = 10_000, *, sql: Any) -> Iterator[list[dict[str, Any]]]:
+    """The export's records, a batch at a time, keyed by columns_of(kind) names; `sql` is the store's
+    backend modules (Store.sql) and `cursor` a handle from its export_cursor()."""
     columns = columns_of(request.kind)
     if request.kind == "projectData":
         report = report_args(request, now_ms)
         plan = plan_metric(_tree(columns), report.include_project)
         query = report.query(request.project_id, plan, month_start(first_daily_day), 0, 0)
-        batches = store_export.project_report_batches(cursor, query, batch_rows)
+        batches = sql.export.project_report_batches(cursor, query, batch_rows)
         return ([_flatten(report.metric(row, plan), columns) for row in batch] for batch in batches)
     _, build, owners = _SESSION_KINDS[request.kind]
     end = now_ms if request.end_ms is None else request.end_ms
@@ -242,6 +244,6 @@ def export_rows(request: ExportRequest, cursor: Any, now_ms: int, first_daily_da
             out.append(_flatten(obj, columns))
         return out
 
-    batches = store_export.session_data_batches(cursor, request.kind, request.project_id, request.start_ms, end,
-                                                batch_rows)
+    batches = sql.export.session_data_batches(cursor, request.kind, request.project_id, request.start_ms, end,
+                                              batch_rows)
     return (records(batch) for batch in batches)

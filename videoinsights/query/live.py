@@ -15,7 +15,6 @@ from videoinsights.query.context import RequestContext
 from videoinsights.query.errors import InsightsError
 from videoinsights.query.project_data import _filters
 from videoinsights.query.scalars import finite
-from videoinsights.store.duckdb import live as live_reads
 
 MAX_WINDOW_MINUTES = 180
 DEFAULT_WINDOW_MINUTES = 5
@@ -32,8 +31,8 @@ def resolve_live(obj: dict[str, Any], info: GraphQLResolveInfo, windowMinutes: i
     now = ctx.now_ms
     since = now - now % MINUTE_MS - (windowMinutes - 1) * MINUTE_MS  # the window's first whole minute
     filters = _filters(args)
-    counts, sessions = live_reads.live_now(ctx.cursor, project_id, now, since, filters)
-    minutes = live_reads.live_minutes(ctx.cursor, project_id, now, since, filters)
+    counts, sessions = ctx.sql.live.live_now(ctx.cursor, project_id, now, since, filters)
+    minutes = ctx.sql.live.live_minutes(ctx.cursor, project_id, now, since, filters)
     ctx.count(len(sessions) + len(minutes))
     attempts = int(sum(m["attempts"] for m in minutes))
     failures = int(sum(m["failures"] for m in minutes))

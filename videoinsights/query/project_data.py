@@ -24,7 +24,6 @@ from videoinsights.query.report import (
     resolve_interval,
 )
 from videoinsights.query.selection import selection_tree
-from videoinsights.store.duckdb import reads
 
 
 def _values(value: Any) -> list[Any]:
@@ -117,7 +116,7 @@ def resolve_project_data(obj: dict[str, Any], info: GraphQLResolveInfo, **args: 
     plan = plan_metric(selection_tree(info).get("resources", {}), report.include_project)
     report.check_plan(plan)
     query = report.query(obj["_project"].project_id, plan, month_start(ctx.first_daily_day), page.offset, page.limit)
-    rows, total = reads.project_report(ctx.cursor, query)
+    rows, total = ctx.sql.reads.project_report(ctx.cursor, query)
     ctx.count(len(rows))
     metrics = [report.metric(row, plan) for row in rows]
     return page.result(metrics, total, interval=report.interval)

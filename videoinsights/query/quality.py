@@ -16,7 +16,6 @@ from graphql import GraphQLResolveInfo
 from videoinsights.query.context import RequestContext
 from videoinsights.query.loaders import Entity, Level, Row
 from videoinsights.query.scalars import finite
-from videoinsights.store.duckdb import reads
 
 # GraphQL type -> (quality_scores level, the score row's entity id, does an issue belong to the entity)
 _Belongs = Callable[[Row, tuple[Any, ...]], bool]
@@ -57,8 +56,8 @@ def resolve_quality(obj: Entity, info: GraphQLResolveInfo) -> dict[str, Any]:
     loaded = level.cache.get(cache_key)
     if loaded is None:
         sessions = [e["_key"][0] for e in level.items]
-        scores = reads.quality_scores(ctx.cursor, ctx.auth_project_id, level_name, sessions)
-        issues = reads.quality_issues(ctx.cursor, ctx.auth_project_id, sessions)
+        scores = ctx.sql.reads.quality_scores(ctx.cursor, ctx.auth_project_id, level_name, sessions)
+        issues = ctx.sql.reads.quality_issues(ctx.cursor, ctx.auth_project_id, sessions)
         ctx.count(len(scores) + len(issues))
         by_session: dict[str, list[Row]] = {}
         for row in issues:

@@ -3,7 +3,7 @@
 Reports are built from daily rollups (America/Los_Angeles days); months that
 ended before the daily retention window come from the monthly rollups. The
 resolver turns GraphQL arguments into a `ReportQuery`; the store answers it
-(store/duckdb/reads.py) without knowing anything about GraphQL.
+(its backend's reads module, e.g. store/duckdb/reads.py) without knowing anything about GraphQL.
 """
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ from videoinsights.query.errors import InsightsError
 from videoinsights.query.loaders import Entity, Row, children, root_level
 from videoinsights.query.pagination import MEETINGS_PAGE, Page
 from videoinsights.query.scalars import finite, int32
-from videoinsights.store.duckdb import reads
 
 # Stats samples may be stamped a little outside their publisher's lifetime.
 _STATS_SLACK_MS = HOUR_MS
@@ -158,7 +157,7 @@ def resolve_session_data(obj: dict[str, Any], info: GraphQLResolveInfo) -> dict[
 
 def _live_sessions(ctx: RequestContext, project_id: str, ids: list[str]) -> tuple[list[Row], bool]:
     """Found sessions in the order asked, and whether any found one was past retention."""
-    found = {r["session_id"]: r for r in reads.sessions_by_ids(ctx.cursor, project_id, ids)}
+    found = {r["session_id"]: r for r in ctx.sql.reads.sessions_by_ids(ctx.cursor, project_id, ids)}
     cutoff = ctx.raw_cutoff_ms
     live = [found[i] for i in ids if i in found and found[i]["last_seen_at"] >= cutoff]
     return live, len(live) < len(found)
@@ -207,9 +206,9 @@ def resolve_session_summaries(obj: dict[str, Any], info: GraphQLResolveInfo, sta
         raise InsightsError(1005, f"Unknown issueType {issueType!r}: one of {', '.join(ISSUE_TYPES)}.")
     if minScore is not None and maxScore is not None and maxScore < minScore:
         raise InsightsError(1005, "Invalid score range: `maxScore` is below `minScore`.")
-    rows, total = reads.session_summaries(ctx.cursor, obj["_project"].project_id, max(start, cutoff), end_ms,
-                                          page.offset, page.limit, worst_first=orderBy == "WORST_SCORE",
-                                          issue_type=issueType, min_score=minScore, max_score=maxScore)
+    rows, total = ctx.sql.reads.session_summaries(
+        ctx.cursor, obj["_project"].project_id, max(start, cutoff), end_ms, page.offset, page.limit,
+        worst_first=orderBy == "WORST_SCORE", issue_type=issueType, min_score=minScore, max_score=maxScore)
     ctx.count(len(rows))
     return page.result(root_level([_session(r) for r in rows]).items, total)
 
@@ -223,8 +222,9 @@ def resolve_meetings(obj: Entity, info: GraphQLResolveInfo, first: int | None = 
     project_id = ctx.auth_project_id
 
     def read(parents: Sequence[Entity], pg: Page, cap: int | None) -> tuple[list[Row], dict]:
-        return reads.meetings_of_sessions(ctx.cursor, project_id, [p["_key"][0] for p in parents], pg.offset,
-                                          pg.limit, start_ms=start, end_ms=end, meeting_id=meetingId, max_rows=cap)
+        return ctx.sql.reads.meetings_of_sessions(ctx.cursor, project_id, [p["_key"][0] for p in parents], pg.offset,
+                                                  pg.limit, start_ms=start, end_ms=end, meeting_id=meetingId,
+                                                  max_rows=cap)
 
     return children(ctx, obj, ("meetings", page, start, end, meetingId), page, read,
                     _key_of("session_id"), _meeting)
@@ -232,60 +232,63 @@ def resolve_meetings(obj: Entity, info: GraphQLResolveInfo, first: int | None = 
 
 # -- Meeting --------------------------------------------------------------------
 
-def _meeting_children(field: str, reader: Any, build: Any, extra: Any = None):
+def _meeting_children(field: str, reader: str, build: Any, extra: Any = None):
     def resolve(obj: Entity, info: GraphQLResolveInfo, first: int | None = None,
                 endCursor: str | None = None) -> dict:
         ctx: RequestContext = info.context
         page = Page.of(first, endCursor)
 
         def read(parents: Sequence[Entity], pg: Page, cap: int | None) -> tuple[list[Row], dict]:
-            return reader(ctx.cursor, ctx.auth_project_id, _keys(parents), pg.offset, pg.limit, max_rows=cap)
+            read_rows = getattr(ctx.sql.reads, reader)
+            return read_rows(ctx.cursor, ctx.auth_project_id, _keys(parents), pg.offset, pg.limit, max_rows=cap)
 
         return children(ctx, obj, (field, page), page, read, _key_of("session_id", "meeting_index"), build, extra)
     return resolve
 
 
 resolve_meeting_connections = _meeting_children(
-    "connections", reads.connections_of_meetings, _connection,
+    "connections", "connections_of_meetings", _connection,
     extra=lambda meeting: {"maxConcurrent": meeting["maxConcurrentConnections"]})
-resolve_meeting_publishers = _meeting_children("publishers", reads.publishers_of_meetings, _publisher)
-resolve_meeting_subscribers = _meeting_children("subscribers", reads.subscribers_of_meetings, _subscriber)
+resolve_meeting_publishers = _meeting_children("publishers", "publishers_of_meetings", _publisher)
+resolve_meeting_subscribers = _meeting_children("subscribers", "subscribers_of_meetings", _subscriber)
 
 
-def _keyed_children(field: str, reader: Any, key: tuple[str, ...], build: Any):
+def _keyed_children(field: str, reader: str, key: tuple[str, ...], build: Any):
     def resolve(obj: Entity, info: GraphQLResolveInfo, first: int | None = None,
                 endCursor: str | None = None) -> dict:
         ctx: RequestContext = info.context
         page = Page.of(first, endCursor)
 
         def read(parents: Sequence[Entity], pg: Page, cap: int | None) -> tuple[list[Row], dict]:
-            return reader(ctx.cursor, ctx.auth_project_id, _keys(parents), pg.offset, pg.limit, max_rows=cap)
+            read_rows = getattr(ctx.sql.reads, reader)
+            return read_rows(ctx.cursor, ctx.auth_project_id, _keys(parents), pg.offset, pg.limit, max_rows=cap)
 
         return children(ctx, obj, (field, page), page, read, _key_of(*key), build)
     return resolve
 
 
 resolve_connection_publishers = _keyed_children(
-    "publishers", reads.publishers_of_connections, ("session_id", "connection_id"), _publisher)
+    "publishers", "publishers_of_connections", ("session_id", "connection_id"), _publisher)
 resolve_connection_subscribers = _keyed_children(
-    "subscribers", reads.subscribers_of_connections, ("session_id", "connection_id"), _subscriber)
+    "subscribers", "subscribers_of_connections", ("session_id", "connection_id"), _subscriber)
 resolve_publisher_subscribers = _keyed_children(
-    "subscribers", reads.subscribers_of_streams, ("session_id", "stream_id"), _subscriber)
+    "subscribers", "subscribers_of_streams", ("session_id", "stream_id"), _subscriber)
 
 
-def _stats_children(field: str, reader: Any, id_column: str):
+def _stats_children(field: str, reader: str, id_column: str):
     def resolve(obj: Entity, info: GraphQLResolveInfo, first: int | None = None,
                 endCursor: str | None = None) -> dict:
         ctx: RequestContext = info.context
         page = Page.of(first, endCursor)
 
         def read(parents: Sequence[Entity], pg: Page, cap: int | None) -> tuple[list[Row], dict]:
-            return reader(ctx.cursor, ctx.auth_project_id, _keys(parents), _span(parents), pg.offset, pg.limit,
-                          max_rows=cap)
+            read_rows = getattr(ctx.sql.reads, reader)
+            return read_rows(ctx.cursor, ctx.auth_project_id, _keys(parents), _span(parents), pg.offset, pg.limit,
+                             max_rows=cap)
 
         return children(ctx, obj, (field, page), page, read, _key_of("session_id", id_column), _stats)
     return resolve
 
 
-resolve_publisher_stats = _stats_children("streamStatsCollection", reads.publisher_stats, "stream_id")
-resolve_subscriber_stats = _stats_children("streamStatsCollection", reads.subscriber_stats, "subscriber_id")
+resolve_publisher_stats = _stats_children("streamStatsCollection", "publisher_stats", "stream_id")
+resolve_subscriber_stats = _stats_children("streamStatsCollection", "subscriber_stats", "subscriber_id")

@@ -47,9 +47,16 @@ class AppendResult:
 
 
 class Store(Protocol):
+    # The backend's SQL modules, one namespace with the same module set on every backend:
+    # reads, live, export (the API's reads), accounts, alerts, client_keys. Their functions take
+    # the handle `reader()` returns (a DuckDB cursor, a ClickHouse client) as first argument.
+    sql: Any
+
     # lifecycle
     def close(self) -> None: ...
     def checkpoint(self) -> None: ...
+    def reader(self) -> Any: ...  # a handle the calling thread may use for `sql` functions
+    def export_cursor(self) -> Any: ...  # a handle of its own for one long streaming read; the caller closes it
 
     # projects (writes through the writer)
     def insert_project(self, project: Project) -> None: ...

@@ -33,7 +33,7 @@ def _body(services: Services, request: ExportRequest) -> Iterator[bytes]:
     first_daily_day = la_day(now_ms) - timedelta(days=services.settings.daily_retention_days)
     cursor = services.store.export_cursor()
     try:
-        rows = export_rows(request, cursor, now_ms, first_daily_day)
+        rows = export_rows(request, cursor, now_ms, first_daily_day, sql=services.store.sql)
         yield from encode(request.format, columns_of(request.kind), rows)
     finally:
         cursor.close()

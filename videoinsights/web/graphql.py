@@ -37,7 +37,7 @@ from videoinsights.auth.tokens import DEFAULT_MAX_LIFETIME_S, AuthContext, AuthE
 from videoinsights.query.executor import Executor, error_response
 from videoinsights.query.response_cache import ResponseCache
 from videoinsights.settings import Settings
-from videoinsights.store.duckdb.store import DuckDBStore
+from videoinsights.store.base import Store
 from videoinsights.web.pages.session_auth import csrf_ok, logged_in_projects
 from videoinsights.web.ratelimit import RATE_LIMITED_CODE, rate_limited_response
 from videoinsights.web.services import RateLimits
@@ -130,12 +130,12 @@ def parse_request(body: bytes, content_type: str) -> tuple[str, dict[str, Any] |
     return payload["query"], variables, operation if isinstance(operation, str) and operation else None
 
 
-def graphql_app(store: DuckDBStore, settings: Settings, project_cache: ProjectCache, *,
+def graphql_app(store: Store, settings: Settings, project_cache: ProjectCache, *,
                 clock: Callable[[], float] = time.time, limits: RateLimits | None = None,
                 client_address: Callable[[Scope], str] | None = None) -> ASGIApp:
     """The /graphql ASGI app (CORS included). Without `limits` (and the `client_address` of a
     request) nothing is rate limited."""
-    executor = Executor(settings, store.reader, project_cache.get, clock)
+    executor = Executor(settings, store.reader, project_cache.get, clock, sql=store.sql)
     cache = ResponseCache(lambda: getattr(store, "data_version", None), lambda: int(clock() * 1000))
     tokens = VerifiedTokens(project_cache, settings.clock_skew_s, max_lifetime_s=settings.max_token_lifetime_s)
 
@@ -207,7 +207,7 @@ async def _explorer_note(request: Request) -> Response:
     return _json({"message": _EXPLORER_NOTE})
 
 
-def graphql_routes(store: DuckDBStore, settings: Settings, project_cache: ProjectCache, *,
+def graphql_routes(store: Store, settings: Settings, project_cache: ProjectCache, *,
                    clock: Callable[[], float] = time.time) -> list[Route]:
     """Routes serving /graphql. `clock` (epoch seconds) is what "now" means for
     defaults and retention windows; tests pin it."""

@@ -23,7 +23,6 @@ from starlette.responses import Response
 from videoinsights.ingest.batch import validate_events
 from videoinsights.ingest.livekit import map_webhook
 from videoinsights.ingest.validate import EventError
-from videoinsights.store.duckdb import client_keys as key_sql
 from videoinsights.web.ingest import TooLarge, _read_body, _store, _time_window
 from videoinsights.web.ingest_limits import address_limited, project_limited
 from videoinsights.web.responses import JSONResponse, error_response
@@ -45,7 +44,7 @@ def verify(services: Services, project_id: str, authorization: str, body: bytes)
         api_key = jwt.decode(token, options={"verify_signature": False}).get("iss")
     except jwt.PyJWTError:
         raise WebhookRefused("The Authorization header is not a JWT.") from None
-    registered = key_sql.livekit_key(services.store.reader(), str(api_key)) if api_key else None
+    registered = services.store.sql.client_keys.livekit_key(services.store.reader(), str(api_key)) if api_key else None
     if registered is None or registered[0] != project_id:
         raise WebhookRefused("Unknown LiveKit API key for this project (videoinsights livekit add).")
     try:

@@ -10,8 +10,7 @@ from videoinsights.auth.cache import ProjectCache
 from videoinsights.auth.client_keys import ClientKeyCache
 from videoinsights.ingest.geolocate import Geolocator
 from videoinsights.settings import Settings
-from videoinsights.store.duckdb import client_keys as key_sql
-from videoinsights.store.duckdb.store import DuckDBStore
+from videoinsights.store.base import Store
 from videoinsights.store.writer import Writer
 from videoinsights.web.client_address import Network, client_address, parse_networks
 from videoinsights.web.metrics import Metrics
@@ -41,7 +40,7 @@ class RateLimits:
 @dataclass
 class Services:
     settings: Settings
-    store: DuckDBStore
+    store: Store
     writer: Writer
     projects: ProjectCache
     admin_token: str
@@ -55,7 +54,7 @@ class Services:
     def __post_init__(self) -> None:
         self.limits = RateLimits.from_settings(self.settings)
         self.proxies = parse_networks(self.settings.trusted_proxies)
-        self.client_keys = ClientKeyCache(lambda: key_sql.active_client_keys(self.store.reader()))
+        self.client_keys = ClientKeyCache(lambda: self.store.sql.client_keys.active_client_keys(self.store.reader()))
         self.geo = Geolocator(self.settings.geoip_db)
 
     def client_address(self, scope: Scope) -> str:

@@ -41,6 +41,7 @@ from videoinsights.domain.quality import (
 from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
 from videoinsights.store.base import AppendResult, Project, SessionKey
 from videoinsights.store.duckdb import alerts as alert_sql
+from videoinsights.store.duckdb import backend
 from videoinsights.store.duckdb.errors import classify
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
@@ -175,6 +176,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 
 class DuckDBStore:
     """All DuckDB SQL of the service, behind the Store interface (store/base.py)."""
+
+    sql = backend  # the read/account/alert/key SQL modules callers reach through the store
 
     def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.path = path

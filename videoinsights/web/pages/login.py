@@ -19,7 +19,6 @@ from starlette.responses import RedirectResponse, Response
 
 from videoinsights.accounts.model import AccountError, LoginSession, normalize_email
 from videoinsights.accounts.passwords import burn_verification, hash_password, needs_rehash, verify_password
-from videoinsights.store.duckdb import accounts as sql
 from videoinsights.web.pages import render
 from videoinsights.web.pages.forms import read_form, safe_next, same_origin
 from videoinsights.web.pages.session_auth import (
@@ -77,7 +76,8 @@ async def post_login(request: Request) -> Response:
         log.warning("login throttled for %r from %s", email, address)
         return _login_page(request, next_, "Too many failed sign-ins. Wait a few minutes and try again.",
                            raw_email, 429)
-    account = sql.account_by_email(services(request).store.reader(), email)
+    store = services(request).store
+    account = store.sql.accounts.account_by_email(store.reader(), email)
     async with state.hashing:
         if account is None:
             await run_in_threadpool(burn_verification, password)
@@ -95,12 +95,12 @@ async def post_login(request: Request) -> Response:
 
     login_id = secrets.token_urlsafe(32)
     now = now_ms()
-    projects = sql.granted_projects(services(request).store.reader(), account.account_id)
+    projects = store.sql.accounts.granted_projects(store.reader(), account.account_id)
     session = LoginSession(hash_login_id(login_id), account.account_id, account.email, secrets.token_urlsafe(32),
                            projects[0].project_id if projects else None, now, now + LOGIN_TTL_S * 1000)
 
     def start(store: Any) -> None:
-        cur = store.reader()
+        cur, sql = store.reader(), store.sql.accounts
         sql.delete_expired_sessions(cur, now)
         sql.insert_session(cur, session)
         if rehashed:
@@ -121,7 +121,7 @@ async def post_logout(request: Request) -> Response:
         if not (token_matches(login, form.get("csrf")) and same_origin(request)):
             return render.page("<!doctype html><title>Refused</title><p>Refused: missing or wrong CSRF token.</p>", 403)
         session_hash = login.session.session_hash
-        await write(request, lambda store: sql.delete_session(store.reader(), session_hash))
+        await write(request, lambda store: store.sql.accounts.delete_session(store.reader(), session_hash))
         forget_login(request, session_hash)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")

@@ -21,7 +21,6 @@ from itsdangerous import BadSignature
 from starlette.requests import HTTPConnection
 
 from videoinsights.accounts.model import GrantedProject, LoginSession
-from videoinsights.store.duckdb import accounts as sql
 from videoinsights.web.pages.state import LOGIN_TTL_S, now_ms, pages_state, services
 
 COOKIE = "vi_session"
@@ -70,7 +69,8 @@ def _session_hash(conn: HTTPConnection) -> str | None:
 
 
 def _load(conn: HTTPConnection, session_hash: str) -> Login | None:
-    cur = services(conn).store.reader()
+    store = services(conn).store
+    cur, sql = store.reader(), store.sql.accounts
     session = sql.session_by_hash(cur, session_hash, now_ms())
     if session is None:
         return None

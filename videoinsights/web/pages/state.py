@@ -15,7 +15,6 @@ from typing import Any
 from itsdangerous import URLSafeTimedSerializer
 from starlette.requests import HTTPConnection
 
-from videoinsights.store.duckdb import accounts as sql
 from videoinsights.web.pages.throttle import LoginThrottle
 from videoinsights.web.services import Services
 
@@ -44,11 +43,12 @@ def services(conn: HTTPConnection) -> Services:
 
 def _cookie_secret(svc: Services) -> str:
     """The signing secret, kept in the database's meta table so logins survive restarts."""
-    stored = sql.meta_value(svc.store.reader(), SECRET_KEY)
+    stored = svc.store.sql.accounts.meta_value(svc.store.reader(), SECRET_KEY)
     if stored is not None:
         return stored
     candidate = secrets.token_urlsafe(48)
-    return svc.writer.call(lambda store: sql.put_meta_if_absent(store.reader(), SECRET_KEY, candidate)).result(30)
+    return svc.writer.call(
+        lambda store: store.sql.accounts.put_meta_if_absent(store.reader(), SECRET_KEY, candidate)).result(30)
 
 
 def pages_state(conn: HTTPConnection) -> PagesState:

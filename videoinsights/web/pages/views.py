@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from videoinsights.accounts.model import GrantedProject
-from videoinsights.store.duckdb import accounts as sql
 from videoinsights.web.collector import collector_version
 from videoinsights.web.pages import render
 from videoinsights.web.pages.forms import read_form, safe_next, same_origin
@@ -166,6 +165,7 @@ async def post_switch_project(request: Request) -> Response:
         return render.page("<!doctype html><title>No access</title><p>This account was not granted that project.</p>",
                            403)
     session_hash = login.session.session_hash
-    await write(request, lambda store: sql.set_session_project(store.reader(), session_hash, project.project_id))
+    await write(request,
+                lambda store: store.sql.accounts.set_session_project(store.reader(), session_hash, project.project_id))
     forget_login(request, session_hash)
     return RedirectResponse(_with_project(safe_next(form.get("next")), project.project_id), status_code=303)
