@@ -172,3 +172,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"browser screenshots ({len(shots)}) in artifacts/screenshots/:")
         for shot in shots:
             terminalreporter.write_line(f"  {shot.name} ({shot.stat().st_size:,} bytes)")
+
+
+@pytest.fixture(params=["duckdb", "chdb"])
+def store_url(request: Any, tmp_path: Path) -> Iterator[str]:
+    """A fresh store on each backend (tests/support/stores.py): same test, same expected values."""
+    from tests.support.stores import drop, new_store_url
+
+    url = new_store_url(request.param, tmp_path)
+    yield url
+    drop(url)

@@ -18,6 +18,8 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     db: str = "./videoinsights.duckdb"
+    # duckdb:///file, chdb:///dir[?database=name], clickhouse://user:pass@host:8123/db; empty = duckdb:// of `db`
+    store: str = ""
     host: str = "127.0.0.1"
     port: int = 8080
     # comma-separated origins allowed to call /graphql from a browser; empty = none
@@ -87,7 +89,10 @@ class Settings:
 
 
 HELP: dict[str, str] = {
-    "db": "Path of the DuckDB database file.",
+    "db": "Path of the DuckDB database file (used when `store` is empty).",
+    "store": "The store, as a URL: duckdb:///abs/file.duckdb, chdb:///abs/dir[?database=name] (ClickHouse's engine "
+             "in-process), clickhouse://user:pass@host:8123/db (a ClickHouse server; clickhouses:// for HTTPS). "
+             "Empty: duckdb:// of `db`.",
     "host": "Address the server listens on.",
     "port": "Port the server listens on.",
     "cors_origins": "Comma-separated browser origins allowed to call /graphql and /v1/events (CORS). Empty: none.",

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import time
 
+from tests.support.stores import open_store
 from videoinsights.derive.engine import derive_pending
 from videoinsights.ingest.batch import validate_events
 from videoinsights.ingest.load import load_events
-from videoinsights.store.duckdb.store import DuckDBStore
+from videoinsights.store.base import Store
 
 NOW = int(time.time() * 1000)
 
@@ -18,8 +19,8 @@ def connect(session: str, n: int, ts: int) -> dict:
             "connectionId": f"c{n}"}
 
 
-def test_busy_old_session_does_not_starve_a_new_one(tmp_path) -> None:
-    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+def test_busy_old_session_does_not_starve_a_new_one(store_url) -> None:
+    store = open_store(store_url)
     load_events(store, "1", [connect("busy", 1, NOW - 3_600_000)])  # commit 1: an old, busy session
     load_events(store, "1", [connect("other", 1, NOW - 3_600_000)])  # commit 2: another one
     derive_pending(store, 10)
@@ -36,13 +37,13 @@ def test_busy_old_session_does_not_starve_a_new_one(tmp_path) -> None:
     store.close()
 
 
-def append(store: DuckDBStore, event: dict, received_at: int) -> None:
+def append(store: Store, event: dict, received_at: int) -> None:
     batch = validate_events([event], "1", received_at, 0, NOW + 60_000)
     store.append_events([batch.columns])
 
 
-def test_derive_lag_is_the_age_of_the_oldest_event_not_yet_derived(tmp_path) -> None:
-    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+def test_derive_lag_is_the_age_of_the_oldest_event_not_yet_derived(store_url) -> None:
+    store = open_store(store_url)
     assert store.derive_lag_ms(50_000) == 0  # nothing stored
     append(store, connect("a", 1, NOW), received_at=1_000)
     assert store.derive_lag_ms(6_000) == 5_000  # committed, not yet folded into dirty_sessions

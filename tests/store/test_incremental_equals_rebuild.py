@@ -11,6 +11,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from tests.support.stores import open_store, rows
 from videoinsights.derive.engine import derive_all
 from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, PROJECT_MEASURES
 from videoinsights.domain.days import day_start_ms, la_day
@@ -18,25 +19,24 @@ from videoinsights.ingest.batch import validate_events
 from videoinsights.settings import Settings
 from videoinsights.simulate.delivery import deliver
 from videoinsights.simulate.generator import generate
+from videoinsights.store.base import Store
 from videoinsights.store.duckdb.schema import DERIVED_SESSION_TABLES, ROLLUP_TABLES
-from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.writer import Writer
 
 PROJECT = "12345678"
 
 
-def snapshot(store: DuckDBStore) -> dict[str, list[tuple[Any, ...]]]:
+def snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     """Every derived row, sorted. Floats are rounded to 1e-6: latency and bitrate sums are added up
     commit by commit incrementally and all at once by a rebuild, which differ in the last bits only."""
-    cur = store.reader()
     out = {}
     for table in (*DERIVED_SESSION_TABLES, *ROLLUP_TABLES):
-        rows = cur.execute(f"SELECT * FROM {table}").fetchall()
-        out[table] = sorted((tuple(round(v, 6) if isinstance(v, float) else v for v in r) for r in rows), key=repr)
+        found = rows(store, f"SELECT * FROM {table}")
+        out[table] = sorted((tuple(round(v, 6) if isinstance(v, float) else v for v in r) for r in found), key=repr)
     return out
 
 
-def rollups_from_scratch(store: DuckDBStore) -> dict[str, list[tuple[Any, ...]]]:
+def rollups_from_scratch(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     """The four rollups aggregated here, straight from the per-session day contributions."""
     dims = ", ".join(DIMENSIONS)
     emeasures = ", ".join(f"sum({m})" for m in ENDPOINT_MEASURES)
@@ -50,9 +50,8 @@ def rollups_from_scratch(store: DuckDBStore) -> dict[str, list[tuple[Any, ...]]]
                                    f"GROUP BY project_id, {month}, {dims}",
         "rollup_project_monthly": f"SELECT project_id, {month}, {pmeasures} FROM session_project_days GROUP BY ALL",
     }
-    cur = store.reader()
     return {table: sorted((tuple(round(v, 6) if isinstance(v, float) else v for v in r)
-                           for r in cur.execute(sql).fetchall()), key=repr)
+                           for r in rows(store, sql)), key=repr)
             for table, sql in queries.items()}
 
 
@@ -71,7 +70,7 @@ def shuffled_batches(events: list[dict[str, Any]], rng: random.Random) -> list[l
     return batches
 
 
-def wait_derived(store: DuckDBStore, timeout: float = 60) -> None:
+def wait_derived(store: Store, timeout: float = 60) -> None:
     """Until the derive thread has caught up with every commit (a partial state fully derived)."""
     deadline = time.monotonic() + timeout
     while store.undigested_commits() or store.dirty_session_count():
@@ -79,12 +78,12 @@ def wait_derived(store: DuckDBStore, timeout: float = 60) -> None:
         time.sleep(0.01)
 
 
-def test_incremental_derivation_under_concurrent_ingest_equals_rebuild(tmp_path, caplog) -> None:
+def test_incremental_derivation_under_concurrent_ingest_equals_rebuild(store_url, caplog) -> None:
     rng = random.Random(9)
     start = day_start_ms(la_day(int(time.time() * 1000)) - timedelta(days=4))
     events = list(deliver(generate(PROJECT, start, 2, 8, seed=3), seed=3, late_fraction=0.05,
                           duplicate_fraction=0.05))
-    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    store = open_store(store_url)
     # Minute rows older than minute_retention_hours are purged by the writer's timer while `rebuild` keeps
     # them: the traffic spans two days, so keep every minute row here (retention has its own tests).
     writer = Writer(store, Settings(derive_batch_sessions=3, derive_interval_ms=20, minute_retention_hours=24 * 30))
@@ -107,7 +106,7 @@ def test_incremental_derivation_under_concurrent_ingest_equals_rebuild(tmp_path,
     # no cycle failed (e.g. a write conflict between the ingest and derive connections) and no session raised
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
     assert writer.stats.derive_failures == 0
-    sessions = store.reader().execute("SELECT count(*) FROM sessions").fetchone()[0]
+    sessions = rows(store, "SELECT count(*) FROM sessions")[0][0]
     assert writer.stats.sessions_derived > 2 * sessions  # sessions were derived again and again, from partial data
     incremental = snapshot(store)
     scratch = rollups_from_scratch(store)

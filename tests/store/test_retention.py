@@ -1,15 +1,15 @@
-"""Retention purge on a real DuckDB file: raw and session data after 21 days,
+"""Retention purge on each store (a real DuckDB file, ClickHouse's engine): raw and session data after 21 days,
 daily rollups after 90, monthly after 12 months; newer data untouched."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
+from tests.support.stores import open_store, rows
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.domain.days import day_start_ms
 from videoinsights.ingest.load import load_events
 from videoinsights.settings import Settings
-from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.writer import retention_cutoffs
 
 TODAY = date(2026, 11, 27)
@@ -35,25 +35,24 @@ def test_cutoffs_follow_settings() -> None:
                    "monthly_before": date(2025, 12, 1), "minutes_before_ms": now - 48 * 3_600_000}
 
 
-def test_purge_deletes_only_expired_rows(tmp_path) -> None:
-    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+def test_purge_deletes_only_expired_rows(store_url) -> None:
+    store = open_store(store_url)
     days = {"recent": TODAY - timedelta(days=2), "old_raw": TODAY - timedelta(days=30),
             "old_daily": TODAY - timedelta(days=100), "ancient": TODAY - timedelta(days=400)}
     for name, day in days.items():
         load_events(store, "1", session_on(day, name), min_ts=0, max_ts=day_start_ms(TODAY) + 86_400_000)
     derive_until_clean(store)
-    cur = store.reader()
-    assert cur.execute("SELECT count(*) FROM sessions").fetchone()[0] == 4
+    assert rows(store, "SELECT count(*) FROM sessions") == [(4,)]
 
     counts = store.purge(**retention_cutoffs(Settings(), day_start_ms(TODAY) + 3600_000))
     assert counts["sessions"] == 3 and counts["events"] == 9 and counts["stats_samples"] == 3
-    sessions = sorted(r[0] for r in cur.execute("SELECT session_id FROM sessions").fetchall())
+    sessions = sorted(r[0] for r in rows(store, "SELECT session_id FROM sessions"))
     assert sessions == ["recent"]
-    raw = sorted(r[0] for r in cur.execute("SELECT DISTINCT session_id FROM events").fetchall())
+    raw = sorted(r[0] for r in rows(store, "SELECT DISTINCT session_id FROM events"))
     assert raw == ["recent"]
-    assert cur.execute("SELECT count(*) FROM stats_samples").fetchone()[0] == 1
-    daily = sorted(r[0] for r in cur.execute("SELECT day FROM rollup_endpoint_daily").fetchall())
+    assert rows(store, "SELECT count(*) FROM stats_samples") == [(1,)]
+    daily = sorted(r[0] for r in rows(store, "SELECT day FROM rollup_endpoint_daily"))
     assert daily == [days["old_raw"], days["recent"]]
-    months = sorted(r[0] for r in cur.execute("SELECT month FROM rollup_endpoint_monthly").fetchall())
+    months = sorted(r[0] for r in rows(store, "SELECT month FROM rollup_endpoint_monthly"))
     assert months == sorted({d.replace(day=1) for k, d in days.items() if k != "ancient"})
     store.close()

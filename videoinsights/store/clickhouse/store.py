@@ -1,0 +1,486 @@
+"""ClickHouse backend of the Store interface (store/base.py): the same derivation, on a store that many
+processes share (servers that ingest and answer, `videoinsights derive --shard K/N` workers).
+
+Nothing here keeps state another process needs. How the pieces stay exact without transactions:
+
+- Dedup. An event id is unique per project. Before inserting, ingest probes the raw tables for the
+  batch's ids (within the batch's sessions: the sort key). A retried insert carries the same
+  `insert_deduplication_token`, so ClickHouse drops it. Two processes inserting the same new id at the
+  same moment can both store it (both report it new); derivation reads raw rows `LIMIT 1 BY
+  project_id, event_id`, so such a duplicate never counts twice.
+- Dirty sessions. Each ingest commit inserts, after its raw rows, one `dirty_sessions` row per session of
+  the batch (duplicates included, so that a retry of a commit that died in between still marks it) with
+  a fresh token. A derive cycle reads the live tokens of its sessions *before* their raw events, and when
+  its rows are in, inserts a `cleared = 1` row for exactly those tokens: a commit arriving meanwhile has
+  a token of its own and keeps its session dirty.
+- Sharding. `shard=(K, N)` makes this store's dirty_sessions() return only sessions with
+  `cityHash64(project_id, session_id) % N = K`: N derive processes split the sessions between them.
+- Derived rows: a session's rows are replaced by lightweight DELETE then INSERT (not atomic: a reader
+  may miss a session for that moment; a crash in between leaves its tokens dirty, so it is derived again).
+  Rollups are views (store/clickhouse/schema.py), so concurrent shards never race on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, fields
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from videoinsights.derive.inputs import STATS_COLUMNS
+from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, PROJECT_MEASURES
+from videoinsights.derive.quality import SAMPLE_COLUMNS
+from videoinsights.domain.days import day_start_ms
+from videoinsights.domain.events import RAW_COLUMNS, STATS_TYPES
+from videoinsights.domain.quality import (
+    BITRATE_BOUNDS,
+    LATENCY_BOUNDS,
+    QUALITY_LIMITATION_REASONS,
+    STATS_MEANS,
+)
+from videoinsights.store.base import AppendResult, Project, RejectedBatch, SessionKey, StorageFull
+from videoinsights.store.clickhouse.client import ClickHouseError, Client
+from videoinsights.store.clickhouse.schema import (
+    DERIVED_SESSION_TABLES,
+    SCHEMA_VERSION,
+    Column,
+    Retention,
+    create_statements,
+    duck_columns,
+)
+from videoinsights.store.duckdb import schema as duck
+
+log = logging.getLogger(__name__)
+
+_ARROW = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(),
+          "BOOLEAN": pa.bool_(), "DATE": pa.date32(), "VARCHAR[]": pa.list_(pa.string())}
+_KEYS = "{keys:Array(Tuple(String, String))}"
+PROBE_CHUNK = 5_000  # ids per dedup probe (parameters travel in the URL of a server's HTTP request)
+_FULL_MARKERS = ("NOT_ENOUGH_SPACE", "No space left on device")
+
+
+def _schema(table: str) -> dict[str, Column]:
+    return {c.name: c for c in duck_columns(duck.TABLES[table])}
+
+
+_RAW_SCHEMA = _schema("events")
+_DERIVED_SCHEMAS = {t: _schema(t) for t in DERIVED_SESSION_TABLES}
+
+
+def _typed(rows: pa.Table, columns: Mapping[str, Column]) -> pa.Table:
+    """rows with each column cast to the Arrow type of its store column (derivation infers types from values)."""
+    out = {}
+    for name in rows.column_names:
+        target = _ARROW[columns[name].duck_type]
+        col = rows.column(name)
+        out[name] = pa.nulls(len(col), target) if pa.types.is_null(col.type) else col.cast(target)
+    return pa.table(out)
+
+
+def _bucket_case(expr: str, bounds: tuple[int, ...]) -> str:
+    """The histogram bucket index of expr: (b[i-1], b[i]] -> i (NULL stays NULL)."""
+    whens = " ".join(f"WHEN {expr} <= {b} THEN {i}" for i, b in enumerate(bounds))
+    return f"CASE WHEN {expr} IS NULL THEN NULL {whens} ELSE {len(bounds)} END"
+
+
+def _stats_sql() -> str:
+    """The stats_daily rows (DuckDB's table, store/duckdb/store.py) of some sessions, computed from their
+    deduplicated samples: columns and order of derive/inputs.py's STATS_COLUMNS."""
+    lat = "coalesce(video_latency_ms, audio_latency_ms)"
+    buckets = [
+        *(f"countIf(lat_b = {i})" for i in range(len(LATENCY_BOUNDS) + 1)),
+        *(f"countIf(br_b = {i})" for i in range(len(BITRATE_BOUNDS) + 1)),
+    ]
+    extras = [
+        *(f"ifNull(sum({column}), 0), count({column})" for _, column in STATS_MEANS),
+        *(f"countIf(quality_limitation_reason = '{r}')" for r in QUALITY_LIMITATION_REASONS),
+    ]
+    return f"""
+SELECT project_id, session_id, side, entity_id, day, count() AS n, min(ts) AS first, max(ts) AS last,
+       {", ".join(buckets)}, ifNull(sum(lat), 0), count(lat), ifNull(sum(br), 0), count(br), {", ".join(extras)}
+FROM (
+  SELECT project_id, session_id, day, ts,
+         if(type = 'publisherStats', 'pub', 'sub') AS side,
+         if(type = 'publisherStats', stream_id, subscriber_id) AS entity_id,
+         {lat} AS lat, video_bitrate_kbps AS br, {", ".join(c for _, c in STATS_MEANS)}, quality_limitation_reason,
+         {_bucket_case(lat, LATENCY_BOUNDS)} AS lat_b,
+         {_bucket_case("video_bitrate_kbps", BITRATE_BOUNDS)} AS br_b
+  FROM stats_samples WHERE (project_id, session_id) IN {_KEYS}
+  LIMIT 1 BY project_id, event_id
+) WHERE entity_id IS NOT NULL
+GROUP BY project_id, session_id, side, entity_id, day
+ORDER BY project_id, session_id, side, entity_id, day"""
+
+
+_STATS_SQL = _stats_sql()
+# A session's live (not yet cleared) tokens; `{shard}` is replaced by the shard filter.
+_LIVE_TOKENS = """SELECT project_id, session_id, token, any(dirtied_at) AS dirtied_at FROM dirty_sessions
+WHERE {shard} GROUP BY project_id, session_id, token HAVING max(cleared) = 0"""
+
+
+def _concat(batches: Sequence[dict[str, list[Any]]], column: str) -> list[Any]:
+    if len(batches) == 1 and column in batches[0]:
+        return batches[0][column]
+    out: list[Any] = []
+    for b in batches:
+        out.extend(b.get(column) or [None] * len(b["event_id"]))
+    return out
+
+
+class ClickHouseStore:
+    """All ClickHouse SQL of the core (ingest, derivation, retention), behind the Store interface."""
+
+    def __init__(self, client: Client, *, read_only: bool = False, retention: Retention | None = None,
+                 shard: tuple[int, int] | None = None) -> None:
+        self.client = client
+        self.path = f"clickhouse:{client.database}"
+        self._read_only = read_only
+        self.shard = shard
+        self._seq = 0  # ingest commits by this process (for /metrics)
+        self._version = 0
+        self._version_lock = threading.Lock()
+        self._tokens: dict[SessionKey, list[int]] = {}  # read by dirty_sessions(), cleared by replace_derived()
+        self._data_version: tuple[float, Any] = (0.0, None)
+        if not read_only:
+            for ddl in create_statements(retention):
+                client.command(ddl)
+            self._put_meta("schema_version", str(SCHEMA_VERSION))
+
+    # -- lifecycle -------------------------------------------------------
+    def close(self) -> None:
+        self.client.close()
+
+    def checkpoint(self) -> None:
+        """Nothing to do: ClickHouse writes parts as it inserts and merges them in the background."""
+
+    def reader(self) -> Client:
+        """The client, for the read modules (it is safe to share between threads)."""
+        return self.client
+
+    def export_cursor(self) -> Client:
+        return self.client
+
+    def ping(self) -> None:
+        self.client.query_rows("SELECT 1")
+
+    @property
+    def data_version(self) -> Any:
+        """Changes whenever any process changed the data (any part of the database was added or replaced):
+        the API's response cache keys on it. Looked up at most every 0.2 s."""
+        at, value = self._data_version
+        now = time.monotonic()
+        if value is None or now - at > 0.2:
+            row = self.client.query_rows(
+                "SELECT count(), groupBitXor(cityHash64(table, name)) FROM system.parts "
+                "WHERE database = currentDatabase() AND active")[0]
+            value = (int(row[0]), int(row[1]))
+            self._data_version = (now, value)
+        return value
+
+    def _next_version(self) -> int:
+        """A version for ReplacingMergeTree rows: nanoseconds, strictly increasing within the process."""
+        with self._version_lock:
+            self._version = max(self._version + 1, time.time_ns())
+            return self._version
+
+    def _token(self) -> int:
+        """A commit token: time-ordered, with random low bits so that processes never share one."""
+        return (self._next_version() & ~0xFFFFF) | random.getrandbits(20)
+
+    def _put_meta(self, key: str, value: str) -> None:
+        self.client.insert_arrow("meta", pa.table({"key": [key], "value": [value],
+                                                   "version": pa.array([self._next_version()], pa.int64())}))
+
+    def meta_value(self, key: str) -> str | None:
+        rows = self.client.query_rows("SELECT value FROM meta FINAL WHERE key = {k:String}", {"k": key})
+        return rows[0][0] if rows else None
+
+    # -- projects ----------------------------------------------------------
+    def insert_project(self, project: Project) -> None:
+        values = asdict(project)
+        cols = _schema("projects")
+        table = pa.table({k: pa.array([v], _ARROW[cols[k].duck_type]) for k, v in values.items()})
+        self.client.insert_arrow("projects", table.append_column("version", pa.array([self._next_version()],
+                                                                                        pa.int64())))
+
+    def update_project_secret(self, project_id: str, api_secret: str) -> None:
+        project = self.get_project(project_id)
+        if project is None:
+            return
+        self.insert_project(Project(**{**asdict(project), "api_secret": api_secret}))
+
+    def get_project(self, project_id: str) -> Project | None:
+        names = ", ".join(f.name for f in fields(Project))
+        rows = self.client.query_rows(f"SELECT {names} FROM projects FINAL WHERE project_id = {{p:String}}",
+                                      {"p": project_id})
+        return Project(*rows[0]) if rows else None
+
+    def list_projects(self) -> list[Project]:
+        names = ", ".join(f.name for f in fields(Project))
+        rows = self.client.query_rows(f"SELECT {names} FROM projects FINAL ORDER BY created_at, project_id")
+        return [Project(*r) for r in rows]
+
+    # -- ingestion ---------------------------------------------------------
+    def _stored_ids(self, projects: list[str], sessions: list[str], ids: list[str]) -> set[tuple[str, str]]:
+        """The (project_id, event_id)s among these that are already stored."""
+        found: set[tuple[str, str]] = set()
+        keys = sorted(set(zip(projects, sessions, strict=True)))
+        for start in range(0, len(ids), PROBE_CHUNK):
+            chunk = sorted(set(ids[start : start + PROBE_CHUNK]))
+            params = {"keys": keys, "ids": chunk}
+            for table in ("events", "stats_samples"):
+                found.update(self.client.query_rows(
+                    f"SELECT project_id, event_id FROM {table} WHERE (project_id, session_id) IN {_KEYS} "
+                    "AND event_id IN {ids:Array(String)}", params))
+        return found
+
+    def append_events(self, batches: Sequence[dict[str, list[Any]]]) -> AppendResult:
+        """Insert the new events of several request batches; report, per row, whether it was new."""
+        projects = _concat(batches, "project_id")
+        sessions = _concat(batches, "session_id")
+        ids = _concat(batches, "event_id")
+        try:
+            stored = self._stored_ids(projects, sessions, ids)
+        except ClickHouseError as exc:
+            raise self._classify(exc) from exc
+        keep: list[bool] = []
+        for key in zip(projects, ids, strict=True):
+            fresh = key not in stored
+            if fresh:
+                stored.add(key)  # a second copy within this call is a duplicate
+            keep.append(fresh)
+        inserted, at = [], 0
+        for b in batches:
+            n = len(b["event_id"])
+            inserted.append(keep[at : at + n])
+            at += n
+        token = self._token()
+        try:
+            if any(keep):
+                self._insert_raw(batches, keep, token)
+            # After the raw rows (see the module docstring), for every session of the call.
+            # dirtied_at: when the session's earliest event of the call was received (derive_lag_ms)
+            received: dict[SessionKey, int] = {}
+            for key, at_ms in zip(zip(projects, sessions, strict=True), _concat(batches, "received_at"), strict=True):
+                received[key] = min(received.get(key, at_ms), at_ms)
+            marks = sorted(received)
+            self.client.insert_arrow("dirty_sessions", pa.table({
+                "project_id": [p for p, _ in marks], "session_id": [s for _, s in marks],
+                "token": pa.array([token] * len(marks), pa.uint64()),
+                "dirtied_at": pa.array([received[k] for k in marks], pa.int64()),
+                "cleared": pa.array([0] * len(marks), pa.uint8())}))
+        except ClickHouseError as exc:
+            raise self._classify(exc) from exc
+        self._seq += 1
+        return AppendResult(inserted)
+
+    def _insert_raw(self, batches: Sequence[dict[str, list[Any]]], keep: list[bool], token: int) -> None:
+        used = [c for c in RAW_COLUMNS if any(c in b for b in batches)]
+        try:
+            table = pa.table({c: pa.array(_concat(batches, c), _ARROW[_RAW_SCHEMA[c].duck_type]) for c in used})
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+            raise RejectedBatch(str(exc)[:300]) from exc
+        if not all(keep):
+            table = table.filter(pa.array(keep))
+        table = table.append_column("seq", pa.array([token] * table.num_rows, pa.int64()))
+        is_stats = pc.is_in(table["type"], value_set=pa.array(sorted(STATS_TYPES)))
+        for target, rows in (("stats_samples", table.filter(is_stats)), ("events", table.filter(pc.invert(is_stats)))):
+            if rows.num_rows:
+                # The same rows sent again (a retry after a lost answer) are dropped by ClickHouse.
+                digest = hashlib.sha256("\n".join(rows["project_id"].to_pylist() + rows["event_id"].to_pylist())
+                                        .encode()).hexdigest()
+                self.client.insert_arrow(target, rows, settings={"insert_deduplication_token": f"{target}-{digest}"})
+
+    @staticmethod
+    def _classify(exc: ClickHouseError) -> BaseException:
+        text = str(exc)
+        if any(m in text for m in _FULL_MARKERS):
+            return StorageFull("the ClickHouse server's storage is full")
+        if any(m in text for m in ("CANNOT_PARSE", "TYPE_MISMATCH", "VALUE_IS_OUT_OF_RANGE", "CANNOT_CONVERT")):
+            return RejectedBatch(text.strip().splitlines()[0][:300])
+        return exc
+
+    # -- derivation --------------------------------------------------------
+    def _shard_filter(self) -> str:
+        if self.shard is None:
+            return "1"
+        k, n = self.shard
+        return f"cityHash64(project_id, session_id) % {int(n)} = {int(k)}"
+
+    def absorb_new_events(self) -> int:
+        """Nothing to absorb: ingest marks its sessions dirty as it commits."""
+        return 0
+
+    def undigested_commits(self) -> int:
+        return 0
+
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    @property
+    def derived_seq(self) -> int:
+        return self._seq
+
+    def dirty_session_count(self) -> int:
+        sql = f"SELECT uniqExact(project_id, session_id) FROM ({_LIVE_TOKENS.format(shard=self._shard_filter())})"
+        return int(self.client.query_rows(sql)[0][0])
+
+    def oldest_dirty_seq(self) -> int | None:
+        sql = f"SELECT min(token), count() FROM ({_LIVE_TOKENS.format(shard=self._shard_filter())})"
+        value, n = self.client.query_rows(sql)[0]
+        return int(value) if n else None
+
+    def derive_lag_ms(self, now_ms: int) -> int:
+        """How long the session dirtied longest ago has waited (0: nothing waits, or only `rebuild`'s marks)."""
+        sql = f"SELECT min(dirtied_at), count() FROM ({_LIVE_TOKENS.format(shard=self._shard_filter())})"
+        value, n = self.client.query_rows(sql)[0]
+        return max(0, now_ms - int(value)) if n and int(value) > 0 else 0
+
+    def has_events(self, project_id: str) -> bool:
+        return bool(self.client.query_rows("SELECT 1 FROM session_bounds WHERE project_id = {p:String} LIMIT 1",
+                                           {"p": project_id}))
+
+    def dirty_sessions(self, limit: int) -> list[SessionKey]:
+        """Sessions never derived first, then the ones dirtied longest ago (as on DuckDB); remembers the
+        tokens read, which replace_derived() clears."""
+        rows = self.client.query_rows(
+            f"""SELECT project_id, session_id, groupArray(token), min(dirtied_at) AS first,
+                       (project_id, session_id) IN (SELECT project_id, session_id FROM sessions) AS derived
+                FROM ({_LIVE_TOKENS.format(shard=self._shard_filter())})
+                GROUP BY project_id, session_id
+                ORDER BY derived, first, project_id, session_id LIMIT {int(limit)}""")
+        self._tokens = {(p, s): [int(t) for t in tokens] for p, s, tokens, _, _ in rows}
+        return [(p, s) for p, s, _, _, _ in rows]
+
+    def mark_all_dirty(self) -> int:
+        """Mark every session with raw events dirty (a rebuild)."""
+        token = self._token()
+        self.client.command(
+            "INSERT INTO dirty_sessions SELECT project_id, session_id, {t:UInt64}, 0, 0 "
+            "FROM session_bounds GROUP BY project_id, session_id", {"t": token})
+        return int(self.client.query_rows(
+            "SELECT count() FROM dirty_sessions WHERE token = {t:UInt64}", {"t": token})[0][0])
+
+    def _keys(self, keys: Sequence[SessionKey]) -> dict[str, Any]:
+        return {"keys": sorted(set(keys))}
+
+    def load_session_event_table(self, keys: Sequence[SessionKey]) -> pa.Table:
+        """The raw lifecycle events of these sessions (one row per event id), every column but `seq`."""
+        columns = ", ".join(RAW_COLUMNS)
+        return self._plain(self.client.query_arrow(
+            f"SELECT {columns} FROM events WHERE (project_id, session_id) IN {_KEYS} LIMIT 1 BY project_id, event_id",
+            self._keys(keys)))
+
+    def load_stats_table(self, keys: Sequence[SessionKey]) -> pa.Table:
+        """Per stream/subscriber and day aggregates of these sessions' samples, as STATS_COLUMNS."""
+        table = self.client.query_arrow(_STATS_SQL, self._keys(keys))
+        return self._plain(table.rename_columns(list(STATS_COLUMNS)))
+
+    def load_sample_table(self, keys: Sequence[SessionKey]) -> pa.Table:
+        """The raw stats samples of these sessions (one per event id), the columns quality scoring reads."""
+        return self._plain(self.client.query_arrow(
+            f"SELECT project_id, session_id, {', '.join(SAMPLE_COLUMNS)} FROM stats_samples "
+            f"WHERE (project_id, session_id) IN {_KEYS} LIMIT 1 BY project_id, event_id", self._keys(keys)))
+
+    @staticmethod
+    def _plain(table: pa.Table) -> pa.Table:
+        """Dictionary (LowCardinality) columns decoded: the derivation treats the tables as DuckDB's."""
+        return pa.table({n: (c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c)
+                         for n, c in zip(table.column_names, table.columns, strict=True)})
+
+    def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]]) -> None:
+        """Swap in the new derived rows of these sessions, then clear the dirty tokens read for them."""
+        if not keys:
+            return
+        params = self._keys(keys)
+        for table in DERIVED_SESSION_TABLES:
+            self.client.command(f"DELETE FROM {table} WHERE (project_id, session_id) IN {_KEYS}", params)
+        for table, parts in tables.items():
+            if table not in DERIVED_SESSION_TABLES:
+                raise ValueError(f"{table} is not a derived session table")
+            rows = [_typed(p, _DERIVED_SCHEMAS[table]) for p in parts if p.num_rows]
+            if rows:
+                self.client.insert_arrow(table, pa.concat_tables(rows, promote_options="default"))
+        cleared = [(k, t) for k in keys for t in self._tokens.pop(k, [])]
+        if cleared:
+            self.client.insert_arrow("dirty_sessions", pa.table({
+                "project_id": [k[0] for k, _ in cleared], "session_id": [k[1] for k, _ in cleared],
+                "token": pa.array([t for _, t in cleared], pa.uint64()),
+                "dirtied_at": pa.array([0] * len(cleared), pa.int64()),
+                "cleared": pa.array([1] * len(cleared), pa.uint8())}))
+
+    def clear_derived(self) -> None:
+        """Drop the derived rows of every session whose raw events are still kept (rebuild re-derives them)."""
+        for table in DERIVED_SESSION_TABLES:
+            self.client.command(f"DELETE FROM {table} WHERE (project_id, session_id) IN "
+                                "(SELECT project_id, session_id FROM session_bounds)")
+
+    # -- retention ---------------------------------------------------------
+    def _delete_counted(self, table: str, where: str, params: dict[str, Any]) -> int:
+        n = int(self.client.query_rows(f"SELECT count() FROM {table} WHERE {where}", params)[0][0])
+        if n:
+            self.client.command(f"DELETE FROM {table} WHERE {where}", params)
+        return n
+
+    def _count(self, table: str, where: str, params: dict[str, Any]) -> int:
+        return int(self.client.query_rows(f"SELECT count() FROM {table} WHERE {where}", params)[0][0])
+
+    def purge(self, raw_before: date, daily_before: date, monthly_before: date,
+              minutes_before_ms: int | None = None) -> dict[str, int]:
+        """Delete data past its retention window, with the counts DuckDB's purge reports. Day rows are folded
+        into the monthly archives before they go, so the monthly rollups keep them."""
+        counts: dict[str, int] = {}
+        raw = {"d": raw_before}
+        counts["events"] = self._delete_counted("events", "day < {d:Date}", raw)
+        counts["stats_samples"] = self._delete_counted("stats_samples", "day < {d:Date}", raw)
+        cutoff = {"c": day_start_ms(raw_before)}
+        old = "(project_id, session_id) IN (SELECT project_id, session_id FROM sessions WHERE last_seen_at < {c:Int64})"
+        for table in ("meetings", "connections", "publishers", "subscribers", "quality_scores", "quality_issues"):
+            counts[table] = self._delete_counted(table, old, cutoff)
+        counts["sessions"] = self._delete_counted("sessions", "last_seen_at < {c:Int64}", cutoff)
+        counts["session_bounds"] = self._delete_counted(
+            "session_bounds", "(project_id, session_id) IN (SELECT project_id, session_id FROM session_bounds "
+            "GROUP BY project_id, session_id HAVING max(last_ts) < {c:Int64})", cutoff)
+        daily = {"d": daily_before}
+        counts["rollup_endpoint_daily"] = self._count("rollup_endpoint_daily", "day < {d:Date}", daily)
+        counts["rollup_project_daily"] = self._count("rollup_project_daily", "day < {d:Date}", daily)
+        self._archive_months(daily_before)
+        counts["session_endpoint_days"] = self._delete_counted("session_endpoint_days", "day < {d:Date}", daily)
+        counts["session_project_days"] = self._delete_counted("session_project_days", "day < {d:Date}", daily)
+        monthly = {"m": monthly_before}
+        counts["rollup_endpoint_monthly"] = self._count("rollup_endpoint_monthly", "month < {m:Date}", monthly)
+        counts["rollup_project_monthly"] = self._count("rollup_project_monthly", "month < {m:Date}", monthly)
+        for table in ("rollup_endpoint_monthly_archive", "rollup_project_monthly_archive"):
+            self._delete_counted(table, "month < {m:Date}", monthly)
+        fine_before = {"hour": day_start_ms(daily_before), "minute": minutes_before_ms}
+        for kind, before in fine_before.items():
+            if before is None:
+                continue
+            b = {"b": before}
+            counts[f"rollup_endpoint_{kind}ly"] = self._count(f"rollup_endpoint_{kind}ly", "bucket < {b:Int64}", b)
+            counts[f"session_endpoint_{kind}s"] = self._delete_counted(f"session_endpoint_{kind}s",
+                                                                        "bucket < {b:Int64}", b)
+        return counts
+
+    def _archive_months(self, daily_before: date) -> None:
+        """Fold the day rows about to be purged into the monthly archives (one row per month and group)."""
+        dims = ", ".join(DIMENSIONS)
+        for archive, source, measures, group in (
+            ("rollup_endpoint_monthly_archive", "session_endpoint_days", ENDPOINT_MEASURES, f", {dims}"),
+            ("rollup_project_monthly_archive", "session_project_days", PROJECT_MEASURES, ""),
+        ):
+            cols = ", ".join(measures)
+            sums = ", ".join(f"sum({m})" for m in measures)
+            self.client.command(
+                f"INSERT INTO {archive} (project_id, month{group}, {cols}) "
+                f"SELECT project_id, toStartOfMonth(day){group}, {sums} FROM {source} "
+                f"WHERE day < {{d:Date}} GROUP BY project_id, toStartOfMonth(day){group}", {"d": daily_before})
