@@ -47,6 +47,7 @@ from videoinsights.domain.quality import (
     STATS_MEANS,
 )
 from videoinsights.store.base import AppendResult, Project, RejectedBatch, SessionKey, StorageFull
+from videoinsights.store.clickhouse import backend
 from videoinsights.store.clickhouse.client import ClickHouseError, Client
 from videoinsights.store.clickhouse.schema import (
     DERIVED_SESSION_TABLES,
@@ -137,6 +138,8 @@ def _concat(batches: Sequence[dict[str, list[Any]]], column: str) -> list[Any]:
 
 class ClickHouseStore:
     """All ClickHouse SQL of the core (ingest, derivation, retention), behind the Store interface."""
+
+    sql = backend  # the read/account/alert/key SQL modules callers reach through the store
 
     def __init__(self, client: Client, *, read_only: bool = False, retention: Retention | None = None,
                  shard: tuple[int, int] | None = None) -> None:

@@ -1,0 +1,125 @@
+"""The reads of `project { live }` in ClickHouse SQL: the same functions and rows as store/duckdb/live.py
+(which explains "open now"). Differences: the minutes of the window come as an array parameter; samples
+of publishers and of subscribers are joined to their connection in two arms of a UNION ALL (ClickHouse
+joins on keys, not on a condition about one side); outer joins run with join_use_nulls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from videoinsights.derive.intervals import MINUTE_MS
+from videoinsights.store.clickhouse.reads import JOIN_NULLS, Cursor, Row, _dimension_sql, rows_of
+
+FRESH_MS = 10 * MINUTE_MS
+_DIMS = ("sdk_type", "sdk_version", "country", "region", "browser", "browser_version")
+_ATTEMPTS = ("connect", "publish", "subscribe")
+_P = "{p:String}"
+_NOW = "{now:Int64}"
+
+
+def _filter_sql(filters: tuple[tuple[str, tuple[str, ...]], ...], params: dict[str, Any]) -> str:
+    """`AND ...` clauses over the reported (mapped) dimension values."""
+    clauses = []
+    for i, (column, values) in enumerate(filters):
+        names = []
+        for j, value in enumerate(values):
+            params[f"f{i}_{j}"] = value
+            names.append(f"{{f{i}_{j}:String}}")
+        clauses.append(f"{column} IN ({', '.join(names)})" if names else "0")
+    return "".join(f" AND {c}" for c in clauses)
+
+
+def _connections_sql(filters: tuple[tuple[str, tuple[str, ...]], ...], params: dict[str, Any]) -> str:
+    """Connections of the project's sessions that may overlap the window, with their effective end."""
+    mapped = ", ".join(f"{_dimension_sql(f'c.{d}')} AS {d}" for d in _DIMS)
+    return (f"SELECT * FROM (SELECT c.session_id AS session_id, c.connection_id AS connection_id, "
+            f"c.created_at AS created_at, c.destroyed_at AS destroyed_at, {mapped}, "
+            f"coalesce(c.destroyed_at, if(s.last_seen_at >= {{fresh:Int64}}, {_NOW} + 1, c.ended_at)) AS end_at "
+            f"FROM connections c JOIN (SELECT session_id, last_seen_at FROM sessions WHERE project_id = {_P}) s "
+            f"ON s.session_id = c.session_id "
+            f"WHERE c.project_id = {_P} AND c.created_at <= {_NOW} "
+            f"AND coalesce(c.destroyed_at, c.ended_at, 0) >= {{since:Int64}} - {FRESH_MS}) "
+            f"WHERE end_at > created_at{_filter_sql(filters, params)}")
+
+
+def _params(project_id: str, now_ms: int, since_ms: int) -> dict[str, Any]:
+    return {"p": project_id, "now": now_ms, "since": since_ms, "fresh": now_ms - FRESH_MS}
+
+
+_ALIVE = f"created_at <= {_NOW} AND end_at > {_NOW}"
+
+
+def _live_entities(table: str, columns: str) -> str:
+    """Publishers or subscribers open now on a live connection `c`."""
+    return (f"SELECT {columns} FROM {table} t JOIN c ON c.session_id = t.session_id "
+            f"AND c.connection_id = t.connection_id WHERE t.project_id = {_P} AND t.created_at <= {_NOW} "
+            f"AND coalesce(t.destroyed_at, {_NOW} + 1) > {_NOW}")
+
+
+def live_now(cur: Cursor, project_id: str, now_ms: int, since_ms: int,
+             filters: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[Row, list[Row]]:
+    """Counts of what is open at now_ms, and the live sessions (most participants first, at most 100)."""
+    params = _params(project_id, now_ms, since_ms)
+    conns = _connections_sql(filters, params)
+    pub = _live_entities("publishers", "t.session_id AS session_id, lower(t.video_type) AS video_type")
+    sub = _live_entities("subscribers", "t.session_id AS session_id")
+    sql = (f"WITH c AS (SELECT * FROM ({conns}) WHERE {_ALIVE}), pub AS ({pub}), sub AS ({sub}) "
+           f"SELECT (SELECT uniqExact(session_id) FROM c) AS sessions, (SELECT count() FROM c) AS participants, "
+           f"(SELECT count() FROM pub) AS publishers, (SELECT count() FROM sub) AS subscribers, "
+           f"(SELECT countIf(video_type = 'camera') FROM pub) AS camera, "
+           f"(SELECT countIf(video_type = 'screen') FROM pub) AS screen, "
+           f"(SELECT countIf(video_type = 'custom') FROM pub) AS custom, "
+           f"(SELECT countIf(video_type IS NULL OR video_type NOT IN ('camera', 'screen', 'custom')) FROM pub) "
+           f"AS other")
+    counts = rows_of(cur, sql, params)[0]
+    pubs = _live_entities("publishers", "t.session_id AS session_id")
+    sessions_sql = (f"WITH c AS (SELECT * FROM ({conns}) WHERE {_ALIVE}), "
+                    f"pub AS (SELECT session_id, count() AS n FROM ({pubs}) GROUP BY session_id) "
+                    f"SELECT c.session_id AS session_id, min(c.created_at) AS created_at, count() AS participants, "
+                    f"coalesce(any(pub.n), 0) AS publishers FROM c LEFT JOIN pub ON pub.session_id = c.session_id "
+                    f"GROUP BY c.session_id ORDER BY participants DESC, session_id LIMIT 100{JOIN_NULLS}")
+    return counts, rows_of(cur, sessions_sql, params)
+
+
+def live_minutes(cur: Cursor, project_id: str, now_ms: int, since_ms: int,
+                 filters: tuple[tuple[str, tuple[str, ...]], ...]) -> list[Row]:
+    """One row per minute from since_ms (a minute start) through the minute of now_ms, oldest first."""
+    params = _params(project_id, now_ms, since_ms)
+    params["minutes"] = list(range(since_ms, now_ms - now_ms % MINUTE_MS + 1, MINUTE_MS))
+    conns = _connections_sql(filters, params)
+    mapped = ", ".join(f"{_dimension_sql(d)} AS {d}" for d in _DIMS)
+    flt = _filter_sql(filters, params)
+    attempts = " + ".join(f"{k}_attempts" for k in _ATTEMPTS)
+    failures = " + ".join(f"{k}_failures" for k in _ATTEMPTS)
+    lat = "coalesce(t.video_latency_ms, t.audio_latency_ms)"
+    in_window = f"t.project_id = {_P} AND t.ts BETWEEN {{since:Int64}} AND {_NOW}"
+    if filters:  # samples follow the dims of the publishing / subscribing connection
+        arms = []
+        for kind, table, key in (("publisherStats", "publishers", "stream_id"),
+                                 ("subscriberStats", "subscribers", "subscriber_id")):
+            arms.append(f"SELECT t.ts AS ts, t.video_bitrate_kbps AS video_bitrate_kbps, {lat} AS lat "
+                        f"FROM stats_samples t JOIN (SELECT session_id, {key}, connection_id FROM {table} "
+                        f"WHERE project_id = {_P}) e ON e.session_id = t.session_id AND e.{key} = t.{key} "
+                        f"JOIN ({conns}) c ON c.session_id = t.session_id AND c.connection_id = e.connection_id "
+                        f"WHERE {in_window} AND t.type = '{kind}'")
+        samples = " UNION ALL ".join(arms)
+    else:
+        samples = (f"SELECT t.ts AS ts, t.video_bitrate_kbps AS video_bitrate_kbps, {lat} AS lat "
+                   f"FROM stats_samples t WHERE {in_window}")
+    sql = (f"WITH m AS (SELECT arrayJoin({{minutes:Array(Int64)}}) AS minute), "
+           f"r AS (SELECT bucket, sum(published_minutes + subscribed_minutes) AS minutes, "
+           f"sum({attempts}) AS attempts, sum({failures}) AS failures FROM (SELECT bucket, published_minutes, "
+           f"subscribed_minutes, {', '.join(f'{k}_attempts, {k}_failures' for k in _ATTEMPTS)}, {mapped} "
+           f"FROM rollup_endpoint_minutely WHERE project_id = {_P} AND bucket BETWEEN {{since:Int64}} AND {_NOW}) "
+           f"WHERE 1{flt} GROUP BY bucket), "
+           f"c AS ({conns}), "
+           f"q AS (SELECT ts - ts % {MINUTE_MS} AS bucket, avg(video_bitrate_kbps) AS br, avg(lat) AS lat "
+           f"FROM ({samples}) GROUP BY bucket), "
+           f"p AS (SELECT m.minute AS minute, countIf(c.created_at < m.minute + {MINUTE_MS} AND c.end_at > m.minute) "
+           f"AS participants FROM m CROSS JOIN c GROUP BY m.minute) "
+           f"SELECT m.minute AS minute, coalesce(r.minutes, 0) AS minutes, coalesce(r.attempts, 0) AS attempts, "
+           f"coalesce(r.failures, 0) AS failures, q.br AS video_bitrate_kbps_avg, q.lat AS latency_ms_avg, "
+           f"coalesce(p.participants, 0) AS participants FROM m LEFT JOIN p ON p.minute = m.minute "
+           f"LEFT JOIN r ON r.bucket = m.minute "
+           f"LEFT JOIN q ON q.bucket = m.minute ORDER BY m.minute{JOIN_NULLS}")
+    return rows_of(cur, sql, params)

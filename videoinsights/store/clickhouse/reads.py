@@ -1,0 +1,376 @@
+"""Every read statement of the Insights API, in ClickHouse SQL: the same functions, arguments and rows as
+store/duckdb/reads.py (the query layer cannot tell the backends apart; tests/query/test_backends_equal.py
+compares them answer by answer).
+
+What differs from DuckDB, and why:
+- Parameters are ClickHouse's `{name:Type}`; children of many parents are picked with
+  `(key...) IN {keys:Array(Tuple(...))}` instead of a joined list of keys.
+- Outer joins run with `join_use_nulls = 1`: a missing side is NULL, as in SQL (ClickHouse's default
+  fills it with the type's default value).
+- Rows of a session are read with `project_id` and `session_id` in the WHERE clause: that is the sort key
+  of every per-session table, so ClickHouse reads only those granules (DuckDB needs its ART index trick).
+- Raw stats samples are read `LIMIT 1 BY event_id`: two processes racing to insert the same new event
+  can both store it (store/clickhouse/store.py), and the API must still show it once.
+
+Rows come back as dicts keyed by column name, with DuckDB's Python types (a count is an int either way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from videoinsights.query.report import KNOWN_VALUES, ReportQuery
+from videoinsights.store.duckdb.reads import (  # the column lists are the API's, not DuckDB's
+    CONNECTION_COLUMNS,
+    MEETING_COLUMNS,
+    PUBLISHER_COLUMNS,
+    SESSION_COLUMNS,
+    STATS_COLUMNS,
+    SUBSCRIBER_COLUMNS,
+)
+
+Row = dict[str, Any]
+Cursor = Any  # a store/clickhouse/client.py Client
+JOIN_NULLS = " SETTINGS join_use_nulls = 1"
+# Parameter types of the key columns children are picked by.
+_KEY_TYPES = {"session_id": "String", "meeting_index": "Int32", "connection_id": "String", "stream_id": "String",
+              "subscriber_id": "String"}
+_STREAM_OF_SUBSCRIBER = ("video_type", "has_audio", "has_video")
+_SUBSCRIBER_SELECT = (*SUBSCRIBER_COLUMNS, *(f"s.{c}" for c in _STREAM_OF_SUBSCRIBER))
+
+__all__ = ["CONNECTION_COLUMNS", "MEETING_COLUMNS", "PUBLISHER_COLUMNS", "SESSION_COLUMNS", "STATS_COLUMNS",
+           "SUBSCRIBER_COLUMNS"]
+
+
+def rows_of(cur: Cursor, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
+    return cur.query_arrow(sql, params).to_pylist()  # type: ignore[no-any-return]
+
+
+# -- projectData ------------------------------------------------------------
+
+def _dimension_sql(column: str) -> str:
+    """The dimension as reported: values the API cannot name become OTHER or NULL."""
+    known = KNOWN_VALUES.get(column)
+    if known is None:
+        return column
+    values, fallback = known
+    listed = ", ".join(f"'{v}'" for v in values)
+    other = f"'{fallback}'" if fallback else "NULL"
+    return f"CASE WHEN {column} IS NULL THEN NULL WHEN {column} IN ({listed}) THEN {column} ELSE {other} END"
+
+
+_BUCKETS = {
+    "DAILY": "day",
+    "WEEKLY": "toMonday(day)",
+    "MONTHLY": "toStartOfMonth(day)",
+    None: "toDate('1970-01-01')",
+}
+
+
+def _range_sql(q: ReportQuery, params: dict[str, Any]) -> tuple[str, str]:
+    """WHERE clauses for the daily and the monthly part of a report."""
+    daily = ["project_id = {project_id:String}", "day <= {last_day:Date}"]
+    monthly = ["project_id = {project_id:String}", "month < {monthly_before:Date}", "month <= {last_day:Date}"]
+    params["project_id"] = q.project_id
+    params["last_day"] = q.last_day
+    daily_from = q.first_day
+    if q.uses_monthly:
+        params["monthly_before"] = q.monthly_before
+        daily_from = max(q.first_day or q.monthly_before, q.monthly_before)
+        if q.first_day is not None:
+            monthly.append("month >= toStartOfMonth({first_day:Date})")
+            params["first_day"] = q.first_day
+    if daily_from is not None:
+        daily.append("day >= {daily_from:Date}")
+        params["daily_from"] = daily_from
+    return " AND ".join(daily), " AND ".join(monthly)
+
+
+def _part(q: ReportQuery, kind: str, columns: Sequence[str], dims: Sequence[str], params: dict[str, Any],
+          filters: str) -> str:
+    """One aggregated CTE body (endpoint or project rollups) with bucket, first_day, dims, sums."""
+    daily_where, monthly_where = _range_sql(q, params)
+    inner_cols = ", ".join([*(f"{_dimension_sql(d)} AS {d}" for d in dims), *columns])
+    inner_cols = f", {inner_cols}" if inner_cols else ""
+    source = f"SELECT day{inner_cols} FROM rollup_{kind}_daily WHERE {daily_where}"
+    if q.uses_monthly:
+        source += f" UNION ALL SELECT month AS day{inner_cols} FROM rollup_{kind}_monthly WHERE {monthly_where}"
+    groups = "".join(f", {d}" for d in q.group_by) if kind == "endpoint" else ""
+    sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in columns)
+    where = f" WHERE {filters}" if filters else ""
+    return (f"SELECT {_BUCKETS[q.interval]} AS bucket, min(day) AS first_day{groups}{sums} "
+            f"FROM ({source}) src{where} GROUP BY ALL HAVING count() > 0")  # no row for an empty range
+
+
+def _filters_sql(q: ReportQuery, params: dict[str, Any]) -> str:
+    clauses = []
+    for i, (column, values) in enumerate(q.filters):
+        names = []
+        for j, value in enumerate(values):
+            params[f"f{i}_{j}"] = value
+            names.append(f"{{f{i}_{j}:String}}")
+        clauses.append(f"{column} IN ({', '.join(names)})" if names else "0")
+    return " AND ".join(clauses)
+
+
+def _fine_part(q: ReportQuery, kind: str, dims: Sequence[str], params: dict[str, Any], filters: str) -> str:
+    """The endpoint CTE body of an HOURLY or MINUTE report (see store/duckdb/reads.py)."""
+    width = 60_000 if kind == "minute" else 3_600_000
+    where = ["project_id = {project_id:String}", "bucket < {bucket_to:Int64}", "bucket >= {bucket_from:Int64}"]
+    params["project_id"] = q.project_id
+    params["bucket_to"] = q.end_ms
+    params["bucket_from"] = q.start_ms - q.start_ms % width
+    inner_cols = "".join(f", {c}" for c in [*(f"{_dimension_sql(d)} AS {d}" for d in dims), *q.endpoint_columns])
+    source = f"SELECT bucket{inner_cols} FROM rollup_endpoint_{kind}ly WHERE {' AND '.join(where)}"
+    groups = "".join(f", {d}" for d in q.group_by)
+    sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in q.endpoint_columns)
+    where_f = f" WHERE {filters}" if filters else ""
+    return (f"SELECT bucket, CAST(NULL AS Nullable(Date)) AS first_day{groups}{sums} FROM ({source}) src{where_f} "
+            f"GROUP BY ALL HAVING count() > 0")
+
+
+def report_sql(q: ReportQuery, params: dict[str, Any]) -> str:
+    """The report statement (rows ordered by bucket then group, paged by limit/offset), filling `params`."""
+    dims = tuple(dict.fromkeys([*q.group_by, *(c for c, _ in q.filters)]))
+    filters = _filters_sql(q, params)
+    if q.fine_kind is not None:
+        ep = _fine_part(q, q.fine_kind, dims, params, filters)
+    else:
+        ep = _part(q, "endpoint", q.endpoint_columns, dims, params, filters)
+    order = ", ".join(["bucket", *(f"{d} NULLS LAST" for d in q.group_by)])
+    if q.include_project:
+        pr = _part(q, "project", q.project_columns, (), params, "")
+        cols = "".join(f", ep.{c} AS {c}" for c in q.endpoint_columns)
+        cols += "".join(f", pr.{c} AS {c}" for c in q.project_columns)
+        # least() skips NULLs on both engines: a bucket one side lacks keeps the other side's first day
+        body = (f"SELECT coalesce(ep.bucket, pr.bucket) AS bucket, "
+                f"least(ep.first_day, pr.first_day) AS first_day{cols} "
+                f"FROM ({ep}) ep FULL OUTER JOIN ({pr}) pr ON ep.bucket = pr.bucket")
+    else:
+        body = ep
+    return (f"SELECT *, count() OVER () AS _total, min(first_day) OVER () AS min_day FROM ({body}) r "
+            f"ORDER BY {order} LIMIT {{limit:UInt64}} OFFSET {{offset:UInt64}}{JOIN_NULLS}")
+
+
+def project_report(cur: Cursor, q: ReportQuery) -> tuple[list[Row], int]:
+    """One page of report rows and the total number of rows (as store/duckdb/reads.py)."""
+    params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
+    sql = report_sql(q, params)
+    rows = rows_of(cur, sql, params)
+    if rows:
+        return rows, int(rows[0]["_total"])
+    if q.offset == 0:
+        return [], 0
+    params["limit"], params["offset"] = 1, 0
+    first = rows_of(cur, sql, params)
+    return [], int(first[0]["_total"]) if first else 0
+
+
+# -- sessions ---------------------------------------------------------------
+
+def _select(columns: Sequence[str], alias: str = "t") -> str:
+    """Columns of `alias`, each named as itself; already qualified ones ("s.video_type") keep their alias."""
+    return ", ".join(f"{c} AS {c.split('.')[-1]}" if "." in c else f"{alias}.{c} AS {c}" for c in columns)
+
+
+def sessions_by_ids(cur: Cursor, project_id: str, session_ids: Sequence[str]) -> list[Row]:
+    sql = (f"SELECT {_select(SESSION_COLUMNS)} FROM sessions t "
+           "WHERE t.project_id = {p:String} AND t.session_id IN {ids:Array(String)}")
+    return rows_of(cur, sql, {"p": project_id, "ids": sorted(set(session_ids))})
+
+
+def session_summaries(cur: Cursor, project_id: str, start_ms: int, end_ms: int, offset: int,
+                      limit: int, *, worst_first: bool = False, issue_type: str | None = None,
+                      min_score: float | None = None, max_score: float | None = None) -> tuple[list[Row], int]:
+    """Sessions with a meeting created in [start_ms, end_ms], oldest session first (see store/duckdb/reads.py)."""
+    params: dict[str, Any] = {"p": project_id, "start": start_ms, "end": end_ms, "limit": limit, "offset": offset}
+    where = ""
+    if issue_type is not None:
+        where += (" AND t.session_id IN (SELECT session_id FROM quality_issues "
+                  "WHERE project_id = {p:String} AND issue_type = {issue:String})")
+        params["issue"] = issue_type
+    if min_score is not None:
+        where += " AND q.score >= {min_score:Float64}"
+        params["min_score"] = min_score
+    if max_score is not None:
+        where += " AND q.score <= {max_score:Float64}"
+        params["max_score"] = max_score
+    order = "q.score ASC NULLS LAST, t.created_at, t.session_id" if worst_first else "t.created_at, t.session_id"
+    sql = (f"SELECT {_select(SESSION_COLUMNS)}, count() OVER () AS _total FROM sessions t "
+           "LEFT JOIN (SELECT session_id, score FROM quality_scores WHERE project_id = {p:String} "
+           "AND level = 'session') q ON q.session_id = t.session_id "
+           "WHERE t.project_id = {p:String} AND t.session_id IN (SELECT session_id FROM meetings "
+           "WHERE project_id = {p:String} AND created_at BETWEEN {start:Int64} AND {end:Int64})"
+           f"{where} ORDER BY {order} LIMIT {{limit:UInt64}} OFFSET {{offset:UInt64}}{JOIN_NULLS}")
+    rows = rows_of(cur, sql, params)
+    if rows or offset == 0:
+        return rows, int(rows[0]["_total"]) if rows else 0
+    params.update(limit=1, offset=0)
+    first = rows_of(cur, sql, params)
+    return [], int(first[0]["_total"]) if first else 0
+
+
+def _of_sessions(table: str, columns: str = "*", extra: str = "") -> str:
+    """The rows of `table` that belong to the parents' sessions (the sort key's prefix: a narrow read)."""
+    return (f"(SELECT {columns} FROM {table} WHERE project_id = {{p:String}} "
+            f"AND session_id IN {{session_ids:Array(String)}}{extra})")
+
+
+def _children(cur: Cursor, *, source: str, columns: Sequence[str], keys: Sequence[str],
+              parents: Sequence[tuple[Any, ...]], order: str, offset: int, limit: int,
+              params: dict[str, Any], where: str = "", max_rows: int | None = None) -> tuple[list[Row], dict]:
+    """Page `offset`..`offset+limit` of the children of every parent, in one query.
+
+    `source` exposes the rows as `t` (reading `_of_sessions` subqueries); `parents` are tuples of key
+    values, the first being the session id. Returns (page rows, {parent key: total})."""
+    if not parents:
+        return [], {}
+    params["session_ids"] = sorted({p[0] for p in parents})
+    if len(keys) == 1:
+        pick = f"t.{keys[0]} IN {{k:Array({_KEY_TYPES[keys[0]]})}}"
+        params["k"] = [p[0] for p in parents]
+    else:
+        types = ", ".join(_KEY_TYPES[k] for k in keys)
+        pick = f"({', '.join(f't.{k}' for k in keys)}) IN {{k:Array(Tuple({types}))}}"
+        params["k"] = [tuple(p) for p in parents]
+    part = ", ".join(f"t.{c}" for c in keys)
+    params.update(lo=offset, hi=offset + limit)
+    extra = f" AND {where}" if where else ""
+    cap = " LIMIT {max_rows:UInt64}" if max_rows is not None else ""
+    if max_rows is not None:
+        params["max_rows"] = max_rows
+    # Row 1 of every parent is kept even off-page: it carries the parent's total.
+    sql = (f"SELECT * FROM (SELECT {_select(columns)}, "
+           f"row_number() OVER (PARTITION BY {part} ORDER BY {order}) AS _rn, "
+           f"count() OVER (PARTITION BY {part}) AS _total "
+           f"FROM {source} WHERE {pick}{extra}) "
+           f"WHERE (_rn > {{lo:UInt64}} AND _rn <= {{hi:UInt64}}) OR _rn = 1 ORDER BY {', '.join(keys)}, _rn"
+           f"{cap}{JOIN_NULLS}")
+    rows: list[Row] = []
+    totals: dict[tuple[Any, ...], int] = {}
+    for row in rows_of(cur, sql, params):
+        key = tuple(row[c] for c in keys)
+        totals[key] = row["_total"]
+        if offset < row["_rn"] <= offset + limit:
+            rows.append(row)
+    return rows, totals
+
+
+def meetings_of_sessions(cur: Cursor, project_id: str, session_ids: Sequence[str], offset: int, limit: int, *,
+                         start_ms: int | None = None, end_ms: int | None = None, meeting_id: str | None = None,
+                         max_rows: int | None = None) -> tuple[list[Row], dict]:
+    params: dict[str, Any] = {"p": project_id}
+    where = []
+    if start_ms is not None:
+        where.append("t.created_at >= {start:Int64}")
+        params["start"] = start_ms
+    if end_ms is not None:
+        where.append("t.created_at <= {end:Int64}")
+        params["end"] = end_ms
+    if meeting_id is not None:
+        where.append("t.meeting_id = {meeting_id:String}")
+        params["meeting_id"] = meeting_id
+    return _children(cur, source=f"{_of_sessions('meetings')} t", columns=MEETING_COLUMNS, keys=("session_id",),
+                     parents=[(s,) for s in session_ids], order="t.meeting_index", offset=offset, limit=limit,
+                     params=params, where=" AND ".join(where), max_rows=max_rows)
+
+
+_ENTITY: dict[str, tuple[tuple[str, ...], str]] = {
+    "connections": (CONNECTION_COLUMNS, "connection_id"),
+    "publishers": (PUBLISHER_COLUMNS, "stream_id"),
+    "subscribers": (_SUBSCRIBER_SELECT, "subscriber_id"),
+}
+_MEETING_KEY = ("session_id", "meeting_index")
+_CONNECTION_KEY = ("session_id", "connection_id")
+
+
+def _entities(cur: Cursor, project_id: str, table: str, keys: tuple[str, ...], parents: Sequence[tuple[Any, ...]],
+              offset: int, limit: int, max_rows: int | None) -> tuple[list[Row], dict]:
+    """Connections, publishers or subscribers of many parents, by creation time."""
+    if table == "subscribers":
+        # Subscribers come with the attributes of the stream they receive (`any` skips NULLs, as any_value).
+        attrs = ", ".join(f"any({c}) AS {c}" for c in _STREAM_OF_SUBSCRIBER)
+        source = (f"{_of_sessions('subscribers')} t LEFT JOIN (SELECT session_id, stream_id, {attrs} FROM "
+                  f"{_of_sessions('publishers')} GROUP BY session_id, stream_id) s "
+                  f"ON s.session_id = t.session_id AND s.stream_id = t.stream_id")
+    else:
+        source = f"{_of_sessions(table)} t"
+    columns, id_column = _ENTITY[table]
+    return _children(cur, source=source, columns=columns, keys=keys, parents=parents,
+                     order=f"t.created_at, t.{id_column}", offset=offset, limit=limit,
+                     params={"p": project_id}, max_rows=max_rows)
+
+
+def connections_of_meetings(cur: Cursor, project_id: str, meetings: Sequence[tuple[str, int]], offset: int,
+                            limit: int, *, max_rows: int | None = None) -> tuple[list[Row], dict]:
+    return _entities(cur, project_id, "connections", _MEETING_KEY, meetings, offset, limit, max_rows)
+
+
+def publishers_of_meetings(cur: Cursor, project_id: str, meetings: Sequence[tuple[str, int]], offset: int,
+                           limit: int, *, max_rows: int | None = None) -> tuple[list[Row], dict]:
+    return _entities(cur, project_id, "publishers", _MEETING_KEY, meetings, offset, limit, max_rows)
+
+
+def publishers_of_connections(cur: Cursor, project_id: str, connections: Sequence[tuple[str, str]], offset: int,
+                              limit: int, *, max_rows: int | None = None) -> tuple[list[Row], dict]:
+    return _entities(cur, project_id, "publishers", _CONNECTION_KEY, connections, offset, limit, max_rows)
+
+
+def subscribers_of_meetings(cur: Cursor, project_id: str, meetings: Sequence[tuple[str, int]], offset: int,
+                            limit: int, *, max_rows: int | None = None) -> tuple[list[Row], dict]:
+    return _entities(cur, project_id, "subscribers", _MEETING_KEY, meetings, offset, limit, max_rows)
+
+
+def subscribers_of_connections(cur: Cursor, project_id: str, connections: Sequence[tuple[str, str]], offset: int,
+                               limit: int, *, max_rows: int | None = None) -> tuple[list[Row], dict]:
+    return _entities(cur, project_id, "subscribers", _CONNECTION_KEY, connections, offset, limit, max_rows)
+
+
+def subscribers_of_streams(cur: Cursor, project_id: str, streams: Sequence[tuple[str, str]], offset: int,
+                           limit: int, *, max_rows: int | None = None) -> tuple[list[Row], dict]:
+    return _entities(cur, project_id, "subscribers", ("session_id", "stream_id"), streams, offset, limit, max_rows)
+
+
+def _stats(cur: Cursor, project_id: str, kind: str, id_column: str, parents: Sequence[tuple[str, str]],
+           ts_range: tuple[int, int], offset: int, limit: int, max_rows: int | None) -> tuple[list[Row], dict]:
+    params: dict[str, Any] = {"p": project_id, "type": kind, "ts_from": ts_range[0], "ts_to": ts_range[1]}
+    needed = ", ".join(dict.fromkeys(("session_id", "ts", "event_id", id_column, *STATS_COLUMNS)))
+    samples = _of_sessions("stats_samples", needed, " AND type = {type:String} AND ts BETWEEN {ts_from:Int64} "
+                                                    "AND {ts_to:Int64} LIMIT 1 BY event_id")
+    return _children(cur, source=f"{samples} t", columns=(*STATS_COLUMNS, "session_id", id_column),
+                     keys=("session_id", id_column), parents=parents, order="t.ts, t.event_id",
+                     offset=offset, limit=limit, params=params, max_rows=max_rows)
+
+
+def publisher_stats(cur: Cursor, project_id: str, streams: Sequence[tuple[str, str]], ts_range: tuple[int, int],
+                    offset: int, limit: int, *, max_rows: int | None = None) -> tuple[list[Row], dict]:
+    """publisherStats samples of streams (session_id, stream_id) taken within ts_range."""
+    return _stats(cur, project_id, "publisherStats", "stream_id", streams, ts_range, offset, limit, max_rows)
+
+
+def subscriber_stats(cur: Cursor, project_id: str, subscribers: Sequence[tuple[str, str]],
+                     ts_range: tuple[int, int], offset: int, limit: int, *,
+                     max_rows: int | None = None) -> tuple[list[Row], dict]:
+    """subscriberStats samples of subscribers (session_id, subscriber_id) taken within ts_range."""
+    return _stats(cur, project_id, "subscriberStats", "subscriber_id", subscribers, ts_range, offset, limit, max_rows)
+
+
+# -- quality (docs/quality.md) --------------------------------------------------
+
+def quality_scores(cur: Cursor, project_id: str, level: str, session_ids: Sequence[str]) -> list[Row]:
+    """Score rows of one level for these sessions (one statement for a whole GraphQL level)."""
+    if not session_ids:
+        return []
+    return rows_of(cur, "SELECT session_id, entity_id, samples, scored_ms, score, score_p10 FROM quality_scores "
+                        "WHERE project_id = {p:String} AND level = {level:String} AND session_id IN {s:Array(String)}",
+                   {"p": project_id, "level": level, "s": list(dict.fromkeys(session_ids))})
+
+
+def quality_issues(cur: Cursor, project_id: str, session_ids: Sequence[str]) -> list[Row]:
+    """Every issue of these sessions, by start time."""
+    if not session_ids:
+        return []
+    return rows_of(cur, "SELECT * FROM quality_issues WHERE project_id = {p:String} "
+                        "AND session_id IN {s:Array(String)} ORDER BY session_id, start_ts, issue_type, entity_id",
+                   {"p": project_id, "s": list(dict.fromkeys(session_ids))})
