@@ -91,7 +91,7 @@ def stream_minutes(cur: Cursor, metric: str, now_ms: int, longest_window_s: int)
     hit = f"e.ended_at > {{now:Int64}} - r.window_s * 1000 AND {_matches('e')}"
     overlap = "least(e.ended_at, {now:Int64}) - greatest(e.created_at, {now:Int64} - r.window_s * 1000)"
     return cur.query_rows(  # type: ignore[no-any-return]
-        f"SELECT r.rule_id, countIf({hit}), sumIf({overlap}, {hit}) / 60000.0 "
+        f"SELECT r.rule_id, countIf({hit}), coalesce(sumIf({overlap}, {hit}) / 60000.0, 0) "
         f"FROM {_RULES} r LEFT JOIN (SELECT s.project_id AS project_id, s.created_at AS created_at, "
         f"s.ended_at AS ended_at, c.country AS country, c.sdk_type AS sdk_type, c.browser AS browser "
         f"FROM ({streams}) s LEFT JOIN connections c ON c.project_id = s.project_id "

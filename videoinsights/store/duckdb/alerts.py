@@ -137,7 +137,8 @@ def stream_minutes(cur: Cursor, metric: str, now_ms: int, longest_window_s: int)
           LEFT JOIN connections c USING (project_id, session_id, connection_id)
         )
         SELECT r.rule_id, count(e.created_at),
-          coalesce(sum(least(e.ended_at, ?) - greatest(e.created_at, ? - r.window_s * 1000)) / 60000.0, 0)
+          coalesce(sum(least(e.ended_at, ?) - greatest(e.created_at, ? - r.window_s * 1000))
+                   FILTER (WHERE e.created_at IS NOT NULL) / 60000.0, 0)  -- least/greatest skip NULLs
         FROM alert_rules r LEFT JOIN recent e
           ON e.project_id = r.project_id AND e.ended_at > ? - r.window_s * 1000
           AND (len(r.countries) = 0 OR list_contains(r.countries, e.country))
