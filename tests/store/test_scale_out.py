@@ -1,0 +1,111 @@
+"""Scale-out on one ClickHouse store, end to end over real HTTP: two `serve --no-derive` processes take
+the traffic (half each, shuffled, duplicated), two `videoinsights derive --shard K/2` processes derive
+it, and the derived rows and rollups equal those of one DuckDB store given the same events.
+
+ClickHouse here is the engine of chdb behind tests/support/ch_http.py (what clickhouse-connect sends,
+executed in one chdb Session): no ClickHouse server can be installed on this machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Server, cli, free_port
+from tests.store.test_incremental_equals_rebuild import snapshot
+from tests.support.stores import new_store_url, open_store
+from videoinsights.auth.tokens import issue_project_token
+from videoinsights.derive.engine import derive_until_clean
+from videoinsights.domain.days import day_start_ms, la_day
+from videoinsights.ingest.load import load_events
+from videoinsights.simulate.delivery import deliver
+from videoinsights.simulate.generator import generate
+from videoinsights.store.clickhouse.client import HttpClient
+from videoinsights.store.clickhouse.store import ClickHouseStore
+
+
+@pytest.fixture
+def clickhouse_front(tmp_path: Path):
+    """The test HTTP front over a chdb directory of its own; yields its clickhouse:// URL."""
+    port = free_port()
+    log = tmp_path / "front.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "tests.support.ch_http", str(tmp_path / "chdb"), str(port)],
+                                stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline, "the ClickHouse test front did not start"
+            time.sleep(0.2)
+    yield f"clickhouse://default@127.0.0.1:{port}/scale"
+    proc.terminate()
+    proc.wait(30)
+
+
+def test_two_servers_and_two_derive_shards_equal_one_duckdb(tmp_path, clickhouse_front) -> None:
+    env = {"VIDEOINSIGHTS_STORE": clickhouse_front, "VIDEOINSIGHTS_DERIVE_IN_SERVER": "0"}
+    project = json.loads(cli(tmp_path / "unused.duckdb", "projects", "create", "--name", "scale", "--json",
+                             "--advanced-insights", env=env))
+    pid, secret = str(project["projectId"]), project["apiSecret"]
+    servers = [Server(tmp_path / f"s{i}.duckdb", free_port(), env) for i in range(2)]
+    derivers: list[subprocess.Popen[bytes]] = []
+    try:
+        for s in servers:
+            s.start()
+        for k in range(2):
+            with open(tmp_path / f"derive{k}.log", "wb") as out:
+                derivers.append(subprocess.Popen(
+                    [sys.executable, "-m", "videoinsights", "derive", "--shard", f"{k}/2"],
+                    stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env}))
+        start = day_start_ms(la_day(int(time.time() * 1000)) - timedelta(days=2))
+        events = list(deliver(generate(pid, start, 1, 8, seed=11), seed=11, late_fraction=0.05,
+                              duplicate_fraction=0.05))
+        rng = random.Random(3)
+        headers = {"X-OPENTOK-AUTH": issue_project_token(pid, secret, 600)}
+        sent = 0
+        for i in range(0, len(events), 500):
+            batch = events[i : i + 500]
+            rng.shuffle(batch)
+            r = httpx.post(f"{servers[(i // 500) % 2].url}/v1/events", json=batch, headers=headers, timeout=60)
+            assert r.status_code == 200 and not r.json()["rejected"], r.text
+            sent += len(batch)
+        assert sent == len(events) > 1000
+
+        house = ClickHouseStore(HttpClient("127.0.0.1", int(clickhouse_front.split(":")[2].split("/")[0]),
+                                           "default", "", "scale"), read_only=True)
+        deadline = time.monotonic() + 180
+        while house.dirty_session_count():
+            assert time.monotonic() < deadline, "the derive shards did not catch up"
+            assert all(d.poll() is None for d in derivers), "a derive process exited"
+            time.sleep(0.5)
+    finally:
+        for s in servers:
+            s.stop()
+        for d in derivers:
+            d.terminate()
+        for d in derivers:
+            d.wait(60)
+    logs = [(tmp_path / f"derive{k}.log").read_text() for k in range(2)]
+    derived = [int(log.rsplit("derived ", 1)[1].split()[0]) for log in logs]
+    assert all(n > 0 for n in derived), logs  # both shards did part of the work
+
+    reference = open_store(new_store_url("duckdb", tmp_path))
+    load_events(reference, pid, events, min_ts=0)
+    derive_until_clean(reference)
+    expected, got = snapshot(reference), snapshot(house)
+    assert len(expected["sessions"]) >= 5
+    for table in expected:
+        assert got[table] == expected[table], table
+    reference.close()
