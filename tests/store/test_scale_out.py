@@ -14,10 +14,8 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.conftest import Server, cli, free_port
 from tests.store.test_incremental_equals_rebuild import snapshot
@@ -28,30 +26,6 @@ from videoinsights.domain.days import day_start_ms, la_day
 from videoinsights.ingest.load import load_events
 from videoinsights.simulate.delivery import deliver
 from videoinsights.simulate.generator import generate
-from videoinsights.store.clickhouse.client import HttpClient
-from videoinsights.store.clickhouse.store import ClickHouseStore
-
-
-@pytest.fixture
-def clickhouse_front(tmp_path: Path):
-    """The test HTTP front over a chdb directory of its own; yields its clickhouse:// URL."""
-    port = free_port()
-    log = tmp_path / "front.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.support.ch_http", str(tmp_path / "chdb"), str(port)],
-                                stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:
-        assert proc.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            assert time.monotonic() < deadline, "the ClickHouse test front did not start"
-            time.sleep(0.2)
-    yield f"clickhouse://default@127.0.0.1:{port}/scale"
-    proc.terminate()
-    proc.wait(30)
 
 
 def test_two_servers_and_two_derive_shards_equal_one_duckdb(tmp_path, clickhouse_front) -> None:
@@ -83,8 +57,7 @@ def test_two_servers_and_two_derive_shards_equal_one_duckdb(tmp_path, clickhouse
             sent += len(batch)
         assert sent == len(events) > 1000
 
-        house = ClickHouseStore(HttpClient("127.0.0.1", int(clickhouse_front.split(":")[2].split("/")[0]),
-                                           "default", "", "scale"), read_only=True)
+        house = open_store(clickhouse_front, read_only=True)
         deadline = time.monotonic() + 180
         while house.dirty_session_count():
             assert time.monotonic() < deadline, "the derive shards did not catch up"

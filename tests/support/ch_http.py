@@ -11,14 +11,19 @@ message and X-ClickHouse-Exception-Code). Requests are served one at a time: chd
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
+import subprocess
 import sys
+import time
 import uuid
+from collections.abc import Iterator
 from email.parser import BytesParser
 from email.policy import default
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -134,6 +139,33 @@ class Front(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
+
+
+@contextlib.contextmanager
+def running_front(directory: Path, log: Path) -> Iterator[tuple[str, int]]:
+    """Start the front in a process of its own over `directory`; yields (host, port)."""
+    import httpx
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "tests.support.ch_http", str(directory), str(port)],
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "the ClickHouse test front did not start"
+                time.sleep(0.2)
+        yield "127.0.0.1", port
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def main(directory: str, port: int) -> None:
