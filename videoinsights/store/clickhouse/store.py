@@ -472,15 +472,21 @@ class ClickHouseStore:
         return counts
 
     def _archive_months(self, daily_before: date) -> None:
-        """Fold the day rows about to be purged into the monthly archives (one row per month and group)."""
+        """Fold the day rows about to be purged into the monthly archives (one row per month and group).
+
+        The insert's deduplication token is a digest of its rows: two processes purging at once compute
+        the same rows before either deletes them, and ClickHouse keeps one copy."""
         dims = ", ".join(DIMENSIONS)
         for archive, source, measures, group in (
             ("rollup_endpoint_monthly_archive", "session_endpoint_days", ENDPOINT_MEASURES, f", {dims}"),
             ("rollup_project_monthly_archive", "session_project_days", PROJECT_MEASURES, ""),
         ):
-            cols = ", ".join(measures)
-            sums = ", ".join(f"sum({m})" for m in measures)
-            self.client.command(
-                f"INSERT INTO {archive} (project_id, month{group}, {cols}) "
-                f"SELECT project_id, toStartOfMonth(day){group}, {sums} FROM {source} "
-                f"WHERE day < {{d:Date}} GROUP BY project_id, toStartOfMonth(day){group}", {"d": daily_before})
+            sums = ", ".join(f"sum({m}) AS m_{m}" for m in measures)
+            table = self._plain(self.client.query_arrow(
+                f"SELECT project_id, toStartOfMonth(day) AS month{group}, {sums} FROM {source} "
+                f"WHERE day < {{d:Date}} GROUP BY project_id, month{group} ORDER BY ALL", {"d": daily_before}))
+            if not table.num_rows:
+                continue
+            table = table.rename_columns(["project_id", "month", *(DIMENSIONS if group else ()), *measures])
+            digest = hashlib.sha256(repr(table.to_pydict()).encode()).hexdigest()
+            self.client.insert_arrow(archive, table, settings={"insert_deduplication_token": f"{archive}-{digest}"})
