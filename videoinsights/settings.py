@@ -121,7 +121,8 @@ HELP: dict[str, str] = {
     "daily_retention_days": "Days daily rollups are kept (Insights: 90), and the hourly ones (HOURLY interval).",
     "minute_retention_hours": "Hours per-minute rollups are kept (MINUTE interval).",
     "monthly_retention_months": "Months monthly rollups are kept (Insights: 12).",
-    "purge_interval_s": "Seconds between retention purges while serving.",
+    "purge_interval_s": "Seconds between retention purges while serving (with `serve --no-derive`: in the "
+                        "`videoinsights derive` process of shard 0 instead).",
     "max_query_nodes": "GraphQL queries estimated to return more result nodes are refused.",
     "max_query_reads": "Most store reads one GraphQL query may make (collections and session lookups; 1014 above).",
     "max_query_bytes": "Longest GraphQL query text in bytes, checked before parsing (1014 above).",

@@ -1,6 +1,8 @@
 """`videoinsights derive`: derivation as a process of its own, beside stateless servers (`serve --no-derive`)
 on a ClickHouse store. With `--shard K/N`, this process derives only the sessions whose
-cityHash64(project_id, session_id) % N is K, so N processes share the work without coordinating."""
+cityHash64(project_id, session_id) % N is K, so N processes share the work without coordinating.
+Shard 0 (or the only derive process) also runs the retention purge every `purge_interval_s`, which the
+servers then don't: one process purges."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from videoinsights.derive.quality import QualityThresholds
 from videoinsights.derive.worker import DeriveStats, DeriveWorker
 from videoinsights.settings import Settings, SettingsError
 from videoinsights.store.open import open_store, parse_store_url
+from videoinsights.store.writer import purge_expired
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +57,19 @@ def run_derive(settings: Settings, shard: tuple[int, int] | None, once: bool = F
                 signal.signal(sig, lambda *_: stop.set())
             worker.start()
             log.info("deriving %s of %s", name, parse_store_url(settings.store_url).redacted())
-            last = time.monotonic()
+            last = last_purge = time.monotonic()
+            purges = shard is None or shard[0] == 0  # one process applies the retention windows
             while not stop.wait(1.0):
-                if time.monotonic() - last >= 60:
-                    last = time.monotonic()
+                now = time.monotonic()
+                if purges and now - last_purge >= settings.purge_interval_s:
+                    last_purge = now
+                    try:
+                        with worker.lock:
+                            log.info("retention purge: %s", purge_expired(store, settings))
+                    except Exception:
+                        log.exception("retention purge failed")
+                if now - last >= 60:
+                    last = now
                     log.info("%s: %d sessions derived, %d failed", name, stats.sessions_derived, stats.derive_failures)
             worker.stop()  # finishes what is dirty now
     finally:

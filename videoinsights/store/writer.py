@@ -171,7 +171,8 @@ class Writer:
 
     def _housekeeping(self) -> None:
         now = time.monotonic()
-        if now - self._last_purge >= self.settings.purge_interval_s:
+        # Without the derive thread (serve --no-derive, ClickHouse), `videoinsights derive` purges: one process.
+        if self.settings.derive_in_server and now - self._last_purge >= self.settings.purge_interval_s:
             self._last_purge = now
             try:
                 with self.derive_lock:
