@@ -109,6 +109,12 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from videoinsights.progress import Bar
 
+    if args.mark_only:
+        if settings.store_url.startswith("duckdb://"):
+            raise OpError("--mark-only is for a ClickHouse store with `videoinsights derive` processes running")
+        result = run_op(settings.store_url, "rebuild", mark_only=True)
+        print(f"marked {result['sessions']} sessions for the derive processes to re-derive")
+        return 0
     local = settings.store_url.startswith("duckdb://")
     if local and (running_server(settings.db) is not None or not Path(settings.db).exists()):
         result = run_op(settings.store_url, "rebuild")  # on the server's writer thread: no progress to draw here
@@ -207,7 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ingest: a token that only sends events of one session (for a browser)")
     p.add_argument("--session", help="the session an ingest token may send events for")
 
-    command("rebuild", cmd_rebuild, "Re-derive every derived table from the raw events.")
+    p = command("rebuild", cmd_rebuild, "Re-derive every derived table from the raw events.")
+    p.add_argument("--mark-only", action="store_true",
+                   help="ClickHouse store with derive processes running: mark every session dirty, let them derive")
     p = command("derive", cmd_derive, "Derive dirty sessions in this process (ClickHouse stores; beside "
                                       "`serve --no-derive`).")
     p.add_argument("--shard", help="K/N: derive only the sessions of shard K (0..N-1) of N derive processes")

@@ -58,11 +58,21 @@ def test_two_servers_and_two_derive_shards_equal_one_duckdb(tmp_path, clickhouse
         assert sent == len(events) > 1000
 
         house = open_store(clickhouse_front, read_only=True)
-        deadline = time.monotonic() + 180
-        while house.dirty_session_count():
-            assert time.monotonic() < deadline, "the derive shards did not catch up"
-            assert all(d.poll() is None for d in derivers), "a derive process exited"
-            time.sleep(0.5)
+
+        def wait_clean() -> None:
+            deadline = time.monotonic() + 180
+            while house.dirty_session_count():
+                assert time.monotonic() < deadline, "the derive shards did not catch up"
+                assert all(d.poll() is None for d in derivers), "a derive process exited"
+                time.sleep(0.5)
+
+        wait_clean()
+        first = snapshot(house)
+        # a rebuild while they run: every session marked dirty, the shards re-derive the same rows
+        out = cli(tmp_path / "unused.duckdb", "rebuild", "--mark-only", env=env)
+        assert out == f"marked {len(first['sessions'])} sessions for the derive processes to re-derive\n"
+        assert house.dirty_session_count() == len(first["sessions"])
+        wait_clean()
     finally:
         for s in servers:
             s.stop()
@@ -81,4 +91,5 @@ def test_two_servers_and_two_derive_shards_equal_one_duckdb(tmp_path, clickhouse
     assert len(expected["sessions"]) >= 5
     for table in expected:
         assert got[table] == expected[table], table
+        assert first[table] == expected[table], table
     reference.close()
