@@ -87,3 +87,26 @@ def test_two_purges_at_once_archive_the_months_once(store) -> None:
     store.purge(raw_before=date(2026, 1, 1), daily_before=date(2026, 4, 1), monthly_before=date(2025, 1, 1))
     assert rows(store, "SELECT count(*) FROM session_endpoint_days") == [(0,)]
     assert rows(store, "SELECT sum(published_minutes) FROM rollup_endpoint_monthly") == before
+
+
+def test_the_purge_drops_cleared_dirty_tokens_only(store) -> None:
+    store.append_events([columns(session("a", NOW - 3_600_000))])
+    derive_until_clean(store)
+    store.append_events([columns(session("b", NOW - 3_600_000))])  # b: dirty, not derived
+    # a: one token and its cleared row; b: one live token
+    assert rows(store, "SELECT session_id, cleared FROM dirty_sessions ORDER BY session_id, cleared") == [
+        ("a", 0), ("a", 1), ("b", 0)]
+    counts = store.purge(raw_before=date(2000, 1, 1), daily_before=date(2000, 1, 1),
+                         monthly_before=date(2000, 1, 1))
+    assert counts["dirty_sessions"] == 2
+    assert store.dirty_sessions(10) == [("1", "b")]
+
+
+def test_derive_lag_ignores_rebuild_marks(store) -> None:
+    store.append_events([columns(session("a", NOW - 3_600_000))])
+    derive_until_clean(store)
+    store.mark_all_dirty()  # a rebuild's marks have no arrival time
+    assert store.derive_lag_ms(NOW + 10_000) == 0
+    batch = validate_events(session("b", NOW - 3_600_000), "1", NOW - 5_000, 0, NOW + 60_000)
+    store.append_events([batch.columns])
+    assert store.derive_lag_ms(NOW + 10_000) == 15_000  # b waits since its arrival, 5 s before NOW

@@ -341,9 +341,10 @@ class ClickHouseStore:
 
     def derive_lag_ms(self, now_ms: int) -> int:
         """How long the session dirtied longest ago has waited (0: nothing waits, or only `rebuild`'s marks)."""
-        sql = f"SELECT min(dirtied_at), count() FROM ({_LIVE_TOKENS.format(shard=self._shard_filter())})"
+        sql = (f"SELECT minIf(dirtied_at, dirtied_at > 0), countIf(dirtied_at > 0) "
+               f"FROM ({_LIVE_TOKENS.format(shard=self._shard_filter())})")
         value, n = self.client.query_rows(sql)[0]
-        return max(0, now_ms - int(value)) if n and int(value) > 0 else 0
+        return max(0, now_ms - int(value)) if n else 0
 
     def has_events(self, project_id: str) -> bool:
         return bool(self.client.query_rows("SELECT 1 FROM session_bounds WHERE project_id = {p:String} LIMIT 1",
@@ -439,6 +440,10 @@ class ClickHouseStore:
         """Delete data past its retention window, with the counts DuckDB's purge reports. Day rows are folded
         into the monthly archives before they go, so the monthly rollups keep them."""
         counts: dict[str, int] = {}
+        # Cleared dirty tokens are history: drop them (the table would otherwise grow with every commit).
+        counts["dirty_sessions"] = self._delete_counted(
+            "dirty_sessions", "(project_id, session_id, token) IN (SELECT project_id, session_id, token "
+            "FROM dirty_sessions GROUP BY project_id, session_id, token HAVING max(cleared) = 1)", {})
         raw = {"d": raw_before}
         counts["events"] = self._delete_counted("events", "day < {d:Date}", raw)
         counts["stats_samples"] = self._delete_counted("stats_samples", "day < {d:Date}", raw)
