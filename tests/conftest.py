@@ -182,3 +182,13 @@ def store_url(request: Any, tmp_path: Path) -> Iterator[str]:
     url = new_store_url(request.param, tmp_path)
     yield url
     drop(url)
+
+
+@pytest.fixture
+def clickhouse_front(tmp_path: Path) -> Iterator[str]:
+    """A ClickHouse HTTP front (tests/support/ch_http.py: chdb in a process of its own); yields the
+    clickhouse:// URL of a database on it."""
+    from tests.support.ch_http import running_front
+
+    with running_front(tmp_path / "chdb", tmp_path / "front.log") as (host, port):
+        yield f"clickhouse://default@{host}:{port}/vi"

@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +22,35 @@ from videoinsights.auth.cli import add_key_commands
 from videoinsights.control import RemoteError, call_server, running_server
 from videoinsights.ops import OPS, OpError
 from videoinsights.settings import Settings, SettingsError, load_settings
+from videoinsights.store.open import StoreURLError, parse_store_url
 
 
-def run_op(db: str, op: str, **args: Any) -> Any:
-    """Run an admin operation on `db`, through the server if one owns the file."""
-    info = running_server(db)
+def run_op(target: str, op: str, **args: Any) -> Any:
+    """Run an admin operation on a store (a DuckDB path or a store URL): through the server if one owns the
+    DuckDB file, else on the store directly (a ClickHouse store is shared: any process may write to it)."""
+    from videoinsights.store.open import duckdb_path, open_store
+
+    path = duckdb_path(target)
+    info = running_server(path) if path is not None else None
     if info is not None:
         return call_server(info, op, args)
-    from videoinsights.store.duckdb.store import DuckDBStore
-
-    store = DuckDBStore(db)
+    store = open_store(target)
     try:
         return OPS[op](store, **args)
     finally:
         store.close()
+
+
+def resolve_store(settings: Settings) -> Settings:
+    """Check the store URL now (a clear error before anything starts); a duckdb:// URL becomes `db`, so the
+    DuckDB-only paths (the server's sidecar file, read-only exports) find the file."""
+    parsed = parse_store_url(settings.store_url)
+    if parsed.scheme != "duckdb":
+        return settings
+    if not settings.derive_in_server:
+        raise SettingsError("--no-derive needs a ClickHouse store: a DuckDB file has one owning process, "
+                            "which derives")
+    return replace(settings, db=parsed.path, store="")
 
 
 def _print(data: Any, as_json: bool, text: str) -> None:
@@ -42,7 +58,7 @@ def _print(data: Any, as_json: bool, text: str) -> None:
 
 
 def cmd_projects_create(args: argparse.Namespace, settings: Settings) -> int:
-    p = run_op(settings.db, "create_project", name=args.name, advanced_insights=args.advanced_insights,
+    p = run_op(settings.store_url, "create_project", name=args.name, advanced_insights=args.advanced_insights,
                project_id=args.project_id)
     _print(p, args.json, f"project {p['projectId']} ({p['name']})\n  api secret:     {p['apiSecret']}\n"
                          f"  callback token: {p['callbackToken']}")
@@ -50,7 +66,7 @@ def cmd_projects_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_projects_list(args: argparse.Namespace, settings: Settings) -> int:
-    projects = run_op(settings.db, "list_projects")
+    projects = run_op(settings.store_url, "list_projects")
     lines = [f"{p['projectId']}\t{p['kind']}\t{'advanced' if p['advancedInsights'] else 'standard'}\t{p['name']}"
              for p in projects]
     _print(projects, args.json, "\n".join(lines) if lines else "no projects")
@@ -58,14 +74,14 @@ def cmd_projects_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_projects_rotate(args: argparse.Namespace, settings: Settings) -> int:
-    result = run_op(settings.db, "rotate_secret", project_id=str(args.project_id))
+    result = run_op(settings.store_url, "rotate_secret", project_id=str(args.project_id))
     _print(result, args.json, f"new api secret of {result['projectId']}: {result['apiSecret']}")
     return 0
 
 
 def cmd_applications_create(args: argparse.Namespace, settings: Settings) -> int:
     pem = Path(args.public_key).read_text()
-    app = run_op(settings.db, "create_application", name=args.name, public_key_pem=pem,
+    app = run_op(settings.store_url, "create_application", name=args.name, public_key_pem=pem,
                  advanced_insights=args.advanced_insights)
     _print(app, args.json, f"application {app['applicationId']} ({app['name']})\n"
                            f"  callback token: {app['callbackToken']}")
@@ -79,7 +95,7 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
         raise OpError("an ingest token is for one session: give --session")
     if args.session and args.scope != INGEST_SCOPE:
         raise OpError("--session goes with --scope ingest")
-    secret = run_op(settings.db, "get_secret", project_id=str(args.project))["apiSecret"]
+    secret = run_op(settings.store_url, "get_secret", project_id=str(args.project))["apiSecret"]
     if args.scope == INGEST_SCOPE:
         try:
             print(issue_ingest_token(str(args.project), secret, args.session, args.ttl))
@@ -93,21 +109,34 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from videoinsights.progress import Bar
 
-    if running_server(settings.db) is not None or not Path(settings.db).exists():
-        result = run_op(settings.db, "rebuild")  # on the server's writer thread: no progress to draw here
+    if args.mark_only:
+        if settings.store_url.startswith("duckdb://"):
+            raise OpError("--mark-only is for a ClickHouse store with `videoinsights derive` processes running")
+        result = run_op(settings.store_url, "rebuild", mark_only=True)
+        print(f"marked {result['sessions']} sessions for the derive processes to re-derive")
+        return 0
+    local = settings.store_url.startswith("duckdb://")
+    if local and (running_server(settings.db) is not None or not Path(settings.db).exists()):
+        result = run_op(settings.store_url, "rebuild")  # on the server's writer thread: no progress to draw here
     else:
         with Bar("rebuilding", unit="sessions") as bar:
-            result = run_op(settings.db, "rebuild", progress=lambda done, goal: bar.advance(done, total=goal))
+            result = run_op(settings.store_url, "rebuild", progress=lambda done, goal: bar.advance(done, total=goal))
     print(f"rebuilt {result['sessions']} sessions in {result['seconds']} s")
     return 0
 
 
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
-    result = run_op(settings.db, "purge", raw_retention_days=settings.raw_retention_days,
+    result = run_op(settings.store_url, "purge", raw_retention_days=settings.raw_retention_days,
                     daily_retention_days=settings.daily_retention_days,
                     monthly_retention_months=settings.monthly_retention_months)
     print(json.dumps(result))
     return 0
+
+
+def cmd_derive(args: argparse.Namespace, settings: Settings) -> int:
+    from videoinsights.derive.process import parse_shard, run_derive
+
+    return run_derive(settings, parse_shard(args.shard), once=args.once)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -128,12 +157,15 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="videoinsights", description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="DuckDB file (default: $VIDEOINSIGHTS_DB or ./videoinsights.duckdb)")
+    parser.add_argument("--store", help="store URL: duckdb:///file, chdb:///dir, clickhouse://user:pass@host:8123/db "
+                                        "(default: $VIDEOINSIGHTS_STORE, else the DuckDB file of --db)")
     parser.add_argument("--version", action="version", version=f"videoinsights {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, func: Any, help: str, parent: Any = sub) -> argparse.ArgumentParser:
         p = parent.add_parser(name, help=help, description=help)
         p.add_argument("--db", default=argparse.SUPPRESS, help="DuckDB file")
+        p.add_argument("--store", default=argparse.SUPPRESS, help="store URL (see videoinsights --help)")
         p.set_defaults(func=func)
         return p
 
@@ -142,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--host", help="listen address (default 127.0.0.1)")
         p.add_argument("--port", type=int, help="listen port (default 8080)")
         p.add_argument("--log-format", choices=("text", "json"), help="server log format (default text)")
+        if name == "serve":
+            p.add_argument("--no-derive", dest="derive_in_server", action="store_false", default=None,
+                           help="ingest and answer only; `videoinsights derive` processes derive (ClickHouse stores)")
         if name == "demo":
             p.add_argument("--days", type=int, default=30, help="days of traffic to generate")
             p.add_argument("--sessions-per-day", type=int, default=40, help="sessions per day")
@@ -178,7 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ingest: a token that only sends events of one session (for a browser)")
     p.add_argument("--session", help="the session an ingest token may send events for")
 
-    command("rebuild", cmd_rebuild, "Re-derive every derived table from the raw events.")
+    p = command("rebuild", cmd_rebuild, "Re-derive every derived table from the raw events.")
+    p.add_argument("--mark-only", action="store_true",
+                   help="ClickHouse store with derive processes running: mark every session dirty, let them derive")
+    p = command("derive", cmd_derive, "Derive dirty sessions in this process (ClickHouse stores; beside "
+                                      "`serve --no-derive`).")
+    p.add_argument("--shard", help="K/N: derive only the sessions of shard K (0..N-1) of N derive processes")
+    p.add_argument("--once", action="store_true", help="derive until no session is dirty, then exit")
     _add_export(sub, command)
     command("purge", cmd_purge, "Delete data older than the retention windows now.")
     _add_simulate(sub, command)
@@ -201,7 +242,7 @@ def _add_export(sub: Any, command: Any) -> None:
 
     def run(args: argparse.Namespace, settings: Settings) -> int:
         def secret_of(project: str) -> str:
-            return str(run_op(settings.db, "get_secret", project_id=project)["apiSecret"])
+            return str(run_op(settings.store_url, "get_secret", project_id=project)["apiSecret"])
 
         return run_export(args, settings, secret_of)
 
@@ -214,7 +255,7 @@ def _token_provider(args: argparse.Namespace, settings: Settings) -> Any:
 
     if not getattr(args, "url", None):
         return None
-    secret = run_op(settings.db, "get_secret", project_id=str(args.project))["apiSecret"]
+    secret = run_op(settings.store_url, "get_secret", project_id=str(args.project))["apiSecret"]
     return lambda: issue_project_token(str(args.project), secret, 300)
 
 
@@ -223,10 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the output
     try:
-        settings = load_settings(db=getattr(args, "db", None), host=getattr(args, "host", None),
-                                 port=getattr(args, "port", None), log_format=getattr(args, "log_format", None))
+        settings = resolve_store(load_settings(
+            db=getattr(args, "db", None), store=getattr(args, "store", None), host=getattr(args, "host", None),
+            port=getattr(args, "port", None), log_format=getattr(args, "log_format", None),
+            derive_in_server=getattr(args, "derive_in_server", None)))
         return int(args.func(args, settings) or 0)
-    except (OpError, RemoteError, SettingsError, FileNotFoundError) as exc:
+    except (OpError, RemoteError, SettingsError, FileNotFoundError, StoreURLError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

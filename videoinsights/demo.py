@@ -16,7 +16,7 @@ from videoinsights.ops import create_project
 from videoinsights.progress import Bar, track_events
 from videoinsights.settings import Settings
 from videoinsights.simulate.generator import generate
-from videoinsights.store.duckdb.store import DuckDBStore
+from videoinsights.store.open import open_store
 
 DEMO_NAME = "demo"
 
@@ -25,7 +25,7 @@ def fill_demo(settings: Settings, days: int, sessions_per_day: int, seed: int) -
     """Create (or reuse) the demo project and login; generate traffic if the project has none.
 
     Returns (project id, api secret, login email, login password)."""
-    store = DuckDBStore(settings.db)
+    store = open_store(settings.store_url)
     try:
         existing = [p for p in store.list_projects() if p.name == DEMO_NAME and p.kind == "project"]
         if existing:
@@ -79,7 +79,7 @@ videoinsights demo
   login:       {email} / {password}
   project id:  {project_id}
   api secret:  {secret}
-  token (24h): videoinsights --db {settings.db} token --project {project_id}
+  token (24h): videoinsights --store {settings.store_url} token --project {project_id}
 
 try:
   curl -s {url}/graphql -H 'Content-Type: application/json' \\

@@ -47,15 +47,16 @@ def _params(args: argparse.Namespace) -> dict[str, list[str]]:
 
 
 def _local_chunks(settings: Settings, project_id: str, params: dict[str, list[str]], bar: Bar) -> Iterator[bytes]:
-    from videoinsights.store.duckdb.store import DuckDBStore
+    from videoinsights.store.open import duckdb_path, open_store
 
     export = parse_request(project_id, params)
     now_ms = int(time.time() * 1000)
     if export.kind == "projectData":
         report_args(export, now_ms)
-    if not Path(settings.db).exists():
-        raise FileNotFoundError(f"no database at {settings.db}")
-    store = DuckDBStore(settings.db, read_only=True)
+    path = duckdb_path(settings.store_url)
+    if path is not None and not Path(path).exists():
+        raise FileNotFoundError(f"no database at {path}")
+    store = open_store(settings.store_url, read_only=True)
     try:
         project = store.get_project(project_id)
         if project is None:
@@ -96,7 +97,10 @@ def run_export(args: argparse.Namespace, settings: Settings, secret_of: Any) -> 
 
     project_id = str(args.project)
     params = _params(args)
-    server = running_server(settings.db)
+    from videoinsights.store.open import duckdb_path
+
+    path = duckdb_path(settings.store_url)
+    server = running_server(path) if path is not None else None
     unit = "rows" if server is None else "bytes"
     out: BinaryIO = sys.stdout.buffer if args.out == "-" else open(args.out + ".part", "wb")  # noqa: SIM115
     written = 0

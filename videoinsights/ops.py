@@ -90,8 +90,11 @@ def get_secret(store: Store, project_id: str) -> dict:
     return {"projectId": int(project_id), "apiSecret": project.api_secret}
 
 
-def rebuild(store: Store, progress: Progress | None = None) -> dict:
+def rebuild(store: Store, progress: Progress | None = None, mark_only: bool = False) -> dict:
     started = time.monotonic()
+    if mark_only:  # running `videoinsights derive` processes re-derive them (a ClickHouse store)
+        return {"sessions": store.mark_all_dirty(), "seconds": round(time.monotonic() - started, 3),
+                "markedOnly": True}
     # Thresholds from the environment (VIDEOINSIGHTS_QUALITY_*), like the server's.
     sessions = derive_all(store, progress=progress, quality=QualityThresholds.from_settings(load_settings()))
     return {"sessions": sessions, "seconds": round(time.monotonic() - started, 3)}

@@ -41,6 +41,8 @@ class Settings:
     derive_batch_sessions: int = 250
     # worker processes for the pure part of derivation (0 = on the derive thread)
     derive_processes: int = 1
+    # off: this server only ingests and answers; `videoinsights derive --shard K/N` processes derive (ClickHouse)
+    derive_in_server: bool = True
     # retention (days / months)
     raw_retention_days: int = 21
     daily_retention_days: int = 90
@@ -87,6 +89,11 @@ class Settings:
     quality_reconnect_s: int = 60
     quality_one_way_overlap_s: int = 60
 
+    @property
+    def store_url(self) -> str:
+        """The store to open: `store` when set, else the DuckDB file `db`."""
+        return self.store or f"duckdb://{os.path.abspath(self.db)}"
+
 
 HELP: dict[str, str] = {
     "db": "Path of the DuckDB database file (used when `store` is empty).",
@@ -106,13 +113,16 @@ HELP: dict[str, str] = {
     "metrics_token": "When set, GET /metrics requires 'Authorization: Bearer <this token>'. Empty: /metrics is open.",
     "derive_interval_ms": "Longest wait of the derive thread between cycles when no commit wakes it.",
     "derive_batch_sessions": "Sessions derived per derive cycle (one transaction).",
+    "derive_in_server": "Run the derive thread in the server. Off (`serve --no-derive`): only on a ClickHouse store, "
+                        "where `videoinsights derive --shard K/N` processes derive instead.",
     "derive_processes": "Worker processes that compute session derivations, beside the server's interpreter lock "
     "(0: on the derive thread).",
     "raw_retention_days": "Days raw events and session-level data are kept (Advanced Insights: 21).",
     "daily_retention_days": "Days daily rollups are kept (Insights: 90), and the hourly ones (HOURLY interval).",
     "minute_retention_hours": "Hours per-minute rollups are kept (MINUTE interval).",
     "monthly_retention_months": "Months monthly rollups are kept (Insights: 12).",
-    "purge_interval_s": "Seconds between retention purges while serving.",
+    "purge_interval_s": "Seconds between retention purges while serving (with `serve --no-derive`: in the "
+                        "`videoinsights derive` process of shard 0 instead).",
     "max_query_nodes": "GraphQL queries estimated to return more result nodes are refused.",
     "max_query_reads": "Most store reads one GraphQL query may make (collections and session lookups; 1014 above).",
     "max_query_bytes": "Longest GraphQL query text in bytes, checked before parsing (1014 above).",

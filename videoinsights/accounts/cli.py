@@ -40,29 +40,31 @@ def add_account_commands(sub: Any, command: Callable[..., argparse.ArgumentParse
     group = sub.add_parser("accounts", help="Manage dashboard logins.").add_subparsers(dest="action", required=True)
 
     def create(args: argparse.Namespace, settings: Any) -> int:
-        result = run_op(settings.db, "create_account", email=args.email, password_hash=hash_password(_password(args)))
+        result = run_op(settings.store_url, "create_account", email=args.email,
+                        password_hash=hash_password(_password(args)))
         _show(result, args.json, f"account {result['email']} created")
         return 0
 
     def set_password(args: argparse.Namespace, settings: Any) -> int:
-        result = run_op(settings.db, "set_password", email=args.email, password_hash=hash_password(_password(args)))
+        result = run_op(settings.store_url, "set_password", email=args.email,
+                        password_hash=hash_password(_password(args)))
         _show(result, args.json, f"password of {result['email']} changed; {result['sessionsEnded']} logins ended")
         return 0
 
     def grant(args: argparse.Namespace, settings: Any) -> int:
-        result = run_op(settings.db, "grant_project", email=args.email, project_id=str(args.project))
+        result = run_op(settings.store_url, "grant_project", email=args.email, project_id=str(args.project))
         note = "granted" if result["granted"] else "already granted"
         _show(result, args.json, f"{result['email']} may see project {result['projectId']} ({note})")
         return 0
 
     def revoke(args: argparse.Namespace, settings: Any) -> int:
-        result = run_op(settings.db, "revoke_project", email=args.email, project_id=str(args.project))
+        result = run_op(settings.store_url, "revoke_project", email=args.email, project_id=str(args.project))
         note = "revoked" if result["revoked"] else "was not granted"
         _show(result, args.json, f"{result['email']}: project {result['projectId']} {note}")
         return 0
 
     def list_(args: argparse.Namespace, settings: Any) -> int:
-        accounts = run_op(settings.db, "list_accounts")
+        accounts = run_op(settings.store_url, "list_accounts")
         lines = [f"{a['email']}\t{','.join(a['projects']) or '-'}" for a in accounts]
         _show(accounts, args.json, "\n".join(lines) if lines else "no accounts")
         return 0

@@ -36,7 +36,7 @@ def add_alert_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]
     group = alerts.add_subparsers(dest="action", required=True)
 
     def create(args: argparse.Namespace, settings: Any) -> int:
-        result = run_op(settings.db, "create_alert", project_id=str(args.project), metric=args.metric,
+        result = run_op(settings.store_url, "create_alert", project_id=str(args.project), metric=args.metric,
                         threshold=args.threshold, webhook=args.webhook, window=args.window, quiet=args.quiet,
                         direction=args.direction, countries=args.country or [], sdks=args.sdk or [],
                         browsers=args.browser or [], issue_type=args.issue)
@@ -44,17 +44,17 @@ def add_alert_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]
         return 0
 
     def list_rules(args: argparse.Namespace, settings: Any) -> int:
-        result = run_op(settings.db, "list_alerts", project_id=str(args.project))
+        result = run_op(settings.store_url, "list_alerts", project_id=str(args.project))
         _show(result, args.json, "\n".join(_describe(r) for r in result) or "no alert rules")
         return 0
 
     def delete(args: argparse.Namespace, settings: Any) -> int:
-        result = run_op(settings.db, "delete_alert", rule_id=args.rule_id)
+        result = run_op(settings.store_url, "delete_alert", rule_id=args.rule_id)
         _show(result, args.json, f"alert rule {result['id']} deleted")
         return 0
 
     def deliveries(args: argparse.Namespace, settings: Any) -> int:
-        result = run_op(settings.db, "list_deliveries", project_id=str(args.project), limit=args.limit)
+        result = run_op(settings.store_url, "list_deliveries", project_id=str(args.project), limit=args.limit)
         lines = [f"{d['id']}\t{d['ruleId']}\t{d['event']}\t{d['status']}\t{d['attempts']} tries\t"
                  f"{d['httpStatus'] or '-'}\t{d['lastError'] or ''}" for d in result]
         _show(result, args.json, "\n".join(lines) or "no deliveries")

@@ -29,22 +29,22 @@ def add_key_commands(sub: Any, command: Callable[..., argparse.ArgumentParser], 
     group = keys.add_subparsers(dest="action", required=True)
 
     def create(args: argparse.Namespace, settings: Any) -> int:
-        result = run_op(settings.db, "create_client_key", project_id=str(args.project), origins=args.origin or [],
-                        name=args.name or "")
+        result = run_op(settings.store_url, "create_client_key", project_id=str(args.project),
+                        origins=args.origin or [], name=args.name or "")
         origins = ", ".join(result["origins"]) or "none (no browser origin)"
         _show(result, args.json, f"client key for project {result['projectId']}: {result['key']}\n"
                                  f"  allowed origins: {origins}\n  (shown once: only its hash is stored)")
         return 0
 
     def list_keys(args: argparse.Namespace, settings: Any) -> int:
-        result = run_op(settings.db, "list_client_keys", project_id=str(args.project))
+        result = run_op(settings.store_url, "list_client_keys", project_id=str(args.project))
         lines = [f"{k['prefix']}...\t{'revoked ' + _when(k['revokedAt']) if k['revokedAt'] else 'active'}\t"
                  f"{_when(k['createdAt'])}\t{k['name'] or '-'}\t{' '.join(k['origins']) or '-'}" for k in result]
         _show(result, args.json, "\n".join(lines) if lines else "no client keys")
         return 0
 
     def revoke(args: argparse.Namespace, settings: Any) -> int:
-        result = run_op(settings.db, "revoke_client_key", key=args.key)
+        result = run_op(settings.store_url, "revoke_client_key", key=args.key)
         _show(result, args.json, f"client key {result['prefix']}... revoked")
         return 0
 
@@ -65,20 +65,20 @@ def add_key_commands(sub: Any, command: Callable[..., argparse.ArgumentParser], 
     lk = livekit.add_subparsers(dest="action", required=True)
 
     def lk_add(args: argparse.Namespace, settings: Any) -> int:
-        result = run_op(settings.db, "add_livekit_key", project_id=str(args.project), api_key=args.api_key,
+        result = run_op(settings.store_url, "add_livekit_key", project_id=str(args.project), api_key=args.api_key,
                         api_secret=args.api_secret)
         _show(result, args.json, f"LiveKit API key {result['apiKey']} registered; point LiveKit's webhook URL at "
                                  f"<this server>{result['webhookPath']}")
         return 0
 
     def lk_list(args: argparse.Namespace, settings: Any) -> int:
-        result = run_op(settings.db, "list_livekit_keys", project_id=str(args.project))
+        result = run_op(settings.store_url, "list_livekit_keys", project_id=str(args.project))
         lines = [f"{k['apiKey']}\t{_when(k['createdAt'])}" for k in result]
         _show(result, args.json, "\n".join(lines) if lines else "no LiveKit API keys")
         return 0
 
     def lk_remove(args: argparse.Namespace, settings: Any) -> int:
-        result = run_op(settings.db, "remove_livekit_key", project_id=str(args.project), api_key=args.api_key)
+        result = run_op(settings.store_url, "remove_livekit_key", project_id=str(args.project), api_key=args.api_key)
         _show(result, args.json, f"LiveKit API key {result['apiKey']} removed")
         return 0
 

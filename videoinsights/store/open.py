@@ -130,4 +130,7 @@ def open_store(url: str, *, read_only: bool = False, retention: Any = None) -> S
         except ImportError:
             raise StoreURLError("clickhouse:// needs clickhouse-connect (pip install 'videoinsights[clickhouse]')") \
                 from None
+        except Exception as exc:  # the server is down, refuses the credentials, ...
+            reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+            raise StoreURLError(f"cannot use the ClickHouse store {parsed.redacted()}: {reason}") from exc
     return ClickHouseStore(client, read_only=read_only, retention=retention)

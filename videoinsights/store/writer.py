@@ -71,14 +71,16 @@ class Writer:
     # -- API used by other threads ----------------------------------------
     def start(self) -> None:
         self._thread.start()
-        self.deriver.start()
+        if self.settings.derive_in_server:  # off: separate `videoinsights derive` processes derive (ClickHouse)
+            self.deriver.start()
 
     def stop(self) -> None:
         """Commit what is queued, then derive what is dirty."""
         self._stopping = True
         self._queue.put(None)
         self._thread.join()
-        self.deriver.stop()
+        if self.settings.derive_in_server:
+            self.deriver.stop()
 
     def append(self, columns: dict[str, list[Any]]) -> Future[list[bool]]:
         """Queue a validated batch; the future gives, per event, True if it was new."""
@@ -169,7 +171,8 @@ class Writer:
 
     def _housekeeping(self) -> None:
         now = time.monotonic()
-        if now - self._last_purge >= self.settings.purge_interval_s:
+        # Without the derive thread (serve --no-derive, ClickHouse), `videoinsights derive` purges: one process.
+        if self.settings.derive_in_server and now - self._last_purge >= self.settings.purge_interval_s:
             self._last_purge = now
             try:
                 with self.derive_lock:

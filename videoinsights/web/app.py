@@ -20,7 +20,8 @@ from videoinsights.alerts.runner import AlertRunner
 from videoinsights.auth.cache import ProjectCache
 from videoinsights.control import remove_sidecar, write_sidecar
 from videoinsights.settings import Settings
-from videoinsights.store.duckdb.store import DuckDBStore
+from videoinsights.store.clickhouse.schema import Retention
+from videoinsights.store.open import duckdb_path, open_store
 from videoinsights.store.writer import Writer
 from videoinsights.web.admin import post_admin
 from videoinsights.web.body_limits import RequestLimits
@@ -66,7 +67,9 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = DuckDBStore(settings.db)
+        store = open_store(settings.store_url, retention=Retention(settings.raw_retention_days,
+                                                                   settings.minute_retention_hours))
+        local = duckdb_path(settings.store_url)  # admin commands find a DuckDB file's server by its sidecar
         writer = Writer(store, settings)
         writer.start()
         services = Services(settings, store, writer, ProjectCache(store), secrets.token_urlsafe(32), time.time(),
@@ -74,14 +77,16 @@ def create_app(settings: Settings) -> Starlette:
         metrics.watch(services)
         app.state.services = services
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-        write_sidecar(settings.db, f"http://{host}:{settings.port}", services.admin_token)
+        if local is not None:
+            write_sidecar(local, f"http://{host}:{settings.port}", services.admin_token)
         alerts = AlertRunner(settings, store, writer)  # evaluates alert rules every few seconds
         alerts.start()
         try:
             yield
         finally:
             await alerts.stop()
-            remove_sidecar(settings.db)
+            if local is not None:
+                remove_sidecar(local)
             writer.stop()
             store.close()
 

@@ -201,7 +201,7 @@ VERSIONED_TABLES: dict[str, tuple[str, ...]] = {
 def _month_archive(table: str, source: str) -> str:
     cols = [c for c in _duck(source) if c.name not in ("day", "session_id")]
     cols.insert(1, Column("month", "DATE", True, None))
-    return _create(table, cols, "MergeTree", "ORDER BY (project_id, month)")
+    return _create(table, cols, "MergeTree", f"ORDER BY (project_id, month)\n{_RAW_SETTINGS}")
 
 
 def create_statements(retention: Retention | None = None) -> list[str]:

@@ -344,9 +344,10 @@ class ClickHouseStore:
 
     def derive_lag_ms(self, now_ms: int) -> int:
         """How long the session dirtied longest ago has waited (0: nothing waits, or only `rebuild`'s marks)."""
-        sql = f"SELECT min(dirtied_at), count() FROM ({_LIVE_TOKENS.format(shard=self._shard_filter())})"
+        sql = (f"SELECT minIf(dirtied_at, dirtied_at > 0), countIf(dirtied_at > 0) "
+               f"FROM ({_LIVE_TOKENS.format(shard=self._shard_filter())})")
         value, n = self.client.query_rows(sql)[0]
-        return max(0, now_ms - int(value)) if n and int(value) > 0 else 0
+        return max(0, now_ms - int(value)) if n else 0
 
     def has_events(self, project_id: str) -> bool:
         return bool(self.client.query_rows("SELECT 1 FROM session_bounds WHERE project_id = {p:String} LIMIT 1",
@@ -442,6 +443,10 @@ class ClickHouseStore:
         """Delete data past its retention window, with the counts DuckDB's purge reports. Day rows are folded
         into the monthly archives before they go, so the monthly rollups keep them."""
         counts: dict[str, int] = {}
+        # Cleared dirty tokens are history: drop them (the table would otherwise grow with every commit).
+        counts["dirty_sessions"] = self._delete_counted(
+            "dirty_sessions", "(project_id, session_id, token) IN (SELECT project_id, session_id, token "
+            "FROM dirty_sessions GROUP BY project_id, session_id, token HAVING max(cleared) = 1)", {})
         raw = {"d": raw_before}
         counts["events"] = self._delete_counted("events", "day < {d:Date}", raw)
         counts["stats_samples"] = self._delete_counted("stats_samples", "day < {d:Date}", raw)
@@ -475,15 +480,21 @@ class ClickHouseStore:
         return counts
 
     def _archive_months(self, daily_before: date) -> None:
-        """Fold the day rows about to be purged into the monthly archives (one row per month and group)."""
+        """Fold the day rows about to be purged into the monthly archives (one row per month and group).
+
+        The insert's deduplication token is a digest of its rows: two processes purging at once compute
+        the same rows before either deletes them, and ClickHouse keeps one copy."""
         dims = ", ".join(DIMENSIONS)
         for archive, source, measures, group in (
             ("rollup_endpoint_monthly_archive", "session_endpoint_days", ENDPOINT_MEASURES, f", {dims}"),
             ("rollup_project_monthly_archive", "session_project_days", PROJECT_MEASURES, ""),
         ):
-            cols = ", ".join(measures)
-            sums = ", ".join(f"sum({m})" for m in measures)
-            self.client.command(
-                f"INSERT INTO {archive} (project_id, month{group}, {cols}) "
-                f"SELECT project_id, toStartOfMonth(day){group}, {sums} FROM {source} "
-                f"WHERE day < {{d:Date}} GROUP BY project_id, toStartOfMonth(day){group}", {"d": daily_before})
+            sums = ", ".join(f"sum({m}) AS m_{m}" for m in measures)
+            table = self._plain(self.client.query_arrow(
+                f"SELECT project_id, toStartOfMonth(day) AS month{group}, {sums} FROM {source} "
+                f"WHERE day < {{d:Date}} GROUP BY project_id, month{group} ORDER BY ALL", {"d": daily_before}))
+            if not table.num_rows:
+                continue
+            table = table.rename_columns(["project_id", "month", *(DIMENSIONS if group else ()), *measures])
+            digest = hashlib.sha256(repr(table.to_pydict()).encode()).hexdigest()
+            self.client.insert_arrow(archive, table, settings={"insert_deduplication_token": f"{archive}-{digest}"})

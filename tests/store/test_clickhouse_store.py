@@ -1,0 +1,112 @@
+"""What the ClickHouse store promises beyond the shared store tests (store/clickhouse/store.py's
+docstring): a retried insert is dropped, a duplicate that raced past the dedup probe counts once,
+a commit arriving while its session is derived keeps it dirty, and two purges at once archive once."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import pytest
+
+from tests.support.stores import drop, new_store_url, open_store, rows
+from videoinsights.derive.engine import derive_pending, derive_until_clean
+from videoinsights.ingest.batch import validate_events
+
+NOW = int(time.time() * 1000)
+
+
+@pytest.fixture
+def store(tmp_path):
+    url = new_store_url("chdb", tmp_path)
+    s = open_store(url)
+    yield s
+    s.close()
+    drop(url)
+
+
+def columns(events: list[dict]) -> dict:
+    batch = validate_events(events, "1", NOW, 0, NOW + 60_000)
+    assert not batch.rejected
+    return batch.columns
+
+
+def session(name: str, t: int) -> list[dict]:
+    """One participant connected 10 minutes, publishing 6 of them."""
+    return [
+        {"id": f"{name}-c", "type": "connectionCreated", "sessionId": name, "timestamp": t, "connectionId": "c"},
+        {"id": f"{name}-s", "type": "streamCreated", "sessionId": name, "timestamp": t + 60_000, "streamId": "s",
+         "connectionId": "c"},
+        {"id": f"{name}-x", "type": "streamDestroyed", "sessionId": name, "timestamp": t + 420_000, "streamId": "s"},
+        {"id": f"{name}-d", "type": "connectionDestroyed", "sessionId": name, "timestamp": t + 600_000,
+         "connectionId": "c"},
+    ]
+
+
+def test_a_retried_insert_is_dropped_by_its_token(store) -> None:
+    batch = columns(session("a", NOW - 3_600_000))
+    keep = [True] * 4
+    store._insert_raw([batch], keep, 1)
+    store._insert_raw([batch], keep, 2)  # the same rows again (an answer lost, the request retried)
+    assert rows(store, "SELECT count(*) FROM events") == [(4,)]
+
+
+def test_a_duplicate_that_raced_the_probe_counts_once(store) -> None:
+    events = session("a", NOW - 3_600_000)
+    store.append_events([columns(events)])
+    # another process probed before the first insert landed: the same ids stored again, in another insert
+    store._insert_raw([columns([dict(e) for e in reversed(events)])], [True] * 4, 99)
+    assert rows(store, "SELECT count(*) FROM events") == [(8,)]
+    derive_until_clean(store)
+    assert rows(store, "SELECT publisher_minutes FROM sessions") == [(6.0,)]
+    assert rows(store, "SELECT count(*) FROM publishers") == [(1,)]
+
+
+def test_a_commit_during_derivation_keeps_its_session_dirty(store) -> None:
+    events = session("a", NOW - 3_600_000)
+    store.append_events([columns(events[:2])])
+    keys = store.dirty_sessions(10)  # a derive cycle reads the dirty tokens ...
+    assert keys == [("1", "a")]
+    store.append_events([columns(events[2:])])  # ... a commit lands before it loads the raw events ...
+    events_seen = store.load_session_event_table(keys)
+    assert events_seen.num_rows == 4  # (it may or may not see them)
+    store.replace_derived(keys, {})  # ... and it finishes: only the tokens it read are cleared
+    assert store.dirty_session_count() == 1  # the later commit's token still marks the session
+    assert derive_pending(store, 10) == (1, 0)
+    assert store.dirty_session_count() == 0
+
+
+def test_two_purges_at_once_archive_the_months_once(store) -> None:
+    t = int(time.mktime((2026, 3, 10, 12, 0, 0, 0, 0, -1)) * 1000)
+    store.append_events([columns(session("old", t))])
+    derive_until_clean(store)
+    before = rows(store, "SELECT sum(published_minutes) FROM rollup_endpoint_monthly")
+    assert before == [(6.0,)]
+    store._archive_months(date(2026, 4, 1))  # two processes archive the same days before either deletes
+    store._archive_months(date(2026, 4, 1))
+    store.purge(raw_before=date(2026, 1, 1), daily_before=date(2026, 4, 1), monthly_before=date(2025, 1, 1))
+    assert rows(store, "SELECT count(*) FROM session_endpoint_days") == [(0,)]
+    assert rows(store, "SELECT sum(published_minutes) FROM rollup_endpoint_monthly") == before
+
+
+def test_the_purge_drops_cleared_dirty_tokens_only(store) -> None:
+    store.append_events([columns(session("a", NOW - 3_600_000))])
+    derive_until_clean(store)
+    store.append_events([columns(session("b", NOW - 3_600_000))])  # b: dirty, not derived
+    # a: one token and its cleared row; b: one live token
+    assert rows(store, "SELECT session_id, cleared FROM dirty_sessions ORDER BY session_id, cleared") == [
+        ("a", 0), ("a", 1), ("b", 0)]
+    counts = store.purge(raw_before=date(2000, 1, 1), daily_before=date(2000, 1, 1),
+                         monthly_before=date(2000, 1, 1))
+    assert counts["dirty_sessions"] == 2
+    assert store.dirty_sessions(10) == [("1", "b")]
+
+
+def test_derive_lag_ignores_rebuild_marks(store) -> None:
+    store.append_events([columns(session("a", NOW - 3_600_000))])
+    derive_until_clean(store)
+    store.mark_all_dirty()  # a rebuild's marks have no arrival time
+    assert store.derive_lag_ms(NOW + 10_000) == 0
+    batch = validate_events(session("b", NOW - 3_600_000), "1", NOW - 5_000, 0, NOW + 60_000)
+    store.append_events([batch.columns])
+    assert store.derive_lag_ms(NOW + 10_000) == 15_000  # b waits since its arrival, 5 s before NOW
