@@ -63,14 +63,14 @@ def live_now(cur: Cursor, project_id: str, now_ms: int, since_ms: int,
     conns = _connections_sql(filters, params)
     pub = _live_entities("publishers", "t.session_id AS session_id, lower(t.video_type) AS video_type")
     sub = _live_entities("subscribers", "t.session_id AS session_id")
+    # ClickHouse inlines a CTE wherever it is named: one aggregate per source keeps `c` to three evaluations
     sql = (f"WITH c AS (SELECT * FROM ({conns}) WHERE {_ALIVE}), pub AS ({pub}), sub AS ({sub}) "
-           f"SELECT (SELECT uniqExact(session_id) FROM c) AS sessions, (SELECT count() FROM c) AS participants, "
-           f"(SELECT count() FROM pub) AS publishers, (SELECT count() FROM sub) AS subscribers, "
-           f"(SELECT countIf(video_type = 'camera') FROM pub) AS camera, "
-           f"(SELECT countIf(video_type = 'screen') FROM pub) AS screen, "
-           f"(SELECT countIf(video_type = 'custom') FROM pub) AS custom, "
-           f"(SELECT countIf(video_type IS NULL OR video_type NOT IN ('camera', 'screen', 'custom')) FROM pub) "
-           f"AS other")
+           f"SELECT sessions, participants, publishers, subscribers, camera, screen, custom, other FROM "
+           f"(SELECT uniqExact(session_id) AS sessions, count() AS participants FROM c) a CROSS JOIN "
+           f"(SELECT count() AS publishers, countIf(video_type = 'camera') AS camera, "
+           f"countIf(video_type = 'screen') AS screen, countIf(video_type = 'custom') AS custom, "
+           f"countIf(video_type IS NULL OR video_type NOT IN ('camera', 'screen', 'custom')) AS other FROM pub) b "
+           f"CROSS JOIN (SELECT count() AS subscribers FROM sub) d")
     counts = rows_of(cur, sql, params)[0]
     pubs = _live_entities("publishers", "t.session_id AS session_id")
     sessions_sql = (f"WITH c AS (SELECT * FROM ({conns}) WHERE {_ALIVE}), "
