@@ -11,7 +11,8 @@ result passes the limit.
 
 Cost: the store reads a query may make. Every collection field (each
 `projectData`, `sessions`, `sessionSummaries`, `meetings`, ... occurrence,
-aliases included) and every `session(sessionId:)` lookup is one read,
+aliases included), every `session(sessionId:)` lookup and every projectData
+`quality { scoreDistribution }` is one read,
 whatever the size of its result: a tiny result can still take a grouped
 scan of the rollups. The loaders read a level of the session tree for all
 parents at once, so a nested collection costs one read, not one per parent.
@@ -50,8 +51,9 @@ from graphql import (
 from videoinsights.query.pagination import DEFAULT_PAGE, MAX_PAGE, MEETINGS_PAGE
 
 _MEETING_COLLECTIONS = frozenset({"Meetings", "MeetingSummaries"})
-# Fields that read the store although their type is not a collection.
-_LOOKUPS = frozenset({("SessionData", "session")})
+# Fields that read the store although their type is not a collection: a session lookup, and
+# projectData's scoreDistribution (one more statement for the page of rows, docs/quality.md).
+_LOOKUPS = frozenset({("SessionData", "session"), ("Quality", "scoreDistribution")})
 
 
 class FragmentCycleError(ValueError):

@@ -9,7 +9,7 @@ from typing import Any
 from graphql import GraphQLResolveInfo
 
 from videoinsights.derive.fine import FINE_MEASURES
-from videoinsights.domain.days import day_start_ms, month_start
+from videoinsights.domain.days import day_end_ms, day_start_ms, month_start
 from videoinsights.query.context import RequestContext
 from videoinsights.query.errors import InsightsError
 from videoinsights.query.metric import MetricPlan, plan_metric
@@ -99,6 +99,13 @@ class ReportArgs:
             end_ms=self.end_ms,
         )
 
+    def days_of(self, row: dict[str, Any]) -> tuple[date, date]:
+        """The first and last day of the requested range that a (non-fine) report row covers."""
+        if self.interval is None:
+            return self.first_day or row["min_day"], self.last_day
+        first = max(row["bucket"], self.first_day) if self.first_day else row["bucket"]
+        return first, bucket_end(row["bucket"], self.interval, self.last_day)
+
     def metric(self, row: dict[str, Any], plan: MetricPlan) -> Any:
         """One report row -> a Metric object (intervalStart/End as epoch ms)."""
         if self.interval in FINE_INTERVALS:  # bucket: epoch ms starting the hour or minute
@@ -119,5 +126,16 @@ def resolve_project_data(obj: dict[str, Any], info: GraphQLResolveInfo, **args: 
     query = report.query(obj["_project"].project_id, plan, month_start(ctx.first_daily_day), page.offset, page.limit)
     rows, total = reads.project_report(ctx.cursor, query)
     ctx.count(len(rows))
+    if plan.score_distribution:
+        _add_score_distribution(ctx, obj["_project"].project_id, report, rows)
     metrics = [report.metric(row, plan) for row in rows]
     return page.result(metrics, total, interval=report.interval)
+
+
+def _add_score_distribution(ctx: RequestContext, project_id: str, report: ReportArgs,
+                            rows: list[dict[str, Any]]) -> None:
+    """Sessions per score bucket of each row (by the LA day the session was last seen), one statement."""
+    spans = [report.days_of(row) for row in rows]
+    ranges = [(day_start_ms(first), day_end_ms(last)) for first, last in spans]
+    for row, counts in zip(rows, reads.score_distribution(ctx.cursor, project_id, ranges), strict=True):
+        row["_score_distribution"] = counts
