@@ -73,6 +73,7 @@ class Settings:
     webhook_max_attempts: int = 5
     webhook_backoff_ms: int = 2000
     webhook_timeout_s: int = 10
+    alert_delivery_retention_days: int = 30
     # quality issue thresholds (docs/quality.md has the sources); a sample offends at or beyond them
     quality_packet_loss: float = 0.03
     quality_rtt_ms: float = 300.0
@@ -130,6 +131,7 @@ HELP: dict[str, str] = {
     "webhook_max_attempts": "Tries per alert webhook before it is logged as failed (network errors, 429 and 5xx).",
     "webhook_backoff_ms": "Wait before the first retry of a webhook; doubled after each further failure.",
     "webhook_timeout_s": "Seconds one webhook try may take.",
+    "alert_delivery_retention_days": "Days the alert delivery log (and the record of announced meetings) is kept.",
     "quality_packet_loss": "Packet-loss ratio (0..1) at or above which a sample offends (issue high_packet_loss).",
     "quality_rtt_ms": "Round-trip time, ms, at or above which a sample offends (issue high_rtt).",
     "quality_jitter_ms": "Jitter, ms, at or above which a sample offends (issue high_jitter).",

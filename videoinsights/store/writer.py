@@ -197,6 +197,7 @@ def retention_cutoffs(settings: Settings, now_ms: int | None = None) -> dict[str
         "daily_before": today - timedelta(days=settings.daily_retention_days),
         "monthly_before": month,
         "minutes_before_ms": now - settings.minute_retention_hours * 3_600_000,
+        "alerts_before_ms": now - max(settings.alert_delivery_retention_days, 1) * 86_400_000,
     }
 
 

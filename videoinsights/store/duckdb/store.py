@@ -679,10 +679,11 @@ class DuckDBStore:
 
     # -- retention ---------------------------------------------------------
     def purge(self, raw_before: date, daily_before: date, monthly_before: date,
-              minutes_before_ms: int | None = None) -> dict[str, int]:
+              minutes_before_ms: int | None = None, alerts_before_ms: int | None = None) -> dict[str, int]:
         """Delete data past its retention window. Session-level tables go with the raw events.
 
-        Hour rows live as long as day rows; minute rows until `minutes_before_ms` (epoch ms)."""
+        Hour rows live as long as day rows; minute rows until `minutes_before_ms` (epoch ms); the alert
+        delivery log until `alerts_before_ms` (docs/alerts.md)."""
         con = self._con
         counts: dict[str, int] = {}
         con.execute("BEGIN")
@@ -715,6 +716,8 @@ class DuckDBStore:
                 for table in (f"session_endpoint_{kind}s", f"rollup_endpoint_{kind}ly"):
                     if before is not None:
                         counts[table] = con.execute(f"DELETE FROM {table} WHERE bucket < ?", [before]).fetchone()[0]
+            if alerts_before_ms is not None:
+                counts.update(alert_sql.purge(con, alerts_before_ms))
             con.execute("COMMIT")
             self._bump()
         except BaseException:
