@@ -2,7 +2,7 @@
 // sessions by quality score and the detected issues by type over time (extensions, docs/quality.md).
 import { color, draw, yAxis } from '../common/charts.js';
 import { card, empty, fill, h, kpi } from '../common/dom.js';
-import { count, kbps, ms } from '../common/format.js';
+import { compact, count, kbps, ms } from '../common/format.js';
 import { ISSUES } from '../common/issues.js';
 import { BITRATE_BUCKETS, LATENCY_BUCKETS, qualityQuery, rows, SCORE_BUCKETS } from './queries.js';
 import { dataTable, timeline } from './series.js';
@@ -49,7 +49,7 @@ function scoreDistribution(slot, distribution, filtered) {
   const datasets = [{ label: 'Sessions', backgroundColor: SCORE_COLORS, data: SCORE_BUCKETS.map((b) => distribution[b] ?? 0) }];
   if (!datasets[0].data.some((v) => v)) return fill(slot, empty('No scored session in this range.'));
   draw(slot, { type: 'bar', label: 'sessions by quality score', data: { labels: scoreLabels, datasets },
-    options: { scales: { y: yAxis('sessions'), x: { title: { display: true, text: 'score' } } },
+    options: { scales: { y: yAxis('sessions', { ticks: { callback: (v) => compact(v), precision: 0 } }), x: { title: { display: true, text: 'score' } } },
       plugins: { legend: { display: false }, tooltip: { callbacks: { label: (c) => `${count(c.raw)} sessions` } } } } });
   slot.append(dataTable(scoreLabels.map((l) => `score ${l}`), datasets, count));
 }
@@ -61,7 +61,7 @@ function issuesTrend(slot, points) {
   if (!datasets.length) return fill(slot, empty('No issue detected in this range.'));
   const labels = points.map((p) => p.label);
   draw(slot, { type: 'bar', label: 'detected issues by type over time', data: { labels, datasets },
-    options: { scales: { x: { stacked: true }, y: yAxis('issues', { stacked: true }) },
+    options: { scales: { x: { stacked: true }, y: yAxis('issues', { stacked: true, ticks: { callback: (v) => compact(v), precision: 0 } }) },
       plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${count(c.raw)}` } } } } });
   slot.append(dataTable(labels, datasets, count));
 }
