@@ -127,15 +127,15 @@ def resolve_project_data(obj: dict[str, Any], info: GraphQLResolveInfo, **args: 
     rows, total = reads.project_report(ctx.cursor, query)
     ctx.count(len(rows))
     if plan.score_distribution:
-        _add_score_distribution(ctx, obj["_project"].project_id, report, rows)
+        add_score_distribution(ctx.cursor, obj["_project"].project_id, report, rows)
     metrics = [report.metric(row, plan) for row in rows]
     return page.result(metrics, total, interval=report.interval)
 
 
-def _add_score_distribution(ctx: RequestContext, project_id: str, report: ReportArgs,
-                            rows: list[dict[str, Any]]) -> None:
-    """Sessions per score bucket of each row (by the LA day the session was last seen), one statement."""
+def add_score_distribution(cursor: Any, project_id: str, report: ReportArgs, rows: list[dict[str, Any]]) -> None:
+    """Put in each report row its sessions per score bucket (by the LA day each session was last seen), for
+    MetricPlan.score_distribution: one statement for all the rows."""
     spans = [report.days_of(row) for row in rows]
     ranges = [(day_start_ms(first), day_end_ms(last)) for first, last in spans]
-    for row, counts in zip(rows, reads.score_distribution(ctx.cursor, project_id, ranges), strict=True):
+    for row, counts in zip(rows, reads.score_distribution(cursor, project_id, ranges), strict=True):
         row["_score_distribution"] = counts
