@@ -52,9 +52,9 @@ ERROR_KINDS: dict[str, str] = {
 }
 LATENCY_COLUMNS: dict[str, str] = {f: f"lat_{f.lower()}" for f in LATENCY_FIELDS}
 BITRATE_COLUMNS: dict[str, str] = {f: f"br_{f.lower()}" for f in BITRATE_FIELDS}
-# Extension averages (docs/api.md): field -> prefix of its sum and count columns (domain/quality.py STATS_MEANS).
 # Extension scoreDistribution (docs/quality.md): field -> index of its bucket.
 SCORE_BUCKET_FIELDS: dict[str, int] = {f: i for i, f in enumerate(SCORE_FIELDS)}
+# Extension averages (docs/api.md): field -> prefix of its sum and count columns (domain/quality.py STATS_MEANS).
 MEAN_FIELDS: dict[str, str] = {
     "jitterMsAvg": "jit",
     "roundTripMsAvg": "rtt",
