@@ -132,7 +132,7 @@ SAMPLE_CHECKS: dict[str, tuple[str, _Check, Callable[[Iterable[float]], float]]]
 }
 
 
-def _threshold(issue: str, t: QualityThresholds) -> float:
+def threshold(issue: str, t: QualityThresholds) -> float:
     return {
         "high_packet_loss": t.packet_loss, "high_rtt": t.rtt_ms, "high_jitter": t.jitter_ms,
         "low_bitrate": t.min_bpp, "low_frame_rate": t.min_fps, "video_freeze": float(t.freezes),
@@ -307,7 +307,7 @@ def _sample_issues(project_id: str, session_id: str, scored: list[_Sample], owne
                         project_id, session_id, meeting_of[(side, entity)], issue,
                         "stream" if side == "pub" else "subscriber", entity, owner(first),
                         first.ts - first.weight, run[-1][0].ts, metric, worst(v for _, v in run),
-                        _threshold(issue, t), len(run)))
+                        threshold(issue, t), len(run)))
                 run = [(s, value)] if value is not None else []
     return out
 

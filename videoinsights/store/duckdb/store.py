@@ -28,7 +28,7 @@ from videoinsights.derive.model import (
     PROJECT_MEASURES,
     QUALITY_SIDES,
 )
-from videoinsights.derive.quality import SAMPLE_COLUMNS
+from videoinsights.derive.quality import QualityThresholds
 from videoinsights.domain.days import day_start_ms
 from videoinsights.domain.events import RAW_COLUMNS, STATS_TYPES
 from videoinsights.domain.quality import (
@@ -42,6 +42,7 @@ from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
 from videoinsights.store.base import AppendResult, Project, SessionKey
 from videoinsights.store.duckdb import alerts as alert_sql
 from videoinsights.store.duckdb.errors import classify
+from videoinsights.store.duckdb.quality import derive_sample_quality
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
     FINE_KINDS,
@@ -505,18 +506,11 @@ class DuckDBStore:
                 ORDER BY s.project_id, s.session_id, side, entity_id, day"""
         ).to_arrow_table()
 
-    def load_sample_table(self, keys: Sequence[SessionKey]) -> pa.Table:
-        """The raw stats samples of these sessions, only the columns quality scoring reads (derive/quality.py)."""
-        self._keys_table(keys)
-        return self._dcon.sql(
-            f"""SELECT s.project_id, s.session_id, {", ".join(f"s.{c}" for c in SAMPLE_COLUMNS)} FROM stats_samples s
-               JOIN keys k ON s.project_id = k.project_id AND s.session_id = k.session_id
-               WHERE s.ts >= (SELECT min(first_ts) FROM keys)"""
-        ).to_arrow_table()
-
-    def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]]) -> None:
+    def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]],
+                        quality: QualityThresholds | None = None) -> None:
         """Swap in the new derived rows of these sessions (derive/rows.py: table name -> parts of its rows)
-        and refresh the rollups of every day they touch, before or after."""
+        and refresh the rollups of every day they touch, before or after. With `quality`, score the sessions'
+        samples and detect their sample issues here, from the new rows (store/duckdb/quality.py)."""
         con = self._dcon
         con.execute("BEGIN")
         try:
@@ -531,6 +525,8 @@ class DuckDBStore:
             for table, parts in tables.items():
                 for rows in parts:
                     self._insert_table(table, rows)
+            if quality is not None:
+                derive_sample_quality(con, quality)
             self._touched_groups(create=False)
             self._refresh_rollups(touched | self._touched_days())
             for kind, before in touched_fine.items():
