@@ -1,16 +1,15 @@
-"""Sample scores, score rollups and sample issues of re-derived sessions, computed inside DuckDB.
+"""Quality of re-derived sessions inside DuckDB: sample scores, score rollups, sample issues.
 
-Scoring every raw 30-second sample in Python cost ~50-80 us per sample at each re-derivation
-(docs/benchmarks.md); here the same formulas run vectorised over the sessions' samples, and
-Python receives nothing per sample. The formulas, weights, runs and rollups are those of
+Scoring every raw 30-second sample in Python at each re-derivation cost ~50-80 us per sample
+(docs/benchmarks.md). Here, as for `stats_daily`, each sample is scored once, when its commit is
+absorbed (`absorb_quality`, vectorised SQL): a narrow row in `quality_samples` (score, the metrics
+the issue checks compare, the entity's previous sample) and its weight added to `quality_buckets`
+(per stream/subscriber, day and 0.01-wide score band: samples, weight, score x weight, lowest
+score). Re-deriving a session (`derive_sample_quality`) then rolls the bands up per level, finds
+the band holding the 10th percentile and reads only that band's samples for the exact value, and
+finds issue runs among the offending samples. The formulas, weights, runs and rollups are those of
 docs/quality.md; domain/scoring.py and derive/quality.py are their reference in Python, and
 tests/store/test_quality_sql.py checks that both give the same rows.
-
-`derive_sample_quality` runs inside `replace_derived`'s transaction, after the sessions' new rows
-are in: the `publishers`, `subscribers` and `connections` rows of the sessions in temp table
-`keys` say which samples count (entities of the session's lifetimes) and to which stream,
-participant and meeting record they belong. Lifecycle issues (one-way media, failed attempts,
-reconnects) need the lifetimes and stay in derive/quality.py.
 """
 
 from __future__ import annotations
@@ -31,198 +30,291 @@ from videoinsights.domain.scoring import (
 )
 
 IN_KEYS = "(project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
+BUCKET = "CAST(floor(score * 100) AS INTEGER)"  # the 0.01-wide score band of quality_buckets
+# A sample's weight (docs/quality.md): the time since the entity's previous sample, at most 30 s; 30 s without one.
+WEIGHT = f"(CASE WHEN prev_ts IS NULL THEN {SAMPLE_MS} ELSE greatest(0, least({SAMPLE_MS}, ts - prev_ts)) END)"
+SCORE_WEIGHT = f"greatest(1, {WEIGHT})"  # rollups count a zero weight as 1 ms
 
-# One sample's metrics, as domain/scoring.py's SampleMetrics reads them from the raw row.
+# -- absorb: score each new sample once ------------------------------------------------------------
+
+# One raw sample's metrics, as domain/scoring.py's SampleMetrics reads them.
 _METRICS = """
-  coalesce(s.audio_latency_ms, s.video_latency_ms) AS latency, s.round_trip_ms AS rtt, s.jitter_ms AS jitter,
-  s.audio_packet_loss AS aloss, s.video_packet_loss AS vloss, s.video_bitrate_kbps AS vkbps,
-  TRY_CAST(nullif(regexp_extract(lower(s.video_resolution), '^([0-9]+)x([0-9]+)$', 1), '') AS DOUBLE) AS width,
-  TRY_CAST(nullif(regexp_extract(lower(s.video_resolution), '^([0-9]+)x([0-9]+)$', 2), '') AS DOUBLE) AS height,
-  s.frame_rate AS fps, s.freeze_count AS freezes, s.quality_limitation_reason AS qlr"""
-
-
-def _audio_score() -> str:
-    """E-model MOS (domain/scoring.audio_score); NULL without any network metric."""
-    delay = (f"(coalesce(latency, rtt / 2, 0.0) + {JITTER_BUFFER_FACTOR!r} * coalesce(jitter, 0.0))")
-    ppl = "(100.0 * coalesce(aloss, vloss, 0.0))"
-    r = (f"({R0!r} - (0.024 * {delay} + CASE WHEN {delay} > 177.3 THEN 0.11 * ({delay} - 177.3) ELSE 0.0 END)"
-         f" - ({OPUS_IE!r} + (95.0 - {OPUS_IE!r}) * {ppl} / ({ppl} + {OPUS_BPL!r})))")
-    return (f"CASE WHEN coalesce(aloss, vloss) IS NULL AND latency IS NULL AND rtt IS NULL AND jitter IS NULL "
-            f"THEN NULL WHEN {r} <= 0 THEN 1.0 WHEN {r} >= 100 THEN 4.5 "
-            f"ELSE 1.0 + 0.035 * {r} + 7e-6 * {r} * ({r} - 60.0) * (100.0 - {r}) END")
-
-
-def _video_score() -> str:
-    """1 + 4 x q_bitrate x q_fps x q_loss x q_freeze (domain/scoring.video_score); NULL without a bitrate."""
-    fps = f"(CASE WHEN coalesce(fps, 0) <> 0 THEN fps ELSE {VIDEO_GOOD_FPS!r} END)"
-    q_bitrate = (f"(CASE WHEN coalesce(width, 0) <> 0 AND coalesce(height, 0) <> 0 "
-                 f"THEN least(1.0, sqrt(vkbps * 1000.0 / (width * height * {fps}) / {VIDEO_GOOD_BPP!r})) ELSE 1.0 END)")
-    q_fps = f"(CASE WHEN fps IS NOT NULL THEN least(1.0, fps / {VIDEO_GOOD_FPS!r}) ELSE 1.0 END)"
-    q_loss = f"(CASE WHEN vloss IS NOT NULL THEN greatest(0.0, 1.0 - {VIDEO_LOSS_WEIGHT!r} * vloss) ELSE 1.0 END)"
-    q_freeze = (f"(CASE WHEN coalesce(freezes, 0) <> 0 THEN 1.0 / (1.0 + freezes * 60.0 / {SAMPLE_PERIOD_S!r}) "
-                "ELSE 1.0 END)")
-    return f"CASE WHEN vkbps IS NULL THEN NULL ELSE 1.0 + 4.0 * {q_bitrate} * {q_fps} * {q_loss} * {q_freeze} END"
-
-
-# issue type -> SQL of the sample's offending value, NULL when it does not offend (derive/quality.SAMPLE_CHECKS)
-_CHECK_SQL: dict[str, str] = {
-    "high_packet_loss": "CASE WHEN greatest(aloss, vloss) >= $packet_loss THEN greatest(aloss, vloss) END",
-    "high_rtt": "CASE WHEN rtt >= $rtt_ms THEN rtt END",
-    "high_jitter": "CASE WHEN jitter >= $jitter_ms THEN jitter END",
-    "low_bitrate": ("CASE WHEN vkbps IS NOT NULL AND coalesce(width, 0) <> 0 AND coalesce(height, 0) <> 0 "
-                    "AND coalesce(fps, 0) <> 0 AND vkbps * 1000.0 / (width * height * fps) < $min_bpp "
-                    "THEN vkbps * 1000.0 / (width * height * fps) END"),
-    "bandwidth_limited": "CASE WHEN qlr = 'bandwidth' THEN coalesce(vkbps, 0.0) END",
-    "cpu_limited": "CASE WHEN qlr = 'cpu' THEN coalesce(vkbps, 0.0) END",
-    "low_frame_rate": "CASE WHEN fps IS NOT NULL AND coalesce(vkbps, 0) <> 0 AND fps < $min_fps THEN fps END",
-    "video_freeze": "CASE WHEN freezes >= $freezes THEN CAST(freezes AS DOUBLE) END",
-}
-_CHECKS = tuple(enumerate(SAMPLE_CHECKS))  # (column number c<i>, issue type)
-
-# The sessions' samples of known entities: weight (time since the previous sample of the entity, at most
-# 30 s; the first 30 s), score, offending value per check, and whether it starts a run of offending samples.
-_SAMPLES_SQL = f"""
-CREATE OR REPLACE TEMP TABLE q_samples AS
-WITH members AS (
-  SELECT project_id, session_id, 'pub' AS side, stream_id AS entity_id, meeting_index, connection_id AS owner,
-         stream_id FROM publishers WHERE {IN_KEYS}
-  UNION ALL
-  SELECT project_id, session_id, 'sub', subscriber_id, meeting_index, connection_id, stream_id
-  FROM subscribers WHERE {IN_KEYS}
-),
-raw AS (
-  SELECT s.project_id, s.session_id, s.day, s.ts, coalesce(s.event_id, '') AS event_id,
-         CASE s.type WHEN 'publisherStats' THEN 'pub' ELSE 'sub' END AS side,
-         CASE s.type WHEN 'publisherStats' THEN s.stream_id ELSE s.subscriber_id END AS entity_id, {_METRICS}
-  FROM stats_samples s JOIN keys k ON s.project_id = k.project_id AND s.session_id = k.session_id
-  WHERE s.ts >= (SELECT min(first_ts) FROM keys)
-),
-valued AS (
-  SELECT r.project_id, r.session_id, r.side, r.entity_id, r.day, r.ts, r.event_id, m.meeting_index, m.owner,
-         m.stream_id,
-         greatest(0, least(coalesce(r.ts - lag(r.ts) OVER w, {SAMPLE_MS}), {SAMPLE_MS})) AS weight,
-         least(({_audio_score()}), ({_video_score()})) AS score,
-         {", ".join(f"{_CHECK_SQL[issue]} AS c{i}" for i, issue in _CHECKS)}
-  FROM raw r JOIN members m USING (project_id, session_id, side, entity_id)
-  WINDOW w AS (PARTITION BY r.project_id, r.session_id, r.side, r.entity_id ORDER BY r.ts, r.event_id)
+  coalesce(audio_latency_ms, video_latency_ms) AS latency, round_trip_ms AS rtt, jitter_ms AS jitter,
+  audio_packet_loss AS aloss, video_packet_loss AS vloss, video_bitrate_kbps AS vkbps,
+  TRY_CAST(nullif(regexp_extract(lower(video_resolution), '^([0-9]+)x([0-9]+)$', 1), '') AS DOUBLE) AS width,
+  TRY_CAST(nullif(regexp_extract(lower(video_resolution), '^([0-9]+)x([0-9]+)$', 2), '') AS DOUBLE) AS height,
+  frame_rate AS fps, CAST(freeze_count AS DOUBLE) AS freezes, quality_limitation_reason AS qlr"""
+# E-model (domain/scoring.audio_score), in steps: one-way delay d, then R.
+_DELAY = f"coalesce(latency, rtt / 2, 0.0) + {JITTER_BUFFER_FACTOR!r} * coalesce(jitter, 0.0) AS d"
+_PPL = "100.0 * coalesce(aloss, vloss, 0.0) AS ppl"
+_R = (f"{R0!r} - (0.024 * d + CASE WHEN d > 177.3 THEN 0.11 * (d - 177.3) ELSE 0.0 END)"
+      f" - ({OPUS_IE!r} + (95.0 - {OPUS_IE!r}) * ppl / (ppl + {OPUS_BPL!r})) AS r")
+_AUDIO = ("CASE WHEN coalesce(aloss, vloss) IS NULL AND latency IS NULL AND rtt IS NULL AND jitter IS NULL THEN NULL "
+          "WHEN r <= 0 THEN 1.0 WHEN r >= 100 THEN 4.5 ELSE 1.0 + 0.035 * r + 7e-6 * r * (r - 60.0) * (100.0 - r) END")
+# Video (domain/scoring.video_score): 1 + 4 x q_bitrate x q_fps x q_loss x q_freeze; NULL without a bitrate.
+_VIDEO = (
+    "CASE WHEN vkbps IS NULL THEN NULL ELSE 1.0 + 4.0"
+    " * (CASE WHEN coalesce(width, 0) <> 0 AND coalesce(height, 0) <> 0 THEN least(1.0, sqrt(vkbps * 1000.0"
+    f" / (width * height * (CASE WHEN coalesce(fps, 0) <> 0 THEN fps ELSE {VIDEO_GOOD_FPS!r} END))"
+    f" / {VIDEO_GOOD_BPP!r})) ELSE 1.0 END)"
+    f" * (CASE WHEN fps IS NOT NULL THEN least(1.0, fps / {VIDEO_GOOD_FPS!r}) ELSE 1.0 END)"
+    f" * (CASE WHEN vloss IS NOT NULL THEN greatest(0.0, 1.0 - {VIDEO_LOSS_WEIGHT!r} * vloss) ELSE 1.0 END)"
+    f" * (CASE WHEN coalesce(freezes, 0) <> 0 THEN 1.0 / (1.0 + freezes * 60.0 / {SAMPLE_PERIOD_S!r}) ELSE 1.0 END)"
+    " END"
 )
-SELECT *, {", ".join(
-    f"c{i} IS NOT NULL AND (lag(c{i}) OVER w IS NULL OR ts - lag(ts) OVER w > {MAX_RUN_GAP_MS}) AS s{i}"
-    for i, _ in _CHECKS)}
-FROM valued
-WINDOW w AS (PARTITION BY project_id, session_id, side, entity_id ORDER BY ts, event_id)"""
+# bits per pixel where the low_bitrate check can compute it (bitrate, resolution and frame rate all given)
+_BPP = ("CASE WHEN vkbps IS NOT NULL AND coalesce(width, 0) <> 0 AND coalesce(height, 0) <> 0 AND coalesce(fps, 0) <> 0"
+        " THEN vkbps * 1000.0 / (width * height * fps) END")
 
-# Score rollups per level (docs/quality.md): time-weighted mean and 10th percentile (the first score, in
-# ascending order, at which the cumulative weight reaches 10% of the total). Weights of 0 count as 1 ms.
-_SCORES_SQL = """
+_QS_COLUMNS = ("project_id, session_id, side, entity_id, ts, event_id, day, seq, prev_ts, prev_event_id, score, loss, "
+               "rtt, jitter, bpp, vkbps, fps, freezes, qlr")
+_INSERT_SAMPLES = f"""
+INSERT INTO quality_samples ({_QS_COLUMNS})
+SELECT project_id, session_id, side, entity_id, ts, event_id, day, seq, NULL, NULL, least(({_AUDIO}), ({_VIDEO})),
+       greatest(aloss, vloss), rtt, jitter, {_BPP}, vkbps, fps, freezes, qlr
+FROM (SELECT *, {_R} FROM (SELECT *, {_DELAY}, {_PPL} FROM (
+  SELECT project_id, session_id, ts, event_id, day, seq,
+         CASE type WHEN 'publisherStats' THEN 'pub' ELSE 'sub' END AS side,
+         CASE type WHEN 'publisherStats' THEN stream_id ELSE subscriber_id END AS entity_id, {_METRICS}
+  FROM stats_samples WHERE seq > $lo AND seq <= $hi)))
+WHERE entity_id IS NOT NULL AND entity_id <> ''"""
+# The entities that received samples, and the rows whose previous sample may have changed: from the earliest
+# new one on (a late sample changes its successor's). The previous sample is kept when at most 60 s earlier
+# (beyond, it neither shortens the weight nor continues a run), so 60 s of context is enough.
+_REDO = f"""
+CREATE OR REPLACE TEMP TABLE q_redo AS
+WITH touched AS (
+  SELECT project_id, session_id, side, entity_id, min(ts) AS m FROM quality_samples WHERE seq > $lo AND seq <= $hi
+  GROUP BY ALL
+),
+ctx AS (
+  SELECT q.project_id, q.session_id, q.side, q.entity_id, q.ts, q.event_id, q.day, q.score, q.seq > $lo AS fresh,
+         q.prev_ts AS old_prev_ts, q.prev_event_id AS old_prev_event_id, t.m,
+         lag(q.ts) OVER w AS lag_ts, lag(q.event_id) OVER w AS lag_event_id
+  FROM quality_samples q JOIN touched t USING (project_id, session_id, side, entity_id)
+  WHERE q.ts >= t.m - {MAX_RUN_GAP_MS}
+  WINDOW w AS (PARTITION BY q.project_id, q.session_id, q.side, q.entity_id ORDER BY q.ts, q.event_id)
+)
+SELECT * EXCLUDE (lag_ts, lag_event_id, m),
+       CASE WHEN ts - lag_ts <= {MAX_RUN_GAP_MS} THEN lag_ts END AS prev_ts,
+       CASE WHEN ts - lag_ts <= {MAX_RUN_GAP_MS} THEN lag_event_id END AS prev_event_id
+FROM ctx WHERE ts >= m"""
+_OLD_WEIGHT = SCORE_WEIGHT.replace("prev_ts", "old_prev_ts")
+_ADD_BUCKETS = f"""
+INSERT INTO quality_buckets (project_id, session_id, side, entity_id, day, bucket, samples, weight_ms, score_ms,
+                             min_score)
+SELECT project_id, session_id, side, entity_id, day, {BUCKET}, count(*) FILTER (WHERE fresh),
+       sum(dw), sum(score * dw), min(score)
+FROM (SELECT *, {SCORE_WEIGHT} - CASE WHEN fresh THEN 0 ELSE {_OLD_WEIGHT} END AS dw FROM q_redo
+      WHERE score IS NOT NULL AND (fresh OR prev_ts IS DISTINCT FROM old_prev_ts))
+GROUP BY ALL
+ON CONFLICT DO UPDATE SET samples = quality_buckets.samples + excluded.samples,
+  weight_ms = quality_buckets.weight_ms + excluded.weight_ms, score_ms = quality_buckets.score_ms + excluded.score_ms,
+  min_score = least(quality_buckets.min_score, excluded.min_score)"""
+_SET_PREV = """
+UPDATE quality_samples q SET prev_ts = r.prev_ts, prev_event_id = r.prev_event_id FROM q_redo r
+WHERE q.project_id = r.project_id AND q.session_id = r.session_id AND q.side = r.side AND q.entity_id = r.entity_id
+  AND q.ts = r.ts AND q.event_id = r.event_id
+  AND (r.fresh OR r.prev_ts IS DISTINCT FROM r.old_prev_ts OR r.prev_event_id IS DISTINCT FROM r.old_prev_event_id)"""
+
+
+def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int) -> None:
+    """Score the stats samples of commits (lo, hi] into quality_samples and quality_buckets (the caller's
+    transaction, like stats_daily)."""
+    params = {"lo": lo, "hi": hi}
+    con.execute(_INSERT_SAMPLES, params)
+    con.execute(_REDO, params)
+    con.execute(_ADD_BUCKETS)
+    con.execute(_SET_PREV)
+
+
+# -- derive: roll up, percentile, issues --------------------------------------------------------------
+
+# The entities the sessions' lifetimes know (derive/quality.py scores only those), with their meeting record,
+# participant (owner) and stream; from the sessions' new publishers/subscribers rows.
+_MEMBERS = f"""
+CREATE OR REPLACE TEMP TABLE q_members AS
+SELECT project_id, session_id, 'pub' AS side, stream_id AS entity_id, meeting_index, connection_id AS owner, stream_id
+FROM publishers WHERE {IN_KEYS}
+UNION ALL
+SELECT project_id, session_id, 'sub', subscriber_id, meeting_index, connection_id, stream_id
+FROM subscribers WHERE {IN_KEYS}"""
+_SINCE = "(SELECT min(first_ts) FROM keys)"  # no sample of these sessions is older (zone maps skip the rest)
+_SINCE_DAY = "(SELECT CAST(to_timestamp(min(first_ts) / 1000.0) AS DATE) - 1 FROM keys)"
+
+
+def _levels(source: str, columns: str) -> str:
+    """Each row of `source` once per level it counts in: stream, subscriber, participant, meeting, session."""
+    return f"""
+  SELECT project_id, session_id, 'stream' AS level, stream_id AS entity_id, {columns} FROM {source}
+  WHERE stream_id IS NOT NULL
+  UNION ALL SELECT project_id, session_id, 'subscriber', entity_id, {columns} FROM {source} WHERE side = 'sub'
+  UNION ALL SELECT project_id, session_id, 'connection', owner, {columns} FROM {source} WHERE owner <> ''
+  UNION ALL SELECT project_id, session_id, 'meeting', CAST(meeting_index AS VARCHAR), {columns} FROM {source}
+  UNION ALL SELECT project_id, session_id, 'session', session_id, {columns} FROM {source}"""
+
+
+_GROUP = "project_id, session_id, level, entity_id"
+_ENTITY_BUCKETS = f"""
+CREATE OR REPLACE TEMP TABLE q_eb AS
+SELECT b.*, m.meeting_index, m.owner, m.stream_id
+FROM quality_buckets b JOIN q_members m USING (project_id, session_id, side, entity_id)
+WHERE b.day >= {_SINCE_DAY}"""
+# Per level: totals, mean, and the band where the cumulative weight (ascending scores) reaches 10% of the total,
+# with the weight below that band.
+_TARGETS = f"""
+CREATE OR REPLACE TEMP TABLE q_target AS
+WITH lb AS (
+  SELECT {_GROUP}, bucket, sum(samples) AS n, sum(weight_ms) AS w, sum(score_ms) AS sw
+  FROM ({_levels("q_eb", "bucket, samples, weight_ms, score_ms")}) GROUP BY ALL
+),
+acc AS (
+  SELECT *, sum(w) OVER (PARTITION BY {_GROUP} ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS acc,
+         sum(w) OVER (PARTITION BY {_GROUP}) AS total
+  FROM lb
+)
+SELECT {_GROUP}, sum(n) AS samples, sum(w) AS scored_ms, sum(sw) / sum(w) AS score, 0.1 * sum(w) AS goal,
+       min(bucket) FILTER (WHERE acc >= 0.1 * total) AS bucket,
+       arg_min(acc - w, bucket) FILTER (WHERE acc >= 0.1 * total) AS below
+FROM acc GROUP BY {_GROUP}"""
+# The exact 10th percentile: the samples of each level's band, in (score, weight) order, from the weight below it.
+_SCORES = f"""
 INSERT INTO quality_scores (project_id, session_id, level, entity_id, meeting_index, connection_id, samples,
                             scored_ms, score, score_p10)
-WITH scored AS (SELECT *, greatest(weight, 1) AS w FROM q_samples WHERE score IS NOT NULL),
-grouped AS (
-  SELECT project_id, session_id, 'stream' AS level, stream_id AS entity_id, score, w FROM scored
-  WHERE stream_id IS NOT NULL
-  UNION ALL SELECT project_id, session_id, 'subscriber', entity_id, score, w FROM scored WHERE side = 'sub'
-  UNION ALL SELECT project_id, session_id, 'connection', owner, score, w FROM scored WHERE owner <> ''
-  UNION ALL SELECT project_id, session_id, 'meeting', CAST(meeting_index AS VARCHAR), score, w FROM scored
-  UNION ALL SELECT project_id, session_id, 'session', session_id, score, w FROM scored
+WITH bands AS (SELECT DISTINCT project_id, session_id, bucket FROM q_target),
+band_samples AS (
+  SELECT q.project_id, q.session_id, q.side, q.entity_id, q.score, {SCORE_WEIGHT} AS w, b.bucket,
+         m.meeting_index, m.owner, m.stream_id
+  FROM quality_samples q
+  JOIN bands b ON q.project_id = b.project_id AND q.session_id = b.session_id AND {BUCKET} = b.bucket
+  JOIN q_members m ON q.project_id = m.project_id AND q.session_id = m.session_id AND q.side = m.side
+                      AND q.entity_id = m.entity_id
+  WHERE q.ts >= {_SINCE} AND q.score IS NOT NULL
 ),
 ranked AS (
-  SELECT *, sum(w) OVER (PARTITION BY project_id, session_id, level, entity_id ORDER BY score, w
-                         ROWS UNBOUNDED PRECEDING) AS acc,
-            sum(w) OVER (PARTITION BY project_id, session_id, level, entity_id) AS total
-  FROM grouped
+  SELECT l.*, t.goal, t.below + sum(l.w) OVER (PARTITION BY {", ".join(f"l.{c}" for c in _GROUP.split(", "))}
+                                               ORDER BY l.score, l.w ROWS UNBOUNDED PRECEDING) AS acc
+  FROM ({_levels("band_samples", "score, w, bucket")}) l JOIN q_target t USING ({_GROUP}, bucket)
 ),
-rolled AS (
-  SELECT project_id, session_id, level, entity_id, count(*) AS samples, sum(w) AS scored_ms,
-         sum(score * w) / sum(w) AS score, min(score) FILTER (WHERE acc >= 0.1 * total) AS score_p10
-  FROM ranked GROUP BY project_id, session_id, level, entity_id
-)
-SELECT r.project_id, r.session_id, r.level, r.entity_id,
-       CASE r.level WHEN 'stream' THEN p.meeting_index WHEN 'subscriber' THEN u.meeting_index
-                    WHEN 'connection' THEN c.meeting_index WHEN 'meeting' THEN CAST(r.entity_id AS INTEGER) END,
-       CASE r.level WHEN 'stream' THEN p.connection_id WHEN 'subscriber' THEN u.connection_id
-                    WHEN 'connection' THEN r.entity_id END,
-       r.samples, r.scored_ms, r.score, r.score_p10
-FROM rolled r
-LEFT JOIN publishers p ON r.level = 'stream' AND p.project_id = r.project_id AND p.session_id = r.session_id
-                          AND p.stream_id = r.entity_id
-LEFT JOIN subscribers u ON r.level = 'subscriber' AND u.project_id = r.project_id AND u.session_id = r.session_id
-                           AND u.subscriber_id = r.entity_id
-LEFT JOIN connections c ON r.level = 'connection' AND c.project_id = r.project_id AND c.session_id = r.session_id
-                           AND c.connection_id = r.entity_id"""
+p10 AS (SELECT {_GROUP}, min(score) FILTER (WHERE acc >= goal) AS p10 FROM ranked GROUP BY {_GROUP})
+SELECT t.project_id, t.session_id, t.level, t.entity_id,
+       CASE t.level WHEN 'stream' THEN p.meeting_index WHEN 'subscriber' THEN u.meeting_index
+                    WHEN 'connection' THEN c.meeting_index WHEN 'meeting' THEN CAST(t.entity_id AS INTEGER) END,
+       CASE t.level WHEN 'stream' THEN p.connection_id WHEN 'subscriber' THEN u.connection_id
+                    WHEN 'connection' THEN t.entity_id END,
+       t.samples, t.scored_ms, t.score, x.p10
+FROM q_target t JOIN p10 x USING ({_GROUP})
+LEFT JOIN publishers p ON t.level = 'stream' AND p.project_id = t.project_id AND p.session_id = t.session_id
+                          AND p.stream_id = t.entity_id
+LEFT JOIN subscribers u ON t.level = 'subscriber' AND u.project_id = t.project_id AND u.session_id = t.session_id
+                           AND u.subscriber_id = t.entity_id
+LEFT JOIN connections c ON t.level = 'connection' AND c.project_id = t.project_id AND c.session_id = t.session_id
+                           AND c.connection_id = t.entity_id"""
+
+# issue type -> SQL of a sample's offending value, NULL when it does not offend (derive/quality.SAMPLE_CHECKS)
+_CHECK_SQL: dict[str, str] = {
+    "high_packet_loss": "CASE WHEN loss >= $packet_loss THEN loss END",
+    "high_rtt": "CASE WHEN rtt >= $rtt_ms THEN rtt END",
+    "high_jitter": "CASE WHEN jitter >= $jitter_ms THEN jitter END",
+    "low_bitrate": "CASE WHEN bpp < $min_bpp THEN bpp END",
+    "bandwidth_limited": "CASE WHEN qlr = 'bandwidth' THEN coalesce(vkbps, 0.0) END",
+    "cpu_limited": "CASE WHEN qlr = 'cpu' THEN coalesce(vkbps, 0.0) END",
+    "low_frame_rate": "CASE WHEN fps < $min_fps AND coalesce(vkbps, 0) <> 0 THEN fps END",
+    "video_freeze": "CASE WHEN freezes >= $freezes THEN freezes END",
+}
 
 
 def _issues_sql() -> str:
-    """Runs of offending samples of one entity and check, no more than 60 s apart, of at least min_samples."""
-    runs = " UNION ALL ".join(
-        f"SELECT project_id, session_id, side, entity_id, meeting_index, owner, '{issue}' AS issue_type, "
-        f"'{metric}' AS metric, ts, weight, event_id, c{i} AS v, "
-        f"sum(CAST(s{i} AS INTEGER)) OVER (PARTITION BY project_id, session_id, side, entity_id "
-        f"ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS run, '{'max' if worst is max else 'min'}' AS worst_kind "
-        f"FROM q_samples WHERE c{i} IS NOT NULL"
-        for i, (issue, (metric, _, worst)) in enumerate(SAMPLE_CHECKS.items())
+    """Runs of offending samples of one entity and check: an offending sample continues the run of its
+    previous sample (at most 60 s earlier) when that one offends too; runs of min_samples or more count."""
+    offending = " UNION ALL ".join(
+        f"SELECT project_id, session_id, side, entity_id, ts, event_id, prev_ts, prev_event_id, {WEIGHT} AS weight, "
+        f"'{issue}' AS issue_type, '{metric}' AS metric, '{'max' if worst is max else 'min'}' AS worst, "
+        f"{_CHECK_SQL[issue]} AS v FROM s WHERE {_CHECK_SQL[issue]} IS NOT NULL"
+        for issue, (metric, _, worst) in SAMPLE_CHECKS.items()
     )
     thresholds = " ".join(f"WHEN '{issue}' THEN ${issue}" for issue in SAMPLE_CHECKS)
+    entity = "project_id, session_id, side, entity_id, issue_type"
     return f"""
 CREATE OR REPLACE TEMP TABLE q_issues AS
-SELECT project_id, session_id, any_value(meeting_index) AS meeting_index, issue_type,
-       CASE side WHEN 'pub' THEN 'stream' ELSE 'subscriber' END AS entity_kind, entity_id,
-       arg_min(owner, (ts, event_id)) AS connection_id,
-       arg_min(ts - weight, (ts, event_id)) AS start_ts, max(ts) AS end_ts, any_value(metric) AS metric,
-       CASE any_value(worst_kind) WHEN 'max' THEN max(v) ELSE min(v) END AS value,
-       CASE issue_type {thresholds} END AS threshold, count(*) AS samples
-FROM ({runs})
-GROUP BY project_id, session_id, side, entity_id, issue_type, run
+WITH s AS (
+  SELECT q.* FROM quality_samples q SEMI JOIN q_members m
+    ON q.project_id = m.project_id AND q.session_id = m.session_id AND q.side = m.side AND q.entity_id = m.entity_id
+  WHERE q.ts >= {_SINCE}
+),
+o AS ({offending}),
+starts AS (
+  SELECT o.*, p.ts IS NULL AS starts FROM o LEFT JOIN o p
+    ON p.project_id = o.project_id AND p.session_id = o.session_id AND p.side = o.side
+       AND p.entity_id = o.entity_id AND p.issue_type = o.issue_type AND p.ts = o.prev_ts
+       AND p.event_id = o.prev_event_id
+),
+runs AS (
+  SELECT *, sum(CAST(starts AS INTEGER)) OVER (PARTITION BY {entity} ORDER BY ts, event_id
+                                               ROWS UNBOUNDED PRECEDING) AS run
+  FROM starts
+)
+SELECT r.project_id, r.session_id, any_value(m.meeting_index) AS meeting_index, r.issue_type,
+       CASE r.side WHEN 'pub' THEN 'stream' ELSE 'subscriber' END AS entity_kind, r.entity_id,
+       any_value(m.owner) AS connection_id, arg_min(r.ts - r.weight, (r.ts, r.event_id)) AS start_ts,
+       max(r.ts) AS end_ts, any_value(r.metric) AS metric,
+       CASE any_value(r.worst) WHEN 'max' THEN max(r.v) ELSE min(r.v) END AS value,
+       CASE r.issue_type {thresholds} END AS threshold, count(*) AS samples
+FROM runs r JOIN q_members m USING (project_id, session_id, side, entity_id)
+GROUP BY r.project_id, r.session_id, r.side, r.entity_id, r.issue_type, r.run
 HAVING count(*) >= $min_samples"""
 
 
-_ISSUES_SQL = _issues_sql()
+_ISSUES = _issues_sql()
+_INSERT_ISSUES = """
+INSERT INTO quality_issues (project_id, session_id, meeting_index, issue_type, entity_kind, entity_id, connection_id,
+                            start_ts, end_ts, metric, value, threshold, samples)
+SELECT project_id, session_id, meeting_index, issue_type, entity_kind, entity_id, connection_id, start_ts, end_ts,
+       metric, value, threshold, samples FROM q_issues"""
+
 _DIMS = ", ".join(DIMENSIONS)
+_C_DIMS = ", ".join(f"c.{d}" for d in DIMENSIONS)
+_PART_COLUMNS = ("pub_score_ms", "pub_scored_ms", "sub_score_ms", "sub_scored_ms",
+                 *(f"issues_{t}" for t in SAMPLE_CHECKS))
 
 
 def _parts_sql() -> str:
-    """Additive endpoint-day measures of the samples and sample issues, on the owner's dimensions."""
-    sample_issues = tuple(SAMPLE_CHECKS)
-    zero_issues = ", ".join(f"0.0 AS issues_{t}" for t in sample_issues)
+    """Additive endpoint-day measures of the samples and sample issues, on their participant's dimensions
+    (the day of the sample, of the issue's start)."""
     sides = ", ".join(
         f"sum(CASE WHEN side = '{side}' THEN {value} ELSE 0.0 END) AS {side}_{column}"
-        for side in ("pub", "sub") for column, value in (("score_ms", "score * greatest(weight, 1)"),
-                                                         ("scored_ms", "CAST(greatest(weight, 1) AS DOUBLE)"))
+        for side in ("pub", "sub") for column, value in (("score_ms", "score_ms"), ("scored_ms", "weight_ms"))
     )
     counts = ", ".join(f"CAST(count(*) FILTER (WHERE issue_type = '{t}') AS DOUBLE) AS issues_{t}"
-                       for t in sample_issues)
+                       for t in SAMPLE_CHECKS)
     conns = f"SELECT project_id, session_id, connection_id, {_DIMS} FROM connections WHERE {IN_KEYS}"
     la_day = "CAST(timezone('America/Los_Angeles', to_timestamp(i.start_ts / 1000.0)) AS DATE)"
     return f"""
 CREATE OR REPLACE TEMP TABLE q_parts AS
 WITH conns AS ({conns}),
 sample_parts AS (
-  SELECT q.project_id, q.session_id, q.day, {", ".join(f"c.{d}" for d in DIMENSIONS)}, {sides}, {zero_issues}
-  FROM q_samples q LEFT JOIN conns c ON c.project_id = q.project_id AND c.session_id = q.session_id
-                                      AND c.connection_id = q.owner
-  WHERE q.score IS NOT NULL GROUP BY ALL
+  SELECT q.project_id, q.session_id, q.day, {_C_DIMS}, {sides}
+  FROM q_eb q LEFT JOIN conns c ON c.project_id = q.project_id AND c.session_id = q.session_id
+                                 AND c.connection_id = q.owner
+  GROUP BY ALL
 ),
 issue_parts AS (
-  SELECT i.project_id, i.session_id, {la_day} AS day, {", ".join(f"c.{d}" for d in DIMENSIONS)},
-         0.0, 0.0, 0.0, 0.0, {counts}
+  SELECT i.project_id, i.session_id, {la_day} AS day, {_C_DIMS}, {counts}
   FROM q_issues i LEFT JOIN conns c ON c.project_id = i.project_id AND c.session_id = i.session_id
                                      AND c.connection_id = i.connection_id
   GROUP BY ALL
 )
-SELECT project_id, session_id, day, {_DIMS}, sum(pub_score_ms) AS pub_score_ms, sum(pub_scored_ms) AS pub_scored_ms,
-       sum(sub_score_ms) AS sub_score_ms, sum(sub_scored_ms) AS sub_scored_ms,
-       {", ".join(f"sum(issues_{t}) AS issues_{t}" for t in sample_issues)}
+SELECT project_id, session_id, day, {_DIMS}, {", ".join(f"coalesce(sum({c}), 0.0) AS {c}" for c in _PART_COLUMNS)}
 FROM (SELECT * FROM sample_parts UNION ALL BY NAME SELECT * FROM issue_parts)
 GROUP BY project_id, session_id, day, {_DIMS}"""
 
 
-_PARTS_SQL = _parts_sql()
-_PART_COLUMNS = ("pub_score_ms", "pub_scored_ms", "sub_score_ms", "sub_scored_ms",
-                 *(f"issues_{t}" for t in SAMPLE_CHECKS))
+_PARTS = _parts_sql()
 _SAME_ROW = ("e.project_id = p.project_id AND e.session_id = p.session_id AND e.day = p.day AND "
              + " AND ".join(f"e.{d} IS NOT DISTINCT FROM p.{d}" for d in DIMENSIONS))
-# Added to the session's endpoint-day rows of the same day and dimensions, else new rows (other measures 0).
-_MERGE_SQL = (
+# Added to the session's endpoint-day row of the same day and dimensions, else a new row (other measures 0),
+# as derive/quality.add_endpoint_parts does.
+_MERGE_PARTS = (
     f"UPDATE session_endpoint_days e SET {', '.join(f'{c} = e.{c} + p.{c}' for c in _PART_COLUMNS)} "
     f"FROM q_parts p WHERE {_SAME_ROW}",
     f"INSERT INTO session_endpoint_days (project_id, session_id, day, {_DIMS}, {', '.join(_PART_COLUMNS)}) "
@@ -234,16 +326,14 @@ _MERGE_SQL = (
 def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds) -> None:
     """Insert the score rows and sample-issue rows of the sessions in temp table `keys`, and add their
     endpoint-day measures (the caller's transaction; the sessions' other derived rows already in)."""
-    con.execute(_SAMPLES_SQL, {"packet_loss": t.packet_loss, "rtt_ms": t.rtt_ms, "jitter_ms": t.jitter_ms,
-                               "min_bpp": t.min_bpp, "min_fps": t.min_fps, "freezes": t.freezes})
-    con.execute(_SCORES_SQL)
-    con.execute(_ISSUES_SQL, {"min_samples": t.min_samples, **{i: threshold(i, t) for i in SAMPLE_CHECKS}})
-    con.execute(
-        "INSERT INTO quality_issues (project_id, session_id, meeting_index, issue_type, entity_kind, entity_id, "
-        "connection_id, start_ts, end_ts, metric, value, threshold, samples) SELECT project_id, session_id, "
-        "meeting_index, issue_type, entity_kind, entity_id, connection_id, start_ts, end_ts, metric, value, "
-        "threshold, samples FROM q_issues"
-    )
-    con.execute(_PARTS_SQL)
-    for sql in _MERGE_SQL:
+    con.execute(_MEMBERS)
+    con.execute(_ENTITY_BUCKETS)
+    con.execute(_TARGETS)
+    con.execute(_SCORES)
+    con.execute(_ISSUES, {"packet_loss": t.packet_loss, "rtt_ms": t.rtt_ms, "jitter_ms": t.jitter_ms,
+                          "min_bpp": t.min_bpp, "min_fps": t.min_fps, "freezes": t.freezes,
+                          "min_samples": t.min_samples, **{i: threshold(i, t) for i in SAMPLE_CHECKS}})
+    con.execute(_INSERT_ISSUES)
+    con.execute(_PARTS)
+    for sql in _MERGE_PARTS:
         con.execute(sql)

@@ -42,7 +42,7 @@ from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
 from videoinsights.store.base import AppendResult, Project, SessionKey
 from videoinsights.store.duckdb import alerts as alert_sql
 from videoinsights.store.duckdb.errors import classify
-from videoinsights.store.duckdb.quality import derive_sample_quality
+from videoinsights.store.duckdb.quality import absorb_quality, derive_sample_quality
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
     FINE_KINDS,
@@ -171,6 +171,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         for table in ("session_endpoint_days", "rollup_endpoint_daily", "rollup_endpoint_monthly")
         for c in (*SCORE_COLUMNS, *ISSUE_COLUMNS)
     ),
+    # quality_samples and quality_buckets (store/duckdb/quality.py) are new tables, created by TABLES and filled
+    # from every stored sample by _migrate; the derived quality rows stay as they were until re-derived.
+    6: (),
 }
 
 
@@ -246,10 +249,13 @@ class DuckDBStore:
         for ddl in TABLES.values():
             self._con.execute(ddl)
         alert_sql.create_tables(self._con)  # alerts keep their DDL beside their SQL
+        before = self._meta_int("schema_version")
         for version, statements in MIGRATIONS.items():
-            if self._meta_int("schema_version") in range(1, version):
+            if before in range(1, version):
                 for sql in statements:
                     self._con.execute(sql)
+        if before in range(1, 6):  # score the samples already stored (quality_samples is new in version 6)
+            absorb_quality(self._con, -1, self._max_seq())
         for ddl in INDEXES:
             self._con.execute(ddl)
         self._con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
@@ -380,7 +386,7 @@ class DuckDBStore:
 
     # -- derivation --------------------------------------------------------
     def absorb_new_events(self) -> int:
-        """Bring session_bounds, dirty_sessions and stats_daily up to date with all commits.
+        """Bring session_bounds, dirty_sessions, stats_daily and the quality samples up to date with all commits.
 
         Done once per derive cycle instead of once per ingest commit; the watermark
         (meta.derived_seq) moves in the same transaction, so a crash loses nothing."""
@@ -392,6 +398,7 @@ class DuckDBStore:
         con.execute("BEGIN")
         try:
             con.execute(_ABSORB_STATS_SQL, params)
+            absorb_quality(con, lo, hi)
             con.execute(
                 f"""INSERT INTO session_bounds
                     SELECT project_id, session_id, min(ts), max(ts) FROM {_NEW_ROWS} GROUP BY project_id, session_id
@@ -670,6 +677,9 @@ class DuckDBStore:
             )
         con.execute("DELETE FROM stats_daily")
         con.execute(_ABSORB_STATS_SQL, {"lo": -1, "hi": self._seq})
+        con.execute("DELETE FROM quality_samples")
+        con.execute("DELETE FROM quality_buckets")
+        absorb_quality(con, -1, self._seq)
         con.execute("COMMIT")
         self._bump()
 
@@ -685,7 +695,7 @@ class DuckDBStore:
         try:
             counts["events"] = con.execute("DELETE FROM events WHERE day < ?", [raw_before]).fetchone()[0]
             counts["event_ids"] = con.execute("DELETE FROM event_ids WHERE day < ?", [raw_before]).fetchone()[0]
-            for table in ("stats_samples", "stats_daily"):
+            for table in ("stats_samples", "stats_daily", "quality_samples", "quality_buckets"):
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [raw_before]).fetchone()[0]
             old_sessions = "SELECT project_id, session_id FROM sessions WHERE last_seen_at < ?"
             cutoff = day_start_ms(raw_before)
