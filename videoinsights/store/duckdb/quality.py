@@ -31,6 +31,9 @@ from videoinsights.domain.scoring import (
 
 IN_KEYS = "(project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
 BUCKET = "CAST(floor(score * 100) AS INTEGER)"  # the 0.01-wide score band of quality_buckets
+# A stream's or subscriber's number, stored with its samples and bands so that re-derivation joins on one integer
+# (md5 is stable across DuckDB versions; 64 bits make a collision between a batch's entities negligible).
+EKEY = "md5_number_lower(concat_ws(chr(31), project_id, session_id, side, entity_id))"
 # A sample's weight (docs/quality.md): the time since the entity's previous sample, at most 30 s; 30 s without one.
 WEIGHT = f"(CASE WHEN prev_ts IS NULL THEN {SAMPLE_MS} ELSE greatest(0, least({SAMPLE_MS}, ts - prev_ts)) END)"
 SCORE_WEIGHT = f"greatest(1, {WEIGHT})"  # rollups count a zero weight as 1 ms
@@ -66,12 +69,12 @@ _VIDEO = (
 _BPP = ("CASE WHEN vkbps IS NOT NULL AND coalesce(width, 0) <> 0 AND coalesce(height, 0) <> 0 AND coalesce(fps, 0) <> 0"
         " THEN vkbps * 1000.0 / (width * height * fps) END")
 
-_QS_COLUMNS = ("project_id, session_id, side, entity_id, ts, event_id, day, seq, prev_ts, prev_event_id, score, loss, "
-               "rtt, jitter, bpp, vkbps, fps, freezes, qlr")
+_QS_COLUMNS = ("project_id, session_id, side, entity_id, ekey, ts, event_id, day, seq, prev_ts, prev_event_id, "
+               "score, loss, rtt, jitter, bpp, vkbps, fps, freezes, qlr")
 _INSERT_SAMPLES = f"""
 INSERT INTO quality_samples ({_QS_COLUMNS})
-SELECT project_id, session_id, side, entity_id, ts, event_id, day, seq, NULL, NULL, least(({_AUDIO}), ({_VIDEO})),
-       greatest(aloss, vloss), rtt, jitter, {_BPP}, vkbps, fps, freezes, qlr
+SELECT project_id, session_id, side, entity_id, {EKEY}, ts, event_id, day, seq, NULL, NULL,
+       least(({_AUDIO}), ({_VIDEO})), greatest(aloss, vloss), rtt, jitter, {_BPP}, vkbps, fps, freezes, qlr
 FROM (SELECT *, {_R} FROM (SELECT *, {_DELAY}, {_PPL} FROM (
   SELECT project_id, session_id, ts, event_id, day, seq,
          CASE type WHEN 'publisherStats' THEN 'pub' ELSE 'sub' END AS side,
@@ -88,11 +91,12 @@ WITH touched AS (
   GROUP BY ALL
 ),
 ctx AS (
-  SELECT q.project_id, q.session_id, q.side, q.entity_id, q.ts, q.event_id, q.day, q.score, q.seq > $lo AS fresh,
+  SELECT q.project_id, q.session_id, q.side, q.entity_id, q.ekey, q.ts, q.event_id, q.day, q.score,
+         q.seq > $lo AS fresh,
          q.prev_ts AS old_prev_ts, q.prev_event_id AS old_prev_event_id, t.m,
          lag(q.ts) OVER w AS lag_ts, lag(q.event_id) OVER w AS lag_event_id
   FROM quality_samples q JOIN touched t USING (project_id, session_id, side, entity_id)
-  WHERE q.ts >= t.m - {MAX_RUN_GAP_MS}
+  WHERE q.ts >= t.m - {MAX_RUN_GAP_MS} AND q.ts >= (SELECT min(m) FROM touched) - {MAX_RUN_GAP_MS}
   WINDOW w AS (PARTITION BY q.project_id, q.session_id, q.side, q.entity_id ORDER BY q.ts, q.event_id)
 )
 SELECT * EXCLUDE (lag_ts, lag_event_id, m),
@@ -101,9 +105,9 @@ SELECT * EXCLUDE (lag_ts, lag_event_id, m),
 FROM ctx WHERE ts >= m"""
 _OLD_WEIGHT = SCORE_WEIGHT.replace("prev_ts", "old_prev_ts")
 _ADD_BUCKETS = f"""
-INSERT INTO quality_buckets (project_id, session_id, side, entity_id, day, bucket, samples, weight_ms, score_ms,
-                             min_score)
-SELECT project_id, session_id, side, entity_id, day, {BUCKET}, count(*) FILTER (WHERE fresh),
+INSERT INTO quality_buckets (project_id, session_id, side, entity_id, ekey, day, bucket, samples, weight_ms,
+                             score_ms, min_score)
+SELECT project_id, session_id, side, entity_id, ekey, day, {BUCKET}, count(*) FILTER (WHERE fresh),
        sum(dw), sum(score * dw), min(score)
 FROM (SELECT *, {SCORE_WEIGHT} - CASE WHEN fresh THEN 0 ELSE {_OLD_WEIGHT} END AS dw FROM q_redo
       WHERE score IS NOT NULL AND (fresh OR prev_ts IS DISTINCT FROM old_prev_ts))
@@ -130,86 +134,107 @@ def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int) -> None:
 
 # -- derive: roll up, percentile, issues --------------------------------------------------------------
 
-# The entities the sessions' lifetimes know (derive/quality.py scores only those), with their meeting record,
-# participant (owner) and stream; from the sessions' new publishers/subscribers rows.
+# The entities the sessions' lifetimes know (derive/quality.py scores only those), from the sessions' new
+# publishers/subscribers rows, numbered: `ent` per entity and g_* per stream, participant (owner), meeting
+# record and session, so that the heavy steps below group, sort and join on integers.
 _MEMBERS = f"""
 CREATE OR REPLACE TEMP TABLE q_members AS
-SELECT project_id, session_id, 'pub' AS side, stream_id AS entity_id, meeting_index, connection_id AS owner, stream_id
-FROM publishers WHERE {IN_KEYS}
-UNION ALL
-SELECT project_id, session_id, 'sub', subscriber_id, meeting_index, connection_id, stream_id
-FROM subscribers WHERE {IN_KEYS}"""
+WITH m AS (
+  SELECT project_id, session_id, 'pub' AS side, stream_id AS entity_id, meeting_index, connection_id AS owner,
+         stream_id FROM publishers WHERE {IN_KEYS}
+  UNION ALL
+  SELECT project_id, session_id, 'sub', subscriber_id, meeting_index, connection_id, stream_id
+  FROM subscribers WHERE {IN_KEYS}
+)
+SELECT *, {EKEY} AS ekey, row_number() OVER () AS ent,
+       dense_rank() OVER (ORDER BY project_id, session_id) AS g_session,
+       dense_rank() OVER (ORDER BY project_id, session_id, meeting_index) AS g_meeting,
+       CASE WHEN owner <> '' THEN dense_rank() OVER (ORDER BY project_id, session_id, owner) END AS g_conn,
+       CASE WHEN stream_id IS NOT NULL THEN dense_rank() OVER (ORDER BY project_id, session_id, stream_id) END
+         AS g_stream
+FROM m"""
+LEVELS = ("stream", "subscriber", "connection", "meeting", "session")  # lv = 1 + index
+# (lv, g) -> the level and entity_id of quality_scores
+_GROUPS = """
+CREATE OR REPLACE TEMP TABLE q_groups AS
+SELECT DISTINCT 1 AS lv, g_stream AS g, project_id, session_id, 'stream' AS level, stream_id AS entity_id
+FROM q_members WHERE g_stream IS NOT NULL
+UNION ALL SELECT 2, ent, project_id, session_id, 'subscriber', entity_id FROM q_members WHERE side = 'sub'
+UNION ALL SELECT DISTINCT 3, g_conn, project_id, session_id, 'connection', owner FROM q_members WHERE g_conn IS NOT NULL
+UNION ALL SELECT DISTINCT 4, g_meeting, project_id, session_id, 'meeting', CAST(meeting_index AS VARCHAR)
+FROM q_members
+UNION ALL SELECT DISTINCT 5, g_session, project_id, session_id, 'session', session_id FROM q_members"""
 _SINCE = "(SELECT min(first_ts) FROM keys)"  # no sample of these sessions is older (zone maps skip the rest)
 _SINCE_DAY = "(SELECT CAST(to_timestamp(min(first_ts) / 1000.0) AS DATE) - 1 FROM keys)"
+_M = "m.ent, m.side, m.g_stream, m.g_conn, m.g_meeting, m.g_session"
 
 
 def _levels(source: str, columns: str) -> str:
-    """Each row of `source` once per level it counts in: stream, subscriber, participant, meeting, session."""
+    """Each row of `source` once per level (lv, g) it counts in: stream, subscriber, participant, meeting, session."""
     return f"""
-  SELECT project_id, session_id, 'stream' AS level, stream_id AS entity_id, {columns} FROM {source}
-  WHERE stream_id IS NOT NULL
-  UNION ALL SELECT project_id, session_id, 'subscriber', entity_id, {columns} FROM {source} WHERE side = 'sub'
-  UNION ALL SELECT project_id, session_id, 'connection', owner, {columns} FROM {source} WHERE owner <> ''
-  UNION ALL SELECT project_id, session_id, 'meeting', CAST(meeting_index AS VARCHAR), {columns} FROM {source}
-  UNION ALL SELECT project_id, session_id, 'session', session_id, {columns} FROM {source}"""
+  SELECT 1 AS lv, g_stream AS g, {columns} FROM {source} WHERE g_stream IS NOT NULL
+  UNION ALL SELECT 2, ent, {columns} FROM {source} WHERE side = 'sub'
+  UNION ALL SELECT 3, g_conn, {columns} FROM {source} WHERE g_conn IS NOT NULL
+  UNION ALL SELECT 4, g_meeting, {columns} FROM {source}
+  UNION ALL SELECT 5, g_session, {columns} FROM {source}"""
 
 
-_GROUP = "project_id, session_id, level, entity_id"
 _ENTITY_BUCKETS = f"""
 CREATE OR REPLACE TEMP TABLE q_eb AS
-SELECT b.*, m.meeting_index, m.owner, m.stream_id
-FROM quality_buckets b JOIN q_members m USING (project_id, session_id, side, entity_id)
+SELECT {_M}, b.day, b.bucket, b.samples, b.weight_ms, b.score_ms
+FROM quality_buckets b JOIN q_members m USING (ekey)
 WHERE b.day >= {_SINCE_DAY}"""
 # Per level: totals, mean, and the band where the cumulative weight (ascending scores) reaches 10% of the total,
 # with the weight below that band.
 _TARGETS = f"""
 CREATE OR REPLACE TEMP TABLE q_target AS
 WITH lb AS (
-  SELECT {_GROUP}, bucket, sum(samples) AS n, sum(weight_ms) AS w, sum(score_ms) AS sw
-  FROM ({_levels("q_eb", "bucket, samples, weight_ms, score_ms")}) GROUP BY ALL
+  SELECT lv, g, bucket, any_value(g_session) AS g_session, sum(samples) AS n, sum(weight_ms) AS w,
+         sum(score_ms) AS sw
+  FROM ({_levels("q_eb", "g_session, bucket, samples, weight_ms, score_ms")}) GROUP BY lv, g, bucket
 ),
 acc AS (
-  SELECT *, sum(w) OVER (PARTITION BY {_GROUP} ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS acc,
-         sum(w) OVER (PARTITION BY {_GROUP}) AS total
+  SELECT *, sum(w) OVER (PARTITION BY lv, g ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS acc,
+         sum(w) OVER (PARTITION BY lv, g) AS total
   FROM lb
 )
-SELECT {_GROUP}, sum(n) AS samples, sum(w) AS scored_ms, sum(sw) / sum(w) AS score, 0.1 * sum(w) AS goal,
-       min(bucket) FILTER (WHERE acc >= 0.1 * total) AS bucket,
+SELECT lv, g, any_value(g_session) AS g_session, sum(n) AS samples, sum(w) AS scored_ms, sum(sw) / sum(w) AS score,
+       0.1 * sum(w) AS goal, min(bucket) FILTER (WHERE acc >= 0.1 * total) AS bucket,
        arg_min(acc - w, bucket) FILTER (WHERE acc >= 0.1 * total) AS below
-FROM acc GROUP BY {_GROUP}"""
+FROM acc GROUP BY lv, g"""
 # The exact 10th percentile: the samples of each level's band, in (score, weight) order, from the weight below it.
 _SCORES = f"""
 INSERT INTO quality_scores (project_id, session_id, level, entity_id, meeting_index, connection_id, samples,
                             scored_ms, score, score_p10)
-WITH bands AS (SELECT DISTINCT project_id, session_id, bucket FROM q_target),
-band_samples AS (
-  SELECT q.project_id, q.session_id, q.side, q.entity_id, q.score, {SCORE_WEIGHT} AS w, b.bucket,
-         m.meeting_index, m.owner, m.stream_id
-  FROM quality_samples q
-  JOIN bands b ON q.project_id = b.project_id AND q.session_id = b.session_id AND {BUCKET} = b.bucket
-  JOIN q_members m ON q.project_id = m.project_id AND q.session_id = m.session_id AND q.side = m.side
-                      AND q.entity_id = m.entity_id
+WITH band_samples AS (
+  SELECT m.ent, m.g_stream, m.g_conn, m.g_meeting, m.g_session, m.side = 'sub' AS sub, q.score, {SCORE_WEIGHT} AS w,
+         {BUCKET} AS bucket
+  FROM quality_samples q JOIN q_members m USING (ekey)
   WHERE q.ts >= {_SINCE} AND q.score IS NOT NULL
 ),
+in_band AS ({" UNION ALL ".join(
+    f"SELECT t.lv, t.g, t.goal, t.below, s.score, s.w FROM band_samples s JOIN q_target t "
+    f"ON t.lv = {lv} AND t.g = s.{column} AND t.bucket = s.bucket" + (" WHERE s.sub" if column == "ent" else "")
+    for lv, column in ((1, "g_stream"), (2, "ent"), (3, "g_conn"), (4, "g_meeting"), (5, "g_session")))}),
 ranked AS (
-  SELECT l.*, t.goal, t.below + sum(l.w) OVER (PARTITION BY {", ".join(f"l.{c}" for c in _GROUP.split(", "))}
-                                               ORDER BY l.score, l.w ROWS UNBOUNDED PRECEDING) AS acc
-  FROM ({_levels("band_samples", "score, w, bucket")}) l JOIN q_target t USING ({_GROUP}, bucket)
+  SELECT lv, g, score, goal,
+         below + sum(w) OVER (PARTITION BY lv, g ORDER BY score, w ROWS UNBOUNDED PRECEDING) AS acc
+  FROM in_band
 ),
-p10 AS (SELECT {_GROUP}, min(score) FILTER (WHERE acc >= goal) AS p10 FROM ranked GROUP BY {_GROUP})
-SELECT t.project_id, t.session_id, t.level, t.entity_id,
-       CASE t.level WHEN 'stream' THEN p.meeting_index WHEN 'subscriber' THEN u.meeting_index
-                    WHEN 'connection' THEN c.meeting_index WHEN 'meeting' THEN CAST(t.entity_id AS INTEGER) END,
-       CASE t.level WHEN 'stream' THEN p.connection_id WHEN 'subscriber' THEN u.connection_id
-                    WHEN 'connection' THEN t.entity_id END,
+p10 AS (SELECT lv, g, min(score) FILTER (WHERE acc >= goal) AS p10 FROM ranked GROUP BY lv, g)
+SELECT r.project_id, r.session_id, r.level, r.entity_id,
+       CASE r.level WHEN 'stream' THEN p.meeting_index WHEN 'subscriber' THEN u.meeting_index
+                    WHEN 'connection' THEN c.meeting_index WHEN 'meeting' THEN CAST(r.entity_id AS INTEGER) END,
+       CASE r.level WHEN 'stream' THEN p.connection_id WHEN 'subscriber' THEN u.connection_id
+                    WHEN 'connection' THEN r.entity_id END,
        t.samples, t.scored_ms, t.score, x.p10
-FROM q_target t JOIN p10 x USING ({_GROUP})
-LEFT JOIN publishers p ON t.level = 'stream' AND p.project_id = t.project_id AND p.session_id = t.session_id
-                          AND p.stream_id = t.entity_id
-LEFT JOIN subscribers u ON t.level = 'subscriber' AND u.project_id = t.project_id AND u.session_id = t.session_id
-                           AND u.subscriber_id = t.entity_id
-LEFT JOIN connections c ON t.level = 'connection' AND c.project_id = t.project_id AND c.session_id = t.session_id
-                           AND c.connection_id = t.entity_id"""
+FROM q_target t JOIN p10 x USING (lv, g) JOIN q_groups r USING (lv, g)
+LEFT JOIN publishers p ON r.level = 'stream' AND p.project_id = r.project_id AND p.session_id = r.session_id
+                          AND p.stream_id = r.entity_id
+LEFT JOIN subscribers u ON r.level = 'subscriber' AND u.project_id = r.project_id AND u.session_id = r.session_id
+                           AND u.subscriber_id = r.entity_id
+LEFT JOIN connections c ON r.level = 'connection' AND c.project_id = r.project_id AND c.session_id = r.session_id
+                           AND c.connection_id = r.entity_id"""
 
 # issue type -> SQL of a sample's offending value, NULL when it does not offend (derive/quality.SAMPLE_CHECKS)
 _CHECK_SQL: dict[str, str] = {
@@ -222,47 +247,51 @@ _CHECK_SQL: dict[str, str] = {
     "low_frame_rate": "CASE WHEN fps < $min_fps AND coalesce(vkbps, 0) <> 0 THEN fps END",
     "video_freeze": "CASE WHEN freezes >= $freezes THEN freezes END",
 }
+_CHECKS = tuple(enumerate(SAMPLE_CHECKS))  # chk number -> issue type
+# The offending samples of the sessions' known entities: one row per sample and check it fails.
+_OFFENDING = f"""
+CREATE OR REPLACE TEMP TABLE q_off AS
+WITH s AS MATERIALIZED (
+  SELECT * FROM (
+    SELECT m.ent, q.ts, q.event_id, q.prev_ts, q.prev_event_id, {WEIGHT} AS weight, {", ".join(
+        f"{_CHECK_SQL[issue]} AS c{i}" for i, issue in _CHECKS)}
+    FROM quality_samples q JOIN q_members m USING (ekey)
+    WHERE q.ts >= {_SINCE}
+  ) WHERE {" OR ".join(f"c{i} IS NOT NULL" for i, _ in _CHECKS)}
+)
+{" UNION ALL ".join(
+    f"SELECT ent, {i} AS chk, ts, event_id, prev_ts, prev_event_id, weight, c{i} AS v FROM s WHERE c{i} IS NOT NULL"
+    for i, _ in _CHECKS)}"""
 
 
 def _issues_sql() -> str:
     """Runs of offending samples of one entity and check: an offending sample continues the run of its
     previous sample (at most 60 s earlier) when that one offends too; runs of min_samples or more count."""
-    offending = " UNION ALL ".join(
-        f"SELECT project_id, session_id, side, entity_id, ts, event_id, prev_ts, prev_event_id, {WEIGHT} AS weight, "
-        f"'{issue}' AS issue_type, '{metric}' AS metric, '{'max' if worst is max else 'min'}' AS worst, "
-        f"{_CHECK_SQL[issue]} AS v FROM s WHERE {_CHECK_SQL[issue]} IS NOT NULL"
-        for issue, (metric, _, worst) in SAMPLE_CHECKS.items()
-    )
-    thresholds = " ".join(f"WHEN '{issue}' THEN ${issue}" for issue in SAMPLE_CHECKS)
-    entity = "project_id, session_id, side, entity_id, issue_type"
+    issue = " ".join(f"WHEN {i} THEN '{name}'" for i, name in _CHECKS)
+    metric = " ".join(f"WHEN {i} THEN '{SAMPLE_CHECKS[name][0]}'" for i, name in _CHECKS)
+    threshold = " ".join(f"WHEN {i} THEN ${name}" for i, name in _CHECKS)
+    lowest = ", ".join(str(i) for i, name in _CHECKS if SAMPLE_CHECKS[name][2] is min)
     return f"""
 CREATE OR REPLACE TEMP TABLE q_issues AS
-WITH s AS (
-  SELECT q.* FROM quality_samples q SEMI JOIN q_members m
-    ON q.project_id = m.project_id AND q.session_id = m.session_id AND q.side = m.side AND q.entity_id = m.entity_id
-  WHERE q.ts >= {_SINCE}
-),
-o AS ({offending}),
-starts AS (
-  SELECT o.*, p.ts IS NULL AS starts FROM o LEFT JOIN o p
-    ON p.project_id = o.project_id AND p.session_id = o.session_id AND p.side = o.side
-       AND p.entity_id = o.entity_id AND p.issue_type = o.issue_type AND p.ts = o.prev_ts
-       AND p.event_id = o.prev_event_id
+WITH starts AS (
+  SELECT o.*, p.ts IS NULL AS starts FROM q_off o LEFT JOIN q_off p
+    ON p.ent = o.ent AND p.chk = o.chk AND p.ts = o.prev_ts AND p.event_id = o.prev_event_id
 ),
 runs AS (
-  SELECT *, sum(CAST(starts AS INTEGER)) OVER (PARTITION BY {entity} ORDER BY ts, event_id
+  SELECT *, sum(CAST(starts AS INTEGER)) OVER (PARTITION BY ent, chk ORDER BY ts, event_id
                                                ROWS UNBOUNDED PRECEDING) AS run
   FROM starts
+),
+found AS (
+  SELECT ent, chk, arg_min(ts - weight, (ts, event_id)) AS start_ts, max(ts) AS end_ts,
+         CASE WHEN chk IN ({lowest}) THEN min(v) ELSE max(v) END AS value, count(*) AS samples
+  FROM runs GROUP BY ent, chk, run HAVING count(*) >= $min_samples
 )
-SELECT r.project_id, r.session_id, any_value(m.meeting_index) AS meeting_index, r.issue_type,
-       CASE r.side WHEN 'pub' THEN 'stream' ELSE 'subscriber' END AS entity_kind, r.entity_id,
-       any_value(m.owner) AS connection_id, arg_min(r.ts - r.weight, (r.ts, r.event_id)) AS start_ts,
-       max(r.ts) AS end_ts, any_value(r.metric) AS metric,
-       CASE any_value(r.worst) WHEN 'max' THEN max(r.v) ELSE min(r.v) END AS value,
-       CASE r.issue_type {thresholds} END AS threshold, count(*) AS samples
-FROM runs r JOIN q_members m USING (project_id, session_id, side, entity_id)
-GROUP BY r.project_id, r.session_id, r.side, r.entity_id, r.issue_type, r.run
-HAVING count(*) >= $min_samples"""
+SELECT m.project_id, m.session_id, m.meeting_index, CASE f.chk {issue} END AS issue_type,
+       CASE m.side WHEN 'pub' THEN 'stream' ELSE 'subscriber' END AS entity_kind, m.entity_id,
+       m.owner AS connection_id, f.start_ts, f.end_ts, CASE f.chk {metric} END AS metric, f.value,
+       CASE f.chk {threshold} END AS threshold, f.samples
+FROM found f JOIN q_members m USING (ent)"""
 
 
 _ISSUES = _issues_sql()
@@ -292,10 +321,11 @@ def _parts_sql() -> str:
     return f"""
 CREATE OR REPLACE TEMP TABLE q_parts AS
 WITH conns AS ({conns}),
+per_entity AS (SELECT ent, day, sum(weight_ms) AS weight_ms, sum(score_ms) AS score_ms FROM q_eb GROUP BY ent, day),
 sample_parts AS (
-  SELECT q.project_id, q.session_id, q.day, {_C_DIMS}, {sides}
-  FROM q_eb q LEFT JOIN conns c ON c.project_id = q.project_id AND c.session_id = q.session_id
-                                 AND c.connection_id = q.owner
+  SELECT m.project_id, m.session_id, q.day, {_C_DIMS}, {sides}
+  FROM per_entity q JOIN q_members m USING (ent)
+  LEFT JOIN conns c ON c.project_id = m.project_id AND c.session_id = m.session_id AND c.connection_id = m.owner
   GROUP BY ALL
 ),
 issue_parts AS (
@@ -327,12 +357,13 @@ def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds) 
     """Insert the score rows and sample-issue rows of the sessions in temp table `keys`, and add their
     endpoint-day measures (the caller's transaction; the sessions' other derived rows already in)."""
     con.execute(_MEMBERS)
+    con.execute(_GROUPS)
     con.execute(_ENTITY_BUCKETS)
     con.execute(_TARGETS)
     con.execute(_SCORES)
-    con.execute(_ISSUES, {"packet_loss": t.packet_loss, "rtt_ms": t.rtt_ms, "jitter_ms": t.jitter_ms,
-                          "min_bpp": t.min_bpp, "min_fps": t.min_fps, "freezes": t.freezes,
-                          "min_samples": t.min_samples, **{i: threshold(i, t) for i in SAMPLE_CHECKS}})
+    con.execute(_OFFENDING, {"packet_loss": t.packet_loss, "rtt_ms": t.rtt_ms, "jitter_ms": t.jitter_ms,
+                             "min_bpp": t.min_bpp, "min_fps": t.min_fps, "freezes": t.freezes})
+    con.execute(_ISSUES, {"min_samples": t.min_samples, **{i: threshold(i, t) for i in SAMPLE_CHECKS}})
     con.execute(_INSERT_ISSUES)
     con.execute(_PARTS)
     for sql in _MERGE_PARTS:

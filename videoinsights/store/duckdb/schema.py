@@ -94,6 +94,7 @@ CREATE TABLE IF NOT EXISTS quality_samples (
   session_id VARCHAR NOT NULL,
   side VARCHAR NOT NULL,               -- 'pub' (entity = stream_id) | 'sub' (entity = subscriber_id)
   entity_id VARCHAR NOT NULL,
+  ekey UBIGINT NOT NULL,               -- the entity as one number (store/duckdb/quality.py EKEY)
   ts BIGINT NOT NULL,
   event_id VARCHAR NOT NULL,
   day DATE NOT NULL,
@@ -117,6 +118,7 @@ CREATE TABLE IF NOT EXISTS quality_buckets (
   session_id VARCHAR NOT NULL,
   side VARCHAR NOT NULL,
   entity_id VARCHAR NOT NULL,
+  ekey UBIGINT NOT NULL,
   day DATE NOT NULL,
   bucket INTEGER NOT NULL,
   samples BIGINT NOT NULL,
