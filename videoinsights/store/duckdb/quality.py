@@ -40,12 +40,13 @@ SCORE_WEIGHT = f"greatest(1, {WEIGHT})"  # rollups count a zero weight as 1 ms
 
 # -- absorb: score each new sample once ------------------------------------------------------------
 
-# One raw sample's metrics, as domain/scoring.py's SampleMetrics reads them.
+# One raw sample's metrics, as domain/scoring.py's SampleMetrics reads them (ingest validation keeps every
+# stored resolution WIDTHxHEIGHT in digits, so splitting at the x reads it as parse_resolution does).
 _METRICS = """
   coalesce(audio_latency_ms, video_latency_ms) AS latency, round_trip_ms AS rtt, jitter_ms AS jitter,
   audio_packet_loss AS aloss, video_packet_loss AS vloss, video_bitrate_kbps AS vkbps,
-  TRY_CAST(nullif(regexp_extract(lower(video_resolution), '^([0-9]+)x([0-9]+)$', 1), '') AS DOUBLE) AS width,
-  TRY_CAST(nullif(regexp_extract(lower(video_resolution), '^([0-9]+)x([0-9]+)$', 2), '') AS DOUBLE) AS height,
+  TRY_CAST(split_part(lower(video_resolution), 'x', 1) AS DOUBLE) AS width,
+  TRY_CAST(split_part(lower(video_resolution), 'x', 2) AS DOUBLE) AS height,
   frame_rate AS fps, CAST(freeze_count AS DOUBLE) AS freezes, quality_limitation_reason AS qlr"""
 # E-model (domain/scoring.audio_score), in steps: one-way delay d, then R.
 _DELAY = f"coalesce(latency, rtt / 2, 0.0) + {JITTER_BUFFER_FACTOR!r} * coalesce(jitter, 0.0) AS d"
@@ -69,45 +70,47 @@ _VIDEO = (
 _BPP = ("CASE WHEN vkbps IS NOT NULL AND coalesce(width, 0) <> 0 AND coalesce(height, 0) <> 0 AND coalesce(fps, 0) <> 0"
         " THEN vkbps * 1000.0 / (width * height * fps) END")
 
-_QS_COLUMNS = ("project_id, session_id, side, entity_id, ekey, ts, event_id, day, seq, prev_ts, prev_event_id, "
-               "score, loss, rtt, jitter, bpp, vkbps, fps, freezes, qlr")
-_INSERT_SAMPLES = f"""
-INSERT INTO quality_samples ({_QS_COLUMNS})
-SELECT project_id, session_id, side, entity_id, {EKEY}, ts, event_id, day, seq, NULL, NULL,
-       least(({_AUDIO}), ({_VIDEO})), greatest(aloss, vloss), rtt, jitter, {_BPP}, vkbps, fps, freezes, qlr
+_QS_COLUMNS = "ekey, ts, event_id, day, prev_ts, prev_event_id, score, loss, rtt, jitter, bpp, vkbps, fps, freezes, qlr"
+# The new samples, scored (their previous sample comes next).
+_NEW = f"""
+CREATE OR REPLACE TEMP TABLE q_new AS
+SELECT {EKEY} AS ekey, ts, event_id, day,
+       CAST(NULL AS BIGINT) AS prev_ts, CAST(NULL AS VARCHAR) AS prev_event_id,
+       least(({_AUDIO}), ({_VIDEO})) AS score, greatest(aloss, vloss) AS loss, rtt, jitter, {_BPP} AS bpp, vkbps,
+       fps, freezes, qlr
 FROM (SELECT *, {_R} FROM (SELECT *, {_DELAY}, {_PPL} FROM (
-  SELECT project_id, session_id, ts, event_id, day, seq,
+  SELECT project_id, session_id, ts, event_id, day,
          CASE type WHEN 'publisherStats' THEN 'pub' ELSE 'sub' END AS side,
          CASE type WHEN 'publisherStats' THEN stream_id ELSE subscriber_id END AS entity_id, {_METRICS}
   FROM stats_samples WHERE seq > $lo AND seq <= $hi)))
 WHERE entity_id IS NOT NULL AND entity_id <> ''"""
-# The entities that received samples, and the rows whose previous sample may have changed: from the earliest
-# new one on (a late sample changes its successor's). The previous sample is kept when at most 60 s earlier
-# (beyond, it neither shortens the weight nor continues a run), so 60 s of context is enough.
+# The rows whose previous sample is new or may have changed: per entity, from its earliest new sample on (a late
+# sample changes its successor's), stored and new alike. The previous sample is kept when at most 60 s earlier
+# (beyond, it neither shortens the weight nor continues a run), so 60 s of stored rows before are context enough.
 _REDO = f"""
 CREATE OR REPLACE TEMP TABLE q_redo AS
-WITH touched AS (
-  SELECT project_id, session_id, side, entity_id, min(ts) AS m FROM quality_samples WHERE seq > $lo AND seq <= $hi
-  GROUP BY ALL
-),
+WITH touched AS (SELECT ekey, min(ts) AS m FROM q_new GROUP BY ekey),
 ctx AS (
-  SELECT q.project_id, q.session_id, q.side, q.entity_id, q.ekey, q.ts, q.event_id, q.day, q.score,
-         q.seq > $lo AS fresh,
-         q.prev_ts AS old_prev_ts, q.prev_event_id AS old_prev_event_id, t.m,
-         lag(q.ts) OVER w AS lag_ts, lag(q.event_id) OVER w AS lag_event_id
-  FROM quality_samples q JOIN touched t USING (project_id, session_id, side, entity_id)
+  SELECT q.*, false AS fresh, q.prev_ts AS old_prev_ts, q.prev_event_id AS old_prev_event_id, t.m
+  FROM quality_samples q JOIN touched t USING (ekey)
   WHERE q.ts >= t.m - {MAX_RUN_GAP_MS} AND q.ts >= (SELECT min(m) FROM touched) - {MAX_RUN_GAP_MS}
-  WINDOW w AS (PARTITION BY q.project_id, q.session_id, q.side, q.entity_id ORDER BY q.ts, q.event_id)
+  UNION ALL BY NAME
+  SELECT n.*, true AS fresh, NULL AS old_prev_ts, NULL AS old_prev_event_id, t.m
+  FROM q_new n JOIN touched t USING (ekey)
+),
+linked AS (
+  SELECT * EXCLUDE (prev_ts, prev_event_id), lag(ts) OVER w AS lag_ts, lag(event_id) OVER w AS lag_event_id
+  FROM ctx WINDOW w AS (PARTITION BY ekey ORDER BY ts, event_id)
 )
 SELECT * EXCLUDE (lag_ts, lag_event_id, m),
        CASE WHEN ts - lag_ts <= {MAX_RUN_GAP_MS} THEN lag_ts END AS prev_ts,
        CASE WHEN ts - lag_ts <= {MAX_RUN_GAP_MS} THEN lag_event_id END AS prev_event_id
-FROM ctx WHERE ts >= m"""
+FROM linked WHERE ts >= m"""
+_INSERT_NEW = f"INSERT INTO quality_samples ({_QS_COLUMNS}) SELECT {_QS_COLUMNS} FROM q_redo WHERE fresh"
 _OLD_WEIGHT = SCORE_WEIGHT.replace("prev_ts", "old_prev_ts")
 _ADD_BUCKETS = f"""
-INSERT INTO quality_buckets (project_id, session_id, side, entity_id, ekey, day, bucket, samples, weight_ms,
-                             score_ms, min_score)
-SELECT project_id, session_id, side, entity_id, ekey, day, {BUCKET}, count(*) FILTER (WHERE fresh),
+INSERT INTO quality_buckets (ekey, day, bucket, samples, weight_ms, score_ms, min_score)
+SELECT ekey, day, {BUCKET}, count(*) FILTER (WHERE fresh),
        sum(dw), sum(score * dw), min(score)
 FROM (SELECT *, {SCORE_WEIGHT} - CASE WHEN fresh THEN 0 ELSE {_OLD_WEIGHT} END AS dw FROM q_redo
       WHERE score IS NOT NULL AND (fresh OR prev_ts IS DISTINCT FROM old_prev_ts))
@@ -115,19 +118,19 @@ GROUP BY ALL
 ON CONFLICT DO UPDATE SET samples = quality_buckets.samples + excluded.samples,
   weight_ms = quality_buckets.weight_ms + excluded.weight_ms, score_ms = quality_buckets.score_ms + excluded.score_ms,
   min_score = least(quality_buckets.min_score, excluded.min_score)"""
+# Stored samples that follow a late one: their new previous sample.
 _SET_PREV = """
 UPDATE quality_samples q SET prev_ts = r.prev_ts, prev_event_id = r.prev_event_id FROM q_redo r
-WHERE q.project_id = r.project_id AND q.session_id = r.session_id AND q.side = r.side AND q.entity_id = r.entity_id
-  AND q.ts = r.ts AND q.event_id = r.event_id
-  AND (r.fresh OR r.prev_ts IS DISTINCT FROM r.old_prev_ts OR r.prev_event_id IS DISTINCT FROM r.old_prev_event_id)"""
+WHERE NOT r.fresh AND (r.prev_ts IS DISTINCT FROM r.old_prev_ts OR r.prev_event_id IS DISTINCT FROM r.old_prev_event_id)
+  AND q.ekey = r.ekey AND q.ts = r.ts AND q.event_id = r.event_id"""
 
 
 def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int) -> None:
     """Score the stats samples of commits (lo, hi] into quality_samples and quality_buckets (the caller's
     transaction, like stats_daily)."""
-    params = {"lo": lo, "hi": hi}
-    con.execute(_INSERT_SAMPLES, params)
-    con.execute(_REDO, params)
+    con.execute(_NEW, {"lo": lo, "hi": hi})
+    con.execute(_REDO)
+    con.execute(_INSERT_NEW)
     con.execute(_ADD_BUCKETS)
     con.execute(_SET_PREV)
 

@@ -90,15 +90,10 @@ CREATE TABLE IF NOT EXISTS stats_daily (
     # what re-deriving a session reads instead of the wide raw rows, and only where it must.
     "quality_samples": """
 CREATE TABLE IF NOT EXISTS quality_samples (
-  project_id VARCHAR NOT NULL,
-  session_id VARCHAR NOT NULL,
-  side VARCHAR NOT NULL,               -- 'pub' (entity = stream_id) | 'sub' (entity = subscriber_id)
-  entity_id VARCHAR NOT NULL,
-  ekey UBIGINT NOT NULL,               -- the entity as one number (store/duckdb/quality.py EKEY)
+  ekey UBIGINT NOT NULL,               -- the stream/subscriber: md5 of project, session, side, entity id (quality.py)
   ts BIGINT NOT NULL,
   event_id VARCHAR NOT NULL,
   day DATE NOT NULL,
-  seq BIGINT NOT NULL,
   prev_ts BIGINT,                      -- the entity's previous sample (ts, event_id), when at most 60 s earlier
   prev_event_id VARCHAR,
   score DOUBLE,                        -- 1..5, NULL when the sample has nothing to score
@@ -114,10 +109,6 @@ CREATE TABLE IF NOT EXISTS quality_samples (
     # Scored samples per stream/subscriber, day and 0.01-wide score band (bucket = floor(score x 100)).
     "quality_buckets": """
 CREATE TABLE IF NOT EXISTS quality_buckets (
-  project_id VARCHAR NOT NULL,
-  session_id VARCHAR NOT NULL,
-  side VARCHAR NOT NULL,
-  entity_id VARCHAR NOT NULL,
   ekey UBIGINT NOT NULL,
   day DATE NOT NULL,
   bucket INTEGER NOT NULL,
@@ -125,7 +116,7 @@ CREATE TABLE IF NOT EXISTS quality_buckets (
   weight_ms BIGINT NOT NULL,           -- sum of the samples' weights (a weight of 0 counts 1 ms)
   score_ms DOUBLE NOT NULL,            -- sum of score x weight
   min_score DOUBLE NOT NULL,
-  PRIMARY KEY (project_id, session_id, side, entity_id, day, bucket)
+  PRIMARY KEY (ekey, day, bucket)
 )""",
     # Dedup keys live apart from the wide event table so the unique index stays small.
     "event_ids": """
