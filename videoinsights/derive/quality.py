@@ -4,6 +4,11 @@ Pure and deterministic like derive/session.py: the same events and stats
 samples, in any order, give the same rows. Formulas, thresholds and their
 sources: docs/quality.md.
 
+This is the reference implementation. The server runs only its lifecycle
+issues (`derive_quality` without samples, from derive/engine.py); the store
+scores the samples and finds the sample issues in SQL (store/duckdb/quality.py),
+and tests/store/test_quality_sql.py checks that both give the same rows.
+
 * Every stats sample gets a score (domain/scoring.py) and a weight: the time
   since the previous sample of the same stream/subscriber, at most 30 s (the
   first sample weighs 30 s). It covers [ts - weight, ts].
@@ -40,12 +45,6 @@ from videoinsights.domain.scoring import SAMPLE_PERIOD_S, SampleMetrics, parse_r
 
 SAMPLE_MS = int(SAMPLE_PERIOD_S * 1000)
 MAX_RUN_GAP_MS = 2 * SAMPLE_MS
-# The raw stats columns quality reads (store/duckdb loads only these).
-SAMPLE_COLUMNS: tuple[str, ...] = (
-    "event_id", "type", "ts", "stream_id", "subscriber_id", "audio_latency_ms", "video_latency_ms",
-    "round_trip_ms", "jitter_ms", "audio_packet_loss", "video_packet_loss", "audio_bitrate_kbps",
-    "video_bitrate_kbps", "video_resolution", "frame_rate", "freeze_count", "quality_limitation_reason",
-)
 
 
 @dataclass(frozen=True)
