@@ -699,19 +699,25 @@ def run_quality_cost(args: argparse.Namespace) -> None:
               "sessions/day)", flush=True)
         store = DuckDBStore(str(template))
         times: dict[bool, list[float]] = {True: [], False: []}
+        cpu: dict[bool, list[float]] = {True: [], False: []}  # this process's CPU time, DuckDB's threads included
         try:
             for _ in range(args.quality_cost):
                 for scoring in (False, True):
-                    store.clear_derived()
+                    store.clear_derived()  # also re-scores every sample into the quality tables (absorb's work)
                     store.mark_all_dirty()
-                    started = time.perf_counter()
+                    started, started_cpu = time.perf_counter(), time.process_time()
                     sessions = derive_until_clean(store, scoring=scoring)
                     times[scoring].append(time.perf_counter() - started)
+                    cpu[scoring].append(time.process_time() - started_cpu)
         finally:
             store.close()
     without, with_ = statistics.median(times[False]), statistics.median(times[True])
+    cpu_without, cpu_with = statistics.median(cpu[False]), statistics.median(cpu[True])
     print(f"{sessions} sessions; derive without quality: {fmt_s(times[False])}, median {without:.2f} s")
     print(f"derive with quality: {fmt_s(times[True])}, median {with_:.2f} s; overhead {with_ / without - 1:+.1%}")
+    print(f"CPU time without quality: {fmt_s(cpu[False])}, median {cpu_without:.2f} s; with: {fmt_s(cpu[True])}, "
+          f"median {cpu_with:.2f} s; overhead {cpu_with / cpu_without - 1:+.1%}")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
 
 
 def fmt_s(values: list[float]) -> str:

@@ -110,7 +110,8 @@ HELP: dict[str, str] = {
     "monthly_retention_months": "Months monthly rollups are kept (Insights: 12).",
     "purge_interval_s": "Seconds between retention purges while serving.",
     "max_query_nodes": "GraphQL queries estimated to return more result nodes are refused.",
-    "max_query_reads": "Most store reads one GraphQL query may make (collections and session lookups; 1014 above).",
+    "max_query_reads": ("Most store reads one GraphQL query may make (collections and session lookups, two per "
+                        "`quality`; 1014 above)."),
     "max_query_bytes": "Longest GraphQL query text in bytes, checked before parsing (1014 above).",
     "max_query_tokens": "Most GraphQL tokens in one query, checked while parsing (1014 above).",
     "query_cache_chars": "Query characters the parsed-document cache may hold (about 100 bytes of memory each).",

@@ -9,7 +9,8 @@ from videoinsights.domain.events import COLUMN_KIND, FIELD_COLUMNS, SQL_TYPE
 from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS, STATS_EXTRA_COLUMNS
 from videoinsights.domain.tiers import TIER_COLUMNS
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
+
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
     return ",\n  ".join(f"{n} {sql_type}" for n in names)
@@ -84,6 +85,38 @@ CREATE TABLE IF NOT EXISTS stats_daily (
   br_count BIGINT NOT NULL,
   {_columns(STATS_EXTRA_COLUMNS, "DOUBLE NOT NULL DEFAULT 0")},
   PRIMARY KEY (project_id, session_id, side, entity_id, day)
+)""",
+    # Each stats sample scored once, when its commit is absorbed (store/duckdb/quality.py, docs/quality.md):
+    # what re-deriving a session reads instead of the wide raw rows, and only where it must.
+    "quality_samples": """
+CREATE TABLE IF NOT EXISTS quality_samples (
+  ekey UBIGINT NOT NULL,               -- the stream/subscriber: md5 of project, session, side, entity id (quality.py)
+  ts BIGINT NOT NULL,
+  event_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  prev_ts BIGINT,                      -- the entity's previous sample (ts, event_id), when at most 60 s earlier
+  prev_event_id VARCHAR,
+  score DOUBLE,                        -- 1..5, NULL when the sample has nothing to score
+  loss DOUBLE,                         -- the metrics the issue checks compare (docs/quality.md)
+  rtt DOUBLE,
+  jitter DOUBLE,
+  bpp DOUBLE,
+  vkbps DOUBLE,
+  fps DOUBLE,
+  freezes DOUBLE,
+  qlr VARCHAR
+)""",
+    # Scored samples per stream/subscriber, day and 0.01-wide score band (bucket = floor(score x 100)).
+    "quality_buckets": """
+CREATE TABLE IF NOT EXISTS quality_buckets (
+  ekey UBIGINT NOT NULL,
+  day DATE NOT NULL,
+  bucket INTEGER NOT NULL,
+  samples BIGINT NOT NULL,
+  weight_ms BIGINT NOT NULL,           -- sum of the samples' weights (a weight of 0 counts 1 ms)
+  score_ms DOUBLE NOT NULL,            -- sum of score x weight
+  min_score DOUBLE NOT NULL,
+  PRIMARY KEY (ekey, day, bucket)
 )""",
     # Dedup keys live apart from the wide event table so the unique index stays small.
     "event_ids": """

@@ -28,7 +28,7 @@ from videoinsights.derive.model import (
     PROJECT_MEASURES,
     QUALITY_SIDES,
 )
-from videoinsights.derive.quality import SAMPLE_COLUMNS
+from videoinsights.derive.quality import QualityThresholds
 from videoinsights.domain.days import day_start_ms
 from videoinsights.domain.events import RAW_COLUMNS, STATS_TYPES
 from videoinsights.domain.quality import (
@@ -42,6 +42,7 @@ from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
 from videoinsights.store.base import AppendResult, Project, SessionKey
 from videoinsights.store.duckdb import alerts as alert_sql
 from videoinsights.store.duckdb.errors import classify
+from videoinsights.store.duckdb.quality import absorb_quality, derive_sample_quality
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
     FINE_KINDS,
@@ -170,6 +171,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         for table in ("session_endpoint_days", "rollup_endpoint_daily", "rollup_endpoint_monthly")
         for c in (*SCORE_COLUMNS, *ISSUE_COLUMNS)
     ),
+    # quality_samples and quality_buckets (store/duckdb/quality.py) are new tables, created by TABLES and filled
+    # from every stored sample by _migrate; the derived quality rows stay as they were until re-derived.
+    6: (),
 }
 
 
@@ -245,10 +249,13 @@ class DuckDBStore:
         for ddl in TABLES.values():
             self._con.execute(ddl)
         alert_sql.create_tables(self._con)  # alerts keep their DDL beside their SQL
+        before = self._meta_int("schema_version")
         for version, statements in MIGRATIONS.items():
-            if self._meta_int("schema_version") in range(1, version):
+            if before in range(1, version):
                 for sql in statements:
                     self._con.execute(sql)
+        if before in range(1, 6):  # score the samples already stored (quality_samples is new in version 6)
+            absorb_quality(self._con, -1, self._max_seq())
         for ddl in INDEXES:
             self._con.execute(ddl)
         self._con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
@@ -379,7 +386,7 @@ class DuckDBStore:
 
     # -- derivation --------------------------------------------------------
     def absorb_new_events(self) -> int:
-        """Bring session_bounds, dirty_sessions and stats_daily up to date with all commits.
+        """Bring session_bounds, dirty_sessions, stats_daily and the quality samples up to date with all commits.
 
         Done once per derive cycle instead of once per ingest commit; the watermark
         (meta.derived_seq) moves in the same transaction, so a crash loses nothing."""
@@ -391,6 +398,7 @@ class DuckDBStore:
         con.execute("BEGIN")
         try:
             con.execute(_ABSORB_STATS_SQL, params)
+            absorb_quality(con, lo, hi)
             con.execute(
                 f"""INSERT INTO session_bounds
                     SELECT project_id, session_id, min(ts), max(ts) FROM {_NEW_ROWS} GROUP BY project_id, session_id
@@ -505,18 +513,11 @@ class DuckDBStore:
                 ORDER BY s.project_id, s.session_id, side, entity_id, day"""
         ).to_arrow_table()
 
-    def load_sample_table(self, keys: Sequence[SessionKey]) -> pa.Table:
-        """The raw stats samples of these sessions, only the columns quality scoring reads (derive/quality.py)."""
-        self._keys_table(keys)
-        return self._dcon.sql(
-            f"""SELECT s.project_id, s.session_id, {", ".join(f"s.{c}" for c in SAMPLE_COLUMNS)} FROM stats_samples s
-               JOIN keys k ON s.project_id = k.project_id AND s.session_id = k.session_id
-               WHERE s.ts >= (SELECT min(first_ts) FROM keys)"""
-        ).to_arrow_table()
-
-    def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]]) -> None:
+    def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]],
+                        quality: QualityThresholds | None = None) -> None:
         """Swap in the new derived rows of these sessions (derive/rows.py: table name -> parts of its rows)
-        and refresh the rollups of every day they touch, before or after."""
+        and refresh the rollups of every day they touch, before or after. With `quality`, score the sessions'
+        samples and detect their sample issues here, from the new rows (store/duckdb/quality.py)."""
         con = self._dcon
         con.execute("BEGIN")
         try:
@@ -531,6 +532,8 @@ class DuckDBStore:
             for table, parts in tables.items():
                 for rows in parts:
                     self._insert_table(table, rows)
+            if quality is not None:
+                derive_sample_quality(con, quality)
             self._touched_groups(create=False)
             self._refresh_rollups(touched | self._touched_days())
             for kind, before in touched_fine.items():
@@ -674,6 +677,9 @@ class DuckDBStore:
             )
         con.execute("DELETE FROM stats_daily")
         con.execute(_ABSORB_STATS_SQL, {"lo": -1, "hi": self._seq})
+        con.execute("DELETE FROM quality_samples")
+        con.execute("DELETE FROM quality_buckets")
+        absorb_quality(con, -1, self._seq)
         con.execute("COMMIT")
         self._bump()
 
@@ -690,7 +696,7 @@ class DuckDBStore:
         try:
             counts["events"] = con.execute("DELETE FROM events WHERE day < ?", [raw_before]).fetchone()[0]
             counts["event_ids"] = con.execute("DELETE FROM event_ids WHERE day < ?", [raw_before]).fetchone()[0]
-            for table in ("stats_samples", "stats_daily"):
+            for table in ("stats_samples", "stats_daily", "quality_samples", "quality_buckets"):
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [raw_before]).fetchone()[0]
             old_sessions = "SELECT project_id, session_id FROM sessions WHERE last_seen_at < ?"
             cutoff = day_start_ms(raw_before)
