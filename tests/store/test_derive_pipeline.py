@@ -1,0 +1,55 @@
+"""The pipelined derive loop (derive/worker.py) starts batch N+1 before it writes batch N: the sessions of
+batch N are not picked again while it is away, and one that receives events meanwhile stays dirty after
+batch N is written (Store.replace_derived's `loaded_seq`), so its new events are derived in a later batch."""
+
+from __future__ import annotations
+
+import time
+
+from videoinsights.derive.engine import finish_batch, start_batch
+from videoinsights.ingest.load import load_events
+from videoinsights.store.duckdb.store import DuckDBStore
+
+NOW = int(time.time() * 1000)
+
+
+def connect(session: str, n: int) -> dict:
+    return {"id": f"{session}-{n}", "type": "connectionCreated", "sessionId": session, "timestamp": NOW - 60_000 + n,
+            "connectionId": f"c{n}"}
+
+
+def connections(store: DuckDBStore) -> list[tuple[str, str]]:
+    return store.reader().execute("SELECT session_id, connection_id FROM connections ORDER BY ALL").fetchall()
+
+
+def test_a_session_dirtied_while_its_batch_is_away_is_derived_again(tmp_path) -> None:
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    load_events(store, "1", [connect("a", 1)])
+    away = start_batch(store, 10)
+    assert away is not None and away.keys == [("1", "a")]
+    load_events(store, "1", [connect("a", 2), connect("b", 1)])  # "a" again, and a new session, while away
+    following = start_batch(store, 10, busy=away.keys)  # absorbs both; "a" is away, so only "b"
+    assert following is not None and following.keys == [("1", "b")]
+    assert finish_batch(store, away) == (1, 0)
+    assert connections(store) == [("a", "c1")]  # what "a" had when its inputs were read ...
+    # ... so it stays dirty, behind "b" (never derived yet)
+    assert store.dirty_sessions(10) == [("1", "b"), ("1", "a")]
+    assert finish_batch(store, following) == (1, 0)
+    assert store.dirty_sessions(10) == [("1", "a")]
+    again = start_batch(store, 10)
+    assert again is not None and finish_batch(store, again) == (1, 0)
+    assert connections(store) == [("a", "c1"), ("a", "c2"), ("b", "c1")]
+    assert store.dirty_session_count() == 0
+    store.close()
+
+
+def test_a_batch_written_with_nothing_absorbed_meanwhile_leaves_its_sessions_clean(tmp_path) -> None:
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    load_events(store, "1", [connect("a", 1), connect("b", 1)])
+    batch = start_batch(store, 10)
+    load_events(store, "1", [connect("a", 2)])  # committed but not absorbed before the write: the next cycle's
+    assert batch is not None and finish_batch(store, batch) == (2, 0)
+    assert store.dirty_session_count() == 0
+    store.absorb_new_events()
+    assert store.dirty_sessions(10) == [("1", "a")]
+    store.close()
