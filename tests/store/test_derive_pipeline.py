@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 from videoinsights.derive.engine import finish_batch, start_batch
+from videoinsights.derive.worker import next_batch_size
 from videoinsights.ingest.load import load_events
 from videoinsights.store.duckdb.store import DuckDBStore
 
@@ -53,3 +54,16 @@ def test_a_batch_written_with_nothing_absorbed_meanwhile_leaves_its_sessions_cle
     store.absorb_new_events()
     assert store.dirty_sessions(10) == [("1", "a")]
     store.close()
+
+
+def test_batches_grow_under_a_backlog_while_steps_stay_quick() -> None:
+    # base 250: a full batch whose step took 0.4 s doubles, up to 4 x 250
+    assert next_batch_size(250, 250, full=True, step_s=0.4) == 500
+    assert next_batch_size(500, 250, full=True, step_s=0.4) == 1000
+    assert next_batch_size(1000, 250, full=True, step_s=0.4) == 1000
+    # a step between 1 and 2 s keeps the size; over 2 s halves it, never below the base
+    assert next_batch_size(1000, 250, full=True, step_s=1.5) == 1000
+    assert next_batch_size(1000, 250, full=True, step_s=2.5) == 500
+    assert next_batch_size(250, 250, full=True, step_s=9.0) == 250
+    # once a batch is not full (the backlog fits), back to the base
+    assert next_batch_size(1000, 250, full=False, step_s=0.1) == 250

@@ -31,6 +31,23 @@ log = logging.getLogger(__name__)
 RUN_BATCHES = 8
 # After n failed cycles in a row, the loop waits interval * 2**n seconds, at most this long.
 MAX_BACKOFF_S = 30.0
+# Under a backlog a batch grows up to this many times `derive_batch_sessions` (each batch's statements cost
+# about the same whatever its size: larger batches spend less per session), as long as one pipeline step
+# stays within BATCH_STEP_S: a new session waits about two steps before it is visible.
+BATCH_GROWTH = 4
+BATCH_STEP_S = 1.0
+
+
+def next_batch_size(current: int, base: int, full: bool, step_s: float) -> int:
+    """The next batch's size: doubled (up to BATCH_GROWTH x base) after a full batch whose step was quick,
+    halved (down to base) after a step of more than twice BATCH_STEP_S, back to base once the backlog fits."""
+    if not full:
+        return base
+    if step_s < BATCH_STEP_S:
+        return min(current * 2, base * BATCH_GROWTH)
+    if step_s > 2 * BATCH_STEP_S:
+        return max(current // 2, base)
+    return current
 
 
 @dataclass
@@ -59,6 +76,7 @@ class DeriveWorker:
         self.store, self.stats, self.lock = store, stats, lock
         self.quality = quality  # issue thresholds (settings quality_*, docs/quality.md)
         self.batch, self.interval = batch, interval
+        self.batch_now = batch  # the adaptive size (next_batch_size)
         self.processes = processes
         self.pool = self._new_pool()
         self.failures_in_a_row = 0
@@ -117,11 +135,15 @@ class DeriveWorker:
         away: Batch | None = None
         try:
             for _ in range(RUN_BATCHES):
-                following = start_batch(self.store, self.batch, self.pool, self.quality,
+                began = time.monotonic()
+                limit = self.batch_now
+                following = start_batch(self.store, limit, self.pool, self.quality,
                                         busy=away.keys if away is not None else ())
                 done, away = away, following
-                if done is not None:
+                if done is not None:  # one pipeline step: start a batch, write the one before
                     handled += sum(self._write(done))
+                    full = following is not None and len(following.keys) == limit
+                    self.batch_now = next_batch_size(limit, self.batch, full, time.monotonic() - began)
                 if away is None or self.pool is None or self._stop.is_set():
                     break
             done, away = away, None
