@@ -57,13 +57,25 @@ def test_a_batch_written_with_nothing_absorbed_meanwhile_leaves_its_sessions_cle
 
 
 def test_batches_grow_under_a_backlog_while_steps_stay_quick() -> None:
-    # base 250: a full batch whose step took 0.4 s doubles, up to 4 x 250
-    assert next_batch_size(250, 250, full=True, step_s=0.4) == 500
-    assert next_batch_size(500, 250, full=True, step_s=0.4) == 1000
-    assert next_batch_size(1000, 250, full=True, step_s=0.4) == 1000
+    # base 250: a batch behind which as many others waited, whose step took 0.4 s, doubles, up to 4 x 250
+    assert next_batch_size(250, 250, backlog=True, step_s=0.4) == 500
+    assert next_batch_size(500, 250, backlog=True, step_s=0.4) == 1000
+    assert next_batch_size(1000, 250, backlog=True, step_s=0.4) == 1000
     # a step between 1 and 2 s keeps the size; over 2 s halves it, never below the base
-    assert next_batch_size(1000, 250, full=True, step_s=1.5) == 1000
-    assert next_batch_size(1000, 250, full=True, step_s=2.5) == 500
-    assert next_batch_size(250, 250, full=True, step_s=9.0) == 250
-    # once a batch is not full (the backlog fits), back to the base
-    assert next_batch_size(1000, 250, full=False, step_s=0.1) == 250
+    assert next_batch_size(1000, 250, backlog=True, step_s=1.5) == 1000
+    assert next_batch_size(1000, 250, backlog=True, step_s=2.5) == 500
+    assert next_batch_size(250, 250, backlog=True, step_s=9.0) == 250
+    # once fewer than a batch more wait, back to the base
+    assert next_batch_size(1000, 250, backlog=False, step_s=0.1) == 250
+
+
+def test_a_batch_says_whether_as_many_others_wait_behind_it(tmp_path) -> None:
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    load_events(store, "1", [connect(s, 1) for s in "abcde"])  # five dirty sessions
+    two = start_batch(store, 2)
+    assert two is not None and len(two.keys) == 2 and two.backlog  # three more wait: at least a batch of 2
+    three = start_batch(store, 3)
+    assert three is not None and len(three.keys) == 3 and not three.backlog  # only two more wait
+    busy = start_batch(store, 2, busy=[("1", "a"), ("1", "b"), ("1", "c")])
+    assert busy is not None and busy.keys == [("1", "d"), ("1", "e")] and not busy.backlog  # away ones don't count
+    store.close()

@@ -40,6 +40,7 @@ class Batch:
     keys: list[SessionKey]
     loaded_seq: int  # the store's derived_seq when the inputs were read (Store.replace_derived)
     parts: list[Future[DerivedPart]]
+    backlog: bool = False  # at least as many other dirty sessions were waiting (derive/worker.py grows batches)
 
 
 def start_batch(store: Store, limit: int, pool: Executor | None = None, quality: QualityThresholds | None = None,
@@ -49,7 +50,8 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
     interpreter lock, while the caller goes on (e.g. writes the previous batch); without, it runs now."""
     store.absorb_new_events()
     away = set(busy)
-    keys = [k for k in store.dirty_sessions(limit + len(away)) if k not in away][:limit]
+    waiting = [k for k in store.dirty_sessions(2 * limit + len(away)) if k not in away]
+    keys, backlog = waiting[:limit], len(waiting) >= 2 * limit
     if not keys:
         return None
     loaded_seq = store.derived_seq
@@ -61,9 +63,9 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
     if pool is None:
         done: Future[DerivedPart] = Future()
         done.set_result(derive_tables(keys, events, stats, samples, q))
-        return Batch(keys, loaded_seq, [done])
+        return Batch(keys, loaded_seq, [done], backlog)
     parts = [pool.submit(derive_tables, *part, q) for part in _split(keys, events, stats, samples, POOL_CHUNKS)]
-    return Batch(keys, loaded_seq, parts)
+    return Batch(keys, loaded_seq, parts, backlog)
 
 
 def finish_batch(store: Store, batch: Batch) -> tuple[int, int]:

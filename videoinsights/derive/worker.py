@@ -27,21 +27,22 @@ from videoinsights.store.base import Store
 
 log = logging.getLogger(__name__)
 
-# A lock holder runs at most this many batches in a row, then lets admin calls and purges in.
-RUN_BATCHES = 8
+# A cycle starts no new batch after this long: it writes the one away and lets admin calls and purges in.
+RUN_S = 3.0
 # After n failed cycles in a row, the loop waits interval * 2**n seconds, at most this long.
 MAX_BACKOFF_S = 30.0
-# Under a backlog a batch grows up to this many times `derive_batch_sessions` (each batch's statements cost
-# about the same whatever its size: larger batches spend less per session), as long as one pipeline step
-# stays within BATCH_STEP_S: a new session waits about two steps before it is visible.
+# While at least a batch more waits, a batch grows up to this many times `derive_batch_sessions` (each batch's
+# statements cost about the same whatever its size: larger batches spend less per session), as long as one
+# pipeline step stays within BATCH_STEP_S: a new session waits about two steps before it is visible.
 BATCH_GROWTH = 4
 BATCH_STEP_S = 1.0
 
 
-def next_batch_size(current: int, base: int, full: bool, step_s: float) -> int:
-    """The next batch's size: doubled (up to BATCH_GROWTH x base) after a full batch whose step was quick,
-    halved (down to base) after a step of more than twice BATCH_STEP_S, back to base once the backlog fits."""
-    if not full:
+def next_batch_size(current: int, base: int, backlog: bool, step_s: float) -> int:
+    """The next batch's size: doubled (up to BATCH_GROWTH x base) when another batch as large waited and the
+    step was quick, halved (down to base) after a step of more than twice BATCH_STEP_S, back to base once the
+    backlog is smaller than that."""
+    if not backlog:
         return base
     if step_s < BATCH_STEP_S:
         return min(current * 2, base * BATCH_GROWTH)
@@ -80,6 +81,7 @@ class DeriveWorker:
         self.processes = processes
         self.pool = self._new_pool()
         self.failures_in_a_row = 0
+        self._clock = time.monotonic()  # derive_seconds counted up to here
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="videoinsights-derive", daemon=True)
@@ -109,9 +111,9 @@ class DeriveWorker:
             self.pool.shutdown(cancel_futures=True)
 
     def cycle(self) -> int:
-        """One run of up to RUN_BATCHES batches, pipelined over the workers; returns how many sessions it
+        """One run of batches (for up to RUN_S), pipelined over the workers; returns how many sessions it
         handled (derived or failed), 0 when it failed."""
-        started = time.monotonic()
+        self._clock = time.monotonic()
         handled = 0
         try:
             with self.lock:
@@ -124,7 +126,7 @@ class DeriveWorker:
             if isinstance(exc, BrokenProcessPool):
                 self._replace_pool()
             handled = 0
-        self.stats.derive_seconds += time.monotonic() - started
+        self._count_time()
         self.stats.derive_cycles += 1
         return handled
 
@@ -134,7 +136,8 @@ class DeriveWorker:
         handled = 0
         away: Batch | None = None
         try:
-            for _ in range(RUN_BATCHES):
+            ends = time.monotonic() + RUN_S
+            while True:
                 began = time.monotonic()
                 limit = self.batch_now
                 following = start_batch(self.store, limit, self.pool, self.quality,
@@ -142,9 +145,9 @@ class DeriveWorker:
                 done, away = away, following
                 if done is not None:  # one pipeline step: start a batch, write the one before
                     handled += sum(self._write(done))
-                    full = following is not None and len(following.keys) == limit
-                    self.batch_now = next_batch_size(limit, self.batch, full, time.monotonic() - began)
-                if away is None or self.pool is None or self._stop.is_set():
+                    backlog = following is not None and following.backlog
+                    self.batch_now = next_batch_size(limit, self.batch, backlog, time.monotonic() - began)
+                if away is None or self.pool is None or self._stop.is_set() or time.monotonic() > ends:
                     break
             done, away = away, None
             if done is not None:
@@ -159,7 +162,14 @@ class DeriveWorker:
         derived, failed = finish_batch(self.store, batch)
         self.stats.sessions_derived += derived
         self.stats.derive_failures += failed
+        self._count_time()
         return derived, failed
+
+    def _count_time(self) -> None:
+        """Add the time since the last count to derive_seconds (after each batch: /metrics stays current)."""
+        now = time.monotonic()
+        self.stats.derive_seconds += now - self._clock
+        self._clock = now
 
     def _replace_pool(self) -> None:
         """A worker process died (killed, out of memory): its pool is broken for good, start another."""
