@@ -4,10 +4,11 @@ batch N is written (Store.replace_derived's `loaded_seq`), so its new events are
 
 from __future__ import annotations
 
+import threading
 import time
 
 from videoinsights.derive.engine import finish_batch, start_batch
-from videoinsights.derive.worker import next_batch_size
+from videoinsights.derive.worker import HandoffLock, next_batch_size
 from videoinsights.ingest.load import load_events
 from videoinsights.store.duckdb.store import DuckDBStore
 
@@ -79,3 +80,24 @@ def test_a_batch_says_whether_as_many_others_wait_behind_it(tmp_path) -> None:
     busy = start_batch(store, 2, busy=[("1", "a"), ("1", "b"), ("1", "c")])
     assert busy is not None and busy.keys == [("1", "d"), ("1", "e")] and not busy.backlog  # away ones don't count
     store.close()
+
+
+def test_the_derivation_lock_tells_its_holder_when_another_thread_waits() -> None:
+    lock = HandoffLock()
+    got_it = threading.Event()
+
+    def other() -> None:  # the writer thread's admin call, purge or checkpoint
+        with lock:
+            got_it.set()
+
+    with lock:
+        assert not lock.wanted  # the holder itself does not count
+        thread = threading.Thread(target=other)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not lock.wanted:  # the derive loop would now end its run
+            assert time.monotonic() < deadline, "the waiting thread was never seen"
+            time.sleep(0.01)
+        assert not got_it.is_set()
+    thread.join(30)
+    assert got_it.is_set() and not lock.wanted

@@ -27,8 +27,9 @@ from videoinsights.store.base import Store
 
 log = logging.getLogger(__name__)
 
-# A cycle starts no new batch after this long: it writes the one away and lets admin calls and purges in.
-RUN_S = 3.0
+# A cycle starts no new batch once another thread waits for the derivation lock (admin calls, purges and
+# checkpoints, on the ingest writer thread), or after this long: it writes the batch away and lets them in.
+RUN_S = 10.0
 # After n failed cycles in a row, the loop waits interval * 2**n seconds, at most this long.
 MAX_BACKOFF_S = 30.0
 # While at least a batch more waits, a batch grows up to this many times `derive_batch_sessions` (each batch's
@@ -49,6 +50,32 @@ def next_batch_size(current: int, base: int, backlog: bool, step_s: float) -> in
     if step_s > 2 * BATCH_STEP_S:
         return max(current // 2, base)
     return current
+
+
+class HandoffLock:
+    """The derivation lock: a plain lock that also tells its holder whether another thread waits for it, so
+    that the derive loop ends its run (and the writer thread, which then waits, is not held up)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = threading.Lock()
+        self._waiting = 0
+
+    def __enter__(self) -> HandoffLock:
+        with self._count:
+            self._waiting += 1
+        self._lock.acquire()
+        with self._count:
+            self._waiting -= 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    @property
+    def wanted(self) -> bool:
+        """Another thread waits for the lock."""
+        return self._waiting > 0
 
 
 @dataclass
@@ -72,7 +99,7 @@ class DeriveWorker:
     write) is logged and counted, and the loop backs off (`interval` doubled per failure in a row,
     up to MAX_BACKOFF_S) instead of re-picking the same sessions at once; a broken pool is replaced."""
 
-    def __init__(self, store: Store, stats: DeriveStats, lock: threading.Lock, batch: int, interval: float,
+    def __init__(self, store: Store, stats: DeriveStats, lock: HandoffLock, batch: int, interval: float,
                  processes: int = 0, quality: QualityThresholds | None = None) -> None:
         self.store, self.stats, self.lock = store, stats, lock
         self.quality = quality  # issue thresholds (settings quality_*, docs/quality.md)
@@ -147,7 +174,8 @@ class DeriveWorker:
                     handled += sum(self._write(done))
                     backlog = following is not None and following.backlog
                     self.batch_now = next_batch_size(limit, self.batch, backlog, time.monotonic() - began)
-                if away is None or self.pool is None or self._stop.is_set() or time.monotonic() > ends:
+                if (away is None or self.pool is None or self._stop.is_set() or self.lock.wanted
+                        or time.monotonic() > ends):
                     break
             done, away = away, None
             if done is not None:
@@ -172,10 +200,16 @@ class DeriveWorker:
         self._clock = now
 
     def _replace_pool(self) -> None:
-        """A worker process died (killed, out of memory): its pool is broken for good, start another."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
-        self.pool = self._new_pool()
+        """A worker process died (killed, out of memory): its pool is broken for good, start another. If that
+        fails too (no process can start now), the broken pool stays: the next cycle fails and retries this."""
+        broken = self.pool
+        try:
+            self.pool = self._new_pool()
+        except Exception:
+            log.exception("starting a new derive worker pool failed (retried after the next failed cycle)")
+            return
+        if broken is not None:
+            broken.shutdown(wait=False, cancel_futures=True)
         self.stats.derive_pool_restarts += 1
         log.warning("derive worker pool replaced (%d so far)", self.stats.derive_pool_restarts)
 
