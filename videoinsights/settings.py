@@ -101,7 +101,8 @@ HELP: dict[str, str] = {
     "max_token_lifetime_s": "Tokens whose exp is further than this past now or past their iat are refused (401, 1011).",
     "metrics_token": "When set, GET /metrics requires 'Authorization: Bearer <this token>'. Empty: /metrics is open.",
     "derive_interval_ms": "Longest wait of the derive thread between cycles when no commit wakes it.",
-    "derive_batch_sessions": "Sessions derived per derive cycle (one transaction).",
+    "derive_batch_sessions": "Sessions derived per batch (one transaction); under a backlog, with worker processes, "
+    "batches grow up to 4x this while each step stays under 1 s.",
     "derive_processes": "Worker processes that compute session derivations, beside the server's interpreter lock "
     "(0: on the derive thread).",
     "raw_retention_days": "Days raw events and session-level data are kept (Advanced Insights: 21).",

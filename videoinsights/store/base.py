@@ -83,8 +83,10 @@ class Store(Protocol):
     # samples and detects their sample issues itself (in the database, vectorised: store/duckdb/quality.py),
     # from the new publishers/subscribers/connections rows in `tables`, and adds their endpoint-day measures.
     # The lifecycle issues (one-way media, failed attempts, reconnects) come in `tables` from derive/quality.py.
+    # loaded_seq: derived_seq when the keys' inputs were read; sessions dirtied by commits absorbed after it
+    # stay dirty (None: every key is clean afterwards, as when nothing was absorbed in between).
     def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]],
-                        quality: QualityThresholds | None = None) -> None: ...
+                        quality: QualityThresholds | None = None, loaded_seq: int | None = None) -> None: ...
     def clear_derived(self) -> None: ...
 
     # retention

@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from videoinsights.derive.quality import QualityThresholds
-from videoinsights.derive.worker import DeriveStats, DeriveWorker
+from videoinsights.derive.worker import DeriveStats, DeriveWorker, HandoffLock
 from videoinsights.domain.days import la_day
 from videoinsights.settings import Settings
 from videoinsights.store.base import RejectedBatch, StorageFull, Store
@@ -62,8 +62,9 @@ class Writer:
         self._stopping = False
         self._last_purge = 0.0
         self._last_checkpoint = time.monotonic()
-        # Held by a derive cycle, and here around admin calls, purges and checkpoints.
-        self.derive_lock = threading.Lock()
+        # Held by a derive cycle, and here around admin calls, purges and checkpoints (waiting here ends the
+        # derive thread's run of batches: derive/worker.py).
+        self.derive_lock = HandoffLock()
         self.deriver = DeriveWorker(store, self.stats, self.derive_lock, settings.derive_batch_sessions,
                                     settings.derive_interval_ms / 1000, settings.derive_processes,
                                     QualityThresholds.from_settings(settings))

@@ -514,10 +514,13 @@ class DuckDBStore:
         ).to_arrow_table()
 
     def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]],
-                        quality: QualityThresholds | None = None) -> None:
+                        quality: QualityThresholds | None = None, loaded_seq: int | None = None) -> None:
         """Swap in the new derived rows of these sessions (derive/rows.py: table name -> parts of its rows)
         and refresh the rollups of every day they touch, before or after. With `quality`, score the sessions'
-        samples and detect their sample issues here, from the new rows (store/duckdb/quality.py)."""
+        samples and detect their sample issues here, from the new rows (store/duckdb/quality.py).
+
+        `loaded_seq` is the watermark (`derived_seq`) when their inputs were read: a session that commits
+        absorbed since then dirtied again stays dirty (a pipelined engine absorbs while a batch is away)."""
         con = self._dcon
         con.execute("BEGIN")
         try:
@@ -541,6 +544,13 @@ class DuckDBStore:
             con.execute(
                 "DELETE FROM dirty_sessions WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
             )
+            if loaded_seq is not None and loaded_seq < self._derived_seq:
+                con.execute(
+                    f"""INSERT OR IGNORE INTO dirty_sessions SELECT n.project_id, n.session_id, min(n.seq)
+                        FROM {_NEW_ROWS} n JOIN keys k ON n.project_id = k.project_id AND n.session_id = k.session_id
+                        GROUP BY n.project_id, n.session_id""",
+                    {"lo": loaded_seq, "hi": self._derived_seq},
+                )
             con.execute("COMMIT")
             self._bump()
         except BaseException:
