@@ -9,7 +9,7 @@ from videoinsights.domain.events import COLUMN_KIND, FIELD_COLUMNS, SQL_TYPE
 from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS, STATS_EXTRA_COLUMNS
 from videoinsights.domain.tiers import TIER_COLUMNS
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6  # 6: the dedup keys moved from the event_ids table to the keys file (store/duckdb/dedup.py)
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
     return ",\n  ".join(f"{n} {sql_type}" for n in names)
@@ -84,14 +84,6 @@ CREATE TABLE IF NOT EXISTS stats_daily (
   br_count BIGINT NOT NULL,
   {_columns(STATS_EXTRA_COLUMNS, "DOUBLE NOT NULL DEFAULT 0")},
   PRIMARY KEY (project_id, session_id, side, entity_id, day)
-)""",
-    # Dedup keys live apart from the wide event table so the unique index stays small.
-    "event_ids": """
-CREATE TABLE IF NOT EXISTS event_ids (
-  project_id VARCHAR NOT NULL,
-  event_id VARCHAR NOT NULL,
-  day DATE NOT NULL,
-  PRIMARY KEY (project_id, event_id)
 )""",
     # Time span of each session's raw events: bounds the scan when a session is re-derived.
     # Like dirty_sessions and stats_daily it is brought up to date from rows with seq > meta.derived_seq.
