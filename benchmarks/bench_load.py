@@ -651,7 +651,8 @@ def run_soak(args: argparse.Namespace) -> None:
                 if stop.wait(args.soak_every):
                     return
 
-        print(f"\n== soak ({'baseline ' + args.baseline_python if args.baseline_python else 'ours'}): {rate:,.0f} events/s for {args.soak:,.0f} s ({spd:,} simulated sessions/day), "
+        label = f"baseline {args.baseline_python}" if args.baseline_python else "ours"
+        print(f"\n== soak ({label}): {rate:,.0f} events/s for {args.soak:,.0f} s ({spd:,} simulated sessions/day), "
               f"server pid {server.proc.pid}; uptime: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         sampler = threading.Thread(target=sample, daemon=True)
         try:

@@ -177,9 +177,10 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 class DuckDBStore:
     """All DuckDB SQL of the service, behind the Store interface (store/base.py)."""
 
-    def __init__(self, path: str, *, read_only: bool = False) -> None:
+    def __init__(self, path: str, *, read_only: bool = False, wal_autocheckpoint_mb: int = 64) -> None:
         self.path = path
         self._read_only = read_only
+        self._wal_autocheckpoint_mb = wal_autocheckpoint_mb
         if not read_only:
             _owner_only(path)
         self._db = self._connect()
@@ -208,7 +209,9 @@ class DuckDBStore:
 
     # -- lifecycle -------------------------------------------------------
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        config = {"wal_autocheckpoint": "256MB"} if not self._read_only else {}
+        # Appended rows stay in memory until a checkpoint: DuckDB takes one when the WAL reaches this size,
+        # the writer on a timer (settings.checkpoint_interval_s).
+        config = {"wal_autocheckpoint": f"{self._wal_autocheckpoint_mb}MiB"} if not self._read_only else {}
         return duckdb.connect(self.path, read_only=self._read_only, config=config)
 
     @property
