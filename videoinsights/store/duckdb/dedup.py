@@ -128,8 +128,8 @@ class DedupKeys:
 
         Idempotent: used to repair after a crash, to rebuild a lost keys file and by the migration."""
         con = self._con
-        con.execute("BEGIN IMMEDIATE")
         try:
+            con.execute("BEGIN IMMEDIATE")
             if replace:
                 con.execute("DELETE FROM keys")
             for chunk in rows:
@@ -137,6 +137,9 @@ class DedupKeys:
                                 ((p, e, d.toordinal()) for p, e, d in chunk))
             con.execute("INSERT OR REPLACE INTO meta VALUES ('seq', ?)", [seq])
             con.execute("COMMIT")
+        except sqlite3.Error as exc:  # a full disk: the caller's request fails, the repair runs again next time
+            self.rollback()
+            raise _translate(exc) from exc
         except BaseException:
             self.rollback()
             raise

@@ -39,7 +39,7 @@ from videoinsights.domain.quality import (
     STATS_MEANS,
 )
 from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
-from videoinsights.store.base import AppendResult, Project, SessionKey
+from videoinsights.store.base import AppendResult, Project, SessionKey, StorageFull
 from videoinsights.store.duckdb import alerts as alert_sql
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify
@@ -205,7 +205,10 @@ class DuckDBStore:
         if not read_only:
             self._keys = DedupKeys(keys_path(path))
             self._move_keys_out_of_duckdb()
-            self._repair_keys()
+            try:
+                self._repair_keys()
+            except StorageFull:  # the first append retries it (and fails with 507 while the disk is full)
+                log.warning("dedup keys not repaired at open: the disk is full")
 
     # -- lifecycle -------------------------------------------------------
     def _connect(self) -> duckdb.DuckDBPyConnection:
