@@ -177,10 +177,12 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 class DuckDBStore:
     """All DuckDB SQL of the service, behind the Store interface (store/base.py)."""
 
-    def __init__(self, path: str, *, read_only: bool = False, wal_autocheckpoint_mb: int = 64) -> None:
+    def __init__(self, path: str, *, read_only: bool = False, wal_autocheckpoint_mb: int = 64,
+                 memory_limit_mb: int = 0) -> None:
         self.path = path
         self._read_only = read_only
         self._wal_autocheckpoint_mb = wal_autocheckpoint_mb
+        self._memory_limit_mb = memory_limit_mb  # 0: DuckDB's default
         if not read_only:
             _owner_only(path)
         self._db = self._connect()
@@ -215,6 +217,8 @@ class DuckDBStore:
         # Appended rows stay in memory until a checkpoint: DuckDB takes one when the WAL reaches this size,
         # the writer on a timer (settings.checkpoint_interval_s).
         config = {"wal_autocheckpoint": f"{self._wal_autocheckpoint_mb}MiB"} if not self._read_only else {}
+        if self._memory_limit_mb:
+            config["memory_limit"] = f"{self._memory_limit_mb}MiB"
         return duckdb.connect(self.path, read_only=self._read_only, config=config)
 
     @property
