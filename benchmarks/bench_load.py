@@ -37,7 +37,8 @@ process (server, its child processes, this client), freshness p50/p95/p99 and th
 Soak (`--soak SECONDS`, e.g. 3600): one server at a moderate `--soak-rate` (default 500 events/s,
 generated while posting) for that long, with a dashboard's projectData every 2 s and the freshness
 markers; the server's RSS, its database size and the machine's load average every `--soak-every`
-seconds, then RSS at the start, end and peak and its trend (goal: flat).
+seconds, then RSS at the start, end and peak and its trend (goal: flat). With `--baseline-python`
+the soak runs on a server started by that interpreter instead (e.g. main's checkout, for a before/after).
 
     .venv/bin/python -m benchmarks.bench_load --soak 3600 [--soak-rate 500] [--soak-every 10]
 
@@ -631,7 +632,7 @@ def run_soak(args: argparse.Namespace) -> None:
         spd = args.sessions_per_day or math.ceil(rate * 86_400 / EVENTS_PER_SESSION)
         stream = deliver(generate(pid, now_ms() - DAY_MS, 1, spd, args.seed), args.seed, args.late_fraction,
                          args.duplicate_fraction)
-        server = ServerProcess(db, env=dict(kv.split("=", 1) for kv in args.env))
+        server = ServerProcess(db, env=dict(kv.split("=", 1) for kv in args.env), python=args.baseline_python)
         points: list[tuple[float, float]] = []  # (seconds into the soak, RSS MiB)
         stop = threading.Event()
         sent = [0]
@@ -650,7 +651,8 @@ def run_soak(args: argparse.Namespace) -> None:
                 if stop.wait(args.soak_every):
                     return
 
-        print(f"\n== soak: {rate:,.0f} events/s for {args.soak:,.0f} s ({spd:,} simulated sessions/day), "
+        label = f"baseline {args.baseline_python}" if args.baseline_python else "ours"
+        print(f"\n== soak ({label}): {rate:,.0f} events/s for {args.soak:,.0f} s ({spd:,} simulated sessions/day), "
               f"server pid {server.proc.pid}; uptime: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         sampler = threading.Thread(target=sample, daemon=True)
         try:

@@ -45,6 +45,10 @@ class Settings:
     minute_retention_hours: int = 48
     monthly_retention_months: int = 12
     purge_interval_s: int = 3600
+    # WAL checkpoints: rows appended since the last one stay in DuckDB's memory until it runs
+    checkpoint_interval_s: int = 60
+    wal_autocheckpoint_mb: int = 64
+    duckdb_memory_limit_mb: int = 0
     # GraphQL limits
     max_query_nodes: int = 500_000
     max_query_reads: int = 50
@@ -110,6 +114,12 @@ HELP: dict[str, str] = {
     "minute_retention_hours": "Hours per-minute rollups are kept (MINUTE interval).",
     "monthly_retention_months": "Months monthly rollups are kept (Insights: 12).",
     "purge_interval_s": "Seconds between retention purges while serving.",
+    "checkpoint_interval_s": "Seconds between WAL checkpoints while serving, taken under load too: appended rows "
+    "stay in memory until a checkpoint writes them to the file.",
+    "wal_autocheckpoint_mb": "DuckDB also checkpoints whenever its WAL grows past this many MiB (bounds the memory "
+    "of appended rows at high ingest rates).",
+    "duckdb_memory_limit_mb": "DuckDB's memory limit in MiB (its cache of table blocks, appended rows, indexes, "
+    "query state; larger queries spill to disk). 0: DuckDB's default, 80% of the machine's RAM.",
     "max_query_nodes": "GraphQL queries estimated to return more result nodes are refused.",
     "max_query_reads": ("Most store reads one GraphQL query may make (collections and session lookups, two per "
                         "`quality`; 1014 above)."),

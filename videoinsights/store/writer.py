@@ -177,7 +177,9 @@ class Writer:
                     purge_expired(self.store, self.settings)
             except Exception:
                 log.exception("retention purge failed")
-        if now - self._last_checkpoint >= 60 and self._queue.empty():
+        # On a timer even under load: until a checkpoint, appended rows stay in DuckDB's memory (the soak
+        # in docs/benchmarks.md grew ~1.3 GiB/hour when this waited for an empty queue).
+        if now - self._last_checkpoint >= self.settings.checkpoint_interval_s:
             self._last_checkpoint = now
             try:
                 with self.derive_lock:

@@ -66,7 +66,8 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = DuckDBStore(settings.db)
+        store = DuckDBStore(settings.db, wal_autocheckpoint_mb=settings.wal_autocheckpoint_mb,
+                            memory_limit_mb=settings.duckdb_memory_limit_mb)
         writer = Writer(store, settings)
         writer.start()
         services = Services(settings, store, writer, ProjectCache(store), secrets.token_urlsafe(32), time.time(),

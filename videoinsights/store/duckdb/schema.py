@@ -9,7 +9,9 @@ from videoinsights.domain.events import COLUMN_KIND, FIELD_COLUMNS, SQL_TYPE
 from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS, STATS_EXTRA_COLUMNS
 from videoinsights.domain.tiers import TIER_COLUMNS
 
-SCHEMA_VERSION = 6
+# 6: quality_samples/quality_buckets (scored at absorb); 7: the dedup keys moved from the event_ids table to
+# the keys file (store/duckdb/dedup.py)
+SCHEMA_VERSION = 7
 
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
@@ -117,14 +119,6 @@ CREATE TABLE IF NOT EXISTS quality_buckets (
   score_ms DOUBLE NOT NULL,            -- sum of score x weight
   min_score DOUBLE NOT NULL,
   PRIMARY KEY (ekey, day, bucket)
-)""",
-    # Dedup keys live apart from the wide event table so the unique index stays small.
-    "event_ids": """
-CREATE TABLE IF NOT EXISTS event_ids (
-  project_id VARCHAR NOT NULL,
-  event_id VARCHAR NOT NULL,
-  day DATE NOT NULL,
-  PRIMARY KEY (project_id, event_id)
 )""",
     # Time span of each session's raw events: bounds the scan when a session is re-derived.
     # Like dirty_sessions and stats_daily it is brought up to date from rows with seq > meta.derived_seq.

@@ -39,8 +39,9 @@ from videoinsights.domain.quality import (
     STATS_MEANS,
 )
 from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
-from videoinsights.store.base import AppendResult, Project, SessionKey
+from videoinsights.store.base import AppendResult, Project, SessionKey, StorageFull
 from videoinsights.store.duckdb import alerts as alert_sql
+from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify
 from videoinsights.store.duckdb.quality import absorb_quality, derive_sample_quality
 from videoinsights.store.duckdb.schema import (
@@ -180,9 +181,12 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 class DuckDBStore:
     """All DuckDB SQL of the service, behind the Store interface (store/base.py)."""
 
-    def __init__(self, path: str, *, read_only: bool = False) -> None:
+    def __init__(self, path: str, *, read_only: bool = False, wal_autocheckpoint_mb: int = 64,
+                 memory_limit_mb: int = 0) -> None:
         self.path = path
         self._read_only = read_only
+        self._wal_autocheckpoint_mb = wal_autocheckpoint_mb
+        self._memory_limit_mb = memory_limit_mb  # 0: DuckDB's default
         if not read_only:
             _owner_only(path)
         self._db = self._connect()
@@ -199,14 +203,26 @@ class DuckDBStore:
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
+        self._keys: DedupKeys | None = None  # the dedup keys (store/duckdb/dedup.py); writers only
         if not read_only:
             self._migrate()
         self._seq = self._max_seq()
         self._derived_seq = self._meta_int("derived_seq")
+        if not read_only:
+            self._keys = DedupKeys(keys_path(path))
+            self._move_keys_out_of_duckdb()
+            try:
+                self._repair_keys()
+            except StorageFull:  # the first append retries it (and fails with 507 while the disk is full)
+                log.warning("dedup keys not repaired at open: the disk is full")
 
     # -- lifecycle -------------------------------------------------------
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        config = {"wal_autocheckpoint": "256MB"} if not self._read_only else {}
+        # Appended rows stay in memory until a checkpoint: DuckDB takes one when the WAL reaches this size,
+        # the writer on a timer (settings.checkpoint_interval_s).
+        config = {"wal_autocheckpoint": f"{self._wal_autocheckpoint_mb}MiB"} if not self._read_only else {}
+        if self._memory_limit_mb:
+            config["memory_limit"] = f"{self._memory_limit_mb}MiB"
         return duckdb.connect(self.path, read_only=self._read_only, config=config)
 
     @property
@@ -260,6 +276,39 @@ class DuckDBStore:
             self._con.execute(ddl)
         self._con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
+    def _move_keys_out_of_duckdb(self) -> None:
+        """Schema 7: the dedup keys left DuckDB's `event_ids` table (an in-memory ART index) for the keys
+        file. Copied first, dropped after: a crash in between copies them again (idempotently)."""
+        exists = self._con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'event_ids' AND schema_name = 'main'"
+        ).fetchone()[0]
+        if not exists or self._keys is None:
+            return
+        cur = self._con.execute("SELECT project_id, event_id, day FROM event_ids")
+        self._keys.add_stored(iter(lambda: cur.fetchmany(100_000), []), self._seq)
+        self._con.execute("DROP TABLE event_ids")
+        log.info("dedup keys moved to %s", self._keys.path)
+
+    def _repair_keys(self) -> None:
+        """Bring the keys file level with the raw rows: add the keys of commits it missed (a crash
+        between the two commits, a lost keys file). A keys file ahead of the database (an older
+        database restored beside it) is rebuilt from the raw rows."""
+        keys = self._keys
+        if keys is None or keys.seq == self._seq:
+            return
+        since = keys.seq if keys.seq < self._seq else 0
+        cur = self._con.cursor()
+        try:
+            cur.execute(
+                "SELECT project_id, event_id, day FROM events WHERE seq > $s"
+                " UNION ALL SELECT project_id, event_id, day FROM stats_samples WHERE seq > $s",
+                {"s": since},
+            )
+            keys.add_stored(iter(lambda: cur.fetchmany(100_000), []), self._seq, replace=since == 0)
+        finally:
+            cur.close()
+        log.info("dedup keys repaired from the raw rows of commits %d..%d", since + 1, self._seq)
+
     def _max_seq(self) -> int:
         row = self._con.execute(
             "SELECT greatest((SELECT coalesce(max(seq), 0) FROM events),"
@@ -285,6 +334,8 @@ class DuckDBStore:
             except duckdb.Error as exc:
                 log.warning("closing without a checkpoint (the WAL is kept and replayed at the next open): %s", exc)
         self._close_handles()
+        if self._keys is not None:
+            self._keys.close()
 
     def _bump(self) -> None:
         """Count a commit that changes what reads return (ingest and derivation threads both commit)."""
@@ -340,33 +391,37 @@ class DuckDBStore:
     def append_events(self, batches: Sequence[dict[str, list[Any]]]) -> AppendResult:
         """Insert new events of several request batches in one transaction.
 
-        An event whose (project_id, event_id) is already stored, or appears
-        earlier in this call, is a duplicate and is not inserted again."""
+        An event whose (project_id, event_id) is already stored, or appears earlier in this call, is a
+        duplicate and is not inserted again. The keys file (store/duckdb/dedup.py) says which are new;
+        its transaction commits after DuckDB's, so a key is never kept for rows that weren't stored."""
+        keys = self._keys
+        assert keys is not None, "a read-only store takes no events"
         con = self._con
-        columns = {c: _concat(batches, c) for c in ("project_id", "event_id", "day")}
-        con.execute("BEGIN")
+        self._repair_keys()
+        new = keys.claim(*(_concat(batches, c) for c in ("project_id", "event_id", "day")))
+        sizes = [len(b["event_id"]) for b in batches]
+        if not new:
+            keys.rollback()
+            return AppendResult([[False] * n for n in sizes])
+        if len(new) == sum(sizes):  # the common case: every row is new
+            inserted = [[True] * n for n in sizes]
+            keep = [True] * len(new)
+        else:
+            inserted, keep = _mark_fresh(batches, new)
         try:
-            con.register("incoming_ids", pa.table(columns))
-            new = con.execute(
-                "INSERT OR IGNORE INTO event_ids SELECT project_id, event_id, day FROM incoming_ids"
-                " RETURNING project_id, event_id"
-            ).fetchall()
-            con.unregister("incoming_ids")
-            sizes = [len(b["event_id"]) for b in batches]
-            if len(new) == sum(sizes):  # the common case: every row is new
-                inserted = [[True] * n for n in sizes]
-                keep = [True] * len(new)
-            else:
-                inserted, keep = _mark_fresh(batches, set(new))
-            if new:
-                self._insert_raw(batches, keep, self._seq + 1)
+            con.execute("BEGIN")
+            self._insert_raw(batches, keep, self._seq + 1)
             con.execute("COMMIT")
-            self._bump()
         except BaseException as exc:
+            keys.rollback()
             self._rollback()
             raise classify(exc) from exc
-        if new:
-            self._seq += 1
+        self._seq += 1
+        self._bump()
+        try:
+            keys.commit(self._seq)
+        except Exception:  # the rows are committed: the next append (or open) re-adds their keys first
+            log.exception("dedup keys of commit %d not saved yet; repaired before the next append", self._seq)
         return AppendResult(inserted)
 
     def _insert_raw(self, batches: Sequence[dict[str, list[Any]]], keep: list[bool], seq: int) -> None:
@@ -705,7 +760,6 @@ class DuckDBStore:
         con.execute("BEGIN")
         try:
             counts["events"] = con.execute("DELETE FROM events WHERE day < ?", [raw_before]).fetchone()[0]
-            counts["event_ids"] = con.execute("DELETE FROM event_ids WHERE day < ?", [raw_before]).fetchone()[0]
             for table in ("stats_samples", "stats_daily", "quality_samples", "quality_buckets"):
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [raw_before]).fetchone()[0]
             old_sessions = "SELECT project_id, session_id FROM sessions WHERE last_seen_at < ?"
@@ -739,4 +793,6 @@ class DuckDBStore:
         except BaseException:
             self._rollback()
             raise
+        if self._keys is not None:  # after the rows: a key outliving its row only refuses an expired id
+            counts["event_ids"] = self._keys.purge(raw_before)
         return counts
