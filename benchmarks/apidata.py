@@ -23,7 +23,7 @@ What is built (all relative to `Spec.today`, an America/Los_Angeles day):
 The session data and the rollups are generated independently: each is
 internally consistent (meetings sum their publishers' minutes, histograms
 roughly sum to samples), but the rollups are not the aggregate of the sessions.
-`events` and `event_ids` stay empty (the API never reads them).
+`events` and the dedup keys file stay empty (the API never reads them).
 """
 
 from __future__ import annotations

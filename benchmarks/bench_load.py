@@ -37,7 +37,8 @@ process (server, its child processes, this client), freshness p50/p95/p99 and th
 Soak (`--soak SECONDS`, e.g. 3600): one server at a moderate `--soak-rate` (default 500 events/s,
 generated while posting) for that long, with a dashboard's projectData every 2 s and the freshness
 markers; the server's RSS, its database size and the machine's load average every `--soak-every`
-seconds, then RSS at the start, end and peak and its trend (goal: flat).
+seconds, then RSS at the start, end and peak and its trend (goal: flat). With `--baseline-python`
+the soak runs on a server started by that interpreter instead (e.g. main's checkout, for a before/after).
 
     .venv/bin/python -m benchmarks.bench_load --soak 3600 [--soak-rate 500] [--soak-every 10]
 
@@ -631,7 +632,7 @@ def run_soak(args: argparse.Namespace) -> None:
         spd = args.sessions_per_day or math.ceil(rate * 86_400 / EVENTS_PER_SESSION)
         stream = deliver(generate(pid, now_ms() - DAY_MS, 1, spd, args.seed), args.seed, args.late_fraction,
                          args.duplicate_fraction)
-        server = ServerProcess(db, env=dict(kv.split("=", 1) for kv in args.env))
+        server = ServerProcess(db, env=dict(kv.split("=", 1) for kv in args.env), python=args.baseline_python)
         points: list[tuple[float, float]] = []  # (seconds into the soak, RSS MiB)
         stop = threading.Event()
         sent = [0]
@@ -650,7 +651,8 @@ def run_soak(args: argparse.Namespace) -> None:
                 if stop.wait(args.soak_every):
                     return
 
-        print(f"\n== soak: {rate:,.0f} events/s for {args.soak:,.0f} s ({spd:,} simulated sessions/day), "
+        label = f"baseline {args.baseline_python}" if args.baseline_python else "ours"
+        print(f"\n== soak ({label}): {rate:,.0f} events/s for {args.soak:,.0f} s ({spd:,} simulated sessions/day), "
               f"server pid {server.proc.pid}; uptime: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         sampler = threading.Thread(target=sample, daemon=True)
         try:
@@ -699,19 +701,25 @@ def run_quality_cost(args: argparse.Namespace) -> None:
               "sessions/day)", flush=True)
         store = DuckDBStore(str(template))
         times: dict[bool, list[float]] = {True: [], False: []}
+        cpu: dict[bool, list[float]] = {True: [], False: []}  # this process's CPU time, DuckDB's threads included
         try:
             for _ in range(args.quality_cost):
                 for scoring in (False, True):
-                    store.clear_derived()
+                    store.clear_derived()  # also re-scores every sample into the quality tables (absorb's work)
                     store.mark_all_dirty()
-                    started = time.perf_counter()
+                    started, started_cpu = time.perf_counter(), time.process_time()
                     sessions = derive_until_clean(store, scoring=scoring)
                     times[scoring].append(time.perf_counter() - started)
+                    cpu[scoring].append(time.process_time() - started_cpu)
         finally:
             store.close()
     without, with_ = statistics.median(times[False]), statistics.median(times[True])
+    cpu_without, cpu_with = statistics.median(cpu[False]), statistics.median(cpu[True])
     print(f"{sessions} sessions; derive without quality: {fmt_s(times[False])}, median {without:.2f} s")
     print(f"derive with quality: {fmt_s(times[True])}, median {with_:.2f} s; overhead {with_ / without - 1:+.1%}")
+    print(f"CPU time without quality: {fmt_s(cpu[False])}, median {cpu_without:.2f} s; with: {fmt_s(cpu[True])}, "
+          f"median {cpu_with:.2f} s; overhead {cpu_with / cpu_without - 1:+.1%}")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
 
 
 def fmt_s(values: list[float]) -> str:

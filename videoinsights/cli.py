@@ -128,7 +128,8 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     result = run_op(settings.store_url, "purge", raw_retention_days=settings.raw_retention_days,
                     daily_retention_days=settings.daily_retention_days,
-                    monthly_retention_months=settings.monthly_retention_months)
+                    monthly_retention_months=settings.monthly_retention_months,
+                    alert_delivery_retention_days=settings.alert_delivery_retention_days)
     print(json.dumps(result))
     return 0
 

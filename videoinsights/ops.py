@@ -100,10 +100,12 @@ def rebuild(store: Store, progress: Progress | None = None, mark_only: bool = Fa
     return {"sessions": sessions, "seconds": round(time.monotonic() - started, 3)}
 
 
-def purge(store: Store, raw_retention_days: int, daily_retention_days: int, monthly_retention_months: int) -> dict:
+def purge(store: Store, raw_retention_days: int, daily_retention_days: int, monthly_retention_months: int,
+          alert_delivery_retention_days: int = Settings.alert_delivery_retention_days) -> dict:
     """Apply the retention windows now (the server also does it hourly)."""
     retention = Settings(raw_retention_days=raw_retention_days, daily_retention_days=daily_retention_days,
-                         monthly_retention_months=monthly_retention_months)
+                         monthly_retention_months=monthly_retention_months,
+                         alert_delivery_retention_days=alert_delivery_retention_days)
     return {table: int(n) for table, n in purge_expired(store, retention).items()}
 
 

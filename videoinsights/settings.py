@@ -49,6 +49,10 @@ class Settings:
     minute_retention_hours: int = 48
     monthly_retention_months: int = 12
     purge_interval_s: int = 3600
+    # WAL checkpoints: rows appended since the last one stay in DuckDB's memory until it runs
+    checkpoint_interval_s: int = 60
+    wal_autocheckpoint_mb: int = 64
+    duckdb_memory_limit_mb: int = 0
     # GraphQL limits
     max_query_nodes: int = 500_000
     max_query_reads: int = 50
@@ -77,6 +81,7 @@ class Settings:
     webhook_max_attempts: int = 5
     webhook_backoff_ms: int = 2000
     webhook_timeout_s: int = 10
+    alert_delivery_retention_days: int = 30
     # quality issue thresholds (docs/quality.md has the sources); a sample offends at or beyond them
     quality_packet_loss: float = 0.03
     quality_rtt_ms: float = 300.0
@@ -112,7 +117,8 @@ HELP: dict[str, str] = {
     "max_token_lifetime_s": "Tokens whose exp is further than this past now or past their iat are refused (401, 1011).",
     "metrics_token": "When set, GET /metrics requires 'Authorization: Bearer <this token>'. Empty: /metrics is open.",
     "derive_interval_ms": "Longest wait of the derive thread between cycles when no commit wakes it.",
-    "derive_batch_sessions": "Sessions derived per derive cycle (one transaction).",
+    "derive_batch_sessions": "Sessions derived per batch (one transaction); under a backlog, with worker processes, "
+    "batches grow up to 4x this while each step stays under 1 s.",
     "derive_in_server": "Run the derive thread in the server. Off (`serve --no-derive`): only on a ClickHouse store, "
                         "where `videoinsights derive --shard K/N` processes derive instead.",
     "derive_processes": "Worker processes that compute session derivations, beside the server's interpreter lock "
@@ -123,8 +129,15 @@ HELP: dict[str, str] = {
     "monthly_retention_months": "Months monthly rollups are kept (Insights: 12).",
     "purge_interval_s": "Seconds between retention purges while serving (with `serve --no-derive`: in the "
                         "`videoinsights derive` process of shard 0 instead).",
+    "checkpoint_interval_s": "Seconds between WAL checkpoints while serving, taken under load too: appended rows "
+    "stay in memory until a checkpoint writes them to the file.",
+    "wal_autocheckpoint_mb": "DuckDB also checkpoints whenever its WAL grows past this many MiB (bounds the memory "
+    "of appended rows at high ingest rates).",
+    "duckdb_memory_limit_mb": "DuckDB's memory limit in MiB (its cache of table blocks, appended rows, indexes, "
+    "query state; larger queries spill to disk). 0: DuckDB's default, 80% of the machine's RAM.",
     "max_query_nodes": "GraphQL queries estimated to return more result nodes are refused.",
-    "max_query_reads": "Most store reads one GraphQL query may make (collections and session lookups; 1014 above).",
+    "max_query_reads": ("Most store reads one GraphQL query may make (collections and session lookups, two per "
+                        "`quality`; 1014 above)."),
     "max_query_bytes": "Longest GraphQL query text in bytes, checked before parsing (1014 above).",
     "max_query_tokens": "Most GraphQL tokens in one query, checked while parsing (1014 above).",
     "query_cache_chars": "Query characters the parsed-document cache may hold (about 100 bytes of memory each).",
@@ -145,6 +158,7 @@ HELP: dict[str, str] = {
     "webhook_max_attempts": "Tries per alert webhook before it is logged as failed (network errors, 429 and 5xx).",
     "webhook_backoff_ms": "Wait before the first retry of a webhook; doubled after each further failure.",
     "webhook_timeout_s": "Seconds one webhook try may take.",
+    "alert_delivery_retention_days": "Days the alert delivery log (and the record of announced meetings) is kept.",
     "quality_packet_loss": "Packet-loss ratio (0..1) at or above which a sample offends (issue high_packet_loss).",
     "quality_rtt_ms": "Round-trip time, ms, at or above which a sample offends (issue high_rtt).",
     "quality_jitter_ms": "Jitter, ms, at or above which a sample offends (issue high_jitter).",

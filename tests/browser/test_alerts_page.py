@@ -53,6 +53,7 @@ def test_alerts_page_manages_rules_and_shows_deliveries(tmp_path: Path, server_f
         form.locator("button[type=submit]").click()
         page.wait_for_selector("#new-secret")
         receiver.secret = page.inner_text("#new-secret")
+        page.wait_for_selector("#alert-rules tr[data-rule]")  # the list is fetched again after the secret shows
         row = page.locator("#alert-rules tr[data-rule]")
         assert row.count() == 1
         assert "connect_failure_rate > 0.2" in row.inner_text() and "country US" in row.inner_text()

@@ -62,3 +62,23 @@ def test_big_estimate_small_result_runs(store: Any) -> None:
     assert "errors" not in body
     body = executor(store, 8).run(AuthContext(fx.PROJECT, "project"), text, variables)
     assert body["errors"][0]["errorCode"] == 1014
+
+
+def test_score_distribution_is_one_more_read_per_project_data() -> None:
+    """projectData reads the rollups in one statement; its quality.scoreDistribution adds one statement for
+    the whole page of rows (docs/quality.md), so the cost counts one read more, not one per row."""
+    from videoinsights.query.cost import estimate as estimate_cost
+
+    def reads(text: str) -> int:
+        document = parse(text)
+        return estimate_cost(build_schema(), document, get_operation_ast(document), None).reads
+
+    plain = ('{ project(projectId: 1) { projectData(start: "2026-01-01") { resources { quality { issues { highRtt } } '
+             '} } } }')
+    with_dist = plain.replace("issues { highRtt }", "issues { highRtt } scoreDistribution { score5 }")
+    twice = with_dist.replace("projectData(", "a: projectData(")[:-3] + (
+        ' b: projectData(start: "2026-01-01", interval: DAILY) { resources { quality { scoreDistribution { score1_5 } }'
+        " } } } }")
+    assert reads(plain) == 1
+    assert reads(with_dist) == 2
+    assert reads(twice) == 4

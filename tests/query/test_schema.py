@@ -30,10 +30,12 @@ METRIC_FIELDS = {
 }
 # `project { live }` (issue 13); quality scores and issues (issue 12, docs/quality.md).
 QUALITY_FIELDS = {(t, "quality") for t in ("Session", "SessionSummary", "Meeting", "Connection", "Publisher",
-                                           "Subscriber")} | {("QualityStats", "scoreAvg"), ("Quality", "issues")}
+                                           "Subscriber")} | {("QualityStats", "scoreAvg"), ("Quality", "issues"),
+                                                                           ("Quality", "scoreDistribution")}
 EXTRA_FIELDS = {*LEGACY_FIELDS, ("ErrorStats", "failureRate"), *METRIC_FIELDS, ("Project", "live"), *QUALITY_FIELDS}
 EXTRA_TYPES = {"QualityLimitationDistribution", "Live", "LiveMinute", "LiveSession", "StreamsByVideoType",
-               "QualityScore", "QualityIssue", "SessionOrder", "IssueCounts"}
+               "QualityScore", "QualityIssue", "SessionOrder", "IssueCounts",
+               "ScoreDistribution"}
 EXTRA_ARGS = {("Project", "projectData", "browserName"),
               *(("SessionData", "sessionSummaries", a) for a in ("orderBy", "issueType", "minScore", "maxScore"))}
 EXTRA_ENUM_VALUES = {("GroupBy", "BROWSER_NAME"), ("Interval", "HOURLY"), ("Interval", "MINUTE")}

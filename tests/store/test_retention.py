@@ -32,7 +32,8 @@ def test_cutoffs_follow_settings() -> None:
     now = day_start_ms(TODAY) + 3600_000
     cut = retention_cutoffs(Settings(), now)
     assert cut == {"raw_before": date(2026, 11, 6), "daily_before": date(2026, 8, 29),
-                   "monthly_before": date(2025, 12, 1), "minutes_before_ms": now - 48 * 3_600_000}
+                   "monthly_before": date(2025, 12, 1), "minutes_before_ms": now - 48 * 3_600_000,
+                   "alerts_before_ms": now - 30 * 86_400_000}
 
 
 def test_purge_deletes_only_expired_rows(store_url) -> None:

@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import ProjectCreds, Server, cli, create_project, free_port
 from videoinsights.domain.days import day_start_ms, la_day
+from videoinsights.domain.quality import SCORE_FIELDS
 
 TODAY = la_day(int(time.time() * 1000))
 START = (TODAY - timedelta(days=2)).isoformat()  # the simulated days: the two before today
@@ -67,7 +68,8 @@ def test_project_data_daily_rows_match_the_api(world: tuple[Server, ProjectCreds
     api = graphql(server, creds, f'projectData(start: "{START}", end: "{END}", interval: DAILY, first: 1000) '
                   "{ totalCount resources { intervalStart intervalEnd usage { streamedPublishedMinutes "
                   "streamedSubscribedMinutes participantMinutes { from1To2Publishers } } "
-                  "errors { connect { attempts failures } } } }")["projectData"]
+                  "errors { connect { attempts failures } } quality { scoreDistribution { "
+                  f"{' '.join(SCORE_FIELDS)} }} }} }} }}")["projectData"]
     rows = api["resources"]
     assert api["totalCount"] == table.num_rows == 2  # one row per simulated day
     assert column(table, "intervalStart") == [r["intervalStart"] for r in rows]
@@ -82,6 +84,11 @@ def test_project_data_daily_rows_match_the_api(world: tuple[Server, ProjectCreds
     ):
         assert column(table, name) == pytest.approx([pick(r) for r in rows]), name
     assert sum(column(table, "usage.streamedPublishedMinutes")) > 0  # the scenario has traffic
+    # sessions per score bucket (extension): the same counts as the API's, and some sessions were scored
+    for field in SCORE_FIELDS:
+        assert column(table, f"quality.scoreDistribution.{field}") == [
+            r["quality"]["scoreDistribution"][field] for r in rows], field
+    assert sum(sum(r["quality"]["scoreDistribution"].values()) for r in rows) > 0
     assert table.schema.field("errors.connect.attempts").type == pa.int64()
 
 

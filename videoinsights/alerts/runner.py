@@ -47,7 +47,10 @@ class AlertRunner:
         self.settings, self.store, self.writer = settings, store, writer
         self.policy = Policy(settings.webhook_max_attempts, settings.webhook_backoff_ms / 1000,
                              float(settings.webhook_timeout_s), settings.webhook_allow_private)
-        self._client = httpx.AsyncClient(follow_redirects=False)  # a redirect could lead to a private address
+        # No redirects: one could lead to a private address. No kept-alive connections: deliveries connect to
+        # pinned addresses (webhooks.post_pinned), and a pooled TLS connection to an address, checked for one
+        # name, must not carry a request for another name served there.
+        self._client = httpx.AsyncClient(follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=0))
         self._task: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Task[None]] = set()
         self.passes = 0

@@ -8,8 +8,9 @@ it on its derive thread (derive/worker.py); the CLI (rebuild) runs it inline.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from concurrent.futures import Executor
+from collections.abc import Callable, Collection
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -28,37 +29,71 @@ log = logging.getLogger(__name__)
 POOL_CHUNKS = 2
 
 
+# One worker's answer: the derived rows by table (derive/rows.py), sessions derived, sessions failed.
+DerivedPart = tuple[dict[str, pa.Table], int, int]
+
+
+@dataclass
+class Batch:
+    """Sessions whose inputs were read and handed to the workers: written by `finish_batch`."""
+
+    keys: list[SessionKey]
+    loaded_seq: int  # the store's derived_seq when the inputs were read (Store.replace_derived)
+    parts: list[Future[DerivedPart]]
+    backlog: bool = False  # at least as many other dirty sessions were waiting (derive/worker.py grows batches)
+    quality: QualityThresholds | None = None  # thresholds for the store's sample scoring (None: not scored)
+
+
+def start_batch(store: Store, limit: int, pool: Executor | None = None, quality: QualityThresholds | None = None,
+                scoring: bool = True, busy: Collection[SessionKey] = ()) -> Batch | None:
+    """Fold new commits in, pick up to `limit` dirty sessions (not those in `busy`, a batch still away) and
+    read their inputs. With `pool` (worker processes) the derivation runs there, outside this process's
+    interpreter lock, while the caller goes on (e.g. writes the previous batch); without, it runs now."""
+    store.absorb_new_events()
+    away = set(busy)
+    waiting = [k for k in store.dirty_sessions(2 * limit + len(away)) if k not in away]
+    keys, backlog = waiting[:limit], len(waiting) >= 2 * limit
+    if not keys:
+        return None
+    loaded_seq = store.derived_seq
+    events = store.load_session_event_table(keys)
+    stats = store.load_stats_table(keys)
+    # Quality: lifecycle issues here (derive/quality.py), sample scores and issues by the store in replace_derived
+    # (docs/quality.md); `scoring` off only for bench_load's comparison.
+    q = (quality or QualityThresholds()) if scoring else None
+    if pool is None:
+        done: Future[DerivedPart] = Future()
+        done.set_result(derive_tables(keys, events, stats, q))
+        return Batch(keys, loaded_seq, [done], backlog, q)
+    parts = [pool.submit(derive_tables, *part, q) for part in _split(keys, events, stats, POOL_CHUNKS)]
+    return Batch(keys, loaded_seq, parts, backlog, q)
+
+
+def finish_batch(store: Store, batch: Batch) -> tuple[int, int]:
+    """Wait for a batch's derivations and write them; return (derived, failed). Raises what a worker raised
+    (BrokenProcessPool when one died): then nothing of the batch is written and its sessions stay dirty."""
+    parts = [future.result() for future in batch.parts]
+    # Each worker's tables as they are: their column types are inferred from the values, and may differ
+    # (an all-int column in one part, double in another); the store casts each to its columns.
+    names = {name for tables, _, _ in parts for name in tables}
+    by_table = {name: [t[name] for t, _, _ in parts if name in t] for name in names}
+    # Failed sessions are cleared too (their old rows removed); a later event retries them.
+    store.replace_derived(batch.keys, by_table, batch.quality, batch.loaded_seq)
+    return sum(p[1] for p in parts), sum(p[2] for p in parts)
+
+
 def derive_pending(store: Store, limit: int, pool: Executor | None = None, quality: QualityThresholds | None = None,
                    scoring: bool = True) -> tuple[int, int]:
     """Derive up to `limit` dirty sessions; return (derived, failed).
 
     With `pool` (worker processes), everything but the store's reads and writes runs there, outside
     this process's interpreter lock: the Arrow tables of inputs go to the workers, derivations come back."""
-    store.absorb_new_events()
-    keys = store.dirty_sessions(limit)
-    if not keys:
-        return 0, 0
-    events = store.load_session_event_table(keys)
-    stats = store.load_stats_table(keys)
-    # Quality (derive/quality.py) reads the raw samples; `scoring` off only for bench_load's comparison.
-    samples = store.load_sample_table(keys) if scoring else None
-    q = quality or QualityThresholds()
-    if pool is None:
-        parts = [derive_tables(keys, events, stats, samples, q)]
-    else:
-        done = [pool.submit(derive_tables, *part, q) for part in _split(keys, events, stats, samples, POOL_CHUNKS)]
-        parts = [future.result() for future in done]
-    # Each worker's tables as they are: their column types are inferred from the values, and may differ
-    # (an all-int column in one part, double in another); the store casts each to its columns.
-    names = {name for tables, _, _ in parts for name in tables}
-    by_table = {name: [t[name] for t, _, _ in parts if name in t] for name in names}
-    # Failed sessions are cleared too (their old rows removed); a later event retries them.
-    store.replace_derived(keys, by_table)
-    return sum(p[1] for p in parts), sum(p[2] for p in parts)
+    batch = start_batch(store, limit, pool, quality, scoring)
+    return (0, 0) if batch is None else finish_batch(store, batch)
 
 
-def _split(keys: list[SessionKey], events: pa.Table, stats: pa.Table, samples: pa.Table | None,
-           parts: int) -> list[tuple[list[SessionKey], pa.Table, pa.Table, pa.Table | None]]:
+def _split(keys: list[SessionKey], events: pa.Table, stats: pa.Table,
+           parts: int) -> list[tuple[list[SessionKey], pa.Table, pa.Table]]:
     """Share the sessions among `parts` workers (all keys with one session id in one part)."""
     chunk_of: dict[str, int] = {}
     for _, session_id in keys:
@@ -69,36 +104,34 @@ def _split(keys: list[SessionKey], events: pa.Table, stats: pa.Table, samples: p
         if len(ids):
             out.append(([k for k in keys if chunk_of[k[1]] == part],
                         events.filter(pc.is_in(events["session_id"], value_set=ids)),
-                        stats.filter(pc.is_in(stats["session_id"], value_set=ids)),
-                        None if samples is None else samples.filter(pc.is_in(samples["session_id"], value_set=ids))))
+                        stats.filter(pc.is_in(stats["session_id"], value_set=ids))))
     return out
 
 
-def derive_tables(keys: list[SessionKey], events: pa.Table, stats: pa.Table, samples: pa.Table | None = None,
+def derive_tables(keys: list[SessionKey], events: pa.Table, stats: pa.Table,
                   quality: QualityThresholds | None = None) -> tuple[dict[str, pa.Table], int, int]:
     """Derive each session from the store's input tables; return the derived rows as tables
-    (derive/rows.py), how many sessions were derived and how many failed. Pure: it can run in a worker."""
+    (derive/rows.py), how many sessions were derived and how many failed. Pure: it can run in a worker.
+    With `quality`, the lifecycle issues too (the store adds the sample scores and issues)."""
     by_session = events_by_session(events, keys)
     aggregates = stats_by_session(stats, keys)
     results = derive_sessions([(key, by_session[key], aggregates[key]) for key in keys])
-    if samples is not None:
-        _add_quality(keys, results, by_session, aggregates, samples, quality)
+    if quality is not None:
+        _add_lifecycle_quality(keys, results, by_session, aggregates, quality)
     derivations = [d for d in results if d is not None]
     return derivation_tables(derivations), len(derivations), len(results) - len(derivations)
 
 
-def _add_quality(keys: list[SessionKey], results: list[SessionDerivation | None],
-                 events: dict[SessionKey, list[dict[str, Any]]], aggregates: dict[SessionKey, list[StatsAggregate]],
-                 samples: pa.Table, quality: QualityThresholds | None) -> None:
-    """Scores and issues of each derived session (docs/quality.md), added to its derivation."""
-    by_key: dict[SessionKey, list[dict[str, Any]]] = {k: [] for k in keys}
-    for row in samples.to_pylist():
-        by_key.setdefault((row["project_id"], row["session_id"]), []).append(row)
+def _add_lifecycle_quality(keys: list[SessionKey], results: list[SessionDerivation | None],
+                           events: dict[SessionKey, list[dict[str, Any]]],
+                           aggregates: dict[SessionKey, list[StatsAggregate]], quality: QualityThresholds) -> None:
+    """Lifecycle issues of each derived session (docs/quality.md), added to its derivation: derive_quality
+    without samples (the store scores the samples, store/duckdb/quality.py)."""
     for key, derivation in zip(keys, results, strict=True):
         if derivation is None:
             continue
         try:
-            derivation.quality = derive_quality(key[0], key[1], events[key], aggregates[key], by_key[key], quality)
+            derivation.quality = derive_quality(key[0], key[1], events[key], aggregates[key], [], quality)
             add_endpoint_parts(derivation.endpoint_days, derivation.quality, key[0], key[1])
         except Exception:  # the session's other rows still count
             log.exception("scoring session %s of project %s failed", key[1], key[0])

@@ -4,6 +4,11 @@ Pure and deterministic like derive/session.py: the same events and stats
 samples, in any order, give the same rows. Formulas, thresholds and their
 sources: docs/quality.md.
 
+This is the reference implementation. The server runs only its lifecycle
+issues (`derive_quality` without samples, from derive/engine.py); the store
+scores the samples and finds the sample issues in SQL (store/duckdb/quality.py),
+and tests/store/test_quality_sql.py checks that both give the same rows.
+
 * Every stats sample gets a score (domain/scoring.py) and a weight: the time
   since the previous sample of the same stream/subscriber, at most 30 s (the
   first sample weighs 30 s). It covers [ts - weight, ts].
@@ -40,12 +45,6 @@ from videoinsights.domain.scoring import SAMPLE_PERIOD_S, SampleMetrics, parse_r
 
 SAMPLE_MS = int(SAMPLE_PERIOD_S * 1000)
 MAX_RUN_GAP_MS = 2 * SAMPLE_MS
-# The raw stats columns quality reads (store/duckdb loads only these).
-SAMPLE_COLUMNS: tuple[str, ...] = (
-    "event_id", "type", "ts", "stream_id", "subscriber_id", "audio_latency_ms", "video_latency_ms",
-    "round_trip_ms", "jitter_ms", "audio_packet_loss", "video_packet_loss", "audio_bitrate_kbps",
-    "video_bitrate_kbps", "video_resolution", "frame_rate", "freeze_count", "quality_limitation_reason",
-)
 
 
 @dataclass(frozen=True)
@@ -132,7 +131,7 @@ SAMPLE_CHECKS: dict[str, tuple[str, _Check, Callable[[Iterable[float]], float]]]
 }
 
 
-def _threshold(issue: str, t: QualityThresholds) -> float:
+def threshold(issue: str, t: QualityThresholds) -> float:
     return {
         "high_packet_loss": t.packet_loss, "high_rtt": t.rtt_ms, "high_jitter": t.jitter_ms,
         "low_bitrate": t.min_bpp, "low_frame_rate": t.min_fps, "video_freeze": float(t.freezes),
@@ -307,7 +306,7 @@ def _sample_issues(project_id: str, session_id: str, scored: list[_Sample], owne
                         project_id, session_id, meeting_of[(side, entity)], issue,
                         "stream" if side == "pub" else "subscriber", entity, owner(first),
                         first.ts - first.weight, run[-1][0].ts, metric, worst(v for _, v in run),
-                        _threshold(issue, t), len(run)))
+                        threshold(issue, t), len(run)))
                 run = [(s, value)] if value is not None else []
     return out
 

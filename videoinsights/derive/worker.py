@@ -5,6 +5,10 @@ Ingest only appends raw events; which sessions need deriving is recorded in the 
 loop can run beside the writer thread (DuckDB: its own connection, SQL outside the interpreter
 lock) or, on a store that allows it, in processes of its own. `lock` is shared with whatever
 else writes derived tables (admin calls, retention purges): one holder at a time.
+
+With worker processes the loop is a pipeline: while the workers derive batch N+1, this thread
+writes batch N (and then reads the inputs of N+2), so the store's statements and the pure
+derivation overlap instead of taking turns.
 """
 
 from __future__ import annotations
@@ -14,13 +18,64 @@ import multiprocessing
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from videoinsights.derive.engine import derive_pending
+from videoinsights.derive.engine import Batch, finish_batch, start_batch
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.store.base import Store
 
 log = logging.getLogger(__name__)
+
+# A cycle starts no new batch once another thread waits for the derivation lock (admin calls, purges and
+# checkpoints, on the ingest writer thread), or after this long: it writes the batch away and lets them in.
+RUN_S = 10.0
+# After n failed cycles in a row, the loop waits interval * 2**n seconds, at most this long.
+MAX_BACKOFF_S = 30.0
+# While at least a batch more waits, a batch grows up to this many times `derive_batch_sessions` (each batch's
+# statements cost about the same whatever its size: larger batches spend less per session), as long as one
+# pipeline step stays within BATCH_STEP_S: a new session waits about two steps before it is visible.
+BATCH_GROWTH = 4
+BATCH_STEP_S = 1.0
+
+
+def next_batch_size(current: int, base: int, backlog: bool, step_s: float) -> int:
+    """The next batch's size: doubled (up to BATCH_GROWTH x base) when another batch as large waited and the
+    step was quick, halved (down to base) after a step of more than twice BATCH_STEP_S, back to base once the
+    backlog is smaller than that."""
+    if not backlog:
+        return base
+    if step_s < BATCH_STEP_S:
+        return min(current * 2, base * BATCH_GROWTH)
+    if step_s > 2 * BATCH_STEP_S:
+        return max(current // 2, base)
+    return current
+
+
+class HandoffLock:
+    """The derivation lock: a plain lock that also tells its holder whether another thread waits for it, so
+    that the derive loop ends its run (and the writer thread, which then waits, is not held up)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = threading.Lock()
+        self._waiting = 0
+
+    def __enter__(self) -> HandoffLock:
+        with self._count:
+            self._waiting += 1
+        self._lock.acquire()
+        with self._count:
+            self._waiting -= 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    @property
+    def wanted(self) -> bool:
+        """Another thread waits for the lock."""
+        return self._waiting > 0
 
 
 @dataclass
@@ -31,27 +86,41 @@ class DeriveStats:
     derive_failures: int = 0
     derive_seconds: float = 0.0
     derive_cycles: int = 0
+    derive_cycle_failures: int = 0  # cycles that raised (nothing of them written; their sessions stay dirty)
+    derive_pool_restarts: int = 0  # worker pools replaced after one of their processes died
 
 
 class DeriveWorker:
     """Derive `batch` dirty sessions per cycle until none is left, then wait for new commits
     (`wake`) or `interval` seconds, whichever comes first. With `processes` > 0 the pure derivation
-    runs in that many worker processes (started with `spawn`: never fork a process running DuckDB)."""
+    runs in that many worker processes (started with `spawn`: never fork a process running DuckDB).
 
-    def __init__(self, store: Store, stats: DeriveStats, lock: threading.Lock, batch: int, interval: float,
+    A cycle that fails for a reason outside one session (a worker killed, the store refusing the
+    write) is logged and counted, and the loop backs off (`interval` doubled per failure in a row,
+    up to MAX_BACKOFF_S) instead of re-picking the same sessions at once; a broken pool is replaced."""
+
+    def __init__(self, store: Store, stats: DeriveStats, lock: HandoffLock, batch: int, interval: float,
                  processes: int = 0, quality: QualityThresholds | None = None) -> None:
         self.store, self.stats, self.lock = store, stats, lock
         self.quality = quality  # issue thresholds (settings quality_*, docs/quality.md)
         self.batch, self.interval = batch, interval
-        self.pool = (ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
-                     if processes > 0 else None)
+        self.batch_now = batch  # the adaptive size (next_batch_size)
+        self.processes = processes
+        self.pool = self._new_pool()
+        self.failures_in_a_row = 0
+        self._clock = time.monotonic()  # derive_seconds counted up to here
         self._wake = threading.Event()
-        self._stopping = False
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="videoinsights-derive", daemon=True)
 
+    def _new_pool(self) -> ProcessPoolExecutor | None:
+        if self.processes <= 0:
+            return None
+        pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+        pool.submit(int)  # start the workers now, not in the first cycle (spawn imports take a while)
+        return pool
+
     def start(self) -> None:
-        if self.pool is not None:
-            self.pool.submit(int)  # start the workers now, not in the first cycle (spawn imports take a while)
         self._thread.start()
 
     def wake(self) -> None:
@@ -60,31 +129,102 @@ class DeriveWorker:
 
     def stop(self) -> None:
         """Stop the loop, then derive whatever is still dirty (a graceful stop leaves nothing behind)."""
-        self._stopping = True
+        self._stop.set()
         self._wake.set()
         self._thread.join()
         while self.cycle():
             pass
         if self.pool is not None:
-            self.pool.shutdown()
+            self.pool.shutdown(cancel_futures=True)
 
     def cycle(self) -> int:
-        """One derive cycle; returns how many sessions it handled (derived or failed)."""
-        started = time.monotonic()
+        """One run of batches (for up to RUN_S), pipelined over the workers; returns how many sessions it
+        handled (derived or failed), 0 when it failed."""
+        self._clock = time.monotonic()
+        handled = 0
         try:
             with self.lock:
-                derived, failed = derive_pending(self.store, self.batch, self.pool, self.quality)
-        except Exception:
-            log.exception("derivation cycle failed")
-            derived, failed = 0, 0
+                handled = self._pipeline()
+            self.failures_in_a_row = 0
+        except Exception as exc:
+            self.failures_in_a_row += 1
+            self.stats.derive_cycle_failures += 1
+            log.exception("derivation cycle failed (%d in a row)", self.failures_in_a_row)
+            if isinstance(exc, BrokenProcessPool):
+                self._replace_pool()
+            handled = 0
+        self._count_time()
+        self.stats.derive_cycles += 1
+        return handled
+
+    def _pipeline(self) -> int:
+        """Start batch N+1 (its inputs go to the workers), then write batch N while they derive it; at the
+        end write the last one, so that nothing is away when the lock is released."""
+        handled = 0
+        away: Batch | None = None
+        try:
+            ends = time.monotonic() + RUN_S
+            while True:
+                began = time.monotonic()
+                limit = self.batch_now
+                following = start_batch(self.store, limit, self.pool, self.quality,
+                                        busy=away.keys if away is not None else ())
+                done, away = away, following
+                if done is not None:  # one pipeline step: start a batch, write the one before
+                    handled += sum(self._write(done))
+                    backlog = following is not None and following.backlog
+                    self.batch_now = next_batch_size(limit, self.batch, backlog, time.monotonic() - began)
+                if (away is None or self.pool is None or self._stop.is_set() or self.lock.wanted
+                        or time.monotonic() > ends):
+                    break
+            done, away = away, None
+            if done is not None:
+                handled += sum(self._write(done))
+        finally:
+            if away is not None:  # a failure: the batch still away is dropped, its sessions stay dirty
+                for part in away.parts:
+                    part.cancel()
+        return handled
+
+    def _write(self, batch: Batch) -> tuple[int, int]:
+        derived, failed = finish_batch(self.store, batch)
         self.stats.sessions_derived += derived
         self.stats.derive_failures += failed
-        self.stats.derive_seconds += time.monotonic() - started
-        self.stats.derive_cycles += 1
-        return derived + failed
+        self._count_time()
+        return derived, failed
+
+    def _count_time(self) -> None:
+        """Add the time since the last count to derive_seconds (after each batch: /metrics stays current)."""
+        now = time.monotonic()
+        self.stats.derive_seconds += now - self._clock
+        self._clock = now
+
+    def _replace_pool(self) -> None:
+        """A worker process died (killed, out of memory): its pool is broken for good, start another. If that
+        fails too (no process can start now), the broken pool stays: the next cycle fails and retries this."""
+        broken = self.pool
+        try:
+            self.pool = self._new_pool()
+        except Exception:
+            log.exception("starting a new derive worker pool failed (retried after the next failed cycle)")
+            return
+        if broken is not None:
+            broken.shutdown(wait=False, cancel_futures=True)
+        self.stats.derive_pool_restarts += 1
+        log.warning("derive worker pool replaced (%d so far)", self.stats.derive_pool_restarts)
+
+    def backoff(self) -> float:
+        """Seconds to wait before the next cycle after failures in a row (0: none failed)."""
+        if not self.failures_in_a_row:
+            return 0.0
+        return min(self.interval * 2**self.failures_in_a_row, MAX_BACKOFF_S)
 
     def _run(self) -> None:
-        while not self._stopping:
+        while not self._stop.is_set():
             self._wake.clear()
-            if self.cycle() == 0:
+            if self.cycle():
+                continue
+            if self.failures_in_a_row:  # new commits don't cut a backoff short: they come all the time
+                self._stop.wait(self.backoff())
+            else:
                 self._wake.wait(self.interval)

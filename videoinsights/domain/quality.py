@@ -36,6 +36,11 @@ BITRATE_BOUNDS: tuple[int, ...] = (
 LATENCY_FIELDS: tuple[str, ...] = (*(f"ms{b}" for b in LATENCY_BOUNDS), "ms1000Plus")
 BITRATE_FIELDS: tuple[str, ...] = (*(f"kbps{b}" for b in BITRATE_BOUNDS), "kbps3000Plus")
 
+# Extension scoreDistribution (docs/quality.md): sessions per score bucket, same (previous bound, N] rule
+# on the 1-5 score, the first bucket starting at 1. Field `score1_5` is 1 to 1.5, `score2` above 1.5 to 2, ...
+SCORE_BOUNDS: tuple[float, ...] = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0)
+SCORE_FIELDS: tuple[str, ...] = tuple("score" + f"{b:g}".replace(".", "_") for b in SCORE_BOUNDS)
+
 
 def bucket_index(bounds: tuple[int, ...], value: float) -> int:
     """Index of the bucket holding value: (bounds[i-1], bounds[i]], last = above all."""

@@ -11,10 +11,13 @@ result passes the limit.
 
 Cost: the store reads a query may make. Every collection field (each
 `projectData`, `sessions`, `sessionSummaries`, `meetings`, ... occurrence,
-aliases included) and every `session(sessionId:)` lookup is one read,
+aliases included), every `session(sessionId:)` lookup and every projectData
+`quality { scoreDistribution }` is one read,
 whatever the size of its result: a tiny result can still take a grouped
-scan of the rollups. The loaders read a level of the session tree for all
-parents at once, so a nested collection costs one read, not one per parent.
+scan of the rollups. Every `quality { ... }` of a session, meeting,
+connection, publisher or subscriber is two (its level's scores and issues).
+The loaders read a level of the session tree for all parents at once, so a
+nested collection costs one read, not one per parent.
 A query over the cost limit is refused before it runs.
 
 Both walks are linear in the document: a fragment is walked once and its
@@ -50,8 +53,12 @@ from graphql import (
 from videoinsights.query.pagination import DEFAULT_PAGE, MAX_PAGE, MEETINGS_PAGE
 
 _MEETING_COLLECTIONS = frozenset({"Meetings", "MeetingSummaries"})
-# Fields that read the store although their type is not a collection.
-_LOOKUPS = frozenset({("SessionData", "session")})
+# Fields that read the store although their type is not a collection: a session lookup, and
+# projectData's scoreDistribution (one more statement for the page of rows, docs/quality.md).
+_LOOKUPS = frozenset({("SessionData", "session"), ("Quality", "scoreDistribution")})
+# Types whose every occurrence reads the store: a level's `quality` loads its scores and its issues, two
+# statements (query/quality.py), whatever the number of siblings.
+_TYPE_READS = {"QualityScore": 2}
 
 
 class FragmentCycleError(ValueError):
@@ -130,7 +137,8 @@ class _Estimator:
                     reads += 1 + below.reads
                 else:
                     nodes += below.nodes
-                    reads += below.reads + ((parent.name, sel.name.value) in _LOOKUPS)
+                    reads += (below.reads + ((parent.name, sel.name.value) in _LOOKUPS)
+                              + _TYPE_READS.get(getattr(child, "name", ""), 0))
             elif isinstance(sel, InlineFragmentNode):
                 target = self.schema.get_type(sel.type_condition.name.value) if sel.type_condition else parent
                 below = self.walk(sel.selection_set, target)

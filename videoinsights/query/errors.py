@@ -70,5 +70,5 @@ class ReadLimitError(InsightsError):
         super().__init__(
             QUERY_LIMIT,
             f"The query exceeds the limit of {limit:,} reads ({reads:,} requested: each projectData, "
-            "sessions, sessionSummaries, session and nested list is one). Split the query.",
+            "sessions, sessionSummaries, session and nested list is one, each quality two). Split the query.",
         )

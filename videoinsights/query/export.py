@@ -33,7 +33,7 @@ from videoinsights.query import session_data
 from videoinsights.query.dates import DateValueError, format_date, parse_date
 from videoinsights.query.errors import InsightsError
 from videoinsights.query.metric import plan_metric
-from videoinsights.query.project_data import ReportArgs
+from videoinsights.query.project_data import ReportArgs, add_score_distribution
 from videoinsights.query.schema import GROUP_BY, build_schema
 from videoinsights.query.selection import Tree
 
@@ -232,7 +232,13 @@ def export_rows(request: ExportRequest, cursor: Any, now_ms: int, first_daily_da
         plan = plan_metric(_tree(columns), report.include_project)
         query = report.query(request.project_id, plan, month_start(first_daily_day), 0, 0)
         batches = sql.export.project_report_batches(cursor, query, batch_rows)
-        return ([_flatten(report.metric(row, plan), columns) for row in batch] for batch in batches)
+
+        def metrics(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            if plan.score_distribution:  # quality.scoreDistribution: one more statement per batch
+                add_score_distribution(cursor, request.project_id, report, batch)
+            return [_flatten(report.metric(row, plan), columns) for row in batch]
+
+        return (metrics(batch) for batch in batches)
     _, build, owners = _SESSION_KINDS[request.kind]
     end = now_ms if request.end_ms is None else request.end_ms
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from videoinsights.domain.quality import BITRATE_FIELDS, LATENCY_FIELDS, QUALITY_LIMITATION_REASONS
+from videoinsights.domain.quality import BITRATE_FIELDS, LATENCY_FIELDS, QUALITY_LIMITATION_REASONS, SCORE_FIELDS
 from videoinsights.domain.scoring import ISSUE_TYPES
 from videoinsights.domain.tiers import TIERS
 from videoinsights.query.scalars import finite
@@ -52,6 +52,8 @@ ERROR_KINDS: dict[str, str] = {
 }
 LATENCY_COLUMNS: dict[str, str] = {f: f"lat_{f.lower()}" for f in LATENCY_FIELDS}
 BITRATE_COLUMNS: dict[str, str] = {f: f"br_{f.lower()}" for f in BITRATE_FIELDS}
+# Extension scoreDistribution (docs/quality.md): field -> index of its bucket.
+SCORE_BUCKET_FIELDS: dict[str, int] = {f: i for i, f in enumerate(SCORE_FIELDS)}
 # Extension averages (docs/api.md): field -> prefix of its sum and count columns (domain/quality.py STATS_MEANS).
 MEAN_FIELDS: dict[str, str] = {
     "jitterMsAvg": "jit",
@@ -69,6 +71,9 @@ class MetricPlan:
     endpoint_columns: tuple[str, ...]
     project_columns: tuple[str, ...]
     build: Build
+    # quality.scoreDistribution was asked (and applies): the caller puts each row's session counts per
+    # score bucket in row["_score_distribution"] (one extra statement for the whole page).
+    score_distribution: bool = False
 
 
 class _Collector:
@@ -76,6 +81,7 @@ class _Collector:
         self.endpoint: dict[str, None] = {}
         self.project: dict[str, None] = {}
         self.project_available = project_available
+        self.score_distribution = False
 
     def endpoint_col(self, column: str) -> Build:
         self.endpoint[column] = None
@@ -147,6 +153,15 @@ def _quality_side(side: str, tree: Tree, c: _Collector) -> Build:
     return _obj(fields)
 
 
+def _score_distribution(tree: Tree, c: _Collector) -> Build:
+    """Sessions per score bucket: session-level, so null under endpoint filters, groups and fine intervals."""
+    if not c.project_available:
+        return lambda row: None
+    c.score_distribution = True
+    fields = [(f, SCORE_BUCKET_FIELDS[f]) for f in tree if f in SCORE_BUCKET_FIELDS]
+    return lambda row: {f: row["_score_distribution"][i] for f, i in fields}
+
+
 def _errors(tree: Tree, c: _Collector) -> Build:
     fields: list[tuple[str, Build]] = []
     for name, sub in tree.items():
@@ -190,7 +205,9 @@ def plan_metric(tree: Tree, project_available: bool) -> MetricPlan:
             if "issues" in sub:  # extension: issues by type (docs/quality.md)
                 sides.append(("issues", _obj([(f, _int(c.endpoint_col(ISSUE_FIELDS[f])))
                                               for f in sub["issues"] if f in ISSUE_FIELDS])))
+            if "scoreDistribution" in sub:  # extension: sessions per score bucket (docs/quality.md)
+                sides.append(("scoreDistribution", _score_distribution(sub["scoreDistribution"], c)))
             fields.append((name, _obj(sides)))
         elif name == "errors":
             fields.append((name, _errors(sub, c)))
-    return MetricPlan(tuple(c.endpoint), tuple(c.project), _obj(fields))
+    return MetricPlan(tuple(c.endpoint), tuple(c.project), _obj(fields), c.score_distribution)

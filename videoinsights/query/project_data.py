@@ -9,7 +9,7 @@ from typing import Any
 from graphql import GraphQLResolveInfo
 
 from videoinsights.derive.fine import FINE_MEASURES
-from videoinsights.domain.days import day_start_ms, month_start
+from videoinsights.domain.days import day_end_ms, day_start_ms, month_start
 from videoinsights.query.context import RequestContext
 from videoinsights.query.errors import InsightsError
 from videoinsights.query.metric import MetricPlan, plan_metric
@@ -98,6 +98,13 @@ class ReportArgs:
             end_ms=self.end_ms,
         )
 
+    def days_of(self, row: dict[str, Any]) -> tuple[date, date]:
+        """The first and last day of the requested range that a (non-fine) report row covers."""
+        if self.interval is None:
+            return self.first_day or row["min_day"], self.last_day
+        first = max(row["bucket"], self.first_day) if self.first_day else row["bucket"]
+        return first, bucket_end(row["bucket"], self.interval, self.last_day)
+
     def metric(self, row: dict[str, Any], plan: MetricPlan) -> Any:
         """One report row -> a Metric object (intervalStart/End as epoch ms)."""
         if self.interval in FINE_INTERVALS:  # bucket: epoch ms starting the hour or minute
@@ -118,5 +125,16 @@ def resolve_project_data(obj: dict[str, Any], info: GraphQLResolveInfo, **args: 
     query = report.query(obj["_project"].project_id, plan, month_start(ctx.first_daily_day), page.offset, page.limit)
     rows, total = ctx.sql.reads.project_report(ctx.cursor, query)
     ctx.count(len(rows))
+    if plan.score_distribution:
+        add_score_distribution(ctx.cursor, obj["_project"].project_id, report, rows)
     metrics = [report.metric(row, plan) for row in rows]
     return page.result(metrics, total, interval=report.interval)
+
+
+def add_score_distribution(cursor: Any, project_id: str, report: ReportArgs, rows: list[dict[str, Any]]) -> None:
+    """Put in each report row its sessions per score bucket (by the LA day each session was last seen), for
+    MetricPlan.score_distribution: one statement for all the rows."""
+    spans = [report.days_of(row) for row in rows]
+    ranges = [(day_start_ms(first), day_end_ms(last)) for first, last in spans]
+    for row, counts in zip(rows, reads.score_distribution(cursor, project_id, ranges), strict=True):
+        row["_score_distribution"] = counts

@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from videoinsights.derive.quality import QualityThresholds
 
 SessionKey = tuple[str, str]  # (project_id, session_id)
 
@@ -83,10 +86,16 @@ class Store(Protocol):
     def mark_all_dirty(self) -> int: ...
     def load_session_event_table(self, keys: Sequence[SessionKey]) -> pa.Table: ...
     def load_stats_table(self, keys: Sequence[SessionKey]) -> pa.Table: ...
-    def load_sample_table(self, keys: Sequence[SessionKey]) -> pa.Table: ...
-    def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]]) -> None: ...
+    # Quality (docs/quality.md): with `quality` thresholds, replace_derived also scores the sessions' raw stats
+    # samples and detects their sample issues itself (in the database, vectorised: store/duckdb/quality.py),
+    # from the new publishers/subscribers/connections rows in `tables`, and adds their endpoint-day measures.
+    # The lifecycle issues (one-way media, failed attempts, reconnects) come in `tables` from derive/quality.py.
+    # loaded_seq: derived_seq when the keys' inputs were read; sessions dirtied by commits absorbed after it
+    # stay dirty (None: every key is clean afterwards, as when nothing was absorbed in between).
+    def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]],
+                        quality: QualityThresholds | None = None, loaded_seq: int | None = None) -> None: ...
     def clear_derived(self) -> None: ...
 
     # retention
     def purge(self, raw_before: date, daily_before: date, monthly_before: date,
-              minutes_before_ms: int | None = None) -> dict[str, int]: ...
+              minutes_before_ms: int | None = None, alerts_before_ms: int | None = None) -> dict[str, int]: ...

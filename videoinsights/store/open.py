@@ -108,13 +108,17 @@ def duckdb_path(url: str) -> str | None:
     return parsed.path if parsed.scheme == "duckdb" else None
 
 
-def open_store(url: str, *, read_only: bool = False, retention: Any = None) -> Store:
-    """Open the store a URL names (creating its tables if needed)."""
+def open_store(url: str, *, read_only: bool = False, retention: Any = None,
+               duckdb_options: dict[str, int] | None = None) -> Store:
+    """Open the store a URL names (creating its tables if needed).
+
+    duckdb_options: DuckDBStore's tuning keywords (wal_autocheckpoint_mb, memory_limit_mb); unused on ClickHouse.
+    """
     parsed = parse_store_url(url)
     if parsed.scheme == "duckdb":
         from videoinsights.store.duckdb.store import DuckDBStore
 
-        return DuckDBStore(parsed.path, read_only=read_only)
+        return DuckDBStore(parsed.path, read_only=read_only, **(duckdb_options or {}))
     from videoinsights.store.clickhouse.client import ChdbClient, HttpClient
     from videoinsights.store.clickhouse.store import ClickHouseStore
 

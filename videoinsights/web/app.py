@@ -67,8 +67,10 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = open_store(settings.store_url, retention=Retention(settings.raw_retention_days,
-                                                                   settings.minute_retention_hours))
+        store = open_store(settings.store_url,
+                           retention=Retention(settings.raw_retention_days, settings.minute_retention_hours),
+                           duckdb_options={"wal_autocheckpoint_mb": settings.wal_autocheckpoint_mb,
+                                           "memory_limit_mb": settings.duckdb_memory_limit_mb})
         local = duckdb_path(settings.store_url)  # admin commands find a DuckDB file's server by its sidecar
         writer = Writer(store, settings)
         writer.start()

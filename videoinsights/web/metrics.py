@@ -149,6 +149,10 @@ class ServerState(Collector):
             ("sessions_derived", "Session derivations written.", stats.sessions_derived),
             ("derive_failures", "Session derivations that raised.", stats.derive_failures),
             ("derive_seconds", "Time spent deriving.", stats.derive_seconds),
+            ("derive_cycle_failures", "Derive cycles that failed as a whole (retried after a backoff).",
+             stats.derive_cycle_failures),
+            ("derive_pool_restarts", "Derive worker pools replaced after a worker process died.",
+             stats.derive_pool_restarts),
         ):
             yield CounterMetricFamily(f"videoinsights_{name}", help, value=value)
         dirty = store.dirty_session_count()

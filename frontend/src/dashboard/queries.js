@@ -1,4 +1,6 @@
 // The GraphQL documents of the dashboard: one request per tab, using aliases.
+import { ISSUES } from '../common/issues.js';
+
 const VARS = `$p: IntOrString!, $start: Date!, $end: Date, $interval: Interval, $country: [Country], $region: [String],
   $sdkType: [SdkType], $sdkVersion: [String], $browser: [Browser], $browserVersion: [String]`;
 const FILTERS = `start: $start, end: $end, country: $country, region: $region, sdkType: $sdkType,
@@ -32,11 +34,17 @@ const SIDE = `videoBitrateKbpsAvg latencyMsAvg latencyDistribution { ${LATENCY_B
   videoBitrateDistribution { ${BITRATE_BUCKETS.join(' ')} }`;
 const AVERAGES = 'videoBitrateKbpsAvg latencyMsAvg';
 
+// Extensions (docs/quality.md): sessions per score bucket (session-level: null under endpoint filters) and
+// detected issues by type per interval.
+export const SCORE_BUCKETS = ['score1_5', 'score2', 'score2_5', 'score3', 'score3_5', 'score4', 'score4_5', 'score5'];
+
 export const qualityQuery = `query DashboardQuality(${VARS}) {
   project(projectId: $p) {
-    totals: projectData(${FILTERS}) { resources { quality { publisher { ${SIDE} } subscriber { ${SIDE} } } } }
+    totals: projectData(${FILTERS}) { resources { quality { publisher { ${SIDE} } subscriber { ${SIDE} }
+      scoreDistribution { ${SCORE_BUCKETS.join(' ')} } } } }
     series: projectData(${FILTERS}, interval: $interval) {
-      interval resources { intervalStart quality { publisher { ${AVERAGES} } subscriber { ${AVERAGES} } } }
+      interval resources { intervalStart quality { publisher { ${AVERAGES} } subscriber { ${AVERAGES} }
+        issues { ${ISSUES.map(([, field]) => field).join(' ')} } } }
     }
   }
 }`;

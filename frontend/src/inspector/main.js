@@ -6,10 +6,10 @@ import { boot } from '../common/boot.js';
 import { destroyAll } from '../common/charts.js';
 import { countryName } from '../common/countries.js';
 import { card, empty, failure, fill, h, kpi, loading } from '../common/dom.js';
-import { count, dateTime, duration, minutes } from '../common/format.js';
+import { count, dateTime, duration, minutes, num } from '../common/format.js';
 import { ADVANCED_NOTE } from '../common/sessions.js';
 import { sessionQuery, statsQuery } from './queries.js';
-import { drawStreamCharts } from './streams.js';
+import { drawStreamCharts, issueData, issueList, issueText } from './streams.js';
 import { drawTimeline } from './timeline.js';
 
 const projectId = boot.project.id;
@@ -102,7 +102,39 @@ function streamsList(meeting, statsSlot) {
   });
 }
 
-async function showStats(meeting, slots) {
+/**
+ * The meeting's issues placed on the timeline rows (connections first, then streams) and grouped by stream.
+ * A stream's issues are its own (publisher side) and those of its subscribers; a subscriber's, a reconnect's or
+ * an attempt's issue goes on the row of the participant's connection.
+ */
+function placeIssues(meeting) {
+  const connections = meeting.connections.resources;
+  const publishers = meeting.publishers.resources;
+  const connRow = new Map(connections.map((c, i) => [c.connectionId, i]));
+  const streamRow = new Map(publishers.map((p, j) => [p.stream?.streamId, connections.length + j]));
+  const streamOfSubscriber = new Map(meeting.subscribers.resources.map((s) => [s.subscriberId, s.stream?.streamId]));
+  const marks = [];
+  const byStream = new Map();
+  const all = [];
+  for (const issue of meeting.quality?.issues || []) {
+    const onStream = issue.entityKind === 'stream';
+    const who = `${onStream ? 'publisher' : issue.entityKind === 'subscriber' ? 'subscriber' : 'participant'} ${issue.connectionId || issue.entityId}`;
+    all.push({ issue, who });
+    const row = onStream ? streamRow.get(issue.entityId) : connRow.get(issue.connectionId ?? issue.entityId);
+    if (row !== undefined) {
+      marks.push({ row, start: Date.parse(issue.start), end: Date.parse(issue.end), title: issueText(issue, who),
+        data: { ...issueData(issue, who), row: onStream ? `stream:${issue.entityId}` : `connection:${issue.connectionId ?? issue.entityId}` } });
+    }
+    const stream = onStream ? issue.entityId : issue.entityKind === 'subscriber' ? streamOfSubscriber.get(issue.entityId) : null;
+    if (stream) {
+      if (!byStream.has(stream)) byStream.set(stream, []);
+      byStream.get(stream).push({ issue, who });
+    }
+  }
+  return { marks, byStream, all };
+}
+
+async function showStats(meeting, slots, issuesByStream) {
   try {
     const data = await query(statsQuery, { p: projectId, id: sessionId, at: meeting.createdAt });
     const found = data.project.sessionData.sessions.resources[0]?.meetings.resources[0];
@@ -116,7 +148,7 @@ async function showStats(meeting, slots) {
         ...subs.map((s) => ({ label: `subscriber ${s.connectionId.slice(0, 8)}`, stats: s.streamStatsCollection?.resources || [] })),
       ];
       const truncated = [pub, ...subs.map((s) => s.streamStatsCollection)].some((c) => c?.pageInfo?.hasNextPage);
-      drawStreamCharts(slot, series, truncated);
+      drawStreamCharts(slot, series, truncated, issuesByStream.get(streamId) || []);
     }
   } catch (error) {
     for (const slot of slots.values()) fill(slot, failure(error));
@@ -127,7 +159,10 @@ async function showStats(meeting, slots) {
 function meetingView(meeting, index, container) {
   destroyAll(container);
   const connections = meeting.connections.resources;
-  const timeline = card('Connections and streams', { id: 'meeting-timeline', wide: true });
+  const placed = placeIssues(meeting);
+  const score = meeting.quality?.score ?? null;
+  const timeline = card('Connections and streams', { id: 'meeting-timeline', wide: true,
+    note: placed.all.length ? 'Red marks: detected quality issues on the participant\'s or the stream\'s row (hover for the type and evidence).' : null });
   const people = card('Participants', { id: 'participants', wide: true });
   const streams = card('Streams and subscribers', { id: 'streams', wide: true, note: 'From the 30-second stats of the publisher (solid) and each subscriber (dashed); available outgoing bitrate and quality limitation are the publisher\'s alone.' });
   fill(container,
@@ -135,18 +170,24 @@ function meetingView(meeting, index, container) {
       kpi('meetingDuration', `Meeting ${index + 1}`, span(meeting.createdAt, meeting.destroyedAt), meeting.destroyedAt ? duration(span(meeting.createdAt, meeting.destroyedAt)) : 'live', dateTime(meeting.createdAt)),
       kpi('connections', 'Connections', meeting.connections.totalCount, count(meeting.connections.totalCount), `peak ${count(meeting.connections.maxConcurrent)} at once`),
       kpi('streams', 'Streams', meeting.publishers.totalCount, count(meeting.publishers.totalCount), minutes(meeting.publisherMinutes)),
-      kpi('subscribers', 'Subscribers', meeting.subscribers.totalCount, count(meeting.subscribers.totalCount), minutes(meeting.subscriberMinutes))),
+      kpi('subscribers', 'Subscribers', meeting.subscribers.totalCount, count(meeting.subscribers.totalCount), minutes(meeting.subscriberMinutes)),
+      kpi('score', 'Quality score', score, score === null ? '–' : num(score, 2),
+        `${count(placed.all.length)} issue${placed.all.length === 1 ? '' : 's'} detected`)),
     h('div', { class: 'grid' }, timeline.el, people.el, streams.el));
   const rows = [
     ...connections.map((c) => ({ label: `conn ${c.connectionId.slice(0, 14)}`, start: c.createdAt, end: c.destroyedAt, colorIndex: 0 })),
     ...meeting.publishers.resources.map((p) => ({ label: `stream ${(p.stream?.streamId || '').slice(0, 12)}`, start: p.createdAt, end: p.destroyedAt, colorIndex: 1 })),
   ];
-  if (rows.length) drawTimeline(timeline.body, rows, { label: 'connections and streams of the meeting' });
-  else fill(timeline.body, empty());
+  if (rows.length) {
+    drawTimeline(timeline.body, rows, { label: 'connections and streams of the meeting', marks: placed.marks });
+    if (placed.all.length) {
+      timeline.body.append(issueList(placed.all));
+    }
+  } else fill(timeline.body, empty());
   fill(people.body, participantsTable(meeting));
   const slots = new Map();
   fill(streams.body, streamsList(meeting, slots));
-  return slots.size ? showStats(meeting, slots) : Promise.resolve();
+  return slots.size ? showStats(meeting, slots, placed.byStream) : Promise.resolve();
 }
 
 let currentIndex = -1;

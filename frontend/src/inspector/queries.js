@@ -1,4 +1,8 @@
 // GraphQL documents of the session inspector.
+import { ISSUE_FIELDS } from '../common/issues.js';
+
+// Each meeting's quality (extension, docs/quality.md): its score and every issue detected in it, which the
+// inspector places on the timeline rows and the per-stream charts (two statements for all meetings).
 export const sessionQuery = `query InspectSession($p: IntOrString!, $id: String!, $after: String) {
   project(projectId: $p) {
     sessionData {
@@ -10,6 +14,7 @@ export const sessionQuery = `query InspectSession($p: IntOrString!, $id: String!
             pageInfo { hasNextPage endCursor }
             resources {
               meetingId createdAt destroyedAt publisherMinutes subscriberMinutes
+              quality { score scoreP10 issues { ${ISSUE_FIELDS} } }
               connections(first: 1000) {
                 totalCount maxConcurrent
                 resources {

@@ -1,9 +1,12 @@
 // Per-stream charts from the 30-second stats: video bitrate, latency, packet loss, jitter, round-trip time,
 // frame rate and freezes of the publisher and of every subscriber of the stream; the publisher's available
-// outgoing bitrate and why it limited its quality (W3C qualityLimitationReason).
+// outgoing bitrate and why it limited its quality (W3C qualityLimitationReason). Detected issues of the stream
+// (docs/quality.md) are listed above the charts and shaded as bands on the chart of their metric.
 import { color, draw } from '../common/charts.js';
 import { empty, fill, h } from '../common/dom.js';
 import { compact, count, kbps, ms, num, pct, time } from '../common/format.js';
+import { evidence, issueChart, issueLabel } from '../common/issues.js';
+import { overlayPlugin } from './overlay.js';
 
 // Quality limitation reasons on a 0..3 axis, in the order of the API's QualityLimitationDistribution.
 const REASONS = ['none', 'bandwidth', 'cpu', 'other'];
@@ -28,13 +31,42 @@ const ticks = (unit) => (v) => {
   return compact(v);
 };
 
-/** series: [{label, stats: [...samples]}], the publisher first. */
-export function drawStreamCharts(container, series, truncated) {
+/** The data attributes that name an issue in the page (markers, bands and list items alike). */
+export const issueData = (issue, who) => ({
+  issueType: issue.type, start: issue.start, end: issue.end, connection: issue.connectionId || '', who,
+});
+
+/** "High packet loss, 10:05:00 → 10:10:00: packet loss 5% (threshold 3%), publisher A". */
+export const issueText = (issue, who) =>
+  `${issueLabel(issue.type)}, ${time(Date.parse(issue.start))} → ${time(Date.parse(issue.end))}: ${evidence(issue)}, ${who}`;
+
+/** A band over the whole height of the chart area for the issue's time span. */
+function placeBand(chart, band) {
+  const x = chart.scales.x;
+  return { left: x.getPixelForValue(band.start), right: x.getPixelForValue(band.end), top: chart.chartArea.top, bottom: chart.chartArea.bottom };
+}
+
+/** The issues as a list: [{issue, who}]. */
+export function issueList(issues) {
+  return h('ul', { class: 'issue-list' }, issues.map(({ issue, who }) => h('li', { class: 'issue-item', dataset: issueData(issue, who) },
+    h('span', { class: 'issue-swatch', 'aria-hidden': 'true' }), issueText(issue, who))));
+}
+
+/**
+ * series: [{label, stats: [...samples]}], the publisher first; issues: [{issue, who}] of the stream (its publisher's
+ * and its subscribers'), `who` naming the side it was seen on.
+ */
+export function drawStreamCharts(container, series, truncated, issues = []) {
   const withData = series.filter((s) => s.stats.length);
-  if (!withData.length) return fill(container, empty('No stats samples for this stream.'));
+  const list = issues.length ? issueList(issues) : null;
+  if (!withData.length) return fill(container, list, empty('No stats samples for this stream.'));
   const grid = h('div', { class: 'grid grid-3 stream-charts' });
-  fill(container, grid, truncated ? h('p', { class: 'note' }, 'Showing the first 1,000 samples of each side.') : null);
+  fill(container, list, grid, truncated ? h('p', { class: 'note' }, 'Showing the first 1,000 samples of each side.') : null);
   for (const [title, read, fmt, unit, key, publisherOnly] of METRICS) {
+    const bands = issues.filter(({ issue }) => [key, null].includes(issueChart(issue))).map(({ issue, who }) => ({
+      start: Date.parse(issue.start), end: Date.parse(issue.end), className: 'issue-band', title: issueText(issue, who),
+      data: issueData(issue, who),
+    }));
     const box = h('div', { class: 'metric', dataset: { metric: key } }, h('h4', {}, title));
     const slot = h('div', {});
     box.append(slot);
@@ -52,6 +84,7 @@ export function drawStreamCharts(container, series, truncated) {
       continue;
     }
     draw(slot, { type: 'line', label: `${title} of the stream`, data: { datasets },
+      plugins: bands.length ? [overlayPlugin(bands, placeBand)] : [],
       options: {
         parsing: false, interaction: { mode: 'nearest', intersect: false },
         scales: { x: { type: 'linear', ticks: { callback: (v) => time(v), maxTicksLimit: 5 } },

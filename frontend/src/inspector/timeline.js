@@ -1,11 +1,25 @@
-// Timelines drawn as floating bars on a time axis: meetings of a session, connections and streams of a meeting.
+// Timelines drawn as floating bars on a time axis: meetings of a session, connections and streams of a meeting,
+// with optional marks (detected issues) over a row's bar.
 import { color, draw } from '../common/charts.js';
 import { duration, time } from '../common/format.js';
+import { overlayPlugin } from './overlay.js';
 
 const ms = (iso) => Date.parse(iso);
 
-/** rows: [{label, start (ISO), end (ISO|null), colorIndex}]; open ends are drawn up to `now`. */
-export function drawTimeline(container, rows, { label, now = Date.now(), onClick } = {}) {
+/** Where a mark {row, start, end} (epoch ms) lies: its time span across the row's bar. */
+function placeMark(chart, mark) {
+  const bar = chart.getDatasetMeta(0).data[mark.row];
+  if (!bar) return null;
+  const x = chart.scales.x;
+  const half = bar.height / 2;
+  return { left: x.getPixelForValue(mark.start), right: x.getPixelForValue(mark.end), top: bar.y - half, bottom: bar.y + half };
+}
+
+/**
+ * rows: [{label, start (ISO), end (ISO|null), colorIndex}]; open ends are drawn up to `now`.
+ * marks: [{row (index), start, end (epoch ms), title, data}] drawn as `.timeline-mark` elements over the row.
+ */
+export function drawTimeline(container, rows, { label, now = Date.now(), onClick, marks = [] } = {}) {
   const data = rows.map((r) => [ms(r.start), r.end ? ms(r.end) : now]);
   const min = Math.min(...data.map((d) => d[0]));
   const max = Math.max(...data.map((d) => d[1]));
@@ -17,6 +31,7 @@ export function drawTimeline(container, rows, { label, now = Date.now(), onClick
       labels: rows.map((r) => r.label),
       datasets: [{ data, backgroundColor: rows.map((r) => color(r.colorIndex ?? 0)), borderRadius: 3, barPercentage: 0.7, categoryPercentage: 0.9 }],
     },
+    plugins: marks.length ? [overlayPlugin(marks.map((m) => ({ ...m, className: 'timeline-mark' })), placeMark)] : [],
     options: {
       indexAxis: 'y',
       onClick: onClick ? (_e, elements) => elements.length && onClick(elements[0].index) : undefined,

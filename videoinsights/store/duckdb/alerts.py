@@ -251,6 +251,16 @@ def update_delivery(cur: Cursor, delivery_id: str, status: str, attempts: int, h
                 " WHERE delivery_id = ?", [status, attempts, http_status, error, at_ms, delivery_id])
 
 
+def purge(cur: Cursor, before_ms: int) -> dict[str, int]:
+    """Forget deliveries created before `before_ms` and the record of meetings announced before it.
+
+    The retention is at least a day: longer than a delivery's tries (seconds) and than the lookback of
+    ended_meetings (a day), so nothing purged is still being sent or could be announced again."""
+    deliveries = cur.execute("DELETE FROM alert_deliveries WHERE created_at < ?", [before_ms]).fetchone()[0]
+    sent = cur.execute("DELETE FROM alert_meetings_sent WHERE sent_at < ?", [before_ms]).fetchone()[0]
+    return {"alert_deliveries": int(deliveries), "alert_meetings_sent": int(sent)}
+
+
 def project_deliveries(cur: Cursor, project_id: str, limit: int = 100) -> list[tuple[Any, ...]]:
     return list(cur.execute(f"SELECT {DELIVERY_COLUMNS} FROM alert_deliveries WHERE project_id = ?"
                             " ORDER BY created_at DESC, delivery_id DESC LIMIT ?", [project_id, limit]).fetchall())

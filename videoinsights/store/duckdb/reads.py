@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
+from videoinsights.domain.quality import SCORE_BOUNDS
 from videoinsights.domain.tiers import TIER_COLUMNS
 from videoinsights.query.report import KNOWN_VALUES, ReportQuery
 
@@ -415,3 +416,25 @@ def quality_issues(cur: Cursor, project_id: str, session_ids: Sequence[str]) -> 
         "SELECT * FROM quality_issues WHERE project_id = $p AND session_id IN (SELECT unnest($s)) "
         "ORDER BY session_id, start_ts, issue_type, entity_id",
         {"p": project_id, "s": list(dict.fromkeys(session_ids))}))
+
+
+def score_distribution(cur: Cursor, project_id: str, ranges: Sequence[tuple[int, int]]) -> list[list[int]]:
+    """Scored sessions per score bucket, for each [lo, hi) range of `last_seen_at` (epoch ms), in one statement.
+
+    Returns one list of len(SCORE_BOUNDS) counts per range, in the order of `ranges` (buckets as in
+    domain/quality.py: above the previous bound, at most the bound)."""
+    if not ranges:
+        return []
+    cases = " ".join(f"WHEN q.score <= {bound} THEN {i}" for i, bound in enumerate(SCORE_BOUNDS[:-1]))
+    last = len(SCORE_BOUNDS) - 1
+    sql = ("WITH r AS (SELECT unnest($lo) AS lo, unnest($hi) AS hi, unnest($idx) AS idx) "
+           f"SELECT r.idx, CASE {cases} ELSE {last} END AS bucket, count(*) AS sessions "
+           "FROM quality_scores q JOIN sessions s ON s.project_id = q.project_id AND s.session_id = q.session_id "
+           "JOIN r ON s.last_seen_at >= r.lo AND s.last_seen_at < r.hi "
+           "WHERE q.project_id = $p AND q.level = 'session' AND s.project_id = $p GROUP BY ALL")
+    params = {"p": project_id, "lo": [lo for lo, _ in ranges], "hi": [hi for _, hi in ranges],
+              "idx": list(range(len(ranges)))}
+    counts = [[0] * len(SCORE_BOUNDS) for _ in ranges]
+    for idx, bucket, sessions in cur.execute(sql, params).fetchall():
+        counts[idx][bucket] = int(sessions)
+    return counts

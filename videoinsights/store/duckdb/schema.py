@@ -9,7 +9,10 @@ from videoinsights.domain.events import COLUMN_KIND, FIELD_COLUMNS, SQL_TYPE
 from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS, STATS_EXTRA_COLUMNS
 from videoinsights.domain.tiers import TIER_COLUMNS
 
-SCHEMA_VERSION = 5
+# 6: quality_samples/quality_buckets (scored at absorb); 7: the dedup keys moved from the event_ids table to
+# the keys file (store/duckdb/dedup.py)
+SCHEMA_VERSION = 7
+
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
     return ",\n  ".join(f"{n} {sql_type}" for n in names)
@@ -85,13 +88,37 @@ CREATE TABLE IF NOT EXISTS stats_daily (
   {_columns(STATS_EXTRA_COLUMNS, "DOUBLE NOT NULL DEFAULT 0")},
   PRIMARY KEY (project_id, session_id, side, entity_id, day)
 )""",
-    # Dedup keys live apart from the wide event table so the unique index stays small.
-    "event_ids": """
-CREATE TABLE IF NOT EXISTS event_ids (
-  project_id VARCHAR NOT NULL,
+    # Each stats sample scored once, when its commit is absorbed (store/duckdb/quality.py, docs/quality.md):
+    # what re-deriving a session reads instead of the wide raw rows, and only where it must.
+    "quality_samples": """
+CREATE TABLE IF NOT EXISTS quality_samples (
+  ekey UBIGINT NOT NULL,               -- the stream/subscriber: md5 of project, session, side, entity id (quality.py)
+  ts BIGINT NOT NULL,
   event_id VARCHAR NOT NULL,
   day DATE NOT NULL,
-  PRIMARY KEY (project_id, event_id)
+  prev_ts BIGINT,                      -- the entity's previous sample (ts, event_id), when at most 60 s earlier
+  prev_event_id VARCHAR,
+  score DOUBLE,                        -- 1..5, NULL when the sample has nothing to score
+  loss DOUBLE,                         -- the metrics the issue checks compare (docs/quality.md)
+  rtt DOUBLE,
+  jitter DOUBLE,
+  bpp DOUBLE,
+  vkbps DOUBLE,
+  fps DOUBLE,
+  freezes DOUBLE,
+  qlr VARCHAR
+)""",
+    # Scored samples per stream/subscriber, day and 0.01-wide score band (bucket = floor(score x 100)).
+    "quality_buckets": """
+CREATE TABLE IF NOT EXISTS quality_buckets (
+  ekey UBIGINT NOT NULL,
+  day DATE NOT NULL,
+  bucket INTEGER NOT NULL,
+  samples BIGINT NOT NULL,
+  weight_ms BIGINT NOT NULL,           -- sum of the samples' weights (a weight of 0 counts 1 ms)
+  score_ms DOUBLE NOT NULL,            -- sum of score x weight
+  min_score DOUBLE NOT NULL,
+  PRIMARY KEY (ekey, day, bucket)
 )""",
     # Time span of each session's raw events: bounds the scan when a session is re-derived.
     # Like dirty_sessions and stats_daily it is brought up to date from rows with seq > meta.derived_seq.

@@ -28,7 +28,7 @@ from videoinsights.derive.model import (
     PROJECT_MEASURES,
     QUALITY_SIDES,
 )
-from videoinsights.derive.quality import SAMPLE_COLUMNS
+from videoinsights.derive.quality import QualityThresholds
 from videoinsights.domain.days import day_start_ms
 from videoinsights.domain.events import RAW_COLUMNS, STATS_TYPES
 from videoinsights.domain.quality import (
@@ -39,10 +39,12 @@ from videoinsights.domain.quality import (
     STATS_MEANS,
 )
 from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
-from videoinsights.store.base import AppendResult, Project, SessionKey
+from videoinsights.store.base import AppendResult, Project, SessionKey, StorageFull
 from videoinsights.store.duckdb import alerts as alert_sql
 from videoinsights.store.duckdb import backend
+from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify
+from videoinsights.store.duckdb.quality import absorb_quality, derive_sample_quality
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
     FINE_KINDS,
@@ -171,6 +173,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         for table in ("session_endpoint_days", "rollup_endpoint_daily", "rollup_endpoint_monthly")
         for c in (*SCORE_COLUMNS, *ISSUE_COLUMNS)
     ),
+    # quality_samples and quality_buckets (store/duckdb/quality.py) are new tables, created by TABLES and filled
+    # from every stored sample by _migrate; the derived quality rows stay as they were until re-derived.
+    6: (),
 }
 
 
@@ -179,9 +184,12 @@ class DuckDBStore:
 
     sql = backend  # the read/account/alert/key SQL modules callers reach through the store
 
-    def __init__(self, path: str, *, read_only: bool = False) -> None:
+    def __init__(self, path: str, *, read_only: bool = False, wal_autocheckpoint_mb: int = 64,
+                 memory_limit_mb: int = 0) -> None:
         self.path = path
         self._read_only = read_only
+        self._wal_autocheckpoint_mb = wal_autocheckpoint_mb
+        self._memory_limit_mb = memory_limit_mb  # 0: DuckDB's default
         if not read_only:
             _owner_only(path)
         self._db = self._connect()
@@ -198,14 +206,26 @@ class DuckDBStore:
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
+        self._keys: DedupKeys | None = None  # the dedup keys (store/duckdb/dedup.py); writers only
         if not read_only:
             self._migrate()
         self._seq = self._max_seq()
         self._derived_seq = self._meta_int("derived_seq")
+        if not read_only:
+            self._keys = DedupKeys(keys_path(path))
+            self._move_keys_out_of_duckdb()
+            try:
+                self._repair_keys()
+            except StorageFull:  # the first append retries it (and fails with 507 while the disk is full)
+                log.warning("dedup keys not repaired at open: the disk is full")
 
     # -- lifecycle -------------------------------------------------------
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        config = {"wal_autocheckpoint": "256MB"} if not self._read_only else {}
+        # Appended rows stay in memory until a checkpoint: DuckDB takes one when the WAL reaches this size,
+        # the writer on a timer (settings.checkpoint_interval_s).
+        config = {"wal_autocheckpoint": f"{self._wal_autocheckpoint_mb}MiB"} if not self._read_only else {}
+        if self._memory_limit_mb:
+            config["memory_limit"] = f"{self._memory_limit_mb}MiB"
         return duckdb.connect(self.path, read_only=self._read_only, config=config)
 
     @property
@@ -248,13 +268,49 @@ class DuckDBStore:
         for ddl in TABLES.values():
             self._con.execute(ddl)
         alert_sql.create_tables(self._con)  # alerts keep their DDL beside their SQL
+        before = self._meta_int("schema_version")
         for version, statements in MIGRATIONS.items():
-            if self._meta_int("schema_version") in range(1, version):
+            if before in range(1, version):
                 for sql in statements:
                     self._con.execute(sql)
+        if before in range(1, 6):  # score the samples already stored (quality_samples is new in version 6)
+            absorb_quality(self._con, -1, self._max_seq())
         for ddl in INDEXES:
             self._con.execute(ddl)
         self._con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+    def _move_keys_out_of_duckdb(self) -> None:
+        """Schema 7: the dedup keys left DuckDB's `event_ids` table (an in-memory ART index) for the keys
+        file. Copied first, dropped after: a crash in between copies them again (idempotently)."""
+        exists = self._con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'event_ids' AND schema_name = 'main'"
+        ).fetchone()[0]
+        if not exists or self._keys is None:
+            return
+        cur = self._con.execute("SELECT project_id, event_id, day FROM event_ids")
+        self._keys.add_stored(iter(lambda: cur.fetchmany(100_000), []), self._seq)
+        self._con.execute("DROP TABLE event_ids")
+        log.info("dedup keys moved to %s", self._keys.path)
+
+    def _repair_keys(self) -> None:
+        """Bring the keys file level with the raw rows: add the keys of commits it missed (a crash
+        between the two commits, a lost keys file). A keys file ahead of the database (an older
+        database restored beside it) is rebuilt from the raw rows."""
+        keys = self._keys
+        if keys is None or keys.seq == self._seq:
+            return
+        since = keys.seq if keys.seq < self._seq else 0
+        cur = self._con.cursor()
+        try:
+            cur.execute(
+                "SELECT project_id, event_id, day FROM events WHERE seq > $s"
+                " UNION ALL SELECT project_id, event_id, day FROM stats_samples WHERE seq > $s",
+                {"s": since},
+            )
+            keys.add_stored(iter(lambda: cur.fetchmany(100_000), []), self._seq, replace=since == 0)
+        finally:
+            cur.close()
+        log.info("dedup keys repaired from the raw rows of commits %d..%d", since + 1, self._seq)
 
     def _max_seq(self) -> int:
         row = self._con.execute(
@@ -281,6 +337,8 @@ class DuckDBStore:
             except duckdb.Error as exc:
                 log.warning("closing without a checkpoint (the WAL is kept and replayed at the next open): %s", exc)
         self._close_handles()
+        if self._keys is not None:
+            self._keys.close()
 
     def _bump(self) -> None:
         """Count a commit that changes what reads return (ingest and derivation threads both commit)."""
@@ -336,33 +394,37 @@ class DuckDBStore:
     def append_events(self, batches: Sequence[dict[str, list[Any]]]) -> AppendResult:
         """Insert new events of several request batches in one transaction.
 
-        An event whose (project_id, event_id) is already stored, or appears
-        earlier in this call, is a duplicate and is not inserted again."""
+        An event whose (project_id, event_id) is already stored, or appears earlier in this call, is a
+        duplicate and is not inserted again. The keys file (store/duckdb/dedup.py) says which are new;
+        its transaction commits after DuckDB's, so a key is never kept for rows that weren't stored."""
+        keys = self._keys
+        assert keys is not None, "a read-only store takes no events"
         con = self._con
-        columns = {c: _concat(batches, c) for c in ("project_id", "event_id", "day")}
-        con.execute("BEGIN")
+        self._repair_keys()
+        new = keys.claim(*(_concat(batches, c) for c in ("project_id", "event_id", "day")))
+        sizes = [len(b["event_id"]) for b in batches]
+        if not new:
+            keys.rollback()
+            return AppendResult([[False] * n for n in sizes])
+        if len(new) == sum(sizes):  # the common case: every row is new
+            inserted = [[True] * n for n in sizes]
+            keep = [True] * len(new)
+        else:
+            inserted, keep = _mark_fresh(batches, new)
         try:
-            con.register("incoming_ids", pa.table(columns))
-            new = con.execute(
-                "INSERT OR IGNORE INTO event_ids SELECT project_id, event_id, day FROM incoming_ids"
-                " RETURNING project_id, event_id"
-            ).fetchall()
-            con.unregister("incoming_ids")
-            sizes = [len(b["event_id"]) for b in batches]
-            if len(new) == sum(sizes):  # the common case: every row is new
-                inserted = [[True] * n for n in sizes]
-                keep = [True] * len(new)
-            else:
-                inserted, keep = _mark_fresh(batches, set(new))
-            if new:
-                self._insert_raw(batches, keep, self._seq + 1)
+            con.execute("BEGIN")
+            self._insert_raw(batches, keep, self._seq + 1)
             con.execute("COMMIT")
-            self._bump()
         except BaseException as exc:
+            keys.rollback()
             self._rollback()
             raise classify(exc) from exc
-        if new:
-            self._seq += 1
+        self._seq += 1
+        self._bump()
+        try:
+            keys.commit(self._seq)
+        except Exception:  # the rows are committed: the next append (or open) re-adds their keys first
+            log.exception("dedup keys of commit %d not saved yet; repaired before the next append", self._seq)
         return AppendResult(inserted)
 
     def _insert_raw(self, batches: Sequence[dict[str, list[Any]]], keep: list[bool], seq: int) -> None:
@@ -382,7 +444,7 @@ class DuckDBStore:
 
     # -- derivation --------------------------------------------------------
     def absorb_new_events(self) -> int:
-        """Bring session_bounds, dirty_sessions and stats_daily up to date with all commits.
+        """Bring session_bounds, dirty_sessions, stats_daily and the quality samples up to date with all commits.
 
         Done once per derive cycle instead of once per ingest commit; the watermark
         (meta.derived_seq) moves in the same transaction, so a crash loses nothing."""
@@ -394,6 +456,7 @@ class DuckDBStore:
         con.execute("BEGIN")
         try:
             con.execute(_ABSORB_STATS_SQL, params)
+            absorb_quality(con, lo, hi)
             con.execute(
                 f"""INSERT INTO session_bounds
                     SELECT project_id, session_id, min(ts), max(ts) FROM {_NEW_ROWS} GROUP BY project_id, session_id
@@ -508,18 +571,14 @@ class DuckDBStore:
                 ORDER BY s.project_id, s.session_id, side, entity_id, day"""
         ).to_arrow_table()
 
-    def load_sample_table(self, keys: Sequence[SessionKey]) -> pa.Table:
-        """The raw stats samples of these sessions, only the columns quality scoring reads (derive/quality.py)."""
-        self._keys_table(keys)
-        return self._dcon.sql(
-            f"""SELECT s.project_id, s.session_id, {", ".join(f"s.{c}" for c in SAMPLE_COLUMNS)} FROM stats_samples s
-               JOIN keys k ON s.project_id = k.project_id AND s.session_id = k.session_id
-               WHERE s.ts >= (SELECT min(first_ts) FROM keys)"""
-        ).to_arrow_table()
-
-    def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]]) -> None:
+    def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]],
+                        quality: QualityThresholds | None = None, loaded_seq: int | None = None) -> None:
         """Swap in the new derived rows of these sessions (derive/rows.py: table name -> parts of its rows)
-        and refresh the rollups of every day they touch, before or after."""
+        and refresh the rollups of every day they touch, before or after. With `quality`, score the sessions'
+        samples and detect their sample issues here, from the new rows (store/duckdb/quality.py).
+
+        `loaded_seq` is the watermark (`derived_seq`) when their inputs were read: a session that commits
+        absorbed since then dirtied again stays dirty (a pipelined engine absorbs while a batch is away)."""
         con = self._dcon
         con.execute("BEGIN")
         try:
@@ -534,6 +593,8 @@ class DuckDBStore:
             for table, parts in tables.items():
                 for rows in parts:
                     self._insert_table(table, rows)
+            if quality is not None:
+                derive_sample_quality(con, quality)
             self._touched_groups(create=False)
             self._refresh_rollups(touched | self._touched_days())
             for kind, before in touched_fine.items():
@@ -541,6 +602,13 @@ class DuckDBStore:
             con.execute(
                 "DELETE FROM dirty_sessions WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
             )
+            if loaded_seq is not None and loaded_seq < self._derived_seq:
+                con.execute(
+                    f"""INSERT OR IGNORE INTO dirty_sessions SELECT n.project_id, n.session_id, min(n.seq)
+                        FROM {_NEW_ROWS} n JOIN keys k ON n.project_id = k.project_id AND n.session_id = k.session_id
+                        GROUP BY n.project_id, n.session_id""",
+                    {"lo": loaded_seq, "hi": self._derived_seq},
+                )
             con.execute("COMMIT")
             self._bump()
         except BaseException:
@@ -677,22 +745,25 @@ class DuckDBStore:
             )
         con.execute("DELETE FROM stats_daily")
         con.execute(_ABSORB_STATS_SQL, {"lo": -1, "hi": self._seq})
+        con.execute("DELETE FROM quality_samples")
+        con.execute("DELETE FROM quality_buckets")
+        absorb_quality(con, -1, self._seq)
         con.execute("COMMIT")
         self._bump()
 
     # -- retention ---------------------------------------------------------
     def purge(self, raw_before: date, daily_before: date, monthly_before: date,
-              minutes_before_ms: int | None = None) -> dict[str, int]:
+              minutes_before_ms: int | None = None, alerts_before_ms: int | None = None) -> dict[str, int]:
         """Delete data past its retention window. Session-level tables go with the raw events.
 
-        Hour rows live as long as day rows; minute rows until `minutes_before_ms` (epoch ms)."""
+        Hour rows live as long as day rows; minute rows until `minutes_before_ms` (epoch ms); the alert
+        delivery log until `alerts_before_ms` (docs/alerts.md)."""
         con = self._con
         counts: dict[str, int] = {}
         con.execute("BEGIN")
         try:
             counts["events"] = con.execute("DELETE FROM events WHERE day < ?", [raw_before]).fetchone()[0]
-            counts["event_ids"] = con.execute("DELETE FROM event_ids WHERE day < ?", [raw_before]).fetchone()[0]
-            for table in ("stats_samples", "stats_daily"):
+            for table in ("stats_samples", "stats_daily", "quality_samples", "quality_buckets"):
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [raw_before]).fetchone()[0]
             old_sessions = "SELECT project_id, session_id FROM sessions WHERE last_seen_at < ?"
             cutoff = day_start_ms(raw_before)
@@ -718,9 +789,13 @@ class DuckDBStore:
                 for table in (f"session_endpoint_{kind}s", f"rollup_endpoint_{kind}ly"):
                     if before is not None:
                         counts[table] = con.execute(f"DELETE FROM {table} WHERE bucket < ?", [before]).fetchone()[0]
+            if alerts_before_ms is not None:
+                counts.update(alert_sql.purge(con, alerts_before_ms))
             con.execute("COMMIT")
             self._bump()
         except BaseException:
             self._rollback()
             raise
+        if self._keys is not None:  # after the rows: a key outliving its row only refuses an expired id
+            counts["event_ids"] = self._keys.purge(raw_before)
         return counts

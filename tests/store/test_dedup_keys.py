@@ -1,0 +1,137 @@
+"""Dedup keys live in the keys file beside the database (store/duckdb/dedup.py): a duplicate id of a
+project is never stored twice, across checkpoints, restarts, days, a crash between the two commits,
+a lost keys file and the move from schema 5's `event_ids` table."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from datetime import timedelta
+
+import duckdb
+
+from videoinsights.domain.days import la_day
+from videoinsights.ingest.load import LoadResult, load_events
+from videoinsights.store.duckdb.schema import SCHEMA_VERSION
+from videoinsights.store.duckdb.store import DuckDBStore
+
+NOW = int(time.time() * 1000)
+DAY_MS = 86_400_000
+
+
+def attempt(event_id: str, ts: int = NOW, session: str = "s1") -> dict:
+    return {"id": event_id, "type": "connectAttempt", "sessionId": session, "timestamp": ts, "outcome": "success"}
+
+
+def stored(path: str) -> list[tuple[str, str]]:
+    con = duckdb.connect(path, read_only=True)
+    try:
+        return con.execute("SELECT project_id, event_id FROM events UNION ALL"
+                           " SELECT project_id, event_id FROM stats_samples ORDER BY 1, 2").fetchall()
+    finally:
+        con.close()
+
+
+def load(path: str, project: str, events: list[dict]) -> LoadResult:
+    store = DuckDBStore(path)
+    try:
+        return load_events(store, project, events, min_ts=NOW - 21 * DAY_MS)
+    finally:
+        store.close()
+
+
+def test_a_duplicate_is_refused_after_a_checkpoint_and_after_a_restart(tmp_path) -> None:
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    assert load_events(store, "1", [attempt("a"), attempt("b")]).accepted == 2
+    store.checkpoint()
+    assert load_events(store, "1", [attempt("a"), attempt("c")]) == LoadResult(accepted=1, duplicates=1)
+    store.close()
+    assert load(path, "1", [attempt("b"), attempt("c"), attempt("d")]) == LoadResult(accepted=1, duplicates=2)
+    assert load(path, "2", [attempt("a")]).accepted == 1  # ids are per project
+    assert stored(path) == [("1", "a"), ("1", "b"), ("1", "c"), ("1", "d"), ("2", "a")]
+
+
+def test_a_duplicate_days_later_with_another_timestamp_is_refused(tmp_path) -> None:
+    """The key is (project, id) whatever the event says: an id first sent for an event 20 days ago."""
+    path = str(tmp_path / "vi.duckdb")
+    assert load(path, "1", [attempt("old", NOW - 20 * DAY_MS, "s-old")]).accepted == 1
+    assert load(path, "1", [attempt("old", NOW, "s-new"), attempt("new", NOW)]) == LoadResult(accepted=1, duplicates=1)
+    assert stored(path) == [("1", "new"), ("1", "old")]
+
+
+def test_the_purge_forgets_the_keys_of_expired_days_only(tmp_path) -> None:
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    load_events(store, "1", [attempt("old", NOW - 10 * DAY_MS), attempt("recent", NOW - DAY_MS)],
+                min_ts=NOW - 21 * DAY_MS)
+    counts = store.purge(raw_before=la_day(NOW) - timedelta(days=5), daily_before=la_day(NOW) - timedelta(days=90),
+                         monthly_before=la_day(NOW) - timedelta(days=400))
+    assert (counts["events"], counts["event_ids"]) == (1, 1)
+    # "old" expired with its row: its id is free again; "recent" is still a duplicate
+    assert load_events(store, "1", [attempt("old"), attempt("recent")]) == LoadResult(accepted=1, duplicates=1)
+    store.close()
+
+
+def test_keys_missed_by_a_crash_between_the_two_commits_are_repaired_at_open(tmp_path) -> None:
+    """The raw rows commit first: a crash before the keys file's commit leaves it behind. Simulated by
+    putting back the keys file as it was before the last append (the DuckDB file keeps the rows)."""
+    path = str(tmp_path / "vi.duckdb")
+    load(path, "1", [attempt("a")])
+    shutil.copy(f"{path}.keys", tmp_path / "keys.before")
+    load(path, "1", [attempt("b"), attempt("c")])
+    os.replace(tmp_path / "keys.before", f"{path}.keys")
+    assert load(path, "1", [attempt("a"), attempt("b"), attempt("c")]) == LoadResult(duplicates=3)
+    assert stored(path) == [("1", "a"), ("1", "b"), ("1", "c")]
+
+
+def test_a_lost_keys_file_is_rebuilt_from_the_raw_rows(tmp_path) -> None:
+    path = str(tmp_path / "vi.duckdb")
+    load(path, "1", [attempt("a"), attempt("b", NOW - 3 * DAY_MS)])
+    os.remove(f"{path}.keys")
+    assert load(path, "1", [attempt("b"), attempt("c")]) == LoadResult(accepted=1, duplicates=1)
+    assert stored(path) == [("1", "a"), ("1", "b"), ("1", "c")]
+
+
+def test_a_keys_file_ahead_of_the_database_is_rebuilt(tmp_path) -> None:
+    """An older copy of the database restored beside a newer keys file: ids that the restored file
+    doesn't hold must be accepted again, not refused as duplicates of rows that are gone."""
+    path = str(tmp_path / "vi.duckdb")
+    load(path, "1", [attempt("a")])
+    shutil.copy(path, tmp_path / "backup.duckdb")
+    load(path, "1", [attempt("b")])
+    os.replace(tmp_path / "backup.duckdb", path)
+    assert load(path, "1", [attempt("a"), attempt("b")]) == LoadResult(accepted=1, duplicates=1)
+    assert stored(path) == [("1", "a"), ("1", "b")]
+
+
+# Schema 5's dedup table, as store/duckdb/schema.py had it.
+V5_EVENT_IDS = """CREATE TABLE event_ids (
+  project_id VARCHAR NOT NULL,
+  event_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  PRIMARY KEY (project_id, event_id)
+)"""
+
+
+def test_a_schema_5_file_moves_its_keys_out_of_duckdb(tmp_path) -> None:
+    path = str(tmp_path / "vi.duckdb")
+    load(path, "1", [attempt("a"), attempt("b")])
+    os.remove(f"{path}.keys")  # schema 5 had no keys file ...
+    con = duckdb.connect(path)  # ... but the event_ids table, with the key of every stored row
+    con.execute(V5_EVENT_IDS)
+    con.execute("INSERT INTO event_ids SELECT project_id, event_id, day FROM events")
+    # a key only event_ids holds: refused afterwards only if the keys were copied (the raw rows lack it)
+    con.execute("INSERT INTO event_ids VALUES ('1', 'only-in-event-ids', current_date)")
+    con.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    con.close()
+    assert load(path, "1", [attempt("a"), attempt("only-in-event-ids"), attempt("c")]) == LoadResult(
+        accepted=1, duplicates=2
+    )
+    con = duckdb.connect(path, read_only=True)
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'event_ids'").fetchone() == (0,)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
+    con.close()
+    assert stored(path) == [("1", "a"), ("1", "b"), ("1", "c")]
+    assert os.stat(f"{path}.keys").st_mode & 0o077 == 0  # tenants' data: owner only, like the database

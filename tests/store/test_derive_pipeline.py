@@ -1,0 +1,103 @@
+"""The pipelined derive loop (derive/worker.py) starts batch N+1 before it writes batch N: the sessions of
+batch N are not picked again while it is away, and one that receives events meanwhile stays dirty after
+batch N is written (Store.replace_derived's `loaded_seq`), so its new events are derived in a later batch."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from videoinsights.derive.engine import finish_batch, start_batch
+from videoinsights.derive.worker import HandoffLock, next_batch_size
+from videoinsights.ingest.load import load_events
+from videoinsights.store.duckdb.store import DuckDBStore
+
+NOW = int(time.time() * 1000)
+
+
+def connect(session: str, n: int) -> dict:
+    return {"id": f"{session}-{n}", "type": "connectionCreated", "sessionId": session, "timestamp": NOW - 60_000 + n,
+            "connectionId": f"c{n}"}
+
+
+def connections(store: DuckDBStore) -> list[tuple[str, str]]:
+    return store.reader().execute("SELECT session_id, connection_id FROM connections ORDER BY ALL").fetchall()
+
+
+def test_a_session_dirtied_while_its_batch_is_away_is_derived_again(tmp_path) -> None:
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    load_events(store, "1", [connect("a", 1)])
+    away = start_batch(store, 10)
+    assert away is not None and away.keys == [("1", "a")]
+    load_events(store, "1", [connect("a", 2), connect("b", 1)])  # "a" again, and a new session, while away
+    following = start_batch(store, 10, busy=away.keys)  # absorbs both; "a" is away, so only "b"
+    assert following is not None and following.keys == [("1", "b")]
+    assert finish_batch(store, away) == (1, 0)
+    assert connections(store) == [("a", "c1")]  # what "a" had when its inputs were read ...
+    # ... so it stays dirty, behind "b" (never derived yet)
+    assert store.dirty_sessions(10) == [("1", "b"), ("1", "a")]
+    assert finish_batch(store, following) == (1, 0)
+    assert store.dirty_sessions(10) == [("1", "a")]
+    again = start_batch(store, 10)
+    assert again is not None and finish_batch(store, again) == (1, 0)
+    assert connections(store) == [("a", "c1"), ("a", "c2"), ("b", "c1")]
+    assert store.dirty_session_count() == 0
+    store.close()
+
+
+def test_a_batch_written_with_nothing_absorbed_meanwhile_leaves_its_sessions_clean(tmp_path) -> None:
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    load_events(store, "1", [connect("a", 1), connect("b", 1)])
+    batch = start_batch(store, 10)
+    load_events(store, "1", [connect("a", 2)])  # committed but not absorbed before the write: the next cycle's
+    assert batch is not None and finish_batch(store, batch) == (2, 0)
+    assert store.dirty_session_count() == 0
+    store.absorb_new_events()
+    assert store.dirty_sessions(10) == [("1", "a")]
+    store.close()
+
+
+def test_batches_grow_under_a_backlog_while_steps_stay_quick() -> None:
+    # base 250: a batch behind which as many others waited, whose step took 0.4 s, doubles, up to 4 x 250
+    assert next_batch_size(250, 250, backlog=True, step_s=0.4) == 500
+    assert next_batch_size(500, 250, backlog=True, step_s=0.4) == 1000
+    assert next_batch_size(1000, 250, backlog=True, step_s=0.4) == 1000
+    # a step between 1 and 2 s keeps the size; over 2 s halves it, never below the base
+    assert next_batch_size(1000, 250, backlog=True, step_s=1.5) == 1000
+    assert next_batch_size(1000, 250, backlog=True, step_s=2.5) == 500
+    assert next_batch_size(250, 250, backlog=True, step_s=9.0) == 250
+    # once fewer than a batch more wait, back to the base
+    assert next_batch_size(1000, 250, backlog=False, step_s=0.1) == 250
+
+
+def test_a_batch_says_whether_as_many_others_wait_behind_it(tmp_path) -> None:
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    load_events(store, "1", [connect(s, 1) for s in "abcde"])  # five dirty sessions
+    two = start_batch(store, 2)
+    assert two is not None and len(two.keys) == 2 and two.backlog  # three more wait: at least a batch of 2
+    three = start_batch(store, 3)
+    assert three is not None and len(three.keys) == 3 and not three.backlog  # only two more wait
+    busy = start_batch(store, 2, busy=[("1", "a"), ("1", "b"), ("1", "c")])
+    assert busy is not None and busy.keys == [("1", "d"), ("1", "e")] and not busy.backlog  # away ones don't count
+    store.close()
+
+
+def test_the_derivation_lock_tells_its_holder_when_another_thread_waits() -> None:
+    lock = HandoffLock()
+    got_it = threading.Event()
+
+    def other() -> None:  # the writer thread's admin call, purge or checkpoint
+        with lock:
+            got_it.set()
+
+    with lock:
+        assert not lock.wanted  # the holder itself does not count
+        thread = threading.Thread(target=other)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not lock.wanted:  # the derive loop would now end its run
+            assert time.monotonic() < deadline, "the waiting thread was never seen"
+            time.sleep(0.01)
+        assert not got_it.is_set()
+    thread.join(30)
+    assert got_it.is_set() and not lock.wanted

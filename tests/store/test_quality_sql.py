@@ -1,0 +1,172 @@
+"""Quality as the store computes it (store/duckdb/quality.py: samples scored when absorbed, rolled up and
+checked in SQL at re-derivation), through a real DuckDB file: docs/quality.md's worked example by hand,
+samples arriving late (weights and runs follow), and every row equal to the Python reference
+(derive/quality.py) on a simulated day."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.query.test_quality_api import BAD, GOOD, PATCHY, call
+from videoinsights.derive.engine import derive_until_clean
+from videoinsights.derive.inputs import events_by_session, stats_by_session
+from videoinsights.derive.model import DIMENSIONS
+from videoinsights.derive.quality import derive_quality
+from videoinsights.domain.days import day_start_ms, la_day
+from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
+from videoinsights.ingest.load import load_events
+from videoinsights.simulate.generator import generate
+from videoinsights.store.duckdb.store import DuckDBStore
+
+PROJECT = "12345678"
+HOUR = 3_600_000
+T0 = day_start_ms(la_day(int(time.time() * 1000)) - timedelta(days=2)) + 10 * HOUR
+
+
+def scores(store: DuckDBStore, session: str) -> dict[tuple[str, str], tuple[Any, ...]]:
+    rows = store.reader().execute(
+        "SELECT level, entity_id, meeting_index, connection_id, samples, scored_ms, score, score_p10 "
+        "FROM quality_scores WHERE session_id = ?", [session]).fetchall()
+    return {(r[0], r[1]): r[2:] for r in rows}
+
+
+def issues(store: DuckDBStore, session: str) -> list[tuple[Any, ...]]:
+    return store.reader().execute(
+        "SELECT issue_type, entity_id, connection_id, start_ts, end_ts, metric, value, samples FROM quality_issues "
+        "WHERE session_id = ? ORDER BY issue_type, start_ts", [session]).fetchall()
+
+
+def test_bad_patch_call_by_hand(tmp_path) -> None:
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    load_events(store, PROJECT, call("patchy", T0, 20, range(11, 21)))
+    derive_until_clean(store)
+    by_level = scores(store, "patchy")
+    assert set(by_level) == {("stream", "patchy-S"), ("connection", "patchy-A"), ("meeting", "0"),
+                             ("session", "patchy")}
+    for (level, _), (meeting_index, _, samples, scored_ms, score, p10) in by_level.items():
+        assert (meeting_index, samples, scored_ms) == (None if level == "session" else 0, 40, 1_200_000)
+        assert score == pytest.approx(PATCHY, abs=1e-9)
+        assert p10 == pytest.approx(BAD, abs=1e-9)
+    assert by_level[("stream", "patchy-S")][1] == "patchy-A"
+    assert by_level[("session", "patchy")][1] is None
+    five, ten = T0 + 5 * 60_000, T0 + 10 * 60_000
+    assert issues(store, "patchy") == [
+        ("high_packet_loss", "patchy-S", "patchy-A", five, ten, "packetLoss", 0.05, 10),
+        ("high_rtt", "patchy-S", "patchy-A", five, ten, "roundTripMs", 300.0, 10),
+    ]
+    # projectData measures: 40 publisher samples of 30 s on A's endpoint, the two issues
+    row = store.reader().execute(
+        "SELECT sum(pub_score_ms), sum(pub_scored_ms), sum(sub_scored_ms), sum(issues_high_rtt), "
+        "sum(issues_high_packet_loss) FROM session_endpoint_days WHERE session_id = 'patchy'").fetchone()
+    assert row[0] == pytest.approx(1_200_000 * PATCHY)
+    assert row[1:] == (1_200_000, 0, 1, 1)
+    store.close()
+
+
+def stats(session: str, seconds: int, rtt: float) -> dict[str, Any]:
+    return {"id": f"{session}-s{seconds}", "type": "publisherStats", "sessionId": session,
+            "timestamp": T0 + seconds * 1000, "streamId": f"{session}-S", "roundTripMs": rtt, "audioPacketLoss": 0.0}
+
+
+def lifecycle(session: str) -> list[dict[str, Any]]:
+    """A publishes S from 0 to 2:00, B subscribes: samples come separately."""
+    return [event for event in call(session, T0, 2, range(0)) if event["type"] != "publisherStats"]
+
+
+def test_a_late_sample_shortens_its_successor_and_breaks_a_run(tmp_path) -> None:
+    # Samples at 0:30 and 1:00 with RTT 300 (a 2-sample run, 30 s each); then the 0:45 sample arrives late with
+    # RTT 50: it weighs 15 s, the 1:00 sample now weighs 15 s (it follows 0:45), and the run is broken.
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    load_events(store, PROJECT, [*lifecycle("late"), stats("late", 30, 300.0), stats("late", 60, 300.0)])
+    derive_until_clean(store)
+    bad = 1 + 0.035 * 89.6 + 7e-6 * 89.6 * 29.6 * 10.4  # RTT 300: d = 150 ms, Id = 3.6, R = 89.6
+    stream = scores(store, "late")[("stream", "late-S")]
+    assert stream[2:] == (2, 60_000, pytest.approx(bad), pytest.approx(bad))
+    assert issues(store, "late") == [("high_rtt", "late-S", "late-A", T0, T0 + 60_000, "roundTripMs", 300.0, 2)]
+
+    load_events(store, PROJECT, [stats("late", 45, 50.0)])
+    derive_until_clean(store)
+    stream = scores(store, "late")[("stream", "late-S")]
+    # weights 30 s (bad), 15 s (good), 15 s (bad): 10% of 60 s is reached by the first bad sample
+    assert stream[2:] == (3, 60_000, pytest.approx((45 * bad + 15 * GOOD) / 60), pytest.approx(bad))
+    assert issues(store, "late") == []
+    store.close()
+
+
+def test_store_rows_equal_the_python_reference_on_a_simulated_day(tmp_path) -> None:
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    events = list(generate(PROJECT, T0 - 10 * HOUR, 1, 6, seed=5))
+    # two deliveries: every other event first, so that many samples arrive after their successors
+    load_events(store, PROJECT, events[1::2])
+    derive_until_clean(store)
+    load_events(store, PROJECT, events[0::2])
+    derive_until_clean(store)
+    cur = store.reader()
+    keys = [(p, s) for p, s in cur.execute("SELECT project_id, session_id FROM sessions ORDER BY ALL").fetchall()]
+    assert len(keys) >= 4
+    lifecycle = events_by_session(store.load_session_event_table(keys), keys)
+    aggregates = stats_by_session(store.load_stats_table(keys), keys)
+    raw: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in cur.sql("SELECT * FROM stats_samples").to_arrow_table().to_pylist():
+        raw[(row["project_id"], row["session_id"])].append(row)
+    expected_scores, expected_issues = [], []
+    expected_parts: dict[tuple[Any, ...], float] = defaultdict(float)
+    for key in keys:
+        q = derive_quality(*key, lifecycle[key], aggregates[key], raw[key])
+        expected_scores += [tuple(vars(r).values()) for r in q.scores]
+        expected_issues += [tuple(vars(r).values()) for r in q.issues]
+        for day, dims, column, value in q.endpoint_parts:
+            expected_parts[(key[1], day, dims, column)] += value
+    stored_scores = cur.execute(
+        "SELECT project_id, session_id, level, entity_id, meeting_index, connection_id, samples, scored_ms, score, "
+        "score_p10 FROM quality_scores").fetchall()
+    stored_issues = cur.execute("SELECT * FROM quality_issues").fetchall()
+    assert_same_rows(stored_scores, expected_scores)
+    assert_same_rows(stored_issues, expected_issues)
+    assert len(expected_issues) > 20 and {r[3] for r in expected_issues} >= {"high_jitter", "high_packet_loss"}
+    measures = (*SCORE_COLUMNS, *ISSUE_COLUMNS)
+    stored_parts: dict[tuple[Any, ...], float] = defaultdict(float)
+    for row in cur.execute(f"SELECT session_id, day, {', '.join(DIMENSIONS)}, {', '.join(measures)} "
+                           "FROM session_endpoint_days").fetchall():
+        for column, value in zip(measures, row[2 + len(DIMENSIONS):], strict=True):
+            if value:
+                stored_parts[(row[0], row[1], tuple(row[2:2 + len(DIMENSIONS)]), column)] += value
+    assert set(stored_parts) == set(expected_parts)
+    for part, value in expected_parts.items():
+        assert stored_parts[part] == pytest.approx(value, rel=1e-9), part
+    store.close()
+
+
+def assert_same_rows(stored: list[tuple[Any, ...]], expected: list[tuple[Any, ...]]) -> None:
+    """The same rows, floats to 1e-9 relative: the store sums in another order than Python (the last bits differ)."""
+    def key(row: tuple[Any, ...]) -> str:
+        return repr(tuple(v for v in row if not isinstance(v, float)))
+
+    assert len(stored) == len(expected)
+    for got, want in zip(sorted(stored, key=key), sorted(expected, key=key), strict=True):
+        assert len(got) == len(want), (got, want)
+        for a, b in zip(got, want, strict=True):
+            assert a == (pytest.approx(b, rel=1e-9) if isinstance(b, float) else b), (got, want)
+
+
+def test_a_version_5_file_gets_its_samples_scored_when_opened(tmp_path) -> None:
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    load_events(store, PROJECT, call("patchy", T0, 20, range(11, 21)))
+    store.absorb_new_events()
+    con = store.export_cursor()
+    con.execute("DROP TABLE quality_samples")  # as version 5 left it: no scored samples
+    con.execute("DROP TABLE quality_buckets")
+    con.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    con.close()
+    store.close()
+    store = DuckDBStore(path)
+    assert store.reader().execute("SELECT count(*), count(score) FROM quality_samples").fetchone() == (40, 40)
+    derive_until_clean(store)
+    assert scores(store, "patchy")[("session", "patchy")][4:] == (pytest.approx(PATCHY), pytest.approx(BAD))
+    store.close()

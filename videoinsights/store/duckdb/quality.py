@@ -1,0 +1,373 @@
+"""Quality of re-derived sessions inside DuckDB: sample scores, score rollups, sample issues.
+
+Scoring every raw 30-second sample in Python at each re-derivation cost ~50-80 us per sample
+(docs/benchmarks.md). Here, as for `stats_daily`, each sample is scored once, when its commit is
+absorbed (`absorb_quality`, vectorised SQL): a narrow row in `quality_samples` (score, the metrics
+the issue checks compare, the entity's previous sample) and its weight added to `quality_buckets`
+(per stream/subscriber, day and 0.01-wide score band: samples, weight, score x weight, lowest
+score). Re-deriving a session (`derive_sample_quality`) then rolls the bands up per level, finds
+the band holding the 10th percentile and reads only that band's samples for the exact value, and
+finds issue runs among the offending samples. The formulas, weights, runs and rollups are those of
+docs/quality.md; domain/scoring.py and derive/quality.py are their reference in Python, and
+tests/store/test_quality_sql.py checks that both give the same rows.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from videoinsights.derive.model import DIMENSIONS
+from videoinsights.derive.quality import MAX_RUN_GAP_MS, SAMPLE_CHECKS, SAMPLE_MS, QualityThresholds, threshold
+from videoinsights.domain.scoring import (
+    JITTER_BUFFER_FACTOR,
+    OPUS_BPL,
+    OPUS_IE,
+    R0,
+    SAMPLE_PERIOD_S,
+    VIDEO_GOOD_BPP,
+    VIDEO_GOOD_FPS,
+    VIDEO_LOSS_WEIGHT,
+)
+
+IN_KEYS = "(project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
+BUCKET = "CAST(floor(score * 100) AS INTEGER)"  # the 0.01-wide score band of quality_buckets
+# A stream's or subscriber's number, stored with its samples and bands so that re-derivation joins on one integer
+# (md5 is stable across DuckDB versions; 64 bits make a collision between a batch's entities negligible).
+EKEY = "md5_number_lower(concat_ws(chr(31), project_id, session_id, side, entity_id))"
+# A sample's weight (docs/quality.md): the time since the entity's previous sample, at most 30 s; 30 s without one.
+WEIGHT = f"(CASE WHEN prev_ts IS NULL THEN {SAMPLE_MS} ELSE greatest(0, least({SAMPLE_MS}, ts - prev_ts)) END)"
+SCORE_WEIGHT = f"greatest(1, {WEIGHT})"  # rollups count a zero weight as 1 ms
+
+# -- absorb: score each new sample once ------------------------------------------------------------
+
+# One raw sample's metrics, as domain/scoring.py's SampleMetrics reads them (ingest validation keeps every
+# stored resolution WIDTHxHEIGHT in digits, so splitting at the x reads it as parse_resolution does).
+_METRICS = """
+  coalesce(audio_latency_ms, video_latency_ms) AS latency, round_trip_ms AS rtt, jitter_ms AS jitter,
+  audio_packet_loss AS aloss, video_packet_loss AS vloss, video_bitrate_kbps AS vkbps,
+  TRY_CAST(split_part(lower(video_resolution), 'x', 1) AS DOUBLE) AS width,
+  TRY_CAST(split_part(lower(video_resolution), 'x', 2) AS DOUBLE) AS height,
+  frame_rate AS fps, CAST(freeze_count AS DOUBLE) AS freezes, quality_limitation_reason AS qlr"""
+# E-model (domain/scoring.audio_score), in steps: one-way delay d, then R.
+_DELAY = f"coalesce(latency, rtt / 2, 0.0) + {JITTER_BUFFER_FACTOR!r} * coalesce(jitter, 0.0) AS d"
+_PPL = "100.0 * coalesce(aloss, vloss, 0.0) AS ppl"
+_R = (f"{R0!r} - (0.024 * d + CASE WHEN d > 177.3 THEN 0.11 * (d - 177.3) ELSE 0.0 END)"
+      f" - ({OPUS_IE!r} + (95.0 - {OPUS_IE!r}) * ppl / (ppl + {OPUS_BPL!r})) AS r")
+_AUDIO = ("CASE WHEN coalesce(aloss, vloss) IS NULL AND latency IS NULL AND rtt IS NULL AND jitter IS NULL THEN NULL "
+          "WHEN r <= 0 THEN 1.0 WHEN r >= 100 THEN 4.5 ELSE 1.0 + 0.035 * r + 7e-6 * r * (r - 60.0) * (100.0 - r) END")
+# Video (domain/scoring.video_score): 1 + 4 x q_bitrate x q_fps x q_loss x q_freeze; NULL without a bitrate.
+_VIDEO = (
+    "CASE WHEN vkbps IS NULL THEN NULL ELSE 1.0 + 4.0"
+    " * (CASE WHEN coalesce(width, 0) <> 0 AND coalesce(height, 0) <> 0 THEN least(1.0, sqrt(vkbps * 1000.0"
+    f" / (width * height * (CASE WHEN coalesce(fps, 0) <> 0 THEN fps ELSE {VIDEO_GOOD_FPS!r} END))"
+    f" / {VIDEO_GOOD_BPP!r})) ELSE 1.0 END)"
+    f" * (CASE WHEN fps IS NOT NULL THEN least(1.0, fps / {VIDEO_GOOD_FPS!r}) ELSE 1.0 END)"
+    f" * (CASE WHEN vloss IS NOT NULL THEN greatest(0.0, 1.0 - {VIDEO_LOSS_WEIGHT!r} * vloss) ELSE 1.0 END)"
+    f" * (CASE WHEN coalesce(freezes, 0) <> 0 THEN 1.0 / (1.0 + freezes * 60.0 / {SAMPLE_PERIOD_S!r}) ELSE 1.0 END)"
+    " END"
+)
+# bits per pixel where the low_bitrate check can compute it (bitrate, resolution and frame rate all given)
+_BPP = ("CASE WHEN vkbps IS NOT NULL AND coalesce(width, 0) <> 0 AND coalesce(height, 0) <> 0 AND coalesce(fps, 0) <> 0"
+        " THEN vkbps * 1000.0 / (width * height * fps) END")
+
+_QS_COLUMNS = "ekey, ts, event_id, day, prev_ts, prev_event_id, score, loss, rtt, jitter, bpp, vkbps, fps, freezes, qlr"
+# The new samples, scored (their previous sample comes next).
+_NEW = f"""
+CREATE OR REPLACE TEMP TABLE q_new AS
+SELECT {EKEY} AS ekey, ts, event_id, day,
+       CAST(NULL AS BIGINT) AS prev_ts, CAST(NULL AS VARCHAR) AS prev_event_id,
+       least(({_AUDIO}), ({_VIDEO})) AS score, greatest(aloss, vloss) AS loss, rtt, jitter, {_BPP} AS bpp, vkbps,
+       fps, freezes, qlr
+FROM (SELECT *, {_R} FROM (SELECT *, {_DELAY}, {_PPL} FROM (
+  SELECT project_id, session_id, ts, event_id, day,
+         CASE type WHEN 'publisherStats' THEN 'pub' ELSE 'sub' END AS side,
+         CASE type WHEN 'publisherStats' THEN stream_id ELSE subscriber_id END AS entity_id, {_METRICS}
+  FROM stats_samples WHERE seq > $lo AND seq <= $hi)))
+WHERE entity_id IS NOT NULL AND entity_id <> ''"""
+# The rows whose previous sample is new or may have changed: per entity, from its earliest new sample on (a late
+# sample changes its successor's), stored and new alike. The previous sample is kept when at most 60 s earlier
+# (beyond, it neither shortens the weight nor continues a run), so 60 s of stored rows before are context enough.
+_REDO = f"""
+CREATE OR REPLACE TEMP TABLE q_redo AS
+WITH touched AS (SELECT ekey, min(ts) AS m FROM q_new GROUP BY ekey),
+ctx AS (
+  SELECT q.*, false AS fresh, q.prev_ts AS old_prev_ts, q.prev_event_id AS old_prev_event_id, t.m
+  FROM quality_samples q JOIN touched t USING (ekey)
+  WHERE q.ts >= t.m - {MAX_RUN_GAP_MS} AND q.ts >= (SELECT min(m) FROM touched) - {MAX_RUN_GAP_MS}
+  UNION ALL BY NAME
+  SELECT n.*, true AS fresh, NULL AS old_prev_ts, NULL AS old_prev_event_id, t.m
+  FROM q_new n JOIN touched t USING (ekey)
+),
+linked AS (
+  SELECT * EXCLUDE (prev_ts, prev_event_id), lag(ts) OVER w AS lag_ts, lag(event_id) OVER w AS lag_event_id
+  FROM ctx WINDOW w AS (PARTITION BY ekey ORDER BY ts, event_id)
+)
+SELECT * EXCLUDE (lag_ts, lag_event_id, m),
+       CASE WHEN ts - lag_ts <= {MAX_RUN_GAP_MS} THEN lag_ts END AS prev_ts,
+       CASE WHEN ts - lag_ts <= {MAX_RUN_GAP_MS} THEN lag_event_id END AS prev_event_id
+FROM linked WHERE ts >= m"""
+_INSERT_NEW = f"INSERT INTO quality_samples ({_QS_COLUMNS}) SELECT {_QS_COLUMNS} FROM q_redo WHERE fresh"
+_OLD_WEIGHT = SCORE_WEIGHT.replace("prev_ts", "old_prev_ts")
+_ADD_BUCKETS = f"""
+INSERT INTO quality_buckets (ekey, day, bucket, samples, weight_ms, score_ms, min_score)
+SELECT ekey, day, {BUCKET}, count(*) FILTER (WHERE fresh),
+       sum(dw), sum(score * dw), min(score)
+FROM (SELECT *, {SCORE_WEIGHT} - CASE WHEN fresh THEN 0 ELSE {_OLD_WEIGHT} END AS dw FROM q_redo
+      WHERE score IS NOT NULL AND (fresh OR prev_ts IS DISTINCT FROM old_prev_ts))
+GROUP BY ALL
+ON CONFLICT DO UPDATE SET samples = quality_buckets.samples + excluded.samples,
+  weight_ms = quality_buckets.weight_ms + excluded.weight_ms, score_ms = quality_buckets.score_ms + excluded.score_ms,
+  min_score = least(quality_buckets.min_score, excluded.min_score)"""
+# Stored samples that follow a late one: their new previous sample.
+_SET_PREV = """
+UPDATE quality_samples q SET prev_ts = r.prev_ts, prev_event_id = r.prev_event_id FROM q_redo r
+WHERE NOT r.fresh AND (r.prev_ts IS DISTINCT FROM r.old_prev_ts OR r.prev_event_id IS DISTINCT FROM r.old_prev_event_id)
+  AND q.ekey = r.ekey AND q.ts = r.ts AND q.event_id = r.event_id"""
+
+
+def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int) -> None:
+    """Score the stats samples of commits (lo, hi] into quality_samples and quality_buckets (the caller's
+    transaction, like stats_daily)."""
+    con.execute(_NEW, {"lo": lo, "hi": hi})
+    con.execute(_REDO)
+    con.execute(_INSERT_NEW)
+    con.execute(_ADD_BUCKETS)
+    con.execute(_SET_PREV)
+
+
+# -- derive: roll up, percentile, issues --------------------------------------------------------------
+
+# The entities the sessions' lifetimes know (derive/quality.py scores only those), from the sessions' new
+# publishers/subscribers rows, numbered: `ent` per entity and g_* per stream, participant (owner), meeting
+# record and session, so that the heavy steps below group, sort and join on integers.
+_MEMBERS = f"""
+CREATE OR REPLACE TEMP TABLE q_members AS
+WITH m AS (
+  SELECT project_id, session_id, 'pub' AS side, stream_id AS entity_id, meeting_index, connection_id AS owner,
+         stream_id FROM publishers WHERE {IN_KEYS}
+  UNION ALL
+  SELECT project_id, session_id, 'sub', subscriber_id, meeting_index, connection_id, stream_id
+  FROM subscribers WHERE {IN_KEYS}
+)
+SELECT *, {EKEY} AS ekey, row_number() OVER () AS ent,
+       dense_rank() OVER (ORDER BY project_id, session_id) AS g_session,
+       dense_rank() OVER (ORDER BY project_id, session_id, meeting_index) AS g_meeting,
+       CASE WHEN owner <> '' THEN dense_rank() OVER (ORDER BY project_id, session_id, owner) END AS g_conn,
+       CASE WHEN stream_id IS NOT NULL THEN dense_rank() OVER (ORDER BY project_id, session_id, stream_id) END
+         AS g_stream
+FROM m"""
+LEVELS = ("stream", "subscriber", "connection", "meeting", "session")  # lv = 1 + index
+# (lv, g) -> the level and entity_id of quality_scores
+_GROUPS = """
+CREATE OR REPLACE TEMP TABLE q_groups AS
+SELECT DISTINCT 1 AS lv, g_stream AS g, project_id, session_id, 'stream' AS level, stream_id AS entity_id
+FROM q_members WHERE g_stream IS NOT NULL
+UNION ALL SELECT 2, ent, project_id, session_id, 'subscriber', entity_id FROM q_members WHERE side = 'sub'
+UNION ALL SELECT DISTINCT 3, g_conn, project_id, session_id, 'connection', owner FROM q_members WHERE g_conn IS NOT NULL
+UNION ALL SELECT DISTINCT 4, g_meeting, project_id, session_id, 'meeting', CAST(meeting_index AS VARCHAR)
+FROM q_members
+UNION ALL SELECT DISTINCT 5, g_session, project_id, session_id, 'session', session_id FROM q_members"""
+_SINCE = "(SELECT min(first_ts) FROM keys)"  # no sample of these sessions is older (zone maps skip the rest)
+_SINCE_DAY = "(SELECT CAST(to_timestamp(min(first_ts) / 1000.0) AS DATE) - 1 FROM keys)"
+_M = "m.ent, m.side, m.g_stream, m.g_conn, m.g_meeting, m.g_session"
+
+
+def _levels(source: str, columns: str) -> str:
+    """Each row of `source` once per level (lv, g) it counts in: stream, subscriber, participant, meeting, session."""
+    return f"""
+  SELECT 1 AS lv, g_stream AS g, {columns} FROM {source} WHERE g_stream IS NOT NULL
+  UNION ALL SELECT 2, ent, {columns} FROM {source} WHERE side = 'sub'
+  UNION ALL SELECT 3, g_conn, {columns} FROM {source} WHERE g_conn IS NOT NULL
+  UNION ALL SELECT 4, g_meeting, {columns} FROM {source}
+  UNION ALL SELECT 5, g_session, {columns} FROM {source}"""
+
+
+_ENTITY_BUCKETS = f"""
+CREATE OR REPLACE TEMP TABLE q_eb AS
+SELECT {_M}, b.day, b.bucket, b.samples, b.weight_ms, b.score_ms
+FROM quality_buckets b JOIN q_members m USING (ekey)
+WHERE b.day >= {_SINCE_DAY}"""
+# Per level: totals, mean, and the band where the cumulative weight (ascending scores) reaches 10% of the total,
+# with the weight below that band.
+_TARGETS = f"""
+CREATE OR REPLACE TEMP TABLE q_target AS
+WITH lb AS (
+  SELECT lv, g, bucket, any_value(g_session) AS g_session, sum(samples) AS n, sum(weight_ms) AS w,
+         sum(score_ms) AS sw
+  FROM ({_levels("q_eb", "g_session, bucket, samples, weight_ms, score_ms")}) GROUP BY lv, g, bucket
+),
+acc AS (
+  SELECT *, sum(w) OVER (PARTITION BY lv, g ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS acc,
+         sum(w) OVER (PARTITION BY lv, g) AS total
+  FROM lb
+)
+SELECT lv, g, any_value(g_session) AS g_session, sum(n) AS samples, sum(w) AS scored_ms, sum(sw) / sum(w) AS score,
+       0.1 * sum(w) AS goal, min(bucket) FILTER (WHERE acc >= 0.1 * total) AS bucket,
+       arg_min(acc - w, bucket) FILTER (WHERE acc >= 0.1 * total) AS below
+FROM acc GROUP BY lv, g"""
+# The exact 10th percentile: the samples of each level's band, in (score, weight) order, from the weight below it.
+_SCORES = f"""
+INSERT INTO quality_scores (project_id, session_id, level, entity_id, meeting_index, connection_id, samples,
+                            scored_ms, score, score_p10)
+WITH band_samples AS (
+  SELECT m.ent, m.g_stream, m.g_conn, m.g_meeting, m.g_session, m.side = 'sub' AS sub, q.score, {SCORE_WEIGHT} AS w,
+         {BUCKET} AS bucket
+  FROM quality_samples q JOIN q_members m USING (ekey)
+  WHERE q.ts >= {_SINCE} AND q.score IS NOT NULL
+),
+in_band AS ({" UNION ALL ".join(
+    f"SELECT t.lv, t.g, t.goal, t.below, s.score, s.w FROM band_samples s JOIN q_target t "
+    f"ON t.lv = {lv} AND t.g = s.{column} AND t.bucket = s.bucket" + (" WHERE s.sub" if column == "ent" else "")
+    for lv, column in ((1, "g_stream"), (2, "ent"), (3, "g_conn"), (4, "g_meeting"), (5, "g_session")))}),
+ranked AS (
+  SELECT lv, g, score, goal,
+         below + sum(w) OVER (PARTITION BY lv, g ORDER BY score, w ROWS UNBOUNDED PRECEDING) AS acc
+  FROM in_band
+),
+p10 AS (SELECT lv, g, min(score) FILTER (WHERE acc >= goal) AS p10 FROM ranked GROUP BY lv, g)
+SELECT r.project_id, r.session_id, r.level, r.entity_id,
+       CASE r.level WHEN 'stream' THEN p.meeting_index WHEN 'subscriber' THEN u.meeting_index
+                    WHEN 'connection' THEN c.meeting_index WHEN 'meeting' THEN CAST(r.entity_id AS INTEGER) END,
+       CASE r.level WHEN 'stream' THEN p.connection_id WHEN 'subscriber' THEN u.connection_id
+                    WHEN 'connection' THEN r.entity_id END,
+       t.samples, t.scored_ms, t.score, x.p10
+FROM q_target t JOIN p10 x USING (lv, g) JOIN q_groups r USING (lv, g)
+LEFT JOIN publishers p ON r.level = 'stream' AND p.project_id = r.project_id AND p.session_id = r.session_id
+                          AND p.stream_id = r.entity_id
+LEFT JOIN subscribers u ON r.level = 'subscriber' AND u.project_id = r.project_id AND u.session_id = r.session_id
+                           AND u.subscriber_id = r.entity_id
+LEFT JOIN connections c ON r.level = 'connection' AND c.project_id = r.project_id AND c.session_id = r.session_id
+                           AND c.connection_id = r.entity_id"""
+
+# issue type -> SQL of a sample's offending value, NULL when it does not offend (derive/quality.SAMPLE_CHECKS)
+_CHECK_SQL: dict[str, str] = {
+    "high_packet_loss": "CASE WHEN loss >= $packet_loss THEN loss END",
+    "high_rtt": "CASE WHEN rtt >= $rtt_ms THEN rtt END",
+    "high_jitter": "CASE WHEN jitter >= $jitter_ms THEN jitter END",
+    "low_bitrate": "CASE WHEN bpp < $min_bpp THEN bpp END",
+    "bandwidth_limited": "CASE WHEN qlr = 'bandwidth' THEN coalesce(vkbps, 0.0) END",
+    "cpu_limited": "CASE WHEN qlr = 'cpu' THEN coalesce(vkbps, 0.0) END",
+    "low_frame_rate": "CASE WHEN fps < $min_fps AND coalesce(vkbps, 0) <> 0 THEN fps END",
+    "video_freeze": "CASE WHEN freezes >= $freezes THEN freezes END",
+}
+_CHECKS = tuple(enumerate(SAMPLE_CHECKS))  # chk number -> issue type
+# The offending samples of the sessions' known entities: one row per sample and check it fails.
+_OFFENDING = f"""
+CREATE OR REPLACE TEMP TABLE q_off AS
+WITH s AS MATERIALIZED (
+  SELECT * FROM (
+    SELECT m.ent, q.ts, q.event_id, q.prev_ts, q.prev_event_id, {WEIGHT} AS weight, {", ".join(
+        f"{_CHECK_SQL[issue]} AS c{i}" for i, issue in _CHECKS)}
+    FROM quality_samples q JOIN q_members m USING (ekey)
+    WHERE q.ts >= {_SINCE}
+  ) WHERE {" OR ".join(f"c{i} IS NOT NULL" for i, _ in _CHECKS)}
+)
+{" UNION ALL ".join(
+    f"SELECT ent, {i} AS chk, ts, event_id, prev_ts, prev_event_id, weight, c{i} AS v FROM s WHERE c{i} IS NOT NULL"
+    for i, _ in _CHECKS)}"""
+
+
+def _issues_sql() -> str:
+    """Runs of offending samples of one entity and check: an offending sample continues the run of its
+    previous sample (at most 60 s earlier) when that one offends too; runs of min_samples or more count."""
+    issue = " ".join(f"WHEN {i} THEN '{name}'" for i, name in _CHECKS)
+    metric = " ".join(f"WHEN {i} THEN '{SAMPLE_CHECKS[name][0]}'" for i, name in _CHECKS)
+    threshold = " ".join(f"WHEN {i} THEN ${name}" for i, name in _CHECKS)
+    lowest = ", ".join(str(i) for i, name in _CHECKS if SAMPLE_CHECKS[name][2] is min)
+    return f"""
+CREATE OR REPLACE TEMP TABLE q_issues AS
+WITH starts AS (
+  SELECT o.*, p.ts IS NULL AS starts FROM q_off o LEFT JOIN q_off p
+    ON p.ent = o.ent AND p.chk = o.chk AND p.ts = o.prev_ts AND p.event_id = o.prev_event_id
+),
+runs AS (
+  SELECT *, sum(CAST(starts AS INTEGER)) OVER (PARTITION BY ent, chk ORDER BY ts, event_id
+                                               ROWS UNBOUNDED PRECEDING) AS run
+  FROM starts
+),
+found AS (
+  SELECT ent, chk, arg_min(ts - weight, (ts, event_id)) AS start_ts, max(ts) AS end_ts,
+         CASE WHEN chk IN ({lowest}) THEN min(v) ELSE max(v) END AS value, count(*) AS samples
+  FROM runs GROUP BY ent, chk, run HAVING count(*) >= $min_samples
+)
+SELECT m.project_id, m.session_id, m.meeting_index, CASE f.chk {issue} END AS issue_type,
+       CASE m.side WHEN 'pub' THEN 'stream' ELSE 'subscriber' END AS entity_kind, m.entity_id,
+       m.owner AS connection_id, f.start_ts, f.end_ts, CASE f.chk {metric} END AS metric, f.value,
+       CASE f.chk {threshold} END AS threshold, f.samples
+FROM found f JOIN q_members m USING (ent)"""
+
+
+_ISSUES = _issues_sql()
+_INSERT_ISSUES = """
+INSERT INTO quality_issues (project_id, session_id, meeting_index, issue_type, entity_kind, entity_id, connection_id,
+                            start_ts, end_ts, metric, value, threshold, samples)
+SELECT project_id, session_id, meeting_index, issue_type, entity_kind, entity_id, connection_id, start_ts, end_ts,
+       metric, value, threshold, samples FROM q_issues"""
+
+_DIMS = ", ".join(DIMENSIONS)
+_C_DIMS = ", ".join(f"c.{d}" for d in DIMENSIONS)
+_PART_COLUMNS = ("pub_score_ms", "pub_scored_ms", "sub_score_ms", "sub_scored_ms",
+                 *(f"issues_{t}" for t in SAMPLE_CHECKS))
+
+
+def _parts_sql() -> str:
+    """Additive endpoint-day measures of the samples and sample issues, on their participant's dimensions
+    (the day of the sample, of the issue's start)."""
+    sides = ", ".join(
+        f"sum(CASE WHEN side = '{side}' THEN {value} ELSE 0.0 END) AS {side}_{column}"
+        for side in ("pub", "sub") for column, value in (("score_ms", "score_ms"), ("scored_ms", "weight_ms"))
+    )
+    counts = ", ".join(f"CAST(count(*) FILTER (WHERE issue_type = '{t}') AS DOUBLE) AS issues_{t}"
+                       for t in SAMPLE_CHECKS)
+    conns = f"SELECT project_id, session_id, connection_id, {_DIMS} FROM connections WHERE {IN_KEYS}"
+    la_day = "CAST(timezone('America/Los_Angeles', to_timestamp(i.start_ts / 1000.0)) AS DATE)"
+    return f"""
+CREATE OR REPLACE TEMP TABLE q_parts AS
+WITH conns AS ({conns}),
+per_entity AS (SELECT ent, day, sum(weight_ms) AS weight_ms, sum(score_ms) AS score_ms FROM q_eb GROUP BY ent, day),
+sample_parts AS (
+  SELECT m.project_id, m.session_id, q.day, {_C_DIMS}, {sides}
+  FROM per_entity q JOIN q_members m USING (ent)
+  LEFT JOIN conns c ON c.project_id = m.project_id AND c.session_id = m.session_id AND c.connection_id = m.owner
+  GROUP BY ALL
+),
+issue_parts AS (
+  SELECT i.project_id, i.session_id, {la_day} AS day, {_C_DIMS}, {counts}
+  FROM q_issues i LEFT JOIN conns c ON c.project_id = i.project_id AND c.session_id = i.session_id
+                                     AND c.connection_id = i.connection_id
+  GROUP BY ALL
+)
+SELECT project_id, session_id, day, {_DIMS}, {", ".join(f"coalesce(sum({c}), 0.0) AS {c}" for c in _PART_COLUMNS)}
+FROM (SELECT * FROM sample_parts UNION ALL BY NAME SELECT * FROM issue_parts)
+GROUP BY project_id, session_id, day, {_DIMS}"""
+
+
+_PARTS = _parts_sql()
+_SAME_ROW = ("e.project_id = p.project_id AND e.session_id = p.session_id AND e.day = p.day AND "
+             + " AND ".join(f"e.{d} IS NOT DISTINCT FROM p.{d}" for d in DIMENSIONS))
+# Added to the session's endpoint-day row of the same day and dimensions, else a new row (other measures 0),
+# as derive/quality.add_endpoint_parts does.
+_MERGE_PARTS = (
+    f"UPDATE session_endpoint_days e SET {', '.join(f'{c} = e.{c} + p.{c}' for c in _PART_COLUMNS)} "
+    f"FROM q_parts p WHERE {_SAME_ROW}",
+    f"INSERT INTO session_endpoint_days (project_id, session_id, day, {_DIMS}, {', '.join(_PART_COLUMNS)}) "
+    f"SELECT project_id, session_id, day, {_DIMS}, {', '.join(_PART_COLUMNS)} FROM q_parts p "
+    f"WHERE NOT EXISTS (SELECT 1 FROM session_endpoint_days e WHERE {_SAME_ROW})",
+)
+
+
+def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds) -> None:
+    """Insert the score rows and sample-issue rows of the sessions in temp table `keys`, and add their
+    endpoint-day measures (the caller's transaction; the sessions' other derived rows already in)."""
+    con.execute(_MEMBERS)
+    con.execute(_GROUPS)
+    con.execute(_ENTITY_BUCKETS)
+    con.execute(_TARGETS)
+    con.execute(_SCORES)
+    con.execute(_OFFENDING, {"packet_loss": t.packet_loss, "rtt_ms": t.rtt_ms, "jitter_ms": t.jitter_ms,
+                             "min_bpp": t.min_bpp, "min_fps": t.min_fps, "freezes": t.freezes})
+    con.execute(_ISSUES, {"min_samples": t.min_samples, **{i: threshold(i, t) for i in SAMPLE_CHECKS}})
+    con.execute(_INSERT_ISSUES)
+    con.execute(_PARTS)
+    for sql in _MERGE_PARTS:
+        con.execute(sql)
