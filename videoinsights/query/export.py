@@ -235,7 +235,7 @@ def export_rows(request: ExportRequest, cursor: Any, now_ms: int, first_daily_da
 
         def metrics(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if plan.score_distribution:  # quality.scoreDistribution: one more statement per batch
-                add_score_distribution(cursor, request.project_id, report, batch)
+                add_score_distribution(sql, cursor, request.project_id, report, batch)
             return [_flatten(report.metric(row, plan), columns) for row in batch]
 
         return (metrics(batch) for batch in batches)

@@ -126,15 +126,16 @@ def resolve_project_data(obj: dict[str, Any], info: GraphQLResolveInfo, **args: 
     rows, total = ctx.sql.reads.project_report(ctx.cursor, query)
     ctx.count(len(rows))
     if plan.score_distribution:
-        add_score_distribution(ctx.cursor, obj["_project"].project_id, report, rows)
+        add_score_distribution(ctx.sql, ctx.cursor, obj["_project"].project_id, report, rows)
     metrics = [report.metric(row, plan) for row in rows]
     return page.result(metrics, total, interval=report.interval)
 
 
-def add_score_distribution(cursor: Any, project_id: str, report: ReportArgs, rows: list[dict[str, Any]]) -> None:
+def add_score_distribution(sql: Any, cursor: Any, project_id: str, report: ReportArgs,
+                           rows: list[dict[str, Any]]) -> None:
     """Put in each report row its sessions per score bucket (by the LA day each session was last seen), for
-    MetricPlan.score_distribution: one statement for all the rows."""
+    MetricPlan.score_distribution: one statement for all the rows (`sql`: the store's backend modules)."""
     spans = [report.days_of(row) for row in rows]
     ranges = [(day_start_ms(first), day_end_ms(last)) for first, last in spans]
-    for row, counts in zip(rows, reads.score_distribution(cursor, project_id, ranges), strict=True):
+    for row, counts in zip(rows, sql.reads.score_distribution(cursor, project_id, ranges), strict=True):
         row["_score_distribution"] = counts

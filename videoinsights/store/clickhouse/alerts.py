@@ -191,3 +191,17 @@ def project_deliveries(cur: Cursor, project_id: str, limit: int = 100) -> list[t
     return cur.query_rows(f"SELECT {DELIVERY_COLUMNS} FROM alert_deliveries FINAL WHERE project_id = {{p:String}} "
                           "ORDER BY created_at DESC, delivery_id DESC LIMIT {n:UInt64}",
                           {"p": project_id, "n": limit})  # type: ignore[no-any-return]
+
+
+def purge(cur: Cursor, before_ms: int) -> dict[str, int]:
+    """Forget deliveries created before `before_ms` and the record of meetings announced before it (as on
+    DuckDB). Every version of such a row goes (a delivery's versions share its created_at), so nothing older
+    shows through FINAL; the counts are of rows as FINAL reads them."""
+    counts = {}
+    for table, column in (("alert_deliveries", "created_at"), ("alert_meetings_sent", "sent_at")):
+        params = {"b": before_ms}
+        where = f"{column} < {{b:Int64}}"
+        counts[table] = int(cur.query_rows(f"SELECT count() FROM {table} FINAL WHERE {where}", params)[0][0])
+        if cur.query_rows(f"SELECT count() FROM {table} WHERE {where}", params)[0][0]:
+            cur.command(f"DELETE FROM {table} WHERE {where}", params)
+    return counts

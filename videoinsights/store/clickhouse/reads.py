@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from videoinsights.domain.quality import SCORE_BOUNDS
 from videoinsights.query.report import KNOWN_VALUES, ReportQuery
 from videoinsights.store.duckdb.reads import (  # the column lists are the API's, not DuckDB's
     CONNECTION_COLUMNS,
@@ -374,3 +375,22 @@ def quality_issues(cur: Cursor, project_id: str, session_ids: Sequence[str]) -> 
     return rows_of(cur, "SELECT * FROM quality_issues WHERE project_id = {p:String} "
                         "AND session_id IN {s:Array(String)} ORDER BY session_id, start_ts, issue_type, entity_id",
                    {"p": project_id, "s": list(dict.fromkeys(session_ids))})
+
+
+def score_distribution(cur: Cursor, project_id: str, ranges: Sequence[tuple[int, int]]) -> list[list[int]]:
+    """Scored sessions per score bucket, for each [lo, hi) range of `last_seen_at` (epoch ms), in one statement
+    (the ranges ARRAY JOINed to each session's score); rows as on DuckDB."""
+    if not ranges:
+        return []
+    cases = ", ".join(f"q.score <= {bound}, {i}" for i, bound in enumerate(SCORE_BOUNDS[:-1]))
+    last = len(SCORE_BOUNDS) - 1
+    sql = (f"SELECT idx, multiIf({cases}, {last}) AS bucket, count() AS sessions "
+           "FROM quality_scores q INNER JOIN sessions s ON s.project_id = q.project_id AND s.session_id = q.session_id "
+           "ARRAY JOIN {lo:Array(Int64)} AS lo, {hi:Array(Int64)} AS hi, arrayEnumerate({lo:Array(Int64)}) AS idx "
+           "WHERE q.project_id = {p:String} AND q.level = 'session' AND s.project_id = {p:String} "
+           "AND s.last_seen_at >= lo AND s.last_seen_at < hi GROUP BY idx, bucket")
+    counts = [[0] * len(SCORE_BOUNDS) for _ in ranges]
+    for idx, bucket, sessions in cur.query_rows(sql, {"p": project_id, "lo": [lo for lo, _ in ranges],
+                                                      "hi": [hi for _, hi in ranges]}):
+        counts[int(idx) - 1][int(bucket)] = int(sessions)
+    return counts

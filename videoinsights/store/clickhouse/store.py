@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 
 from videoinsights.derive.inputs import STATS_COLUMNS
 from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, PROJECT_MEASURES
-from videoinsights.derive.quality import SAMPLE_COLUMNS
+from videoinsights.derive.quality import QualityThresholds
 from videoinsights.domain.days import day_start_ms
 from videoinsights.domain.events import RAW_COLUMNS, STATS_TYPES
 from videoinsights.domain.quality import (
@@ -49,6 +49,7 @@ from videoinsights.domain.quality import (
 from videoinsights.store.base import AppendResult, Project, RejectedBatch, SessionKey, StorageFull
 from videoinsights.store.clickhouse import backend
 from videoinsights.store.clickhouse.client import ClickHouseError, Client
+from videoinsights.store.clickhouse.quality import SAMPLE_COLUMNS, add_sample_quality
 from videoinsights.store.clickhouse.schema import (
     DERIVED_SESSION_TABLES,
     SCHEMA_VERSION,
@@ -150,7 +151,11 @@ class ClickHouseStore:
         self._seq = 0  # ingest commits by this process (for /metrics)
         self._version = 0
         self._version_lock = threading.Lock()
-        self._tokens: dict[SessionKey, list[int]] = {}  # read by dirty_sessions(), cleared by replace_derived()
+        # Dirty tokens read by dirty_sessions(), cleared by replace_derived(); frozen for the sessions whose inputs
+        # were loaded (a pipelined engine reads the next batch's dirty sessions while a batch is away).
+        self._tokens: dict[SessionKey, list[int]] = {}
+        self._loaded: set[SessionKey] = set()
+        self._tokens_lock = threading.Lock()
         self._data_version: tuple[float, Any] = (0.0, None)
         if not read_only:
             for ddl in create_statements(retention):
@@ -362,7 +367,10 @@ class ClickHouseStore:
                 FROM ({_LIVE_TOKENS.format(shard=self._shard_filter())})
                 GROUP BY project_id, session_id
                 ORDER BY derived, first, project_id, session_id LIMIT {int(limit)}""")
-        self._tokens = {(p, s): [int(t) for t in tokens] for p, s, tokens, _, _ in rows}
+        with self._tokens_lock:
+            for p, s, tokens, _, _ in rows:
+                if (p, s) not in self._loaded:
+                    self._tokens[(p, s)] = [int(t) for t in tokens]
         return [(p, s) for p, s, _, _, _ in rows]
 
     def mark_all_dirty(self) -> int:
@@ -378,7 +386,13 @@ class ClickHouseStore:
         return {"keys": sorted(set(keys))}
 
     def load_session_event_table(self, keys: Sequence[SessionKey]) -> pa.Table:
-        """The raw lifecycle events of these sessions (one row per event id), every column but `seq`."""
+        """The raw lifecycle events of these sessions (one row per event id), every column but `seq`. Freezes the
+        dirty tokens read for them: replace_derived() clears those, not ones committed after this read."""
+        with self._tokens_lock:
+            self._loaded.update(keys)
+        return self._load_events(keys)
+
+    def _load_events(self, keys: Sequence[SessionKey]) -> pa.Table:
         columns = ", ".join(RAW_COLUMNS)
         return self._plain(self.client.query_arrow(
             f"SELECT {columns} FROM events WHERE (project_id, session_id) IN {_KEYS} LIMIT 1 BY project_id, event_id",
@@ -389,7 +403,7 @@ class ClickHouseStore:
         table = self.client.query_arrow(_STATS_SQL, self._keys(keys))
         return self._plain(table.rename_columns(list(STATS_COLUMNS)))
 
-    def load_sample_table(self, keys: Sequence[SessionKey]) -> pa.Table:
+    def _load_sample_table(self, keys: Sequence[SessionKey]) -> pa.Table:
         """The raw stats samples of these sessions (one per event id), the columns quality scoring reads."""
         return self._plain(self.client.query_arrow(
             f"SELECT project_id, session_id, {', '.join(SAMPLE_COLUMNS)} FROM stats_samples "
@@ -401,10 +415,17 @@ class ClickHouseStore:
         return pa.table({n: (c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c)
                          for n, c in zip(table.column_names, table.columns, strict=True)})
 
-    def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]]) -> None:
-        """Swap in the new derived rows of these sessions, then clear the dirty tokens read for them."""
+    def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]],
+                        quality: QualityThresholds | None = None, loaded_seq: int | None = None) -> None:
+        """Swap in the new derived rows of these sessions, then clear the dirty tokens read for them.
+
+        With `quality`, score the sessions' samples here, in Python (store/clickhouse/quality.py). `loaded_seq`
+        is not needed: the tokens frozen when the inputs were loaded are the watermark, and a commit after
+        that adds a token this call does not clear, so its session stays dirty."""
         if not keys:
             return
+        if quality is not None:
+            tables = self._with_sample_quality(keys, tables, quality)
         params = self._keys(keys)
         for table in DERIVED_SESSION_TABLES:
             self.client.command(f"DELETE FROM {table} WHERE (project_id, session_id) IN {_KEYS}", params)
@@ -414,13 +435,26 @@ class ClickHouseStore:
             rows = [_typed(p, _DERIVED_SCHEMAS[table]) for p in parts if p.num_rows]
             if rows:
                 self.client.insert_arrow(table, pa.concat_tables(rows, promote_options="default"))
-        cleared = [(k, t) for k in keys for t in self._tokens.pop(k, [])]
+        with self._tokens_lock:
+            cleared = [(k, t) for k in keys for t in self._tokens.pop(k, [])]
+            self._loaded.difference_update(keys)
         if cleared:
             self.client.insert_arrow("dirty_sessions", pa.table({
                 "project_id": [k[0] for k, _ in cleared], "session_id": [k[1] for k, _ in cleared],
                 "token": pa.array([t for _, t in cleared], pa.uint64()),
                 "dirtied_at": pa.array([0] * len(cleared), pa.int64()),
                 "cleared": pa.array([1] * len(cleared), pa.uint8())}))
+
+    def _with_sample_quality(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]],
+                             quality: QualityThresholds) -> dict[str, list[pa.Table]]:
+        """tables with the sessions' sample scores, sample issues and endpoint-day quality measures added."""
+        columns = _DERIVED_SCHEMAS["session_endpoint_days"]
+        schema = pa.schema([(n, _ARROW[c.duck_type]) for n, c in columns.items()])
+        parts = [_typed(p, columns).select(schema.names).cast(schema)
+                 for p in tables.get("session_endpoint_days", ()) if p.num_rows]
+        endpoint = pa.concat_tables(parts) if parts else None
+        return add_sample_quality(keys, tables, endpoint, schema, self._load_events(keys), self.load_stats_table(keys),
+                                  self._load_sample_table(keys), quality)
 
     def clear_derived(self) -> None:
         """Drop the derived rows of every session whose raw events are still kept (rebuild re-derives them)."""
@@ -439,7 +473,7 @@ class ClickHouseStore:
         return int(self.client.query_rows(f"SELECT count() FROM {table} WHERE {where}", params)[0][0])
 
     def purge(self, raw_before: date, daily_before: date, monthly_before: date,
-              minutes_before_ms: int | None = None) -> dict[str, int]:
+              minutes_before_ms: int | None = None, alerts_before_ms: int | None = None) -> dict[str, int]:
         """Delete data past its retention window, with the counts DuckDB's purge reports. Day rows are folded
         into the monthly archives before they go, so the monthly rollups keep them."""
         counts: dict[str, int] = {}
@@ -477,6 +511,8 @@ class ClickHouseStore:
             counts[f"rollup_endpoint_{kind}ly"] = self._count(f"rollup_endpoint_{kind}ly", "bucket < {b:Int64}", b)
             counts[f"session_endpoint_{kind}s"] = self._delete_counted(f"session_endpoint_{kind}s",
                                                                         "bucket < {b:Int64}", b)
+        if alerts_before_ms is not None:
+            counts.update(backend.alerts.purge(self.client, alerts_before_ms))
         return counts
 
     def _archive_months(self, daily_before: date) -> None:
