@@ -420,7 +420,8 @@ def _windowed_stats_sql(cur: Cursor, project_id: str, session_ids: Sequence[str]
     fetching scattered rows one by one through the session_id index.
 
     session_bounds covers only the commits absorbed up to meta.derived_seq, read in the same
-    statement as the bounds; newer rows (seq above it) are read apart, from the newest row groups."""
+    statement as the bounds; newer rows (seq above it) are read apart, from the newest row groups, and
+    so are all the rows of a session without bounds (rows inserted around the store, as tests do)."""
     ids = sorted(set(session_ids))
     found = cur.execute(
         "SELECT b.session_id, b.first_ts, b.last_ts, (SELECT CAST(value AS BIGINT) FROM meta "
@@ -431,9 +432,15 @@ def _windowed_stats_sql(cur: Cursor, project_id: str, session_ids: Sequence[str]
     if watermark is None:
         watermark = cur.execute("SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'derived_seq'").fetchone()
         watermark = watermark[0] if watermark else 0
-    params: dict[str, Any] = {"ids": ids}
-    parts = [f"SELECT {columns} FROM stats_samples WHERE seq > {int(watermark):d} "
-             f"AND session_id IN (SELECT unnest($ids::VARCHAR[]))"]
+    bounded = sorted(row[0] for row in found)
+    unbounded = sorted(set(ids) - set(bounded))  # no bounds (written around the store): all their rows
+    params: dict[str, Any] = {k: v for k, v in (("bounded", bounded), ("unbounded", unbounded)) if v}
+    parts = []
+    if bounded:
+        parts.append(f"SELECT {columns} FROM stats_samples WHERE seq > {int(watermark):d} "
+                     f"AND session_id IN (SELECT unnest($bounded::VARCHAR[]))")
+    if unbounded:
+        parts.append(f"SELECT {columns} FROM stats_samples WHERE session_id IN (SELECT unnest($unbounded::VARCHAR[]))")
     for i, (session_id, first_ts, last_ts, _) in enumerate(found):
         lo, hi = max(first_ts, ts_range[0]), min(last_ts, ts_range[1])
         if lo <= hi:  # literal bounds: zone maps only prune on constants
