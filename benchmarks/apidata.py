@@ -221,8 +221,10 @@ def _endpoint_measures_sql() -> str:
         cols[f"{side}_br_count"] = f"round({samples} * 0.92)"
         cols[f"{side}_br_sum"] = (f"round({samples} * 0.92) * {_by_class(_BR_MEAN)} "
                                   f"* (0.8 + 0.4 * {_u('k', side + 'b')})")
-    assert set(cols) == set(ENDPOINT_MEASURES), set(ENDPOINT_MEASURES) ^ set(cols)
-    return ", ".join(f"CAST({cols[m]} AS DOUBLE) AS {m}" for m in ENDPOINT_MEASURES)
+    assert set(cols) <= set(ENDPOINT_MEASURES), set(cols) - set(ENDPOINT_MEASURES)
+    # The quality measures (scores, jitter, RTT, frame rate, detected issues) came later: zero here, so their
+    # fields answer 0 in GraphQL and in the raw SQL alike; this benchmark times the reads, not their values.
+    return ", ".join(f"CAST({cols.get(m, '0')} AS DOUBLE) AS {m}" for m in ENDPOINT_MEASURES)
 
 
 _TIER_SHARE = {  # share of participant minutes counted in each tier (most calls are 1:1)

@@ -1,14 +1,20 @@
 """Ingest throughput: POST /v1/events (batches of 1,000 stats events, several
 connections) against appending the same rows straight into the store, in the
-same run; plus freshness (acknowledged -> visible in the derived tables).
+same run; plus freshness (acknowledged -> visible in the derived tables) and the
+server's CPU time per 1,000 events (less sensitive than throughput to a busy machine).
 
-    .venv/bin/python benchmarks/bench_ingest.py [--seconds 10] [--clients 4]
+    .venv/bin/python -m benchmarks.bench_ingest [--seconds 10] [--clients 8]
+        [--baseline-python /work/main/.venv/bin/python]   # that checkout's server first, same bodies
+        [--py-spy /tmp/ingest.txt]                         # py-spy the server (raw folded stacks)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -19,7 +25,7 @@ import orjson
 
 from benchmarks.common import ServerProcess, create_project, derivation_idle, percentile
 from videoinsights.auth.tokens import issue_project_token
-from videoinsights.ingest.batch import validate_events
+from videoinsights.ingest.fast import fast_validate
 from videoinsights.store.duckdb.store import DuckDBStore
 
 BATCH = 1000
@@ -35,11 +41,56 @@ def stats_batch(worker: int, n: int, now: int) -> list[dict]:
     ]
 
 
-def bench_http(seconds: float, clients: int) -> tuple[float, list[float], float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of each thread of a process, by thread id."""
+    out = {}
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        out[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def thread_names(pid: int) -> dict[int, str]:
+    """Python thread names by thread id, from `py-spy dump` (threads it doesn't list are DuckDB's own)."""
+    dump = subprocess.run([str(Path(sys.executable).parent / "py-spy"), "dump", "-p", str(pid)],
+                          capture_output=True, text=True).stdout
+    names = {}
+    for line in dump.splitlines():
+        if line.startswith("Thread "):
+            tid, _, rest = line[len("Thread "):].partition(" ")
+            names[int(tid)] = rest.partition('"')[2].rstrip('"')
+    return names
+
+
+def cpu_by_part(before: dict[int, float], after: dict[int, float], names: dict[int, str]) -> dict[str, float]:
+    """Server CPU seconds split: the event loop (HTTP, auth, validation), the writer thread (appends),
+    the derive thread, and the rest (DuckDB's own threads, executor threads)."""
+    parts = {"event loop": 0.0, "writer": 0.0, "derive": 0.0, "other": 0.0}
+    for tid, cpu in after.items():
+        name = names.get(tid, "")
+        part = {"MainThread": "event loop", "videoinsights-writer": "writer",
+                "videoinsights-derive": "derive"}.get(name, "other")
+        parts[part] += cpu - before.get(tid, 0.0)
+    return parts
+
+
+def bench_http(seconds: float, clients: int, python: str | None = None,
+               py_spy: str | None = None) -> tuple[float, list[float], float, float, dict[str, float]]:
+    """events/s acknowledged, request latencies (ms), freshness (ms), server CPU ms per 1,000 events, and
+    that CPU by part."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
         project = create_project(db)
-        server = ServerProcess(db)
+        server = ServerProcess(db, python=python)
         pid, secret = str(project["projectId"]), project["apiSecret"]
         now = int(time.time() * 1000)
         bodies = [[orjson.dumps(stats_batch(w, n, now)) for n in range(400)] for w in range(clients)]
@@ -58,6 +109,12 @@ def bench_http(seconds: float, clients: int) -> tuple[float, list[float], float]
                     acked[worker] += r.json()["accepted"]
                     n += 1
 
+        spy = None
+        if py_spy:
+            spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--threads", "-f", "raw",
+                                    "-o", py_spy, "-d", str(int(seconds)), "-p", str(server.proc.pid)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cpu0, threads0 = cpu_seconds(server.proc.pid), thread_cpu(server.proc.pid)
         started = time.monotonic()
         threads = [threading.Thread(target=run, args=(w,)) for w in range(clients)]
         for t in threads:
@@ -65,9 +122,14 @@ def bench_http(seconds: float, clients: int) -> tuple[float, list[float], float]
         for t in threads:
             t.join()
         elapsed = time.monotonic() - started
+        cpu = cpu_seconds(server.proc.pid) - cpu0  # includes the derive thread's share, as a real server has
+        parts = cpu_by_part(threads0, thread_cpu(server.proc.pid), thread_names(server.proc.pid))
+        if spy:
+            spy.wait()
         freshness = measure_freshness(server.url, pid, secret)
         server.stop()
-        return sum(acked) / elapsed, latencies, freshness
+        per_k = 1000 * 1000 / max(1, sum(acked))
+        return sum(acked) / elapsed, latencies, freshness, cpu * per_k, {k: v * per_k for k, v in parts.items()}
 
 
 def measure_freshness(url: str, pid: str, secret: str, rounds: int = 5) -> float:
@@ -87,14 +149,15 @@ def measure_freshness(url: str, pid: str, secret: str, rounds: int = 5) -> float
 
 
 def bench_direct(batches: int) -> float:
-    """Baseline: the same validation + append, in-process, no HTTP, one batch per commit."""
+    """Baseline: the same decoding, validation and append, in-process, no HTTP, one batch per commit."""
     with tempfile.TemporaryDirectory() as tmp:
         store = DuckDBStore(str(Path(tmp) / "direct.duckdb"))
         now = int(time.time() * 1000)
-        raw = [stats_batch(0, n, now) for n in range(batches)]
+        raw = [orjson.dumps(stats_batch(0, n, now)) for n in range(batches)]
         started = time.monotonic()
-        for events in raw:
-            batch = validate_events(events, "12345678", now, 0, now + 300_000)
+        for body in raw:
+            batch = fast_validate(body, "12345678", now, 0, now + 300_000, BATCH)
+            assert batch is not None
             store.append_events([batch.columns])
         elapsed = time.monotonic() - started
         store.close()
@@ -105,14 +168,22 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--baseline-python", help="also run the HTTP part with this interpreter's checkout, first")
+    parser.add_argument("--py-spy", help="record the server (ours) with py-spy into this file (raw folded stacks)")
     args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     direct = bench_direct(100)
-    rate, latencies, freshness = bench_http(args.seconds, args.clients)
-    print(f"direct append (validate + append, 1,000-row batches): {direct:,.0f} events/s")
-    print(f"POST /v1/events ({args.clients} clients, 1,000-event batches): {rate:,.0f} events/s "
-          f"({rate / direct:.2f}x direct)")
-    print(f"request latency: p50 {statistics.median(latencies):.1f} ms, p99 {percentile(latencies, 99):.1f} ms")
-    print(f"freshness (ack -> derived), median of 5: {freshness:.0f} ms")
+    print(f"direct append (decode + validate + append, 1,000-row batches): {direct:,.0f} events/s")
+    runs = [("baseline", args.baseline_python), ("ours", None)] if args.baseline_python else [("ours", None)]
+    for label, python in runs:
+        rate, latencies, freshness, cpu_ms, parts = bench_http(args.seconds, args.clients, python,
+                                                               args.py_spy if python is None else None)
+        print(f"[{label}] POST /v1/events ({args.clients} clients, 1,000-event batches): {rate:,.0f} events/s, "
+              f"server CPU {cpu_ms:.0f} ms per 1,000 events; request p50 {statistics.median(latencies):.1f} ms, "
+              f"p99 {percentile(latencies, 99):.1f} ms; freshness (ack -> derived), median of 5: {freshness:.0f} ms; "
+              f"load average {os.getloadavg()[0]:.2f}")
+        print(f"[{label}] server CPU ms per 1,000 events by thread: "
+              + ", ".join(f"{k} {v:.1f}" for k, v in parts.items()))
 
 
 if __name__ == "__main__":

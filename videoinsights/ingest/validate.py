@@ -119,6 +119,11 @@ def _checker(spec: Field) -> Callable[[Any], Any]:
 _CHECKS: dict[str, tuple[str, Callable[[Any], Any]]] = {n: (f.column, _checker(f)) for n, f in FIELDS.items()}
 
 
+def field_check(name: str) -> Callable[[Any], Any]:
+    """The check of one field (raises EventError, returns the value to store): ingest/fast.py reuses it."""
+    return _CHECKS[name][1]
+
+
 def to_row(event: Any, project_id: str, received_at: int, min_ts: int, max_ts: int) -> dict[str, Any]:
     """Validate `event`; return its raw-table row (only the columns it has) or raise EventError."""
     if not isinstance(event, dict):
