@@ -9,6 +9,7 @@ they are compared to 1e-9 relative; everything else, including types that reach 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections.abc import Iterator
@@ -55,6 +56,9 @@ def same(a: Any, b: Any, path: str = "") -> None:
         assert type(a) is type(b) and len(a) == len(b), f"{path}: {a} != {b}"
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             same(x, y, f"{path}[{i}]")
+    elif dataclasses.is_dataclass(a) and not isinstance(a, type):  # alert transitions: field by field
+        assert type(a) is type(b), f"{path}: {a!r} != {b!r}"
+        same(dataclasses.asdict(a), dataclasses.asdict(b), path)
     else:
         assert type(a) is type(b) and a == b, f"{path}: {a!r} != {b!r}"
 
@@ -153,7 +157,11 @@ EXTENSIONS = {
         totalCount resources { sessionId quality { score scoreP10 issues { type start end metric value } } } }
       b: sessionSummaries(start: 1763884800000, minScore: 2, maxScore: 4.2) { totalCount resources { sessionId } }
       c: sessionSummaries(start: 1763884800000, issueType: "high_rtt") { totalCount resources { sessionId } }
-      } } }""",
+      }
+      d: projectData(start: "2025-11-20", interval: DAILY) { totalCount resources { intervalStart quality {
+        scoreDistribution { score1_5 score2 score2_5 score3 score3_5 score4 score4_5 score5 }
+        publisher { scoreAvg } subscriber { scoreAvg } issues { highPacketLoss highRtt highJitter lowFrameRate } } } }
+      } }""",
     "live": """{ project(projectId: 12345678) { live(windowMinutes: 60) { at windowMinutes sessions participants
       publishers subscribers streamsByVideoType { camera screen custom other } minutesPerMinute attempts failures
       failureRate perMinute { minute minutes participants attempts failures videoBitrateKbpsAvg latencyMsAvg }
@@ -210,6 +218,9 @@ def test_the_comparisons_saw_data(executors: tuple[Executor, Executor]) -> None:
     assert shapes["h"]["totalCount"] > 10 and shapes["mi"]["totalCount"] > 0 and shapes["d"]["totalCount"] > 10
     quality = run_both(executors, EXTENSIONS["quality"])["data"]["project"]["sessionData"]
     assert any(r["quality"]["score"] is not None for r in quality["a"]["resources"])
+    days = run_both(executors, EXTENSIONS["quality"])["data"]["project"]["d"]["resources"]
+    assert sum(sum(r["quality"]["scoreDistribution"].values()) for r in days) > 5
+    assert any(r["quality"]["subscriber"]["scoreAvg"] for r in days)
 
 
 @pytest.mark.parametrize("kind", ["projectData", "sessions", "meetings", "connections", "publishers",
