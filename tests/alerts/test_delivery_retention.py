@@ -1,6 +1,7 @@
 """The delivery log is purged with the other retention windows (docs/alerts.md, setting
 alert_delivery_retention_days): deliveries (whatever their status: their tries last seconds)
-and announced-meeting records older than the retention go, newer ones stay. Real DuckDB file, real CLI."""
+and announced-meeting records older than the retention go, newer ones stay. Real DuckDB file and ClickHouse
+(chdb) store, real CLI."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import time
 from pathlib import Path
 
 from tests.conftest import cli
+from tests.support.stores import open_store, rows
 from videoinsights.settings import Settings
-from videoinsights.store.duckdb import alerts as sql
+from videoinsights.store.base import Store
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.writer import retention_cutoffs
 
@@ -18,9 +20,9 @@ DAY = 86_400_000
 NOW = 1_795_000_000_000  # 2026-11-18, any fixed moment
 
 
-def fill(store: DuckDBStore, now: int) -> None:
+def fill(store: Store, now: int) -> None:
     """Deliveries and sent-meeting records 40, 31, 29 and 1 days old (by their creation time)."""
-    cur = store.reader()
+    cur, sql = store.reader(), store.sql.alerts
     for age, status in ((40, "delivered"), (31, "failed"), (31, "refused"), (40, "retrying"), (29, "delivered"),
                         (1, "pending")):
         delivery = f"d{age}-{status}"
@@ -31,15 +33,15 @@ def fill(store: DuckDBStore, now: int) -> None:
     sql.mark_meetings_sent(cur, [("rule", "s2", 0)], now - 2 * DAY)
 
 
-def remaining(store: DuckDBStore) -> tuple[list[str], list[str]]:
-    cur = store.reader()
-    deliveries = sorted(r[0] for r in cur.execute("SELECT delivery_id FROM alert_deliveries").fetchall())
-    sent = sorted(r[0] for r in cur.execute("SELECT session_id FROM alert_meetings_sent").fetchall())
+def remaining(store: Store) -> tuple[list[str], list[str]]:
+    """What is left (DISTINCT: a ClickHouse delivery that was updated has a row per version)."""
+    deliveries = sorted(r[0] for r in rows(store, "SELECT DISTINCT delivery_id FROM alert_deliveries"))
+    sent = sorted(r[0] for r in rows(store, "SELECT DISTINCT session_id FROM alert_meetings_sent"))
     return deliveries, sent
 
 
-def test_default_retention_keeps_30_days(tmp_path: Path) -> None:
-    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+def test_default_retention_keeps_30_days(store_url: str) -> None:
+    store = open_store(store_url)
     try:
         fill(store, NOW)
         counts = store.purge(**retention_cutoffs(Settings(), NOW))
