@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from videoinsights.derive.quality import QualityThresholds
-from videoinsights.derive.worker import DeriveStats, DeriveWorker
+from videoinsights.derive.worker import DeriveStats, DeriveWorker, HandoffLock
 from videoinsights.settings import Settings, SettingsError
 from videoinsights.store.open import open_store, parse_store_url
 from videoinsights.store.writer import purge_expired
@@ -43,7 +43,7 @@ def run_derive(settings: Settings, shard: tuple[int, int] | None, once: bool = F
     store: Any = open_store(settings.store_url)
     store.shard = shard
     stats = DeriveStats()
-    worker = DeriveWorker(store, stats, threading.Lock(), settings.derive_batch_sessions,
+    worker = DeriveWorker(store, stats, HandoffLock(), settings.derive_batch_sessions,
                           settings.derive_interval_ms / 1000, 0 if once else settings.derive_processes,
                           QualityThresholds.from_settings(settings))
     name = f"shard {shard[0]}/{shard[1]}" if shard else "all sessions"

@@ -9,6 +9,7 @@ DuckDB's SQL (tests/query/test_backends_equal.py), at a higher derive cost. A kn
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,6 +20,8 @@ from videoinsights.derive.inputs import events_by_session, stats_by_session
 from videoinsights.derive.model import DIMENSIONS, QualityIssueRow, QualityScoreRow
 from videoinsights.derive.quality import SAMPLE_CHECKS, QualityThresholds, derive_quality
 from videoinsights.store.base import SessionKey
+
+log = logging.getLogger(__name__)
 
 # The raw sample columns the reference reads.
 SAMPLE_COLUMNS: tuple[str, ...] = (
@@ -61,7 +64,11 @@ def add_sample_quality(keys: Sequence[SessionKey], tables: Mapping[str, Sequence
     issues: list[QualityIssueRow] = []
     parts: dict[tuple[Any, ...], float] = defaultdict(float)
     for key in derived:
-        q = derive_quality(key[0], key[1], by_session[key], aggregates[key], raw[key], t)
+        try:
+            q = derive_quality(key[0], key[1], by_session[key], aggregates[key], raw[key], t)
+        except Exception:  # the session's other rows still count (as in derive/engine.py)
+            log.exception("scoring session %s of project %s failed", key[1], key[0])
+            continue
         scores += q.scores
         issues += [i for i in q.issues if i.issue_type in SAMPLE_CHECKS]
         for day, dims, column, value in q.endpoint_parts:
