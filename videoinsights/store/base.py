@@ -33,6 +33,16 @@ class Project:
     created_at: int
 
 
+@dataclass(frozen=True)
+class Retention:
+    """Retention windows a backend may enforce itself (ClickHouse TTLs of the raw and minute tables, from
+    settings raw_retention_days, minute_retention_hours); the explicit purge (store.purge) still runs and is
+    what enforces a changed setting on existing tables."""
+
+    raw_days: int
+    minute_hours: int
+
+
 class RejectedBatch(ValueError):
     """A batch's own values cannot be stored (one its column can't hold): the sender's fault,
     nothing of that batch was written, and retrying it as is won't help."""

@@ -20,7 +20,7 @@ from videoinsights.alerts.runner import AlertRunner
 from videoinsights.auth.cache import ProjectCache
 from videoinsights.control import remove_sidecar, write_sidecar
 from videoinsights.settings import Settings
-from videoinsights.store.clickhouse.schema import Retention
+from videoinsights.store.base import Retention
 from videoinsights.store.open import duckdb_path, open_store
 from videoinsights.store.writer import Writer
 from videoinsights.web.admin import post_admin

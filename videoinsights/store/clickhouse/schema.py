@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from videoinsights.derive.fine import FINE_MEASURES
 from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, PROJECT_MEASURES
+from videoinsights.store.base import Retention
 from videoinsights.store.duckdb import alerts as duck_alerts
 from videoinsights.store.duckdb import schema as duck
 
@@ -108,15 +109,6 @@ def _duck(table: str) -> list[Column]:
 def _create(table: str, columns: list[Column], engine: str, extra: str = "") -> str:
     body = ",\n  ".join(c.ddl() for c in columns)
     return f"CREATE TABLE IF NOT EXISTS {table} (\n  {body}\n) ENGINE = {engine}\n{extra}".rstrip()
-
-
-@dataclass(frozen=True)
-class Retention:
-    """TTLs of the raw and minute tables (settings raw_retention_days, minute_retention_hours); the
-    explicit purge (store.purge) still runs and is what enforces a changed setting on existing tables."""
-
-    raw_days: int
-    minute_hours: int
 
 
 # Raw tables: MergeTree deduplicates a retried insert (same token) among its last N inserts.
