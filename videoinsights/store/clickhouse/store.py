@@ -59,6 +59,7 @@ from videoinsights.store.clickhouse.schema import (
     duck_columns,
 )
 from videoinsights.store.duckdb import schema as duck
+from videoinsights.store.portable import batch_column, bucket_case
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +88,6 @@ def _typed(rows: pa.Table, columns: Mapping[str, Column]) -> pa.Table:
     return pa.table(out)
 
 
-def _bucket_case(expr: str, bounds: tuple[int, ...]) -> str:
-    """The histogram bucket index of expr: (b[i-1], b[i]] -> i (NULL stays NULL)."""
-    whens = " ".join(f"WHEN {expr} <= {b} THEN {i}" for i, b in enumerate(bounds))
-    return f"CASE WHEN {expr} IS NULL THEN NULL {whens} ELSE {len(bounds)} END"
-
 
 def _stats_sql() -> str:
     """The stats_daily rows (DuckDB's table, store/duckdb/store.py) of some sessions, computed from their
@@ -113,8 +109,8 @@ FROM (
          if(type = 'publisherStats', 'pub', 'sub') AS side,
          if(type = 'publisherStats', stream_id, subscriber_id) AS entity_id,
          {lat} AS lat, video_bitrate_kbps AS br, {", ".join(c for _, c in STATS_MEANS)}, quality_limitation_reason,
-         {_bucket_case(lat, LATENCY_BOUNDS)} AS lat_b,
-         {_bucket_case("video_bitrate_kbps", BITRATE_BOUNDS)} AS br_b
+         {bucket_case(lat, LATENCY_BOUNDS)} AS lat_b,
+         {bucket_case("video_bitrate_kbps", BITRATE_BOUNDS)} AS br_b
   FROM stats_samples WHERE (project_id, session_id) IN {_KEYS}
   LIMIT 1 BY project_id, event_id
 ) WHERE entity_id IS NOT NULL
@@ -127,14 +123,6 @@ _STATS_SQL = _stats_sql()
 _LIVE_TOKENS = """SELECT project_id, session_id, token, any(dirtied_at) AS dirtied_at FROM dirty_sessions
 WHERE {shard} GROUP BY project_id, session_id, token HAVING max(cleared) = 0"""
 
-
-def _concat(batches: Sequence[dict[str, list[Any]]], column: str) -> list[Any]:
-    if len(batches) == 1 and column in batches[0]:
-        return batches[0][column]
-    out: list[Any] = []
-    for b in batches:
-        out.extend(b.get(column) or [None] * len(b["event_id"]))
-    return out
 
 
 class ClickHouseStore:
@@ -252,9 +240,9 @@ class ClickHouseStore:
 
     def append_events(self, batches: Sequence[dict[str, list[Any]]]) -> AppendResult:
         """Insert the new events of several request batches; report, per row, whether it was new."""
-        projects = _concat(batches, "project_id")
-        sessions = _concat(batches, "session_id")
-        ids = _concat(batches, "event_id")
+        projects = batch_column(batches, "project_id")
+        sessions = batch_column(batches, "session_id")
+        ids = batch_column(batches, "event_id")
         try:
             stored = self._stored_ids(projects, sessions, ids)
         except ClickHouseError as exc:
@@ -277,7 +265,8 @@ class ClickHouseStore:
             # After the raw rows (see the module docstring), for every session of the call.
             # dirtied_at: when the session's earliest event of the call was received (derive_lag_ms)
             received: dict[SessionKey, int] = {}
-            for key, at_ms in zip(zip(projects, sessions, strict=True), _concat(batches, "received_at"), strict=True):
+            received_at = batch_column(batches, "received_at")
+            for key, at_ms in zip(zip(projects, sessions, strict=True), received_at, strict=True):
                 received[key] = min(received.get(key, at_ms), at_ms)
             marks = sorted(received)
             self.client.insert_arrow("dirty_sessions", pa.table({
@@ -293,7 +282,7 @@ class ClickHouseStore:
     def _insert_raw(self, batches: Sequence[dict[str, list[Any]]], keep: list[bool], token: int) -> None:
         used = [c for c in RAW_COLUMNS if any(c in b for b in batches)]
         try:
-            table = pa.table({c: pa.array(_concat(batches, c), _ARROW[_RAW_SCHEMA[c].duck_type]) for c in used})
+            table = pa.table({c: pa.array(batch_column(batches, c), _ARROW[_RAW_SCHEMA[c].duck_type]) for c in used})
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
             raise RejectedBatch(str(exc)[:300]) from exc
         if not all(keep):

@@ -53,14 +53,10 @@ from videoinsights.store.duckdb.schema import (
     STATS_BUCKET_COLUMNS,
     TABLES,
 )
+from videoinsights.store.portable import batch_column, bucket_case
 
 log = logging.getLogger(__name__)
 
-
-def _bucket_case(expr: str, bounds: tuple[int, ...]) -> str:
-    """SQL CASE giving the histogram bucket index of expr: (b[i-1], b[i]] -> i."""
-    whens = " ".join(f"WHEN {expr} <= {b} THEN {i}" for i, b in enumerate(bounds))
-    return f"CASE WHEN {expr} IS NULL THEN NULL {whens} ELSE {len(bounds)} END"
 
 
 def _absorb_stats_sql() -> str:
@@ -87,8 +83,8 @@ FROM (
          CASE type WHEN 'publisherStats' THEN 'pub' ELSE 'sub' END AS side,
          CASE type WHEN 'publisherStats' THEN stream_id ELSE subscriber_id END AS entity_id,
          {lat} AS lat, video_bitrate_kbps AS br, {", ".join(c for _, c in STATS_MEANS)}, quality_limitation_reason,
-         {_bucket_case(lat, LATENCY_BOUNDS)} AS lat_b,
-         {_bucket_case("video_bitrate_kbps", BITRATE_BOUNDS)} AS br_b
+         {bucket_case(lat, LATENCY_BOUNDS)} AS lat_b,
+         {bucket_case("video_bitrate_kbps", BITRATE_BOUNDS)} AS br_b
   FROM stats_samples WHERE seq > $lo AND seq <= $hi
 ) WHERE entity_id IS NOT NULL
 GROUP BY project_id, session_id, side, entity_id, day
@@ -101,15 +97,6 @@ _ABSORB_STATS_SQL = _absorb_stats_sql()
 _NEW_ROWS = """(SELECT project_id, session_id, ts, seq FROM events WHERE seq > $lo AND seq <= $hi
                UNION ALL SELECT project_id, session_id, ts, seq FROM stats_samples WHERE seq > $lo AND seq <= $hi)"""
 
-
-def _concat(batches: Sequence[dict[str, list[Any]]], column: str) -> list[Any]:
-    """One column across batches; a batch without the column contributes NULLs."""
-    if len(batches) == 1 and column in batches[0]:
-        return batches[0][column]
-    out: list[Any] = []
-    for b in batches:
-        out.extend(b.get(column) or [None] * len(b["event_id"]))
-    return out
 
 
 def _mark_fresh(batches: Sequence[dict[str, list[Any]]], new_keys: set[Any]) -> tuple[list[list[bool]], list[bool]]:
@@ -401,7 +388,7 @@ class DuckDBStore:
         assert keys is not None, "a read-only store takes no events"
         con = self._con
         self._repair_keys()
-        new = keys.claim(*(_concat(batches, c) for c in ("project_id", "event_id", "day")))
+        new = keys.claim(*(batch_column(batches, c) for c in ("project_id", "event_id", "day")))
         sizes = [len(b["event_id"]) for b in batches]
         if not new:
             keys.rollback()
@@ -431,7 +418,7 @@ class DuckDBStore:
         """Insert the kept rows: stats samples into stats_samples, everything else into events."""
         con = self._con
         used = [c for c in RAW_COLUMNS if any(c in b for b in batches)]
-        table = pa.table({c: _concat(batches, c) for c in used})
+        table = pa.table({c: batch_column(batches, c) for c in used})
         if not all(keep):
             table = table.filter(pa.array(keep))
         is_stats = pc.is_in(table["type"], value_set=pa.array(sorted(STATS_TYPES)))
