@@ -98,10 +98,17 @@ def set_states(cur: Cursor, changes: list[tuple[str, str, int, float | None]]) -
                         [[s, since, v, rid] for rid, s, since, v in changes])
 
 
+def _rule_filters(alias: str) -> str:
+    """A rule's optional country/SDK/browser filters (an empty list matches all) on the rows of `alias`."""
+    return (f"(len(r.countries) = 0 OR list_contains(r.countries, {alias}.country)) "
+            f"AND (len(r.sdks) = 0 OR list_contains(r.sdks, {alias}.sdk_type)) "
+            f"AND (len(r.browsers) = 0 OR list_contains(r.browsers, {alias}.browser))")
+
+
 def attempt_rates(cur: Cursor, metric: str, attempt_type: str, now_ms: int, longest_window_s: int) -> list[tuple]:
     """(rule_id, attempts, failures) over each rule's window, for every rule of `metric`: one statement."""
     return list(cur.execute(
-        """
+        f"""
         WITH recent AS (
           SELECT project_id, ts, outcome, country, sdk_type, browser FROM events
           WHERE type = ? AND ts > ? AND ts <= ?
@@ -109,9 +116,7 @@ def attempt_rates(cur: Cursor, metric: str, attempt_type: str, now_ms: int, long
         SELECT r.rule_id, count(e.ts), count(e.ts) FILTER (WHERE e.outcome = 'failure')
         FROM alert_rules r LEFT JOIN recent e
           ON e.project_id = r.project_id AND e.ts > ? - r.window_s * 1000
-          AND (len(r.countries) = 0 OR list_contains(r.countries, e.country))
-          AND (len(r.sdks) = 0 OR list_contains(r.sdks, e.sdk_type))
-          AND (len(r.browsers) = 0 OR list_contains(r.browsers, e.browser))
+          AND {_rule_filters("e")}
         WHERE r.metric = ?
         GROUP BY r.rule_id
         """,
@@ -125,7 +130,7 @@ def stream_minutes(cur: Cursor, metric: str, now_ms: int, longest_window_s: int)
     A stream counts the part of [created_at, ended_at] that overlaps the window; the filters apply to the
     connection of the publisher or subscriber."""
     return list(cur.execute(
-        """
+        f"""
         WITH streams AS (
           SELECT project_id, session_id, connection_id, created_at, ended_at FROM publishers
           WHERE ended_at > ? AND created_at <= ?
@@ -141,19 +146,12 @@ def stream_minutes(cur: Cursor, metric: str, now_ms: int, longest_window_s: int)
                    FILTER (WHERE e.created_at IS NOT NULL) / 60000.0, 0)  -- least/greatest skip NULLs
         FROM alert_rules r LEFT JOIN recent e
           ON e.project_id = r.project_id AND e.ended_at > ? - r.window_s * 1000
-          AND (len(r.countries) = 0 OR list_contains(r.countries, e.country))
-          AND (len(r.sdks) = 0 OR list_contains(r.sdks, e.sdk_type))
-          AND (len(r.browsers) = 0 OR list_contains(r.browsers, e.browser))
+          AND {_rule_filters("e")}
         WHERE r.metric = ?
         GROUP BY r.rule_id
         """,
         [now_ms - longest_window_s * 1000, now_ms] * 2 + [now_ms, now_ms, now_ms, metric],
     ).fetchall())
-
-
-_FILTERS = """(len(r.countries) = 0 OR list_contains(r.countries, c.country))
-    AND (len(r.sdks) = 0 OR list_contains(r.sdks, c.sdk_type))
-    AND (len(r.browsers) = 0 OR list_contains(r.browsers, c.browser))"""
 
 
 def session_quality(cur: Cursor, metric: str, now_ms: int, longest_window_s: int) -> list[tuple]:
@@ -181,7 +179,7 @@ def session_quality(cur: Cursor, metric: str, now_ms: int, longest_window_s: int
           LEFT JOIN conns c ON c.project_id = e.project_id AND c.session_id = e.session_id
           LEFT JOIN issues i ON i.project_id = e.project_id AND i.session_id = e.session_id
             AND i.issue_type = r.issue_type
-          WHERE r.metric = ? AND {_FILTERS}
+          WHERE r.metric = ? AND {_rule_filters("c")}
           GROUP BY r.rule_id, e.session_id
         )
         SELECT r.rule_id, count(m.session_id), quantile_cont(m.score, 0.1), count(m.session_id) FILTER (WHERE m.issue)
