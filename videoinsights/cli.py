@@ -23,6 +23,7 @@ from videoinsights.control import RemoteError, call_server, running_server
 from videoinsights.ops import OPS, OpError
 from videoinsights.settings import Settings, SettingsError, load_settings
 from videoinsights.store.open import StoreURLError, parse_store_url
+from videoinsights.store_cli import add_store_commands
 
 
 def run_op(target: str, op: str, **args: Any) -> Any:
@@ -227,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_account_commands(sub, command, run_op)
     add_key_commands(sub, command, run_op)
     add_alert_commands(sub, command, run_op)
+    add_store_commands(sub, command)
     return parser
 
 

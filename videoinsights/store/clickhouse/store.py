@@ -49,6 +49,7 @@ from videoinsights.domain.quality import (
 from videoinsights.store.base import AppendResult, Project, RejectedBatch, SessionKey, StorageFull
 from videoinsights.store.clickhouse import backend
 from videoinsights.store.clickhouse.client import ClickHouseError, Client
+from videoinsights.store.clickhouse.cluster import ClusterLayout, read_layout, write_layout
 from videoinsights.store.clickhouse.quality import SAMPLE_COLUMNS, add_sample_quality
 from videoinsights.store.clickhouse.schema import (
     DERIVED_SESSION_TABLES,
@@ -131,7 +132,9 @@ class ClickHouseStore:
     sql = backend  # the read/account/alert/key SQL modules callers reach through the store
 
     def __init__(self, client: Client, *, read_only: bool = False, retention: Retention | None = None,
-                 shard: tuple[int, int] | None = None) -> None:
+                 shard: tuple[int, int] | None = None, cluster: ClusterLayout | None = None) -> None:
+        """cluster: create the database in this cluster layout (`videoinsights store init --cluster`). Without it,
+        a database created in a cluster layout is recognised by its `meta` row; others are single-node."""
         self.client = client
         self.path = f"clickhouse:{client.database}"
         self._read_only = read_only
@@ -145,7 +148,15 @@ class ClickHouseStore:
         self._loaded: set[SessionKey] = set()
         self._tokens_lock = threading.Lock()
         self._data_version: tuple[float, Any] = (0.0, None)
-        if not read_only:
+        self.cluster = cluster or read_layout(client)
+        if self.cluster is not None:
+            client.apply_settings(self.cluster.settings)
+        if cluster is not None and not read_only:
+            for ddl in cluster.statements(retention):
+                client.command(ddl)
+            write_layout(client, cluster, self._next_version())
+            self._put_meta("schema_version", str(SCHEMA_VERSION))
+        elif self.cluster is None and not read_only:  # a cluster's tables are created by `store init --cluster`
             for ddl in create_statements(retention):
                 client.command(ddl)
             self._put_meta("schema_version", str(SCHEMA_VERSION))
@@ -174,9 +185,10 @@ class ClickHouseStore:
         at, value = self._data_version
         now = time.monotonic()
         if value is None or now - at > 0.2:
+            parts = f"clusterAllReplicas({self.cluster.name}, system.parts)" if self.cluster else "system.parts"
             row = self.client.query_rows(
-                "SELECT count(), groupBitXor(cityHash64(table, name)) FROM system.parts "
-                "WHERE database = currentDatabase() AND active")[0]
+                f"SELECT count(), groupBitXor(cityHash64(hostName(), table, name)) FROM {parts} "
+                "WHERE database = {db:String} AND active", {"db": self.client.database})[0]
             value = (int(row[0]), int(row[1]))
             self._data_version = (now, value)
         return value
@@ -417,7 +429,8 @@ class ClickHouseStore:
             tables = self._with_sample_quality(keys, tables, quality)
         params = self._keys(keys)
         for table in DERIVED_SESSION_TABLES:
-            self.client.command(f"DELETE FROM {table} WHERE (project_id, session_id) IN {_KEYS}", params)
+            self.client.command(f"DELETE FROM {self._deletable(table)} WHERE (project_id, session_id) IN {_KEYS}",
+                                params)
         for table, parts in tables.items():
             if table not in DERIVED_SESSION_TABLES:
                 raise ValueError(f"{table} is not a derived session table")
@@ -448,14 +461,18 @@ class ClickHouseStore:
     def clear_derived(self) -> None:
         """Drop the derived rows of every session whose raw events are still kept (rebuild re-derives them)."""
         for table in DERIVED_SESSION_TABLES:
-            self.client.command(f"DELETE FROM {table} WHERE (project_id, session_id) IN "
+            self.client.command(f"DELETE FROM {self._deletable(table)} WHERE (project_id, session_id) IN "
                                 "(SELECT project_id, session_id FROM session_bounds)")
+
+    def _deletable(self, table: str) -> str:
+        """What a DELETE of `table`'s rows names (on a cluster: its local tables, ON CLUSTER)."""
+        return self.cluster.delete_target(table) if self.cluster else table
 
     # -- retention ---------------------------------------------------------
     def _delete_counted(self, table: str, where: str, params: dict[str, Any]) -> int:
         n = int(self.client.query_rows(f"SELECT count() FROM {table} WHERE {where}", params)[0][0])
         if n:
-            self.client.command(f"DELETE FROM {table} WHERE {where}", params)
+            self.client.command(f"DELETE FROM {self._deletable(table)} WHERE {where}", params)
         return n
 
     def _count(self, table: str, where: str, params: dict[str, Any]) -> int:
