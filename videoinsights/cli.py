@@ -143,8 +143,10 @@ def cmd_derive(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from videoinsights.web.server import serve
+    from videoinsights.web.workers import check_workers
 
-    serve(settings)
+    check_workers(settings, args.workers)
+    serve(settings, workers=args.workers)
     return 0
 
 
@@ -179,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "serve":
             p.add_argument("--no-derive", dest="derive_in_server", action="store_false", default=None,
                            help="ingest and answer only; `videoinsights derive` processes derive (ClickHouse stores)")
+            p.add_argument("--workers", type=int, default=1,
+                           help="server processes on the port (a ClickHouse server store only; default 1)")
         if name == "demo":
             p.add_argument("--days", type=int, default=30, help="days of traffic to generate")
             p.add_argument("--sessions-per-day", type=int, default=40, help="sessions per day")
