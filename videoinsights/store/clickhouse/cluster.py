@@ -8,8 +8,10 @@ it gains later) gets its cluster form for free:
   Distributed table over the locals sharded by `cityHash64(project_id, session_id)`: all of a session's rows
   live on one shard, so its re-derivation, `LIMIT 1 BY event_id` and FINAL stay shard-local. The application
   reads and inserts through the Distributed names, as on one node.
-- Other data tables (the monthly archives, and rollup tables written by derivation) are sharded the same way
-  by a hash of their sort key, so all versions of a row land on one shard.
+- Other data tables (the monthly archives, stored rollup sums) are Distributed too, with a hash of their sort
+  key: rows inserted through the Distributed table land on one shard per key. A table filled by a
+  materialised view gets its rows on the shard of the rows that fed the view (the view runs there, into the
+  local table), so read such tables grouped by key across shards, as the rollup views do.
 - Metadata (projects, accounts, keys, alert state, meta: the ReplacingMergeTree(version, is_deleted) tables)
   is small and read with FINAL on every request: one replicated table on every node of the cluster (one
   Keeper path for the whole cluster), no Distributed.
@@ -145,7 +147,7 @@ def _sharding_key(ddl: str) -> str:
     order = _ORDER.search(ddl)
     if order is None:
         raise ValueError(f"no sort key to shard {ddl.splitlines()[0]!r} by")
-    return f"cityHash64({order.group(1)})"
+    return f"cityHash64(tuple({order.group(1)}))"  # a tuple's hash is never NULL, even of Nullable dimensions
 
 
 def read_layout(client: Client) -> ClusterLayout | None:
