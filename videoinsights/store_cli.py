@@ -36,8 +36,9 @@ def cmd_store_ddl(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_store_init(args: argparse.Namespace, settings: Settings) -> int:
     store = open_store(settings.store_url, retention=_retention(settings), cluster=args.cluster)
+    layout = getattr(store, "cluster", None)  # a ClickHouse database knows its layout
     store.close()
-    where = f" in the cluster layout of {args.cluster}" if args.cluster else ""
+    where = f" in the cluster layout of {layout.name}" if layout else ""
     print(f"store {parse_store_url(settings.store_url).redacted()} is ready{where}")
     return 0
 

@@ -25,7 +25,7 @@ from tests.support.stores import chdb_dir, new_store_url, open_store, rows
 from videoinsights.derive.engine import derive_pending, derive_until_clean
 from videoinsights.store.base import Retention
 from videoinsights.store.clickhouse.client import ChdbClient, HttpClient, quote
-from videoinsights.store.clickhouse.cluster import ClusterLayout
+from videoinsights.store.clickhouse.cluster import ClusterLayout, LayoutError
 from videoinsights.store.clickhouse.schema import create_statements
 from videoinsights.store.clickhouse.store import ClickHouseStore
 
@@ -157,6 +157,16 @@ def test_distributed_tables_over_one_local_shard_derive_as_duckdb(tmp_path: Path
         for table in expected:
             assert got[table] == expected[table], table
         assert in_local == rows(duck, "SELECT count(*) FROM events") == rows(other, "SELECT count() FROM events")
+
+        # a layout is laid on a new database only: not over another cluster's, nor over single-node tables
+        with pytest.raises(LayoutError, match=re.escape("has the cluster layout of one (without Keeper), not of two")):
+            ClickHouseStore(HttpClient(host, port, "default", "", "vi"), cluster=ClusterLayout("two", "vi", False))
+        ClickHouseStore(HttpClient(host, port, "default", "", "single")).close()
+        with pytest.raises(LayoutError, match="database single was created single-node"):
+            ClickHouseStore(HttpClient(host, port, "default", "", "single"), cluster=ClusterLayout("one", "single"))
+        single = open_store(f"clickhouse://default@{host}:{port}/single")
+        assert single.cluster is None
+        single.close()
 
         # the purge's deletes reach the local tables (a Distributed table refuses DELETE)
         tomorrow = date.today() + timedelta(days=1)

@@ -34,6 +34,7 @@ import pyarrow as pa
 from videoinsights.store.base import Retention
 from videoinsights.store.clickhouse.client import Client
 from videoinsights.store.clickhouse.schema import VERSIONED_TABLES, create_statements
+from videoinsights.store.open import StoreURLError
 
 _TABLE = re.compile(r"^CREATE TABLE IF NOT EXISTS (\w+) \(")
 _ENGINE = re.compile(r"ENGINE = (\w*MergeTree)(?:\(([^()]*)\))?")
@@ -148,6 +149,22 @@ def _sharding_key(ddl: str) -> str:
     if order is None:
         raise ValueError(f"no sort key to shard {ddl.splitlines()[0]!r} by")
     return f"cityHash64(tuple({order.group(1)}))"  # a tuple's hash is never NULL, even of Nullable dimensions
+
+
+class LayoutError(StoreURLError):
+    """The database cannot take the cluster layout asked for; the message says why."""
+
+
+def check_can_create(client: Client, layout: ClusterLayout) -> None:
+    """Refuse to lay a cluster over a database created otherwise: its single-node tables would keep the names
+    the Distributed tables need, and the store would then delete from local tables that hold nothing."""
+    existing = read_layout(client)
+    if existing is None and client.query_rows("EXISTS TABLE meta")[0][0]:
+        raise LayoutError(f"database {layout.database} was created single-node: a cluster layout needs a new "
+                          "database (create it with store init --cluster, then copy the data over)")
+    if existing is not None and existing != layout:
+        raise LayoutError(f"database {layout.database} has the cluster layout of {existing.name}"
+                          f"{'' if existing.replicated else ' (without Keeper)'}, not of {layout.name}")
 
 
 def read_layout(client: Client) -> ClusterLayout | None:

@@ -49,7 +49,7 @@ from videoinsights.domain.quality import (
 from videoinsights.store.base import AppendResult, Project, RejectedBatch, SessionKey, StorageFull
 from videoinsights.store.clickhouse import backend
 from videoinsights.store.clickhouse.client import ClickHouseError, Client
-from videoinsights.store.clickhouse.cluster import ClusterLayout, read_layout, write_layout
+from videoinsights.store.clickhouse.cluster import ClusterLayout, check_can_create, read_layout, write_layout
 from videoinsights.store.clickhouse.quality import SAMPLE_COLUMNS, add_sample_quality
 from videoinsights.store.clickhouse.schema import (
     DERIVED_SESSION_TABLES,
@@ -148,6 +148,8 @@ class ClickHouseStore:
         self._loaded: set[SessionKey] = set()
         self._tokens_lock = threading.Lock()
         self._data_version: tuple[float, Any] = (0.0, None)
+        if cluster is not None and not read_only:
+            check_can_create(client, cluster)
         self.cluster = cluster or read_layout(client)
         if self.cluster is not None:
             client.apply_settings(self.cluster.settings)
