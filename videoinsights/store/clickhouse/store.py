@@ -18,6 +18,8 @@ Nothing here keeps state another process needs. How the pieces stay exact withou
 - Derived rows: a session's rows are replaced by lightweight DELETE then INSERT (not atomic: a reader
   may miss a session for that moment; a crash in between leaves its tokens dirty, so it is derived again).
   Rollups are views (store/clickhouse/schema.py), so concurrent shards never race on them.
+- Cluster. A database created by `store init --cluster` (cluster.py) is recognised by its meta row: the same
+  statements then run on its Distributed tables, deletes go to the local tables ON CLUSTER.
 """
 
 from __future__ import annotations
