@@ -534,6 +534,14 @@ class DuckDBStore:
         """Raise if the database does not answer."""
         self.reader().execute("SELECT 1").fetchall()
 
+    def storage_bytes(self) -> int:
+        """The database file, its write-ahead log and the dedup keys file (with SQLite's own journal)."""
+        total = 0
+        for path in (self.path, f"{self.path}.wal", *(keys_path(self.path) + s for s in ("", "-wal", "-journal"))):
+            with contextlib.suppress(OSError):
+                total += os.path.getsize(path)
+        return total
+
     def dirty_sessions(self, limit: int) -> list[SessionKey]:
         """Sessions never derived first (invisible in the API until then, and derived once each), then the
         ones dirtied longest ago, so that a busy backlog of live sessions never starves a new one."""
