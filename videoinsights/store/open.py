@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from videoinsights.store.base import Store
 
 SCHEMES = ("duckdb", "chdb", "clickhouse", "clickhouses")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # fullmatch: "$" would let a trailing newline in
 
 
 class StoreURLError(ValueError):
@@ -53,7 +53,7 @@ class StoreURL:
 
 
 def _database(name: str, url: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise StoreURLError(f"bad database name {name!r} in store URL {url!r}: letters, digits and _ only")
     return name
 

@@ -182,6 +182,13 @@ class ClickHouseStore:
     def ping(self) -> None:
         self.client.query_rows("SELECT 1")
 
+    def storage_bytes(self) -> int:
+        """The active parts of this database's tables (on a cluster: this replica's)."""
+        rows = self.client.query_rows(
+            "SELECT sum(bytes_on_disk) FROM system.parts WHERE database = currentDatabase() AND active"
+        )
+        return int(rows[0][0] or 0) if rows else 0
+
     @property
     def data_version(self) -> Any:
         """Changes whenever any process changed the data (any part of the database was added or replaced):
