@@ -152,5 +152,5 @@ def _check_cluster(parsed: StoreURL, cluster: str) -> None:
     if parsed.scheme != "clickhouse":
         raise StoreURLError(f"--cluster needs a ClickHouse server store (clickhouse://...), not {parsed.scheme}://: "
                             "a cluster's tables are Replicated (Keeper) and Distributed")
-    if not _NAME.match(cluster):
+    if not _NAME.fullmatch(cluster):
         raise StoreURLError(f"bad cluster name {cluster!r}: letters, digits and _ only")
