@@ -35,9 +35,14 @@ def cmd_store_ddl(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_store_init(args: argparse.Namespace, settings: Settings) -> int:
+    from videoinsights.web.pages.state import ensure_cookie_secret
+
     store = open_store(settings.store_url, retention=_retention(settings), cluster=args.cluster)
-    layout = getattr(store, "cluster", None)  # a ClickHouse database knows its layout
-    store.close()
+    try:
+        ensure_cookie_secret(store)  # before several servers start, so that they never create two
+        layout = getattr(store, "cluster", None)  # a ClickHouse database knows its layout
+    finally:
+        store.close()
     where = f" in the cluster layout of {layout.name}" if layout else ""
     print(f"store {parse_store_url(settings.store_url).redacted()} is ready{where}")
     return 0

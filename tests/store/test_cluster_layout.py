@@ -28,6 +28,7 @@ from videoinsights.store.clickhouse.client import ChdbClient, HttpClient, quote
 from videoinsights.store.clickhouse.cluster import ClusterLayout, LayoutError
 from videoinsights.store.clickhouse.schema import create_statements
 from videoinsights.store.clickhouse.store import ClickHouseStore
+from videoinsights.web.pages.state import SECRET_KEY
 
 LAYOUT = ClusterLayout("prod", "insights")
 RETENTION = Retention(90, 48)
@@ -179,3 +180,19 @@ def test_distributed_tables_over_one_local_shard_derive_as_duckdb(tmp_path: Path
         duck.close()
         other.close()
         house.close()
+
+
+def test_store_init_creates_the_tables_and_the_cookie_secret(tmp_path: Path) -> None:
+    """Written once, before any server: servers creating it at their first logins could sign with two."""
+    db = tmp_path / "vi.duckdb"
+    result = subprocess.run([sys.executable, "-m", "videoinsights", "--db", str(db), "store", "init"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"store duckdb://{db} is ready\n"
+    store = open_store(f"duckdb://{db}", read_only=True)
+    try:
+        secret = store.sql.accounts.meta_value(store.reader(), SECRET_KEY)
+        assert secret is not None and len(secret) >= 48
+        assert rows(store, "SELECT count(*) FROM events") == [(0,)]
+    finally:
+        store.close()

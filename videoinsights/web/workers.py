@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import secrets
 import signal
 import socket
 import threading
@@ -46,11 +45,11 @@ def check_workers(settings: Settings, workers: int) -> None:
 
 def _prepare(settings: Settings) -> None:
     """The tables and the cookie-signing secret, before any worker needs them."""
-    from videoinsights.web.pages.state import SECRET_KEY
+    from videoinsights.web.pages.state import ensure_cookie_secret
 
     store = open_store(settings.store_url)
     try:
-        store.sql.accounts.put_meta_if_absent(store.reader(), SECRET_KEY, secrets.token_urlsafe(48))
+        ensure_cookie_secret(store)
     finally:
         store.close()
 
