@@ -1,6 +1,8 @@
 """What the ClickHouse store promises beyond the shared store tests (store/clickhouse/store.py's
 docstring): a retried insert is dropped, a duplicate that raced past the dedup probe counts once,
-a commit arriving while its session is derived keeps it dirty, and two purges at once archive once."""
+a commit arriving while its session is derived keeps it dirty, months outlive their purged days, and the
+stored rollups stay the sums of the contribution rows when sessions are re-derived, retracted twice or
+rebuilt."""
 
 from __future__ import annotations
 
@@ -76,17 +78,19 @@ def test_a_commit_during_derivation_keeps_its_session_dirty(store) -> None:
     assert store.dirty_session_count() == 0
 
 
-def test_two_purges_at_once_archive_the_months_once(store) -> None:
+def test_months_outlive_their_purged_days(store) -> None:
     t = int(time.mktime((2026, 3, 10, 12, 0, 0, 0, 0, -1)) * 1000)
     store.append_events([columns(session("old", t))])
     derive_until_clean(store)
     before = rows(store, "SELECT sum(published_minutes) FROM rollup_endpoint_monthly")
     assert before == [(6.0,)]
-    store._archive_months(date(2026, 4, 1))  # two processes archive the same days before either deletes
-    store._archive_months(date(2026, 4, 1))
-    store.purge(raw_before=date(2026, 1, 1), daily_before=date(2026, 4, 1), monthly_before=date(2025, 1, 1))
+    for _ in range(2):  # two processes purging the same days
+        store.purge(raw_before=date(2026, 1, 1), daily_before=date(2026, 4, 1), monthly_before=date(2025, 1, 1))
     assert rows(store, "SELECT count(*) FROM session_endpoint_days") == [(0,)]
+    assert rows(store, "SELECT count(*) FROM rollup_endpoint_daily") == [(0,)]
     assert rows(store, "SELECT sum(published_minutes) FROM rollup_endpoint_monthly") == before
+    store.purge(raw_before=date(2026, 1, 1), daily_before=date(2026, 4, 1), monthly_before=date(2026, 4, 1))
+    assert rows(store, "SELECT count(*) FROM rollup_endpoint_monthly") == [(0,)]
 
 
 def test_the_purge_drops_cleared_dirty_tokens_only(store) -> None:
