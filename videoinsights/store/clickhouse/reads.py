@@ -11,6 +11,9 @@ What differs from DuckDB, and why:
   of every per-session table, so ClickHouse reads only those granules (DuckDB needs its ART index trick).
 - Raw stats samples are read `LIMIT 1 BY event_id`: two processes racing to insert the same new event
   can both store it (store/clickhouse/store.py), and the API must still show it once.
+- Reports read the rollups' stored sums (store/clickhouse/schema.py) rather than their views: only the
+  columns asked for, grouped by the dimensions used (`_live`). The views list every measure, and
+  planning a statement with a hundred sums costs chdb more CPU than running it on a day's rows.
 
 Rows come back as dicts keyed by column name, with DuckDB's Python types (a count is an int either way).
 """
@@ -88,15 +91,26 @@ def _range_sql(q: ReportQuery, params: dict[str, Any]) -> tuple[str, str]:
     return " AND ".join(daily), " AND ".join(monthly)
 
 
+def _live(sums: str, time: str, where: str, dims: Sequence[str], columns: Sequence[str]) -> str:
+    """The rows of a rollup's sums table (not yet merged: several per key) summed by time and the dimensions
+    used, keeping the groups with a live contribution (sum(contributions) > 0: a group whose contributions
+    were all retracted has none), as `<time>, dims..., measures...`."""
+    keys = ", ".join([time, *dims])
+    sums_sql = "".join(f", sum({c}) AS {c}" for c in columns)
+    return (f"(SELECT {keys}{sums_sql} FROM {sums} WHERE {where} GROUP BY {keys} "
+            "HAVING sum(contributions) > 0)")
+
+
 def _part(q: ReportQuery, kind: str, columns: Sequence[str], dims: Sequence[str], params: dict[str, Any],
           filters: str) -> str:
     """One aggregated CTE body (endpoint or project rollups) with bucket, first_day, dims, sums."""
     daily_where, monthly_where = _range_sql(q, params)
     inner_cols = ", ".join([*(f"{_dimension_sql(d)} AS {d}" for d in dims), *columns])
     inner_cols = f", {inner_cols}" if inner_cols else ""
-    source = f"SELECT day{inner_cols} FROM rollup_{kind}_daily WHERE {daily_where}"
+    source = f"SELECT day{inner_cols} FROM {_live(f'rollup_{kind}_daily_sums', 'day', daily_where, dims, columns)}"
     if q.uses_monthly:
-        source += f" UNION ALL SELECT month AS day{inner_cols} FROM rollup_{kind}_monthly WHERE {monthly_where}"
+        monthly = _live(f"rollup_{kind}_monthly_sums", "month", monthly_where, dims, columns)
+        source += f" UNION ALL SELECT month AS day{inner_cols} FROM {monthly}"
     groups = "".join(f", {d}" for d in q.group_by) if kind == "endpoint" else ""
     sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in columns)
     where = f" WHERE {filters}" if filters else ""
@@ -123,7 +137,8 @@ def _fine_part(q: ReportQuery, kind: str, dims: Sequence[str], params: dict[str,
     params["bucket_to"] = q.end_ms
     params["bucket_from"] = q.start_ms - q.start_ms % width
     inner_cols = "".join(f", {c}" for c in [*(f"{_dimension_sql(d)} AS {d}" for d in dims), *q.endpoint_columns])
-    source = f"SELECT bucket{inner_cols} FROM rollup_endpoint_{kind}ly WHERE {' AND '.join(where)}"
+    live = _live(f"rollup_endpoint_{kind}ly_sums", "bucket", " AND ".join(where), dims, q.endpoint_columns)
+    source = f"SELECT bucket{inner_cols} FROM {live}"
     groups = "".join(f", {d}" for d in q.group_by)
     sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in q.endpoint_columns)
     where_f = f" WHERE {filters}" if filters else ""
