@@ -6,14 +6,17 @@ rebuilt."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import date
 
+import pyarrow as pa
 import pytest
 
 from tests.support.stores import drop, new_store_url, open_store, rows
 from videoinsights.derive.engine import derive_pending, derive_until_clean
 from videoinsights.ingest.batch import validate_events
+from videoinsights.query.report import ReportQuery
 
 NOW = int(time.time() * 1000)
 
@@ -114,3 +117,69 @@ def test_derive_lag_ignores_rebuild_marks(store) -> None:
     batch = validate_events(session("b", NOW - 3_600_000), "1", NOW - 5_000, 0, NOW + 60_000)
     store.append_events([batch.columns])
     assert store.derive_lag_ms(NOW + 10_000) == 15_000  # b waits since its arrival, 5 s before NOW
+
+
+# -- stored rollups: the sums of the contribution rows (store/clickhouse/schema.py) ----------------------
+
+DAY = date(2026, 3, 10)
+
+
+def contribution(session_id: str, country: str, minutes: float) -> dict:
+    return {"session_endpoint_days": [pa.table({
+        "project_id": ["1"], "session_id": [session_id], "day": [DAY], "country": [country],
+        "published_minutes": [minutes]})]}
+
+
+def daily(store) -> list[tuple]:
+    return rows(store, "SELECT country, published_minutes FROM rollup_endpoint_daily ORDER BY country")
+
+
+def report(store, **changes) -> list[dict]:
+    """A projectData report of DAY by country, as the API reads it (store/clickhouse/reads.py)."""
+    q = ReportQuery(project_id="1", first_day=DAY, last_day=DAY, interval="DAILY", filters=(),
+                    group_by=("country",), endpoint_columns=("published_minutes",), project_columns=(),
+                    include_project=False, monthly_before=date(2026, 1, 1), offset=0, limit=10)
+    found, _ = store.sql.reads.project_report(store.reader(), dataclasses.replace(q, **changes))
+    return [(r["country"], r["published_minutes"]) for r in found]
+
+
+def test_a_replaced_contribution_leaves_the_rollups(store) -> None:
+    store.replace_derived([("1", "a")], contribution("a", "US", 5.0))
+    store.replace_derived([("1", "b")], contribution("b", "US", 2.0))
+    assert daily(store) == [("US", 7.0)]
+    store.replace_derived([("1", "a")], contribution("a", "FR", 3.0))  # a's re-derivation moves it to FR
+    assert daily(store) == [("FR", 3.0), ("US", 2.0)]
+    assert rows(store, "SELECT country, published_minutes FROM rollup_endpoint_monthly ORDER BY country") == [
+        ("FR", 3.0), ("US", 2.0)]
+    store.replace_derived([("1", "b")], {})  # b has no contribution left: US has no row, as on DuckDB
+    assert daily(store) == [("FR", 3.0)]
+    assert report(store) == [("FR", 3.0)]
+    assert report(store, filters=(("country", ("US",)),)) == []
+    ungrouped, total = store.sql.reads.project_report(store.reader(), ReportQuery(
+        project_id="1", first_day=DAY, last_day=DAY, interval=None, filters=(("country", ("US",)),), group_by=(),
+        endpoint_columns=("published_minutes",), project_columns=(), include_project=False,
+        monthly_before=date(2026, 1, 1), offset=0, limit=10))
+    assert (ungrouped, total) == ([], 0)  # only retracted rows match: no row
+
+
+def test_a_retraction_whose_delete_never_ran_counts_nothing_twice(store) -> None:
+    store.replace_derived([("1", "a")], contribution("a", "US", 5.0))
+    # a derive process dies after retracting a's rows and before deleting them (store.replace_derived)
+    store._retract("session_endpoint_days", "session_id = 'a'", {})
+    assert daily(store) == []
+    store.replace_derived([("1", "a")], contribution("a", "US", 4.0))  # a is derived again
+    assert daily(store) == [("US", 4.0)]
+    assert rows(store, "SELECT sum(contributions) FROM rollup_endpoint_daily_sums") == [(1,)]
+
+
+def test_a_rebuild_takes_the_contributions_out_of_the_rollups(store) -> None:
+    store.append_events([columns(session("a", NOW - 3_600_000))])
+    derive_until_clean(store)
+    assert rows(store, "SELECT sum(published_minutes) FROM rollup_endpoint_daily") == [(6.0,)]
+    store.clear_derived()
+    assert rows(store, "SELECT count(*) FROM rollup_endpoint_daily") == [(0,)]
+    assert rows(store, "SELECT count(*) FROM rollup_endpoint_hourly") == [(0,)]
+    store.mark_all_dirty()
+    derive_until_clean(store)
+    assert rows(store, "SELECT sum(published_minutes) FROM rollup_endpoint_daily") == [(6.0,)]
+    assert rows(store, "SELECT sum(published_minutes) FROM rollup_endpoint_hourly") == [(6.0,)]
