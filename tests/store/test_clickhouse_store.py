@@ -1,8 +1,8 @@
 """What the ClickHouse store promises beyond the shared store tests (store/clickhouse/store.py's
 docstring): a retried insert is dropped, a duplicate that raced past the dedup probe counts once,
-a commit arriving while its session is derived keeps it dirty, months outlive their purged days, and the
+a commit arriving while its session is derived keeps it dirty, months outlive their purged days, the
 stored rollups stay the sums of the contribution rows when sessions are re-derived, retracted twice or
-rebuilt."""
+rebuilt, and a version-1 store (rollups as views) is migrated to them."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ from tests.support.stores import drop, new_store_url, open_store, rows
 from videoinsights.derive.engine import derive_pending, derive_until_clean
 from videoinsights.ingest.batch import validate_events
 from videoinsights.query.report import ReportQuery
+from videoinsights.store.clickhouse import versioned
+from videoinsights.store.clickhouse.migrate import V1_ARCHIVES
+from videoinsights.store.clickhouse.schema import CONTRIBUTION_TABLES, ROLLUPS, _create, _duck
+from videoinsights.store.clickhouse.store import ClickHouseStore
 
 NOW = int(time.time() * 1000)
 
@@ -183,3 +187,38 @@ def test_a_rebuild_takes_the_contributions_out_of_the_rollups(store) -> None:
     derive_until_clean(store)
     assert rows(store, "SELECT sum(published_minutes) FROM rollup_endpoint_daily") == [(6.0,)]
     assert rows(store, "SELECT sum(published_minutes) FROM rollup_endpoint_hourly") == [(6.0,)]
+
+
+def test_a_version_1_store_gets_stored_rollups(store) -> None:
+    store.append_events([columns(session("a", NOW - 3_600_000))])
+    derive_until_clean(store)
+    before = {r.name: rows(store, f"SELECT * FROM {r.name}") for r in ROLLUPS}
+    c = store.client
+    # Version 1's layout: rollups were views (any view of the name: the migration drops it), no `sign`, and a
+    # monthly archive holding 10 published minutes of country US in December 2025.
+    for r in ROLLUPS:
+        c.command(f"DROP VIEW {r.feed}")
+        c.command(f"DROP TABLE {r.sums}")
+        c.command(f"DROP VIEW {r.name}")
+        c.command(f"CREATE VIEW {r.name} AS SELECT 1 AS x")
+    for table in CONTRIBUTION_TABLES:
+        c.command(f"ALTER TABLE {table} DROP COLUMN sign")
+    for name, source in V1_ARCHIVES.items():
+        c.command(_create(source, _duck(name), "MergeTree", "ORDER BY (project_id, month)"))
+    c.command("INSERT INTO rollup_endpoint_monthly_archive (project_id, month, country, published_minutes) "
+              "VALUES ('1', '2025-12-01', 'US', 10)")
+    versioned.put(c, "meta", {"key": "schema_version", "value": "1"})
+
+    migrated = ClickHouseStore(c)
+    assert migrated.meta_value("schema_version") == "2"
+    after = {r.name: rows(store, f"SELECT * FROM {r.name}") for r in ROLLUPS}
+    december = rows(store, "SELECT country, published_minutes FROM rollup_endpoint_monthly "
+                           "WHERE month = '2025-12-01'")
+    assert december == [("US", 10.0)]
+    after["rollup_endpoint_monthly"] = [r for r in after["rollup_endpoint_monthly"] if r[1] != date(2025, 12, 1)]
+    assert after == before
+    assert rows(store, "SELECT count() FROM system.tables WHERE database = currentDatabase() "
+                       "AND name LIKE '%archive%'") == [(0,)]
+    migrated.append_events([columns(session("b", NOW - 3_600_000))])  # the feeds work: b adds its 6 minutes
+    derive_until_clean(migrated)
+    assert rows(store, "SELECT sum(published_minutes) FROM rollup_endpoint_daily") == [(12.0,)]
