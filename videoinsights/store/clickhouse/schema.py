@@ -15,7 +15,7 @@ keys, partitions and TTLs are ClickHouse's own:
   and per-bucket contributions, by (project_id, day|bucket, session_id): the rollups read those by time.
 - Rollups are stored (ROLLUPS): a SummingMergeTree `<rollup>_sums` per rollup, fed by a materialised
   view from the inserts into its contribution table. The contribution tables carry a hidden `sign`
-  column (DEFAULT 1: inserts that don't name it add): the derivation retracts a session's
+  column (MATERIALIZED 1, so `SELECT *` shows DuckDB's columns): the derivation retracts a session's
   rows by inserting them again with `sign = -1` (the feed adds `measure * sign`) before it deletes them,
   so the sums always equal the sum of the contribution rows, whatever the number of derive processes
   (additions commute) and across a crash (a retraction re-read after one cancels to nothing). Each rollup
@@ -204,7 +204,7 @@ ROLLUPS = rollups()
 ROLLUP_VIEWS = tuple(r.name for r in ROLLUPS)
 # Per-session contribution tables: they carry the hidden `sign` the rollup feeds multiply by.
 CONTRIBUTION_TABLES = tuple(dict.fromkeys(r.source for r in ROLLUPS))
-SIGN = "sign Int8 DEFAULT 1"  # not MATERIALIZED: a cluster's Distributed tables refuse inserting those
+SIGN = "sign Int8 MATERIALIZED 1"
 
 
 def feed_select(r: Rollup) -> str:

@@ -53,7 +53,13 @@ from videoinsights.domain.quality import (
 from videoinsights.store.base import AppendResult, Project, RejectedBatch, SessionKey, StorageFull
 from videoinsights.store.clickhouse import backend
 from videoinsights.store.clickhouse.client import ClickHouseError, Client
-from videoinsights.store.clickhouse.cluster import ClusterLayout, check_can_create, read_layout, write_layout
+from videoinsights.store.clickhouse.cluster import (
+    LOCAL_SUFFIX,
+    ClusterLayout,
+    check_can_create,
+    read_layout,
+    write_layout,
+)
 from videoinsights.store.clickhouse.migrate import migrate
 from videoinsights.store.clickhouse.quality import SAMPLE_COLUMNS, add_sample_quality
 from videoinsights.store.clickhouse.schema import (
@@ -481,8 +487,12 @@ class ClickHouseStore:
         """Take the contribution rows matching `where` out of the stored rollups: insert each again with its
         sign negated (the rollup feeds add measure * sign). The rows themselves are deleted next."""
         names = ", ".join(_DERIVED_SCHEMAS[table])
-        self.client.command(f"INSERT INTO {table} ({names}, sign) SELECT {names}, -sign FROM {table} WHERE {where}",
-                            params)
+        # A Distributed table refuses inserting a MATERIALIZED column: on a cluster the retraction goes to this
+        # node's local table. Its feed then subtracts on this node's sums, which reads add up over all shards,
+        # and the DELETE that follows (ON CLUSTER) removes it with the rows it cancels, wherever they are.
+        target = f"{table}{LOCAL_SUFFIX}" if self.cluster else table
+        self.client.command(f"INSERT INTO {target} ({names}, sign) SELECT {names}, -sign FROM {table} WHERE {where} "
+                            "SETTINGS insert_allow_materialized_columns = 1", params)
 
     def clear_derived(self) -> None:
         """Drop the derived rows of every session whose raw events are still kept (rebuild re-derives them)."""
