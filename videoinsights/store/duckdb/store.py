@@ -227,6 +227,7 @@ class DuckDBStore:
         Raises, leaving the store marked invalid, while that still fails; the next write retries."""
         self._close_handles()
         self._db = self._connect()
+        self._dcon = self._db.cursor()  # the old one belonged to the closed database
         self._generation += 1
         self._invalidated = False
         self._seq = self._max_seq()
@@ -238,6 +239,8 @@ class DuckDBStore:
                 with contextlib.suppress(duckdb.Error):
                     cursor.close()
             self._cursors.clear()
+        with contextlib.suppress(duckdb.Error):
+            self._dcon.close()
         with contextlib.suppress(duckdb.Error):
             self._db.close()
 
