@@ -633,7 +633,8 @@ def run_soak(args: argparse.Namespace) -> None:
         stream = deliver(generate(pid, now_ms() - DAY_MS, 1, spd, args.seed), args.seed, args.late_fraction,
                          args.duplicate_fraction)
         server = ServerProcess(db, env=dict(kv.split("=", 1) for kv in args.env), python=args.baseline_python)
-        points: list[tuple[float, float]] = []  # (seconds into the soak, RSS MiB)
+        points: list[tuple[float, float]] = []  # (seconds into the soak, RSS MiB of the server and its workers)
+        server_points: list[tuple[float, float]] = []  # (seconds into the soak, RSS MiB of the server alone)
         stop = threading.Event()
         sent = [0]
 
@@ -641,12 +642,16 @@ def run_soak(args: argparse.Namespace) -> None:
             t0 = time.monotonic()
             while True:
                 t = time.monotonic() - t0
-                rss = rss_mib(server.proc.pid)
+                own = rss_mib(server.proc.pid)
+                workers = sum(rss_mib(k) for k in child_pids(server.proc.pid))  # derive_processes
+                rss = own + workers
                 points.append((t, rss))
+                server_points.append((t, own))
                 if len(points) == 1 or int(t) // 60 != int(points[-2][0]) // 60:
                     size = sum(f.stat().st_size for f in db.parent.glob("soak.duckdb*")) / 2**20
                     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-                    print(f"t={t:6.0f} s  server RSS {rss:7.1f} MiB  database {size:7.1f} MiB  "
+                    print(f"t={t:6.0f} s  RSS server {own:7.1f} + workers {workers:6.1f} MiB  "
+                          f"database {size:7.1f} MiB  "
                           f"events sent {sent[0]:>10,}  load average {load}", flush=True)
                 if stop.wait(args.soak_every):
                     return
@@ -678,9 +683,12 @@ def run_soak(args: argparse.Namespace) -> None:
     print(f"\n--- soak: {args.soak:,.0f} s at {rate:,.0f} events/s ---")
     print(f"acknowledged {post.acknowledged:,} events ({post.acknowledged / post.elapsed_s:,.0f}/s), "
           f"{post.failed:,} failed, {post.rejected:,} rejected")
-    print(f"server RSS after 1 min {warm[0][1]:,.1f} MiB, at the end {warm[-1][1]:,.1f} MiB, "
+    print(f"RSS of the server and its workers after 1 min {warm[0][1]:,.1f} MiB, at the end {warm[-1][1]:,.1f} MiB, "
           f"min {min(rss):,.1f}, max {max(rss):,.1f}; trend over the second half "
-          f"{slope_per_hour(second_half):+,.1f} MiB/hour")
+          f"{slope_per_hour(second_half):+,.1f} MiB/hour (the server alone: "
+          f"{slope_per_hour([p for p in server_points if p[0] >= points[-1][0] / 2]):+,.1f} MiB/hour)")
+    print("RSS every minute (server + workers, MiB): "
+          + " ".join(f"{v:.0f}" for t, v in points if int(t) // 60 != int(t - args.soak_every) // 60))
     s = soak.samples
     print(f"projectData every 2 s: {fmt_ms(s.project_data_ms)}, {s.project_data_errors} errors")
     print(f"freshness ack -> visible: {fmt_ms(freshness(s))}")

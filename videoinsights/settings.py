@@ -134,7 +134,8 @@ HELP: dict[str, str] = {
     "wal_autocheckpoint_mb": "DuckDB also checkpoints whenever its WAL grows past this many MiB (bounds the memory "
     "of appended rows at high ingest rates).",
     "duckdb_memory_limit_mb": "DuckDB's memory limit in MiB (its cache of table blocks, appended rows, indexes, "
-    "query state; larger queries spill to disk). 0: DuckDB's default, 80% of the machine's RAM.",
+    "query state; larger queries spill to disk). 0: DuckDB's default, 80% of the machine's RAM. Keep it above the "
+    "session_id indexes (about 22 bytes per stored event, held whole in memory): below, appends fail.",
     "max_query_nodes": "GraphQL queries estimated to return more result nodes are refused.",
     "max_query_reads": ("Most store reads one GraphQL query may make (collections and session lookups, two per "
                         "`quality`; 1014 above)."),

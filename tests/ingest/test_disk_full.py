@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 from tests.conftest import ProjectCreds
+from videoinsights.derive.engine import derive_until_clean
 from videoinsights.ingest.batch import validate_events
 from videoinsights.ops import create_project
 from videoinsights.store.base import StorageFull
@@ -121,3 +122,26 @@ def test_store_reopens_after_a_checkpoint_fails_on_a_full_disk(small_disk: Path)
     store.close()
     ids = stored_ids(db)
     assert sorted(ids) == sorted(committed + [f"after-{i}" for i in range(10)])
+
+
+def test_derivation_works_after_the_store_reopens(small_disk: Path) -> None:
+    """Derivation has its own cursor; a reopen must replace it too (it belonged to the closed database)."""
+    db = small_disk / "vi.duckdb"
+    store = DuckDBStore(str(db))
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * 14_000_000)  # freed: room to derive after
+    batches = 0
+    with pytest.raises(StorageFull):
+        for batch in range(1_000):
+            columns = validate_events(stats_events(f"b{batch}", 1_000), "1", NOW, 0, NOW + 60_000).columns
+            store.append_events([columns])
+            batches += 1
+    with pytest.raises(StorageFull):
+        store.checkpoint()
+    filler.unlink()
+    columns = validate_events(stats_events("after", 10), "1", NOW, 0, NOW + 60_000).columns
+    assert store.append_events([columns]).inserted == [[True] * 10]  # reopened here
+    # one session per committed batch (s-b0, s-b1, ...) plus s-after, none derived yet
+    assert derive_until_clean(store) == batches + 1
+    assert store.dirty_session_count() == 0
+    store.close()

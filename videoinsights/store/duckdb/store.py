@@ -210,7 +210,11 @@ class DuckDBStore:
     def _connect(self) -> duckdb.DuckDBPyConnection:
         # Appended rows stay in memory until a checkpoint: DuckDB takes one when the WAL reaches this size,
         # the writer on a timer (settings.checkpoint_interval_s).
-        config = {"wal_autocheckpoint": f"{self._wal_autocheckpoint_mb}MiB"} if not self._read_only else {}
+        config: dict[str, str | bool] = (
+            {"wal_autocheckpoint": f"{self._wal_autocheckpoint_mb}MiB"} if not self._read_only else {})
+        # DuckDB's allocator (its own jemalloc) hands freed pages back to the system from a background
+        # thread; without it they wait for the next allocation on the freeing thread (docs/benchmarks.md, soak).
+        config["allocator_background_threads"] = True
         if self._memory_limit_mb:
             config["memory_limit"] = f"{self._memory_limit_mb}MiB"
         return duckdb.connect(self.path, read_only=self._read_only, config=config)
@@ -241,6 +245,8 @@ class DuckDBStore:
                 with contextlib.suppress(duckdb.Error):
                     cursor.close()
             self._cursors.clear()
+        with contextlib.suppress(duckdb.Error):
+            self._dcon.close()
         with contextlib.suppress(duckdb.Error):
             self._db.close()
 
