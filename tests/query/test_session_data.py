@@ -159,7 +159,7 @@ def test_a_stats_read_refuses_unknown_columns(store: DuckDBStore) -> None:
     """Stats columns are written into the SQL: only STATS_COLUMNS are accepted."""
     from videoinsights.store.duckdb import reads
 
-    with pytest.raises(ValueError, match="not stats columns"):
+    with pytest.raises(ValueError, match="not readable columns"):
         reads.publisher_stats(store.reader(), fx.PROJECT, [(fx.S1, "st1")], (0, fx.NOW_MS), 0, 50,
                               columns=("ts", "1; DROP TABLE sessions"))
 

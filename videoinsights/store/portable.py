@@ -21,3 +21,14 @@ def bucket_case(expr: str, bounds: tuple[int, ...]) -> str:
     """SQL CASE giving the histogram bucket index of expr: (b[i-1], b[i]] -> i (NULL stays NULL)."""
     whens = " ".join(f"WHEN {expr} <= {b} THEN {i}" for i, b in enumerate(bounds))
     return f"CASE WHEN {expr} IS NULL THEN NULL {whens} ELSE {len(bounds)} END"
+
+
+def selected_columns(columns: Sequence[str] | None, allowed: Sequence[str]) -> tuple[str, ...]:
+    """The `allowed` columns a read was asked for (all when None), in `allowed`'s order. They are written
+    into the SQL, so any other name is refused."""
+    if columns is None:
+        return tuple(allowed)
+    unknown = set(columns) - set(allowed)
+    if unknown:
+        raise ValueError(f"not readable columns: {sorted(unknown)}")
+    return tuple(c for c in allowed if c in columns)

@@ -29,8 +29,8 @@ from videoinsights.store.duckdb.reads import (  # the column lists are the API's
     SESSION_COLUMNS,
     STATS_COLUMNS,
     SUBSCRIBER_COLUMNS,
-    stats_columns,
 )
+from videoinsights.store.portable import selected_columns
 
 Row = dict[str, Any]
 Cursor = Any  # a store/clickhouse/client.py Client
@@ -338,7 +338,7 @@ def _stats(cur: Cursor, project_id: str, kind: str, id_column: str, parents: Seq
            ts_range: tuple[int, int], offset: int, limit: int, max_rows: int | None,
            columns: Sequence[str] | None) -> tuple[list[Row], dict]:
     params: dict[str, Any] = {"p": project_id, "type": kind, "ts_from": ts_range[0], "ts_to": ts_range[1]}
-    wanted = stats_columns(columns)
+    wanted = selected_columns(columns, STATS_COLUMNS)
     needed = ", ".join(dict.fromkeys(("session_id", "ts", "event_id", id_column, *wanted)))
     samples = _of_sessions("stats_samples", needed, " AND type = {type:String} AND ts BETWEEN {ts_from:Int64} "
                                                     "AND {ts_to:Int64} LIMIT 1 BY event_id")

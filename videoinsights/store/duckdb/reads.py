@@ -18,6 +18,7 @@ from typing import Any
 from videoinsights.domain.quality import SCORE_BOUNDS
 from videoinsights.domain.tiers import TIER_COLUMNS
 from videoinsights.query.report import KNOWN_VALUES, ReportQuery
+from videoinsights.store.portable import selected_columns
 
 Row = dict[str, Any]
 Cursor = Any  # a DuckDB connection/cursor (or a wrapper with .execute)
@@ -455,18 +456,6 @@ def _windowed_stats_sql(cur: Cursor, project_id: str, session_ids: Sequence[str]
 _WINDOWED_STATS_MAX_SESSIONS = 200
 
 
-def stats_columns(columns: Sequence[str] | None) -> tuple[str, ...]:
-    """The STATS_COLUMNS a stats read returns: those asked for (all when None), in STATS_COLUMNS order.
-
-    They are written into the SQL, so anything else is refused."""
-    if columns is None:
-        return STATS_COLUMNS
-    unknown = set(columns) - set(STATS_COLUMNS)
-    if unknown:
-        raise ValueError(f"not stats columns: {sorted(unknown)}")
-    return tuple(c for c in STATS_COLUMNS if c in columns)
-
-
 def _stats(cur: Cursor, project_id: str, kind: str, id_column: str, parents: Sequence[tuple[str, str]],
            ts_range: tuple[int, int], offset: int, limit: int, max_rows: int | None,
            columns: Sequence[str] | None) -> tuple[list[Row], dict]:
@@ -474,7 +463,7 @@ def _stats(cur: Cursor, project_id: str, kind: str, id_column: str, parents: Seq
     # Parents close in time: the ts bounds let zone maps skip most of the table. Far apart: a ts-bounded
     # scan per session (few sessions), or the samples of their sessions through the session_id index.
     narrow = ts_range[1] - ts_range[0] <= _NARROW_STATS_SPAN_MS
-    wanted = stats_columns(columns)
+    wanted = selected_columns(columns, STATS_COLUMNS)
     needed = ", ".join(dict.fromkeys(("project_id", "session_id", "type", "ts", "event_id", id_column, *wanted)))
     sessions = {p[0] for p in parents}
     if parents and not narrow and len(sessions) <= _WINDOWED_STATS_MAX_SESSIONS:
