@@ -127,6 +127,42 @@ def test_stats_paging(run: Run) -> None:
     assert (second["totalCount"], second["pageInfo"]["hasNextPage"]) == (3, False)
 
 
+
+def test_stats_read_only_the_selected_fields(store: DuckDBStore) -> None:
+    """Only the columns of the selected StreamStatistics fields are read; two aliases of the collection
+    with different fields each get their own (a shared cached read would leave one without its fields)."""
+    log: list[str] = []
+    executor = Executor(SETTINGS, lambda: CountingCursor(store.reader(), log), store.get_project, clock,
+                        sql=store.sql)
+    query = (f'{{ project(projectId: 12345678) {{ sessionData {{ sessions(sessionIds: ["{fx.S1}"]) {{ resources {{ '
+             "meetings(first: 1) { resources { publishers(first: 1) { resources { "
+             "a: streamStatsCollection { totalCount resources { videoBitrateKbps } } "
+             "b: streamStatsCollection(first: 2) { resources { createdAt videoCodec } } "
+             "c: streamStatsCollection { totalCount } } } } } } } } } }")
+    body = executor.run(AuthContext(fx.PROJECT, "project"), query)
+    assert "errors" not in body, body
+    publisher = body["data"]["project"]["sessionData"]["sessions"]["resources"][0]["meetings"]["resources"][0][
+        "publishers"]["resources"][0]
+    assert publisher["a"] == {"totalCount": 3, "resources": [{"videoBitrateKbps": 500.0}, {"videoBitrateKbps": 900.0},
+                                                             {"videoBitrateKbps": 1500.0}]}
+    assert publisher["b"] == {"resources": [{"createdAt": "2025-11-26T17:01:30.000Z", "videoCodec": "VP8"},
+                                            {"createdAt": "2025-11-26T17:02:00.000Z", "videoCodec": "VP8"}]}
+    assert publisher["c"] == {"totalCount": 3}
+    stats_sql = [sql for sql in log if "stats_samples" in sql]
+    assert len(stats_sql) == 3  # one read per selection
+    assert all("jitter_ms" not in sql and "audio_codec" not in sql for sql in stats_sql)
+    assert sum("video_bitrate_kbps" in sql for sql in stats_sql) == 1
+    assert sum("video_codec" in sql for sql in stats_sql) == 1
+
+
+def test_a_stats_read_refuses_unknown_columns(store: DuckDBStore) -> None:
+    """Stats columns are written into the SQL: only STATS_COLUMNS are accepted."""
+    from videoinsights.store.duckdb import reads
+
+    with pytest.raises(ValueError, match="not readable columns"):
+        reads.publisher_stats(store.reader(), fx.PROJECT, [(fx.S1, "st1")], (0, fx.NOW_MS), 0, 50,
+                              columns=("ts", "1; DROP TABLE sessions"))
+
 def test_sessions_keep_requested_order_skip_unknown_and_page(run: Run) -> None:
     ids = f'["{fx.S2}", "nope", "{fx.S1}", "{fx.S2}", "{fx.PAGED[0]}"]'
     data = sd(run, f"sessions(sessionIds: {ids}) {{ totalCount resources {{ sessionId }} }}")["sessions"]

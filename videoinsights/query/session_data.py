@@ -6,6 +6,7 @@ batched loading to `loaders.children` with a reader from the store.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ from videoinsights.query.errors import InsightsError
 from videoinsights.query.loaders import Entity, Row, children, root_level
 from videoinsights.query.pagination import MEETINGS_PAGE, Page
 from videoinsights.query.scalars import finite, int32
+from videoinsights.query.selection import selection_tree
 
 # Stats samples may be stamped a little outside their publisher's lifetime.
 _STATS_SLACK_MS = HOUR_MS
@@ -106,30 +108,65 @@ def _subscriber(row: Row) -> Entity:
     }
 
 
-def _stats(row: Row) -> Entity:
-    return {
-        "createdAt": row["ts"],
-        "hasAudio": row["has_audio"],
-        "hasVideo": row["has_video"],
-        "subscribeToAudio": row["subscribe_to_audio"],
-        "subscribeToVideo": row["subscribe_to_video"],
-        "audioCodec": row["audio_codec"],
-        "videoCodec": row["video_codec"],
-        "audioLatencyMs": finite(row["audio_latency_ms"]),
-        "videoLatencyMs": finite(row["video_latency_ms"]),
-        "audioBitrateKbps": finite(row["audio_bitrate_kbps"]),
-        "videoBitrateKbps": finite(row["video_bitrate_kbps"]),
-        "audioPacketLoss": finite(row["audio_packet_loss"]),
-        "videoPacketLoss": finite(row["video_packet_loss"]),
-        "videoResolution": row["video_resolution"],
-        # extensions (docs/api.md): not in Vonage's schema
-        "jitterMs": finite(row["jitter_ms"]),
-        "roundTripMs": finite(row["round_trip_ms"]),
-        "frameRate": finite(row["frame_rate"]),
-        "freezeCount": int32(row["freeze_count"]),
-        "qualityLimitationReason": row["quality_limitation_reason"],
-        "availableOutgoingBitrateKbps": finite(row["available_outgoing_bitrate_kbps"]),
-    }
+def _same(value: Any) -> Any:
+    return value
+
+
+# StreamStatistics fields: the stats_samples column each is read from, and how it is reported.
+_STATS_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "createdAt": ("ts", _same),
+    "hasAudio": ("has_audio", _same),
+    "hasVideo": ("has_video", _same),
+    "subscribeToAudio": ("subscribe_to_audio", _same),
+    "subscribeToVideo": ("subscribe_to_video", _same),
+    "audioCodec": ("audio_codec", _same),
+    "videoCodec": ("video_codec", _same),
+    "audioLatencyMs": ("audio_latency_ms", finite),
+    "videoLatencyMs": ("video_latency_ms", finite),
+    "audioBitrateKbps": ("audio_bitrate_kbps", finite),
+    "videoBitrateKbps": ("video_bitrate_kbps", finite),
+    "audioPacketLoss": ("audio_packet_loss", finite),
+    "videoPacketLoss": ("video_packet_loss", finite),
+    "videoResolution": ("video_resolution", _same),
+    # extensions (docs/api.md): not in Vonage's schema
+    "jitterMs": ("jitter_ms", finite),
+    "roundTripMs": ("round_trip_ms", finite),
+    "frameRate": ("frame_rate", finite),
+    "freezeCount": ("freeze_count", int32),
+    "qualityLimitationReason": ("quality_limitation_reason", _same),
+    "availableOutgoingBitrateKbps": ("available_outgoing_bitrate_kbps", finite),
+}
+
+
+def _selected_stats_fields(obj: Entity, info: GraphQLResolveInfo) -> tuple[str, ...]:
+    """The StreamStatistics fields the query selects under `resources` (sorted: a stable cache key).
+
+    Only their columns are read: the samples of many sessions are the bulk of a session query,
+    and each column costs time for every sample (fetched, converted, put in a dict). Siblings
+    share their field nodes, so the answer is kept on their level (with the nodes, so that their
+    id() stays theirs)."""
+    cache = obj["_level"].cache
+    key = ("stats fields", id(info.field_nodes))
+    hit = cache.get(key)
+    if hit is None:
+        resources = selection_tree(info).get("resources", {})
+        hit = cache[key] = {"nodes": info.field_nodes,
+                            "fields": tuple(sorted(f for f in resources if f in _STATS_FIELDS))}
+    return hit["fields"]
+
+
+@functools.lru_cache(maxsize=256)
+def _stats_builder(fields: tuple[str, ...]) -> Callable[[Row], Entity]:
+    """Rows (holding at least the columns of `fields`) -> StreamStatistics objects of those fields."""
+    parts = [(f, *_STATS_FIELDS[f]) for f in fields]
+
+    def build(row: Row) -> Entity:
+        return {f: report(row[column]) for f, column, report in parts}
+
+    return build
+
+
+_stats = _stats_builder(tuple(_STATS_FIELDS))  # every field (exports)
 
 
 def _keys(parents: Sequence[Entity]) -> list[tuple[Any, ...]]:
@@ -280,13 +317,17 @@ def _stats_children(field: str, reader: str, id_column: str):
                 endCursor: str | None = None) -> dict:
         ctx: RequestContext = info.context
         page = Page.of(first, endCursor)
+        fields = _selected_stats_fields(obj, info)
+        columns = tuple(dict.fromkeys(_STATS_FIELDS[f][0] for f in fields))
 
         def read(parents: Sequence[Entity], pg: Page, cap: int | None) -> tuple[list[Row], dict]:
             read_rows = getattr(ctx.sql.reads, reader)
             return read_rows(ctx.cursor, ctx.auth_project_id, _keys(parents), _span(parents), pg.offset, pg.limit,
-                             max_rows=cap)
+                             max_rows=cap, columns=columns)
 
-        return children(ctx, obj, (field, page), page, read, _key_of("session_id", id_column), _stats)
+        # the fields are part of the key: two selections of the field (aliases) read different columns
+        return children(ctx, obj, (field, page, fields), page, read, _key_of("session_id", id_column),
+                        _stats_builder(fields))
     return resolve
 
 

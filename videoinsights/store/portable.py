@@ -43,3 +43,14 @@ def single_bucket_rows(found: dict[str, Any], q: ReportQuery) -> list[dict[str, 
     row["_total"] = 1
     row["min_day"] = first_day
     return [row]
+
+
+def selected_columns(columns: Sequence[str] | None, allowed: Sequence[str]) -> tuple[str, ...]:
+    """The `allowed` columns a read was asked for (all when None), in `allowed`'s order. They are written
+    into the SQL, so any other name is refused."""
+    if columns is None:
+        return tuple(allowed)
+    unknown = set(columns) - set(allowed)
+    if unknown:
+        raise ValueError(f"not readable columns: {sorted(unknown)}")
+    return tuple(c for c in allowed if c in columns)

@@ -33,7 +33,7 @@ from videoinsights.store.duckdb.reads import (  # the column lists are the API's
     STATS_COLUMNS,
     SUBSCRIBER_COLUMNS,
 )
-from videoinsights.store.portable import single_bucket_rows
+from videoinsights.store.portable import selected_columns, single_bucket_rows
 
 Row = dict[str, Any]
 Cursor = Any  # a store/clickhouse/client.py Client
@@ -379,27 +379,32 @@ def subscribers_of_streams(cur: Cursor, project_id: str, streams: Sequence[tuple
 
 
 def _stats(cur: Cursor, project_id: str, kind: str, id_column: str, parents: Sequence[tuple[str, str]],
-           ts_range: tuple[int, int], offset: int, limit: int, max_rows: int | None) -> tuple[list[Row], dict]:
+           ts_range: tuple[int, int], offset: int, limit: int, max_rows: int | None,
+           columns: Sequence[str] | None) -> tuple[list[Row], dict]:
     params: dict[str, Any] = {"p": project_id, "type": kind, "ts_from": ts_range[0], "ts_to": ts_range[1]}
-    needed = ", ".join(dict.fromkeys(("session_id", "ts", "event_id", id_column, *STATS_COLUMNS)))
+    wanted = selected_columns(columns, STATS_COLUMNS)
+    needed = ", ".join(dict.fromkeys(("session_id", "ts", "event_id", id_column, *wanted)))
     samples = _of_sessions("stats_samples", needed, " AND type = {type:String} AND ts BETWEEN {ts_from:Int64} "
                                                     "AND {ts_to:Int64} LIMIT 1 BY event_id")
-    return _children(cur, source=f"{samples} t", columns=(*STATS_COLUMNS, "session_id", id_column),
+    return _children(cur, source=f"{samples} t", columns=(*wanted, "session_id", id_column),
                      keys=("session_id", id_column), parents=parents, order="t.ts, t.event_id",
                      offset=offset, limit=limit, params=params, max_rows=max_rows)
 
 
 def publisher_stats(cur: Cursor, project_id: str, streams: Sequence[tuple[str, str]], ts_range: tuple[int, int],
-                    offset: int, limit: int, *, max_rows: int | None = None) -> tuple[list[Row], dict]:
-    """publisherStats samples of streams (session_id, stream_id) taken within ts_range."""
-    return _stats(cur, project_id, "publisherStats", "stream_id", streams, ts_range, offset, limit, max_rows)
+                    offset: int, limit: int, *, max_rows: int | None = None,
+                    columns: Sequence[str] | None = None) -> tuple[list[Row], dict]:
+    """publisherStats samples of streams (session_id, stream_id) taken within ts_range; rows as on DuckDB."""
+    return _stats(cur, project_id, "publisherStats", "stream_id", streams, ts_range, offset, limit, max_rows,
+                  columns)
 
 
 def subscriber_stats(cur: Cursor, project_id: str, subscribers: Sequence[tuple[str, str]],
                      ts_range: tuple[int, int], offset: int, limit: int, *,
-                     max_rows: int | None = None) -> tuple[list[Row], dict]:
+                     max_rows: int | None = None, columns: Sequence[str] | None = None) -> tuple[list[Row], dict]:
     """subscriberStats samples of subscribers (session_id, subscriber_id) taken within ts_range."""
-    return _stats(cur, project_id, "subscriberStats", "subscriber_id", subscribers, ts_range, offset, limit, max_rows)
+    return _stats(cur, project_id, "subscriberStats", "subscriber_id", subscribers, ts_range, offset, limit,
+                  max_rows, columns)
 
 
 # -- quality (docs/quality.md) --------------------------------------------------

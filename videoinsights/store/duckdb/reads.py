@@ -18,7 +18,7 @@ from typing import Any
 from videoinsights.domain.quality import SCORE_BOUNDS
 from videoinsights.domain.tiers import TIER_COLUMNS
 from videoinsights.query.report import KNOWN_VALUES, ReportQuery
-from videoinsights.store.portable import single_bucket_rows
+from videoinsights.store.portable import selected_columns, single_bucket_rows
 
 Row = dict[str, Any]
 Cursor = Any  # a DuckDB connection/cursor (or a wrapper with .execute)
@@ -444,25 +444,26 @@ _WINDOWED_STATS_MAX_SESSIONS = 200
 
 
 def _stats(cur: Cursor, project_id: str, kind: str, id_column: str, parents: Sequence[tuple[str, str]],
-           ts_range: tuple[int, int], offset: int, limit: int, max_rows: int | None) -> tuple[list[Row], dict]:
+           ts_range: tuple[int, int], offset: int, limit: int, max_rows: int | None,
+           columns: Sequence[str] | None) -> tuple[list[Row], dict]:
     params: dict[str, Any] = {"p": project_id, "type": kind, "ts_from": ts_range[0], "ts_to": ts_range[1]}
     # Parents close in time: the ts bounds let zone maps skip most of the table. Far apart: a ts-bounded
     # scan per session (few sessions), or the samples of their sessions through the session_id index.
     narrow = ts_range[1] - ts_range[0] <= _NARROW_STATS_SPAN_MS
-    needed = ", ".join(dict.fromkeys(("project_id", "session_id", "type", "ts", "event_id", id_column,
-                                      *STATS_COLUMNS)))
+    wanted = selected_columns(columns, STATS_COLUMNS)
+    needed = ", ".join(dict.fromkeys(("project_id", "session_id", "type", "ts", "event_id", id_column, *wanted)))
     sessions = {p[0] for p in parents}
     if parents and not narrow and len(sessions) <= _WINDOWED_STATS_MAX_SESSIONS:
         sql, window_params = _windowed_stats_sql(cur, project_id, list(sessions), ts_range, needed)
         cur.register("cand_stats", cur.sql(sql, params=window_params).to_arrow_table())
         try:
-            return _children_page(cur, "cand_stats t", (*STATS_COLUMNS, "session_id", id_column),
+            return _children_page(cur, "cand_stats t", (*wanted, "session_id", id_column),
                                   ("session_id", id_column), parents, "t.ts, t.event_id", offset, limit, params,
                                   "t.type = $type AND t.ts BETWEEN $ts_from AND $ts_to", max_rows)
         finally:
             cur.unregister("cand_stats")
     return _children(cur, source="stats_samples t" if narrow else "cand_stats t",
-                     columns=(*STATS_COLUMNS, "session_id", id_column),
+                     columns=(*wanted, "session_id", id_column),
                      keys=("session_id", id_column), parents=parents, order="t.ts, t.event_id",
                      offset=offset, limit=limit, params=params,
                      where="t.type = $type AND t.ts BETWEEN $ts_from AND $ts_to", max_rows=max_rows,
@@ -470,16 +471,21 @@ def _stats(cur: Cursor, project_id: str, kind: str, id_column: str, parents: Seq
 
 
 def publisher_stats(cur: Cursor, project_id: str, streams: Sequence[tuple[str, str]], ts_range: tuple[int, int],
-                    offset: int, limit: int, *, max_rows: int | None = None) -> tuple[list[Row], dict]:
-    """publisherStats samples of streams (session_id, stream_id) taken within ts_range."""
-    return _stats(cur, project_id, "publisherStats", "stream_id", streams, ts_range, offset, limit, max_rows)
+                    offset: int, limit: int, *, max_rows: int | None = None,
+                    columns: Sequence[str] | None = None) -> tuple[list[Row], dict]:
+    """publisherStats samples of streams (session_id, stream_id) taken within ts_range; each row holds
+    session_id, stream_id and the STATS_COLUMNS in `columns` (all when None)."""
+    return _stats(cur, project_id, "publisherStats", "stream_id", streams, ts_range, offset, limit, max_rows,
+                  columns)
 
 
 def subscriber_stats(cur: Cursor, project_id: str, subscribers: Sequence[tuple[str, str]],
                      ts_range: tuple[int, int], offset: int, limit: int, *,
-                     max_rows: int | None = None) -> tuple[list[Row], dict]:
-    """subscriberStats samples of subscribers (session_id, subscriber_id) taken within ts_range."""
-    return _stats(cur, project_id, "subscriberStats", "subscriber_id", subscribers, ts_range, offset, limit, max_rows)
+                     max_rows: int | None = None, columns: Sequence[str] | None = None) -> tuple[list[Row], dict]:
+    """subscriberStats samples of subscribers (session_id, subscriber_id) taken within ts_range; rows as
+    publisher_stats's."""
+    return _stats(cur, project_id, "subscriberStats", "subscriber_id", subscribers, ts_range, offset, limit,
+                  max_rows, columns)
 
 
 # -- quality (docs/quality.md) --------------------------------------------------
