@@ -690,8 +690,12 @@ class DuckDBStore:
             f"INSERT INTO rollup_project_daily (project_id, day, {pcols}) SELECT project_id, day, {pmeasures} "
             f"FROM session_project_days WHERE {in_days} GROUP BY project_id, day"
         )
-        in_month_groups = ("EXISTS (SELECT 1 FROM touched_groups g WHERE g.project_id = t.project_id "
-                           f"AND CAST(date_trunc('month', g.day) AS DATE) = t.month AND {same_dims})")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE touched_month_groups AS SELECT DISTINCT project_id, "
+            f"CAST(date_trunc('month', day) AS DATE) AS month, {dims} FROM touched_groups"
+        )
+        in_month_groups = ("EXISTS (SELECT 1 FROM touched_month_groups g WHERE g.project_id = t.project_id "
+                           f"AND g.month = t.month AND {same_dims})")
         con.execute(f"DELETE FROM rollup_endpoint_monthly t WHERE {in_month_groups}")
         con.execute(
             f"INSERT INTO rollup_endpoint_monthly (project_id, month, {ecols}) "
