@@ -518,7 +518,8 @@ class DuckDBStore:
         first: DuckDB prunes the scan by them, where the plain EXISTS scanned every session, ~20 ms of
         CPU at 223,000 sessions)."""
         con = self._dcon
-        if not con.execute("SELECT EXISTS (SELECT 1 FROM dirty_sessions)").fetchone()[0]:
+        # fetchall: a result left unfinished (fetchone) blocks the connection's next register()
+        if not con.execute("SELECT EXISTS (SELECT 1 FROM dirty_sessions)").fetchall()[0][0]:
             return []
         rows = con.execute(
             """SELECT d.project_id, d.session_id FROM dirty_sessions d
