@@ -190,7 +190,8 @@ class DuckDBStore:
         # Derivation has its own connection so it can run on its own thread beside ingest: the two write
         # different tables, and DuckDB runs each connection's SQL outside the interpreter lock.
         self._dcon = self._con.cursor()
-        self._keys_now: tuple[SessionKey, ...] | None = None  # the keys in the derive connection's temp table `keys`
+        # (connection, keys) of the derive connection's temp table `keys` (_keys_table)
+        self._keys_now: tuple[duckdb.DuckDBPyConnection, tuple[SessionKey, ...]] | None = None
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
@@ -541,11 +542,11 @@ class DuckDBStore:
     def _keys_table(self, keys: Sequence[SessionKey]) -> None:
         """Temp table `keys` (with each session's first_ts) on the derive connection. A cycle reads its events
         and then its stats for the same keys: the table made for the first read serves the second."""
-        wanted = tuple(keys)
-        if wanted == self._keys_now:
+        con = self._dcon
+        wanted = (con, tuple(keys))  # a temp table lives on its connection: a new one (a reopen) has none
+        if self._keys_now is not None and self._keys_now[0] is con and self._keys_now[1] == wanted[1]:
             return
         self._keys_now = None  # until the table below exists (a failed statement must not leave it claimed)
-        con = self._dcon
         table = pa.table({"project_id": [k[0] for k in keys], "session_id": [k[1] for k in keys]})
         con.register("keys_in", table)
         con.execute(
