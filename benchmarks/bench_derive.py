@@ -7,7 +7,7 @@ load, where live sessions are re-derived again and again) and derived in cycles 
 inline on this thread (`derive_processes` = 0) and with 1 and 2 worker processes.
 
     .venv/bin/python -m benchmarks.bench_derive [--events 100000] [--rounds 3] [--batch 250 1000]
-        [--processes 0 1 2]
+        [--processes 0 1 2] [--steady 30000]
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ import multiprocessing
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from benchmarks.bench_load import DAY_MS, EVENTS_PER_SESSION, child_pids, cpu_seconds, loadavg, now_ms
 from videoinsights.derive.engine import derive_pending
@@ -55,6 +57,38 @@ def measure(store: DuckDBStore, batch: int, rounds: int, processes: int) -> dict
             "worker_ms": worker * 1000 / derived}
 
 
+def measure_steady(store: DuckDBStore, events: Iterator[dict[str, Any]], total: int, batch: int,
+                   processes: int) -> dict[str, float]:
+    """Live sessions re-derived as under load: `total` more events appended 5,000 at a time (1,000 per commit),
+    the dirty sessions derived after each chunk (mostly sessions already derived, with their data so far)."""
+    pool = (ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+            if processes else None)
+    try:
+        if pool is not None:
+            list(pool.map(abs, range(processes * 4)))
+        kids = child_pids(os.getpid())
+        derived = own = worker = 0.0
+        loaded = 0
+        while loaded < total:
+            chunk = list(islice(events, min(5_000, total - loaded)))
+            if not chunk:
+                break
+            loaded += len(chunk)
+            load_events(store, PROJECT, chunk, batch_size=1000)
+            own0, kids0 = cpu_seconds(), sum(cpu_seconds(k) for k in kids)
+            while True:
+                done, failed = derive_pending(store, batch, pool)
+                if done + failed == 0:
+                    break
+                derived += done
+            own += cpu_seconds() - own0
+            worker += sum(cpu_seconds(k) for k in kids) - kids0
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return {"sessions": derived, "own_ms": own * 1000 / derived, "worker_ms": worker * 1000 / derived}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=100_000)
@@ -62,12 +96,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, nargs="+", default=[250], help="sessions per derive cycle")
     parser.add_argument("--processes", type=int, nargs="+", default=[0, 1, 2], help="derive worker processes")
     parser.add_argument("--rate", type=float, default=10_000, help="density of bench_load's traffic at this rate")
+    parser.add_argument("--steady", type=int, default=0, metavar="EVENTS",
+                        help="then append EVENTS more in chunks, deriving after each (live sessions re-derived); "
+                             "with the first --batch and --processes values")
     args = parser.parse_args()
     spd = round(args.rate * 86_400 / EVENTS_PER_SESSION)
     with tempfile.TemporaryDirectory() as tmp:
         store = DuckDBStore(str(Path(tmp) / "derive.duckdb"))
-        events = islice(generate(PROJECT, now_ms() - DAY_MS, 1, spd, 7), args.events)
-        loaded = load_events(store, PROJECT, events, batch_size=1000)
+        traffic = generate(PROJECT, now_ms() - DAY_MS, 1, spd, 7)
+        loaded = load_events(store, PROJECT, islice(traffic, args.events), batch_size=1000)
         store.absorb_new_events()
         print(f"{loaded.accepted:,} events, {store.dirty_session_count():,} sessions ({spd:,} sessions/day); "
               f"load averages {loadavg()}")
@@ -79,6 +116,11 @@ def main() -> None:
                 r = measure(store, batch, args.rounds, processes)
                 print(f"| {batch} | {processes} | {r['sessions']:,.0f} | {r['wall_ms']:.2f} | {r['own_ms']:.2f} "
                       f"| {r['worker_ms']:.2f} |", flush=True)
+        if args.steady:
+            r = measure_steady(store, traffic, args.steady, args.batch[0], args.processes[0])
+            print(f"steady: {args.steady:,} more events, {r['sessions']:,.0f} derivations (batch {args.batch[0]}, "
+                  f"{args.processes[0]} workers): server-process CPU {r['own_ms']:.2f} ms / derivation, "
+                  f"worker {r['worker_ms']:.2f}", flush=True)
         store.close()
     print(f"load averages after: {loadavg()}")
 

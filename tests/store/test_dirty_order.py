@@ -34,6 +34,12 @@ def test_busy_old_session_does_not_starve_a_new_one(store_url) -> None:
     load_events(store, "1", [connect("new", 2, NOW)])  # commit 7: new too: it was derived, no priority now
     store.absorb_new_events()
     assert store.dirty_sessions(10) == [("1", "other"), ("1", "busy"), ("1", "new")]  # ... queued behind "other"
+    assert derive_pending(store, 10) == (3, 0)
+    assert store.dirty_sessions(10) == []  # all derived: nothing to pick (an idle server asks this 4 times a second)
+    assert store.load_session_event_table([("1", "busy")]).num_rows == 3  # and the connection is free for the next read
+    load_events(store, "1", [connect("busy", 4, NOW)])
+    store.absorb_new_events()
+    assert store.dirty_sessions(10) == [("1", "busy")]
     store.close()
 
 

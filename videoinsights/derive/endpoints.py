@@ -36,20 +36,46 @@ def _dims(fields: Mapping[str, Any] | None) -> Dims:
     return tuple(fields.get(d) for d in DIMENSIONS) if fields else _NO_DIMS
 
 
-def _quality(agg: StatsAggregate) -> dict[str, float]:
-    side = agg.side
-    values: dict[str, float] = {f"{side}_lat_{b.lower()}": n for b, n in zip(LATENCY_FIELDS, agg.latency, strict=True)}
-    values.update({f"{side}_br_{b.lower()}": n for b, n in zip(BITRATE_FIELDS, agg.bitrate, strict=True)})
-    values.update({f"{side}_samples": agg.samples, f"{side}_lat_sum": agg.lat_sum, f"{side}_lat_count": agg.lat_count,
-                   f"{side}_br_sum": agg.br_sum, f"{side}_br_count": agg.br_count})
-    values.update({f"{side}_{c}": v for c, v in zip(STATS_EXTRA_COLUMNS, agg.extras, strict=False)})
-    return values
+def _quality_names(side: str) -> tuple[str, ...]:
+    """The endpoint columns of one side's stats aggregate, in the order of `_quality_values`."""
+    return (*(f"{side}_lat_{b.lower()}" for b in LATENCY_FIELDS), *(f"{side}_br_{b.lower()}" for b in BITRATE_FIELDS),
+            f"{side}_samples", f"{side}_lat_sum", f"{side}_lat_count", f"{side}_br_sum", f"{side}_br_count",
+            *(f"{side}_{c}" for c in STATS_EXTRA_COLUMNS))
+
+
+_QUALITY_NAMES = {side: _quality_names(side) for side in ("pub", "sub")}
+
+
+def _quality_values(agg: StatsAggregate) -> tuple[float, ...]:
+    """The aggregate's measures (extras may be fewer than STATS_EXTRA_COLUMNS: the rest are not added)."""
+    return (*agg.latency, *agg.bitrate, agg.samples, agg.lat_sum, agg.lat_count, agg.br_sum, agg.br_count, *agg.extras)
 
 
 def connection_dims(lt: Lifetimes, connection_id: str | None) -> Dims:
     """The endpoint dimensions of a connection (all None when the connection is unknown)."""
     conn = lt.connections.get(connection_id or "")
     return _dims(conn.endpoint if conn else None)
+
+
+class DimsOf:
+    """Endpoint dimensions, computed once per connection: a session has few connections, and many
+    stats aggregates, lives and attempts that each ask for theirs."""
+
+    def __init__(self, lt: Lifetimes) -> None:
+        self._lt = lt
+        self._known: dict[str | None, Dims] = {}
+
+    def connection(self, connection_id: str | None) -> Dims:
+        """connection_dims(lt, connection_id)."""
+        dims = self._known.get(connection_id)
+        if dims is None:
+            dims = self._known[connection_id] = connection_dims(self._lt, connection_id)
+        return dims
+
+    def attempt(self, event: Mapping[str, Any]) -> Dims:
+        """An attempt's dims: its connection's when that connection is known, else the event's own fields."""
+        connection_id = event.get("connection_id") or ""
+        return self.connection(connection_id) if connection_id in self._lt.connections else _dims(event)
 
 
 def media_lives(lt: Lifetimes) -> list[tuple[str, str | None, int, int]]:
@@ -66,8 +92,8 @@ def endpoint_days(project_id: str, session_id: str, lt: Lifetimes, events: list[
     minutes_ms: dict[tuple[date, Dims], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     measures: dict[tuple[date, Dims], dict[str, float]] = defaultdict(lambda: defaultdict(float))
 
-    def conn_dims(connection_id: str | None) -> Dims:
-        return connection_dims(lt, connection_id)
+    dims_of = DimsOf(lt)
+    conn_dims, attempt_dims = dims_of.connection, dims_of.attempt
 
     for column, connection_id, start, end in media_lives(lt):
         dims = conn_dims(connection_id)
@@ -82,15 +108,14 @@ def endpoint_days(project_id: str, session_id: str, lt: Lifetimes, events: list[
             sub = lt.subscribers.get(agg.entity_id)
             dims = conn_dims(sub.connection_id) if sub else _NO_DIMS
         row = measures[(agg.day, dims)]
-        for column, value in _quality(agg).items():
+        for column, value in zip(_QUALITY_NAMES[agg.side], _quality_values(agg), strict=False):
             row[column] += value
 
     for ev in events:
         prefix = _ATTEMPT_PREFIX.get(ev["type"])
         if prefix is None:
             continue
-        conn = lt.connections.get(ev.get("connection_id") or "")
-        row = measures[(la_day(ev["ts"]), _dims(conn.endpoint if conn else ev))]
+        row = measures[(la_day(ev["ts"]), attempt_dims(ev))]
         row[f"{prefix}_attempts"] += 1
         if str(ev.get("outcome") or "").lower() == "failure":
             row[f"{prefix}_failures"] += 1

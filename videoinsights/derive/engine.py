@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from videoinsights.derive.basis import session_basis
 from videoinsights.derive.inputs import events_by_session, stats_by_session
 from videoinsights.derive.model import SessionDerivation, StatsAggregate
 from videoinsights.derive.quality import QualityThresholds, add_endpoint_parts, derive_quality
@@ -115,40 +116,33 @@ def derive_tables(keys: list[SessionKey], events: pa.Table, stats: pa.Table,
     With `quality`, the lifecycle issues too (the store adds the sample scores and issues)."""
     by_session = events_by_session(events, keys)
     aggregates = stats_by_session(stats, keys)
-    results = derive_sessions([(key, by_session[key], aggregates[key]) for key in keys])
+    derivations = []
+    for key in keys:
+        derivation = derive_one(key, by_session[key], aggregates[key], quality)
+        if derivation is not None:
+            derivations.append(derivation)
+    return derivation_tables(derivations), len(derivations), len(keys) - len(derivations)
+
+
+def derive_one(key: SessionKey, events: list[dict[str, Any]], stats: list[StatsAggregate],
+               quality: QualityThresholds | None) -> SessionDerivation | None:
+    """One session's derivation (None where it raised: one bad session must not stall the others), with
+    its lifecycle issues when `quality` is given (derive_quality without samples: the store scores the
+    samples, store/duckdb/quality.py). Both parts share the session's basis (derive/basis.py)."""
+    project_id, session_id = key
+    try:
+        basis = session_basis(project_id, session_id, events, stats)
+        derivation = derive_session(project_id, session_id, events, stats, basis)
+    except Exception:
+        log.exception("deriving session %s of project %s failed", session_id, project_id)
+        return None
     if quality is not None:
-        _add_lifecycle_quality(keys, results, by_session, aggregates, quality)
-    derivations = [d for d in results if d is not None]
-    return derivation_tables(derivations), len(derivations), len(results) - len(derivations)
-
-
-def _add_lifecycle_quality(keys: list[SessionKey], results: list[SessionDerivation | None],
-                           events: dict[SessionKey, list[dict[str, Any]]],
-                           aggregates: dict[SessionKey, list[StatsAggregate]], quality: QualityThresholds) -> None:
-    """Lifecycle issues of each derived session (docs/quality.md), added to its derivation: derive_quality
-    without samples (the store scores the samples, store/duckdb/quality.py)."""
-    for key, derivation in zip(keys, results, strict=True):
-        if derivation is None:
-            continue
         try:
-            derivation.quality = derive_quality(key[0], key[1], events[key], aggregates[key], [], quality)
-            add_endpoint_parts(derivation.endpoint_days, derivation.quality, key[0], key[1])
+            derivation.quality = derive_quality(project_id, session_id, events, stats, [], quality, basis)
+            add_endpoint_parts(derivation.endpoint_days, derivation.quality, project_id, session_id)
         except Exception:  # the session's other rows still count
-            log.exception("scoring session %s of project %s failed", key[1], key[0])
-
-
-def derive_sessions(
-    work: list[tuple[SessionKey, list[dict[str, Any]], list[StatsAggregate]]],
-) -> list[SessionDerivation | None]:
-    """Derive each session (None where it raised: one bad session must not stall the others)."""
-    out: list[SessionDerivation | None] = []
-    for (project_id, session_id), events, stats in work:
-        try:
-            out.append(derive_session(project_id, session_id, events, stats))
-        except Exception:
-            log.exception("deriving session %s of project %s failed", session_id, project_id)
-            out.append(None)
-    return out
+            log.exception("scoring session %s of project %s failed", session_id, project_id)
+    return derivation
 
 
 # progress(sessions done in this step, sessions to derive in all): for a progress bar.

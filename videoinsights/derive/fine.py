@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from videoinsights.derive.endpoints import _ATTEMPT_PREFIX, Dims, _dims, connection_dims, media_lives
+from videoinsights.derive.endpoints import _ATTEMPT_PREFIX, Dims, DimsOf, media_lives
 from videoinsights.derive.intervals import MINUTE_MS
 from videoinsights.derive.lifetimes import Lifetimes
 from videoinsights.derive.model import DIMENSIONS
@@ -69,8 +69,9 @@ def endpoint_buckets(project_id: str, session_id: str, lt: Lifetimes, events: li
     minutes_ms: dict[tuple[int, Dims], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     counts: dict[tuple[int, Dims], dict[str, int]] = defaultdict(lambda: defaultdict(int))
 
+    dims_of = DimsOf(lt)
     for column, connection_id, start, end in media_lives(lt):
-        dims = connection_dims(lt, connection_id)
+        dims = dims_of.connection(connection_id)
         for bucket, ms in _split(start, end, width):
             minutes_ms[(bucket, dims)][column] += ms
 
@@ -78,8 +79,7 @@ def endpoint_buckets(project_id: str, session_id: str, lt: Lifetimes, events: li
         prefix = _ATTEMPT_PREFIX.get(ev["type"])
         if prefix is None:
             continue
-        conn = lt.connections.get(ev.get("connection_id") or "")
-        row = counts[(ev["ts"] - ev["ts"] % width, _dims(conn.endpoint if conn else ev))]
+        row = counts[(ev["ts"] - ev["ts"] % width, dims_of.attempt(ev))]
         row[f"{prefix}_attempts"] += 1
         if str(ev.get("outcome") or "").lower() == "failure":
             row[f"{prefix}_failures"] += 1

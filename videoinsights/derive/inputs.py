@@ -27,9 +27,13 @@ STATS_COLUMNS: tuple[str, ...] = (
 
 
 def events_by_session(table: pa.Table, keys: list[SessionKey]) -> dict[SessionKey, list[dict[str, Any]]]:
-    """One dict per event (column name -> value, None where absent), grouped by session."""
+    """One dict per event (column name -> value), grouped by session. Columns null in every row of the
+    table (most of the stats columns, for lifecycle events) are left out of the dicts: derivation reads
+    optional fields with `.get`, and a key that is None in every copy of an event cannot change which
+    copy canonical_events keeps. Building the dicts is most of this function's cost."""
     out: dict[SessionKey, list[dict[str, Any]]] = {k: [] for k in keys}
-    names = table.column_names
+    rows = table.num_rows
+    names = [n for n in table.column_names if table.column(n).null_count < rows]
     for row in zip(*(table.column(n).to_pylist() for n in names), strict=True):
         event = dict(zip(names, row, strict=True))
         out[(event["project_id"], event["session_id"])].append(event)

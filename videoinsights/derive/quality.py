@@ -29,9 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
-from videoinsights.derive.canonical import canonical_events, canonical_stats
-from videoinsights.derive.lifetimes import derive_lifetimes
-from videoinsights.derive.meetings import build_records
+from videoinsights.derive.basis import SessionBasis, session_basis
 from videoinsights.derive.model import (
     DIMENSIONS,
     EndpointDayRow,
@@ -200,12 +198,14 @@ def weighted_scores(pairs: Iterable[tuple[float, int]]) -> tuple[float, float, i
 
 
 def derive_quality(project_id: str, session_id: str, events: list[dict[str, Any]], stats: list[StatsAggregate],
-                   samples: list[dict[str, Any]], thresholds: QualityThresholds | None = None) -> QualityDerivation:
-    """Score rows and issue rows of one session (see the module docstring)."""
+                   samples: list[dict[str, Any]], thresholds: QualityThresholds | None = None,
+                   basis: SessionBasis | None = None) -> QualityDerivation:
+    """Score rows and issue rows of one session (see the module docstring). `basis`: the session's
+    `session_basis(...)` of these same events and stats, when derive_session has built it already."""
     t = thresholds or QualityThresholds()
-    ordered = canonical_events(events)
-    lt = derive_lifetimes(ordered, canonical_stats(stats))
-    records = build_records(project_id, session_id, lt)
+    if basis is None:
+        basis = session_basis(project_id, session_id, events, stats)
+    ordered, lt, records = basis.events, basis.lifetimes, basis.records
     meeting_of: dict[tuple[str, str], int] = {}
     for r in records:
         meeting_of.update({("conn", c.connection_id): r.index for c in r.connections})

@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from videoinsights.derive.addons import addon_minutes
-from videoinsights.derive.canonical import canonical_events, canonical_stats
+from videoinsights.derive.basis import SessionBasis, session_basis
 from videoinsights.derive.endpoints import endpoint_days
 from videoinsights.derive.fine import WIDTHS, endpoint_buckets
 from videoinsights.derive.intervals import MINUTE_MS, max_concurrent
@@ -32,9 +32,8 @@ from videoinsights.derive.lifetimes import (
     ConnectionLife,
     StreamLife,
     SubscriberLife,
-    derive_lifetimes,
 )
-from videoinsights.derive.meetings import MeetingRecord, build_records
+from videoinsights.derive.meetings import MeetingRecord
 from videoinsights.derive.model import (
     PROJECT_MEASURES,
     ConnectionRow,
@@ -51,12 +50,12 @@ from videoinsights.domain.tiers import TIER_COLUMNS
 
 
 def derive_session(project_id: str, session_id: str, events: list[dict[str, Any]],
-                   stats: list[StatsAggregate]) -> SessionDerivation:
-    """All derived rows of one session (see the module docstring)."""
-    ordered = canonical_events(events)
-    aggregates = canonical_stats(stats)
-    lt = derive_lifetimes(ordered, aggregates)
-    records = build_records(project_id, session_id, lt)
+                   stats: list[StatsAggregate], basis: SessionBasis | None = None) -> SessionDerivation:
+    """All derived rows of one session (see the module docstring). `basis`: the session's
+    `session_basis(...)` of these same events and stats, when the caller has already built it."""
+    if basis is None:
+        basis = session_basis(project_id, session_id, events, stats)
+    ordered, aggregates, lt, records = basis.events, basis.stats, basis.lifetimes, basis.records
     first_ts, last_ts = _time_span(ordered, aggregates)
 
     project_days: dict[date, dict[str, float]] = {}
