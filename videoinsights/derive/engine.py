@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from videoinsights.derive.inputs import events_by_session, stats_by_session
 from videoinsights.derive.model import SessionDerivation, StatsAggregate
-from videoinsights.derive.quality import QualityThresholds, add_endpoint_parts, derive_quality
+from videoinsights.derive.quality import QualityThresholds
 from videoinsights.derive.rows import derivation_tables
 from videoinsights.derive.session import derive_session
 from videoinsights.store.base import SessionKey, Store
@@ -115,36 +115,20 @@ def derive_tables(keys: list[SessionKey], events: pa.Table, stats: pa.Table,
     With `quality`, the lifecycle issues too (the store adds the sample scores and issues)."""
     by_session = events_by_session(events, keys)
     aggregates = stats_by_session(stats, keys)
-    results = derive_sessions([(key, by_session[key], aggregates[key]) for key in keys])
-    if quality is not None:
-        _add_lifecycle_quality(keys, results, by_session, aggregates, quality)
+    results = derive_sessions([(key, by_session[key], aggregates[key]) for key in keys], quality)
     derivations = [d for d in results if d is not None]
     return derivation_tables(derivations), len(derivations), len(results) - len(derivations)
 
 
-def _add_lifecycle_quality(keys: list[SessionKey], results: list[SessionDerivation | None],
-                           events: dict[SessionKey, list[dict[str, Any]]],
-                           aggregates: dict[SessionKey, list[StatsAggregate]], quality: QualityThresholds) -> None:
-    """Lifecycle issues of each derived session (docs/quality.md), added to its derivation: derive_quality
-    without samples (the store scores the samples, store/duckdb/quality.py)."""
-    for key, derivation in zip(keys, results, strict=True):
-        if derivation is None:
-            continue
-        try:
-            derivation.quality = derive_quality(key[0], key[1], events[key], aggregates[key], [], quality)
-            add_endpoint_parts(derivation.endpoint_days, derivation.quality, key[0], key[1])
-        except Exception:  # the session's other rows still count
-            log.exception("scoring session %s of project %s failed", key[1], key[0])
-
-
 def derive_sessions(
-    work: list[tuple[SessionKey, list[dict[str, Any]], list[StatsAggregate]]],
+    work: list[tuple[SessionKey, list[dict[str, Any]], list[StatsAggregate]]], quality: QualityThresholds | None = None,
 ) -> list[SessionDerivation | None]:
-    """Derive each session (None where it raised: one bad session must not stall the others)."""
+    """Derive each session, with its lifecycle issues when `quality` is given (None where it raised: one bad
+    session must not stall the others)."""
     out: list[SessionDerivation | None] = []
     for (project_id, session_id), events, stats in work:
         try:
-            out.append(derive_session(project_id, session_id, events, stats))
+            out.append(derive_session(project_id, session_id, events, stats, quality))
         except Exception:
             log.exception("deriving session %s of project %s failed", session_id, project_id)
             out.append(None)

@@ -30,8 +30,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from videoinsights.derive.canonical import canonical_events, canonical_stats
-from videoinsights.derive.lifetimes import derive_lifetimes
-from videoinsights.derive.meetings import build_records
+from videoinsights.derive.lifetimes import Lifetimes, derive_lifetimes
+from videoinsights.derive.meetings import MeetingRecord, build_records
 from videoinsights.derive.model import (
     DIMENSIONS,
     EndpointDayRow,
@@ -202,10 +202,17 @@ def weighted_scores(pairs: Iterable[tuple[float, int]]) -> tuple[float, float, i
 def derive_quality(project_id: str, session_id: str, events: list[dict[str, Any]], stats: list[StatsAggregate],
                    samples: list[dict[str, Any]], thresholds: QualityThresholds | None = None) -> QualityDerivation:
     """Score rows and issue rows of one session (see the module docstring)."""
-    t = thresholds or QualityThresholds()
     ordered = canonical_events(events)
     lt = derive_lifetimes(ordered, canonical_stats(stats))
     records = build_records(project_id, session_id, lt)
+    return session_quality(project_id, session_id, ordered, lt, records, samples, thresholds or QualityThresholds())
+
+
+def session_quality(project_id: str, session_id: str, ordered: list[dict[str, Any]], lt: Lifetimes,
+                    records: list[MeetingRecord], samples: list[dict[str, Any]],
+                    t: QualityThresholds) -> QualityDerivation:
+    """derive_quality from the session's canonical events, lifetimes and meeting records, as derive_session
+    builds them (the engine passes no samples: lifecycle issues only, without deriving the lifetimes twice)."""
     meeting_of: dict[tuple[str, str], int] = {}
     for r in records:
         meeting_of.update({("conn", c.connection_id): r.index for c in r.connections})

@@ -18,6 +18,7 @@ Session-level choices:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import date
 from typing import Any, Protocol
@@ -47,12 +48,16 @@ from videoinsights.derive.model import (
     SubscriberRow,
 )
 from videoinsights.derive.participants import minute_counts, tier_minutes
+from videoinsights.derive.quality import QualityThresholds, add_endpoint_parts, session_quality
 from videoinsights.domain.tiers import TIER_COLUMNS
+
+log = logging.getLogger(__name__)
 
 
 def derive_session(project_id: str, session_id: str, events: list[dict[str, Any]],
-                   stats: list[StatsAggregate]) -> SessionDerivation:
-    """All derived rows of one session (see the module docstring)."""
+                   stats: list[StatsAggregate], quality: QualityThresholds | None = None) -> SessionDerivation:
+    """All derived rows of one session (see the module docstring). With `quality`, its lifecycle issues too
+    (derive/quality.py; the store scores the samples), from the lifetimes built here."""
     ordered = canonical_events(events)
     aggregates = canonical_stats(stats)
     lt = derive_lifetimes(ordered, aggregates)
@@ -78,7 +83,7 @@ def derive_session(project_id: str, session_id: str, events: list[dict[str, Any]
         subscriber_minutes=_minutes(lt.subscribers.values()),
         tiers={col: sum(m.tiers[col] for m in meetings) for col in TIER_COLUMNS},
     )
-    return SessionDerivation(
+    derivation = SessionDerivation(
         session=session,
         meetings=meetings,
         connections=[_connection_row(project_id, session_id, r.index, c) for r in records for c in r.connections],
@@ -89,6 +94,13 @@ def derive_session(project_id: str, session_id: str, events: list[dict[str, Any]
         endpoint_hours=endpoint_buckets(project_id, session_id, lt, ordered, WIDTHS["hour"]),
         endpoint_minutes=endpoint_buckets(project_id, session_id, lt, ordered, WIDTHS["minute"]),
     )
+    if quality is not None:
+        try:
+            derivation.quality = session_quality(project_id, session_id, ordered, lt, records, [], quality)
+            add_endpoint_parts(derivation.endpoint_days, derivation.quality, project_id, session_id)
+        except Exception:  # the session's other rows still count
+            log.exception("scoring session %s of project %s failed", session_id, project_id)
+    return derivation
 
 
 class _Life(Protocol):
