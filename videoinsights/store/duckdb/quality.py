@@ -157,6 +157,7 @@ SELECT *, {EKEY} AS ekey, row_number() OVER () AS ent,
          AS g_stream
 FROM m"""
 LEVELS = ("stream", "subscriber", "connection", "meeting", "session")  # lv = 1 + index
+LV = len(LEVELS) + 1  # a level group's one integer key: k = g x LV + lv
 # (lv, g) -> the level and entity_id of quality_scores
 _GROUPS = """
 CREATE OR REPLACE TEMP TABLE q_groups AS
@@ -188,23 +189,22 @@ SELECT {_M}, b.day, b.bucket, b.samples, b.weight_ms, b.score_ms
 FROM quality_buckets b JOIN q_members m USING (ekey)
 WHERE b.day >= {_SINCE_DAY}"""
 # Per level: totals, mean, and the band where the cumulative weight (ascending scores) reaches 10% of the total,
-# with the weight below that band.
+# with the weight below that band. The window, DuckDB's costliest step here, runs over one integer partition key
+# (k = g x LV + lv) and carries only the weights.
 _TARGETS = f"""
 CREATE OR REPLACE TEMP TABLE q_target AS
 WITH lb AS (
-  SELECT lv, g, bucket, any_value(g_session) AS g_session, sum(samples) AS n, sum(weight_ms) AS w,
-         sum(score_ms) AS sw
-  FROM ({_levels("q_eb", "g_session, bucket, samples, weight_ms, score_ms")}) GROUP BY lv, g, bucket
+  SELECT g * {LV} + lv AS k, bucket, sum(samples) AS n, sum(weight_ms) AS w, sum(score_ms) AS sw
+  FROM ({_levels("q_eb", "bucket, samples, weight_ms, score_ms")}) GROUP BY ALL
 ),
-acc AS (
-  SELECT *, sum(w) OVER (PARTITION BY lv, g ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS acc,
-         sum(w) OVER (PARTITION BY lv, g) AS total
-  FROM lb
+totals AS (SELECT k, sum(n) AS samples, sum(w) AS scored_ms, sum(sw) / sum(w) AS score FROM lb GROUP BY k),
+acc AS (SELECT k, bucket, w, sum(w) OVER (PARTITION BY k ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS acc FROM lb),
+band AS (
+  SELECT k, min(bucket) AS bucket, arg_min(acc - w, bucket) AS below
+  FROM acc JOIN totals USING (k) WHERE acc >= 0.1 * scored_ms GROUP BY k
 )
-SELECT lv, g, any_value(g_session) AS g_session, sum(n) AS samples, sum(w) AS scored_ms, sum(sw) / sum(w) AS score,
-       0.1 * sum(w) AS goal, min(bucket) FILTER (WHERE acc >= 0.1 * total) AS bucket,
-       arg_min(acc - w, bucket) FILTER (WHERE acc >= 0.1 * total) AS below
-FROM acc GROUP BY lv, g"""
+SELECT k % {LV} AS lv, k // {LV} AS g, samples, scored_ms, score, 0.1 * scored_ms AS goal, bucket, below
+FROM totals JOIN band USING (k)"""
 # The exact 10th percentile: the samples of each level's band, in (score, weight) order, from the weight below it.
 _SCORES = f"""
 INSERT INTO quality_scores (project_id, session_id, level, entity_id, meeting_index, connection_id, samples,
@@ -216,15 +216,17 @@ WITH band_samples AS (
   WHERE q.ts >= {_SINCE} AND q.score IS NOT NULL
 ),
 in_band AS ({" UNION ALL ".join(
-    f"SELECT t.lv, t.g, t.goal, t.below, s.score, s.w FROM band_samples s JOIN q_target t "
+    f"SELECT t.lv, t.g, s.score, s.w FROM band_samples s JOIN q_target t "
     f"ON t.lv = {lv} AND t.g = s.{column} AND t.bucket = s.bucket" + (" WHERE s.sub" if column == "ent" else "")
     for lv, column in ((1, "g_stream"), (2, "ent"), (3, "g_conn"), (4, "g_meeting"), (5, "g_session")))}),
 ranked AS (
-  SELECT lv, g, score, goal,
-         below + sum(w) OVER (PARTITION BY lv, g ORDER BY score, w ROWS UNBOUNDED PRECEDING) AS acc
-  FROM in_band
+  SELECT k, score, w, sum(w) OVER (PARTITION BY k ORDER BY score, w ROWS UNBOUNDED PRECEDING) AS acc
+  FROM (SELECT g * {LV} + lv AS k, score, w FROM in_band)
 ),
-p10 AS (SELECT lv, g, min(score) FILTER (WHERE acc >= goal) AS p10 FROM ranked GROUP BY lv, g)
+p10 AS (
+  SELECT k % {LV} AS lv, k // {LV} AS g, min(r.score) FILTER (WHERE t.below + r.acc >= t.goal) AS p10
+  FROM ranked r JOIN q_target t ON t.g * {LV} + t.lv = r.k GROUP BY k
+)
 SELECT r.project_id, r.session_id, r.level, r.entity_id,
        CASE r.level WHEN 'stream' THEN p.meeting_index WHEN 'subscriber' THEN u.meeting_index
                     WHEN 'connection' THEN c.meeting_index WHEN 'meeting' THEN CAST(r.entity_id AS INTEGER) END,
@@ -274,21 +276,23 @@ def _issues_sql() -> str:
     metric = " ".join(f"WHEN {i} THEN '{SAMPLE_CHECKS[name][0]}'" for i, name in _CHECKS)
     threshold = " ".join(f"WHEN {i} THEN ${name}" for i, name in _CHECKS)
     lowest = ", ".join(str(i) for i, name in _CHECKS if SAMPLE_CHECKS[name][2] is min)
+    n = len(_CHECKS)  # an entity's check as one integer: k = ent x n + chk
     return f"""
 CREATE OR REPLACE TEMP TABLE q_issues AS
 WITH starts AS (
-  SELECT o.*, p.ts IS NULL AS starts FROM q_off o LEFT JOIN q_off p
+  SELECT o.ent * {n} + o.chk AS k, o.ts, o.event_id, o.weight, o.v, p.ts IS NULL AS starts
+  FROM q_off o LEFT JOIN q_off p
     ON p.ent = o.ent AND p.chk = o.chk AND p.ts = o.prev_ts AND p.event_id = o.prev_event_id
 ),
 runs AS (
-  SELECT *, sum(CAST(starts AS INTEGER)) OVER (PARTITION BY ent, chk ORDER BY ts, event_id
-                                               ROWS UNBOUNDED PRECEDING) AS run
+  SELECT k, ts, weight, v, starts,
+         sum(CAST(starts AS INTEGER)) OVER (PARTITION BY k ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS run
   FROM starts
 ),
 found AS (
-  SELECT ent, chk, arg_min(ts - weight, (ts, event_id)) AS start_ts, max(ts) AS end_ts,
-         CASE WHEN chk IN ({lowest}) THEN min(v) ELSE max(v) END AS value, count(*) AS samples
-  FROM runs GROUP BY ent, chk, run HAVING count(*) >= $min_samples
+  SELECT k // {n} AS ent, k % {n} AS chk, any_value(ts - weight) FILTER (WHERE starts) AS start_ts, max(ts) AS end_ts,
+         CASE WHEN k % {n} IN ({lowest}) THEN min(v) ELSE max(v) END AS value, count(*) AS samples
+  FROM runs GROUP BY k, run HAVING count(*) >= $min_samples
 )
 SELECT m.project_id, m.session_id, m.meeting_index, CASE f.chk {issue} END AS issue_type,
        CASE m.side WHEN 'pub' THEN 'stream' ELSE 'subscriber' END AS entity_kind, m.entity_id,
