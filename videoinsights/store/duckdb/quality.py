@@ -209,19 +209,19 @@ FROM totals JOIN band USING (k)"""
 _SCORES = f"""
 INSERT INTO quality_scores (project_id, session_id, level, entity_id, meeting_index, connection_id, samples,
                             scored_ms, score, score_p10)
-WITH band_samples AS (
-  SELECT m.ent, m.g_stream, m.g_conn, m.g_meeting, m.g_session, m.side = 'sub' AS sub, q.score, {SCORE_WEIGHT} AS w,
-         {BUCKET} AS bucket
-  FROM quality_samples q JOIN q_members m USING (ekey)
-  WHERE q.ts >= {_SINCE} AND q.score IS NOT NULL
+WITH wanted AS (  -- each entity's samples count in up to 5 levels: the bands of those levels
+  SELECT l.ent, t.bucket, t.g * {LV} + t.lv AS k
+  FROM ({_levels("q_members", "ent")}) l JOIN q_target t USING (lv, g)
 ),
-in_band AS ({" UNION ALL ".join(
-    f"SELECT t.lv, t.g, s.score, s.w FROM band_samples s JOIN q_target t "
-    f"ON t.lv = {lv} AND t.g = s.{column} AND t.bucket = s.bucket" + (" WHERE s.sub" if column == "ent" else "")
-    for lv, column in ((1, "g_stream"), (2, "ent"), (3, "g_conn"), (4, "g_meeting"), (5, "g_session")))}),
+in_band AS (  -- (the band computed first: DuckDB plans a join on the expression badly)
+  SELECT b.k, s.score, s.w
+  FROM (SELECT m.ent, q.score, {SCORE_WEIGHT} AS w, {BUCKET} AS bucket
+        FROM quality_samples q JOIN q_members m USING (ekey) WHERE q.ts >= {_SINCE} AND q.score IS NOT NULL) s
+  JOIN wanted b ON b.ent = s.ent AND b.bucket = s.bucket
+),
 ranked AS (
   SELECT k, score, w, sum(w) OVER (PARTITION BY k ORDER BY score, w ROWS UNBOUNDED PRECEDING) AS acc
-  FROM (SELECT g * {LV} + lv AS k, score, w FROM in_band)
+  FROM in_band
 ),
 p10 AS (
   SELECT k % {LV} AS lv, k // {LV} AS g, min(r.score) FILTER (WHERE t.below + r.acc >= t.goal) AS p10
