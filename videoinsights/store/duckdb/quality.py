@@ -189,22 +189,44 @@ SELECT {_M}, b.day, b.bucket, b.samples, b.weight_ms, b.score_ms
 FROM quality_buckets b JOIN q_members m USING (ekey)
 WHERE b.day >= {_SINCE_DAY}"""
 # Per level: totals, mean, and the band where the cumulative weight (ascending scores) reaches 10% of the total,
-# with the weight below that band. The window, DuckDB's costliest step here, runs over one integer partition key
-# (k = g x LV + lv) and carries only the weights.
-_TARGETS = f"""
-CREATE OR REPLACE TEMP TABLE q_target AS
-WITH lb AS (
-  SELECT g * {LV} + lv AS k, bucket, sum(samples) AS n, sum(weight_ms) AS w, sum(score_ms) AS sw
-  FROM ({_levels("q_eb", "bucket, samples, weight_ms, score_ms")}) GROUP BY ALL
-),
-totals AS (SELECT k, sum(n) AS samples, sum(w) AS scored_ms, sum(sw) / sum(w) AS score FROM lb GROUP BY k),
-acc AS (SELECT k, bucket, w, sum(w) OVER (PARTITION BY k ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS acc FROM lb),
-band AS (
-  SELECT k, min(bucket) AS bucket, arg_min(acc - w, bucket) AS below
-  FROM acc JOIN totals USING (k) WHERE acc >= 0.1 * scored_ms GROUP BY k
+# with the weight below that band. Windows are DuckDB's costliest step here, so the search runs in two: first
+# over coarse bands (COARSE bands wide, a sixth of the level x band rows), then over the bands of the coarse one
+# found; each window runs over one integer partition key (k = g x LV + lv) and carries only the weights.
+COARSE = 20
+_TARGETS = (
+    f"""
+CREATE OR REPLACE TEMP TABLE q_lc AS
+WITH coarse AS (
+  SELECT ent, side, g_stream, g_conn, g_meeting, g_session, bucket // {COARSE} AS cb,
+         sum(samples) AS n, sum(weight_ms) AS w, sum(score_ms) AS sw
+  FROM q_eb GROUP BY ALL
 )
-SELECT k % {LV} AS lv, k // {LV} AS g, samples, scored_ms, score, 0.1 * scored_ms AS goal, bucket, below
-FROM totals JOIN band USING (k)"""
+SELECT g * {LV} + lv AS k, cb, sum(n) AS n, sum(w) AS w, sum(sw) AS sw
+FROM ({_levels("coarse", "cb, n, w, sw")}) GROUP BY ALL""",
+    """
+CREATE OR REPLACE TEMP TABLE q_coarse AS
+WITH totals AS (SELECT k, sum(n) AS samples, sum(w) AS scored_ms, sum(sw) / sum(w) AS score FROM q_lc GROUP BY k),
+acc AS (SELECT k, cb, w, sum(w) OVER (PARTITION BY k ORDER BY cb ROWS UNBOUNDED PRECEDING) AS acc FROM q_lc)
+SELECT k, any_value(samples) AS samples, any_value(scored_ms) AS scored_ms, any_value(score) AS score,
+       0.1 * any_value(scored_ms) AS goal, min(cb) AS cb, arg_min(acc - w, cb) AS below
+FROM acc JOIN totals USING (k) WHERE acc >= 0.1 * scored_ms GROUP BY k""",
+    f"""
+CREATE OR REPLACE TEMP TABLE q_target AS
+WITH wanted AS (
+  SELECT l.ent, c.cb, c.k
+  FROM (SELECT ent, g * {LV} + lv AS k FROM ({_levels("q_members", "ent")})) l JOIN q_coarse c USING (k)
+),
+fine AS (
+  SELECT b.k, e.bucket, sum(e.weight_ms) AS w
+  FROM (SELECT ent, bucket // {COARSE} AS cb, bucket, weight_ms FROM q_eb) e
+  JOIN wanted b ON b.ent = e.ent AND b.cb = e.cb GROUP BY ALL
+),
+acc AS (SELECT k, bucket, w, sum(w) OVER (PARTITION BY k ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS acc FROM fine)
+SELECT k % {LV} AS lv, k // {LV} AS g, any_value(c.samples) AS samples, any_value(c.scored_ms) AS scored_ms,
+       any_value(c.score) AS score, any_value(c.goal) AS goal, min(f.bucket) AS bucket,
+       arg_min(c.below + f.acc - f.w, f.bucket) AS below
+FROM acc f JOIN q_coarse c USING (k) WHERE c.below + f.acc >= c.goal GROUP BY k""",
+)
 # The exact 10th percentile: the samples of each level's band, in (score, weight) order, from the weight below it.
 _SCORES = f"""
 INSERT INTO quality_scores (project_id, session_id, level, entity_id, meeting_index, connection_id, samples,
@@ -366,7 +388,8 @@ def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds) 
     con.execute(_MEMBERS)
     con.execute(_GROUPS)
     con.execute(_ENTITY_BUCKETS)
-    con.execute(_TARGETS)
+    for sql in _TARGETS:
+        con.execute(sql)
     con.execute(_SCORES)
     con.execute(_OFFENDING, {"packet_loss": t.packet_loss, "rtt_ms": t.rtt_ms, "jitter_ms": t.jitter_ms,
                              "min_bpp": t.min_bpp, "min_fps": t.min_fps, "freezes": t.freezes})
