@@ -5,8 +5,8 @@ samples, in any order, give the same rows. Formulas, thresholds and their
 sources: docs/quality.md.
 
 This is the reference implementation. The server runs only its lifecycle
-issues (`derive_quality` without samples, from derive/engine.py); the store
-scores the samples and finds the sample issues in SQL (store/duckdb/quality.py),
+issues (`session_quality` without samples, from derive_session, on the
+lifetimes it already built); the store scores the samples and finds the sample issues in SQL (store/duckdb/quality.py),
 and tests/store/test_quality_sql.py checks that both give the same rows.
 
 * Every stats sample gets a score (domain/scoring.py) and a weight: the time

@@ -6,8 +6,9 @@ absorbed (`absorb_quality`, vectorised SQL): a narrow row in `quality_samples` (
 the issue checks compare, the entity's previous sample) and its weight added to `quality_buckets`
 (per stream/subscriber, day and 0.01-wide score band: samples, weight, score x weight, lowest
 score). Re-deriving a session (`derive_sample_quality`) then rolls the bands up per level, finds
-the band holding the 10th percentile and reads only that band's samples for the exact value, and
-finds issue runs among the offending samples. The formulas, weights, runs and rollups are those of
+the band holding the 10th percentile (among 0.2-wide bands first, then among the 0.01 bands of that
+one) and reads only that band's samples for the exact value, and finds issue runs among the
+offending samples. The formulas, weights, runs and rollups are those of
 docs/quality.md; domain/scoring.py and derive/quality.py are their reference in Python, and
 tests/store/test_quality_sql.py checks that both give the same rows.
 """
@@ -275,19 +276,22 @@ _CHECK_SQL: dict[str, str] = {
     "video_freeze": "CASE WHEN freezes >= $freezes THEN freezes END",
 }
 _CHECKS = tuple(enumerate(SAMPLE_CHECKS))  # chk number -> issue type
-# The offending samples of the sessions' known entities: one row per sample and check it fails.
+# The offending samples of the sessions' known entities: one row per sample and check it fails. A sample's previous
+# one is found by its ts and the hash of its event id (within one entity and ts, a 64-bit collision is negligible):
+# integers join faster than the ids.
 _OFFENDING = f"""
 CREATE OR REPLACE TEMP TABLE q_off AS
 WITH s AS MATERIALIZED (
   SELECT * FROM (
-    SELECT m.ent, q.ts, q.event_id, q.prev_ts, q.prev_event_id, {WEIGHT} AS weight, {", ".join(
+    SELECT m.ent, q.ts, q.event_id, hash(q.event_id) AS eh, q.prev_ts, hash(q.prev_event_id) AS prev_eh,
+           {WEIGHT} AS weight, {", ".join(
         f"{_CHECK_SQL[issue]} AS c{i}" for i, issue in _CHECKS)}
     FROM quality_samples q JOIN q_members m USING (ekey)
     WHERE q.ts >= {_SINCE}
   ) WHERE {" OR ".join(f"c{i} IS NOT NULL" for i, _ in _CHECKS)}
 )
 {" UNION ALL ".join(
-    f"SELECT ent, {i} AS chk, ts, event_id, prev_ts, prev_event_id, weight, c{i} AS v FROM s WHERE c{i} IS NOT NULL"
+    f"SELECT ent, {i} AS chk, ts, event_id, eh, prev_ts, prev_eh, weight, c{i} AS v FROM s WHERE c{i} IS NOT NULL"
     for i, _ in _CHECKS)}"""
 
 
@@ -304,7 +308,7 @@ CREATE OR REPLACE TEMP TABLE q_issues AS
 WITH starts AS (
   SELECT o.ent * {n} + o.chk AS k, o.ts, o.event_id, o.weight, o.v, p.ts IS NULL AS starts
   FROM q_off o LEFT JOIN q_off p
-    ON p.ent = o.ent AND p.chk = o.chk AND p.ts = o.prev_ts AND p.event_id = o.prev_event_id
+    ON p.ent = o.ent AND p.chk = o.chk AND p.ts = o.prev_ts AND p.eh = o.prev_eh
 ),
 runs AS (
   SELECT k, ts, weight, v, starts,
