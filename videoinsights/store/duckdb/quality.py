@@ -6,8 +6,9 @@ absorbed (`absorb_quality`, vectorised SQL): a narrow row in `quality_samples` (
 the issue checks compare, the entity's previous sample) and its weight added to `quality_buckets`
 (per stream/subscriber, day and 0.01-wide score band: samples, weight, score x weight, lowest
 score). Re-deriving a session (`derive_sample_quality`) then rolls the bands up per level, finds
-the band holding the 10th percentile and reads only that band's samples for the exact value, and
-finds issue runs among the offending samples. The formulas, weights, runs and rollups are those of
+the band holding the 10th percentile (among 0.2-wide bands first, then among the 0.01 bands of that
+one) and reads only that band's samples for the exact value, and finds issue runs among the
+offending samples. The formulas, weights, runs and rollups are those of
 docs/quality.md; domain/scoring.py and derive/quality.py are their reference in Python, and
 tests/store/test_quality_sql.py checks that both give the same rows.
 """
@@ -157,6 +158,7 @@ SELECT *, {EKEY} AS ekey, row_number() OVER () AS ent,
          AS g_stream
 FROM m"""
 LEVELS = ("stream", "subscriber", "connection", "meeting", "session")  # lv = 1 + index
+LV = len(LEVELS) + 1  # a level group's one integer key: k = g x LV + lv
 # (lv, g) -> the level and entity_id of quality_scores
 _GROUPS = """
 CREATE OR REPLACE TEMP TABLE q_groups AS
@@ -188,43 +190,66 @@ SELECT {_M}, b.day, b.bucket, b.samples, b.weight_ms, b.score_ms
 FROM quality_buckets b JOIN q_members m USING (ekey)
 WHERE b.day >= {_SINCE_DAY}"""
 # Per level: totals, mean, and the band where the cumulative weight (ascending scores) reaches 10% of the total,
-# with the weight below that band.
-_TARGETS = f"""
-CREATE OR REPLACE TEMP TABLE q_target AS
-WITH lb AS (
-  SELECT lv, g, bucket, any_value(g_session) AS g_session, sum(samples) AS n, sum(weight_ms) AS w,
-         sum(score_ms) AS sw
-  FROM ({_levels("q_eb", "g_session, bucket, samples, weight_ms, score_ms")}) GROUP BY lv, g, bucket
-),
-acc AS (
-  SELECT *, sum(w) OVER (PARTITION BY lv, g ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS acc,
-         sum(w) OVER (PARTITION BY lv, g) AS total
-  FROM lb
+# with the weight below that band. Windows are DuckDB's costliest step here, so the search runs in two: first
+# over coarse bands (COARSE bands wide, a sixth of the level x band rows), then over the bands of the coarse one
+# found; each window runs over one integer partition key (k = g x LV + lv) and carries only the weights.
+COARSE = 20
+_TARGETS = (
+    f"""
+CREATE OR REPLACE TEMP TABLE q_lc AS
+WITH coarse AS (
+  SELECT ent, side, g_stream, g_conn, g_meeting, g_session, bucket // {COARSE} AS cb,
+         sum(samples) AS n, sum(weight_ms) AS w, sum(score_ms) AS sw
+  FROM q_eb GROUP BY ALL
 )
-SELECT lv, g, any_value(g_session) AS g_session, sum(n) AS samples, sum(w) AS scored_ms, sum(sw) / sum(w) AS score,
-       0.1 * sum(w) AS goal, min(bucket) FILTER (WHERE acc >= 0.1 * total) AS bucket,
-       arg_min(acc - w, bucket) FILTER (WHERE acc >= 0.1 * total) AS below
-FROM acc GROUP BY lv, g"""
+SELECT g * {LV} + lv AS k, cb, sum(n) AS n, sum(w) AS w, sum(sw) AS sw
+FROM ({_levels("coarse", "cb, n, w, sw")}) GROUP BY ALL""",
+    """
+CREATE OR REPLACE TEMP TABLE q_coarse AS
+WITH totals AS (SELECT k, sum(n) AS samples, sum(w) AS scored_ms, sum(sw) / sum(w) AS score FROM q_lc GROUP BY k),
+acc AS (SELECT k, cb, w, sum(w) OVER (PARTITION BY k ORDER BY cb ROWS UNBOUNDED PRECEDING) AS acc FROM q_lc)
+SELECT k, any_value(samples) AS samples, any_value(scored_ms) AS scored_ms, any_value(score) AS score,
+       0.1 * any_value(scored_ms) AS goal, min(cb) AS cb, arg_min(acc - w, cb) AS below
+FROM acc JOIN totals USING (k) WHERE acc >= 0.1 * scored_ms GROUP BY k""",
+    f"""
+CREATE OR REPLACE TEMP TABLE q_target AS
+WITH wanted AS (
+  SELECT l.ent, c.cb, c.k
+  FROM (SELECT ent, g * {LV} + lv AS k FROM ({_levels("q_members", "ent")})) l JOIN q_coarse c USING (k)
+),
+fine AS (
+  SELECT b.k, e.bucket, sum(e.weight_ms) AS w
+  FROM (SELECT ent, bucket // {COARSE} AS cb, bucket, weight_ms FROM q_eb) e
+  JOIN wanted b ON b.ent = e.ent AND b.cb = e.cb GROUP BY ALL
+),
+acc AS (SELECT k, bucket, w, sum(w) OVER (PARTITION BY k ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS acc FROM fine)
+SELECT k % {LV} AS lv, k // {LV} AS g, any_value(c.samples) AS samples, any_value(c.scored_ms) AS scored_ms,
+       any_value(c.score) AS score, any_value(c.goal) AS goal, min(f.bucket) AS bucket,
+       arg_min(c.below + f.acc - f.w, f.bucket) AS below
+FROM acc f JOIN q_coarse c USING (k) WHERE c.below + f.acc >= c.goal GROUP BY k""",
+)
 # The exact 10th percentile: the samples of each level's band, in (score, weight) order, from the weight below it.
 _SCORES = f"""
 INSERT INTO quality_scores (project_id, session_id, level, entity_id, meeting_index, connection_id, samples,
                             scored_ms, score, score_p10)
-WITH band_samples AS (
-  SELECT m.ent, m.g_stream, m.g_conn, m.g_meeting, m.g_session, m.side = 'sub' AS sub, q.score, {SCORE_WEIGHT} AS w,
-         {BUCKET} AS bucket
-  FROM quality_samples q JOIN q_members m USING (ekey)
-  WHERE q.ts >= {_SINCE} AND q.score IS NOT NULL
+WITH wanted AS (  -- each entity's samples count in up to 5 levels: the bands of those levels
+  SELECT l.ent, t.bucket, t.g * {LV} + t.lv AS k
+  FROM ({_levels("q_members", "ent")}) l JOIN q_target t USING (lv, g)
 ),
-in_band AS ({" UNION ALL ".join(
-    f"SELECT t.lv, t.g, t.goal, t.below, s.score, s.w FROM band_samples s JOIN q_target t "
-    f"ON t.lv = {lv} AND t.g = s.{column} AND t.bucket = s.bucket" + (" WHERE s.sub" if column == "ent" else "")
-    for lv, column in ((1, "g_stream"), (2, "ent"), (3, "g_conn"), (4, "g_meeting"), (5, "g_session")))}),
+in_band AS (  -- (the band computed first: DuckDB plans a join on the expression badly)
+  SELECT b.k, s.score, s.w
+  FROM (SELECT m.ent, q.score, {SCORE_WEIGHT} AS w, {BUCKET} AS bucket
+        FROM quality_samples q JOIN q_members m USING (ekey) WHERE q.ts >= {_SINCE} AND q.score IS NOT NULL) s
+  JOIN wanted b ON b.ent = s.ent AND b.bucket = s.bucket
+),
 ranked AS (
-  SELECT lv, g, score, goal,
-         below + sum(w) OVER (PARTITION BY lv, g ORDER BY score, w ROWS UNBOUNDED PRECEDING) AS acc
+  SELECT k, score, w, sum(w) OVER (PARTITION BY k ORDER BY score, w ROWS UNBOUNDED PRECEDING) AS acc
   FROM in_band
 ),
-p10 AS (SELECT lv, g, min(score) FILTER (WHERE acc >= goal) AS p10 FROM ranked GROUP BY lv, g)
+p10 AS (
+  SELECT k % {LV} AS lv, k // {LV} AS g, min(r.score) FILTER (WHERE t.below + r.acc >= t.goal) AS p10
+  FROM ranked r JOIN q_target t ON t.g * {LV} + t.lv = r.k GROUP BY k
+)
 SELECT r.project_id, r.session_id, r.level, r.entity_id,
        CASE r.level WHEN 'stream' THEN p.meeting_index WHEN 'subscriber' THEN u.meeting_index
                     WHEN 'connection' THEN c.meeting_index WHEN 'meeting' THEN CAST(r.entity_id AS INTEGER) END,
@@ -251,19 +276,22 @@ _CHECK_SQL: dict[str, str] = {
     "video_freeze": "CASE WHEN freezes >= $freezes THEN freezes END",
 }
 _CHECKS = tuple(enumerate(SAMPLE_CHECKS))  # chk number -> issue type
-# The offending samples of the sessions' known entities: one row per sample and check it fails.
+# The offending samples of the sessions' known entities: one row per sample and check it fails. A sample's previous
+# one is found by its ts and the hash of its event id (within one entity and ts, a 64-bit collision is negligible):
+# integers join faster than the ids.
 _OFFENDING = f"""
 CREATE OR REPLACE TEMP TABLE q_off AS
 WITH s AS MATERIALIZED (
   SELECT * FROM (
-    SELECT m.ent, q.ts, q.event_id, q.prev_ts, q.prev_event_id, {WEIGHT} AS weight, {", ".join(
+    SELECT m.ent, q.ts, q.event_id, hash(q.event_id) AS eh, q.prev_ts, hash(q.prev_event_id) AS prev_eh,
+           {WEIGHT} AS weight, {", ".join(
         f"{_CHECK_SQL[issue]} AS c{i}" for i, issue in _CHECKS)}
     FROM quality_samples q JOIN q_members m USING (ekey)
     WHERE q.ts >= {_SINCE}
   ) WHERE {" OR ".join(f"c{i} IS NOT NULL" for i, _ in _CHECKS)}
 )
 {" UNION ALL ".join(
-    f"SELECT ent, {i} AS chk, ts, event_id, prev_ts, prev_event_id, weight, c{i} AS v FROM s WHERE c{i} IS NOT NULL"
+    f"SELECT ent, {i} AS chk, ts, event_id, eh, prev_ts, prev_eh, weight, c{i} AS v FROM s WHERE c{i} IS NOT NULL"
     for i, _ in _CHECKS)}"""
 
 
@@ -274,21 +302,23 @@ def _issues_sql() -> str:
     metric = " ".join(f"WHEN {i} THEN '{SAMPLE_CHECKS[name][0]}'" for i, name in _CHECKS)
     threshold = " ".join(f"WHEN {i} THEN ${name}" for i, name in _CHECKS)
     lowest = ", ".join(str(i) for i, name in _CHECKS if SAMPLE_CHECKS[name][2] is min)
+    n = len(_CHECKS)  # an entity's check as one integer: k = ent x n + chk
     return f"""
 CREATE OR REPLACE TEMP TABLE q_issues AS
 WITH starts AS (
-  SELECT o.*, p.ts IS NULL AS starts FROM q_off o LEFT JOIN q_off p
-    ON p.ent = o.ent AND p.chk = o.chk AND p.ts = o.prev_ts AND p.event_id = o.prev_event_id
+  SELECT o.ent * {n} + o.chk AS k, o.ts, o.event_id, o.weight, o.v, p.ts IS NULL AS starts
+  FROM q_off o LEFT JOIN q_off p
+    ON p.ent = o.ent AND p.chk = o.chk AND p.ts = o.prev_ts AND p.eh = o.prev_eh
 ),
 runs AS (
-  SELECT *, sum(CAST(starts AS INTEGER)) OVER (PARTITION BY ent, chk ORDER BY ts, event_id
-                                               ROWS UNBOUNDED PRECEDING) AS run
+  SELECT k, ts, weight, v, starts,
+         sum(CAST(starts AS INTEGER)) OVER (PARTITION BY k ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS run
   FROM starts
 ),
 found AS (
-  SELECT ent, chk, arg_min(ts - weight, (ts, event_id)) AS start_ts, max(ts) AS end_ts,
-         CASE WHEN chk IN ({lowest}) THEN min(v) ELSE max(v) END AS value, count(*) AS samples
-  FROM runs GROUP BY ent, chk, run HAVING count(*) >= $min_samples
+  SELECT k // {n} AS ent, k % {n} AS chk, any_value(ts - weight) FILTER (WHERE starts) AS start_ts, max(ts) AS end_ts,
+         CASE WHEN k % {n} IN ({lowest}) THEN min(v) ELSE max(v) END AS value, count(*) AS samples
+  FROM runs GROUP BY k, run HAVING count(*) >= $min_samples
 )
 SELECT m.project_id, m.session_id, m.meeting_index, CASE f.chk {issue} END AS issue_type,
        CASE m.side WHEN 'pub' THEN 'stream' ELSE 'subscriber' END AS entity_kind, m.entity_id,
@@ -362,7 +392,8 @@ def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds) 
     con.execute(_MEMBERS)
     con.execute(_GROUPS)
     con.execute(_ENTITY_BUCKETS)
-    con.execute(_TARGETS)
+    for sql in _TARGETS:
+        con.execute(sql)
     con.execute(_SCORES)
     con.execute(_OFFENDING, {"packet_loss": t.packet_loss, "rtt_ms": t.rtt_ms, "jitter_ms": t.jitter_ms,
                              "min_bpp": t.min_bpp, "min_fps": t.min_fps, "freezes": t.freezes})
