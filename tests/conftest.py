@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -24,7 +26,46 @@ if not SHARED.exists():  # CI: a clone beside a copy of shared/
     SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
+# Under pytest-xdist each worker picks ports from a range of its own, below the kernel's ephemeral range
+# (32768-60999 on Linux, where bind(0) and outgoing connections take theirs): a port one worker has checked
+# cannot be taken by another worker, or by a client socket, before its server binds it.
+_WORKER_PORTS = 500
+_FIRST_WORKER_PORT = 10_000
+_worker_ports: Iterator[int] | None = None
+
+
+def _worker_port_cycle() -> Iterator[int] | None:
+    """The ports of this xdist worker (gw0, gw1, ...) from a random start; None outside xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or not worker[2:].isdigit():
+        return None
+    first = _FIRST_WORKER_PORT + int(worker[2:]) * _WORKER_PORTS
+    if first + _WORKER_PORTS > 32_000:
+        return None  # more workers than ranges: the kernel's choice (bind port 0)
+    start = random.randrange(_WORKER_PORTS)  # two runs at once on one machine rarely start at the same port
+    return itertools.cycle([first + (start + i) % _WORKER_PORTS for i in range(_WORKER_PORTS)])
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: a TIME_WAIT port is free
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now (a Server retries another if it is taken meanwhile)."""
+    global _worker_ports
+    if _worker_ports is None:
+        _worker_ports = _worker_port_cycle()
+    if _worker_ports is not None:
+        for _ in range(_WORKER_PORTS):
+            port = next(_worker_ports)
+            if _bindable(port):
+                return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -70,19 +111,32 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        """Start the server and wait until it is healthy; on another port if its port was taken meanwhile
+        (another process may bind a port between free_port() and the server's bind)."""
+        for _ in range(5):
+            if self._start_once():
+                return
+            self.port = free_port()
+        raise AssertionError(f"no free port for the server: {self.log.read_text() if self.log else ''}")
+
+    def _start_once(self) -> bool:
+        """True once healthy, False if the port was taken; fails on any other exit."""
         self.log = self.db.with_suffix(f".{int(time.time() * 1000)}.log")
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "videoinsights", "--db", str(self.db), "serve", "--port", str(self.port)],
                 stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **self.env},
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {self.log.read_text()}")
+                text = self.log.read_text()
+                if "address already in use" in text.lower():
+                    return False
+                raise AssertionError(f"server exited: {text}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
+                    return True
             except httpx.HTTPError:
                 time.sleep(0.1)
         raise AssertionError("server did not become healthy")
@@ -163,6 +217,29 @@ def server_factory(tmp_path: Path) -> Iterator[Any]:
 def served_project(tmp_path: Path, server_factory: Any) -> tuple[Server, ProjectCreds]:
     creds = create_project(tmp_path / "vi.duckdb")
     return server_factory(), creds
+
+
+# Suites whose tests share one expensive session-wide world (a seeded server, a browser): under pytest-xdist
+# they run on one worker, so the world is built once, not once per worker.
+SHARED_WORLDS = ("tests/browser/", "tests/collector/")
+
+
+def _uses_module_world(item: pytest.Item) -> bool:
+    fixtures = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    return any(d.scope == "module" for defs in fixtures.values() for d in defs)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the xdist_group marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Group tests for `--dist loadgroup`: a shared-world suite as one group, and a module with a module-scoped
+    fixture (a server, a seeded store) as one group; every other test is sent to whichever worker is free."""
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        group = next((folder for folder in SHARED_WORLDS if path.startswith(folder)), None)
+        if group is None and _uses_module_world(item):
+            group = path
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
