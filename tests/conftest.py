@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -222,24 +223,38 @@ def served_project(tmp_path: Path, server_factory: Any) -> tuple[Server, Project
 # Suites whose tests share one expensive session-wide world (a seeded server, a browser): under pytest-xdist
 # they run on one worker, so the world is built once, not once per worker.
 SHARED_WORLDS = ("tests/browser/", "tests/collector/")
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def _uses_module_world(item: pytest.Item) -> bool:
-    fixtures = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
-    return any(d.scope == "module" for defs in fixtures.values() for d in defs)
+@functools.cache
+def _has_module_fixture(path: str) -> bool:
+    """A test module defining a module-scoped fixture (a server, a seeded store) its tests share."""
+    file = ROOT / path
+    return file.suffix == ".py" and file.is_file() and 'scope="module"' in file.read_text()
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the xdist_group marks
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Group tests for `--dist loadgroup`: a shared-world suite as one group, and a module with a module-scoped
-    fixture (a server, a seeded store) as one group; every other test is sent to whichever worker is free."""
-    for item in items:
-        path = item.nodeid.split("::")[0]
-        group = next((folder for folder in SHARED_WORLDS if path.startswith(folder)), None)
-        if group is None and _uses_module_world(item):
-            group = path
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+def work_unit(nodeid: str) -> str:
+    """What pytest-xdist sends to one worker at once: a shared-world suite, a module with a module-scoped
+    fixture, else the test alone (so long modules of independent tests spread over the workers)."""
+    path = nodeid.split("::")[0]
+    folder = next((f for f in SHARED_WORLDS if path.startswith(f)), None)
+    if folder is not None:
+        return folder
+    return path if _has_module_fixture(path) else nodeid
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadscope` (pyproject.toml) with our work units. (Not `loadgroup` with xdist_group marks: it
+    renames the test ids, which pytest 9 no longer allows, so the marks are silently ignored.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnitScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return WorkUnitScheduling(config, log)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
