@@ -68,7 +68,7 @@ class CallWorld:
         sessions = data["project"]["sessionData"]["sessions"]["resources"]
         return sessions[0]["meetings"]["resources"] if sessions else []
 
-    def wait_for(self, session_id: str, check: Any, timeout: float = 30) -> list[dict[str, Any]]:
+    def wait_for(self, session_id: str, check: Any, timeout: float = 90) -> list[dict[str, Any]]:
         """Poll the API until `check(meetings)` holds; return the meetings (fails with the last ones)."""
         deadline = time.monotonic() + timeout
         meetings: list[dict[str, Any]] = []
