@@ -97,7 +97,9 @@ def guard() -> Guard:
 
 
 def _context(browser: Any, viewport: dict[str, int]) -> Any:
-    return browser.new_context(viewport=viewport, locale="en-US", timezone_id="America/Los_Angeles")
+    context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="America/Los_Angeles")
+    context.set_default_timeout(60_000)  # Playwright's 30 s ran out on a loaded machine (parallel workers)
+    return context
 
 
 @pytest.fixture
@@ -129,7 +131,7 @@ def login(page: Any, world: World, email: str | None = None, next_path: str = "/
     page.wait_for_url(re.compile(re.escape(world.url + next_path.split("?")[0])))
 
 
-def wait_ready(page: Any, timeout: float = 30_000) -> None:
+def wait_ready(page: Any, timeout: float = 60_000) -> None:
     """Wait until the page's data is drawn (the pages set #app[data-state]). Selectors, not
     wait_for_function: the pages' Content-Security-Policy forbids the eval that needs."""
     page.wait_for_selector("#app[data-state=ready]", state="attached", timeout=timeout)
