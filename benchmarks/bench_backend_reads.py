@@ -2,12 +2,16 @@
 and on ClickHouse's engine in-process (chdb), then typical API queries (reports, session lists, a session
 tree with stats, live) run through the executor, each `--repeat` times.
 
+Each run is `backend:scale`: scale N loads N times the events of N times denser traffic (the same span of
+time, N times the sessions). The first run is the baseline the others' ratios are against (the issue-10
+goal: chdb at 10x within 2x of DuckDB at 1x).
+
 Both engines run inside this process, so CPU seconds (user + system, engine threads included) are the
 cost of a query and barely move when other programs share the machine; wall-clock milliseconds are given
 too, with the load averages. A ClickHouse server adds the network round trips (a query makes one per
 GraphQL level) and moves the engine's CPU to its own machine.
 
-    .venv/bin/python -m benchmarks.bench_backend_reads [--events 100000] [--repeat 20] [--backends duckdb chdb]
+    .venv/bin/python -m benchmarks.bench_backend_reads [--events 100000] [--repeat 20] [--runs duckdb:1 chdb:1 chdb:10]
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -57,14 +62,22 @@ TREE = """query($ids: [String]!) { project(projectId: 12345678) { sessionData { 
   } } } } } } }"""
 
 
-def _load(backend: str, tmp: Path, events: list[dict[str, Any]]) -> Any:
-    url = f"duckdb://{tmp}/r.duckdb" if backend == "duckdb" else f"chdb://{tmp}/chdb?database=reads"
+def _events(count: int, rate: float, now: int) -> Iterator[dict[str, Any]]:
+    """The first `count` events (up to now) of a day of bench_load's traffic at `rate` events/s."""
+    spd = round(rate * 86_400 / EVENTS_PER_SESSION)
+    return (e for e in islice(generate(PROJECT, now - DAY_MS, 1, spd, 7), count) if e["timestamp"] <= now)
+
+
+def _load(backend: str, scale: int, tmp: Path, events: Iterator[dict[str, Any]]) -> tuple[Any, int, float]:
+    """The store loaded and derived; the events loaded and the seconds it took."""
+    url = f"duckdb://{tmp}/r{scale}.duckdb" if backend == "duckdb" else f"chdb://{tmp}/chdb?database=reads{scale}"
+    t0 = time.monotonic()
     store = open_store(url)
     store.insert_project(Project(PROJECT, "project", "bench", "s" * 40, None, "cb", True, 0))
-    load_events(store, PROJECT, iter(events), batch_size=5000)
+    loaded = load_events(store, PROJECT, events, batch_size=5000)
     while sum(derive_pending(store, 500)):
         pass
-    return store
+    return store, loaded.accepted, time.monotonic() - t0
 
 
 def _time(run: Any, repeat: int) -> tuple[float, float]:
@@ -101,27 +114,35 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--rate", type=float, default=10_000, help="density of bench_load's traffic at this rate")
-    parser.add_argument("--backends", nargs="+", default=["duckdb", "chdb"], choices=["duckdb", "chdb"])
+    parser.add_argument("--runs", nargs="+", default=["duckdb:1", "chdb:1"],
+                        help="backend:scale (duckdb or chdb); the first is the baseline of the ratios")
     args = parser.parse_args()
-    spd = round(args.rate * 86_400 / EVENTS_PER_SESSION)
+    runs = [(b, int(n)) for b, _, n in (r.partition(":") for r in args.runs)]
+    if any(b not in ("duckdb", "chdb") or n < 1 for b, n in runs):
+        parser.error("a run is duckdb:N or chdb:N")
     now = now_ms()
-    events = [e for e in islice(generate(PROJECT, now - DAY_MS, 1, spd, 7), args.events) if e["timestamp"] <= now]
-    results = {}
+    results: dict[str, dict[str, tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for backend in args.backends:
-            store = _load(backend, Path(tmp), events)
+        for backend, scale in runs:
+            store, loaded, seconds = _load(backend, scale, Path(tmp), _events(args.events * scale, args.rate * scale,
+                                                                               now))
+            print(f"{backend} x{scale}: {loaded:,} events loaded and derived in {seconds:.0f} s "
+                  f"(load average {loadavg()})", flush=True)
             try:
-                results[backend] = measure(store, now, args.repeat)
+                results[f"{backend} x{scale}"] = measure(store, now, args.repeat)
             finally:
                 store.close()
-    print(f"{len(events):,} events, {args.repeat} runs per query; load average {loadavg()}")
-    print(f"{'query':38} " + " ".join(f"{b + ' ms wall/cpu':>22}" for b in args.backends)
-          + ("   chdb/duckdb cpu" if len(results) == 2 else ""))
-    for name in results[args.backends[0]]:
-        cells = " ".join(f"{results[b][name][0]:>10.1f} /{results[b][name][1]:>9.1f}" for b in args.backends)
-        ratio = (f"   {results['chdb'][name][1] / max(results['duckdb'][name][1], 1e-9):>6.2f}x"
-                 if len(results) == 2 else "")
-        print(f"{name:38} {cells}{ratio}")
+    names = list(results)
+    print(f"{args.repeat} runs per query; load average {loadavg()}; ratios: CPU and wall against {names[0]}")
+    print("| query | " + " | ".join(f"{n} ms wall / CPU" for n in names) + " | "
+          + " | ".join(f"{n} / {names[0]} (CPU, wall)" for n in names[1:]) + " |")
+    print("| --- " * (2 * len(names)) + "|")
+    base = results[names[0]]
+    for query in base:
+        cells = [f"{results[n][query][0]:,.1f} / {results[n][query][1]:,.0f}" for n in names]
+        ratios = [f"{results[n][query][1] / max(base[query][1], 1e-9):.1f}x, "
+                  f"{results[n][query][0] / max(base[query][0], 1e-9):.1f}x" for n in names[1:]]
+        print(f"| {query} | " + " | ".join(cells + ratios) + " |")
 
 
 if __name__ == "__main__":

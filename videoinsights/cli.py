@@ -23,6 +23,7 @@ from videoinsights.control import RemoteError, call_server, running_server
 from videoinsights.ops import OPS, OpError
 from videoinsights.settings import Settings, SettingsError, load_settings
 from videoinsights.store.open import StoreURLError, parse_store_url
+from videoinsights.store_cli import add_store_commands
 
 
 def run_op(target: str, op: str, **args: Any) -> Any:
@@ -142,8 +143,10 @@ def cmd_derive(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from videoinsights.web.server import serve
+    from videoinsights.web.workers import check_workers
 
-    serve(settings)
+    check_workers(settings, args.workers)
+    serve(settings, workers=args.workers)
     return 0
 
 
@@ -178,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "serve":
             p.add_argument("--no-derive", dest="derive_in_server", action="store_false", default=None,
                            help="ingest and answer only; `videoinsights derive` processes derive (ClickHouse stores)")
+            p.add_argument("--workers", type=int, default=1,
+                           help="server processes on the port (a ClickHouse server store only; default 1)")
         if name == "demo":
             p.add_argument("--days", type=int, default=30, help="days of traffic to generate")
             p.add_argument("--sessions-per-day", type=int, default=40, help="sessions per day")
@@ -227,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_account_commands(sub, command, run_op)
     add_key_commands(sub, command, run_op)
     add_alert_commands(sub, command, run_op)
+    add_store_commands(sub, command)
     return parser
 
 

@@ -75,6 +75,8 @@ HANDED_BACK = {
     "a ratio above 1": [stats(0, videoPacketLoss=1.01)],
     "a bool given 1": [stats(0, hasVideo=1)],
     "a resolution too long": [stats(0, videoResolution="123456x1")],
+    "a resolution with a trailing newline": [stats(0, videoResolution="1280x720\n")],
+    "a resolution in non-ASCII digits": [stats(0, videoResolution="\u0661\u0662x\u0667")],
     "an unknown choice": [stats(0, qualityLimitationReason="bogus")],
     "a text too long": [stats(0, videoCodec="v" * 1025)],
     "an id too long": [stats(0) | {"id": "i" * 257}],

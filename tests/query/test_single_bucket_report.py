@@ -1,6 +1,7 @@
-"""A report of one bucket and no groups is read with a cheaper statement (store/duckdb/reads.py,
-_single_bucket_sql); it must give exactly the rows and totals of the general report statement
-(report_sql), which stays the reference, over the hand-made world of tests/query/fixtures.py."""
+"""A report of one bucket and no groups is read with a cheaper statement (store/duckdb/reads.py and
+store/clickhouse/reads.py, _single_bucket_sql); it must give exactly the rows and totals of the general
+report statement (report_sql) of the same backend, which stays the reference, over the hand-made world
+of tests/query/fixtures.py (copied row for row into chdb for ClickHouse)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ import itertools
 from datetime import date
 from typing import Any
 
+import pytest
+
 from tests.query import fixtures
+from tests.support.copy_store import copy
+from tests.support.stores import drop, new_store_url, open_store
 from videoinsights.query.report import ReportQuery
+from videoinsights.store.clickhouse import reads as ch_reads
 from videoinsights.store.duckdb import reads
 from videoinsights.store.duckdb.store import DuckDBStore
 
@@ -28,22 +34,44 @@ ENDPOINT = [("published_minutes", "subscribed_minutes"), ("connect_attempts",), 
 PROJECT = [("pm_from1to2", "sd_archive_composed_minutes"), ()]
 
 
-def general(store: DuckDBStore, q: ReportQuery) -> tuple[list[dict[str, Any]], int]:
+def general(store: Any, q: ReportQuery) -> tuple[list[dict[str, Any]], int]:
     """report_sql, the statement every other report shape uses, paged as project_report pages it."""
     cur = store.reader()
+
+    def run(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if hasattr(store, "client"):
+            return ch_reads.rows_of(cur, sql, params)
+        return reads._dicts(cur.execute(sql, params))
+
     params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
-    sql = reads.report_sql(q, params)
-    rows = reads._dicts(cur.execute(sql, params))
+    sql = (ch_reads if hasattr(store, "client") else reads).report_sql(q, params)
+    rows = run(sql, params)
     if rows:
         return rows, int(rows[0]["_total"])
     if q.offset == 0:
         return [], 0
     params.update(limit=1, offset=0)
-    first = reads._dicts(cur.execute(sql, params))
+    first = run(sql, params)
     return [], int(first[0]["_total"]) if first else 0
 
 
-def test_one_bucket_reports_equal_the_general_statement(store: DuckDBStore) -> None:
+@pytest.fixture(scope="module")
+def house(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The fixture world copied row for row into a chdb store."""
+    tmp = tmp_path_factory.mktemp("single-bucket")
+    duck = fixtures.build_world(str(tmp / "world.duckdb"))
+    url = new_store_url("chdb", tmp)
+    ch = open_store(url)
+    copy(duck, ch)
+    duck.close()
+    yield ch
+    ch.close()
+    drop(url)
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "chdb"])
+def test_one_bucket_reports_equal_the_general_statement(backend: str, request: pytest.FixtureRequest) -> None:
+    store = request.getfixturevalue("store" if backend == "duckdb" else "house")
     compared = with_rows = 0
     shapes = [(*shape, (0, 50)) for shape in itertools.product(
         (fixtures.PROJECT, fixtures.DOCS_PROJECT, "99999999"), RANGES, FILTERS[:3], ENDPOINT[:2], PROJECT)]
@@ -52,9 +80,10 @@ def test_one_bucket_reports_equal_the_general_statement(store: DuckDBStore) -> N
     for project, (first, last), filters, ep_cols, pr_cols, (offset, limit) in shapes:
         q = ReportQuery(project, first, last, None, filters, (), ep_cols, pr_cols, include_project=not filters,
                         monthly_before=MONTHLY_BEFORE, offset=offset, limit=limit)
-        got = reads.project_report(store.reader(), q)
-        assert got == general(store, q), q
-        assert [list(r) for r in got[0]] == [list(r) for r in general(store, q)[0]], q  # same keys, same order
+        got = store.sql.reads.project_report(store.reader(), q)
+        expected = general(store, q)
+        assert got == expected, q
+        assert [list(r) for r in got[0]] == [list(r) for r in expected[0]], q  # same keys, same order
         compared += 1
         with_rows += bool(got[0])
     assert compared == 3 * 7 * 3 * 2 * 2 + 5 * 2 * 4

@@ -1,17 +1,26 @@
 """What the ClickHouse store promises beyond the shared store tests (store/clickhouse/store.py's
 docstring): a retried insert is dropped, a duplicate that raced past the dedup probe counts once,
-a commit arriving while its session is derived keeps it dirty, and two purges at once archive once."""
+a commit arriving while its session is derived keeps it dirty, months outlive their purged days, the
+stored rollups stay the sums of the contribution rows when sessions are re-derived, retracted twice or
+rebuilt, and a version-1 store (rollups as views) is migrated to them."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import date
 
+import pyarrow as pa
 import pytest
 
 from tests.support.stores import drop, new_store_url, open_store, rows
 from videoinsights.derive.engine import derive_pending, derive_until_clean
 from videoinsights.ingest.batch import validate_events
+from videoinsights.query.report import ReportQuery
+from videoinsights.store.clickhouse import versioned
+from videoinsights.store.clickhouse.migrate import V1_ARCHIVES
+from videoinsights.store.clickhouse.schema import CONTRIBUTION_TABLES, ROLLUPS, _create, _duck
+from videoinsights.store.clickhouse.store import ClickHouseStore
 
 NOW = int(time.time() * 1000)
 
@@ -76,17 +85,19 @@ def test_a_commit_during_derivation_keeps_its_session_dirty(store) -> None:
     assert store.dirty_session_count() == 0
 
 
-def test_two_purges_at_once_archive_the_months_once(store) -> None:
+def test_months_outlive_their_purged_days(store) -> None:
     t = int(time.mktime((2026, 3, 10, 12, 0, 0, 0, 0, -1)) * 1000)
     store.append_events([columns(session("old", t))])
     derive_until_clean(store)
     before = rows(store, "SELECT sum(published_minutes) FROM rollup_endpoint_monthly")
     assert before == [(6.0,)]
-    store._archive_months(date(2026, 4, 1))  # two processes archive the same days before either deletes
-    store._archive_months(date(2026, 4, 1))
-    store.purge(raw_before=date(2026, 1, 1), daily_before=date(2026, 4, 1), monthly_before=date(2025, 1, 1))
+    for _ in range(2):  # two processes purging the same days
+        store.purge(raw_before=date(2026, 1, 1), daily_before=date(2026, 4, 1), monthly_before=date(2025, 1, 1))
     assert rows(store, "SELECT count(*) FROM session_endpoint_days") == [(0,)]
+    assert rows(store, "SELECT count(*) FROM rollup_endpoint_daily") == [(0,)]
     assert rows(store, "SELECT sum(published_minutes) FROM rollup_endpoint_monthly") == before
+    store.purge(raw_before=date(2026, 1, 1), daily_before=date(2026, 4, 1), monthly_before=date(2026, 4, 1))
+    assert rows(store, "SELECT count(*) FROM rollup_endpoint_monthly") == [(0,)]
 
 
 def test_the_purge_drops_cleared_dirty_tokens_only(store) -> None:
@@ -110,3 +121,104 @@ def test_derive_lag_ignores_rebuild_marks(store) -> None:
     batch = validate_events(session("b", NOW - 3_600_000), "1", NOW - 5_000, 0, NOW + 60_000)
     store.append_events([batch.columns])
     assert store.derive_lag_ms(NOW + 10_000) == 15_000  # b waits since its arrival, 5 s before NOW
+
+
+# -- stored rollups: the sums of the contribution rows (store/clickhouse/schema.py) ----------------------
+
+DAY = date(2026, 3, 10)
+
+
+def contribution(session_id: str, country: str, minutes: float) -> dict:
+    return {"session_endpoint_days": [pa.table({
+        "project_id": ["1"], "session_id": [session_id], "day": [DAY], "country": [country],
+        "published_minutes": [minutes]})]}
+
+
+def daily(store) -> list[tuple]:
+    return rows(store, "SELECT country, published_minutes FROM rollup_endpoint_daily ORDER BY country")
+
+
+def report(store, **changes) -> list[dict]:
+    """A projectData report of DAY by country, as the API reads it (store/clickhouse/reads.py)."""
+    q = ReportQuery(project_id="1", first_day=DAY, last_day=DAY, interval="DAILY", filters=(),
+                    group_by=("country",), endpoint_columns=("published_minutes",), project_columns=(),
+                    include_project=False, monthly_before=date(2026, 1, 1), offset=0, limit=10)
+    found, _ = store.sql.reads.project_report(store.reader(), dataclasses.replace(q, **changes))
+    return [(r["country"], r["published_minutes"]) for r in found]
+
+
+def test_a_replaced_contribution_leaves_the_rollups(store) -> None:
+    store.replace_derived([("1", "a")], contribution("a", "US", 5.0))
+    store.replace_derived([("1", "b")], contribution("b", "US", 2.0))
+    assert daily(store) == [("US", 7.0)]
+    store.replace_derived([("1", "a")], contribution("a", "FR", 3.0))  # a's re-derivation moves it to FR
+    assert daily(store) == [("FR", 3.0), ("US", 2.0)]
+    assert rows(store, "SELECT country, published_minutes FROM rollup_endpoint_monthly ORDER BY country") == [
+        ("FR", 3.0), ("US", 2.0)]
+    store.replace_derived([("1", "b")], {})  # b has no contribution left: US has no row, as on DuckDB
+    assert daily(store) == [("FR", 3.0)]
+    assert report(store) == [("FR", 3.0)]
+    assert report(store, filters=(("country", ("US",)),)) == []
+    ungrouped, total = store.sql.reads.project_report(store.reader(), ReportQuery(
+        project_id="1", first_day=DAY, last_day=DAY, interval=None, filters=(("country", ("US",)),), group_by=(),
+        endpoint_columns=("published_minutes",), project_columns=(), include_project=False,
+        monthly_before=date(2026, 1, 1), offset=0, limit=10))
+    assert (ungrouped, total) == ([], 0)  # only retracted rows match: no row
+
+
+def test_a_retraction_whose_delete_never_ran_counts_nothing_twice(store) -> None:
+    store.replace_derived([("1", "a")], contribution("a", "US", 5.0))
+    # a derive process dies after retracting a's rows and before deleting them (store.replace_derived)
+    store._retract("session_endpoint_days", "session_id = 'a'", {})
+    assert daily(store) == []
+    store.replace_derived([("1", "a")], contribution("a", "US", 4.0))  # a is derived again
+    assert daily(store) == [("US", 4.0)]
+    assert rows(store, "SELECT sum(contributions) FROM rollup_endpoint_daily_sums") == [(1,)]
+
+
+def test_a_rebuild_takes_the_contributions_out_of_the_rollups(store) -> None:
+    store.append_events([columns(session("a", NOW - 3_600_000))])
+    derive_until_clean(store)
+    assert rows(store, "SELECT sum(published_minutes) FROM rollup_endpoint_daily") == [(6.0,)]
+    store.clear_derived()
+    assert rows(store, "SELECT count(*) FROM rollup_endpoint_daily") == [(0,)]
+    assert rows(store, "SELECT count(*) FROM rollup_endpoint_hourly") == [(0,)]
+    store.mark_all_dirty()
+    derive_until_clean(store)
+    assert rows(store, "SELECT sum(published_minutes) FROM rollup_endpoint_daily") == [(6.0,)]
+    assert rows(store, "SELECT sum(published_minutes) FROM rollup_endpoint_hourly") == [(6.0,)]
+
+
+def test_a_version_1_store_gets_stored_rollups(store) -> None:
+    store.append_events([columns(session("a", NOW - 3_600_000))])
+    derive_until_clean(store)
+    before = {r.name: rows(store, f"SELECT * FROM {r.name}") for r in ROLLUPS}
+    c = store.client
+    # Version 1's layout: rollups were views (any view of the name: the migration drops it), no `sign`, and a
+    # monthly archive holding 10 published minutes of country US in December 2025.
+    for r in ROLLUPS:
+        c.command(f"DROP VIEW {r.feed}")
+        c.command(f"DROP TABLE {r.sums}")
+        c.command(f"DROP VIEW {r.name}")
+        c.command(f"CREATE VIEW {r.name} AS SELECT 1 AS x")
+    for table in CONTRIBUTION_TABLES:
+        c.command(f"ALTER TABLE {table} DROP COLUMN sign")
+    for name, source in V1_ARCHIVES.items():
+        c.command(_create(source, _duck(name), "MergeTree", "ORDER BY (project_id, month)"))
+    c.command("INSERT INTO rollup_endpoint_monthly_archive (project_id, month, country, published_minutes) "
+              "VALUES ('1', '2025-12-01', 'US', 10)")
+    versioned.put(c, "meta", {"key": "schema_version", "value": "1"})
+
+    migrated = ClickHouseStore(c)
+    assert migrated.meta_value("schema_version") == "2"
+    after = {r.name: rows(store, f"SELECT * FROM {r.name}") for r in ROLLUPS}
+    december = rows(store, "SELECT country, published_minutes FROM rollup_endpoint_monthly "
+                           "WHERE month = '2025-12-01'")
+    assert december == [("US", 10.0)]
+    after["rollup_endpoint_monthly"] = [r for r in after["rollup_endpoint_monthly"] if r[1] != date(2025, 12, 1)]
+    assert after == before
+    assert rows(store, "SELECT count() FROM system.tables WHERE database = currentDatabase() "
+                       "AND name LIKE '%archive%'") == [(0,)]
+    migrated.append_events([columns(session("b", NOW - 3_600_000))])  # the feeds work: b adds its 6 minutes
+    derive_until_clean(migrated)
+    assert rows(store, "SELECT sum(published_minutes) FROM rollup_endpoint_daily") == [(12.0,)]

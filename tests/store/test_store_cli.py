@@ -24,6 +24,9 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     (["--store", "chdb:///tmp/x", "derive", "--shard", "2/2"], "K must be in 0..N-1"),
     (["--store", "chdb:///tmp/x", "derive", "--shard", "half"], "--shard takes K/N"),
     (["serve", "--no-derive"], "--no-derive needs a ClickHouse store"),
+    (["serve", "--workers", "2"], "--workers 2 needs a ClickHouse server store (--store clickhouse://...): "
+                                  "a DuckDB file is owned by one process"),
+    (["--store", "chdb:///tmp/x", "serve", "--workers", "3"], "a chdb:// directory is opened by one process"),
     (["rebuild", "--mark-only"], "--mark-only is for a ClickHouse store"),
 ])
 def test_clear_errors(tmp_path, args: list[str], message: str) -> None:

@@ -29,6 +29,7 @@ def test_parse(url: str, expected: StoreURL) -> None:
     ("chdb://relative/dir", "absolute path"),
     ("duckdb://", "absolute path"),
     ("chdb:///tmp/x?database=bad-name", "bad database name 'bad-name'"),
+    ("chdb:///tmp/x?database=name%0A", "bad database name"),
     ("chdb:///tmp/x?mode=ro", "unknown option(s) mode"),
     ("clickhouse:///db", "needs a host"),
     ("clickhouse://h:99999/db", "bad port"),

@@ -5,8 +5,10 @@ against this: enough of ClickHouse's HTTP interface for clickhouse-connect (the 
 and/or the body, `database`, `param_<name>` parameters, settings as URL parameters, INSERT ... FORMAT
 with the data in the body, the answer in the requested format, errors as HTTP 500 with ClickHouse's
 message and X-ClickHouse-Exception-Code). Requests are served one at a time: chdb is not thread-safe.
+Of the other settings a request carries, the cluster layout's (store/clickhouse/cluster.py) are applied with
+SET; the rest are ignored. A config file (CONFIG) can declare a cluster (`remote_servers`) and macros.
 
-    python -m tests.support.ch_http DIR PORT
+    python -m tests.support.ch_http DIR PORT [CONFIG]
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from email.parser import BytesParser
 from email.policy import default
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pyarrow as pa
@@ -37,7 +39,9 @@ _CODE = re.compile(r"Code: (\d+)")
 _TRANSPORT = {"query", "database", "default_format", "query_id", "session_id", "session_timeout", "compress",
               "decompress", "user", "password", "quota_key", "wait_end_of_query", "client_protocol_version",
               "session_check", "role"}
-_INSERT_SETTINGS = {"insert_deduplication_token", "insert_deduplicate", "async_insert", "wait_for_async_insert"}
+_INSERT_SETTINGS = {"insert_deduplication_token", "insert_deduplicate", "async_insert", "wait_for_async_insert",
+                    "distributed_foreground_insert"}
+_SESSION_SETTINGS = {"distributed_foreground_insert", "distributed_product_mode"}
 
 
 def _form_fields(content_type: str, body: bytes) -> dict[str, str]:
@@ -49,6 +53,7 @@ def _form_fields(content_type: str, body: bytes) -> dict[str, str]:
 class Front(BaseHTTPRequestHandler):
     session: Any = None
     current_db = "default"
+    applied: ClassVar[dict[str, str]] = {}  # settings SET on the session
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
@@ -77,6 +82,7 @@ class Front(BaseHTTPRequestHandler):
         settings = {k: v for k, v in params.items() if k not in _TRANSPORT and not k.startswith("param_")}
         try:
             self._use(params.get("database") or "default")
+            self._set({k: v for k, v in settings.items() if k in _SESSION_SETTINGS})
             insert = _INSERT.match(sql) if sql and body else None
             if insert:
                 return self._insert(insert.group(1), insert.group(2), body, settings)
@@ -100,6 +106,12 @@ class Front(BaseHTTPRequestHandler):
         if Front.current_db != database:
             self.session.query(f"USE {database}")
             Front.current_db = database
+
+    def _set(self, settings: dict[str, str]) -> None:
+        for name, value in settings.items():
+            if Front.applied.get(name) != value:
+                self.session.query(f"SET {name} = '{value}'")
+                Front.applied[name] = value
 
     def _insert(self, target: str, fmt: str, body: bytes, settings: dict[str, str]) -> None:
         if fmt == "Arrow":
@@ -142,8 +154,9 @@ class Front(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def running_front(directory: Path, log: Path) -> Iterator[tuple[str, int]]:
-    """Start the front in a process of its own over `directory`; yields (host, port)."""
+def running_front(directory: Path, log: Path, config: Path | None = None) -> Iterator[tuple[str, int]]:
+    """Start the front in a process of its own over `directory` (with a ClickHouse config file); yields
+    (host, port)."""
     import httpx
 
     from tests.conftest import free_port
@@ -151,8 +164,9 @@ def running_front(directory: Path, log: Path) -> Iterator[tuple[str, int]]:
     for _ in range(5):  # another port if this one was taken between free_port() and the front's bind
         port = free_port()
         with open(log, "wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "tests.support.ch_http", str(directory), str(port)],
-                                    stdout=out, stderr=subprocess.STDOUT)
+            extra = [str(config)] if config else []
+            proc = subprocess.Popen([sys.executable, "-m", "tests.support.ch_http", str(directory), str(port),
+                                     *extra], stdout=out, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 60
             while proc.poll() is None:
@@ -174,14 +188,14 @@ def running_front(directory: Path, log: Path) -> Iterator[tuple[str, int]]:
     raise AssertionError(f"no free port for the ClickHouse test front: {log.read_text()}")
 
 
-def main(directory: str, port: int) -> None:
+def main(directory: str, port: int, config: str | None = None) -> None:
     from chdb import session
 
-    Front.session = session.Session(directory)
+    Front.session = session.Session(f"{directory}?config-file={config}" if config else directory)
     server = HTTPServer(("127.0.0.1", port), Front)
     print(f"listening on {port}", flush=True)
     server.serve_forever()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), *sys.argv[3:4])

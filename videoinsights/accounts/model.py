@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 
 class AccountError(ValueError):
@@ -15,7 +15,7 @@ class AccountError(ValueError):
 def normalize_email(email: str) -> str:
     """Emails are compared case-insensitively: store them lower-cased and trimmed."""
     value = email.strip().lower()
-    if not _EMAIL.match(value) or len(value) > 254:
+    if not _EMAIL.fullmatch(value) or len(value) > 254:
         raise AccountError(f"not an email address: {email!r}")
     return value
 

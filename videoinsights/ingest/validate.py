@@ -16,7 +16,7 @@ from videoinsights.domain.events import EVENT_TYPES, FIELDS, Field
 
 MAX_ID_LENGTH = 256
 MAX_TEXT_LENGTH = 1024
-_RESOLUTION = re.compile(r"^\d{1,5}x\d{1,5}$")
+_RESOLUTION = re.compile(r"[0-9]{1,5}x[0-9]{1,5}")  # fullmatch: ASCII digits, no trailing newline
 _ALLOWED: dict[str, frozenset[str]] = {
     name: frozenset(("id", "type", "sessionId", "timestamp", *t.required, *t.optional))
     for name, t in EVENT_TYPES.items()
@@ -79,7 +79,7 @@ def _checker(spec: Field) -> Callable[[Any], Any]:
                 value = value.lower()
                 if value not in choices:
                     raise EventError(f"{name} must be one of {', '.join(choices)}")
-            if shaped and not _RESOLUTION.match(value):
+            if shaped and not _RESOLUTION.fullmatch(value):
                 raise EventError(f"{name} must look like 1280x720")
             return value
 

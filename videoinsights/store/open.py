@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from videoinsights.store.base import Store
 
 SCHEMES = ("duckdb", "chdb", "clickhouse", "clickhouses")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # fullmatch: "$" would let a trailing newline in
 
 
 class StoreURLError(ValueError):
@@ -53,7 +53,7 @@ class StoreURL:
 
 
 def _database(name: str, url: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise StoreURLError(f"bad database name {name!r} in store URL {url!r}: letters, digits and _ only")
     return name
 
@@ -109,12 +109,15 @@ def duckdb_path(url: str) -> str | None:
 
 
 def open_store(url: str, *, read_only: bool = False, retention: Any = None,
-               duckdb_options: dict[str, int] | None = None) -> Store:
+               duckdb_options: dict[str, int] | None = None, cluster: str | None = None) -> Store:
     """Open the store a URL names (creating its tables if needed).
 
     duckdb_options: DuckDBStore's tuning keywords (wal_autocheckpoint_mb, memory_limit_mb); unused on ClickHouse.
+    cluster: create the tables in the cluster layout for this cluster (store/clickhouse/cluster.py); a server's only.
     """
     parsed = parse_store_url(url)
+    if cluster is not None:
+        _check_cluster(parsed, cluster)
     if parsed.scheme == "duckdb":
         from videoinsights.store.duckdb.store import DuckDBStore
 
@@ -137,4 +140,17 @@ def open_store(url: str, *, read_only: bool = False, retention: Any = None,
         except Exception as exc:  # the server is down, refuses the credentials, ...
             reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
             raise StoreURLError(f"cannot use the ClickHouse store {parsed.redacted()}: {reason}") from exc
-    return ClickHouseStore(client, read_only=read_only, retention=retention)
+    layout = None
+    if cluster is not None:
+        from videoinsights.store.clickhouse.cluster import ClusterLayout
+
+        layout = ClusterLayout(cluster, parsed.database)
+    return ClickHouseStore(client, read_only=read_only, retention=retention, cluster=layout)
+
+
+def _check_cluster(parsed: StoreURL, cluster: str) -> None:
+    if parsed.scheme != "clickhouse":
+        raise StoreURLError(f"--cluster needs a ClickHouse server store (clickhouse://...), not {parsed.scheme}://: "
+                            "a cluster's tables are Replicated (Keeper) and Distributed")
+    if not _NAME.fullmatch(cluster):
+        raise StoreURLError(f"bad cluster name {cluster!r}: letters, digits and _ only")

@@ -62,7 +62,8 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, alerts: bool = True) -> Starlette:
+    """alerts: evaluate alert rules in this process (`serve --workers` gives that to one worker)."""
     metrics = Metrics(settings.metrics_max_projects)  # this app's own registry
 
     @contextlib.asynccontextmanager
@@ -81,12 +82,14 @@ def create_app(settings: Settings) -> Starlette:
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         if local is not None:
             write_sidecar(local, f"http://{host}:{settings.port}", services.admin_token)
-        alerts = AlertRunner(settings, store, writer)  # evaluates alert rules every few seconds
-        alerts.start()
+        runner = AlertRunner(settings, store, writer) if alerts else None  # evaluates alert rules every few seconds
+        if runner is not None:
+            runner.start()
         try:
             yield
         finally:
-            await alerts.stop()
+            if runner is not None:
+                await runner.stop()
             if local is not None:
                 remove_sidecar(local)
             writer.stop()

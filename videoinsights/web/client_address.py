@@ -31,7 +31,7 @@ def parse_networks(spec: str) -> tuple[Network, ...]:
     return tuple(networks)
 
 
-def _trusted(address: str, proxies: Iterable[Network]) -> bool:
+def is_trusted_proxy(address: str, proxies: Iterable[Network]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -43,13 +43,13 @@ def client_address(scope: Scope, proxies: tuple[Network, ...]) -> str:
     """The client's address as a string ('-' when the server can't tell)."""
     peer = scope.get("client")
     address = peer[0] if peer else "-"
-    if not proxies or not _trusted(address, proxies):
+    if not proxies or not is_trusted_proxy(address, proxies):
         return address
     forwarded: list[str] = []
     for name, value in scope.get("headers", ()):
         if name == b"x-forwarded-for":
             forwarded.extend(part.strip() for part in value.decode("latin-1").split(","))
     for hop in reversed(forwarded):
-        if hop and not _trusted(hop, proxies):
+        if hop and not is_trusted_proxy(hop, proxies):
             return hop
     return forwarded[0] if forwarded and forwarded[0] else address

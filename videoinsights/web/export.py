@@ -21,7 +21,7 @@ from videoinsights.query.errors import MESSAGES, InsightsError
 from videoinsights.query.export import ExportError, ExportRequest, columns_of, export_rows, parse_request, report_args
 from videoinsights.query.export_format import MEDIA_TYPES, encode
 from videoinsights.query.project import normalize_project_id
-from videoinsights.web.graphql import _browser_login
+from videoinsights.web.graphql import browser_login
 from videoinsights.web.ingest_limits import address_limited, project_limited
 from videoinsights.web.responses import error_response
 from videoinsights.web.services import Services
@@ -45,7 +45,7 @@ async def get_export(request: Request) -> Response:
         return limited
     settings = services.settings
     try:
-        auth = _browser_login(request) or authenticate(request.headers, services.projects.get,
+        auth = browser_login(request) or authenticate(request.headers, services.projects.get,
                                                        settings.clock_skew_s, settings.max_token_lifetime_s)
     except AuthError as exc:
         return error_response(401, exc.message, exc.code)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from videoinsights.web.client_address import _trusted
+from videoinsights.web.client_address import is_trusted_proxy
 
 _SCHEMES = {b"http": "http", b"https": "https"}
 
@@ -19,7 +19,7 @@ def forwarded_scheme(scope: Scope) -> str | None:
     """The forwarded scheme if the peer is a trusted proxy that sent a valid one, else None."""
     services = getattr(getattr(scope.get("app"), "state", None), "services", None)
     peer = scope.get("client")
-    if services is None or not services.proxies or not peer or not _trusted(peer[0], services.proxies):
+    if services is None or not services.proxies or not peer or not is_trusted_proxy(peer[0], services.proxies):
         return None
     for name, value in scope.get("headers", ()):
         if name == b"x-forwarded-proto":

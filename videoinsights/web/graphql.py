@@ -155,7 +155,7 @@ def graphql_app(store: Store, settings: Settings, project_cache: ProjectCache, *
             if wait > 0:
                 return rate_limited(wait, "address")
         try:
-            auth = _browser_login(request) or tokens.authenticate(request.headers)
+            auth = browser_login(request) or tokens.authenticate(request.headers)
         except AuthError as exc:
             return auth_failure(exc.code, exc.message)
         if auth.project_id:
@@ -187,7 +187,7 @@ def graphql_app(store: Store, settings: Settings, project_cache: ProjectCache, *
                           allow_headers=_CORS_HEADERS, max_age=600)
 
 
-def _browser_login(request: Request) -> AuthContext | None:
+def browser_login(request: Request) -> AuthContext | None:
     """A logged-in browser (explorer, dashboard) instead of a token: the session cookie plus
     its CSRF token in X-CSRF-Token. Requests with a token header always use the token."""
     if "x-opentok-auth" in request.headers or "authorization" in request.headers:

@@ -37,7 +37,7 @@ class TooLarge(Exception):
     pass
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLarge
@@ -51,14 +51,14 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _time_window(services: Services, now_ms: int) -> tuple[int, int]:
+def time_window(services: Services, now_ms: int) -> tuple[int, int]:
     """Events must fall between the start of the raw-retention window and a little past now."""
     settings = services.settings
     oldest_day = la_day(now_ms) - timedelta(days=settings.raw_retention_days)
     return day_start_ms(oldest_day), now_ms + settings.max_future_skew_s * 1000
 
 
-async def _store(services: Services, batch: ValidatedBatch, project_id: str) -> dict[str, Any] | Response:
+async def store_batch(services: Services, batch: ValidatedBatch, project_id: str) -> dict[str, Any] | Response:
     accepted = 0
     duplicates = batch.within_duplicates
     if batch.size:
@@ -97,11 +97,11 @@ async def _accept_events(request: Request, services: Services, caller: Caller) -
     settings = services.settings
     request.state.project_id = caller.project_id  # for the access log
     try:
-        body = await _read_body(request, settings.max_body_bytes)
+        body = await read_body(request, settings.max_body_bytes)
     except TooLarge:
         return error_response(413, f"The body is larger than {settings.max_body_bytes} bytes.", 1004)
     now_ms = int(time.time() * 1000)
-    min_ts, max_ts = _time_window(services, now_ms)
+    min_ts, max_ts = time_window(services, now_ms)
     # Browsers' events are checked and located as dicts first (and are few per request): Python path.
     batch = None if caller.browser else \
         fast_validate(body, caller.project_id, now_ms, min_ts, max_ts, settings.max_events_per_request)
@@ -117,7 +117,7 @@ async def _accept_events(request: Request, services: Services, caller: Caller) -
             return refused
         locate_events(services, request, caller, events)
         batch = validate_events(events, caller.project_id, now_ms, min_ts, max_ts)
-    result = await _store(services, batch, caller.project_id)
+    result = await store_batch(services, batch, caller.project_id)
     if isinstance(result, Response):
         return result
     if batch.rejected and not batch.size and not batch.within_duplicates:
@@ -141,7 +141,7 @@ async def post_vonage_callback(request: Request) -> Response:
     if limited := project_limited(services, project_id):
         return limited
     try:
-        body = await _read_body(request, settings.max_body_bytes)
+        body = await read_body(request, settings.max_body_bytes)
         events = parse_body(body)
         if len(events) != 1:
             raise EventError("send one callback per request")
@@ -151,11 +151,11 @@ async def post_vonage_callback(request: Request) -> Response:
     except (BodyError, EventError) as exc:
         return error_response(400, str(exc), 1022)
     now_ms = int(time.time() * 1000)
-    min_ts, max_ts = _time_window(services, now_ms)
+    min_ts, max_ts = time_window(services, now_ms)
     batch = validate_events([event], project_id, now_ms, min_ts, max_ts)
     if batch.rejected:
         return error_response(400, batch.rejected[0].error, 1022)
-    result = await _store(services, batch, project_id)
+    result = await store_batch(services, batch, project_id)
     return result if isinstance(result, Response) else JSONResponse(result)
 
 

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from videoinsights.ingest.batch import validate_events
 from videoinsights.ingest.livekit import map_webhook
 from videoinsights.ingest.validate import EventError
-from videoinsights.web.ingest import TooLarge, _read_body, _store, _time_window
+from videoinsights.web.ingest import TooLarge, read_body, store_batch, time_window
 from videoinsights.web.ingest_limits import address_limited, project_limited
 from videoinsights.web.responses import JSONResponse, error_response
 from videoinsights.web.services import Services
@@ -66,7 +66,7 @@ async def post_livekit_webhook(request: Request) -> Response:
     if limited := address_limited(services, request.scope):
         return limited
     try:
-        body = await _read_body(request, services.settings.max_body_bytes)
+        body = await read_body(request, services.settings.max_body_bytes)
     except TooLarge:
         return error_response(413, f"The body is larger than {services.settings.max_body_bytes} bytes.", 1004)
     try:
@@ -82,9 +82,9 @@ async def post_livekit_webhook(request: Request) -> Response:
     except EventError as exc:
         return error_response(400, str(exc), 1022)
     now_ms = int(time.time() * 1000)
-    min_ts, max_ts = _time_window(services, now_ms)
+    min_ts, max_ts = time_window(services, now_ms)
     batch = validate_events(events, project_id, now_ms, min_ts, max_ts)
     if batch.rejected:
         return error_response(400, batch.rejected[0].error, 1022)
-    result = await _store(services, batch, project_id)
+    result = await store_batch(services, batch, project_id)
     return result if isinstance(result, Response) else JSONResponse(result)

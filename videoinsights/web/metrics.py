@@ -14,8 +14,6 @@ file size) is read at scrape time by a custom collector.
 from __future__ import annotations
 
 import bisect
-import contextlib
-import os
 import threading
 import time
 from collections import deque
@@ -122,15 +120,6 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def database_bytes(db: str) -> int:
-    """Size of the DuckDB file plus its write-ahead log."""
-    total = 0
-    for path in (db, db + ".wal"):
-        with contextlib.suppress(OSError):
-            total += os.path.getsize(path)
-    return total
-
-
 class ServerState(Collector):
     """Gauges and counters read from the store and the writer when Prometheus scrapes."""
 
@@ -171,8 +160,8 @@ class ServerState(Collector):
              " (0: the API shows everything acknowledged).", max(freshness, 0.0)),
             ("writer_queue_jobs", "Jobs (ingest batches, admin calls) queued for the writer thread.",
              services.writer.queued()),
-            ("database_bytes", "Size of the DuckDB file and its write-ahead log.",
-             database_bytes(services.settings.db)),
+            ("database_bytes", "What the store takes on disk (DuckDB: file, WAL and dedup keys file;"
+             " ClickHouse: the database's active parts).", store.storage_bytes()),
             ("uptime_seconds", "Seconds since the server started.", now - services.started_at),
         ):
             yield GaugeMetricFamily(f"videoinsights_{name}", help, value=value)

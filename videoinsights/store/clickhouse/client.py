@@ -26,6 +26,7 @@ class Client(Protocol):
     def query_rows(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
     def query_arrow(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table: ...
     def insert_arrow(self, table: str, data: pa.Table, settings: dict[str, Any] | None = None) -> None: ...
+    def apply_settings(self, settings: dict[str, str]) -> None: ...
     def close(self) -> None: ...
 
 
@@ -119,6 +120,11 @@ class ChdbClient:
             except Exception as exc:
                 raise ClickHouseError(str(exc)) from exc
 
+    def apply_settings(self, settings: dict[str, str]) -> None:
+        """Settings for every later statement (SET on the process's one Session: all its stores get them)."""
+        for name, value in settings.items():
+            self._run(f"SET {name} = {quote(value)}")
+
     def close(self) -> None:
         """The Session stays open for the process's life: chdb cannot reopen another directory anyway."""
 
@@ -179,6 +185,14 @@ class HttpClient:
 
     def insert_arrow(self, table: str, data: pa.Table, settings: dict[str, Any] | None = None) -> None:
         self._call("insert_arrow", table, data, settings=settings)
+
+    def apply_settings(self, settings: dict[str, str]) -> None:
+        """Settings sent with every later request, by this thread's client and the ones created after."""
+        with self._lock:
+            self._args["settings"] = {**self._args.get("settings", {}), **settings}
+            for client in self._clients:
+                for name, value in settings.items():
+                    client.set_client_setting(name, value)
 
     def close(self) -> None:
         with self._lock:

@@ -11,6 +11,9 @@ What differs from DuckDB, and why:
   of every per-session table, so ClickHouse reads only those granules (DuckDB needs its ART index trick).
 - Raw stats samples are read `LIMIT 1 BY event_id`: two processes racing to insert the same new event
   can both store it (store/clickhouse/store.py), and the API must still show it once.
+- Reports read the rollups' stored sums (store/clickhouse/schema.py) rather than their views: only the
+  columns asked for, grouped by the dimensions used (`_live`). The views list every measure, and
+  planning a statement with a hundred sums costs chdb more CPU than running it on a day's rows.
 
 Rows come back as dicts keyed by column name, with DuckDB's Python types (a count is an int either way).
 """
@@ -30,6 +33,7 @@ from videoinsights.store.duckdb.reads import (  # the column lists are the API's
     STATS_COLUMNS,
     SUBSCRIBER_COLUMNS,
 )
+from videoinsights.store.portable import single_bucket_rows
 
 Row = dict[str, Any]
 Cursor = Any  # a store/clickhouse/client.py Client
@@ -88,15 +92,26 @@ def _range_sql(q: ReportQuery, params: dict[str, Any]) -> tuple[str, str]:
     return " AND ".join(daily), " AND ".join(monthly)
 
 
+def _live(sums: str, time: str, where: str, dims: Sequence[str], columns: Sequence[str]) -> str:
+    """The rows of a rollup's sums table (not yet merged: several per key) summed by time and the dimensions
+    used, keeping the groups with a live contribution (sum(contributions) > 0: a group whose contributions
+    were all retracted has none), as `<time>, dims..., measures...`."""
+    keys = ", ".join([time, *dims])
+    sums_sql = "".join(f", sum({c}) AS {c}" for c in columns)
+    return (f"(SELECT {keys}{sums_sql} FROM {sums} WHERE {where} GROUP BY {keys} "
+            "HAVING sum(contributions) > 0)")
+
+
 def _part(q: ReportQuery, kind: str, columns: Sequence[str], dims: Sequence[str], params: dict[str, Any],
           filters: str) -> str:
     """One aggregated CTE body (endpoint or project rollups) with bucket, first_day, dims, sums."""
     daily_where, monthly_where = _range_sql(q, params)
     inner_cols = ", ".join([*(f"{_dimension_sql(d)} AS {d}" for d in dims), *columns])
     inner_cols = f", {inner_cols}" if inner_cols else ""
-    source = f"SELECT day{inner_cols} FROM rollup_{kind}_daily WHERE {daily_where}"
+    source = f"SELECT day{inner_cols} FROM {_live(f'rollup_{kind}_daily_sums', 'day', daily_where, dims, columns)}"
     if q.uses_monthly:
-        source += f" UNION ALL SELECT month AS day{inner_cols} FROM rollup_{kind}_monthly WHERE {monthly_where}"
+        monthly = _live(f"rollup_{kind}_monthly_sums", "month", monthly_where, dims, columns)
+        source += f" UNION ALL SELECT month AS day{inner_cols} FROM {monthly}"
     groups = "".join(f", {d}" for d in q.group_by) if kind == "endpoint" else ""
     sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in columns)
     where = f" WHERE {filters}" if filters else ""
@@ -123,7 +138,8 @@ def _fine_part(q: ReportQuery, kind: str, dims: Sequence[str], params: dict[str,
     params["bucket_to"] = q.end_ms
     params["bucket_from"] = q.start_ms - q.start_ms % width
     inner_cols = "".join(f", {c}" for c in [*(f"{_dimension_sql(d)} AS {d}" for d in dims), *q.endpoint_columns])
-    source = f"SELECT bucket{inner_cols} FROM rollup_endpoint_{kind}ly WHERE {' AND '.join(where)}"
+    live = _live(f"rollup_endpoint_{kind}ly_sums", "bucket", " AND ".join(where), dims, q.endpoint_columns)
+    source = f"SELECT bucket{inner_cols} FROM {live}"
     groups = "".join(f", {d}" for d in q.group_by)
     sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in q.endpoint_columns)
     where_f = f" WHERE {filters}" if filters else ""
@@ -154,9 +170,38 @@ def report_sql(q: ReportQuery, params: dict[str, Any]) -> str:
             f"ORDER BY {order} LIMIT {{limit:UInt64}} OFFSET {{offset:UInt64}}{JOIN_NULLS}")
 
 
+def _single_bucket_sql(q: ReportQuery, params: dict[str, Any]) -> str:
+    """A report of one bucket and no groups as two ungrouped aggregates side by side, with their row counts
+    (as store/duckdb/reads.py): report_sql's full outer join, windows and ordering of at most one row cost
+    more to plan than the sums cost to run."""
+    filters = _filters_sql(q, params)
+    dims = tuple(c for c, _ in q.filters)
+
+    def side(kind: str, columns: Sequence[str], side_dims: Sequence[str], side_filters: str) -> str:
+        daily_where, monthly_where = _range_sql(q, params)
+        inner = "".join(f", {c}" for c in [*(f"{_dimension_sql(d)} AS {d}" for d in side_dims), *columns])
+        source = f"SELECT day{inner} FROM {_live(f'rollup_{kind}_daily_sums', 'day', daily_where, side_dims, columns)}"
+        if q.uses_monthly:
+            monthly = _live(f"rollup_{kind}_monthly_sums", "month", monthly_where, side_dims, columns)
+            source += f" UNION ALL SELECT month AS day{inner} FROM {monthly}"
+        sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in columns)
+        where = f" WHERE {side_filters}" if side_filters else ""
+        return f"SELECT count() AS _{kind}_n, min(day) AS _{kind}_first{sums} FROM ({source}) src{where}"
+
+    sql = f"SELECT * FROM ({side('endpoint', q.endpoint_columns, dims, filters)}) ep"
+    if q.include_project:
+        sql += f" CROSS JOIN ({side('project', q.project_columns, (), '')}) pr"
+    return sql
+
+
 def project_report(cur: Cursor, q: ReportQuery) -> tuple[list[Row], int]:
     """One page of report rows and the total number of rows (as store/duckdb/reads.py)."""
-    params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
+    if q.interval is None and not q.group_by:  # one bucket, no groups: at most one row
+        params: dict[str, Any] = {}
+        everything = single_bucket_rows(rows_of(cur, _single_bucket_sql(q, params), params)[0], q)
+        page = everything[q.offset:q.offset + q.limit]
+        return (page, len(everything)) if page or q.offset else ([], 0)
+    params = {"limit": q.limit, "offset": q.offset}
     sql = report_sql(q, params)
     rows = rows_of(cur, sql, params)
     if rows:

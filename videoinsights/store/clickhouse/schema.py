@@ -13,9 +13,16 @@ keys, partitions and TTLs are ClickHouse's own:
   they are right before merges. See store.py for the protocol.
 - Per-session derived tables: MergeTree ordered by (project_id, session_id, ...) or, for the per-day
   and per-bucket contributions, by (project_id, day|bucket, session_id): the rollups read those by time.
-- Rollups are views the engine computes from the per-session contributions (always consistent, whatever
-  the number of derive processes). Monthly rollups add `*_monthly_archive`, where the retention purge
-  folds day rows before it deletes them, so months outlive their days as on DuckDB.
+- Rollups are stored (ROLLUPS): a SummingMergeTree `<rollup>_sums` per rollup, fed by a materialised
+  view from the inserts into its contribution table. The contribution tables carry a hidden `sign`
+  column (DEFAULT 1: inserts that don't name it add): the derivation retracts a session's
+  rows by inserting them again with `sign = -1` (the feed adds `measure * sign`) before it deletes them,
+  so the sums always equal the sum of the contribution rows, whatever the number of derive processes
+  (additions commute) and across a crash (a retraction re-read after one cancels to nothing). Each rollup
+  is read through a view with DuckDB's name and columns that sums the unmerged rows by key and drops
+  groups with no live contribution (`HAVING sum(contributions) > 0`): right before merges. The monthly
+  sums are fed from the day contributions directly, so months outlive their days when the purge
+  deletes those (as on DuckDB).
 - Metadata (projects, accounts, keys, alerts, meta): ReplacingMergeTree(version, is_deleted) ordered by
   the DuckDB primary key; read them with FINAL. An update is an insert with a higher version.
 """
@@ -31,7 +38,7 @@ from videoinsights.store.base import Retention
 from videoinsights.store.duckdb import alerts as duck_alerts
 from videoinsights.store.duckdb import schema as duck
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 1: rollups were views over the contributions (migrate.py)
 
 # String columns with few distinct values: dictionary-encoded.
 LOW_CARDINALITY = frozenset({
@@ -136,44 +143,96 @@ def _versioned(table: str, key: tuple[str, ...]) -> str:
 def _session_table(table: str, order: tuple[str, ...], partition: str | None = None, ttl: str | None = None) -> str:
     extra = (f"PARTITION BY {partition}\n" if partition else "") + f"ORDER BY ({', '.join(order)})" + (
         f"\nTTL {ttl}" if ttl else "")
-    return _create(table, _duck(table), "MergeTree", extra)
+    ddl = _create(table, _duck(table), "MergeTree", extra)
+    if table in CONTRIBUTION_TABLES:  # the hidden sign the rollup feeds multiply by (see the module docstring)
+        head, tail = ddl.split("\n) ENGINE", 1)
+        ddl = f"{head},\n  {SIGN}\n) ENGINE{tail}"
+    return ddl
 
 
 _DIMS = ", ".join(DIMENSIONS)
 
 
-def _sums(measures: tuple[str, ...]) -> str:
-    return ", ".join(f"sum({m}) AS {m}" for m in measures)
+@dataclass(frozen=True)
+class Rollup:
+    """A stored rollup: the sums of a contribution table's measures per (project, time, dimensions)."""
+
+    name: str                 # the view the reads query: DuckDB's rollup table name and columns
+    source: str               # the per-session contribution table feeding it
+    time: str                 # the rollup's time column
+    time_expr: str            # that column computed from a source row
+    measures: tuple[str, ...]
+    dims: bool                # grouped by DIMENSIONS too
+    partition: str
+    window: str               # the retention window its rows fall out of: day, month, hour or minute
+    ttl: str | None = None
+
+    @property
+    def sums(self) -> str:
+        return f"{self.name}_sums"
+
+    @property
+    def feed(self) -> str:
+        return f"{self.name}_feed"
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return ("project_id", self.time, *(DIMENSIONS if self.dims else ()))
 
 
-def _views() -> dict[str, str]:
-    out = {
-        "rollup_endpoint_daily": f"SELECT project_id, day, {_DIMS}, {_sums(ENDPOINT_MEASURES)} "
-                                 f"FROM session_endpoint_days GROUP BY project_id, day, {_DIMS}",
-        "rollup_project_daily": f"SELECT project_id, day, {_sums(PROJECT_MEASURES)} "
-                                "FROM session_project_days GROUP BY project_id, day",
-        "rollup_endpoint_monthly": (
-            f"SELECT project_id, month, {_DIMS}, {_sums(ENDPOINT_MEASURES)} FROM ("
-            f"SELECT project_id, toStartOfMonth(day) AS month, {_DIMS}, {', '.join(ENDPOINT_MEASURES)} "
-            "FROM session_endpoint_days UNION ALL "
-            f"SELECT project_id, month, {_DIMS}, {', '.join(ENDPOINT_MEASURES)} FROM rollup_endpoint_monthly_archive"
-            f") GROUP BY project_id, month, {_DIMS}"),
-        "rollup_project_monthly": (
-            f"SELECT project_id, month, {_sums(PROJECT_MEASURES)} FROM ("
-            f"SELECT project_id, toStartOfMonth(day) AS month, {', '.join(PROJECT_MEASURES)} "
-            "FROM session_project_days UNION ALL "
-            f"SELECT project_id, month, {', '.join(PROJECT_MEASURES)} FROM rollup_project_monthly_archive"
-            ") GROUP BY project_id, month"),
-    }
-    for kind in duck.FINE_KINDS:
-        out[f"rollup_endpoint_{kind}ly"] = (
-            f"SELECT project_id, bucket, {_DIMS}, {_sums(FINE_MEASURES)} "
-            f"FROM session_endpoint_{kind}s GROUP BY project_id, bucket, {_DIMS}")
-    return out
+def rollups(retention: Retention | None = None) -> tuple[Rollup, ...]:
+    minutes_ttl = (f"toDateTime(intDiv(bucket, 1000)) + INTERVAL {retention.minute_hours} HOUR"
+                   if retention else None)
+    by_month = "toYYYYMM(month)"
+    return (
+        Rollup("rollup_endpoint_daily", "session_endpoint_days", "day", "day", ENDPOINT_MEASURES, True, "toYYYYMM(day)",
+               "day"),
+        Rollup("rollup_project_daily", "session_project_days", "day", "day", PROJECT_MEASURES, False, "toYYYYMM(day)",
+               "day"),
+        Rollup("rollup_endpoint_monthly", "session_endpoint_days", "month", "toStartOfMonth(day)", ENDPOINT_MEASURES,
+               True, by_month, "month"),
+        Rollup("rollup_project_monthly", "session_project_days", "month", "toStartOfMonth(day)", PROJECT_MEASURES,
+               False, by_month, "month"),
+        Rollup("rollup_endpoint_hourly", "session_endpoint_hours", "bucket", "bucket", FINE_MEASURES, True,
+               "toYYYYMM(toDateTime(intDiv(bucket, 1000)))", "hour"),
+        Rollup("rollup_endpoint_minutely", "session_endpoint_minutes", "bucket", "bucket", FINE_MEASURES, True,
+               "toYYYYMMDD(toDateTime(intDiv(bucket, 1000)))", "minute", minutes_ttl),
+    )
 
 
-VIEWS = _views()
-ROLLUP_VIEWS = tuple(VIEWS)
+ROLLUPS = rollups()
+ROLLUP_VIEWS = tuple(r.name for r in ROLLUPS)
+# Per-session contribution tables: they carry the hidden `sign` the rollup feeds multiply by.
+CONTRIBUTION_TABLES = tuple(dict.fromkeys(r.source for r in ROLLUPS))
+SIGN = "sign Int8 DEFAULT 1"  # not MATERIALIZED: a cluster's Distributed tables refuse inserting those
+
+
+def feed_select(r: Rollup) -> str:
+    """What a contribution row adds to the rollup's sums (as many rows with sign -1 take away)."""
+    signed = ", ".join(f"{m} * sign AS {m}" for m in r.measures)
+    dims = "".join(f", {d}" for d in DIMENSIONS) if r.dims else ""
+    return (f"SELECT project_id, {r.time_expr} AS {r.time}{dims}, {signed}, toInt64(sign) AS contributions "
+            f"FROM {r.source}")
+
+
+def rollup_statements(r: Rollup) -> list[str]:
+    """The sums table, its feed from the contribution table and the view the reads query."""
+    by_name = {c.name: c for c in _duck(r.source)}
+    time_type = "Date" if r.time in ("day", "month") else "Int64"
+    dims = DIMENSIONS if r.dims else ()
+    columns = ["project_id String", f"{r.time} {time_type}", *(by_name[d].ddl() for d in dims),
+               *(by_name[m].ddl() for m in r.measures), "contributions Int64"]
+    ttl = f"\nTTL {r.ttl}" if r.ttl else ""
+    key = ", ".join(r.key)
+    table = (f"CREATE TABLE IF NOT EXISTS {r.sums} (\n  " + ",\n  ".join(columns) + "\n) ENGINE = SummingMergeTree\n"
+             f"PARTITION BY {r.partition}\nORDER BY ({key}){ttl}\nSETTINGS allow_nullable_key = 1")
+    feed = f"CREATE MATERIALIZED VIEW IF NOT EXISTS {r.feed} TO {r.sums} AS\n{feed_select(r)}"
+    view = (f"CREATE VIEW IF NOT EXISTS {r.name} AS\n"
+            f"SELECT {key}, {', '.join(f'sum({m}) AS {m}' for m in r.measures)} FROM {r.sums} "
+            f"GROUP BY {key} HAVING sum(contributions) > 0")
+    return [table, feed, view]
+
+
 DERIVED_SESSION_TABLES = duck.DERIVED_SESSION_TABLES
 # Metadata tables and their keys (DuckDB's primary keys): ReplacingMergeTree(version, is_deleted).
 VERSIONED_TABLES: dict[str, tuple[str, ...]] = {
@@ -190,14 +249,8 @@ VERSIONED_TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _month_archive(table: str, source: str) -> str:
-    cols = [c for c in _duck(source) if c.name not in ("day", "session_id")]
-    cols.insert(1, Column("month", "DATE", True, None))
-    return _create(table, cols, "MergeTree", f"ORDER BY (project_id, month)\n{_RAW_SETTINGS}")
-
-
 def create_statements(retention: Retention | None = None) -> list[str]:
-    """Every CREATE of a fresh database, tables before the views reading them."""
+    """Every CREATE of a fresh database, tables before the views reading them and feeding from them."""
     minutes_ttl = (f"toDateTime(intDiv(bucket, 1000)) + INTERVAL {retention.minute_hours} HOUR"
                    if retention else None)
     out = [
@@ -234,8 +287,7 @@ SELECT project_id, session_id, min(ts) AS first_ts, max(ts) AS last_ts FROM {raw
                        "toYYYYMM(toDateTime(intDiv(bucket, 1000)))"),
         _session_table("session_endpoint_minutes", ("project_id", "bucket", "session_id"),
                        "toYYYYMMDD(toDateTime(intDiv(bucket, 1000)))", minutes_ttl),
-        _month_archive("rollup_endpoint_monthly_archive", "session_endpoint_days"),
-        _month_archive("rollup_project_monthly_archive", "session_project_days"),
     ]
-    out += [f"CREATE VIEW IF NOT EXISTS {name} AS {sql}" for name, sql in VIEWS.items()]
+    for rollup in rollups(retention):
+        out += rollup_statements(rollup)
     return out

@@ -17,7 +17,12 @@ Nothing here keeps state another process needs. How the pieces stay exact withou
   `cityHash64(project_id, session_id) % N = K`: N derive processes split the sessions between them.
 - Derived rows: a session's rows are replaced by lightweight DELETE then INSERT (not atomic: a reader
   may miss a session for that moment; a crash in between leaves its tokens dirty, so it is derived again).
-  Rollups are views (store/clickhouse/schema.py), so concurrent shards never race on them.
+  Before the DELETE, its rows in the contribution tables are retracted (inserted again with sign -1),
+  which takes them out of the stored rollups (store/clickhouse/schema.py). Concurrent shards only add
+  signed rows to the rollups, so they never race on them; a retraction whose DELETE never ran is
+  retracted again with the rows it cancels, which adds nothing.
+- Cluster. A database created by `store init --cluster` (cluster.py) is recognised by its meta row: the same
+  statements then run on its Distributed tables, deletes go to the local tables ON CLUSTER.
 """
 
 from __future__ import annotations
@@ -36,7 +41,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from videoinsights.derive.inputs import STATS_COLUMNS
-from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, PROJECT_MEASURES
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.domain.days import day_start_ms
 from videoinsights.domain.events import RAW_COLUMNS, STATS_TYPES
@@ -49,9 +53,13 @@ from videoinsights.domain.quality import (
 from videoinsights.store.base import AppendResult, Project, RejectedBatch, SessionKey, StorageFull
 from videoinsights.store.clickhouse import backend
 from videoinsights.store.clickhouse.client import ClickHouseError, Client
+from videoinsights.store.clickhouse.cluster import ClusterLayout, check_can_create, read_layout, write_layout
+from videoinsights.store.clickhouse.migrate import migrate
 from videoinsights.store.clickhouse.quality import SAMPLE_COLUMNS, add_sample_quality
 from videoinsights.store.clickhouse.schema import (
+    CONTRIBUTION_TABLES,
     DERIVED_SESSION_TABLES,
+    ROLLUPS,
     SCHEMA_VERSION,
     Column,
     Retention,
@@ -131,7 +139,9 @@ class ClickHouseStore:
     sql = backend  # the read/account/alert/key SQL modules callers reach through the store
 
     def __init__(self, client: Client, *, read_only: bool = False, retention: Retention | None = None,
-                 shard: tuple[int, int] | None = None) -> None:
+                 shard: tuple[int, int] | None = None, cluster: ClusterLayout | None = None) -> None:
+        """cluster: create the database in this cluster layout (`videoinsights store init --cluster`). Without it,
+        a database created in a cluster layout is recognised by its `meta` row; others are single-node."""
         self.client = client
         self.path = f"clickhouse:{client.database}"
         self._read_only = read_only
@@ -145,7 +155,18 @@ class ClickHouseStore:
         self._loaded: set[SessionKey] = set()
         self._tokens_lock = threading.Lock()
         self._data_version: tuple[float, Any] = (0.0, None)
-        if not read_only:
+        if cluster is not None and not read_only:
+            check_can_create(client, cluster)
+        self.cluster = cluster or read_layout(client)
+        if self.cluster is not None:
+            client.apply_settings(self.cluster.settings)
+        if cluster is not None and not read_only:
+            for ddl in cluster.statements(retention):
+                client.command(ddl)
+            write_layout(client, cluster, self._next_version())
+            self._put_meta("schema_version", str(SCHEMA_VERSION))
+        elif self.cluster is None and not read_only:  # a cluster's tables are created by `store init --cluster`
+            migrate(client, retention)
             for ddl in create_statements(retention):
                 client.command(ddl)
             self._put_meta("schema_version", str(SCHEMA_VERSION))
@@ -167,6 +188,13 @@ class ClickHouseStore:
     def ping(self) -> None:
         self.client.query_rows("SELECT 1")
 
+    def storage_bytes(self) -> int:
+        """The active parts of this database's tables (on a cluster: this replica's)."""
+        rows = self.client.query_rows(
+            "SELECT sum(bytes_on_disk) FROM system.parts WHERE database = currentDatabase() AND active"
+        )
+        return int(rows[0][0] or 0) if rows else 0
+
     @property
     def data_version(self) -> Any:
         """Changes whenever any process changed the data (any part of the database was added or replaced):
@@ -174,9 +202,10 @@ class ClickHouseStore:
         at, value = self._data_version
         now = time.monotonic()
         if value is None or now - at > 0.2:
+            parts = f"clusterAllReplicas({self.cluster.name}, system.parts)" if self.cluster else "system.parts"
             row = self.client.query_rows(
-                "SELECT count(), groupBitXor(cityHash64(table, name)) FROM system.parts "
-                "WHERE database = currentDatabase() AND active")[0]
+                f"SELECT count(), groupBitXor(cityHash64(hostName(), table, name)) FROM {parts} "
+                "WHERE database = {db:String} AND active", {"db": self.client.database})[0]
             value = (int(row[0]), int(row[1]))
             self._data_version = (now, value)
         return value
@@ -416,8 +445,11 @@ class ClickHouseStore:
         if quality is not None:
             tables = self._with_sample_quality(keys, tables, quality)
         params = self._keys(keys)
+        where = f"(project_id, session_id) IN {_KEYS}"
+        for table in CONTRIBUTION_TABLES:
+            self._retract(table, where, params)
         for table in DERIVED_SESSION_TABLES:
-            self.client.command(f"DELETE FROM {table} WHERE (project_id, session_id) IN {_KEYS}", params)
+            self.client.command(f"DELETE FROM {self._deletable(table)} WHERE {where}", params)
         for table, parts in tables.items():
             if table not in DERIVED_SESSION_TABLES:
                 raise ValueError(f"{table} is not a derived session table")
@@ -445,17 +477,30 @@ class ClickHouseStore:
         return add_sample_quality(keys, tables, endpoint, schema, self._load_events(keys), self.load_stats_table(keys),
                                   self._load_sample_table(keys), quality)
 
+    def _retract(self, table: str, where: str, params: dict[str, Any]) -> None:
+        """Take the contribution rows matching `where` out of the stored rollups: insert each again with its
+        sign negated (the rollup feeds add measure * sign). The rows themselves are deleted next."""
+        names = ", ".join(_DERIVED_SCHEMAS[table])
+        self.client.command(f"INSERT INTO {table} ({names}, sign) SELECT {names}, -sign FROM {table} WHERE {where}",
+                            params)
+
     def clear_derived(self) -> None:
         """Drop the derived rows of every session whose raw events are still kept (rebuild re-derives them)."""
+        where = "(project_id, session_id) IN (SELECT project_id, session_id FROM session_bounds)"
+        for table in CONTRIBUTION_TABLES:
+            self._retract(table, where, {})
         for table in DERIVED_SESSION_TABLES:
-            self.client.command(f"DELETE FROM {table} WHERE (project_id, session_id) IN "
-                                "(SELECT project_id, session_id FROM session_bounds)")
+            self.client.command(f"DELETE FROM {self._deletable(table)} WHERE {where}")
+
+    def _deletable(self, table: str) -> str:
+        """What a DELETE of `table`'s rows names (on a cluster: its local tables, ON CLUSTER)."""
+        return self.cluster.delete_target(table) if self.cluster else table
 
     # -- retention ---------------------------------------------------------
     def _delete_counted(self, table: str, where: str, params: dict[str, Any]) -> int:
         n = int(self.client.query_rows(f"SELECT count() FROM {table} WHERE {where}", params)[0][0])
         if n:
-            self.client.command(f"DELETE FROM {table} WHERE {where}", params)
+            self.client.command(f"DELETE FROM {self._deletable(table)} WHERE {where}", params)
         return n
 
     def _count(self, table: str, where: str, params: dict[str, Any]) -> int:
@@ -463,8 +508,7 @@ class ClickHouseStore:
 
     def purge(self, raw_before: date, daily_before: date, monthly_before: date,
               minutes_before_ms: int | None = None, alerts_before_ms: int | None = None) -> dict[str, int]:
-        """Delete data past its retention window, with the counts DuckDB's purge reports. Day rows are folded
-        into the monthly archives before they go, so the monthly rollups keep them."""
+        """Delete data past its retention window, with the counts DuckDB's purge reports."""
         counts: dict[str, int] = {}
         # Cleared dirty tokens are history: drop them (the table would otherwise grow with every commit).
         counts["dirty_sessions"] = self._delete_counted(
@@ -481,45 +525,19 @@ class ClickHouseStore:
         counts["session_bounds"] = self._delete_counted(
             "session_bounds", "(project_id, session_id) IN (SELECT project_id, session_id FROM session_bounds "
             "GROUP BY project_id, session_id HAVING max(last_ts) < {c:Int64})", cutoff)
-        daily = {"d": daily_before}
-        counts["rollup_endpoint_daily"] = self._count("rollup_endpoint_daily", "day < {d:Date}", daily)
-        counts["rollup_project_daily"] = self._count("rollup_project_daily", "day < {d:Date}", daily)
-        self._archive_months(daily_before)
-        counts["session_endpoint_days"] = self._delete_counted("session_endpoint_days", "day < {d:Date}", daily)
-        counts["session_project_days"] = self._delete_counted("session_project_days", "day < {d:Date}", daily)
-        monthly = {"m": monthly_before}
-        counts["rollup_endpoint_monthly"] = self._count("rollup_endpoint_monthly", "month < {m:Date}", monthly)
-        counts["rollup_project_monthly"] = self._count("rollup_project_monthly", "month < {m:Date}", monthly)
-        for table in ("rollup_endpoint_monthly_archive", "rollup_project_monthly_archive"):
-            self._delete_counted(table, "month < {m:Date}", monthly)
-        fine_before = {"hour": day_start_ms(daily_before), "minute": minutes_before_ms}
-        for kind, before in fine_before.items():
+        # The contribution rows and the rollup sums of past days go without retraction: the monthly sums,
+        # fed from the same rows, keep those days until their months go.
+        windows = {"day": ("d", "Date", daily_before), "month": ("m", "Date", monthly_before),
+                   "hour": ("b", "Int64", day_start_ms(daily_before)), "minute": ("b", "Int64", minutes_before_ms)}
+        for rollup in ROLLUPS:
+            name, typ, before = windows[rollup.window]
             if before is None:
                 continue
-            b = {"b": before}
-            counts[f"rollup_endpoint_{kind}ly"] = self._count(f"rollup_endpoint_{kind}ly", "bucket < {b:Int64}", b)
-            counts[f"session_endpoint_{kind}s"] = self._delete_counted(f"session_endpoint_{kind}s",
-                                                                        "bucket < {b:Int64}", b)
+            where, params = f"{rollup.time} < {{{name}:{typ}}}", {name: before}
+            counts[rollup.name] = self._count(rollup.name, where, params)
+            if rollup.time != "month":
+                counts[rollup.source] = self._delete_counted(rollup.source, where, params)
+            self.client.command(f"DELETE FROM {self._deletable(rollup.sums)} WHERE {where}", params)
         if alerts_before_ms is not None:
             counts.update(backend.alerts.purge(self.client, alerts_before_ms))
         return counts
-
-    def _archive_months(self, daily_before: date) -> None:
-        """Fold the day rows about to be purged into the monthly archives (one row per month and group).
-
-        The insert's deduplication token is a digest of its rows: two processes purging at once compute
-        the same rows before either deletes them, and ClickHouse keeps one copy."""
-        dims = ", ".join(DIMENSIONS)
-        for archive, source, measures, group in (
-            ("rollup_endpoint_monthly_archive", "session_endpoint_days", ENDPOINT_MEASURES, f", {dims}"),
-            ("rollup_project_monthly_archive", "session_project_days", PROJECT_MEASURES, ""),
-        ):
-            sums = ", ".join(f"sum({m}) AS m_{m}" for m in measures)
-            table = self._plain(self.client.query_arrow(
-                f"SELECT project_id, toStartOfMonth(day) AS month{group}, {sums} FROM {source} "
-                f"WHERE day < {{d:Date}} GROUP BY project_id, month{group} ORDER BY ALL", {"d": daily_before}))
-            if not table.num_rows:
-                continue
-            table = table.rename_columns(["project_id", "month", *(DIMENSIONS if group else ()), *measures])
-            digest = hashlib.sha256(repr(table.to_pydict()).encode()).hexdigest()
-            self.client.insert_arrow(archive, table, settings={"insert_deduplication_token": f"{archive}-{digest}"})

@@ -18,6 +18,7 @@ from typing import Any
 from videoinsights.domain.quality import SCORE_BOUNDS
 from videoinsights.domain.tiers import TIER_COLUMNS
 from videoinsights.query.report import KNOWN_VALUES, ReportQuery
+from videoinsights.store.portable import single_bucket_rows
 
 Row = dict[str, Any]
 Cursor = Any  # a DuckDB connection/cursor (or a wrapper with .execute)
@@ -154,20 +155,7 @@ def _single_bucket_sql(q: ReportQuery, params: dict[str, Any]) -> str:
 def _single_bucket_rows(cur: Cursor, q: ReportQuery) -> list[Row]:
     """The row (or none) report_sql gives for one bucket and no groups, with the same keys and values."""
     params: dict[str, Any] = {}
-    found = _dicts(cur.execute(_single_bucket_sql(q, params), params))[0]
-    parts = [("endpoint", q.endpoint_columns)] + ([("project", q.project_columns)] if q.include_project else [])
-    present = [(kind, columns) for kind, columns in parts if found[f"_{kind}_n"] > 0]  # HAVING count(*) > 0
-    if not present:
-        return []
-    first_day = min(found[f"_{kind}_first"] for kind, _ in present if found[f"_{kind}_first"] is not None) \
-        if any(found[f"_{kind}_first"] is not None for kind, _ in present) else None  # least() skips NULLs
-    row: Row = {"bucket": date(1970, 1, 1), "first_day": first_day}
-    for kind, columns in parts:  # a side without rows is NULL in the full outer join
-        for c in columns:
-            row[c] = found[c] if found[f"_{kind}_n"] > 0 else None
-    row["_total"] = 1
-    row["min_day"] = first_day
-    return [row]
+    return single_bucket_rows(_dicts(cur.execute(_single_bucket_sql(q, params), params))[0], q)
 
 
 def project_report(cur: Cursor, q: ReportQuery) -> tuple[list[Row], int]:

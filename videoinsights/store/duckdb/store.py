@@ -224,9 +224,12 @@ class DuckDBStore:
 
     def _reopen(self) -> None:
         """Close every handle on the invalidated database and open it again (replaying its WAL).
-        Raises, leaving the store marked invalid, while that still fails; the next write retries."""
+        Raises, leaving the store marked invalid, while that still fails; the next write retries.
+        Closing the write connection closes the derive cursor too: derivation gets a new one (a cycle
+        running meanwhile fails and is retried by the engine)."""
         self._close_handles()
         self._db = self._connect()
+        self._dcon = self._db.cursor()
         self._generation += 1
         self._invalidated = False
         self._seq = self._max_seq()
@@ -241,11 +244,12 @@ class DuckDBStore:
         with contextlib.suppress(duckdb.Error):
             self._db.close()
 
-    def _rollback(self) -> None:
-        """Roll back after a failure. A failed COMMIT has already ended the transaction; an
-        invalidated database refuses everything, so the next write reopens it."""
+    def _rollback(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Roll back con's transaction after a failure (the writer's or derivation's: each thread its
+        own). A failed COMMIT has already ended the transaction; an invalidated database refuses
+        everything, so the next write reopens it."""
         try:
-            self._db.execute("ROLLBACK")
+            con.execute("ROLLBACK")
         except duckdb.FatalException:
             self._invalidated = True
         except duckdb.TransactionException:
@@ -384,10 +388,28 @@ class DuckDBStore:
         An event whose (project_id, event_id) is already stored, or appears earlier in this call, is a
         duplicate and is not inserted again. The keys file (store/duckdb/dedup.py) says which are new;
         its transaction commits after DuckDB's, so a key is never kept for rows that weren't stored."""
+        try:
+            return self._append_once(batches)
+        except duckdb.FatalException:
+            # DuckDB invalidated the database under this append (derivation's commit or a checkpoint
+            # failed, e.g. on a full disk): reopen it and try once more, so the caller hears why
+            # (507 while the disk stays full) instead of a bare failure.
+            self._invalidated = True
+        try:
+            return self._append_once(batches)
+        except duckdb.Error as exc:
+            raise classify(exc) from exc
+
+    def _append_once(self, batches: Sequence[dict[str, list[Any]]]) -> AppendResult:
         keys = self._keys
         assert keys is not None, "a read-only store takes no events"
-        con = self._con
-        self._repair_keys()
+        try:
+            con = self._con  # reopens an invalidated database (replaying the WAL may need room)
+            self._repair_keys()
+        except duckdb.FatalException:
+            raise
+        except duckdb.Error as exc:
+            raise classify(exc) from exc
         new = keys.claim(*(batch_column(batches, c) for c in ("project_id", "event_id", "day")))
         sizes = [len(b["event_id"]) for b in batches]
         if not new:
@@ -402,9 +424,13 @@ class DuckDBStore:
             con.execute("BEGIN")
             self._insert_raw(batches, keep, self._seq + 1)
             con.execute("COMMIT")
+        except duckdb.FatalException:
+            keys.rollback()
+            self._rollback(con)
+            raise
         except BaseException as exc:
             keys.rollback()
-            self._rollback()
+            self._rollback(con)
             raise classify(exc) from exc
         self._seq += 1
         self._bump()
@@ -460,7 +486,7 @@ class DuckDBStore:
             con.execute("COMMIT")
             self._bump()
         except BaseException:
-            self._rollback()
+            self._rollback(con)
             raise
         self._derived_seq = hi
         return hi - lo
@@ -507,6 +533,14 @@ class DuckDBStore:
     def ping(self) -> None:
         """Raise if the database does not answer."""
         self.reader().execute("SELECT 1").fetchall()
+
+    def storage_bytes(self) -> int:
+        """The database file, its write-ahead log and the dedup keys file (with SQLite's own journal)."""
+        total = 0
+        for path in (self.path, f"{self.path}.wal", *(keys_path(self.path) + s for s in ("", "-wal", "-journal"))):
+            with contextlib.suppress(OSError):
+                total += os.path.getsize(path)
+        return total
 
     def dirty_sessions(self, limit: int) -> list[SessionKey]:
         """Sessions never derived first (invisible in the API until then, and derived once each), then the
@@ -599,7 +633,7 @@ class DuckDBStore:
             con.execute("COMMIT")
             self._bump()
         except BaseException:
-            self._rollback()
+            self._rollback(con)
             raise
 
     def _touched_days(self) -> set[tuple[str, date]]:
@@ -781,7 +815,7 @@ class DuckDBStore:
             con.execute("COMMIT")
             self._bump()
         except BaseException:
-            self._rollback()
+            self._rollback(con)
             raise
         if self._keys is not None:  # after the rows: a key outliving its row only refuses an expired id
             counts["event_ids"] = self._keys.purge(raw_before)

@@ -23,7 +23,7 @@ from videoinsights.alerts.rules import (
 )
 from videoinsights.web.pages.session_auth import csrf_ok, current_login
 from videoinsights.web.pages.state import write
-from videoinsights.web.pages.views import ALERTS, _app_page
+from videoinsights.web.pages.views import ALERTS, app_page
 from videoinsights.web.responses import JSONResponse, error_response
 
 _CREATE_FIELDS = {"metric", "threshold", "webhook", "window", "quiet", "direction", "countries", "sdks", "browsers",
@@ -31,7 +31,7 @@ _CREATE_FIELDS = {"metric", "threshold", "webhook", "window", "quiet", "directio
 
 
 async def alerts_page(request: Request) -> Response:
-    return await _app_page(request, ALERTS)
+    return await app_page(request, ALERTS)
 
 
 def _granted(request: Request) -> str | Response:

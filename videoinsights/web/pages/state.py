@@ -51,6 +51,12 @@ def _cookie_secret(svc: Services) -> str:
         lambda store: store.sql.accounts.put_meta_if_absent(store.reader(), SECRET_KEY, candidate)).result(30)
 
 
+def ensure_cookie_secret(store: Any) -> None:
+    """Write the signing secret now if there is none (`store init`, `serve --workers` before its workers start):
+    server processes that create it at their first login could race and sign with two."""
+    store.sql.accounts.put_meta_if_absent(store.reader(), SECRET_KEY, secrets.token_urlsafe(48))
+
+
 def pages_state(conn: HTTPConnection) -> PagesState:
     state = getattr(conn.app.state, "pages", None)
     if state is None:

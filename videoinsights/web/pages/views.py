@@ -98,7 +98,7 @@ def _project(login: Login, request: Request) -> tuple[GrantedProject | None, boo
     return login.project(login.session.project_id) or (login.projects[0] if login.projects else None), True
 
 
-async def _app_page(request: Request, spec: PageSpec, extra: dict[str, Any] | None = None) -> Response:
+async def app_page(request: Request, spec: PageSpec, extra: dict[str, Any] | None = None) -> Response:
     login = current_login(request)
     if login is None:
         return login_redirect(request)
@@ -122,27 +122,27 @@ async def _app_page(request: Request, spec: PageSpec, extra: dict[str, Any] | No
 
 
 async def explorer_page(request: Request) -> Response:
-    return await _app_page(request, EXPLORER)
+    return await app_page(request, EXPLORER)
 
 
 async def dashboard_page(request: Request) -> Response:
-    return await _app_page(request, DASHBOARD)
+    return await app_page(request, DASHBOARD)
 
 
 async def live_page(request: Request) -> Response:
-    return await _app_page(request, LIVE)
+    return await app_page(request, LIVE)
 
 
 async def sessions_page(request: Request) -> Response:
-    return await _app_page(request, SESSIONS)
+    return await app_page(request, SESSIONS)
 
 
 async def inspector_page(request: Request) -> Response:
-    return await _app_page(request, INSPECTOR, {"sessionId": request.path_params["session_id"]})
+    return await app_page(request, INSPECTOR, {"sessionId": request.path_params["session_id"]})
 
 
 async def collector_demo_page(request: Request) -> Response:
-    return await _app_page(request, COLLECTOR_DEMO, {"credentialUrl": "/collector-demo/credential"})
+    return await app_page(request, COLLECTOR_DEMO, {"credentialUrl": "/collector-demo/credential"})
 
 
 def _with_project(next_: str, project_id: str) -> str:
