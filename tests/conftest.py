@@ -189,16 +189,6 @@ def create_project(db: Path, name: str = "test", advanced: bool = True, project_
     return ProjectCreds(str(data["projectId"]), data["apiSecret"], data["callbackToken"])
 
 
-@pytest.fixture(scope="session")
-def playwright_api() -> Iterator[Any]:
-    """One Playwright for the whole run (browser and collector suites): its sync API allows only one
-    running instance per thread."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[Any]:
     started: list[Server] = []
