@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -24,7 +27,46 @@ if not SHARED.exists():  # CI: a clone beside a copy of shared/
     SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
+# Under pytest-xdist each worker picks ports from a range of its own, below the kernel's ephemeral range
+# (32768-60999 on Linux, where bind(0) and outgoing connections take theirs): a port one worker has checked
+# cannot be taken by another worker, or by a client socket, before its server binds it.
+_WORKER_PORTS = 500
+_FIRST_WORKER_PORT = 10_000
+_worker_ports: Iterator[int] | None = None
+
+
+def _worker_port_cycle() -> Iterator[int] | None:
+    """The ports of this xdist worker (gw0, gw1, ...) from a random start; None outside xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or not worker[2:].isdigit():
+        return None
+    first = _FIRST_WORKER_PORT + int(worker[2:]) * _WORKER_PORTS
+    if first + _WORKER_PORTS > 32_000:
+        return None  # more workers than ranges: the kernel's choice (bind port 0)
+    start = random.randrange(_WORKER_PORTS)  # two runs at once on one machine rarely start at the same port
+    return itertools.cycle([first + (start + i) % _WORKER_PORTS for i in range(_WORKER_PORTS)])
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: a TIME_WAIT port is free
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now (a Server retries another if it is taken meanwhile)."""
+    global _worker_ports
+    if _worker_ports is None:
+        _worker_ports = _worker_port_cycle()
+    if _worker_ports is not None:
+        for _ in range(_WORKER_PORTS):
+            port = next(_worker_ports)
+            if _bindable(port):
+                return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -70,19 +112,32 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        """Start the server and wait until it is healthy; on another port if its port was taken meanwhile
+        (another process may bind a port between free_port() and the server's bind)."""
+        for _ in range(5):
+            if self._start_once():
+                return
+            self.port = free_port()
+        raise AssertionError(f"no free port for the server: {self.log.read_text() if self.log else ''}")
+
+    def _start_once(self) -> bool:
+        """True once healthy, False if the port was taken; fails on any other exit."""
         self.log = self.db.with_suffix(f".{int(time.time() * 1000)}.log")
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "videoinsights", "--db", str(self.db), "serve", "--port", str(self.port)],
                 stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **self.env},
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {self.log.read_text()}")
+                text = self.log.read_text()
+                if "address already in use" in text.lower():
+                    return False
+                raise AssertionError(f"server exited: {text}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
+                    return True
             except httpx.HTTPError:
                 time.sleep(0.1)
         raise AssertionError("server did not become healthy")
@@ -134,16 +189,6 @@ def create_project(db: Path, name: str = "test", advanced: bool = True, project_
     return ProjectCreds(str(data["projectId"]), data["apiSecret"], data["callbackToken"])
 
 
-@pytest.fixture(scope="session")
-def playwright_api() -> Iterator[Any]:
-    """One Playwright for the whole run (browser and collector suites): its sync API allows only one
-    running instance per thread."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[Any]:
     started: list[Server] = []
@@ -163,6 +208,43 @@ def server_factory(tmp_path: Path) -> Iterator[Any]:
 def served_project(tmp_path: Path, server_factory: Any) -> tuple[Server, ProjectCreds]:
     creds = create_project(tmp_path / "vi.duckdb")
     return server_factory(), creds
+
+
+# Suites whose tests share one expensive session-wide world (a seeded server, a browser): under pytest-xdist
+# they run on one worker, so the world is built once, not once per worker.
+SHARED_WORLDS = ("tests/browser/", "tests/collector/")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@functools.cache
+def _has_module_fixture(path: str) -> bool:
+    """A test module defining a module-scoped fixture (a server, a seeded store) its tests share."""
+    file = ROOT / path
+    return file.suffix == ".py" and file.is_file() and 'scope="module"' in file.read_text()
+
+
+def work_unit(nodeid: str) -> str:
+    """What pytest-xdist sends to one worker at once: a shared-world suite, a module with a module-scoped
+    fixture, else the test alone (so long modules of independent tests spread over the workers)."""
+    path = nodeid.split("::")[0]
+    folder = next((f for f in SHARED_WORLDS if path.startswith(f)), None)
+    if folder is not None:
+        return folder
+    return path if _has_module_fixture(path) else nodeid
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadscope` (pyproject.toml) with our work units. (Not `loadgroup` with xdist_group marks: it
+    renames the test ids, which pytest 9 no longer allows, so the marks are silently ignored.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnitScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return WorkUnitScheduling(config, log)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

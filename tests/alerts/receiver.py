@@ -65,7 +65,7 @@ class Receiver:
             self.server.shutdown()
             self.server.server_close()
 
-    def wait_for(self, predicate: Any, timeout: float = 30) -> None:
+    def wait_for(self, predicate: Any, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate(self.received):

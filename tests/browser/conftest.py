@@ -53,7 +53,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     w.server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
+def playwright_api() -> Iterator[Any]:
+    """Playwright for this suite only: its sync API allows one running instance per thread and runs an event
+    loop in the test thread until stopped, so it stops when the suite ends (under pytest-xdist other suites'
+    tests run next in this process, and asyncio.run() refuses a running loop)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="package")
 def browser(playwright_api: Any) -> Iterator[Any]:
     b = playwright_api.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield b
@@ -97,7 +108,9 @@ def guard() -> Guard:
 
 
 def _context(browser: Any, viewport: dict[str, int]) -> Any:
-    return browser.new_context(viewport=viewport, locale="en-US", timezone_id="America/Los_Angeles")
+    context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="America/Los_Angeles")
+    context.set_default_timeout(60_000)  # Playwright's 30 s ran out on a loaded machine (parallel workers)
+    return context
 
 
 @pytest.fixture
@@ -129,7 +142,7 @@ def login(page: Any, world: World, email: str | None = None, next_path: str = "/
     page.wait_for_url(re.compile(re.escape(world.url + next_path.split("?")[0])))
 
 
-def wait_ready(page: Any, timeout: float = 30_000) -> None:
+def wait_ready(page: Any, timeout: float = 60_000) -> None:
     """Wait until the page's data is drawn (the pages set #app[data-state]). Selectors, not
     wait_for_function: the pages' Content-Security-Policy forbids the eval that needs."""
     page.wait_for_selector("#app[data-state=ready]", state="attached", timeout=timeout)

@@ -63,11 +63,12 @@ def test_alerts_page_manages_rules_and_shows_deliveries(tmp_path: Path, server_f
 
         event = {"id": str(uuid.uuid4()), "type": "connectAttempt", "sessionId": "s1", "outcome": "failure",
                  "timestamp": int(time.time() * 1000), "connectionId": "c1", "country": "US", "errorCode": 1006}
-        assert httpx.post(f"{server.url}/v1/events", content=orjson.dumps([event]),
-                          headers={**creds.headers(), "Content-Type": "application/json"}).status_code == 200
+        posted = httpx.post(f"{server.url}/v1/events", content=orjson.dumps([event]), timeout=60,
+                            headers={**creds.headers(), "Content-Type": "application/json"})
+        assert posted.status_code == 200, posted.text
         receiver.wait_for(lambda got: len(got) == 1)
         assert receiver.received[0].verified  # signed with the secret the page showed
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while page.locator("#alert-deliveries tr[data-status=delivered]").count() == 0:
             assert time.monotonic() < deadline, page.inner_text("#alert-deliveries")
             page.reload()

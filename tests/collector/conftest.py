@@ -68,7 +68,7 @@ class CallWorld:
         sessions = data["project"]["sessionData"]["sessions"]["resources"]
         return sessions[0]["meetings"]["resources"] if sessions else []
 
-    def wait_for(self, session_id: str, check: Any, timeout: float = 30) -> list[dict[str, Any]]:
+    def wait_for(self, session_id: str, check: Any, timeout: float = 90) -> list[dict[str, Any]]:
         """Poll the API until `check(meetings)` holds; return the meetings (fails with the last ones)."""
         deadline = time.monotonic() + timeout
         meetings: list[dict[str, Any]] = []
@@ -86,7 +86,18 @@ def pages_origin() -> Iterator[str]:
         yield origin
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
+def playwright_api() -> Iterator[Any]:
+    """Playwright for this suite only: its sync API allows one running instance per thread and runs an event
+    loop in the test thread until stopped, so it stops when the suite ends (under pytest-xdist other suites'
+    tests run next in this process, and asyncio.run() refuses a running loop)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="package")
 def media_browser(playwright_api: Any) -> Iterator[Any]:
     executable, args = launch_args()
     browser = playwright_api.chromium.launch(executable_path=executable, args=args)

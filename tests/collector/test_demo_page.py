@@ -36,12 +36,12 @@ def test_demo_call_appears_in_the_api_and_inspector(call_page: tuple[Any, PageWa
     _login(page, call_world, f"/collector-demo?project={call_world.project.project_id}&synthetic=1")
     wait_ready(page)
     page.click("#demo-start")
-    page.wait_for_selector("#app[data-call=running]", state="attached", timeout=20_000)
+    page.wait_for_selector("#app[data-call=running]", state="attached", timeout=60_000)
     assert page.inner_text("#demo-source") == "synthetic canvas and oscillator"
     session_id = page.inner_text("#demo-inspector")
     assert session_id.startswith("demo-")
 
-    meetings = call_world.wait_for(session_id, _stats_flowing, timeout=40)
+    meetings = call_world.wait_for(session_id, _stats_flowing, timeout=90)
     pub = meetings[0]["publishers"]["resources"][0]
     sub = meetings[0]["subscribers"]["resources"][0]
     assert sub["stream"]["streamId"] == pub["stream"]["streamId"]
@@ -57,7 +57,7 @@ def test_demo_call_appears_in_the_api_and_inspector(call_page: tuple[Any, PageWa
     inspector.close()
 
     page.click("#demo-start")  # stop: the collectors close, the session ends
-    page.wait_for_selector("#app[data-call=stopped]", state="attached", timeout=20_000)
+    page.wait_for_selector("#app[data-call=stopped]", state="attached", timeout=60_000)
     call_world.wait_for(session_id, lambda m: m[0]["publishers"]["resources"][0]["destroyedAt"] is not None
                         and all(c["destroyedAt"] for c in m[0]["connections"]["resources"]))
     assert watch.errors == []

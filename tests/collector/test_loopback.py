@@ -24,7 +24,7 @@ def start_call(page: Any, world: CallWorld, key: str, session: str, interval_ms:
     query = urlencode({"server": world.url, "key": key, "session": session, "interval": interval_ms, "backoff": 2000,
                        **extra})
     page.goto(f"{world.pages}/loopback.html?{query}")
-    page.wait_for_function("window.ready === true", timeout=20_000)
+    page.wait_for_function("window.ready === true", timeout=60_000)
 
 
 def publisher(meetings: list[dict[str, Any]]) -> dict[str, Any]:
@@ -85,7 +85,7 @@ def test_bandwidth_cap_shows_within_two_intervals(call_page: tuple[Any, PageWatc
 
     capped_at = page.evaluate("Date.now()")
     page.evaluate("window.capBitrate(100)")
-    deadline = time.monotonic() + 3 * CAP_INTERVAL_MS / 1000
+    deadline = time.monotonic() + 10 * CAP_INTERVAL_MS / 1000  # generous: a loaded machine snapshots late
     after: list[dict[str, Any]] = []
     while time.monotonic() < deadline and len(after) < 2:
         after = [e for e in generated(page) if e["type"] == "publisherStats" and e["timestamp"] > capped_at]
@@ -110,7 +110,7 @@ def test_server_down_15_s_every_event_stored_once(call_page: tuple[Any, PageWatc
     time.sleep(15)  # the page keeps calling and queueing; every send fails
     call_world.server.start()
     # the collectors' own retries (not a flush) empty their queues once the server is back
-    page.wait_for_function("window.pending() === 0", timeout=20_000)
+    page.wait_for_function("window.pending() === 0", timeout=60_000)
     page.evaluate("window.closeAll()")  # final snapshots and destroyed events, flushed
     events = generated(page)
     ids = [e["id"] for e in events]
@@ -128,7 +128,7 @@ def test_server_down_15_s_every_event_stored_once(call_page: tuple[Any, PageWatc
                        for s in m["subscribers"]["resources"]})
         return stored == dict(stats_per_entity) and all(c["destroyedAt"] for c in m["connections"]["resources"])
 
-    meetings = call_world.wait_for("loopback-down", all_stored, timeout=40)
+    meetings = call_world.wait_for("loopback-down", all_stored, timeout=90)
     m = meetings[0]
     assert m["connections"]["totalCount"] == 3
     assert m["publishers"]["totalCount"] == 1 and m["subscribers"]["totalCount"] == 2
@@ -173,7 +173,7 @@ def test_revoked_key_stops_the_collector_quietly(call_page: tuple[Any, PageWatch
     from tests.conftest import cli
 
     cli(call_world.server.db, "keys", "revoke", key)
-    page.wait_for_function("window.allStopped()", timeout=20_000)
+    page.wait_for_function("window.allStopped()", timeout=60_000)
     posts: list[str] = []
     page.on("request", lambda r: posts.append(r.url) if "/v1/events" in r.url else None)
     time.sleep(3 * INTERVAL_MS / 1000)
@@ -196,8 +196,8 @@ def test_page_at_another_origin_is_refused_by_cors(call_page: tuple[Any, PageWat
     other = call_world.pages.replace("127.0.0.1", "localhost")
     query = urlencode({"server": call_world.url, "key": key, "session": "loopback-cors", "interval": INTERVAL_MS})
     page.goto(f"{other}/loopback.html?{query}")
-    page.wait_for_function("window.ready === true", timeout=20_000)
-    page.wait_for_function("window.generated.some((e) => e.type === 'publisherStats')", timeout=20_000)
+    page.wait_for_function("window.ready === true", timeout=60_000)
+    page.wait_for_function("window.generated.some((e) => e.type === 'publisherStats')", timeout=60_000)
     page.wait_for_timeout(2000)
     assert posts and failed  # the collector tried; the browser would not let it read the answers
     assert call_world.meetings("loopback-cors") == []  # and the server kept nothing

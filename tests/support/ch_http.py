@@ -161,25 +161,31 @@ def running_front(directory: Path, log: Path, config: Path | None = None) -> Ite
 
     from tests.conftest import free_port
 
-    port = free_port()
-    with open(log, "wb") as out:
-        extra = [str(config)] if config else []
-        proc = subprocess.Popen([sys.executable, "-m", "tests.support.ch_http", str(directory), str(port), *extra],
-                                stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "the ClickHouse test front did not start"
-                time.sleep(0.2)
-        yield "127.0.0.1", port
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    for _ in range(5):  # another port if this one was taken between free_port() and the front's bind
+        port = free_port()
+        with open(log, "wb") as out:
+            extra = [str(config)] if config else []
+            proc = subprocess.Popen([sys.executable, "-m", "tests.support.ch_http", str(directory), str(port),
+                                     *extra], stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while proc.poll() is None:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    assert time.monotonic() < deadline, "the ClickHouse test front did not start"
+                    time.sleep(0.2)
+            if proc.poll() is not None:
+                assert "Address already in use" in log.read_text(), log.read_text()
+                continue
+            yield "127.0.0.1", port
+            return
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(30)
+    raise AssertionError(f"no free port for the ClickHouse test front: {log.read_text()}")
 
 
 def main(directory: str, port: int, config: str | None = None) -> None:
