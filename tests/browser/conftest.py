@@ -17,7 +17,10 @@ from typing import Any
 import pytest
 
 from tests.browser.world import PASSWORD, World, build_world
+from tests.support import playwright
 from videoinsights.web.pages.render import DIST
+
+playwright_api = playwright.playwright_api  # the package's Playwright (tests/support/playwright.py)
 
 CHROMIUM = os.environ.get("VIDEOINSIGHTS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -51,17 +54,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     w = build_world(tmp_path_factory.mktemp("browser"))
     yield w
     w.server.stop()
-
-
-@pytest.fixture(scope="package")
-def playwright_api() -> Iterator[Any]:
-    """Playwright for this suite only: its sync API allows one running instance per thread and runs an event
-    loop in the test thread until stopped, so it stops when the suite ends (under pytest-xdist other suites'
-    tests run next in this process, and asyncio.run() refuses a running loop)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
 
 
 @pytest.fixture(scope="package")

@@ -17,6 +17,9 @@ import pytest
 from tests.collector.browser import launch_args
 from tests.collector.pageserver import serve_pages
 from tests.conftest import ProjectCreds, Server, cli, create_project, free_port
+from tests.support import playwright
+
+playwright_api = playwright.playwright_api  # the package's Playwright (tests/support/playwright.py)
 
 PASSWORD = "correct horse battery"
 EMAIL = "carol@example.com"
@@ -84,17 +87,6 @@ class CallWorld:
 def pages_origin() -> Iterator[str]:
     with serve_pages() as origin:
         yield origin
-
-
-@pytest.fixture(scope="package")
-def playwright_api() -> Iterator[Any]:
-    """Playwright for this suite only: its sync API allows one running instance per thread and runs an event
-    loop in the test thread until stopped, so it stops when the suite ends (under pytest-xdist other suites'
-    tests run next in this process, and asyncio.run() refuses a running loop)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
 
 
 @pytest.fixture(scope="package")
