@@ -35,15 +35,20 @@ def quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+# A top-level parameter is read in the Escaped text format: a bare backslash starts an escape ("a\\b" would
+# arrive as "a" + backspace, "\\N" as NULL) and a raw tab or newline ends the value.
+_ESCAPED = str.maketrans({"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"})
+
+
 def param_text(value: Any, nested: bool = False) -> str:
     """A parameter value in ClickHouse's text format, as the HTTP interface's `param_<name>` takes it
-    (strings are quoted only inside arrays and tuples)."""
+    (strings are quoted only inside arrays and tuples, escaped at the top level)."""
     if value is None:
         return "NULL" if nested else "\\N"
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, str):
-        return quote(value) if nested else value
+        return quote(value) if nested else value.translate(_ESCAPED)
     if isinstance(value, dt.datetime):
         text = value.strftime("%Y-%m-%d %H:%M:%S")
         return quote(text) if nested else text
