@@ -397,27 +397,26 @@ class DuckDBStore:
         duplicate and is not inserted again. The keys file (store/duckdb/dedup.py) says which are new;
         its transaction commits after DuckDB's, so a key is never kept for rows that weren't stored."""
         try:
-            return self._append_once(batches)
-        except duckdb.FatalException:
-            # DuckDB invalidated the database under this append (derivation's commit or a checkpoint
-            # failed, e.g. on a full disk): reopen it and try once more, so the caller hears why
-            # (507 while the disk stays full) instead of a bare failure.
-            self._invalidated = True
-        try:
-            return self._append_once(batches)
-        except duckdb.Error as exc:
-            raise classify(exc) from exc
+            try:
+                return self._append_once(batches)
+            except duckdb.FatalException:
+                # DuckDB invalidated the database under this append (derivation's commit or a checkpoint
+                # failed, e.g. on a full disk): reopen it and try once more, so the caller hears why
+                # (507 while the disk stays full) instead of a bare failure.
+                self._invalidated = True
+                return self._append_once(batches)
+        except Exception as exc:
+            mapped = classify(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
 
     def _append_once(self, batches: Sequence[dict[str, list[Any]]]) -> AppendResult:
+        """One attempt; failures propagate as raised (append_events classifies them)."""
         keys = self._keys
         assert keys is not None, "a read-only store takes no events"
-        try:
-            con = self._con  # reopens an invalidated database (replaying the WAL may need room)
-            self._repair_keys()
-        except duckdb.FatalException:
-            raise
-        except duckdb.Error as exc:
-            raise classify(exc) from exc
+        con = self._con  # reopens an invalidated database (replaying the WAL may need room)
+        self._repair_keys()
         new = keys.claim(*(batch_column(batches, c) for c in ("project_id", "event_id", "day")))
         sizes = [len(b["event_id"]) for b in batches]
         if not new:
@@ -432,14 +431,10 @@ class DuckDBStore:
             con.execute("BEGIN")
             self._insert_raw(batches, keep, self._seq + 1)
             con.execute("COMMIT")
-        except duckdb.FatalException:
+        except BaseException:
             keys.rollback()
             self._rollback(con)
             raise
-        except BaseException as exc:
-            keys.rollback()
-            self._rollback(con)
-            raise classify(exc) from exc
         self._seq += 1
         self._bump()
         try:
