@@ -12,13 +12,13 @@ time of `dirty_sessions(limit)` is measured with nothing dirty, and with `--dirt
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import pyarrow as pa
 
+from benchmarks.common import median_ms
 from videoinsights.ingest.load import load_events
 from videoinsights.store.duckdb.store import DuckDBStore
 
@@ -27,12 +27,7 @@ PROJECT = "12345678"
 
 def cpu_ms(call, runs: int) -> float:  # type: ignore[no-untyped-def]
     """Median CPU time of `call()` in ms (this process, DuckDB's threads included)."""
-    out = []
-    for _ in range(runs):
-        started = time.process_time()
-        call()
-        out.append((time.process_time() - started) * 1000)
-    return statistics.median(out)
+    return median_ms(call, runs, warmup=0, clock=time.process_time)
 
 
 def session_rows(ids: list[str], now: int) -> pa.Table:
