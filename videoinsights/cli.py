@@ -181,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "serve":
             p.add_argument("--no-derive", dest="derive_in_server", action="store_false", default=None,
                            help="ingest and answer only; `videoinsights derive` processes derive (ClickHouse stores)")
+            p.add_argument("--no-alerts", dest="alerts_in_server", action="store_false", default=None,
+                           help="never evaluate alert rules here (run them in exactly one of several servers)")
             p.add_argument("--workers", type=int, default=1,
                            help="server processes on the port (a ClickHouse server store only; default 1)")
         if name == "demo":
@@ -274,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = resolve_store(load_settings(
             db=getattr(args, "db", None), store=getattr(args, "store", None), host=getattr(args, "host", None),
             port=getattr(args, "port", None), log_format=getattr(args, "log_format", None),
-            derive_in_server=getattr(args, "derive_in_server", None)))
+            derive_in_server=getattr(args, "derive_in_server", None),
+            alerts_in_server=getattr(args, "alerts_in_server", None)))
         return int(args.func(args, settings) or 0)
     except (OpError, RemoteError, SettingsError, FileNotFoundError, StoreURLError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -43,6 +43,8 @@ class Settings:
     derive_processes: int = 1
     # off: this server only ingests and answers; `videoinsights derive --shard K/N` processes derive (ClickHouse)
     derive_in_server: bool = True
+    # off: this server never evaluates alert rules (several `serve` processes on one store: exactly one evaluates)
+    alerts_in_server: bool = True
     # retention (days / months)
     raw_retention_days: int = 21
     daily_retention_days: int = 90
@@ -121,6 +123,9 @@ HELP: dict[str, str] = {
     "batches grow up to 4x this while each step stays under 1 s.",
     "derive_in_server": "Run the derive thread in the server. Off (`serve --no-derive`): only on a ClickHouse store, "
                         "where `videoinsights derive --shard K/N` processes derive instead.",
+    "alerts_in_server": "Evaluate alert rules (and send their webhooks) in this server. Off (`serve --no-alerts`): "
+                        "with several `serve` processes on one ClickHouse store, leave it on in exactly one, or every "
+                        "process sends each webhook.",
     "derive_processes": "Worker processes that compute session derivations, beside the server's interpreter lock "
     "(0: on the derive thread).",
     "raw_retention_days": "Days raw events and session-level data are kept (Advanced Insights: 21).",

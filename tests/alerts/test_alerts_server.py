@@ -165,3 +165,34 @@ def test_meeting_ended_webhook_with_its_summary(tmp_path: Path, server_factory: 
     assert set(meeting["quality"]) == {"score", "scoreP10", "issues"}  # no stats samples: no score
     time.sleep(1.5)  # several more passes: the meeting is announced once
     assert len(receiver.received) == 1
+
+
+def metric(server: Server, name: str) -> float:
+    text = httpx.get(f"{server.url}/metrics", timeout=30).text
+    return next(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " "))
+
+
+def test_a_server_with_alerts_off_sends_nothing(tmp_path: Path, server_factory: Any, receiver: Receiver) -> None:
+    """Several `serve` processes on one store run all but one with `--no-alerts`: that one must never evaluate.
+    The same rule and data then fire at once in a server with alerts on (so the rule was breached all along)."""
+    db = tmp_path / "vi.duckdb"
+    creds = create_project(db)
+    env = {**FAST, "VIDEOINSIGHTS_WEBHOOK_ALLOW_PRIVATE": "1"}
+    quiet = server_factory({**env, "VIDEOINSIGHTS_ALERTS_IN_SERVER": "0"})
+    rule = create_rule(db, creds, receiver.url, "--window", "10m")
+    receiver.secret = rule["secret"]
+    attempts(quiet, creds, ["failure"] * 3)
+    deadline = time.monotonic() + 60
+    while metric(quiet, "videoinsights_freshness_seconds") > 0:
+        assert time.monotonic() < deadline, "the attempts were never derived"
+        time.sleep(0.1)
+    time.sleep(2.0)  # ten evaluation intervals of a server that evaluates
+    assert metric(quiet, "videoinsights_alert_evaluator") == 0
+    assert metric(quiet, "videoinsights_alert_passes_total") == 0
+    assert receiver.received == [] and deliveries(db, creds) == []
+    quiet.stop()
+
+    evaluating = server_factory(env)
+    assert metric(evaluating, "videoinsights_alert_evaluator") == 1
+    receiver.wait_for(lambda got: len(got) >= 1)
+    assert receiver.received[0].verified and receiver.received[0].body["type"] == "alert.fired"

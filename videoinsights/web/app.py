@@ -62,8 +62,10 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-def create_app(settings: Settings, alerts: bool = True) -> Starlette:
-    """alerts: evaluate alert rules in this process (`serve --workers` gives that to one worker)."""
+def create_app(settings: Settings, alerts: bool | None = None) -> Starlette:
+    """alerts: evaluate alert rules in this process (default: the `alerts_in_server` setting; `serve --workers`
+    gives that to one worker)."""
+    alerts = settings.alerts_in_server if alerts is None else alerts
     metrics = Metrics(settings.metrics_max_projects)  # this app's own registry
 
     @contextlib.asynccontextmanager
@@ -83,6 +85,7 @@ def create_app(settings: Settings, alerts: bool = True) -> Starlette:
         if local is not None:
             write_sidecar(local, f"http://{host}:{settings.port}", services.admin_token)
         runner = AlertRunner(settings, store, writer) if alerts else None  # evaluates alert rules every few seconds
+        services.alerts = runner
         if runner is not None:
             runner.start()
         try:

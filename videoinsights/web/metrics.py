@@ -165,3 +165,9 @@ class ServerState(Collector):
             ("uptime_seconds", "Seconds since the server started.", now - services.started_at),
         ):
             yield GaugeMetricFamily(f"videoinsights_{name}", help, value=value)
+        alerts = services.alerts
+        yield GaugeMetricFamily("videoinsights_alert_evaluator", "1: this process evaluates alert rules and sends"
+                                " their webhooks (`alerts_in_server`); 0: another process does.",
+                                value=int(alerts is not None))
+        yield CounterMetricFamily("videoinsights_alert_passes", "Alert evaluation passes run by this process.",
+                                  value=alerts.passes if alerts is not None else 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from starlette.types import Scope
 
@@ -15,6 +16,9 @@ from videoinsights.store.writer import Writer
 from videoinsights.web.client_address import Network, client_address, parse_networks
 from videoinsights.web.metrics import Metrics
 from videoinsights.web.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from videoinsights.alerts.runner import AlertRunner
 
 
 @dataclass
@@ -50,6 +54,7 @@ class Services:
     proxies: tuple[Network, ...] = field(init=False)
     client_keys: ClientKeyCache = field(init=False)
     geo: Geolocator = field(init=False)
+    alerts: AlertRunner | None = None  # this process's alert loop (None: it evaluates no rules)
 
     def __post_init__(self) -> None:
         self.limits = RateLimits.from_settings(self.settings)

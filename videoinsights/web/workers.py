@@ -84,8 +84,9 @@ def serve_workers(settings: Settings, workers: int) -> None:
     sock = _bind(settings)
     context = multiprocessing.get_context("spawn")
     server_settings = replace(settings, derive_in_server=False)
-    targets: dict[str, tuple[Any, tuple[Any, ...]]] = {
-        f"worker {i}": (_server_process, (server_settings, sock, i == 0)) for i in range(workers)}
+    targets: dict[str, tuple[Any, tuple[Any, ...]]] = {  # worker 0 evaluates alert rules, unless --no-alerts
+        f"worker {i}": (_server_process, (server_settings, sock, i == 0 and settings.alerts_in_server))
+        for i in range(workers)}
     if settings.derive_in_server:
         targets["derive"] = (_derive_process, (settings,))
     stop = threading.Event()
