@@ -102,16 +102,31 @@ def _live(sums: str, time: str, where: str, dims: Sequence[str], columns: Sequen
             "HAVING sum(contributions) > 0)")
 
 
+def _summed(sums: str, time: str, alias: str, where: str, dims: Sequence[str], columns: Sequence[str]) -> str:
+    """A SELECT of `alias, dims (as reported)..., measures...` from `_live`: without dimensions `_live`'s own
+    SELECT (each nested SELECT costs chdb milliseconds to plan), else the dimensions mapped around it."""
+    if not dims:
+        sums_sql = "".join(f", sum({c}) AS {c}" for c in columns)
+        return (f"SELECT {time} AS {alias}{sums_sql} FROM {sums} WHERE {where} GROUP BY {time} "
+                "HAVING sum(contributions) > 0")
+    inner = "".join(f", {c}" for c in [*(f"{_dimension_sql(d)} AS {d}" for d in dims), *columns])
+    return f"SELECT {time} AS {alias}{inner} FROM {_live(sums, time, where, dims, columns)}"
+
+
+def _day_rows(q: ReportQuery, kind: str, columns: Sequence[str], dims: Sequence[str], params: dict[str, Any]) -> str:
+    """The rollup rows of the report's range as `day, dims..., measures...`: the daily sums, and the monthly
+    ones for the months before `monthly_before`."""
+    daily_where, monthly_where = _range_sql(q, params)
+    source = _summed(f"rollup_{kind}_daily_sums", "day", "day", daily_where, dims, columns)
+    if q.uses_monthly:
+        source += " UNION ALL " + _summed(f"rollup_{kind}_monthly_sums", "month", "day", monthly_where, dims, columns)
+    return source
+
+
 def _part(q: ReportQuery, kind: str, columns: Sequence[str], dims: Sequence[str], params: dict[str, Any],
           filters: str) -> str:
     """One aggregated CTE body (endpoint or project rollups) with bucket, first_day, dims, sums."""
-    daily_where, monthly_where = _range_sql(q, params)
-    inner_cols = ", ".join([*(f"{_dimension_sql(d)} AS {d}" for d in dims), *columns])
-    inner_cols = f", {inner_cols}" if inner_cols else ""
-    source = f"SELECT day{inner_cols} FROM {_live(f'rollup_{kind}_daily_sums', 'day', daily_where, dims, columns)}"
-    if q.uses_monthly:
-        monthly = _live(f"rollup_{kind}_monthly_sums", "month", monthly_where, dims, columns)
-        source += f" UNION ALL SELECT month AS day{inner_cols} FROM {monthly}"
+    source = _day_rows(q, kind, columns, dims, params)
     groups = "".join(f", {d}" for d in q.group_by) if kind == "endpoint" else ""
     sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in columns)
     where = f" WHERE {filters}" if filters else ""
@@ -137,9 +152,8 @@ def _fine_part(q: ReportQuery, kind: str, dims: Sequence[str], params: dict[str,
     params["project_id"] = q.project_id
     params["bucket_to"] = q.end_ms
     params["bucket_from"] = q.start_ms - q.start_ms % width
-    inner_cols = "".join(f", {c}" for c in [*(f"{_dimension_sql(d)} AS {d}" for d in dims), *q.endpoint_columns])
-    live = _live(f"rollup_endpoint_{kind}ly_sums", "bucket", " AND ".join(where), dims, q.endpoint_columns)
-    source = f"SELECT bucket{inner_cols} FROM {live}"
+    source = _summed(f"rollup_endpoint_{kind}ly_sums", "bucket", "bucket", " AND ".join(where), dims,
+                     q.endpoint_columns)
     groups = "".join(f", {d}" for d in q.group_by)
     sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in q.endpoint_columns)
     where_f = f" WHERE {filters}" if filters else ""
@@ -178,12 +192,7 @@ def _single_bucket_sql(q: ReportQuery, params: dict[str, Any]) -> str:
     dims = tuple(c for c, _ in q.filters)
 
     def side(kind: str, columns: Sequence[str], side_dims: Sequence[str], side_filters: str) -> str:
-        daily_where, monthly_where = _range_sql(q, params)
-        inner = "".join(f", {c}" for c in [*(f"{_dimension_sql(d)} AS {d}" for d in side_dims), *columns])
-        source = f"SELECT day{inner} FROM {_live(f'rollup_{kind}_daily_sums', 'day', daily_where, side_dims, columns)}"
-        if q.uses_monthly:
-            monthly = _live(f"rollup_{kind}_monthly_sums", "month", monthly_where, side_dims, columns)
-            source += f" UNION ALL SELECT month AS day{inner} FROM {monthly}"
+        source = _day_rows(q, kind, columns, side_dims, params)
         sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in columns)
         where = f" WHERE {side_filters}" if side_filters else ""
         return f"SELECT count() AS _{kind}_n, min(day) AS _{kind}_first{sums} FROM ({source}) src{where}"
