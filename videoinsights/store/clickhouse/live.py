@@ -52,11 +52,21 @@ def _params(project_id: str, now_ms: int, since_ms: int) -> dict[str, Any]:
 _ALIVE = f"created_at <= {_NOW} AND end_at > {_NOW}"
 
 
-def _live_entities(table: str, columns: str) -> str:
-    """Publishers or subscribers open now on a live connection `c`."""
-    return (f"SELECT {columns} FROM {table} t JOIN c ON c.session_id = t.session_id "
-            f"AND c.connection_id = t.connection_id WHERE t.project_id = {_P} AND t.created_at <= {_NOW} "
-            f"AND coalesce(t.destroyed_at, {_NOW} + 1) > {_NOW}")
+def _open_entities() -> str:
+    """Per connection, its publishers (by video type) and subscribers open now, whatever the connection's state:
+    the caller joins them to the live connections."""
+    is_open = f"project_id = {_P} AND created_at <= {_NOW} AND coalesce(destroyed_at, {_NOW} + 1) > {_NOW}"
+    kinds = "".join(f"countIf(pub AND video_type = '{k}') AS {k}, " for k in _VIDEO_TYPES)
+    return (f"SELECT session_id, connection_id, countIf(pub) AS publishers, {kinds}"
+            f"countIf(pub AND (video_type IS NULL OR video_type NOT IN {_VIDEO_TYPES})) AS other, "
+            f"countIf(NOT pub) AS subscribers FROM ("
+            f"SELECT session_id, connection_id, true AS pub, lower(video_type) AS video_type FROM publishers "
+            f"WHERE {is_open} UNION ALL "
+            f"SELECT session_id, connection_id, false AS pub, NULL AS video_type FROM subscribers WHERE {is_open}) "
+            f"GROUP BY session_id, connection_id")
+
+
+_ENTITY_COUNTS = ("publishers", "subscribers", *_VIDEO_TYPES, "other")
 
 
 def live_now(cur: Cursor, project_id: str, now_ms: int, since_ms: int,
@@ -64,30 +74,18 @@ def live_now(cur: Cursor, project_id: str, now_ms: int, since_ms: int,
     """Counts of what is open at now_ms, and the live sessions (most participants first, at most 100)."""
     params = _params(project_id, now_ms, since_ms)
     conns = _connections_sql(filters, params)
-    pub = _live_entities("publishers", "t.session_id AS session_id, lower(t.video_type) AS video_type")
-    sub = _live_entities("subscribers", "t.session_id AS session_id")
-    kinds = "".join(f"countIf(video_type = '{k}') AS {k}, " for k in _VIDEO_TYPES)
-    # One statement: per live session, then the totals as windows over those rows (ClickHouse inlines a CTE
-    # wherever it is named, so `c` is evaluated three times; a second statement would plan it all again).
-    # Every publisher and subscriber counted is on a connection of `c`, so its session is one of the rows.
-    totals = "".join(f", sum({k}) OVER () AS _{k}" for k in ("participants", "publishers", "subscribers",
-                                                              *_VIDEO_TYPES, "other"))
-    sql = (f"WITH c AS (SELECT * FROM ({conns}) WHERE {_ALIVE}), "
-           f"per AS (SELECT session_id, min(created_at) AS created_at, count() AS participants FROM c "
-           f"GROUP BY session_id), "
-           f"pub AS (SELECT session_id, count() AS publishers, {kinds}"
-           f"countIf(video_type IS NULL OR video_type NOT IN {_VIDEO_TYPES}) AS other FROM ({pub}) "
-           f"GROUP BY session_id), "
-           f"sub AS (SELECT session_id, count() AS subscribers FROM ({sub}) GROUP BY session_id) "
-           f"SELECT per.session_id AS session_id, per.created_at AS created_at, per.participants AS participants, "
-           f"coalesce(pub.publishers, 0) AS publishers, coalesce(sub.subscribers, 0) AS subscribers, "
-           f"{', '.join(f'coalesce(pub.{k}, 0) AS {k}' for k in (*_VIDEO_TYPES, 'other'))}, "
-           f"count() OVER () AS _sessions{totals} "
-           f"FROM per LEFT JOIN pub ON pub.session_id = per.session_id "
-           f"LEFT JOIN sub ON sub.session_id = per.session_id "
-           f"ORDER BY participants DESC, session_id LIMIT 100{JOIN_NULLS}")
+    # One statement, the live connections named once (ClickHouse inlines a CTE wherever it is named, and
+    # planning costs chdb more than running): per live session, with the publishers and subscribers open on
+    # its live connections, then the totals as windows over those rows.
+    per_session = "".join(f", coalesce(sum(e.{k}), 0) AS {k}" for k in _ENTITY_COUNTS)
+    totals = "".join(f", sum({k}) OVER () AS _{k}" for k in ("participants", *_ENTITY_COUNTS))
+    sql = (f"SELECT *, count() OVER () AS _sessions{totals} FROM ("
+           f"SELECT c.session_id AS session_id, min(c.created_at) AS created_at, count() AS participants"
+           f"{per_session} FROM (SELECT * FROM ({conns}) WHERE {_ALIVE}) c "
+           f"LEFT JOIN ({_open_entities()}) e ON e.session_id = c.session_id AND e.connection_id = c.connection_id "
+           f"GROUP BY c.session_id) ORDER BY participants DESC, session_id LIMIT 100{JOIN_NULLS}")
     rows = rows_of(cur, sql, params)
-    names = ("participants", "publishers", "subscribers", *_VIDEO_TYPES, "other")
+    names = ("participants", *_ENTITY_COUNTS)
     counts = {"sessions": rows[0]["_sessions"] if rows else 0, **{k: rows[0][f"_{k}"] if rows else 0 for k in names}}
     sessions = [{k: r[k] for k in ("session_id", "created_at", "participants", "publishers")} for r in rows]
     return counts, sessions
