@@ -53,17 +53,11 @@ _ALIVE = f"created_at <= {_NOW} AND end_at > {_NOW}"
 
 
 def _open_entities() -> str:
-    """Per connection, its publishers (by video type) and subscribers open now, whatever the connection's state:
-    the caller joins them to the live connections."""
+    """The publishers (with their video type) and subscribers open now, one row each, whatever their connection."""
     is_open = f"project_id = {_P} AND created_at <= {_NOW} AND coalesce(destroyed_at, {_NOW} + 1) > {_NOW}"
-    kinds = "".join(f"countIf(pub AND video_type = '{k}') AS {k}, " for k in _VIDEO_TYPES)
-    return (f"SELECT session_id, connection_id, countIf(pub) AS publishers, {kinds}"
-            f"countIf(pub AND (video_type IS NULL OR video_type NOT IN {_VIDEO_TYPES})) AS other, "
-            f"countIf(NOT pub) AS subscribers FROM ("
-            f"SELECT session_id, connection_id, true AS pub, lower(video_type) AS video_type FROM publishers "
+    return (f"SELECT session_id, connection_id, true AS pub, lower(video_type) AS video_type FROM publishers "
             f"WHERE {is_open} UNION ALL "
-            f"SELECT session_id, connection_id, false AS pub, NULL AS video_type FROM subscribers WHERE {is_open}) "
-            f"GROUP BY session_id, connection_id")
+            f"SELECT session_id, connection_id, false AS pub, NULL AS video_type FROM subscribers WHERE {is_open}")
 
 
 _ENTITY_COUNTS = ("publishers", "subscribers", *_VIDEO_TYPES, "other")
@@ -75,15 +69,23 @@ def live_now(cur: Cursor, project_id: str, now_ms: int, since_ms: int,
     params = _params(project_id, now_ms, since_ms)
     conns = _connections_sql(filters, params)
     # One statement, the live connections named once (ClickHouse inlines a CTE wherever it is named, and
-    # planning costs chdb more than running): per live session, with the publishers and subscribers open on
-    # its live connections, then the totals as windows over those rows.
-    per_session = "".join(f", coalesce(sum(e.{k}), 0) AS {k}" for k in _ENTITY_COUNTS)
+    # planning costs chdb more than running): each live connection with its open publishers and subscribers
+    # (the connections are the join's build side, so none is read when nothing is live), per connection (a
+    # connection id is one row of a session), per session, then the totals as windows over the sessions.
+    kinds = "".join(f"countIf(x.pub AND x.video_type = '{k}') AS {k}, " for k in _VIDEO_TYPES)
+    per_connection = (f"SELECT c.session_id AS session_id, any(c.created_at) AS created_at, "
+                      f"countIf(x.pub) AS publishers, {kinds}"
+                      f"countIf(x.pub AND (x.video_type IS NULL OR x.video_type NOT IN {_VIDEO_TYPES})) AS other, "
+                      f"countIf(NOT x.pub) AS subscribers "
+                      f"FROM ({_open_entities()}) x RIGHT JOIN (SELECT * FROM ({conns}) WHERE {_ALIVE}) c "
+                      f"ON x.session_id = c.session_id AND x.connection_id = c.connection_id "
+                      f"GROUP BY c.session_id, c.connection_id")
+    per_session = "".join(f", sum({k}) AS {k}" for k in _ENTITY_COUNTS)
     totals = "".join(f", sum({k}) OVER () AS _{k}" for k in ("participants", *_ENTITY_COUNTS))
     sql = (f"SELECT *, count() OVER () AS _sessions{totals} FROM ("
-           f"SELECT c.session_id AS session_id, min(c.created_at) AS created_at, count() AS participants"
-           f"{per_session} FROM (SELECT * FROM ({conns}) WHERE {_ALIVE}) c "
-           f"LEFT JOIN ({_open_entities()}) e ON e.session_id = c.session_id AND e.connection_id = c.connection_id "
-           f"GROUP BY c.session_id) ORDER BY participants DESC, session_id LIMIT 100{JOIN_NULLS}")
+           f"SELECT session_id, min(created_at) AS created_at, count() AS participants{per_session} "
+           f"FROM ({per_connection}) GROUP BY session_id) "
+           f"ORDER BY participants DESC, session_id LIMIT 100{JOIN_NULLS}")
     rows = rows_of(cur, sql, params)
     names = ("participants", *_ENTITY_COUNTS)
     counts = {"sessions": rows[0]["_sessions"] if rows else 0, **{k: rows[0][f"_{k}"] if rows else 0 for k in names}}
