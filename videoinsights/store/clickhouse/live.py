@@ -35,13 +35,19 @@ def _connections_sql(filters: tuple[tuple[str, tuple[str, ...]], ...], params: d
     # the CTE is planned wherever it is named.
     used = dict.fromkeys(c for c, _ in filters)
     mapped = "".join(f"{_dimension_sql(f'c.{d}')} AS {d}, " for d in used)
+
+    def candidate(t: str) -> str:
+        return (f"{t}project_id = {_P} AND {t}created_at <= {_NOW} "
+                f"AND coalesce({t}destroyed_at, {t}ended_at, 0) >= {{since:Int64}} - {FRESH_MS}")
+
+    # The sessions joined (the join's build side) are only those of candidate connections, picked through the
+    # sort key: all the project's sessions made the read grow with the sessions stored (at 10x: 47 -> 27 ms).
     return (f"SELECT * FROM (SELECT c.session_id AS session_id, c.connection_id AS connection_id, "
             f"c.created_at AS created_at, c.destroyed_at AS destroyed_at, {mapped}"
             f"coalesce(c.destroyed_at, if(s.last_seen_at >= {{fresh:Int64}}, {_NOW} + 1, c.ended_at)) AS end_at "
-            f"FROM connections c JOIN (SELECT session_id, last_seen_at FROM sessions WHERE project_id = {_P}) s "
-            f"ON s.session_id = c.session_id "
-            f"WHERE c.project_id = {_P} AND c.created_at <= {_NOW} "
-            f"AND coalesce(c.destroyed_at, c.ended_at, 0) >= {{since:Int64}} - {FRESH_MS}) "
+            f"FROM connections c JOIN (SELECT session_id, last_seen_at FROM sessions WHERE project_id = {_P} "
+            f"AND session_id IN (SELECT session_id FROM connections WHERE {candidate('')})) s "
+            f"ON s.session_id = c.session_id WHERE {candidate('c.')}) "
             f"WHERE end_at > created_at{_filter_sql(filters, params)}")
 
 
