@@ -84,9 +84,10 @@ def _url(backend: str, scale: int, events: int, data: Path) -> str:
 
 def _forget(backend: str, url: str) -> None:
     """Remove what an interrupted load left of a run's store."""
-    if backend == "duckdb":
-        for leftover in (Path(url.removeprefix("duckdb://")), Path(url.removeprefix("duckdb://") + ".wal")):
-            leftover.unlink(missing_ok=True)
+    if backend == "duckdb":  # the file, its WAL and its dedup keys (a stale `.keys` would reject every event)
+        db = Path(url.removeprefix("duckdb://"))
+        for leftover in db.parent.glob(f"{db.name}*"):
+            leftover.unlink()
     else:
         from videoinsights.store.clickhouse.client import ChdbClient
         from videoinsights.store.open import parse_store_url
