@@ -12,11 +12,18 @@ too, with the load averages. A ClickHouse server adds the network round trips (a
 GraphQL level) and moves the engine's CPU to its own machine.
 
     .venv/bin/python -m benchmarks.bench_backend_reads [--events 100000] [--repeat 20] [--runs duckdb:1 chdb:1 chdb:10]
+        [--data-dir DIR] [--load-only]
+
+`--data-dir DIR` keeps the loaded stores: a run (backend, scale, events, rate) is loaded into DIR the first
+time and reused after, with the clock it was loaded at (the queries' "now"), so that the slow load (500,000
+events into chdb: ~20 min on a loaded machine) can run once in the background and the queries later, quietly.
+`--load-only` loads what is missing and stops. Without `--data-dir` everything lives in a temporary directory.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -68,9 +75,30 @@ def _events(count: int, rate: float, now: int) -> Iterator[dict[str, Any]]:
     return (e for e in islice(generate(PROJECT, now - DAY_MS, 1, spd, 7), count) if e["timestamp"] <= now)
 
 
-def _load(backend: str, scale: int, tmp: Path, events: Iterator[dict[str, Any]]) -> tuple[Any, int, float]:
+def _url(backend: str, scale: int, events: int, data: Path) -> str:
+    """Where a run's store lives in the data directory (chdb: one directory per process, a database per run)."""
+    if backend == "duckdb":
+        return f"duckdb://{data}/reads_{events}x{scale}.duckdb"
+    return f"chdb://{data}/chdb?database=reads_{events}x{scale}"
+
+
+def _forget(backend: str, url: str) -> None:
+    """Remove what an interrupted load left of a run's store."""
+    if backend == "duckdb":  # the file, its WAL and its dedup keys (a stale `.keys` would reject every event)
+        db = Path(url.removeprefix("duckdb://"))
+        for leftover in db.parent.glob(f"{db.name}*"):
+            leftover.unlink()
+    else:
+        from videoinsights.store.clickhouse.client import ChdbClient
+        from videoinsights.store.open import parse_store_url
+
+        parsed = parse_store_url(url)
+        ChdbClient(parsed.path, parsed.database)  # opens the process's chdb directory
+        ChdbClient.drop_database(parsed.path, parsed.database)
+
+
+def _load(url: str, events: Iterator[dict[str, Any]]) -> tuple[Any, int, float]:
     """The store loaded and derived; the events loaded and the seconds it took."""
-    url = f"duckdb://{tmp}/r{scale}.duckdb" if backend == "duckdb" else f"chdb://{tmp}/chdb?database=reads{scale}"
     t0 = time.monotonic()
     store = open_store(url)
     store.insert_project(Project(PROJECT, "project", "bench", "s" * 40, None, "cb", True, 0))
@@ -116,24 +144,54 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10_000, help="density of bench_load's traffic at this rate")
     parser.add_argument("--runs", nargs="+", default=["duckdb:1", "chdb:1"],
                         help="backend:scale (duckdb or chdb); the first is the baseline of the ratios")
+    parser.add_argument("--data-dir", help="keep the loaded stores here: load a run once, reuse it after")
+    parser.add_argument("--load-only", action="store_true", help="load the runs missing from --data-dir, then stop")
     args = parser.parse_args()
     runs = [(b, int(n)) for b, _, n in (r.partition(":") for r in args.runs)]
     if any(b not in ("duckdb", "chdb") or n < 1 for b, n in runs):
         parser.error("a run is duckdb:N or chdb:N")
-    now = now_ms()
+    if args.load_only and args.data_dir is None:
+        parser.error("--load-only needs --data-dir")
     results: dict[str, dict[str, tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        data = Path(args.data_dir).resolve() if args.data_dir else Path(tmp)
+        data.mkdir(parents=True, exist_ok=True)
         for backend, scale in runs:
-            store, loaded, seconds = _load(backend, scale, Path(tmp), _events(args.events * scale, args.rate * scale,
-                                                                               now))
-            print(f"{backend} x{scale}: {loaded:,} events loaded and derived in {seconds:.0f} s "
-                  f"(load average {loadavg()})", flush=True)
+            store, now = _open_run(data, backend, scale, args.events, args.rate)
             try:
-                results[f"{backend} x{scale}"] = measure(store, now, args.repeat)
+                if not args.load_only:
+                    results[f"{backend} x{scale}"] = measure(store, now, args.repeat)
             finally:
                 store.close()
+    if args.load_only:
+        return
+    _print_table(results, args.repeat)
+
+
+def _open_run(data: Path, backend: str, scale: int, events: int, rate: float) -> tuple[Any, int]:
+    """A run's store, loaded now or (listed in data/runs.json) earlier, and the clock its data is relative to."""
+    catalogue = data / "runs.json"
+    loaded_runs = json.loads(catalogue.read_text()) if catalogue.exists() else {}
+    key = f"{backend}:{scale}:{events}:{rate:g}"
+    url = _url(backend, scale, events, data)
+    if key in loaded_runs:
+        run = loaded_runs[key]
+        print(f"{backend} x{scale}: {run['loaded']:,} events loaded earlier (in {run['seconds']:.0f} s), "
+              f"reused from {data}", flush=True)
+        return open_store(url), run["now"]
+    _forget(backend, url)
+    now = now_ms()
+    store, loaded, seconds = _load(url, _events(events * scale, rate * scale, now))
+    print(f"{backend} x{scale}: {loaded:,} events loaded and derived in {seconds:.0f} s "
+          f"(load average {loadavg()})", flush=True)
+    loaded_runs[key] = {"now": now, "loaded": loaded, "seconds": round(seconds, 1)}
+    catalogue.write_text(json.dumps(loaded_runs, indent=1))
+    return store, now
+
+
+def _print_table(results: dict[str, dict[str, tuple[float, float]]], repeat: int) -> None:
     names = list(results)
-    print(f"{args.repeat} runs per query; load average {loadavg()}; ratios: CPU and wall against {names[0]}")
+    print(f"{repeat} runs per query; load average {loadavg()}; ratios: CPU and wall against {names[0]}")
     print("| query | " + " | ".join(f"{n} ms wall / CPU" for n in names) + " | "
           + " | ".join(f"{n} / {names[0]} (CPU, wall)" for n in names[1:]) + " |")
     print("| --- " * (2 * len(names)) + "|")
