@@ -3,7 +3,8 @@
 The product reads the samples of far-apart sessions as one ts-bounded scan per session
 (store/duckdb/reads.py: _windowed_stats_sql). In `stats_samples`, kept in arrival order, a session's
 rows are scattered among all sessions' samples of the same minutes. This benchmark copies two days
-of `bench_api`'s stats_samples into an in-memory database twice, in arrival order and ordered by an
+of `bench_api`'s stats_samples into a scratch database file (compressed and checkpointed like the
+product's, unlike an in-memory database) twice, in arrival order and ordered by an
 integer session key (what a compaction of ended sessions could keep), and times, in CPU of the
 process, reading the samples of 50 of those sessions:
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -66,9 +68,18 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
     built = build(Spec(today=la_day(int(time.time() * 1000))))
-    con = duckdb.connect()
+    with tempfile.TemporaryDirectory(prefix="vi-stats-layout-") as scratch:
+        con = duckdb.connect(f"{scratch}/layout.duckdb")
+        try:
+            return _compare(con, str(built.path), args)
+        finally:
+            con.close()
+
+
+def _compare(con: duckdb.DuckDBPyConnection, path: str, args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    _load(con, str(built.path), args.days)
+    _load(con, path, args.days)
+    con.execute("CHECKPOINT")
     rows = con.execute("SELECT count(*) FROM scattered").fetchone()[0]
     print(f"copied {rows:,} samples ({args.days} days of project {BUSY}) in {time.perf_counter() - started:.0f} s")
     picks = con.execute("SELECT session_id, first_ts, last_ts, k FROM bounds ORDER BY hash(session_id, 7) LIMIT ?",
