@@ -228,13 +228,19 @@ def _session_rows(cur: Cursor, tables: dict[str, tuple[str, str]], session_ids: 
             cur.unregister(alias)
 
 
+def _fetched(columns: Sequence[str]) -> str:
+    """The columns a session-rows fetch reads: those the statement over it uses, not `*` (every column
+    costs a row-by-row fetch through the session_id index)."""
+    return ", ".join(dict.fromkeys(("project_id", "session_id", *columns)))
+
+
 def _select(columns: Sequence[str], alias: str = "t") -> str:
     """Columns of `alias`; already qualified ones ("s.video_type") are kept as they are."""
     return ", ".join(c if "." in c else f"{alias}.{c}" for c in columns)
 
 
 def sessions_by_ids(cur: Cursor, project_id: str, session_ids: Sequence[str]) -> list[Row]:
-    with _session_rows(cur, {"cand_sessions": ("sessions", "*")}, session_ids):
+    with _session_rows(cur, {"cand_sessions": ("sessions", _fetched(SESSION_COLUMNS))}, session_ids):
         sql = f"SELECT {_select(SESSION_COLUMNS)} FROM cand_sessions t WHERE t.project_id = $p"
         return _dicts(cur.execute(sql, {"p": project_id}))
 
@@ -338,7 +344,7 @@ def meetings_of_sessions(cur: Cursor, project_id: str, session_ids: Sequence[str
     return _children(cur, source="cand_meetings t", columns=MEETING_COLUMNS, keys=("session_id",),
                      parents=[(s,) for s in session_ids], order="t.meeting_index", offset=offset, limit=limit,
                      params=params, where=" AND ".join(where), max_rows=max_rows,
-                     tables={"cand_meetings": ("meetings", "*")})
+                     tables={"cand_meetings": ("meetings", _fetched(MEETING_COLUMNS))})
 
 
 def _entities(cur: Cursor, project_id: str, table: str, keys: tuple[str, str], parents: Sequence[tuple[Any, ...]],
@@ -350,10 +356,11 @@ def _entities(cur: Cursor, project_id: str, table: str, keys: tuple[str, str], p
         source = (f"cand_subscribers t LEFT JOIN (SELECT session_id, stream_id, {attrs} FROM cand_publishers "
                   f"WHERE project_id = $p GROUP BY ALL) s "
                   f"ON s.session_id = t.session_id AND s.stream_id = t.stream_id")
-        tables = {"cand_subscribers": ("subscribers", "*"), "cand_publishers": ("publishers", "*")}
+        tables = {"cand_subscribers": ("subscribers", _fetched(SUBSCRIBER_COLUMNS)),
+                  "cand_publishers": ("publishers", _fetched(("stream_id", *_STREAM_OF_SUBSCRIBER)))}
     else:
         source = f"cand_{table} t"
-        tables = {f"cand_{table}": (table, "*")}
+        tables = {f"cand_{table}": (table, _fetched(_ENTITY[table][0]))}
     columns, id_column = _ENTITY[table]
     return _children(cur, source=source, columns=columns, keys=keys, parents=parents,
                      order=f"t.created_at, t.{id_column}", offset=offset, limit=limit,
