@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from tests.support.stores import open_store, rows
-from videoinsights.derive.engine import finish_batch, start_batch
+from videoinsights.derive.engine import derive_pending, finish_batch, start_batch
 from videoinsights.derive.worker import HandoffLock, next_batch_size
 from videoinsights.ingest.load import load_events
 from videoinsights.store.base import Store
@@ -46,6 +47,48 @@ def test_a_session_dirtied_while_its_batch_is_away_is_derived_again(store_url: s
     assert again is not None and finish_batch(store, again) == (1, 0)
     assert connections(store) == [("a", "c1"), ("a", "c2"), ("b", "c1")]
     assert store.dirty_session_count() == 0
+    store.close()
+
+
+def test_new_sessions_skip_the_pipeline_and_are_written_with_the_batch_away(store_url: str) -> None:
+    # Batch 1 ("a") is away in the workers; then "a" gets more events, "n1" and "n2" start and "old" (derived
+    # before) gets another event. The next start takes the never-derived "n1" and "n2" apart (express lane),
+    # derives them at once, and they are written with batch 1, a step before batch 2 ("old") is.
+    store = open_store(store_url)
+    load_events(store, "1", [connect("old", 1)])
+    first = start_batch(store, 10)
+    assert first is not None and finish_batch(store, first) == (1, 0)
+    load_events(store, "1", [connect("a", 1)])
+    with ThreadPoolExecutor(1) as pool:
+        away = start_batch(store, 10, pool, express=8)
+        assert away is not None and away.keys == [("1", "a")] and away.express is None  # nothing away: no lane
+        load_events(store, "1", [connect("a", 2), connect("n1", 1), connect("n2", 1), connect("old", 2)])
+        following = start_batch(store, 10, pool, busy=away.keys, express=8)
+        assert following is not None and following.keys == [("1", "old")]
+        assert following.express is not None and following.express.keys == [("1", "n1"), ("1", "n2")]
+        load_events(store, "1", [connect("n2", 2)])  # "n2" receives more after its read ...
+        store.absorb_new_events()  # ... absorbed (as the next start would) before batch 1 and the lane are written
+        assert finish_batch(store, away, following.express) == (3, 0)
+        assert connections(store) == [("a", "c1"), ("n1", "c1"), ("n2", "c1"), ("old", "c1")]
+        # "a" had events absorbed after its read, "n2" too (after its own, later one); "n1" did not: clean
+        assert sorted(store.dirty_sessions(10)) == [("1", "a"), ("1", "n2"), ("1", "old")]
+        assert finish_batch(store, following) == (1, 0)
+    assert sorted(store.dirty_sessions(10)) == [("1", "a"), ("1", "n2")]
+    assert derive_pending(store, 10) == (2, 0)
+    assert connections(store) == [("a", "c1"), ("a", "c2"), ("n1", "c1"), ("n2", "c1"), ("n2", "c2"),
+                                  ("old", "c1"), ("old", "c2")]
+    assert store.dirty_session_count() == 0
+    store.close()
+
+
+def test_only_never_derived_sessions_are_asked_for(store_url: str) -> None:
+    store = open_store(store_url)
+    load_events(store, "1", [connect("old", 1)])
+    assert derive_pending(store, 10) == (1, 0)
+    load_events(store, "1", [connect("old", 2), connect("new", 1)])
+    store.absorb_new_events()
+    assert store.dirty_sessions(10, never_derived=True) == [("1", "new")]
+    assert store.dirty_sessions(10) == [("1", "new"), ("1", "old")]
     store.close()
 
 

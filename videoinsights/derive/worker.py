@@ -37,6 +37,9 @@ MAX_BACKOFF_S = 30.0
 # pipeline step stays within BATCH_STEP_S: a new session waits about two steps before it is visible.
 BATCH_GROWTH = 4
 BATCH_STEP_S = 1.0
+# Up to this many never-derived sessions per step skip the pipeline: derived on the derive thread as their batch
+# is read and written with the batch before (engine.start_batch's `express`), one step (~1 s) sooner.
+EXPRESS_SESSIONS = 32
 
 
 def next_batch_size(current: int, base: int, backlog: bool, step_s: float) -> int:
@@ -168,10 +171,10 @@ class DeriveWorker:
                 began = time.monotonic()
                 limit = self.batch_now
                 following = start_batch(self.store, limit, self.pool, self.quality,
-                                        busy=away.keys if away is not None else ())
+                                        busy=away.keys if away is not None else (), express=EXPRESS_SESSIONS)
                 done, away = away, following
-                if done is not None:  # one pipeline step: start a batch, write the one before
-                    handled += sum(self._write(done))
+                if done is not None:  # one pipeline step: start a batch, write the one before (and the new sessions)
+                    handled += sum(self._write(done, following.express if following is not None else None))
                     backlog = following is not None and following.backlog
                     self.batch_now = next_batch_size(limit, self.batch, backlog, time.monotonic() - began)
                 if (away is None or self.pool is None or self._stop.is_set() or self.lock.wanted
@@ -186,8 +189,8 @@ class DeriveWorker:
                     part.cancel()
         return handled
 
-    def _write(self, batch: Batch) -> tuple[int, int]:
-        derived, failed = finish_batch(self.store, batch)
+    def _write(self, batch: Batch, along: Batch | None = None) -> tuple[int, int]:
+        derived, failed = finish_batch(self.store, batch, along)
         self.stats.sessions_derived += derived
         self.stats.derive_failures += failed
         self._count_time()
