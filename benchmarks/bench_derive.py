@@ -7,7 +7,7 @@ load, where live sessions are re-derived again and again) and derived in cycles 
 inline on this thread (`derive_processes` = 0) and with 1 and 2 worker processes.
 
     .venv/bin/python -m benchmarks.bench_derive [--events 100000] [--rounds 3] [--batch 250 1000]
-        [--processes 0 1 2] [--steady 30000]
+        [--processes 0 1 2] [--steady 30000 [--statements 20]]
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import re
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
 from pathlib import Path
@@ -30,6 +31,43 @@ from videoinsights.simulate.generator import generate
 from videoinsights.store.duckdb.store import DuckDBStore
 
 PROJECT = "12345678"
+
+
+class TimedConnection:
+    """The derive connection with each statement's process CPU time added up by its first words
+    (`--statements`): which of a cycle's statements cost the most. Process CPU, because DuckDB runs a
+    statement on threads of its own too."""
+
+    def __init__(self, con: Any) -> None:
+        self._con = con
+        self.spent: dict[str, list[float]] = {}  # statement's first 90 characters -> [calls, CPU seconds]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+    def _timed(self, sql: str, run: Callable[[], Any]) -> Any:
+        started = time.process_time()
+        result = run()
+        entry = self.spent.setdefault(re.sub(r"\s+", " ", sql).strip()[:90], [0, 0.0])
+        entry[0] += 1
+        entry[1] += time.process_time() - started
+        return result
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        return self._timed(sql, lambda: self._con.execute(sql, *args))
+
+    def sql(self, sql: str, *args: Any) -> Any:
+        relation = self._con.sql(sql, *args)  # lazy: the reads run in to_arrow_table, timed here
+        table = self._timed(sql, relation.to_arrow_table)
+        return _Fetched(table)
+
+
+class _Fetched:
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def to_arrow_table(self) -> Any:
+        return self.table
 
 
 def measure(store: DuckDBStore, batch: int, rounds: int, processes: int) -> dict[str, float]:
@@ -99,6 +137,8 @@ def main() -> None:
     parser.add_argument("--steady", type=int, default=0, metavar="EVENTS",
                         help="then append EVENTS more in chunks, deriving after each (live sessions re-derived); "
                              "with the first --batch and --processes values")
+    parser.add_argument("--statements", type=int, default=0, metavar="N",
+                        help="with --steady: the N statements of the derive connection that took the most CPU")
     args = parser.parse_args()
     spd = round(args.rate * 86_400 / EVENTS_PER_SESSION)
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,12 +157,27 @@ def main() -> None:
                 print(f"| {batch} | {processes} | {r['sessions']:,.0f} | {r['wall_ms']:.2f} | {r['own_ms']:.2f} "
                       f"| {r['worker_ms']:.2f} |", flush=True)
         if args.steady:
+            timed = TimedConnection(store._dcon) if args.statements else None
+            if timed is not None:  # the store's derive connection, wrapped for this benchmark only
+                store._dcon = timed
             r = measure_steady(store, traffic, args.steady, args.batch[0], args.processes[0])
             print(f"steady: {args.steady:,} more events, {r['sessions']:,.0f} derivations (batch {args.batch[0]}, "
                   f"{args.processes[0]} workers): server-process CPU {r['own_ms']:.2f} ms / derivation, "
                   f"worker {r['worker_ms']:.2f}", flush=True)
+            if timed is not None:
+                print_statements(timed, r["sessions"], args.statements)
         store.close()
     print(f"load averages after: {loadavg()}")
+
+
+def print_statements(timed: TimedConnection, derivations: float, top: int) -> None:
+    total = sum(cpu for _, cpu in timed.spent.values())
+    print(f"derive connection's statements: {total * 1000 / derivations:.2f} ms CPU / derivation in all; "
+          f"the top {top}:")
+    print("| calls | CPU ms / derivation | share | statement |")
+    print("| --- | --- | --- | --- |")
+    for sql, (calls, cpu) in sorted(timed.spent.items(), key=lambda kv: -kv[1][1])[:top]:
+        print(f"| {calls:.0f} | {cpu * 1000 / derivations:.3f} | {cpu / total:.0%} | `{sql}` |")
 
 
 if __name__ == "__main__":

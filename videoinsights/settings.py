@@ -39,6 +39,8 @@ class Settings:
     # derivation
     derive_interval_ms: int = 250
     derive_batch_sessions: int = 250
+    # under a backlog, batches grow while a pipeline step (start one batch, write the one before) stays under this
+    derive_step_ms: int = 1500
     # worker processes for the pure part of derivation (0 = on the derive thread)
     derive_processes: int = 1
     # off: this server only ingests and answers; `videoinsights derive --shard K/N` processes derive (ClickHouse)
@@ -120,7 +122,10 @@ HELP: dict[str, str] = {
     "metrics_token": "When set, GET /metrics requires 'Authorization: Bearer <this token>'. Empty: /metrics is open.",
     "derive_interval_ms": "Longest wait of the derive thread between cycles when no commit wakes it.",
     "derive_batch_sessions": "Sessions derived per batch (one transaction); under a backlog, with worker processes, "
-    "batches grow up to 4x this while each step stays under 1 s.",
+    "batches grow up to 4x this while each step stays under `derive_step_ms`.",
+    "derive_step_ms": "Under a derivation backlog, batches grow while a pipeline step (read one batch, write the one "
+    "before) takes less than this, and shrink above twice this: larger batches derive more sessions per second of "
+    "CPU, shorter steps make new sessions visible sooner (docs/architecture.md).",
     "derive_in_server": "Run the derive thread in the server. Off (`serve --no-derive`): only on a ClickHouse store, "
                         "where `videoinsights derive --shard K/N` processes derive instead.",
     "alerts_in_server": "Evaluate alert rules (and send their webhooks) in this server. Off (`serve --no-alerts`): "

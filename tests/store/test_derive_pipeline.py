@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from tests.support.stores import open_store, rows
-from videoinsights.derive.engine import finish_batch, start_batch
+from videoinsights.derive.engine import derive_pending, finish_batch, start_batch
 from videoinsights.derive.worker import HandoffLock, next_batch_size
 from videoinsights.ingest.load import load_events
 from videoinsights.store.base import Store
@@ -49,6 +50,48 @@ def test_a_session_dirtied_while_its_batch_is_away_is_derived_again(store_url: s
     store.close()
 
 
+def test_new_sessions_skip_the_pipeline_and_are_written_with_the_batch_away(store_url: str) -> None:
+    # Batch 1 ("a") is away in the workers; then "a" gets more events, "n1" and "n2" start and "old" (derived
+    # before) gets another event. The next start takes the never-derived "n1" and "n2" apart (express lane),
+    # derives them at once, and they are written with batch 1, a step before batch 2 ("old") is.
+    store = open_store(store_url)
+    load_events(store, "1", [connect("old", 1)])
+    first = start_batch(store, 10)
+    assert first is not None and finish_batch(store, first) == (1, 0)
+    load_events(store, "1", [connect("a", 1)])
+    with ThreadPoolExecutor(1) as pool:
+        away = start_batch(store, 10, pool, express=8)
+        assert away is not None and away.keys == [("1", "a")] and away.express is None  # nothing away: no lane
+        load_events(store, "1", [connect("a", 2), connect("n1", 1), connect("n2", 1), connect("old", 2)])
+        following = start_batch(store, 10, pool, busy=away.keys, express=8)
+        assert following is not None and following.keys == [("1", "old")]
+        assert following.express is not None and following.express.keys == [("1", "n1"), ("1", "n2")]
+        load_events(store, "1", [connect("n2", 2)])  # "n2" receives more after its read ...
+        store.absorb_new_events()  # ... absorbed (as the next start would) before batch 1 and the lane are written
+        assert finish_batch(store, away, following.express) == (3, 0)
+        assert connections(store) == [("a", "c1"), ("n1", "c1"), ("n2", "c1"), ("old", "c1")]
+        # "a" had events absorbed after its read, "n2" too (after its own, later one); "n1" did not: clean
+        assert sorted(store.dirty_sessions(10)) == [("1", "a"), ("1", "n2"), ("1", "old")]
+        assert finish_batch(store, following) == (1, 0)
+    assert sorted(store.dirty_sessions(10)) == [("1", "a"), ("1", "n2")]
+    assert derive_pending(store, 10) == (2, 0)
+    assert connections(store) == [("a", "c1"), ("a", "c2"), ("n1", "c1"), ("n2", "c1"), ("n2", "c2"),
+                                  ("old", "c1"), ("old", "c2")]
+    assert store.dirty_session_count() == 0
+    store.close()
+
+
+def test_only_never_derived_sessions_are_asked_for(store_url: str) -> None:
+    store = open_store(store_url)
+    load_events(store, "1", [connect("old", 1)])
+    assert derive_pending(store, 10) == (1, 0)
+    load_events(store, "1", [connect("old", 2), connect("new", 1)])
+    store.absorb_new_events()
+    assert store.dirty_sessions(10, never_derived=True) == [("1", "new")]
+    assert store.dirty_sessions(10) == [("1", "new"), ("1", "old")]
+    store.close()
+
+
 def test_a_batch_written_with_nothing_absorbed_meanwhile_leaves_its_sessions_clean(tmp_path) -> None:
     store = DuckDBStore(str(tmp_path / "vi.duckdb"))
     load_events(store, "1", [connect("a", 1), connect("b", 1)])
@@ -62,16 +105,21 @@ def test_a_batch_written_with_nothing_absorbed_meanwhile_leaves_its_sessions_cle
 
 
 def test_batches_grow_under_a_backlog_while_steps_stay_quick() -> None:
-    # base 250: a batch behind which as many others waited, whose step took 0.4 s, doubles, up to 4 x 250
-    assert next_batch_size(250, 250, backlog=True, step_s=0.4) == 500
-    assert next_batch_size(500, 250, backlog=True, step_s=0.4) == 1000
-    assert next_batch_size(1000, 250, backlog=True, step_s=0.4) == 1000
+    # base 250, step bound 1 s: a batch behind which as many others waited, whose step took 0.4 s, doubles,
+    # up to 4 x 250
+    assert next_batch_size(250, 250, backlog=True, step_s=0.4, bound_s=1.0) == 500
+    assert next_batch_size(500, 250, backlog=True, step_s=0.4, bound_s=1.0) == 1000
+    assert next_batch_size(1000, 250, backlog=True, step_s=0.4, bound_s=1.0) == 1000
     # a step between 1 and 2 s keeps the size; over 2 s halves it, never below the base
-    assert next_batch_size(1000, 250, backlog=True, step_s=1.5) == 1000
-    assert next_batch_size(1000, 250, backlog=True, step_s=2.5) == 500
-    assert next_batch_size(250, 250, backlog=True, step_s=9.0) == 250
+    assert next_batch_size(1000, 250, backlog=True, step_s=1.5, bound_s=1.0) == 1000
+    assert next_batch_size(1000, 250, backlog=True, step_s=2.5, bound_s=1.0) == 500
+    assert next_batch_size(250, 250, backlog=True, step_s=9.0, bound_s=1.0) == 250
     # once fewer than a batch more wait, back to the base
-    assert next_batch_size(1000, 250, backlog=False, step_s=0.1) == 250
+    assert next_batch_size(1000, 250, backlog=False, step_s=0.1, bound_s=1.0) == 250
+    # with a bound of 1.5 s (derive_step_ms' default) a 1.2 s step still grows, a 2.5 s one keeps, 3.5 s halves
+    assert next_batch_size(250, 250, backlog=True, step_s=1.2, bound_s=1.5) == 500
+    assert next_batch_size(500, 250, backlog=True, step_s=2.5, bound_s=1.5) == 500
+    assert next_batch_size(500, 250, backlog=True, step_s=3.5, bound_s=1.5) == 250
 
 
 def test_a_batch_says_whether_as_many_others_wait_behind_it(tmp_path) -> None:

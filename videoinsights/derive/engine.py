@@ -43,43 +43,81 @@ class Batch:
     parts: list[Future[DerivedPart]]
     backlog: bool = False  # at least as many other dirty sessions were waiting (derive/worker.py grows batches)
     quality: QualityThresholds | None = None  # thresholds for the store's sample scoring (None: not scored)
+    # Never-derived sessions read with this batch but derived at once, here, to be written with the batch before
+    # (start_batch's `express`): a new session is visible one pipeline step sooner.
+    express: Batch | None = None
 
 
 def start_batch(store: Store, limit: int, pool: Executor | None = None, quality: QualityThresholds | None = None,
-                scoring: bool = True, busy: Collection[SessionKey] = ()) -> Batch | None:
+                scoring: bool = True, busy: Collection[SessionKey] = (), express: int = 0) -> Batch | None:
     """Fold new commits in, pick up to `limit` dirty sessions (not those in `busy`, a batch still away) and
     read their inputs. With `pool` (worker processes) the derivation runs there, outside this process's
-    interpreter lock, while the caller goes on (e.g. writes the previous batch); without, it runs now."""
+    interpreter lock, while the caller goes on (e.g. writes the previous batch); without, it runs now.
+
+    With `express` (and a batch away in `busy`), up to that many never-derived sessions are taken apart and
+    derived now, on this thread: `Batch.express`, for the caller to write with the batch away (finish_batch's
+    `along`) instead of a step later. New sessions are few and small (a few a second at 10,000 events/s)."""
     store.absorb_new_events()
     away = set(busy)
-    waiting = [k for k in store.dirty_sessions(2 * limit + len(away)) if k not in away]
+    fresh: list[SessionKey] = []
+    if express and away and pool is not None:
+        fresh = [k for k in store.dirty_sessions(express + len(away), never_derived=True) if k not in away][:express]
+    skip = away | set(fresh)
+    waiting = [k for k in store.dirty_sessions(2 * limit + len(skip)) if k not in skip]
     keys, backlog = waiting[:limit], len(waiting) >= 2 * limit
+    if not keys:  # nothing else waits: the new sessions are this batch (derived by the pool as usual)
+        keys, fresh = fresh, []
     if not keys:
         return None
     loaded_seq = store.derived_seq
-    events = store.load_session_event_table(keys)
-    stats = store.load_stats_table(keys)
+    events = store.load_session_event_table(keys + fresh)
+    stats = store.load_stats_table(keys + fresh)
     # Quality: lifecycle issues here (derive/quality.py), sample scores and issues by the store in replace_derived
     # (docs/quality.md); `scoring` off only for bench_load's comparison.
     q = (quality or QualityThresholds()) if scoring else None
     if pool is None:
-        done: Future[DerivedPart] = Future()
-        done.set_result(derive_tables(keys, events, stats, q))
-        return Batch(keys, loaded_seq, [done], backlog, q)
+        return Batch(keys, loaded_seq, [_done(derive_tables(keys, events, stats, q))], backlog, q)
+    ahead = None
+    if fresh:
+        events, fresh_events = _apart(events, fresh)
+        stats, fresh_stats = _apart(stats, fresh)
+        ahead = Batch(fresh, loaded_seq, [_done(derive_tables(fresh, fresh_events, fresh_stats, q))], False, q)
     parts = [pool.submit(derive_tables, *part, q) for part in _split(keys, events, stats, POOL_CHUNKS)]
-    return Batch(keys, loaded_seq, parts, backlog, q)
+    return Batch(keys, loaded_seq, parts, backlog, q, ahead)
 
 
-def finish_batch(store: Store, batch: Batch) -> tuple[int, int]:
-    """Wait for a batch's derivations and write them; return (derived, failed). Raises what a worker raised
+def _done(part: DerivedPart) -> Future[DerivedPart]:
+    done: Future[DerivedPart] = Future()
+    done.set_result(part)
+    return done
+
+
+def _apart(table: pa.Table, keys: list[SessionKey]) -> tuple[pa.Table, pa.Table]:
+    """(rows of other sessions, rows of these sessions). Keys are matched as project id, a unit separator and
+    session id: project ids are ours (digits or UUIDs), so no two keys join to the same string."""
+    def joined(project: Any, session: Any) -> Any:
+        return pc.binary_join_element_wise(project, session, "\x1f")
+    wanted = pa.array([f"{p}\x1f{s}" for p, s in keys], pa.string())
+    mask = pc.is_in(joined(table["project_id"], table["session_id"]), value_set=wanted)
+    return table.filter(pc.invert(mask)), table.filter(mask)
+
+
+def finish_batch(store: Store, batch: Batch, along: Batch | None = None) -> tuple[int, int]:
+    """Wait for a batch's derivations and write them, with those of `along` (a later batch's express lane,
+    already derived) in the same transaction; return (derived, failed). Raises what a worker raised
     (BrokenProcessPool when one died): then nothing of the batch is written and its sessions stay dirty."""
-    parts = [future.result() for future in batch.parts]
+    batches = [batch] if along is None else [batch, along]
+    parts = [future.result() for b in batches for future in b.parts]
     # Each worker's tables as they are: their column types are inferred from the values, and may differ
     # (an all-int column in one part, double in another); the store casts each to its columns.
     names = {name for tables, _, _ in parts for name in tables}
     by_table = {name: [t[name] for t, _, _ in parts if name in t] for name in names}
+    keys = [k for b in batches for k in b.keys]
+    loaded: int | list[int] = batch.loaded_seq
+    if along is not None:  # each batch's sessions against the watermark of their own read
+        loaded = [b.loaded_seq for b in batches for _ in b.keys]
     # Failed sessions are cleared too (their old rows removed); a later event retries them.
-    store.replace_derived(batch.keys, by_table, batch.quality, batch.loaded_seq)
+    store.replace_derived(keys, by_table, batch.quality, loaded)
     return sum(p[1] for p in parts), sum(p[2] for p in parts)
 
 

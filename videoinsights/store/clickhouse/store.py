@@ -382,14 +382,15 @@ class ClickHouseStore:
         return bool(self.client.query_rows("SELECT 1 FROM session_bounds WHERE project_id = {p:String} LIMIT 1",
                                            {"p": project_id}))
 
-    def dirty_sessions(self, limit: int) -> list[SessionKey]:
-        """Sessions never derived first, then the ones dirtied longest ago (as on DuckDB); remembers the
-        tokens read, which replace_derived() clears."""
+    def dirty_sessions(self, limit: int, never_derived: bool = False) -> list[SessionKey]:
+        """Sessions never derived first, then the ones dirtied longest ago (as on DuckDB; `never_derived`: only
+        those); remembers the tokens read, which replace_derived() clears."""
+        having = "HAVING NOT derived" if never_derived else ""
         rows = self.client.query_rows(
             f"""SELECT project_id, session_id, groupArray(token), min(dirtied_at) AS first,
                        (project_id, session_id) IN (SELECT project_id, session_id FROM sessions) AS derived
                 FROM ({_LIVE_TOKENS.format(shard=self._shard_filter())})
-                GROUP BY project_id, session_id
+                GROUP BY project_id, session_id {having}
                 ORDER BY derived, first, project_id, session_id LIMIT {int(limit)}""")
         with self._tokens_lock:
             for p, s, tokens, _, _ in rows:
@@ -440,7 +441,8 @@ class ClickHouseStore:
                          for n, c in zip(table.column_names, table.columns, strict=True)})
 
     def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]],
-                        quality: QualityThresholds | None = None, loaded_seq: int | None = None) -> None:
+                        quality: QualityThresholds | None = None,
+                        loaded_seq: int | Sequence[int] | None = None) -> None:
         """Swap in the new derived rows of these sessions, then clear the dirty tokens read for them.
 
         With `quality`, score the sessions' samples here, in Python (store/clickhouse/quality.py). `loaded_seq`

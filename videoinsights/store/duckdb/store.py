@@ -545,9 +545,10 @@ class DuckDBStore:
                 total += os.path.getsize(path)
         return total
 
-    def dirty_sessions(self, limit: int) -> list[SessionKey]:
+    def dirty_sessions(self, limit: int, never_derived: bool = False) -> list[SessionKey]:
         """Sessions never derived first (invisible in the API until then, and derived once each), then the
-        ones dirtied longest ago, so that a busy backlog of live sessions never starves a new one.
+        ones dirtied longest ago, so that a busy backlog of live sessions never starves a new one. With
+        `never_derived`, only those never derived (the derive loop's express lane, derive/engine.py).
 
         An idle server's derive thread asks four times a second: an empty dirty set is answered without
         touching `sessions`, and otherwise only the dirty sessions' rows of it are looked up (their ids
@@ -557,13 +558,14 @@ class DuckDBStore:
         # fetchall: a result left unfinished (fetchone) blocks the connection's next register()
         if not con.execute("SELECT EXISTS (SELECT 1 FROM dirty_sessions)").fetchall()[0][0]:
             return []
+        derived = """(d.project_id, d.session_id) IN (
+                       SELECT project_id, session_id FROM sessions
+                       WHERE session_id IN (SELECT session_id FROM dirty_sessions))"""
+        where, order = (f"WHERE NOT {derived}", "") if never_derived else ("", f"{derived}, ")
         rows = con.execute(
-            """SELECT d.project_id, d.session_id FROM dirty_sessions d
-               ORDER BY (d.project_id, d.session_id) IN (
-                          SELECT project_id, session_id FROM sessions
-                          WHERE session_id IN (SELECT session_id FROM dirty_sessions)),
-                        d.dirtied_seq, d.project_id, d.session_id
-               LIMIT ?""",
+            f"""SELECT d.project_id, d.session_id FROM dirty_sessions d {where}
+                ORDER BY {order}d.dirtied_seq, d.project_id, d.session_id
+                LIMIT ?""",
             [limit],
         ).fetchall()
         return [(p, s) for p, s in rows]
@@ -613,13 +615,15 @@ class DuckDBStore:
         ).to_arrow_table()
 
     def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]],
-                        quality: QualityThresholds | None = None, loaded_seq: int | None = None) -> None:
+                        quality: QualityThresholds | None = None,
+                        loaded_seq: int | Sequence[int] | None = None) -> None:
         """Swap in the new derived rows of these sessions (derive/rows.py: table name -> parts of its rows)
         and refresh the rollups of every day they touch, before or after. With `quality`, score the sessions'
         samples and detect their sample issues here, from the new rows (store/duckdb/quality.py).
 
-        `loaded_seq` is the watermark (`derived_seq`) when their inputs were read: a session that commits
-        absorbed since then dirtied again stays dirty (a pipelined engine absorbs while a batch is away)."""
+        `loaded_seq` is the watermark (`derived_seq`) when their inputs were read, one for all keys or one per
+        key: a session that commits absorbed since then dirtied again stays dirty (a pipelined engine absorbs
+        while a batch is away, and writes the sessions of its express lane, read later, with it)."""
         con = self._dcon
         self._keys_now = None  # made in the transaction below, which may roll back: never reused
         con.execute("BEGIN")
@@ -643,18 +647,30 @@ class DuckDBStore:
             con.execute(
                 "DELETE FROM dirty_sessions WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
             )
-            if loaded_seq is not None and loaded_seq < self._derived_seq:
-                con.execute(
-                    f"""INSERT OR IGNORE INTO dirty_sessions SELECT n.project_id, n.session_id, min(n.seq)
-                        FROM {_NEW_ROWS} n JOIN keys k ON n.project_id = k.project_id AND n.session_id = k.session_id
-                        GROUP BY n.project_id, n.session_id""",
-                    {"lo": loaded_seq, "hi": self._derived_seq},
-                )
+            seqs = [loaded_seq] * len(keys) if isinstance(loaded_seq, int) else loaded_seq
+            if seqs and min(seqs) < self._derived_seq:
+                self._remark_dirty(keys, seqs)
             con.execute("COMMIT")
             self._bump()
         except BaseException:
             self._rollback(con)
             raise
+
+    def _remark_dirty(self, keys: Sequence[SessionKey], seqs: Sequence[int]) -> None:
+        """Mark dirty again the keys with commits absorbed after their inputs were read (seqs: derived_seq then)."""
+        con = self._dcon
+        con.register("loaded_in", pa.table({"project_id": [k[0] for k in keys], "session_id": [k[1] for k in keys],
+                                            "loaded_seq": pa.array(seqs, pa.int64())}))
+        try:
+            con.execute(
+                f"""INSERT OR IGNORE INTO dirty_sessions SELECT n.project_id, n.session_id, min(n.seq)
+                    FROM {_NEW_ROWS} n JOIN loaded_in k ON n.project_id = k.project_id AND n.session_id = k.session_id
+                    WHERE n.seq > k.loaded_seq
+                    GROUP BY n.project_id, n.session_id""",
+                {"lo": min(seqs), "hi": self._derived_seq},
+            )
+        finally:
+            con.unregister("loaded_in")
 
     def _record_touched(self, create: bool) -> None:
         """Record what the sessions in `keys` contribute to, in temp tables: the endpoint groups (project, day,
