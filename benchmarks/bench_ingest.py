@@ -84,9 +84,10 @@ def cpu_by_part(before: dict[int, float], after: dict[int, float], names: dict[i
 
 
 def bench_http(seconds: float, clients: int, python: str | None = None,
-               py_spy: str | None = None) -> tuple[float, list[float], float, float, dict[str, float]]:
-    """events/s acknowledged, request latencies (ms), freshness (ms), server CPU ms per 1,000 events, and
-    that CPU by part."""
+               py_spy: str | None = None) -> tuple[float, list[float], float, float, dict[str, float],
+                                                   dict[str, float]]:
+    """events/s acknowledged, request latencies (ms), freshness (ms), server CPU ms per 1,000 events, that
+    CPU by part, and the server's commit and derivation counters at the end of the load."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
         project = create_project(db)
@@ -122,6 +123,7 @@ def bench_http(seconds: float, clients: int, python: str | None = None,
         for t in threads:
             t.join()
         elapsed = time.monotonic() - started
+        grouping = counters(server.url)
         cpu = cpu_seconds(server.proc.pid) - cpu0  # includes the derive thread's share, as a real server has
         parts = cpu_by_part(threads0, thread_cpu(server.proc.pid), thread_names(server.proc.pid))
         if spy:
@@ -129,7 +131,20 @@ def bench_http(seconds: float, clients: int, python: str | None = None,
         freshness = measure_freshness(server.url, pid, secret)
         server.stop()
         per_k = 1000 * 1000 / max(1, sum(acked))
-        return sum(acked) / elapsed, latencies, freshness, cpu * per_k, {k: v * per_k for k, v in parts.items()}
+        return (sum(acked) / elapsed, latencies, freshness, cpu * per_k, {k: v * per_k for k, v in parts.items()},
+                grouping)
+
+
+def counters(url: str) -> dict[str, float]:
+    """The server's commit and derivation counters (/metrics), to say how the work was grouped."""
+    wanted = {"videoinsights_commits_total": "commits", "videoinsights_sessions_derived_total": "derivations",
+              "videoinsights_derive_seconds_total": "derive s"}
+    values = {}
+    for line in httpx.get(f"{url}/metrics").text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in wanted:
+            values[wanted[name]] = float(value)
+    return values
 
 
 def measure_freshness(url: str, pid: str, secret: str, rounds: int = 5) -> float:
@@ -176,7 +191,7 @@ def main() -> None:
     print(f"direct append (decode + validate + append, 1,000-row batches): {direct:,.0f} events/s")
     runs = [("baseline", args.baseline_python), ("ours", None)] if args.baseline_python else [("ours", None)]
     for label, python in runs:
-        rate, latencies, freshness, cpu_ms, parts = bench_http(args.seconds, args.clients, python,
+        rate, latencies, freshness, cpu_ms, parts, grouping = bench_http(args.seconds, args.clients, python,
                                                                args.py_spy if python is None else None)
         print(f"[{label}] POST /v1/events ({args.clients} clients, 1,000-event batches): {rate:,.0f} events/s, "
               f"server CPU {cpu_ms:.0f} ms per 1,000 events; request p50 {statistics.median(latencies):.1f} ms, "
@@ -184,6 +199,7 @@ def main() -> None:
               f"load average {os.getloadavg()[0]:.2f}")
         print(f"[{label}] server CPU ms per 1,000 events by thread: "
               + ", ".join(f"{k} {v:.1f}" for k, v in parts.items()))
+        print(f"[{label}] " + ", ".join(f"{k} {v:,.0f}" for k, v in grouping.items()))
 
 
 if __name__ == "__main__":

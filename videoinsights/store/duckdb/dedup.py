@@ -50,6 +50,12 @@ def _translate(exc: sqlite3.Error | OverflowError) -> Exception:
     return exc
 
 
+def _ordinals(days: Sequence[date]) -> list[int]:
+    """Each day as its ordinal (a batch has few distinct days: each is converted once)."""
+    seen: dict[date, int] = {}
+    return [seen[d] if d in seen else seen.setdefault(d, d.toordinal()) for d in days]
+
+
 class DedupKeys:
     """The set of (project_id, event_id) already stored, with each key's event day for the purge.
 
@@ -82,6 +88,29 @@ class DedupKeys:
             except FileNotFoundError:
                 pass
 
+    def claim_all(self, project_ids: Sequence[str], event_ids: Sequence[str], days: Sequence[date]) -> bool:
+        """Open a transaction adding every key, if none is stored yet nor given twice; else add nothing, open
+        nothing and return False (then `claim` says which are new).
+
+        The common case (fresh events) in one statement: each key is inserted straight into the B-tree, where
+        `claim` stages them in a temp table and probes it first (about 40% less CPU per event, measured in
+        docs/benchmarks.md "Stats-only ingest"). A key refused by the B-tree does not count as a change."""
+        con = self._con
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        try:
+            before = con.total_changes
+            con.executemany("INSERT OR IGNORE INTO keys VALUES (?, ?, ?)",
+                            zip(project_ids, event_ids, _ordinals(days), strict=True))
+            if con.total_changes - before == len(event_ids):
+                return True
+        except (sqlite3.Error, OverflowError, AttributeError, ValueError):
+            pass  # `claim` fails the same way and says why
+        self.rollback()
+        return False
+
     def claim(self, project_ids: Sequence[str], event_ids: Sequence[str], days: Sequence[date]) -> set[Key]:
         """Open a transaction adding the keys not yet stored, and return those (each once).
 
@@ -93,7 +122,7 @@ class DedupKeys:
             raise _translate(exc) from exc
         try:
             con.executemany("INSERT INTO incoming VALUES (?, ?, ?)",
-                            zip(project_ids, event_ids, (d.toordinal() for d in days), strict=True))
+                            zip(project_ids, event_ids, _ordinals(days), strict=True))
             new = con.execute(
                 "SELECT DISTINCT project_id, event_id FROM incoming i WHERE NOT EXISTS"
                 " (SELECT 1 FROM keys k WHERE k.project_id = i.project_id AND k.event_id = i.event_id)"
