@@ -39,8 +39,6 @@ class Settings:
     # derivation
     derive_interval_ms: int = 250
     derive_batch_sessions: int = 250
-    # commits of stats samples only, of sessions derived lately, are derived within this (0: at once)
-    derive_stats_settle_ms: int = 1000
     # worker processes for the pure part of derivation (0 = on the derive thread)
     derive_processes: int = 1
     # off: this server only ingests and answers; `videoinsights derive --shard K/N` processes derive (ClickHouse)
@@ -121,9 +119,6 @@ HELP: dict[str, str] = {
     "derive_interval_ms": "Longest wait of the derive thread between cycles when no commit wakes it.",
     "derive_batch_sessions": "Sessions derived per batch (one transaction); under a backlog, with worker processes, "
     "batches grow up to 4x this while each step stays under 1 s.",
-    "derive_stats_settle_ms": "A commit holding only stats samples of sessions derived lately is derived within "
-    "this many ms instead of at once, so that a stream of them takes few derive cycles (0: at once). Lifecycle "
-    "events and new sessions are derived at once.",
     "derive_in_server": "Run the derive thread in the server. Off (`serve --no-derive`): only on a ClickHouse store, "
                         "where `videoinsights derive --shard K/N` processes derive instead.",
     "derive_processes": "Worker processes that compute session derivations, beside the server's interpreter lock "

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 from videoinsights.derive.engine import Batch, finish_batch, start_batch
 from videoinsights.derive.quality import QualityThresholds
-from videoinsights.derive.settle import StatsSettle
 from videoinsights.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -98,13 +97,10 @@ class DeriveWorker:
 
     A cycle that fails for a reason outside one session (a worker killed, the store refusing the
     write) is logged and counted, and the loop backs off (`interval` doubled per failure in a row,
-    up to MAX_BACKOFF_S) instead of re-picking the same sessions at once; a broken pool is replaced.
-
-    Commits of stats samples of sessions derived lately don't start a cycle at once but within `settle_s`
-    (derive/settle.py), so that a stream of them is derived in few cycles; other commits do."""
+    up to MAX_BACKOFF_S) instead of re-picking the same sessions at once; a broken pool is replaced."""
 
     def __init__(self, store: Store, stats: DeriveStats, lock: HandoffLock, batch: int, interval: float,
-                 processes: int = 0, quality: QualityThresholds | None = None, settle_s: float = 0.0) -> None:
+                 processes: int = 0, quality: QualityThresholds | None = None) -> None:
         self.store, self.stats, self.lock = store, stats, lock
         self.quality = quality  # issue thresholds (settings quality_*, docs/quality.md)
         self.batch, self.interval = batch, interval
@@ -112,7 +108,6 @@ class DeriveWorker:
         self.processes = processes
         self.pool = self._new_pool()
         self.failures_in_a_row = 0
-        self.settle = StatsSettle(settle_s)
         self._clock = time.monotonic()  # derive_seconds counted up to here
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -128,13 +123,9 @@ class DeriveWorker:
     def start(self) -> None:
         self._thread.start()
 
-    def wake(self, urgent: bool = True) -> None:
-        """New commits are there: derive them now rather than at the next interval, or (not `urgent`: stats of
-        sessions derived lately, StatsSettle.urgent) within the settle window."""
-        if urgent:
-            self._wake.set()
-        else:
-            self.settle.defer()
+    def wake(self) -> None:
+        """New commits are there: derive them now rather than at the next interval."""
+        self._wake.set()
 
     def stop(self) -> None:
         """Stop the loop, then derive whatever is still dirty (a graceful stop leaves nothing behind)."""
@@ -150,7 +141,6 @@ class DeriveWorker:
         """One run of batches (for up to RUN_S), pipelined over the workers; returns how many sessions it
         handled (derived or failed), 0 when it failed."""
         self._clock = time.monotonic()
-        self.settle.cycle_starts()
         handled = 0
         try:
             with self.lock:
@@ -198,7 +188,6 @@ class DeriveWorker:
 
     def _write(self, batch: Batch) -> tuple[int, int]:
         derived, failed = finish_batch(self.store, batch)
-        self.settle.derived(batch.keys)
         self.stats.sessions_derived += derived
         self.stats.derive_failures += failed
         self._count_time()
@@ -233,26 +222,9 @@ class DeriveWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
-            handled = self.cycle()
+            if self.cycle():
+                continue
             if self.failures_in_a_row:  # new commits don't cut a backoff short: they come all the time
                 self._stop.wait(self.backoff())
-            elif handled and self._more_waiting():
-                continue
             else:
-                self._idle()
-
-    def _more_waiting(self) -> bool:
-        """After a cycle that derived something: start the next at once? Yes while sessions are still dirty (a
-        backlog); commits since are for `_idle` to time (always at once without a settle window, as before)."""
-        return self.settle.window_s <= 0 or self.store.dirty_session_count() > 0
-
-    def _idle(self) -> None:
-        """Wait for a commit that wakes the thread, for deferred commits to fall due (StatsSettle), or, with
-        none deferred, for `interval` (commits made elsewhere, e.g. by another process, are found by polling)."""
-        poll_at = time.monotonic() + self.interval
-        while not self._wake.is_set():
-            due = self.settle.due_in()
-            wait = due if due is not None else poll_at - time.monotonic()
-            if wait <= 0:
-                return
-            self._wake.wait(wait)
+                self._wake.wait(self.interval)

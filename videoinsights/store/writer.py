@@ -67,8 +67,7 @@ class Writer:
         self.derive_lock = HandoffLock()
         self.deriver = DeriveWorker(store, self.stats, self.derive_lock, settings.derive_batch_sessions,
                                     settings.derive_interval_ms / 1000, settings.derive_processes,
-                                    QualityThresholds.from_settings(settings),
-                                    settings.derive_stats_settle_ms / 1000)
+                                    QualityThresholds.from_settings(settings))
 
     # -- API used by other threads ----------------------------------------
     def start(self) -> None:
@@ -164,7 +163,7 @@ class Writer:
                 a.future.set_exception(exc)
             return
         self.stats.commits += 1
-        self.deriver.wake(self.deriver.settle.urgent(a.columns for a in appends))
+        self.deriver.wake()
         for a, flags in zip(appends, result.inserted, strict=True):
             new = sum(flags)
             self.stats.events_inserted += new
