@@ -6,6 +6,7 @@ server's CPU time per 1,000 events (less sensitive than throughput to a busy mac
     .venv/bin/python -m benchmarks.bench_ingest [--seconds 10] [--clients 8]
         [--baseline-python /work/main/.venv/bin/python]   # that checkout's server first, same bodies
         [--py-spy /tmp/ingest.txt]                         # py-spy the server (raw folded stacks)
+        [--overlapping]                                    # the bodies of before 2026-12-02 15:00 (see stats_batch)
 """
 
 from __future__ import annotations
@@ -29,12 +30,22 @@ from videoinsights.ingest.fast import fast_validate
 from videoinsights.store.duckdb.store import DuckDBStore
 
 BATCH = 1000
+SESSIONS = 50  # per client: its n-th body is for session n % SESSIONS
+BODIES = 400  # per client
+ROUND_MS = BATCH * 1000  # the time one body's samples span
 
 
-def stats_batch(worker: int, n: int, now: int) -> list[dict]:
+def stats_batch(worker: int, n: int, now: int, overlapping: bool = False) -> list[dict]:
+    """The n-th body of a client: 1,000 publisherStats of one of its sessions, 20 streams, one sample a second.
+
+    A session's later bodies carry its streams' later samples, as a real client sends them (round n // SESSIONS
+    is ROUND_MS after the one before). With `overlapping` (the bodies before 2026-12-02 15:00), every round
+    re-sent the same timestamps for the same streams under new ids: each commit then re-linked its streams'
+    quality samples (store/duckdb/quality.py, `_REDO` and `_SET_PREV`), a cost real traffic does not have."""
+    shift = 0 if overlapping else (BODIES // SESSIONS - 1 - n // SESSIONS) * ROUND_MS
     return [
-        {"id": f"w{worker}-{n}-{i}", "type": "publisherStats", "sessionId": f"sess-{worker}-{n % 50}",
-         "timestamp": now - 1000 * i, "streamId": f"stream-{worker}-{i % 20}", "videoBitrateKbps": 300.0 + i,
+        {"id": f"w{worker}-{n}-{i}", "type": "publisherStats", "sessionId": f"sess-{worker}-{n % SESSIONS}",
+         "timestamp": now - shift - 1000 * i, "streamId": f"stream-{worker}-{i % 20}", "videoBitrateKbps": 300.0 + i,
          "audioBitrateKbps": 40.0, "videoLatencyMs": 80.0 + i % 300, "audioLatencyMs": 60.0,
          "videoPacketLoss": 0.01, "audioPacketLoss": 0.0, "videoResolution": "1280x720", "hasVideo": True}
         for i in range(BATCH)
@@ -83,17 +94,18 @@ def cpu_by_part(before: dict[int, float], after: dict[int, float], names: dict[i
     return parts
 
 
-def bench_http(seconds: float, clients: int, python: str | None = None,
-               py_spy: str | None = None) -> tuple[float, list[float], float, float, dict[str, float]]:
-    """events/s acknowledged, request latencies (ms), freshness (ms), server CPU ms per 1,000 events, and
-    that CPU by part."""
+def bench_http(seconds: float, clients: int, python: str | None = None, py_spy: str | None = None,
+               overlapping: bool = False) -> tuple[float, list[float], float, float, dict[str, float],
+                                                   dict[str, float]]:
+    """events/s acknowledged, request latencies (ms), freshness (ms), server CPU ms per 1,000 events, that
+    CPU by part, and the server's commit and derivation counters at the end of the load."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
         project = create_project(db)
         server = ServerProcess(db, python=python)
         pid, secret = str(project["projectId"]), project["apiSecret"]
         now = int(time.time() * 1000)
-        bodies = [[orjson.dumps(stats_batch(w, n, now)) for n in range(400)] for w in range(clients)]
+        bodies = [[orjson.dumps(stats_batch(w, n, now, overlapping)) for n in range(BODIES)] for w in range(clients)]
         latencies: list[float] = []
         acked = [0] * clients
         stop = time.monotonic() + seconds
@@ -122,6 +134,7 @@ def bench_http(seconds: float, clients: int, python: str | None = None,
         for t in threads:
             t.join()
         elapsed = time.monotonic() - started
+        grouping = counters(server.url)
         cpu = cpu_seconds(server.proc.pid) - cpu0  # includes the derive thread's share, as a real server has
         parts = cpu_by_part(threads0, thread_cpu(server.proc.pid), thread_names(server.proc.pid))
         if spy:
@@ -129,7 +142,20 @@ def bench_http(seconds: float, clients: int, python: str | None = None,
         freshness = measure_freshness(server.url, pid, secret)
         server.stop()
         per_k = 1000 * 1000 / max(1, sum(acked))
-        return sum(acked) / elapsed, latencies, freshness, cpu * per_k, {k: v * per_k for k, v in parts.items()}
+        return (sum(acked) / elapsed, latencies, freshness, cpu * per_k, {k: v * per_k for k, v in parts.items()},
+                grouping)
+
+
+def counters(url: str) -> dict[str, float]:
+    """The server's commit and derivation counters (/metrics), to say how the work was grouped."""
+    wanted = {"videoinsights_commits_total": "commits", "videoinsights_sessions_derived_total": "derivations",
+              "videoinsights_derive_seconds_total": "derive s"}
+    values = {}
+    for line in httpx.get(f"{url}/metrics").text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in wanted:
+            values[wanted[name]] = float(value)
+    return values
 
 
 def measure_freshness(url: str, pid: str, secret: str, rounds: int = 5) -> float:
@@ -148,12 +174,12 @@ def measure_freshness(url: str, pid: str, secret: str, rounds: int = 5) -> float
     return statistics.median(samples)
 
 
-def bench_direct(batches: int) -> float:
+def bench_direct(batches: int, overlapping: bool = False) -> float:
     """Baseline: the same decoding, validation and append, in-process, no HTTP, one batch per commit."""
     with tempfile.TemporaryDirectory() as tmp:
         store = DuckDBStore(str(Path(tmp) / "direct.duckdb"))
         now = int(time.time() * 1000)
-        raw = [orjson.dumps(stats_batch(0, n, now)) for n in range(batches)]
+        raw = [orjson.dumps(stats_batch(0, n, now, overlapping)) for n in range(batches)]
         started = time.monotonic()
         for body in raw:
             batch = fast_validate(body, "12345678", now, 0, now + 300_000, BATCH)
@@ -169,21 +195,25 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--baseline-python", help="also run the HTTP part with this interpreter's checkout, first")
+    parser.add_argument("--overlapping", action="store_true",
+                        help="each session's rounds repeat the same sample timestamps (the bodies used before)")
     parser.add_argument("--py-spy", help="record the server (ours) with py-spy into this file (raw folded stacks)")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
-    direct = bench_direct(100)
+    direct = bench_direct(100, args.overlapping)
     print(f"direct append (decode + validate + append, 1,000-row batches): {direct:,.0f} events/s")
     runs = [("baseline", args.baseline_python), ("ours", None)] if args.baseline_python else [("ours", None)]
     for label, python in runs:
-        rate, latencies, freshness, cpu_ms, parts = bench_http(args.seconds, args.clients, python,
-                                                               args.py_spy if python is None else None)
+        rate, latencies, freshness, cpu_ms, parts, grouping = bench_http(args.seconds, args.clients, python,
+                                                               args.py_spy if python is None else None,
+                                                               args.overlapping)
         print(f"[{label}] POST /v1/events ({args.clients} clients, 1,000-event batches): {rate:,.0f} events/s, "
               f"server CPU {cpu_ms:.0f} ms per 1,000 events; request p50 {statistics.median(latencies):.1f} ms, "
               f"p99 {percentile(latencies, 99):.1f} ms; freshness (ack -> derived), median of 5: {freshness:.0f} ms; "
               f"load average {os.getloadavg()[0]:.2f}")
         print(f"[{label}] server CPU ms per 1,000 events by thread: "
               + ", ".join(f"{k} {v:.1f}" for k, v in parts.items()))
+        print(f"[{label}] " + ", ".join(f"{k} {v:,.0f}" for k, v in grouping.items()))
 
 
 if __name__ == "__main__":

@@ -135,3 +135,44 @@ def test_a_schema_5_file_moves_its_keys_out_of_duckdb(tmp_path) -> None:
     con.close()
     assert stored(path) == [("1", "a"), ("1", "b"), ("1", "c")]
     assert os.stat(f"{path}.keys").st_mode & 0o077 == 0  # tenants' data: owner only, like the database
+
+
+def test_claim_all_adds_every_key_only_when_all_are_new(tmp_path) -> None:
+    """The one-statement path (`claim_all`) takes a call only if every key is new and distinct; otherwise it adds
+    nothing, and `claim` then says exactly which keys are new."""
+    from datetime import date
+
+    from videoinsights.store.duckdb.dedup import DedupKeys
+
+    keys = DedupKeys(str(tmp_path / "k"))
+    day = date(2026, 12, 2)
+    assert keys.claim_all(["1", "1"], ["a", "b"], [day, day])
+    keys.commit(1)
+    assert keys.event_ids() == {("1", "a"), ("1", "b")}
+    # "b" stored already: nothing of this call is added by claim_all, "c" only by claim
+    assert not keys.claim_all(["1", "1"], ["b", "c"], [day, day])
+    assert keys.event_ids() == {("1", "a"), ("1", "b")}
+    assert keys.claim(["1", "1"], ["b", "c"], [day, day]) == {("1", "c")}
+    keys.commit(2)
+    # the same new key twice in one call: refused by claim_all, claimed once by claim
+    assert not keys.claim_all(["1", "1"], ["d", "d"], [day, day])
+    assert keys.claim(["1", "1"], ["d", "d"], [day, day]) == {("1", "d")}
+    keys.commit(3)
+    assert keys.event_ids() == {("1", "a"), ("1", "b"), ("1", "c"), ("1", "d")}
+    keys.close()
+
+
+def test_a_group_commit_with_a_repeated_id_across_requests_stores_it_once(tmp_path) -> None:
+    """Two requests' batches committed together, the second repeating one id of the first and one stored
+    before: the first occurrence is new, the others are duplicates."""
+    from videoinsights.ingest.batch import validate_events
+
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    assert load_events(store, "1", [attempt("old")]).accepted == 1
+    first = validate_events([attempt("x"), attempt("y")], "1", NOW, NOW - DAY_MS, NOW + 60_000)
+    second = validate_events([attempt("y"), attempt("old"), attempt("z")], "1", NOW, NOW - DAY_MS, NOW + 60_000)
+    result = store.append_events([first.columns, second.columns])
+    assert result.inserted == [[True, True], [False, False, True]]
+    store.close()
+    assert stored(path) == [("1", "old"), ("1", "x"), ("1", "y"), ("1", "z")]

@@ -417,15 +417,16 @@ class DuckDBStore:
         assert keys is not None, "a read-only store takes no events"
         con = self._con  # reopens an invalidated database (replaying the WAL may need room)
         self._repair_keys()
-        new = keys.claim(*(batch_column(batches, c) for c in ("project_id", "event_id", "day")))
+        columns = [batch_column(batches, c) for c in ("project_id", "event_id", "day")]
         sizes = [len(b["event_id"]) for b in batches]
-        if not new:
-            keys.rollback()
-            return AppendResult([[False] * n for n in sizes])
-        if len(new) == sum(sizes):  # the common case: every row is new
+        if keys.claim_all(*columns):  # the common case: every row is new
             inserted = [[True] * n for n in sizes]
-            keep = [True] * len(new)
+            keep = [True] * sum(sizes)
         else:
+            new = keys.claim(*columns)
+            if not new:
+                keys.rollback()
+                return AppendResult([[False] * n for n in sizes])
             inserted, keep = _mark_fresh(batches, new)
         try:
             con.execute("BEGIN")
