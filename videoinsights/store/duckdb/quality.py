@@ -29,6 +29,7 @@ from videoinsights.domain.scoring import (
     VIDEO_GOOD_FPS,
     VIDEO_LOSS_WEIGHT,
 )
+from videoinsights.store.duckdb.quality_runs import CHECKS, absorb_runs
 
 IN_KEYS = "(project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
 BUCKET = "CAST(floor(score * 100) AS INTEGER)"  # the 0.01-wide score band of quality_buckets
@@ -126,14 +127,17 @@ WHERE NOT r.fresh AND (r.prev_ts IS DISTINCT FROM r.old_prev_ts OR r.prev_event_
   AND q.ekey = r.ekey AND q.ts = r.ts AND q.event_id = r.event_id"""
 
 
-def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int) -> None:
-    """Score the stats samples of commits (lo, hi] into quality_samples and quality_buckets (the caller's
+def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds: dict[str, float]) -> None:
+    """Score the stats samples of commits (lo, hi] into quality_samples and quality_buckets, and find the runs
+    of offending samples (these thresholds, quality_runs.run_thresholds) where they land (the caller's
     transaction, like stats_daily)."""
     con.execute(_NEW, {"lo": lo, "hi": hi})
     con.execute(_REDO)
     con.execute(_INSERT_NEW)
     con.execute(_ADD_BUCKETS)
     con.execute(_SET_PREV)
+    con.execute("CREATE OR REPLACE TEMP TABLE q_touch AS SELECT ekey, min(ts) AS m FROM q_new GROUP BY ekey")
+    absorb_runs(con, thresholds)
 
 
 # -- derive: roll up, percentile, issues --------------------------------------------------------------
@@ -264,67 +268,19 @@ LEFT JOIN subscribers u ON r.level = 'subscriber' AND u.project_id = r.project_i
 LEFT JOIN connections c ON r.level = 'connection' AND c.project_id = r.project_id AND c.session_id = r.session_id
                            AND c.connection_id = r.entity_id"""
 
-# issue type -> SQL of a sample's offending value, NULL when it does not offend (derive/quality.SAMPLE_CHECKS)
-_CHECK_SQL: dict[str, str] = {
-    "high_packet_loss": "CASE WHEN loss >= $packet_loss THEN loss END",
-    "high_rtt": "CASE WHEN rtt >= $rtt_ms THEN rtt END",
-    "high_jitter": "CASE WHEN jitter >= $jitter_ms THEN jitter END",
-    "low_bitrate": "CASE WHEN bpp < $min_bpp THEN bpp END",
-    "bandwidth_limited": "CASE WHEN qlr = 'bandwidth' THEN coalesce(vkbps, 0.0) END",
-    "cpu_limited": "CASE WHEN qlr = 'cpu' THEN coalesce(vkbps, 0.0) END",
-    "low_frame_rate": "CASE WHEN fps < $min_fps AND coalesce(vkbps, 0) <> 0 THEN fps END",
-    "video_freeze": "CASE WHEN freezes >= $freezes THEN freezes END",
-}
-_CHECKS = tuple(enumerate(SAMPLE_CHECKS))  # chk number -> issue type
-# The offending samples of the sessions' known entities: one row per sample and check it fails. A sample's previous
-# one is found by its ts and the hash of its event id (within one entity and ts, a 64-bit collision is negligible):
-# integers join faster than the ids.
-_OFFENDING = f"""
-CREATE OR REPLACE TEMP TABLE q_off AS
-WITH s AS MATERIALIZED (
-  SELECT * FROM (
-    SELECT m.ent, q.ts, q.event_id, hash(q.event_id) AS eh, q.prev_ts, hash(q.prev_event_id) AS prev_eh,
-           {WEIGHT} AS weight, {", ".join(
-        f"{_CHECK_SQL[issue]} AS c{i}" for i, issue in _CHECKS)}
-    FROM quality_samples q JOIN q_members m USING (ekey)
-    WHERE q.ts >= {_SINCE}
-  ) WHERE {" OR ".join(f"c{i} IS NOT NULL" for i, _ in _CHECKS)}
-)
-{" UNION ALL ".join(
-    f"SELECT ent, {i} AS chk, ts, event_id, eh, prev_ts, prev_eh, weight, c{i} AS v FROM s WHERE c{i} IS NOT NULL"
-    for i, _ in _CHECKS)}"""
-
-
 def _issues_sql() -> str:
-    """Runs of offending samples of one entity and check: an offending sample continues the run of its
-    previous sample (at most 60 s earlier) when that one offends too; runs of min_samples or more count."""
-    issue = " ".join(f"WHEN {i} THEN '{name}'" for i, name in _CHECKS)
-    metric = " ".join(f"WHEN {i} THEN '{SAMPLE_CHECKS[name][0]}'" for i, name in _CHECKS)
-    threshold = " ".join(f"WHEN {i} THEN ${name}" for i, name in _CHECKS)
-    lowest = ", ".join(str(i) for i, name in _CHECKS if SAMPLE_CHECKS[name][2] is min)
-    n = len(_CHECKS)  # an entity's check as one integer: k = ent x n + chk
+    """The sessions' entities' runs of offending samples (kept at absorb, store/duckdb/quality_runs.py) of
+    min_samples or more: their issues."""
+    issue = " ".join(f"WHEN {i} THEN '{name}'" for i, name in CHECKS)
+    metric = " ".join(f"WHEN {i} THEN '{SAMPLE_CHECKS[name][0]}'" for i, name in CHECKS)
+    threshold = " ".join(f"WHEN {i} THEN ${name}" for i, name in CHECKS)
     return f"""
 CREATE OR REPLACE TEMP TABLE q_issues AS
-WITH starts AS (
-  SELECT o.ent * {n} + o.chk AS k, o.ts, o.event_id, o.weight, o.v, p.ts IS NULL AS starts
-  FROM q_off o LEFT JOIN q_off p
-    ON p.ent = o.ent AND p.chk = o.chk AND p.ts = o.prev_ts AND p.eh = o.prev_eh
-),
-runs AS (
-  SELECT k, ts, weight, v, starts,
-         sum(CAST(starts AS INTEGER)) OVER (PARTITION BY k ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS run
-  FROM starts
-),
-found AS (
-  SELECT k // {n} AS ent, k % {n} AS chk, any_value(ts - weight) FILTER (WHERE starts) AS start_ts, max(ts) AS end_ts,
-         CASE WHEN k % {n} IN ({lowest}) THEN min(v) ELSE max(v) END AS value, count(*) AS samples
-  FROM runs GROUP BY k, run HAVING count(*) >= $min_samples
-)
-SELECT m.project_id, m.session_id, m.meeting_index, CASE f.chk {issue} END AS issue_type,
+SELECT m.project_id, m.session_id, m.meeting_index, CASE r.chk {issue} END AS issue_type,
        CASE m.side WHEN 'pub' THEN 'stream' ELSE 'subscriber' END AS entity_kind, m.entity_id,
-       m.owner AS connection_id, f.start_ts, f.end_ts, CASE f.chk {metric} END AS metric, f.value,
-       CASE f.chk {threshold} END AS threshold, f.samples
-FROM found f JOIN q_members m USING (ent)"""
+       m.owner AS connection_id, r.start_ts, r.last_ts AS end_ts, CASE r.chk {metric} END AS metric, r.value,
+       CASE r.chk {threshold} END AS threshold, r.samples
+FROM quality_runs r JOIN q_members m USING (ekey) WHERE r.samples >= $min_samples"""
 
 
 _ISSUES = _issues_sql()
@@ -395,8 +351,6 @@ def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds) 
     for sql in _TARGETS:
         con.execute(sql)
     con.execute(_SCORES)
-    con.execute(_OFFENDING, {"packet_loss": t.packet_loss, "rtt_ms": t.rtt_ms, "jitter_ms": t.jitter_ms,
-                             "min_bpp": t.min_bpp, "min_fps": t.min_fps, "freezes": t.freezes})
     con.execute(_ISSUES, {"min_samples": t.min_samples, **{i: threshold(i, t) for i in SAMPLE_CHECKS}})
     con.execute(_INSERT_ISSUES)
     con.execute(_PARTS)
