@@ -243,3 +243,26 @@ def test_a_version_5_file_gets_its_samples_scored_when_opened(tmp_path) -> None:
     derive_until_clean(store)
     assert scores(store, "patchy")[("session", "patchy")][4:] == (pytest.approx(PATCHY), pytest.approx(BAD))
     store.close()
+
+
+def test_a_version_7_file_gets_its_runs_found_when_opened(tmp_path) -> None:
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    load_events(store, PROJECT, call("patchy", T0, 20, range(11, 21)))
+    store.absorb_new_events()
+    con = store.export_cursor()
+    con.execute("DROP TABLE quality_runs")  # as version 7 left it: samples scored, no runs
+    con.execute("DELETE FROM meta WHERE key = 'quality_run_thresholds'")
+    con.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+    con.close()
+    store.close()
+    store = DuckDBStore(path)
+    # the 10 bad samples: one run of each of their two checks
+    assert store.reader().execute("SELECT chk, samples FROM quality_runs ORDER BY chk").fetchall() == [(0, 10), (1, 10)]
+    derive_until_clean(store)
+    five, ten = T0 + 5 * 60_000, T0 + 10 * 60_000
+    assert issues(store, "patchy") == [
+        ("high_packet_loss", "patchy-S", "patchy-A", five, ten, "packetLoss", 0.05, 10),
+        ("high_rtt", "patchy-S", "patchy-A", five, ten, "roundTripMs", 300.0, 10),
+    ]
+    store.close()

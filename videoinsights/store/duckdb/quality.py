@@ -5,10 +5,12 @@ Scoring every raw 30-second sample in Python at each re-derivation cost ~50-80 u
 absorbed (`absorb_quality`, vectorised SQL): a narrow row in `quality_samples` (score, the metrics
 the issue checks compare, the entity's previous sample) and its weight added to `quality_buckets`
 (per stream/subscriber, day and 0.01-wide score band: samples, weight, score x weight, lowest
-score). Re-deriving a session (`derive_sample_quality`) then rolls the bands up per level, finds
-the band holding the 10th percentile (among 0.2-wide bands first, then among the 0.01 bands of that
-one) and reads only that band's samples for the exact value, and finds issue runs among the
-offending samples. The formulas, weights, runs and rollups are those of
+score), and the runs of offending samples are kept per entity and check (store/duckdb/quality_runs.py).
+Re-deriving a session (`derive_sample_quality`) then rolls the bands up per level (the meeting level
+only for a session with more than one meeting record: with one, it is the session level), finds the
+band holding the 10th percentile (among 0.2-wide bands first, then among the 0.01 bands of that one)
+and reads only that band's samples for the exact value, and reads its entities' runs of
+quality_min_samples or more as issues. The formulas, weights, runs and rollups are those of
 docs/quality.md; domain/scoring.py and derive/quality.py are their reference in Python, and
 tests/store/test_quality_sql.py checks that both give the same rows.
 """
@@ -156,22 +158,24 @@ WITH m AS (
 )
 SELECT *, {EKEY} AS ekey, row_number() OVER () AS ent,
        dense_rank() OVER (ORDER BY project_id, session_id) AS g_session,
-       dense_rank() OVER (ORDER BY project_id, session_id, meeting_index) AS g_meeting,
+       CASE WHEN min(meeting_index) OVER s <> max(meeting_index) OVER s
+            THEN dense_rank() OVER (ORDER BY project_id, session_id, meeting_index) END AS g_meeting,
        CASE WHEN owner <> '' THEN dense_rank() OVER (ORDER BY project_id, session_id, owner) END AS g_conn,
        CASE WHEN stream_id IS NOT NULL THEN dense_rank() OVER (ORDER BY project_id, session_id, stream_id) END
          AS g_stream
-FROM m"""
+FROM m WINDOW s AS (PARTITION BY project_id, session_id)"""
 LEVELS = ("stream", "subscriber", "connection", "meeting", "session")  # lv = 1 + index
 LV = len(LEVELS) + 1  # a level group's one integer key: k = g x LV + lv
-# (lv, g) -> the level and entity_id of quality_scores
+# (lv, g) of the rollup -> the level and entity_id of quality_scores; the meeting of a session with one meeting
+# record has the session's samples: its row takes the session's rollup (g_meeting is NULL then)
 _GROUPS = """
 CREATE OR REPLACE TEMP TABLE q_groups AS
 SELECT DISTINCT 1 AS lv, g_stream AS g, project_id, session_id, 'stream' AS level, stream_id AS entity_id
 FROM q_members WHERE g_stream IS NOT NULL
 UNION ALL SELECT 2, ent, project_id, session_id, 'subscriber', entity_id FROM q_members WHERE side = 'sub'
 UNION ALL SELECT DISTINCT 3, g_conn, project_id, session_id, 'connection', owner FROM q_members WHERE g_conn IS NOT NULL
-UNION ALL SELECT DISTINCT 4, g_meeting, project_id, session_id, 'meeting', CAST(meeting_index AS VARCHAR)
-FROM q_members
+UNION ALL SELECT DISTINCT CASE WHEN g_meeting IS NULL THEN 5 ELSE 4 END, coalesce(g_meeting, g_session), project_id,
+                          session_id, 'meeting', CAST(meeting_index AS VARCHAR) FROM q_members
 UNION ALL SELECT DISTINCT 5, g_session, project_id, session_id, 'session', session_id FROM q_members"""
 _SINCE = "(SELECT min(first_ts) FROM keys)"  # no sample of these sessions is older (zone maps skip the rest)
 _SINCE_DAY = "(SELECT CAST(to_timestamp(min(first_ts) / 1000.0) AS DATE) - 1 FROM keys)"
@@ -179,12 +183,13 @@ _M = "m.ent, m.side, m.g_stream, m.g_conn, m.g_meeting, m.g_session"
 
 
 def _levels(source: str, columns: str) -> str:
-    """Each row of `source` once per level (lv, g) it counts in: stream, subscriber, participant, meeting, session."""
+    """Each row of `source` once per level (lv, g) it counts in: stream, subscriber, participant, meeting (of a
+    session with more than one meeting record), session."""
     return f"""
   SELECT 1 AS lv, g_stream AS g, {columns} FROM {source} WHERE g_stream IS NOT NULL
   UNION ALL SELECT 2, ent, {columns} FROM {source} WHERE side = 'sub'
   UNION ALL SELECT 3, g_conn, {columns} FROM {source} WHERE g_conn IS NOT NULL
-  UNION ALL SELECT 4, g_meeting, {columns} FROM {source}
+  UNION ALL SELECT 4, g_meeting, {columns} FROM {source} WHERE g_meeting IS NOT NULL
   UNION ALL SELECT 5, g_session, {columns} FROM {source}"""
 
 
@@ -268,27 +273,25 @@ LEFT JOIN subscribers u ON r.level = 'subscriber' AND u.project_id = r.project_i
 LEFT JOIN connections c ON r.level = 'connection' AND c.project_id = r.project_id AND c.session_id = r.session_id
                            AND c.connection_id = r.entity_id"""
 
-def _issues_sql() -> str:
+def _issues_sql() -> tuple[str, str]:
     """The sessions' entities' runs of offending samples (kept at absorb, store/duckdb/quality_runs.py) of
     min_samples or more: their issues."""
     issue = " ".join(f"WHEN {i} THEN '{name}'" for i, name in CHECKS)
     metric = " ".join(f"WHEN {i} THEN '{SAMPLE_CHECKS[name][0]}'" for i, name in CHECKS)
     threshold = " ".join(f"WHEN {i} THEN ${name}" for i, name in CHECKS)
-    return f"""
+    return (f"""
 CREATE OR REPLACE TEMP TABLE q_issues AS
-SELECT m.project_id, m.session_id, m.meeting_index, CASE r.chk {issue} END AS issue_type,
-       CASE m.side WHEN 'pub' THEN 'stream' ELSE 'subscriber' END AS entity_kind, m.entity_id,
-       m.owner AS connection_id, r.start_ts, r.last_ts AS end_ts, CASE r.chk {metric} END AS metric, r.value,
-       CASE r.chk {threshold} END AS threshold, r.samples
-FROM quality_runs r JOIN q_members m USING (ekey) WHERE r.samples >= $min_samples"""
-
-
-_ISSUES = _issues_sql()
-_INSERT_ISSUES = """
+SELECT m.ent, r.chk, r.start_ts, r.last_ts AS end_ts, r.value, r.samples
+FROM quality_runs r JOIN q_members m USING (ekey) WHERE r.samples >= $min_samples AND r.last_ts >= {_SINCE}""", f"""
 INSERT INTO quality_issues (project_id, session_id, meeting_index, issue_type, entity_kind, entity_id, connection_id,
                             start_ts, end_ts, metric, value, threshold, samples)
-SELECT project_id, session_id, meeting_index, issue_type, entity_kind, entity_id, connection_id, start_ts, end_ts,
-       metric, value, threshold, samples FROM q_issues"""
+SELECT m.project_id, m.session_id, m.meeting_index, CASE i.chk {issue} END,
+       CASE m.side WHEN 'pub' THEN 'stream' ELSE 'subscriber' END, m.entity_id, m.owner, i.start_ts, i.end_ts,
+       CASE i.chk {metric} END, i.value, CASE i.chk {threshold} END, i.samples
+FROM q_issues i JOIN q_members m USING (ent)""")
+
+
+_ISSUES, _INSERT_ISSUES = _issues_sql()
 
 _DIMS = ", ".join(DIMENSIONS)
 _C_DIMS = ", ".join(f"c.{d}" for d in DIMENSIONS)
@@ -303,8 +306,7 @@ def _parts_sql() -> str:
         f"sum(CASE WHEN side = '{side}' THEN {value} ELSE 0.0 END) AS {side}_{column}"
         for side in ("pub", "sub") for column, value in (("score_ms", "score_ms"), ("scored_ms", "weight_ms"))
     )
-    counts = ", ".join(f"CAST(count(*) FILTER (WHERE issue_type = '{t}') AS DOUBLE) AS issues_{t}"
-                       for t in SAMPLE_CHECKS)
+    counts = ", ".join(f"CAST(count(*) FILTER (WHERE i.chk = {k}) AS DOUBLE) AS issues_{t}" for k, t in CHECKS)
     conns = f"SELECT project_id, session_id, connection_id, {_DIMS} FROM connections WHERE {IN_KEYS}"
     la_day = "CAST(timezone('America/Los_Angeles', to_timestamp(i.start_ts / 1000.0)) AS DATE)"
     return f"""
@@ -318,9 +320,9 @@ sample_parts AS (
   GROUP BY ALL
 ),
 issue_parts AS (
-  SELECT i.project_id, i.session_id, {la_day} AS day, {_C_DIMS}, {counts}
-  FROM q_issues i LEFT JOIN conns c ON c.project_id = i.project_id AND c.session_id = i.session_id
-                                     AND c.connection_id = i.connection_id
+  SELECT m.project_id, m.session_id, {la_day} AS day, {_C_DIMS}, {counts}
+  FROM q_issues i JOIN q_members m USING (ent)
+  LEFT JOIN conns c ON c.project_id = m.project_id AND c.session_id = m.session_id AND c.connection_id = m.owner
   GROUP BY ALL
 )
 SELECT project_id, session_id, day, {_DIMS}, {", ".join(f"coalesce(sum({c}), 0.0) AS {c}" for c in _PART_COLUMNS)}
@@ -351,8 +353,8 @@ def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds) 
     for sql in _TARGETS:
         con.execute(sql)
     con.execute(_SCORES)
-    con.execute(_ISSUES, {"min_samples": t.min_samples, **{i: threshold(i, t) for i in SAMPLE_CHECKS}})
-    con.execute(_INSERT_ISSUES)
+    con.execute(_ISSUES, {"min_samples": t.min_samples})
+    con.execute(_INSERT_ISSUES, {i: threshold(i, t) for i in SAMPLE_CHECKS})
     con.execute(_PARTS)
     for sql in _MERGE_PARTS:
         con.execute(sql)
