@@ -266,3 +266,27 @@ def test_a_version_7_file_gets_its_runs_found_when_opened(tmp_path) -> None:
         ("high_rtt", "patchy-S", "patchy-A", five, ten, "roundTripMs", 300.0, 10),
     ]
     store.close()
+
+
+def test_runs_of_samples_at_the_same_ms_follow_the_event_id_order(tmp_path) -> None:
+    # Sorted by (ts, event id): 30 s (RTT 300), then at 60 s a (310), b (50) and c (320), then 90 s (300). 60a follows
+    # 30 (a run from 0 to 60 s); 60c follows the good 60b: a second run from 60 s (60c weighs 0 ms) to 90 s.
+    def sample(seconds: int, suffix: str, rtt: float) -> dict[str, Any]:
+        return {**stats("ties", seconds, rtt), "id": f"ties-{seconds}{suffix}"}
+
+    lifecycle_events = [e for e in call("ties", T0, 10, range(0)) if e["type"] != "publisherStats"]
+    later = [sample(60, "a", 310.0), sample(60, "b", 50.0), sample(60, "c", 320.0), sample(90, "", 300.0)]
+    by_hand = [("high_rtt", "ties-S", "ties-A", T0, T0 + 60_000, "roundTripMs", 310.0, 2),
+               ("high_rtt", "ties-S", "ties-A", T0 + 60_000, T0 + 90_000, "roundTripMs", 320.0, 2)]
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    load_events(store, PROJECT, [*lifecycle_events, sample(30, "", 300.0)])
+    derive_until_clean(store)  # the run of 30 s is stored; 60a continues it, 60c starts another at the same ms
+    load_events(store, PROJECT, later)
+    derive_until_clean(store)
+    assert issues(store, "ties") == by_hand
+    store.close()
+    store = DuckDBStore(str(tmp_path / "once.duckdb"))
+    load_events(store, PROJECT, [*lifecycle_events, sample(30, "", 300.0), *later])
+    derive_until_clean(store)
+    assert issues(store, "ties") == by_hand
+    store.close()

@@ -102,7 +102,8 @@ SELECT ekey, chk, any_value(ts) FILTER (WHERE starts) AS first_ts,
 FROM runs GROUP BY ekey, chk, run"""
 _JOINED = """
 CREATE OR REPLACE TEMP TABLE q_rjoin AS
-SELECT n.ekey, n.chk, n.first_ts AS new_first_ts, r.first_ts, r.first_event_id, r.start_ts,
+SELECT n.ekey, n.chk, n.first_ts AS new_first_ts, n.first_event_id AS new_first_event_id, r.first_ts,
+       r.first_event_id, r.start_ts,
        r.samples, r.value
 FROM q_rnew n JOIN quality_runs r
   ON r.ekey = n.ekey AND r.chk = n.chk AND r.last_ts = n.prev_ts AND r.last_event_id = n.prev_event_id"""
@@ -115,7 +116,8 @@ SELECT n.ekey, n.chk, coalesce(j.first_ts, n.first_ts), coalesce(j.first_event_i
        coalesce(j.start_ts, n.start_ts), n.last[1], n.last[2], n.samples + coalesce(j.samples, 0),
        CASE WHEN j.value IS NULL THEN n.value WHEN n.chk IN ({_LOWEST}) THEN least(n.value, j.value)
             ELSE greatest(n.value, j.value) END
-FROM q_rnew n LEFT JOIN q_rjoin j ON j.ekey = n.ekey AND j.chk = n.chk AND j.new_first_ts = n.first_ts"""
+FROM q_rnew n LEFT JOIN q_rjoin j ON j.ekey = n.ekey AND j.chk = n.chk AND j.new_first_ts = n.first_ts
+                             AND j.new_first_event_id = n.first_event_id"""
 
 
 def absorb_runs(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float]) -> None:
