@@ -71,8 +71,9 @@ WITH s AS MATERIALIZED (
   SELECT * FROM (
     SELECT q.ekey, q.ts, q.event_id, q.prev_ts, q.prev_event_id, {_WEIGHT} AS weight,
            {", ".join(f"{CHECK_SQL[issue]} AS c{i}" for i, issue in CHECKS)}
-    FROM quality_samples q SEMI JOIN q_touch t USING (ekey)
-    WHERE q.ts >= (SELECT min(s_ts) FROM q_region)
+    FROM quality_samples q JOIN (SELECT ekey, min(s_ts) AS s FROM q_region GROUP BY ekey) e
+      ON q.ekey = e.ekey AND q.ts >= e.s  -- each entity from its region on
+    WHERE q.ts >= (SELECT min(s_ts) FROM q_region)  -- (zone maps skip the older row groups)
   ) WHERE {" OR ".join(f"c{i} IS NOT NULL" for i, _ in CHECKS)}
 )
 SELECT o.* FROM ({" UNION ALL ".join(
