@@ -730,7 +730,8 @@ def run_quality_cost(args: argparse.Namespace) -> None:
         try:
             for _ in range(args.quality_cost):
                 for scoring in (False, True):
-                    store.clear_derived()  # also re-scores every sample into the quality tables (absorb's work)
+                    # also re-scores every sample and finds its runs of offending samples (absorb's work)
+                    store.clear_derived()
                     store.mark_all_dirty()
                     started, started_cpu = time.perf_counter(), time.process_time()
                     sessions = derive_until_clean(store, scoring=scoring)

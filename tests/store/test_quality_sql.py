@@ -16,7 +16,7 @@ from tests.query.test_quality_api import BAD, GOOD, PATCHY, call
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.derive.inputs import events_by_session, stats_by_session
 from videoinsights.derive.model import DIMENSIONS
-from videoinsights.derive.quality import derive_quality
+from videoinsights.derive.quality import QualityThresholds, derive_quality
 from videoinsights.domain.days import day_start_ms, la_day
 from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
 from videoinsights.ingest.load import load_events
@@ -98,6 +98,79 @@ def test_a_late_sample_shortens_its_successor_and_breaks_a_run(tmp_path) -> None
     store.close()
 
 
+def rtt_sample(session: str, seconds: int, rtt: float) -> dict[str, Any]:
+    return {**stats(session, seconds, rtt), "id": f"{session}-r{seconds}"}
+
+
+# RTT by second of a 10-minute call (store/duckdb/quality_runs.py keeps the runs at absorb): 300 and more offend
+# (high_rtt), 50 does not; 240 -> 330 is more than 60 s apart (no link), 180 -> 240 exactly 60 s (a link).
+RTTS = {30: 300.0, 60: 310.0, 90: 305.0, 105: 50.0, 120: 320.0, 150: 300.0, 180: 330.0, 240: 300.0,
+        330: 400.0, 360: 300.0}
+# By hand: runs 30-90 (the 30 s sample weighs 30 s: from 0), 120-240 (120 follows 105, 15 s: from 105) and 330-360
+# (330 has no previous sample within 60 s: 30 s, from 300); value = the run's highest RTT.
+RUNS_BY_HAND = [("high_rtt", "runs-S", "runs-A", T0, T0 + 90_000, "roundTripMs", 310.0, 3),
+                ("high_rtt", "runs-S", "runs-A", T0 + 105_000, T0 + 240_000, "roundTripMs", 330.0, 4),
+                ("high_rtt", "runs-S", "runs-A", T0 + 300_000, T0 + 360_000, "roundTripMs", 400.0, 2)]
+
+
+def test_runs_kept_at_absorb_follow_late_samples_that_join_split_and_extend_them(tmp_path) -> None:
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    load_events(store, PROJECT, [e for e in call("runs", T0, 10, range(0)) if e["type"] != "publisherStats"])
+    arrivals = [
+        [30, 90, 180],  # runs 30-90 (60 s apart: linked) and 180 alone
+        [60, 150],  # 60 lands inside the run 30-90; 150 joins it to 180: one run 30-180
+        [105, 240],  # 105 does not offend: splits it (30-90, 150-180); 240 extends 150-180
+        [120],  # before 150, after 105: the run 150-240 starts earlier, its first sample weighing 15 s
+        [360, 180],  # 180 again (a duplicate, ignored)
+        [330],  # before 360, more than 60 s after 240
+    ]
+    for k, batch in enumerate(arrivals):
+        load_events(store, PROJECT, [rtt_sample("runs", t, RTTS[t]) for t in batch])
+        derive_until_clean(store)
+        if k == 1:
+            assert issues(store, "runs") == [
+                ("high_rtt", "runs-S", "runs-A", T0, T0 + 180_000, "roundTripMs", 330.0, 5)]
+    assert issues(store, "runs") == RUNS_BY_HAND
+    # all at once, in one commit, gives the same
+    other = DuckDBStore(str(tmp_path / "other.duckdb"))
+    load_events(other, PROJECT, [e for e in call("runs", T0, 10, range(0)) if e["type"] != "publisherStats"]
+                + [rtt_sample("runs", t, rtt) for t, rtt in RTTS.items()])
+    derive_until_clean(other)
+    assert issues(other, "runs") == RUNS_BY_HAND
+    other.close()
+    store.close()
+
+
+def test_other_thresholds_find_the_runs_again(tmp_path) -> None:
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    load_events(store, PROJECT, [e for e in call("runs", T0, 10, range(0)) if e["type"] != "publisherStats"]
+                + [rtt_sample("runs", t, rtt) for t, rtt in RTTS.items()])
+    derive_until_clean(store)
+    assert issues(store, "runs") == RUNS_BY_HAND
+    # RTT 306 and more: only 60, 120, 180 and 330 offend, none right after another offending sample
+    store.mark_all_dirty()
+    derive_until_clean(store, quality=QualityThresholds(rtt_ms=306.0))
+    assert issues(store, "runs") == []
+    # RTT 305 and more: 60 and 90 form a run (60 follows 30: weighs 30 s, from 0:30)
+    store.mark_all_dirty()
+    derive_until_clean(store, quality=QualityThresholds(rtt_ms=305.0))
+    assert issues(store, "runs") == [("high_rtt", "runs-S", "runs-A", T0 + 30_000, T0 + 90_000, "roundTripMs",
+                                      310.0, 2)]
+    store.close()
+    # the thresholds the runs were found with are kept with them: a new sample after reopening extends the
+    # runs of RTT 305 (the 390 s sample follows 360's, which does not offend: a run of 1, no issue)
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    load_events(store, PROJECT, [rtt_sample("runs", 390, 500.0)])
+    derive_until_clean(store, quality=QualityThresholds(rtt_ms=305.0))
+    assert issues(store, "runs") == [("high_rtt", "runs-S", "runs-A", T0 + 30_000, T0 + 90_000, "roundTripMs",
+                                      310.0, 2)]
+    store.mark_all_dirty()
+    derive_until_clean(store)
+    assert issues(store, "runs") == [*RUNS_BY_HAND[:2], ("high_rtt", "runs-S", "runs-A", T0 + 300_000,
+                                                          T0 + 390_000, "roundTripMs", 500.0, 3)]
+    store.close()
+
+
 def test_store_rows_equal_the_python_reference_on_a_simulated_day(tmp_path) -> None:
     store = DuckDBStore(str(tmp_path / "vi.duckdb"))
     events = list(generate(PROJECT, T0 - 10 * HOUR, 1, 6, seed=5))
@@ -169,4 +242,51 @@ def test_a_version_5_file_gets_its_samples_scored_when_opened(tmp_path) -> None:
     assert store.reader().execute("SELECT count(*), count(score) FROM quality_samples").fetchone() == (40, 40)
     derive_until_clean(store)
     assert scores(store, "patchy")[("session", "patchy")][4:] == (pytest.approx(PATCHY), pytest.approx(BAD))
+    store.close()
+
+
+def test_a_version_7_file_gets_its_runs_found_when_opened(tmp_path) -> None:
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    load_events(store, PROJECT, call("patchy", T0, 20, range(11, 21)))
+    store.absorb_new_events()
+    con = store.export_cursor()
+    con.execute("DROP TABLE quality_runs")  # as version 7 left it: samples scored, no runs
+    con.execute("DELETE FROM meta WHERE key = 'quality_run_thresholds'")
+    con.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+    con.close()
+    store.close()
+    store = DuckDBStore(path)
+    # the 10 bad samples: one run of each of their two checks
+    assert store.reader().execute("SELECT chk, samples FROM quality_runs ORDER BY chk").fetchall() == [(0, 10), (1, 10)]
+    derive_until_clean(store)
+    five, ten = T0 + 5 * 60_000, T0 + 10 * 60_000
+    assert issues(store, "patchy") == [
+        ("high_packet_loss", "patchy-S", "patchy-A", five, ten, "packetLoss", 0.05, 10),
+        ("high_rtt", "patchy-S", "patchy-A", five, ten, "roundTripMs", 300.0, 10),
+    ]
+    store.close()
+
+
+def test_runs_of_samples_at_the_same_ms_follow_the_event_id_order(tmp_path) -> None:
+    # Sorted by (ts, event id): 30 s (RTT 300), then at 60 s a (310), b (50) and c (320), then 90 s (300). 60a follows
+    # 30 (a run from 0 to 60 s); 60c follows the good 60b: a second run from 60 s (60c weighs 0 ms) to 90 s.
+    def sample(seconds: int, suffix: str, rtt: float) -> dict[str, Any]:
+        return {**stats("ties", seconds, rtt), "id": f"ties-{seconds}{suffix}"}
+
+    lifecycle_events = [e for e in call("ties", T0, 10, range(0)) if e["type"] != "publisherStats"]
+    later = [sample(60, "a", 310.0), sample(60, "b", 50.0), sample(60, "c", 320.0), sample(90, "", 300.0)]
+    by_hand = [("high_rtt", "ties-S", "ties-A", T0, T0 + 60_000, "roundTripMs", 310.0, 2),
+               ("high_rtt", "ties-S", "ties-A", T0 + 60_000, T0 + 90_000, "roundTripMs", 320.0, 2)]
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    load_events(store, PROJECT, [*lifecycle_events, sample(30, "", 300.0)])
+    derive_until_clean(store)  # the run of 30 s is stored; 60a continues it, 60c starts another at the same ms
+    load_events(store, PROJECT, later)
+    derive_until_clean(store)
+    assert issues(store, "ties") == by_hand
+    store.close()
+    store = DuckDBStore(str(tmp_path / "once.duckdb"))
+    load_events(store, PROJECT, [*lifecycle_events, sample(30, "", 300.0), *later])
+    derive_until_clean(store)
+    assert issues(store, "ties") == by_hand
     store.close()

@@ -5,10 +5,12 @@ Scoring every raw 30-second sample in Python at each re-derivation cost ~50-80 u
 absorbed (`absorb_quality`, vectorised SQL): a narrow row in `quality_samples` (score, the metrics
 the issue checks compare, the entity's previous sample) and its weight added to `quality_buckets`
 (per stream/subscriber, day and 0.01-wide score band: samples, weight, score x weight, lowest
-score). Re-deriving a session (`derive_sample_quality`) then rolls the bands up per level, finds
-the band holding the 10th percentile (among 0.2-wide bands first, then among the 0.01 bands of that
-one) and reads only that band's samples for the exact value, and finds issue runs among the
-offending samples. The formulas, weights, runs and rollups are those of
+score), and the runs of offending samples are kept per entity and check (store/duckdb/quality_runs.py).
+Re-deriving a session (`derive_sample_quality`) then rolls the bands up per level (the meeting level
+only for a session with more than one meeting record: with one, it is the session level), finds the
+band holding the 10th percentile (among 0.2-wide bands first, then among the 0.01 bands of that one)
+and reads only that band's samples for the exact value, and reads its entities' runs of
+quality_min_samples or more as issues. The formulas, weights, runs and rollups are those of
 docs/quality.md; domain/scoring.py and derive/quality.py are their reference in Python, and
 tests/store/test_quality_sql.py checks that both give the same rows.
 """
@@ -29,6 +31,7 @@ from videoinsights.domain.scoring import (
     VIDEO_GOOD_FPS,
     VIDEO_LOSS_WEIGHT,
 )
+from videoinsights.store.duckdb.quality_runs import CHECKS, absorb_runs
 
 IN_KEYS = "(project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
 BUCKET = "CAST(floor(score * 100) AS INTEGER)"  # the 0.01-wide score band of quality_buckets
@@ -126,14 +129,17 @@ WHERE NOT r.fresh AND (r.prev_ts IS DISTINCT FROM r.old_prev_ts OR r.prev_event_
   AND q.ekey = r.ekey AND q.ts = r.ts AND q.event_id = r.event_id"""
 
 
-def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int) -> None:
-    """Score the stats samples of commits (lo, hi] into quality_samples and quality_buckets (the caller's
+def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds: dict[str, float]) -> None:
+    """Score the stats samples of commits (lo, hi] into quality_samples and quality_buckets, and find the runs
+    of offending samples (these thresholds, quality_runs.run_thresholds) where they land (the caller's
     transaction, like stats_daily)."""
     con.execute(_NEW, {"lo": lo, "hi": hi})
     con.execute(_REDO)
     con.execute(_INSERT_NEW)
     con.execute(_ADD_BUCKETS)
     con.execute(_SET_PREV)
+    con.execute("CREATE OR REPLACE TEMP TABLE q_touch AS SELECT ekey, min(ts) AS m FROM q_new GROUP BY ekey")
+    absorb_runs(con, thresholds)
 
 
 # -- derive: roll up, percentile, issues --------------------------------------------------------------
@@ -152,22 +158,24 @@ WITH m AS (
 )
 SELECT *, {EKEY} AS ekey, row_number() OVER () AS ent,
        dense_rank() OVER (ORDER BY project_id, session_id) AS g_session,
-       dense_rank() OVER (ORDER BY project_id, session_id, meeting_index) AS g_meeting,
+       CASE WHEN min(meeting_index) OVER s <> max(meeting_index) OVER s
+            THEN dense_rank() OVER (ORDER BY project_id, session_id, meeting_index) END AS g_meeting,
        CASE WHEN owner <> '' THEN dense_rank() OVER (ORDER BY project_id, session_id, owner) END AS g_conn,
        CASE WHEN stream_id IS NOT NULL THEN dense_rank() OVER (ORDER BY project_id, session_id, stream_id) END
          AS g_stream
-FROM m"""
+FROM m WINDOW s AS (PARTITION BY project_id, session_id)"""
 LEVELS = ("stream", "subscriber", "connection", "meeting", "session")  # lv = 1 + index
 LV = len(LEVELS) + 1  # a level group's one integer key: k = g x LV + lv
-# (lv, g) -> the level and entity_id of quality_scores
+# (lv, g) of the rollup -> the level and entity_id of quality_scores; the meeting of a session with one meeting
+# record has the session's samples: its row takes the session's rollup (g_meeting is NULL then)
 _GROUPS = """
 CREATE OR REPLACE TEMP TABLE q_groups AS
 SELECT DISTINCT 1 AS lv, g_stream AS g, project_id, session_id, 'stream' AS level, stream_id AS entity_id
 FROM q_members WHERE g_stream IS NOT NULL
 UNION ALL SELECT 2, ent, project_id, session_id, 'subscriber', entity_id FROM q_members WHERE side = 'sub'
 UNION ALL SELECT DISTINCT 3, g_conn, project_id, session_id, 'connection', owner FROM q_members WHERE g_conn IS NOT NULL
-UNION ALL SELECT DISTINCT 4, g_meeting, project_id, session_id, 'meeting', CAST(meeting_index AS VARCHAR)
-FROM q_members
+UNION ALL SELECT DISTINCT CASE WHEN g_meeting IS NULL THEN 5 ELSE 4 END, coalesce(g_meeting, g_session), project_id,
+                          session_id, 'meeting', CAST(meeting_index AS VARCHAR) FROM q_members
 UNION ALL SELECT DISTINCT 5, g_session, project_id, session_id, 'session', session_id FROM q_members"""
 _SINCE = "(SELECT min(first_ts) FROM keys)"  # no sample of these sessions is older (zone maps skip the rest)
 _SINCE_DAY = "(SELECT CAST(to_timestamp(min(first_ts) / 1000.0) AS DATE) - 1 FROM keys)"
@@ -175,12 +183,13 @@ _M = "m.ent, m.side, m.g_stream, m.g_conn, m.g_meeting, m.g_session"
 
 
 def _levels(source: str, columns: str) -> str:
-    """Each row of `source` once per level (lv, g) it counts in: stream, subscriber, participant, meeting, session."""
+    """Each row of `source` once per level (lv, g) it counts in: stream, subscriber, participant, meeting (of a
+    session with more than one meeting record), session."""
     return f"""
   SELECT 1 AS lv, g_stream AS g, {columns} FROM {source} WHERE g_stream IS NOT NULL
   UNION ALL SELECT 2, ent, {columns} FROM {source} WHERE side = 'sub'
   UNION ALL SELECT 3, g_conn, {columns} FROM {source} WHERE g_conn IS NOT NULL
-  UNION ALL SELECT 4, g_meeting, {columns} FROM {source}
+  UNION ALL SELECT 4, g_meeting, {columns} FROM {source} WHERE g_meeting IS NOT NULL
   UNION ALL SELECT 5, g_session, {columns} FROM {source}"""
 
 
@@ -264,75 +273,25 @@ LEFT JOIN subscribers u ON r.level = 'subscriber' AND u.project_id = r.project_i
 LEFT JOIN connections c ON r.level = 'connection' AND c.project_id = r.project_id AND c.session_id = r.session_id
                            AND c.connection_id = r.entity_id"""
 
-# issue type -> SQL of a sample's offending value, NULL when it does not offend (derive/quality.SAMPLE_CHECKS)
-_CHECK_SQL: dict[str, str] = {
-    "high_packet_loss": "CASE WHEN loss >= $packet_loss THEN loss END",
-    "high_rtt": "CASE WHEN rtt >= $rtt_ms THEN rtt END",
-    "high_jitter": "CASE WHEN jitter >= $jitter_ms THEN jitter END",
-    "low_bitrate": "CASE WHEN bpp < $min_bpp THEN bpp END",
-    "bandwidth_limited": "CASE WHEN qlr = 'bandwidth' THEN coalesce(vkbps, 0.0) END",
-    "cpu_limited": "CASE WHEN qlr = 'cpu' THEN coalesce(vkbps, 0.0) END",
-    "low_frame_rate": "CASE WHEN fps < $min_fps AND coalesce(vkbps, 0) <> 0 THEN fps END",
-    "video_freeze": "CASE WHEN freezes >= $freezes THEN freezes END",
-}
-_CHECKS = tuple(enumerate(SAMPLE_CHECKS))  # chk number -> issue type
-# The offending samples of the sessions' known entities: one row per sample and check it fails. A sample's previous
-# one is found by its ts and the hash of its event id (within one entity and ts, a 64-bit collision is negligible):
-# integers join faster than the ids.
-_OFFENDING = f"""
-CREATE OR REPLACE TEMP TABLE q_off AS
-WITH s AS MATERIALIZED (
-  SELECT * FROM (
-    SELECT m.ent, q.ts, q.event_id, hash(q.event_id) AS eh, q.prev_ts, hash(q.prev_event_id) AS prev_eh,
-           {WEIGHT} AS weight, {", ".join(
-        f"{_CHECK_SQL[issue]} AS c{i}" for i, issue in _CHECKS)}
-    FROM quality_samples q JOIN q_members m USING (ekey)
-    WHERE q.ts >= {_SINCE}
-  ) WHERE {" OR ".join(f"c{i} IS NOT NULL" for i, _ in _CHECKS)}
-)
-{" UNION ALL ".join(
-    f"SELECT ent, {i} AS chk, ts, event_id, eh, prev_ts, prev_eh, weight, c{i} AS v FROM s WHERE c{i} IS NOT NULL"
-    for i, _ in _CHECKS)}"""
-
-
-def _issues_sql() -> str:
-    """Runs of offending samples of one entity and check: an offending sample continues the run of its
-    previous sample (at most 60 s earlier) when that one offends too; runs of min_samples or more count."""
-    issue = " ".join(f"WHEN {i} THEN '{name}'" for i, name in _CHECKS)
-    metric = " ".join(f"WHEN {i} THEN '{SAMPLE_CHECKS[name][0]}'" for i, name in _CHECKS)
-    threshold = " ".join(f"WHEN {i} THEN ${name}" for i, name in _CHECKS)
-    lowest = ", ".join(str(i) for i, name in _CHECKS if SAMPLE_CHECKS[name][2] is min)
-    n = len(_CHECKS)  # an entity's check as one integer: k = ent x n + chk
-    return f"""
+def _issues_sql() -> tuple[str, str]:
+    """The sessions' entities' runs of offending samples (kept at absorb, store/duckdb/quality_runs.py) of
+    min_samples or more: their issues."""
+    issue = " ".join(f"WHEN {i} THEN '{name}'" for i, name in CHECKS)
+    metric = " ".join(f"WHEN {i} THEN '{SAMPLE_CHECKS[name][0]}'" for i, name in CHECKS)
+    threshold = " ".join(f"WHEN {i} THEN ${name}" for i, name in CHECKS)
+    return (f"""
 CREATE OR REPLACE TEMP TABLE q_issues AS
-WITH starts AS (
-  SELECT o.ent * {n} + o.chk AS k, o.ts, o.event_id, o.weight, o.v, p.ts IS NULL AS starts
-  FROM q_off o LEFT JOIN q_off p
-    ON p.ent = o.ent AND p.chk = o.chk AND p.ts = o.prev_ts AND p.eh = o.prev_eh
-),
-runs AS (
-  SELECT k, ts, weight, v, starts,
-         sum(CAST(starts AS INTEGER)) OVER (PARTITION BY k ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS run
-  FROM starts
-),
-found AS (
-  SELECT k // {n} AS ent, k % {n} AS chk, any_value(ts - weight) FILTER (WHERE starts) AS start_ts, max(ts) AS end_ts,
-         CASE WHEN k % {n} IN ({lowest}) THEN min(v) ELSE max(v) END AS value, count(*) AS samples
-  FROM runs GROUP BY k, run HAVING count(*) >= $min_samples
-)
-SELECT m.project_id, m.session_id, m.meeting_index, CASE f.chk {issue} END AS issue_type,
-       CASE m.side WHEN 'pub' THEN 'stream' ELSE 'subscriber' END AS entity_kind, m.entity_id,
-       m.owner AS connection_id, f.start_ts, f.end_ts, CASE f.chk {metric} END AS metric, f.value,
-       CASE f.chk {threshold} END AS threshold, f.samples
-FROM found f JOIN q_members m USING (ent)"""
-
-
-_ISSUES = _issues_sql()
-_INSERT_ISSUES = """
+SELECT m.ent, r.chk, r.start_ts, r.last_ts AS end_ts, r.value, r.samples
+FROM quality_runs r JOIN q_members m USING (ekey) WHERE r.samples >= $min_samples AND r.last_ts >= {_SINCE}""", f"""
 INSERT INTO quality_issues (project_id, session_id, meeting_index, issue_type, entity_kind, entity_id, connection_id,
                             start_ts, end_ts, metric, value, threshold, samples)
-SELECT project_id, session_id, meeting_index, issue_type, entity_kind, entity_id, connection_id, start_ts, end_ts,
-       metric, value, threshold, samples FROM q_issues"""
+SELECT m.project_id, m.session_id, m.meeting_index, CASE i.chk {issue} END,
+       CASE m.side WHEN 'pub' THEN 'stream' ELSE 'subscriber' END, m.entity_id, m.owner, i.start_ts, i.end_ts,
+       CASE i.chk {metric} END, i.value, CASE i.chk {threshold} END, i.samples
+FROM q_issues i JOIN q_members m USING (ent)""")
+
+
+_ISSUES, _INSERT_ISSUES = _issues_sql()
 
 _DIMS = ", ".join(DIMENSIONS)
 _C_DIMS = ", ".join(f"c.{d}" for d in DIMENSIONS)
@@ -347,8 +306,7 @@ def _parts_sql() -> str:
         f"sum(CASE WHEN side = '{side}' THEN {value} ELSE 0.0 END) AS {side}_{column}"
         for side in ("pub", "sub") for column, value in (("score_ms", "score_ms"), ("scored_ms", "weight_ms"))
     )
-    counts = ", ".join(f"CAST(count(*) FILTER (WHERE issue_type = '{t}') AS DOUBLE) AS issues_{t}"
-                       for t in SAMPLE_CHECKS)
+    counts = ", ".join(f"CAST(count(*) FILTER (WHERE i.chk = {k}) AS DOUBLE) AS issues_{t}" for k, t in CHECKS)
     conns = f"SELECT project_id, session_id, connection_id, {_DIMS} FROM connections WHERE {IN_KEYS}"
     la_day = "CAST(timezone('America/Los_Angeles', to_timestamp(i.start_ts / 1000.0)) AS DATE)"
     return f"""
@@ -362,9 +320,9 @@ sample_parts AS (
   GROUP BY ALL
 ),
 issue_parts AS (
-  SELECT i.project_id, i.session_id, {la_day} AS day, {_C_DIMS}, {counts}
-  FROM q_issues i LEFT JOIN conns c ON c.project_id = i.project_id AND c.session_id = i.session_id
-                                     AND c.connection_id = i.connection_id
+  SELECT m.project_id, m.session_id, {la_day} AS day, {_C_DIMS}, {counts}
+  FROM q_issues i JOIN q_members m USING (ent)
+  LEFT JOIN conns c ON c.project_id = m.project_id AND c.session_id = m.session_id AND c.connection_id = m.owner
   GROUP BY ALL
 )
 SELECT project_id, session_id, day, {_DIMS}, {", ".join(f"coalesce(sum({c}), 0.0) AS {c}" for c in _PART_COLUMNS)}
@@ -395,10 +353,8 @@ def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds) 
     for sql in _TARGETS:
         con.execute(sql)
     con.execute(_SCORES)
-    con.execute(_OFFENDING, {"packet_loss": t.packet_loss, "rtt_ms": t.rtt_ms, "jitter_ms": t.jitter_ms,
-                             "min_bpp": t.min_bpp, "min_fps": t.min_fps, "freezes": t.freezes})
-    con.execute(_ISSUES, {"min_samples": t.min_samples, **{i: threshold(i, t) for i in SAMPLE_CHECKS}})
-    con.execute(_INSERT_ISSUES)
+    con.execute(_ISSUES, {"min_samples": t.min_samples})
+    con.execute(_INSERT_ISSUES, {i: threshold(i, t) for i in SAMPLE_CHECKS})
     con.execute(_PARTS)
     for sql in _MERGE_PARTS:
         con.execute(sql)

@@ -10,8 +10,8 @@ from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS, STATS_E
 from videoinsights.domain.tiers import TIER_COLUMNS
 
 # 6: quality_samples/quality_buckets (scored at absorb); 7: the dedup keys moved from the event_ids table to
-# the keys file (store/duckdb/dedup.py)
-SCHEMA_VERSION = 7
+# the keys file (store/duckdb/dedup.py); 8: quality_runs (runs of offending samples kept at absorb)
+SCHEMA_VERSION = 8
 
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
@@ -107,6 +107,20 @@ CREATE TABLE IF NOT EXISTS quality_samples (
   fps DOUBLE,
   freezes DOUBLE,
   qlr VARCHAR
+)""",
+    # Runs of offending samples per stream/subscriber and check (store/duckdb/quality_runs.py), of every length:
+    # derivation counts those of quality_min_samples or more.
+    "quality_runs": """
+CREATE TABLE IF NOT EXISTS quality_runs (
+  ekey UBIGINT NOT NULL,
+  chk INTEGER NOT NULL,                -- the check, numbered as derive/quality.SAMPLE_CHECKS
+  first_ts BIGINT NOT NULL,            -- the run's first sample (ts, event_id) ...
+  first_event_id VARCHAR NOT NULL,
+  start_ts BIGINT NOT NULL,            -- ... minus its weight: where the issue starts
+  last_ts BIGINT NOT NULL,             -- the run's last sample: where it ends
+  last_event_id VARCHAR NOT NULL,
+  samples BIGINT NOT NULL,
+  value DOUBLE                         -- the worst offending value
 )""",
     # Scored samples per stream/subscriber, day and 0.01-wide score band (bucket = floor(score x 100)).
     "quality_buckets": """

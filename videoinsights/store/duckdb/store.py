@@ -8,6 +8,7 @@ snapshots, so they never block on either.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -45,6 +46,7 @@ from videoinsights.store.duckdb import backend
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify
 from videoinsights.store.duckdb.quality import absorb_quality, derive_sample_quality
+from videoinsights.store.duckdb.quality_runs import META_KEY, rebuild_runs, run_thresholds, stored_thresholds
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
     FINE_KINDS,
@@ -200,6 +202,8 @@ class DuckDBStore:
             self._migrate()
         self._seq = self._max_seq()
         self._derived_seq = self._meta_int("derived_seq")
+        # the thresholds absorb finds the runs of offending samples with (store/duckdb/quality_runs.py)
+        self._run_thresholds = stored_thresholds(self._con)
         if not read_only:
             self._keys = DedupKeys(keys_path(path))
             self._move_keys_out_of_duckdb()
@@ -273,7 +277,11 @@ class DuckDBStore:
                 for sql in statements:
                     self._con.execute(sql)
         if before in range(1, 6):  # score the samples already stored (quality_samples is new in version 6)
-            absorb_quality(self._con, -1, self._max_seq())
+            absorb_quality(self._con, -1, self._max_seq(), stored_thresholds(self._con))
+        elif before in range(6, 8):  # find the runs of offending samples already stored (new in version 8)
+            rebuild_runs(self._con, stored_thresholds(self._con))
+        self._con.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)",
+                          [META_KEY, json.dumps(stored_thresholds(self._con), sort_keys=True)])
         for ddl in INDEXES:
             self._con.execute(ddl)
         self._con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
@@ -473,7 +481,7 @@ class DuckDBStore:
         con.execute("BEGIN")
         try:
             con.execute(_ABSORB_STATS_SQL, params)
-            absorb_quality(con, lo, hi)
+            absorb_quality(con, lo, hi, self._run_thresholds)
             con.execute(
                 f"""INSERT INTO session_bounds
                     SELECT project_id, session_id, min(ts), max(ts) FROM {_NEW_ROWS} GROUP BY project_id, session_id
@@ -639,7 +647,11 @@ class DuckDBStore:
             for table, parts in tables.items():
                 for rows in parts:
                     self._insert_table(table, rows)
+            runs_found_with = None
             if quality is not None:
+                if run_thresholds(quality) != self._run_thresholds:  # other settings: every run found again, once
+                    runs_found_with = run_thresholds(quality)
+                    rebuild_runs(con, runs_found_with)
                 derive_sample_quality(con, quality)
             self._record_touched(create=False)
             self._refresh_rollups()
@@ -652,6 +664,8 @@ class DuckDBStore:
             if seqs and min(seqs) < self._derived_seq:
                 self._remark_dirty(keys, seqs)
             con.execute("COMMIT")
+            if runs_found_with is not None:
+                self._run_thresholds = runs_found_with
             self._bump()
         except BaseException:
             self._rollback(con)
@@ -779,7 +793,8 @@ class DuckDBStore:
         con.execute(_ABSORB_STATS_SQL, {"lo": -1, "hi": self._seq})
         con.execute("DELETE FROM quality_samples")
         con.execute("DELETE FROM quality_buckets")
-        absorb_quality(con, -1, self._seq)
+        con.execute("DELETE FROM quality_runs")
+        absorb_quality(con, -1, self._seq, self._run_thresholds)
         con.execute("COMMIT")
         self._bump()
 
@@ -799,6 +814,8 @@ class DuckDBStore:
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [raw_before]).fetchone()[0]
             old_sessions = "SELECT project_id, session_id FROM sessions WHERE last_seen_at < ?"
             cutoff = day_start_ms(raw_before)
+            # runs that ended before the first kept day (one crossing it stays whole: its issue still happened)
+            counts["quality_runs"] = con.execute("DELETE FROM quality_runs WHERE last_ts < ?", [cutoff]).fetchone()[0]
             for table in ("meetings", "connections", "publishers", "subscribers", "quality_scores", "quality_issues"):
                 counts[table] = con.execute(
                     f"DELETE FROM {table} WHERE (project_id, session_id) IN ({old_sessions})", [cutoff]
