@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 from videoinsights.derive.engine import Batch, finish_batch, start_batch
 from videoinsights.derive.quality import QualityThresholds
+from videoinsights.parent_watch import exit_with_parent
 from videoinsights.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -122,7 +124,8 @@ class DeriveWorker:
     def _new_pool(self) -> ProcessPoolExecutor | None:
         if self.processes <= 0:
             return None
-        pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=exit_with_parent, initargs=(os.getpid(),))
         pool.submit(int)  # start the workers now, not in the first cycle (spawn imports take a while)
         return pool
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import threading
@@ -26,6 +27,7 @@ from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from videoinsights.parent_watch import exit_with_parent
 from videoinsights.settings import Settings, SettingsError
 from videoinsights.store.open import open_store, parse_store_url
 
@@ -64,16 +66,18 @@ def _bind(settings: Settings) -> socket.socket:
     return sock
 
 
-def _server_process(settings: Settings, sock: socket.socket, alerts: bool) -> None:
+def _server_process(settings: Settings, sock: socket.socket, alerts: bool, parent: int) -> None:
     from videoinsights.web.server import serve_socket
 
+    exit_with_parent(parent)
     serve_socket(settings, sock, alerts)
 
 
-def _derive_process(settings: Settings) -> None:
+def _derive_process(settings: Settings, parent: int) -> None:
     from videoinsights.derive.process import run_derive
     from videoinsights.web.server import setup_logging
 
+    exit_with_parent(parent)
     setup_logging(settings)
     run_derive(settings, None)
 
@@ -85,10 +89,10 @@ def serve_workers(settings: Settings, workers: int) -> None:
     context = multiprocessing.get_context("spawn")
     server_settings = replace(settings, derive_in_server=False)
     targets: dict[str, tuple[Any, tuple[Any, ...]]] = {  # worker 0 evaluates alert rules, unless --no-alerts
-        f"worker {i}": (_server_process, (server_settings, sock, i == 0 and settings.alerts_in_server))
+        f"worker {i}": (_server_process, (server_settings, sock, i == 0 and settings.alerts_in_server, os.getpid()))
         for i in range(workers)}
     if settings.derive_in_server:
-        targets["derive"] = (_derive_process, (settings,))
+        targets["derive"] = (_derive_process, (settings, os.getpid()))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
