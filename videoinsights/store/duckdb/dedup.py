@@ -95,6 +95,14 @@ class DedupKeys:
             except FileNotFoundError:
                 pass
 
+    def _begin(self) -> sqlite3.Connection:
+        """Open the write transaction of a claim (a full disk or a locked file as the store's errors)."""
+        try:
+            self._con.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        return self._con
+
     def claim_all(self, project_ids: Sequence[str], event_ids: Sequence[str], days: Sequence[date]) -> bool:
         """Open a transaction adding every key, if none is stored yet nor given twice; else add nothing, open
         nothing and return False (then `claim` says which are new).
@@ -102,11 +110,7 @@ class DedupKeys:
         The common case (fresh events) in one statement: each key is inserted straight into the B-tree, where
         `claim` stages them in a temp table and probes it first (~40% less CPU with nearly sequential ids, ~13%
         with UUIDs: docs/benchmarks.md "Stats-only ingest"). A key refused by the B-tree counts no change."""
-        con = self._con
-        try:
-            con.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+        con = self._begin()
         try:
             before = con.total_changes
             con.executemany("INSERT OR IGNORE INTO keys VALUES (?, ?, ?)",
@@ -122,11 +126,7 @@ class DedupKeys:
         """Open a transaction adding the keys not yet stored, and return those (each once).
 
         The caller then stores the rows and calls commit(seq), or rollback() if that failed."""
-        con = self._con
-        try:
-            con.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+        con = self._begin()
         try:
             con.executemany("INSERT INTO incoming VALUES (?, ?, ?)",
                             zip(project_ids, event_ids, _ordinals(days), strict=True))
