@@ -133,8 +133,7 @@ def test_stats_read_only_the_selected_fields(store: DuckDBStore) -> None:
     """Only the columns of the selected StreamStatistics fields are read; two aliases of the collection
     with different fields each get their own (a shared cached read would leave one without its fields)."""
     log: list[str] = []
-    executor = Executor(SETTINGS, lambda: CountingCursor(store.reader(), log), store.get_project, clock,
-                        sql=store.sql)
+    executor = logged_executor(store, log)
     query = (f'{{ project(projectId: 12345678) {{ sessionData {{ sessions(sessionIds: ["{fx.S1}"]) {{ resources {{ '
              "meetings(first: 1) { resources { publishers(first: 1) { resources { "
              "a: streamStatsCollection { totalCount resources { videoBitrateKbps } } "
@@ -161,8 +160,7 @@ def test_session_tables_are_fetched_by_their_used_columns(store: DuckDBStore) ->
     column) with the columns the statement over them uses, not `*`: for the stream attributes of a
     subscriber, five columns of publishers instead of fourteen."""
     log: list[str] = []
-    executor = Executor(SETTINGS, lambda: CountingCursor(store.reader(), log), store.get_project, clock,
-                        sql=store.sql)
+    executor = logged_executor(store, log)
     query = (f'{{ project(projectId: 12345678) {{ sessionData {{ sessions(sessionIds: ["{fx.S1}"]) {{ resources {{ '
              "sessionId meetings { resources { connections { resources { connectionId } } "
              "publishers { resources { stream { streamId } } } "
@@ -283,6 +281,12 @@ class CountingCursor:
         return getattr(self._cursor, name)
 
 
+
+def logged_executor(store: DuckDBStore, log: list[str]) -> Executor:
+    """An executor on `store` whose every statement is appended to `log`."""
+    return Executor(SETTINGS, lambda: CountingCursor(store.reader(), log), store.get_project, clock, sql=store.sql)
+
+
 N_SESSIONS = 50
 
 
@@ -336,7 +340,7 @@ DEEP = """query($ids: [String]!) { project(projectId: 55555555) { sessionData { 
 
 def test_statements_do_not_grow_with_the_tree(big: DuckDBStore) -> None:
     log: list[str] = []
-    executor = Executor(SETTINGS, lambda: CountingCursor(big.reader(), log), big.get_project, clock, sql=big.sql)
+    executor = logged_executor(big, log)
     auth = AuthContext("55555555", "project")
 
     def statements(n: int) -> tuple[int, dict[str, Any]]:
@@ -371,7 +375,7 @@ def test_stats_of_parents_far_apart_take_the_index_path(big: DuckDBStore, monkey
     variables = {"ids": [f"s{i}" for i in range(N_SESSIONS)]}
     scanned = executor.run(auth, DEEP, variables)
     log: list[str] = []
-    counting = Executor(SETTINGS, lambda: CountingCursor(big.reader(), log), big.get_project, clock, sql=big.sql)
+    counting = logged_executor(big, log)
     monkeypatch.setattr(reads, "_NARROW_STATS_SPAN_MS", -1)
     indexed = counting.run(auth, DEEP, variables)
     assert "errors" not in indexed and indexed == scanned

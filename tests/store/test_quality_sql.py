@@ -73,9 +73,9 @@ def stats(session: str, seconds: int, rtt: float) -> dict[str, Any]:
             "timestamp": T0 + seconds * 1000, "streamId": f"{session}-S", "roundTripMs": rtt, "audioPacketLoss": 0.0}
 
 
-def lifecycle(session: str) -> list[dict[str, Any]]:
-    """A publishes S from 0 to 2:00, B subscribes: samples come separately."""
-    return [event for event in call(session, T0, 2, range(0)) if event["type"] != "publisherStats"]
+def lifecycle(session: str, minutes: int = 2) -> list[dict[str, Any]]:
+    """A publishes S from 0 to `minutes`, B subscribes: samples come separately."""
+    return [event for event in call(session, T0, minutes, range(0)) if event["type"] != "publisherStats"]
 
 
 def test_a_late_sample_shortens_its_successor_and_breaks_a_run(tmp_path) -> None:
@@ -113,9 +113,14 @@ RUNS_BY_HAND = [("high_rtt", "runs-S", "runs-A", T0, T0 + 90_000, "roundTripMs",
                 ("high_rtt", "runs-S", "runs-A", T0 + 300_000, T0 + 360_000, "roundTripMs", 400.0, 2)]
 
 
+def all_runs_at_once() -> list[dict[str, Any]]:
+    """The "runs" call with every sample of RTTS, as one commit."""
+    return lifecycle("runs", 10) + [rtt_sample("runs", t, rtt) for t, rtt in RTTS.items()]
+
+
 def test_runs_kept_at_absorb_follow_late_samples_that_join_split_and_extend_them(tmp_path) -> None:
     store = DuckDBStore(str(tmp_path / "vi.duckdb"))
-    load_events(store, PROJECT, [e for e in call("runs", T0, 10, range(0)) if e["type"] != "publisherStats"])
+    load_events(store, PROJECT, lifecycle("runs", 10))
     arrivals = [
         [30, 90, 180],  # runs 30-90 (60 s apart: linked) and 180 alone
         [60, 150],  # 60 lands inside the run 30-90; 150 joins it to 180: one run 30-180
@@ -133,8 +138,7 @@ def test_runs_kept_at_absorb_follow_late_samples_that_join_split_and_extend_them
     assert issues(store, "runs") == RUNS_BY_HAND
     # all at once, in one commit, gives the same
     other = DuckDBStore(str(tmp_path / "other.duckdb"))
-    load_events(other, PROJECT, [e for e in call("runs", T0, 10, range(0)) if e["type"] != "publisherStats"]
-                + [rtt_sample("runs", t, rtt) for t, rtt in RTTS.items()])
+    load_events(other, PROJECT, all_runs_at_once())
     derive_until_clean(other)
     assert issues(other, "runs") == RUNS_BY_HAND
     other.close()
@@ -143,8 +147,7 @@ def test_runs_kept_at_absorb_follow_late_samples_that_join_split_and_extend_them
 
 def test_other_thresholds_find_the_runs_again(tmp_path) -> None:
     store = DuckDBStore(str(tmp_path / "vi.duckdb"))
-    load_events(store, PROJECT, [e for e in call("runs", T0, 10, range(0)) if e["type"] != "publisherStats"]
-                + [rtt_sample("runs", t, rtt) for t, rtt in RTTS.items()])
+    load_events(store, PROJECT, all_runs_at_once())
     derive_until_clean(store)
     assert issues(store, "runs") == RUNS_BY_HAND
     # RTT 306 and more: only 60, 120, 180 and 330 offend, none right after another offending sample
@@ -274,7 +277,7 @@ def test_runs_of_samples_at_the_same_ms_follow_the_event_id_order(tmp_path) -> N
     def sample(seconds: int, suffix: str, rtt: float) -> dict[str, Any]:
         return {**stats("ties", seconds, rtt), "id": f"ties-{seconds}{suffix}"}
 
-    lifecycle_events = [e for e in call("ties", T0, 10, range(0)) if e["type"] != "publisherStats"]
+    lifecycle_events = lifecycle("ties", 10)
     later = [sample(60, "a", 310.0), sample(60, "b", 50.0), sample(60, "c", 320.0), sample(90, "", 300.0)]
     by_hand = [("high_rtt", "ties-S", "ties-A", T0, T0 + 60_000, "roundTripMs", 310.0, 2),
                ("high_rtt", "ties-S", "ties-A", T0 + 60_000, T0 + 90_000, "roundTripMs", 320.0, 2)]
