@@ -11,10 +11,6 @@ from videoinsights.store.base import Retention
 from videoinsights.store.open import StoreURLError, open_store, parse_store_url
 
 
-def _retention(settings: Settings) -> Retention:
-    return Retention(settings.raw_retention_days, settings.minute_retention_hours)
-
-
 def ddl_statements(settings: Settings, cluster: str | None) -> list[str]:
     """The statements `store init` runs on the store's database (ClickHouse only)."""
     from videoinsights.store.clickhouse.cluster import ClusterLayout
@@ -25,8 +21,8 @@ def ddl_statements(settings: Settings, cluster: str | None) -> list[str]:
         raise StoreURLError("store ddl prints ClickHouse DDL: give a ClickHouse store URL "
                             "(--store clickhouse://user:pass@host:8123/db)")
     if cluster is None:
-        return create_statements(_retention(settings))
-    return ClusterLayout(cluster, parsed.database).statements(_retention(settings))
+        return create_statements(Retention.of(settings))
+    return ClusterLayout(cluster, parsed.database).statements(Retention.of(settings))
 
 
 def cmd_store_ddl(args: argparse.Namespace, settings: Settings) -> int:
@@ -34,15 +30,21 @@ def cmd_store_ddl(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_store_init(args: argparse.Namespace, settings: Settings) -> int:
+def prepare_store(settings: Settings, cluster: str | None = None) -> Any:
+    """Create the store's tables (with the retention TTLs) and its cookie-signing secret, before several server
+    processes start, so that they never create two; returns a ClickHouse database's cluster layout (or None)."""
     from videoinsights.web.pages.state import ensure_cookie_secret
 
-    store = open_store(settings.store_url, retention=_retention(settings), cluster=args.cluster)
+    store = open_store(settings.store_url, retention=Retention.of(settings), cluster=cluster)
     try:
-        ensure_cookie_secret(store)  # before several servers start, so that they never create two
-        layout = getattr(store, "cluster", None)  # a ClickHouse database knows its layout
+        ensure_cookie_secret(store)
+        return getattr(store, "cluster", None)  # a ClickHouse database knows its layout
     finally:
         store.close()
+
+
+def cmd_store_init(args: argparse.Namespace, settings: Settings) -> int:
+    layout = prepare_store(settings, args.cluster)
     where = f" in the cluster layout of {layout.name}" if layout else ""
     print(f"store {parse_store_url(settings.store_url).redacted()} is ready{where}")
     return 0

@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from tests.alerts.receiver import Receiver
-from tests.conftest import ProjectCreds, Server, cli, create_project, derivation_idle, metric_values
+from tests.conftest import ProjectCreds, Server, cli, create_project, metric_values
 
 FAST = {"VIDEOINSIGHTS_ALERT_EVAL_INTERVAL_MS": "200", "VIDEOINSIGHTS_WEBHOOK_BACKOFF_MS": "200"}
 
@@ -177,10 +177,7 @@ def test_a_server_with_alerts_off_sends_nothing(tmp_path: Path, server_factory: 
     rule = create_rule(db, creds, receiver.url, "--window", "10m")
     receiver.secret = rule["secret"]
     attempts(quiet, creds, ["failure"] * 3)
-    deadline = time.monotonic() + 60
-    while not derivation_idle(quiet.url):
-        assert time.monotonic() < deadline, "the attempts were never derived"
-        time.sleep(0.1)
+    quiet.wait_derived(60)
     time.sleep(2.0)  # ten evaluation intervals of a server that evaluates
     assert metric_values(quiet.url, "videoinsights_alert_evaluator", "videoinsights_alert_passes_total") == {
         "videoinsights_alert_evaluator": 0, "videoinsights_alert_passes_total": 0}

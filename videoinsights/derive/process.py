@@ -15,6 +15,7 @@ from typing import Any
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.derive.worker import DeriveStats, DeriveWorker, HandoffLock
 from videoinsights.settings import Settings, SettingsError
+from videoinsights.store.base import Retention
 from videoinsights.store.open import open_store, parse_store_url
 from videoinsights.store.writer import purge_expired
 
@@ -40,7 +41,7 @@ def run_derive(settings: Settings, shard: tuple[int, int] | None, once: bool = F
     if parse_store_url(settings.store_url).scheme == "duckdb":
         raise SettingsError("a DuckDB file is derived by the server that owns it: `videoinsights derive` needs a "
                             "ClickHouse store (--store chdb:///dir or clickhouse://...)")
-    store: Any = open_store(settings.store_url)
+    store: Any = open_store(settings.store_url, retention=Retention.of(settings))  # a new database gets its TTLs
     store.shard = shard
     stats = DeriveStats()
     worker = DeriveWorker(store, stats, HandoffLock(), settings.derive_batch_sessions,

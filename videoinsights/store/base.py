@@ -42,6 +42,11 @@ class Retention:
     raw_days: int
     minute_hours: int
 
+    @classmethod
+    def of(cls, settings: Any) -> Retention:
+        """The windows of a Settings (raw_retention_days, minute_retention_hours)."""
+        return cls(settings.raw_retention_days, settings.minute_retention_hours)
+
 
 class RejectedBatch(ValueError):
     """A batch's own values cannot be stored (one its column can't hold): the sender's fault,

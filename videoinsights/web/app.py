@@ -62,16 +62,13 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-def create_app(settings: Settings, alerts: bool | None = None) -> Starlette:
-    """alerts: evaluate alert rules in this process (default: the `alerts_in_server` setting; `serve --workers`
-    gives that to one worker)."""
-    alerts = settings.alerts_in_server if alerts is None else alerts
+def create_app(settings: Settings) -> Starlette:
     metrics = Metrics(settings.metrics_max_projects)  # this app's own registry
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = open_store(settings.store_url,
-                           retention=Retention(settings.raw_retention_days, settings.minute_retention_hours),
+                           retention=Retention.of(settings),
                            duckdb_options={"wal_autocheckpoint_mb": settings.wal_autocheckpoint_mb,
                                            "memory_limit_mb": settings.duckdb_memory_limit_mb})
         local = duckdb_path(settings.store_url)  # admin commands find a DuckDB file's server by its sidecar
@@ -84,7 +81,8 @@ def create_app(settings: Settings, alerts: bool | None = None) -> Starlette:
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         if local is not None:
             write_sidecar(local, f"http://{host}:{settings.port}", services.admin_token)
-        runner = AlertRunner(settings, store, writer) if alerts else None  # evaluates alert rules every few seconds
+        # evaluates alert rules every few seconds, unless another process does (`alerts_in_server`)
+        runner = AlertRunner(settings, store, writer) if settings.alerts_in_server else None
         services.alerts = runner
         if runner is not None:
             runner.start()

@@ -25,10 +25,10 @@ def serve(settings: Settings, workers: int = 1) -> None:
     _run(uvicorn.Server(uvicorn_config(settings, create_app(settings))))
 
 
-def serve_socket(settings: Settings, sock: socket.socket, alerts: bool) -> None:
+def serve_socket(settings: Settings, sock: socket.socket) -> None:
     """One of `serve --workers`'s processes: the app on a socket the parent bound."""
     setup_logging(settings)
-    _run(uvicorn.Server(uvicorn_config(settings, create_app(settings, alerts=alerts))), sock)
+    _run(uvicorn.Server(uvicorn_config(settings, create_app(settings))), sock)
 
 
 def _run(server: uvicorn.Server, sock: socket.socket | None = None) -> None:

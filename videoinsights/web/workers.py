@@ -29,7 +29,8 @@ from typing import Any
 
 from videoinsights.parent_watch import exit_with_parent
 from videoinsights.settings import Settings, SettingsError
-from videoinsights.store.open import open_store, parse_store_url
+from videoinsights.store.open import parse_store_url
+from videoinsights.store_cli import prepare_store
 
 log = logging.getLogger(__name__)
 RESTART_DELAY_S = 1.0
@@ -45,17 +46,6 @@ def check_workers(settings: Settings, workers: int) -> None:
                                else "a chdb:// directory is opened by one process"))
 
 
-def _prepare(settings: Settings) -> None:
-    """The tables and the cookie-signing secret, before any worker needs them."""
-    from videoinsights.web.pages.state import ensure_cookie_secret
-
-    store = open_store(settings.store_url)
-    try:
-        ensure_cookie_secret(store)
-    finally:
-        store.close()
-
-
 def _bind(settings: Settings) -> socket.socket:
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -66,11 +56,11 @@ def _bind(settings: Settings) -> socket.socket:
     return sock
 
 
-def _server_process(settings: Settings, sock: socket.socket, alerts: bool, parent: int) -> None:
+def _server_process(settings: Settings, sock: socket.socket, parent: int) -> None:
     from videoinsights.web.server import serve_socket
 
     exit_with_parent(parent)
-    serve_socket(settings, sock, alerts)
+    serve_socket(settings, sock)
 
 
 def _derive_process(settings: Settings, parent: int) -> None:
@@ -84,13 +74,15 @@ def _derive_process(settings: Settings, parent: int) -> None:
 
 def serve_workers(settings: Settings, workers: int) -> None:
     check_workers(settings, workers)
-    _prepare(settings)
+    prepare_store(settings)  # the tables and the cookie secret, before any worker needs them
     sock = _bind(settings)
     context = multiprocessing.get_context("spawn")
-    server_settings = replace(settings, derive_in_server=False)
-    targets: dict[str, tuple[Any, tuple[Any, ...]]] = {  # worker 0 evaluates alert rules, unless --no-alerts
-        f"worker {i}": (_server_process, (server_settings, sock, i == 0 and settings.alerts_in_server, os.getpid()))
-        for i in range(workers)}
+
+    def worker_settings(i: int) -> Settings:  # the derive process derives; worker 0 evaluates alert rules
+        return replace(settings, derive_in_server=False, alerts_in_server=i == 0 and settings.alerts_in_server)
+
+    targets: dict[str, tuple[Any, tuple[Any, ...]]] = {
+        f"worker {i}": (_server_process, (worker_settings(i), sock, os.getpid())) for i in range(workers)}
     if settings.derive_in_server:
         targets["derive"] = (_derive_process, (settings, os.getpid()))
     stop = threading.Event()
