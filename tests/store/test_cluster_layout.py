@@ -73,9 +73,9 @@ def test_every_cluster_statement_parses_and_says_where_its_rows_live() -> None:
                   "session_endpoint_minutes", "stats_samples", "session_bounds", "dirty_sessions"):
         assert f"Distributed(prod, insights, {table}_local, cityHash64(project_id, session_id))" in ddl[table]
         assert "ENGINE = Replicated" in ddl[f"{table}_local"]
-    # a table without sessions (the monthly rollup's stored sums; before them, its archive) is spread by its sort key
-    monthly = next(t for t in ("rollup_project_monthly_sums", "rollup_project_monthly_archive") if t in ddl)
-    assert f"Distributed(prod, insights, {monthly}_local, cityHash64(tuple(project_id, month)))" in ddl[monthly]
+    # a table without sessions (the monthly rollup's stored sums) is spread by its sort key
+    assert ("Distributed(prod, insights, rollup_project_monthly_sums_local, cityHash64(tuple(project_id, month)))"
+            in ddl["rollup_project_monthly_sums"])
     # metadata: one replica on every node of the cluster, read directly (no Distributed)
     assert ("ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/insights/projects', '{shard}-{replica}', "
             "version, is_deleted) ORDER BY (project_id)") in ddl["projects"]
@@ -83,13 +83,12 @@ def test_every_cluster_statement_parses_and_says_where_its_rows_live() -> None:
     # the engine-kept session bounds: fed on each shard from its local raw rows, into its local table
     assert "TO session_bounds_local" in ddl["session_bounds_from_events"]
     assert "FROM events_local" in ddl["session_bounds_from_events"]
-    # rollup views read the Distributed tables (all shards): the stored sums, or (before them) the contributions
-    stored = "rollup_endpoint_daily_sums" in ddl
-    source = "rollup_endpoint_daily_sums" if stored else "session_endpoint_days"
-    assert f"FROM {source} GROUP BY" in ddl["rollup_endpoint_daily"] and "_local" not in ddl["rollup_endpoint_daily"]
-    if stored:  # fed on each shard from its local contribution rows, into its local sums
-        assert "TO rollup_endpoint_daily_sums_local" in ddl["rollup_endpoint_daily_feed"]
-        assert ddl["rollup_endpoint_daily_feed"].endswith("FROM session_endpoint_days_local")
+    # rollup views read the Distributed stored sums (all shards)
+    assert "FROM rollup_endpoint_daily_sums GROUP BY" in ddl["rollup_endpoint_daily"]
+    assert "_local" not in ddl["rollup_endpoint_daily"]
+    # the sums are fed on each shard from its local contribution rows, into its local sums
+    assert "TO rollup_endpoint_daily_sums_local" in ddl["rollup_endpoint_daily_feed"]
+    assert ddl["rollup_endpoint_daily_feed"].endswith("FROM session_endpoint_days_local")
     # the names the application reads are the single-node names
     single = by_name(create_statements(RETENTION))
     assert set(single) <= set(ddl)

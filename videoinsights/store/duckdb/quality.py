@@ -20,7 +20,7 @@ from __future__ import annotations
 import duckdb
 
 from videoinsights.derive.model import DIMENSIONS
-from videoinsights.derive.quality import MAX_RUN_GAP_MS, SAMPLE_CHECKS, SAMPLE_MS, QualityThresholds, threshold
+from videoinsights.derive.quality import MAX_RUN_GAP_MS, SAMPLE_CHECKS, QualityThresholds, threshold
 from videoinsights.domain.scoring import (
     JITTER_BUFFER_FACTOR,
     OPUS_BPL,
@@ -31,15 +31,13 @@ from videoinsights.domain.scoring import (
     VIDEO_GOOD_FPS,
     VIDEO_LOSS_WEIGHT,
 )
-from videoinsights.store.duckdb.quality_runs import CHECKS, absorb_runs
+from videoinsights.store.duckdb.quality_runs import CHECKS, WEIGHT, absorb_runs
 
 IN_KEYS = "(project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
 BUCKET = "CAST(floor(score * 100) AS INTEGER)"  # the 0.01-wide score band of quality_buckets
 # A stream's or subscriber's number, stored with its samples and bands so that re-derivation joins on one integer
 # (md5 is stable across DuckDB versions; 64 bits make a collision between a batch's entities negligible).
 EKEY = "md5_number_lower(concat_ws(chr(31), project_id, session_id, side, entity_id))"
-# A sample's weight (docs/quality.md): the time since the entity's previous sample, at most 30 s; 30 s without one.
-WEIGHT = f"(CASE WHEN prev_ts IS NULL THEN {SAMPLE_MS} ELSE greatest(0, least({SAMPLE_MS}, ts - prev_ts)) END)"
 SCORE_WEIGHT = f"greatest(1, {WEIGHT})"  # rollups count a zero weight as 1 ms
 
 # -- absorb: score each new sample once ------------------------------------------------------------

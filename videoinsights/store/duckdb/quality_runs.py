@@ -24,7 +24,7 @@ from videoinsights.derive.quality import SAMPLE_CHECKS, SAMPLE_MS, QualityThresh
 META_KEY = "quality_run_thresholds"
 CHECKS = tuple(enumerate(SAMPLE_CHECKS))  # chk number -> issue type
 # A sample's weight (docs/quality.md): the time since the entity's previous sample, at most 30 s; 30 s without one.
-_WEIGHT = f"(CASE WHEN prev_ts IS NULL THEN {SAMPLE_MS} ELSE greatest(0, least({SAMPLE_MS}, ts - prev_ts)) END)"
+WEIGHT = f"(CASE WHEN prev_ts IS NULL THEN {SAMPLE_MS} ELSE greatest(0, least({SAMPLE_MS}, ts - prev_ts)) END)"
 
 # issue type -> SQL of a sample's offending value, NULL when it does not offend (derive/quality.SAMPLE_CHECKS)
 CHECK_SQL: dict[str, str] = {
@@ -69,7 +69,7 @@ _OFFENDING = f"""
 CREATE OR REPLACE TEMP TABLE q_roff AS
 WITH s AS MATERIALIZED (
   SELECT * FROM (
-    SELECT q.ekey, q.ts, q.event_id, q.prev_ts, q.prev_event_id, {_WEIGHT} AS weight,
+    SELECT q.ekey, q.ts, q.event_id, q.prev_ts, q.prev_event_id, {WEIGHT} AS weight,
            {", ".join(f"{CHECK_SQL[issue]} AS c{i}" for i, issue in CHECKS)}
     FROM quality_samples q JOIN (SELECT ekey, min(s_ts) AS s FROM q_region GROUP BY ekey) e
       ON q.ekey = e.ekey AND q.ts >= e.s  -- each entity from its region on

@@ -458,7 +458,7 @@ def _stats(cur: Cursor, project_id: str, kind: str, id_column: str, parents: Seq
     # scan per session (few sessions), or the samples of their sessions through the session_id index.
     narrow = ts_range[1] - ts_range[0] <= _NARROW_STATS_SPAN_MS
     wanted = selected_columns(columns, STATS_COLUMNS)
-    needed = ", ".join(dict.fromkeys(("project_id", "session_id", "type", "ts", "event_id", id_column, *wanted)))
+    needed = _fetched(("type", "ts", "event_id", id_column, *wanted))
     sessions = {p[0] for p in parents}
     if parents and not narrow and len(sessions) <= _WINDOWED_STATS_MAX_SESSIONS:
         sql, window_params = _windowed_stats_sql(cur, project_id, list(sessions), ts_range, needed)

@@ -760,7 +760,7 @@ class DuckDBStore:
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE touched_month_groups AS SELECT DISTINCT project_id, "
-            f"CAST(date_trunc('month', day) AS DATE) AS month, {dims} FROM touched_groups"
+            f"{month} AS month, {dims} FROM touched_groups"
         )
         in_month_groups = ("EXISTS (SELECT 1 FROM touched_month_groups g WHERE g.project_id = t.project_id "
                            f"AND g.month = t.month AND {same_dims})")
@@ -768,14 +768,13 @@ class DuckDBStore:
         con.execute(
             f"INSERT INTO rollup_endpoint_monthly (project_id, month, {ecols}) "
             f"SELECT project_id, month, {dims}, {emeasures} "
-            f"FROM (SELECT *, CAST(date_trunc('month', day) AS DATE) AS month FROM rollup_endpoint_daily) t "
+            f"FROM (SELECT *, {month} AS month FROM rollup_endpoint_daily) t "
             f"WHERE {in_month_groups} GROUP BY project_id, month, {dims}"
         )
         con.execute(f"DELETE FROM rollup_project_monthly WHERE {in_months}")
         con.execute(
             f"INSERT INTO rollup_project_monthly (project_id, month, {pcols}) "
-            f"SELECT project_id, CAST(date_trunc('month', day) AS DATE) AS month, "
-            f"{pmeasures} FROM (SELECT *, CAST(date_trunc('month', day) AS DATE) AS month FROM rollup_project_daily) "
+            f"SELECT project_id, month, {pmeasures} FROM (SELECT *, {month} AS month FROM rollup_project_daily) "
             f"WHERE {in_months} GROUP BY ALL"
         )
 
