@@ -8,7 +8,7 @@ from typing import Any
 
 from videoinsights.settings import Settings
 from videoinsights.store.base import Retention
-from videoinsights.store.open import StoreURLError, open_store, parse_store_url
+from videoinsights.store.open import StoreURLError, check_cluster, open_store, parse_store_url
 
 
 def ddl_statements(settings: Settings, cluster: str | None) -> list[str]:
@@ -22,6 +22,7 @@ def ddl_statements(settings: Settings, cluster: str | None) -> list[str]:
                             "(--store clickhouse://user:pass@host:8123/db)")
     if cluster is None:
         return create_statements(Retention.of(settings))
+    check_cluster(parsed, cluster)
     return ClusterLayout(cluster, parsed.database).statements(Retention.of(settings))
 
 

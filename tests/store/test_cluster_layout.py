@@ -114,14 +114,16 @@ def test_single_node_ddl_has_no_cluster_parts() -> None:
     assert clustered.stdout == ";\n\n".join(LAYOUT.statements(RETENTION)) + ";\n"
 
 
-@pytest.mark.parametrize(("store", "message"), [
-    ("chdb:///tmp/x", "--cluster needs a ClickHouse server store"),
-    ("duckdb:///tmp/x.duckdb", "--cluster needs a ClickHouse server store"),
-    ("clickhouse://u@127.0.0.1:1/db", "bad cluster name"),
+@pytest.mark.parametrize(("command", "store", "message"), [
+    ("init", "chdb:///tmp/x", "--cluster needs a ClickHouse server store"),
+    ("init", "duckdb:///tmp/x.duckdb", "--cluster needs a ClickHouse server store"),
+    ("init", "clickhouse://u@127.0.0.1:1/db", "bad cluster name"),
+    ("ddl", "chdb:///tmp/x", "--cluster needs a ClickHouse server store"),  # no DDL `init` would refuse
+    ("ddl", "clickhouse://u@127.0.0.1:1/db", "bad cluster name"),
 ])
-def test_cluster_refused_where_it_cannot_work(store: str, message: str) -> None:
+def test_cluster_refused_where_it_cannot_work(command: str, store: str, message: str) -> None:
     cluster = "no-dashes" if store.startswith("clickhouse") else "prod"
-    result = subprocess.run([sys.executable, "-m", "videoinsights", "store", "init", "--cluster", cluster,
+    result = subprocess.run([sys.executable, "-m", "videoinsights", "store", command, "--cluster", cluster,
                              "--store", store], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and message in result.stderr.splitlines()[-1], result.stderr
     assert "Traceback" not in result.stderr

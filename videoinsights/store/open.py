@@ -117,7 +117,7 @@ def open_store(url: str, *, read_only: bool = False, retention: Any = None,
     """
     parsed = parse_store_url(url)
     if cluster is not None:
-        _check_cluster(parsed, cluster)
+        check_cluster(parsed, cluster)
     if parsed.scheme == "duckdb":
         from videoinsights.store.duckdb.store import DuckDBStore
 
@@ -148,7 +148,8 @@ def open_store(url: str, *, read_only: bool = False, retention: Any = None,
     return ClickHouseStore(client, read_only=read_only, retention=retention, cluster=layout)
 
 
-def _check_cluster(parsed: StoreURL, cluster: str) -> None:
+def check_cluster(parsed: StoreURL, cluster: str) -> None:
+    """Refuse a cluster layout where it cannot work (`store init|ddl --cluster`)."""
     if parsed.scheme != "clickhouse":
         raise StoreURLError(f"--cluster needs a ClickHouse server store (clickhouse://...), not {parsed.scheme}://: "
                             "a cluster's tables are Replicated (Keeper) and Distributed")
