@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from videoinsights.derive.intervals import MINUTE_MS
-from videoinsights.store.clickhouse.reads import JOIN_NULLS, Cursor, Row, _dimension_sql, _live, rows_of
+from videoinsights.store.clickhouse.reads import JOIN_NULLS, Cursor, Row, _dimension_sql, _summed, rows_of
 
 FRESH_MS = 10 * MINUTE_MS
 _ATTEMPTS = ("connect", "publish", "subscribe")
@@ -127,13 +127,11 @@ def live_minutes(cur: Cursor, project_id: str, now_ms: int, since_ms: int,
     measures = ("published_minutes", "subscribed_minutes", *(f"{k}_{n}" for k in _ATTEMPTS for n in ("attempts",
                                                                                                       "failures")))
     used = tuple(dict.fromkeys(c for c, _ in filters))
-    live = _live("rollup_endpoint_minutely_sums", "bucket",
-                 f"project_id = {_P} AND bucket BETWEEN {{since:Int64}} AND {_NOW}", used, measures)
-    mapped_used = "".join(f", {_dimension_sql(d)} AS {d}" for d in used)
+    minutes = _summed("rollup_endpoint_minutely_sums", "bucket", "bucket",
+                      f"project_id = {_P} AND bucket BETWEEN {{since:Int64}} AND {_NOW}", used, measures)
     sql = (f"WITH m AS (SELECT arrayJoin({{minutes:Array(Int64)}}) AS minute), "
            f"r AS (SELECT bucket, sum(published_minutes + subscribed_minutes) AS minutes, "
-           f"sum({attempts}) AS attempts, sum({failures}) AS failures FROM (SELECT bucket, "
-           f"{', '.join(measures)}{mapped_used} FROM {live}) WHERE 1{flt} GROUP BY bucket), "
+           f"sum({attempts}) AS attempts, sum({failures}) AS failures FROM ({minutes}) WHERE 1{flt} GROUP BY bucket), "
            f"c AS ({conns}), "
            f"q AS (SELECT ts - ts % {MINUTE_MS} AS bucket, avg(video_bitrate_kbps) AS br, avg(lat) AS lat "
            f"FROM ({samples}) GROUP BY bucket), "

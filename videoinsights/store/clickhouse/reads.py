@@ -92,25 +92,23 @@ def _range_sql(q: ReportQuery, params: dict[str, Any]) -> tuple[str, str]:
     return " AND ".join(daily), " AND ".join(monthly)
 
 
-def _live(sums: str, time: str, where: str, dims: Sequence[str], columns: Sequence[str]) -> str:
+def _live(sums: str, time: str, alias: str, where: str, dims: Sequence[str], columns: Sequence[str]) -> str:
     """The rows of a rollup's sums table (not yet merged: several per key) summed by time and the dimensions
     used, keeping the groups with a live contribution (sum(contributions) > 0: a group whose contributions
-    were all retracted has none), as `<time>, dims..., measures...`."""
+    were all retracted has none), as a SELECT of `<time> AS alias, dims..., measures...`."""
     keys = ", ".join([time, *dims])
     sums_sql = "".join(f", sum({c}) AS {c}" for c in columns)
-    return (f"(SELECT {keys}{sums_sql} FROM {sums} WHERE {where} GROUP BY {keys} "
-            "HAVING sum(contributions) > 0)")
+    return (f"SELECT {time} AS {alias}{''.join(f', {d}' for d in dims)}{sums_sql} FROM {sums} WHERE {where} "
+            f"GROUP BY {keys} HAVING sum(contributions) > 0")
 
 
 def _summed(sums: str, time: str, alias: str, where: str, dims: Sequence[str], columns: Sequence[str]) -> str:
-    """A SELECT of `alias, dims (as reported)..., measures...` from `_live`: without dimensions `_live`'s own
-    SELECT (each nested SELECT costs chdb milliseconds to plan), else the dimensions mapped around it."""
+    """A SELECT of `alias, dims (as reported)..., measures...` from `_live`: without dimensions `_live` itself
+    (each nested SELECT costs chdb milliseconds to plan), else the dimensions mapped around it."""
     if not dims:
-        sums_sql = "".join(f", sum({c}) AS {c}" for c in columns)
-        return (f"SELECT {time} AS {alias}{sums_sql} FROM {sums} WHERE {where} GROUP BY {time} "
-                "HAVING sum(contributions) > 0")
+        return _live(sums, time, alias, where, dims, columns)
     inner = "".join(f", {c}" for c in [*(f"{_dimension_sql(d)} AS {d}" for d in dims), *columns])
-    return f"SELECT {time} AS {alias}{inner} FROM {_live(sums, time, where, dims, columns)}"
+    return f"SELECT {alias}{inner} FROM ({_live(sums, time, alias, where, dims, columns)})"
 
 
 def _day_rows(q: ReportQuery, kind: str, columns: Sequence[str], dims: Sequence[str], params: dict[str, Any]) -> str:
