@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from videoinsights.derive.engine import Batch, finish_batch, start_batch
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.parent_watch import exit_with_parent
+from videoinsights.settings import Settings
 from videoinsights.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ MAX_BACKOFF_S = 30.0
 # pipeline step stays within the step bound (setting derive_step_ms): a new session waits for the step running
 # when it was committed, then one more (the express lane below) before it is visible.
 BATCH_GROWTH = 4
-BATCH_STEP_S = 1.5
+BATCH_STEP_S = Settings.derive_step_ms / 1000  # the setting's default, for callers without settings
 # Up to this many never-derived sessions per step skip the pipeline: derived on the derive thread as their batch
 # is read and written with the batch before (engine.start_batch's `express`), one step (~1 s) sooner.
 EXPRESS_SESSIONS = 32

@@ -46,15 +46,13 @@ def _cookie_secret(svc: Services) -> str:
     stored = svc.store.sql.accounts.meta_value(svc.store.reader(), SECRET_KEY)
     if stored is not None:
         return stored
-    candidate = secrets.token_urlsafe(48)
-    return svc.writer.call(
-        lambda store: store.sql.accounts.put_meta_if_absent(store.reader(), SECRET_KEY, candidate)).result(30)
+    return svc.writer.call(ensure_cookie_secret).result(30)
 
 
-def ensure_cookie_secret(store: Any) -> None:
-    """Write the signing secret now if there is none (`store init`, `serve --workers` before its workers start):
-    server processes that create it at their first login could race and sign with two."""
-    store.sql.accounts.put_meta_if_absent(store.reader(), SECRET_KEY, secrets.token_urlsafe(48))
+def ensure_cookie_secret(store: Any) -> str:
+    """The signing secret, written now if there is none (also by `store init` and `serve --workers` before its
+    workers start: server processes that create it at their first login could race and sign with two)."""
+    return store.sql.accounts.put_meta_if_absent(store.reader(), SECRET_KEY, secrets.token_urlsafe(48))
 
 
 def pages_state(conn: HTTPConnection) -> PagesState:
