@@ -143,8 +143,11 @@ def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds:
 # -- derive: roll up, percentile, issues --------------------------------------------------------------
 
 # The entities the sessions' lifetimes know (derive/quality.py scores only those), from the sessions' new
-# publishers/subscribers rows, numbered: `ent` per entity and g_* per stream, participant (owner), meeting
-# record and session, so that the heavy steps below group, sort and join on integers.
+# publishers/subscribers rows: `ent` numbers the entities, and each level the entity counts in (stream, subscriber,
+# participant = owner, meeting record, session) has one integer key k_*, a 64-bit hash of the level and its
+# identity (a collision between two of a batch's ~10^4 levels is as negligible as one of the md5 entity keys;
+# numbering them with dense_rank() cost four string sorts), so that the heavy steps below group, sort and join
+# on one integer.
 _MEMBERS = f"""
 CREATE OR REPLACE TEMP TABLE q_members AS
 WITH m AS (
@@ -155,62 +158,54 @@ WITH m AS (
   FROM subscribers WHERE {IN_KEYS}
 )
 SELECT *, {EKEY} AS ekey, row_number() OVER () AS ent,
-       dense_rank() OVER (ORDER BY project_id, session_id) AS g_session,
+       CASE WHEN stream_id IS NOT NULL THEN hash(1, project_id, session_id, stream_id) END AS k_stream,
+       CASE WHEN side = 'sub' THEN hash(2, project_id, session_id, entity_id) END AS k_sub,
+       CASE WHEN owner <> '' THEN hash(3, project_id, session_id, owner) END AS k_conn,
        CASE WHEN min(meeting_index) OVER s <> max(meeting_index) OVER s
-            THEN dense_rank() OVER (ORDER BY project_id, session_id, meeting_index) END AS g_meeting,
-       CASE WHEN owner <> '' THEN dense_rank() OVER (ORDER BY project_id, session_id, owner) END AS g_conn,
-       CASE WHEN stream_id IS NOT NULL THEN dense_rank() OVER (ORDER BY project_id, session_id, stream_id) END
-         AS g_stream
+            THEN hash(4, project_id, session_id, meeting_index) END AS k_meeting,
+       hash(5, project_id, session_id) AS k_session
 FROM m WINDOW s AS (PARTITION BY project_id, session_id)"""
-LEVELS = ("stream", "subscriber", "connection", "meeting", "session")  # lv = 1 + index
-LV = len(LEVELS) + 1  # a level group's one integer key: k = g x LV + lv
-# (lv, g) of the rollup -> the level and entity_id of quality_scores; the meeting of a session with one meeting
-# record has the session's samples: its row takes the session's rollup (g_meeting is NULL then)
+# k of the rollup -> the level and entity_id of quality_scores; the meeting of a session with one meeting record
+# has the session's samples: its row takes the session's rollup (k_meeting is NULL then)
 _GROUPS = """
 CREATE OR REPLACE TEMP TABLE q_groups AS
-SELECT DISTINCT 1 AS lv, g_stream AS g, project_id, session_id, 'stream' AS level, stream_id AS entity_id
-FROM q_members WHERE g_stream IS NOT NULL
-UNION ALL SELECT 2, ent, project_id, session_id, 'subscriber', entity_id FROM q_members WHERE side = 'sub'
-UNION ALL SELECT DISTINCT 3, g_conn, project_id, session_id, 'connection', owner FROM q_members WHERE g_conn IS NOT NULL
-UNION ALL SELECT DISTINCT CASE WHEN g_meeting IS NULL THEN 5 ELSE 4 END, coalesce(g_meeting, g_session), project_id,
-                          session_id, 'meeting', CAST(meeting_index AS VARCHAR) FROM q_members
-UNION ALL SELECT DISTINCT 5, g_session, project_id, session_id, 'session', session_id FROM q_members"""
+SELECT DISTINCT k_stream AS k, project_id, session_id, 'stream' AS level, stream_id AS entity_id
+FROM q_members WHERE k_stream IS NOT NULL
+UNION ALL SELECT k_sub, project_id, session_id, 'subscriber', entity_id FROM q_members WHERE side = 'sub'
+UNION ALL SELECT DISTINCT k_conn, project_id, session_id, 'connection', owner FROM q_members WHERE k_conn IS NOT NULL
+UNION ALL SELECT DISTINCT coalesce(k_meeting, k_session), project_id, session_id, 'meeting',
+                          CAST(meeting_index AS VARCHAR) FROM q_members
+UNION ALL SELECT DISTINCT k_session, project_id, session_id, 'session', session_id FROM q_members"""
+# Each entity once per level it counts in: stream, subscriber, participant, meeting (of a session with more than
+# one meeting record), session. One join with this replaces a 5-way UNION ALL of the entities' band rows.
+_LEVEL_MEMBERS = """
+CREATE OR REPLACE TEMP TABLE q_lm AS
+SELECT ent, k_stream AS k FROM q_members WHERE k_stream IS NOT NULL
+UNION ALL SELECT ent, k_sub FROM q_members WHERE k_sub IS NOT NULL
+UNION ALL SELECT ent, k_conn FROM q_members WHERE k_conn IS NOT NULL
+UNION ALL SELECT ent, k_meeting FROM q_members WHERE k_meeting IS NOT NULL
+UNION ALL SELECT ent, k_session FROM q_members"""
 _SINCE = "(SELECT min(first_ts) FROM keys)"  # no sample of these sessions is older (zone maps skip the rest)
 _SINCE_DAY = "(SELECT CAST(to_timestamp(min(first_ts) / 1000.0) AS DATE) - 1 FROM keys)"
-_M = "m.ent, m.side, m.g_stream, m.g_conn, m.g_meeting, m.g_session"
-
-
-def _levels(source: str, columns: str) -> str:
-    """Each row of `source` once per level (lv, g) it counts in: stream, subscriber, participant, meeting (of a
-    session with more than one meeting record), session."""
-    return f"""
-  SELECT 1 AS lv, g_stream AS g, {columns} FROM {source} WHERE g_stream IS NOT NULL
-  UNION ALL SELECT 2, ent, {columns} FROM {source} WHERE side = 'sub'
-  UNION ALL SELECT 3, g_conn, {columns} FROM {source} WHERE g_conn IS NOT NULL
-  UNION ALL SELECT 4, g_meeting, {columns} FROM {source} WHERE g_meeting IS NOT NULL
-  UNION ALL SELECT 5, g_session, {columns} FROM {source}"""
-
 
 _ENTITY_BUCKETS = f"""
 CREATE OR REPLACE TEMP TABLE q_eb AS
-SELECT {_M}, b.day, b.bucket, b.samples, b.weight_ms, b.score_ms
+SELECT m.ent, b.day, b.bucket, b.samples, b.weight_ms, b.score_ms
 FROM quality_buckets b JOIN q_members m USING (ekey)
 WHERE b.day >= {_SINCE_DAY}"""
 # Per level: totals, mean, and the band where the cumulative weight (ascending scores) reaches 10% of the total,
 # with the weight below that band. Windows are DuckDB's costliest step here, so the search runs in two: first
 # over coarse bands (COARSE bands wide, a sixth of the level x band rows), then over the bands of the coarse one
-# found; each window runs over one integer partition key (k = g x LV + lv) and carries only the weights.
+# found; each window runs over one integer partition key k and carries only the weights. The entities' bands are
+# summed per coarse band before they are joined to their levels (a fifth of the rows to expand).
 COARSE = 20
 _TARGETS = (
     f"""
 CREATE OR REPLACE TEMP TABLE q_lc AS
-WITH coarse AS (
-  SELECT ent, side, g_stream, g_conn, g_meeting, g_session, bucket // {COARSE} AS cb,
-         sum(samples) AS n, sum(weight_ms) AS w, sum(score_ms) AS sw
-  FROM q_eb GROUP BY ALL
-)
-SELECT g * {LV} + lv AS k, cb, sum(n) AS n, sum(w) AS w, sum(sw) AS sw
-FROM ({_levels("coarse", "cb, n, w, sw")}) GROUP BY ALL""",
+SELECT k, cb, sum(n) AS n, sum(w) AS w, sum(sw) AS sw
+FROM (SELECT ent, bucket // {COARSE} AS cb, sum(samples) AS n, sum(weight_ms) AS w, sum(score_ms) AS sw
+      FROM q_eb GROUP BY ALL) JOIN q_lm USING (ent)
+GROUP BY ALL""",
     """
 CREATE OR REPLACE TEMP TABLE q_coarse AS
 WITH totals AS (SELECT k, sum(n) AS samples, sum(w) AS scored_ms, sum(sw) / sum(w) AS score FROM q_lc GROUP BY k),
@@ -220,17 +215,14 @@ SELECT k, any_value(samples) AS samples, any_value(scored_ms) AS scored_ms, any_
 FROM acc JOIN totals USING (k) WHERE acc >= 0.1 * scored_ms GROUP BY k""",
     f"""
 CREATE OR REPLACE TEMP TABLE q_target AS
-WITH wanted AS (
-  SELECT l.ent, c.cb, c.k
-  FROM (SELECT ent, g * {LV} + lv AS k FROM ({_levels("q_members", "ent")})) l JOIN q_coarse c USING (k)
-),
+WITH wanted AS (SELECT l.ent, c.cb, c.k FROM q_lm l JOIN q_coarse c USING (k)),
 fine AS (
   SELECT b.k, e.bucket, sum(e.weight_ms) AS w
   FROM (SELECT ent, bucket // {COARSE} AS cb, bucket, weight_ms FROM q_eb) e
   JOIN wanted b ON b.ent = e.ent AND b.cb = e.cb GROUP BY ALL
 ),
 acc AS (SELECT k, bucket, w, sum(w) OVER (PARTITION BY k ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS acc FROM fine)
-SELECT k % {LV} AS lv, k // {LV} AS g, any_value(c.samples) AS samples, any_value(c.scored_ms) AS scored_ms,
+SELECT k, any_value(c.samples) AS samples, any_value(c.scored_ms) AS scored_ms,
        any_value(c.score) AS score, any_value(c.goal) AS goal, min(f.bucket) AS bucket,
        arg_min(c.below + f.acc - f.w, f.bucket) AS below
 FROM acc f JOIN q_coarse c USING (k) WHERE c.below + f.acc >= c.goal GROUP BY k""",
@@ -239,9 +231,8 @@ FROM acc f JOIN q_coarse c USING (k) WHERE c.below + f.acc >= c.goal GROUP BY k"
 _SCORES = f"""
 INSERT INTO quality_scores (project_id, session_id, level, entity_id, meeting_index, connection_id, samples,
                             scored_ms, score, score_p10)
-WITH wanted AS (  -- each entity's samples count in up to 5 levels: the bands of those levels
-  SELECT l.ent, t.bucket, t.g * {LV} + t.lv AS k
-  FROM ({_levels("q_members", "ent")}) l JOIN q_target t USING (lv, g)
+WITH wanted AS MATERIALIZED (  -- each entity's samples count in up to 5 levels: the bands of those levels
+  SELECT l.ent, t.bucket, t.k FROM q_lm l JOIN q_target t USING (k)  -- (first: else DuckDB joins on bucket alone)
 ),
 in_band AS (  -- (the band computed first: DuckDB plans a join on the expression badly)
   SELECT b.k, s.score, s.w
@@ -254,8 +245,8 @@ ranked AS (
   FROM in_band
 ),
 p10 AS (
-  SELECT k % {LV} AS lv, k // {LV} AS g, min(r.score) FILTER (WHERE t.below + r.acc >= t.goal) AS p10
-  FROM ranked r JOIN q_target t ON t.g * {LV} + t.lv = r.k GROUP BY k
+  SELECT k, min(r.score) FILTER (WHERE t.below + r.acc >= t.goal) AS p10
+  FROM ranked r JOIN q_target t USING (k) GROUP BY k
 )
 SELECT r.project_id, r.session_id, r.level, r.entity_id,
        CASE r.level WHEN 'stream' THEN p.meeting_index WHEN 'subscriber' THEN u.meeting_index
@@ -263,7 +254,7 @@ SELECT r.project_id, r.session_id, r.level, r.entity_id,
        CASE r.level WHEN 'stream' THEN p.connection_id WHEN 'subscriber' THEN u.connection_id
                     WHEN 'connection' THEN r.entity_id END,
        t.samples, t.scored_ms, t.score, x.p10
-FROM q_target t JOIN p10 x USING (lv, g) JOIN q_groups r USING (lv, g)
+FROM q_target t JOIN p10 x USING (k) JOIN q_groups r USING (k)
 LEFT JOIN publishers p ON r.level = 'stream' AND p.project_id = r.project_id AND p.session_id = r.session_id
                           AND p.stream_id = r.entity_id
 LEFT JOIN subscribers u ON r.level = 'subscriber' AND u.project_id = r.project_id AND u.session_id = r.session_id
@@ -347,6 +338,7 @@ def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds) 
     endpoint-day measures (the caller's transaction; the sessions' other derived rows already in)."""
     con.execute(_MEMBERS)
     con.execute(_GROUPS)
+    con.execute(_LEVEL_MEMBERS)
     con.execute(_ENTITY_BUCKETS)
     for sql in _TARGETS:
         con.execute(sql)
