@@ -290,33 +290,29 @@ _PART_COLUMNS = ("pub_score_ms", "pub_scored_ms", "sub_score_ms", "sub_scored_ms
 
 def _parts_sql() -> str:
     """Additive endpoint-day measures of the samples and sample issues, on their participant's dimensions
-    (the day of the sample, of the issue's start)."""
+    (the day of the sample, of the issue's start): summed per entity and day first, then joined to the
+    participants once (an issue's LA day is that of its UTC hour: the offsets are whole hours)."""
     sides = ", ".join(
-        f"sum(CASE WHEN side = '{side}' THEN {value} ELSE 0.0 END) AS {side}_{column}"
-        for side in ("pub", "sub") for column, value in (("score_ms", "score_ms"), ("scored_ms", "weight_ms"))
+        f"sum(CASE WHEN m.side = '{side}' THEN e.{value} ELSE 0.0 END) AS {side}_{column}"
+        for side in ("pub", "sub") for column, value in (("score_ms", "sw"), ("scored_ms", "w"))
     )
-    counts = ", ".join(f"CAST(count(*) FILTER (WHERE i.chk = {k}) AS DOUBLE) AS issues_{t}" for k, t in CHECKS)
+    counts = ", ".join(f"CAST(coalesce(sum(e.n) FILTER (WHERE e.chk = {k}), 0) AS DOUBLE) AS issues_{t}"
+                       for k, t in CHECKS)
     conns = f"SELECT project_id, session_id, connection_id, {_DIMS} FROM connections WHERE {IN_KEYS}"
-    la_day = "CAST(timezone('America/Los_Angeles', to_timestamp(i.start_ts / 1000.0)) AS DATE)"
     return f"""
 CREATE OR REPLACE TEMP TABLE q_parts AS
 WITH conns AS ({conns}),
-per_entity AS (SELECT ent, day, sum(weight_ms) AS weight_ms, sum(score_ms) AS score_ms FROM q_eb GROUP BY ent, day),
-sample_parts AS (
-  SELECT m.project_id, m.session_id, q.day, {_C_DIMS}, {sides}
-  FROM per_entity q JOIN q_members m USING (ent)
-  LEFT JOIN conns c ON c.project_id = m.project_id AND c.session_id = m.session_id AND c.connection_id = m.owner
-  GROUP BY ALL
-),
-issue_parts AS (
-  SELECT m.project_id, m.session_id, {la_day} AS day, {_C_DIMS}, {counts}
-  FROM q_issues i JOIN q_members m USING (ent)
-  LEFT JOIN conns c ON c.project_id = m.project_id AND c.session_id = m.session_id AND c.connection_id = m.owner
-  GROUP BY ALL
+hours AS (SELECT DISTINCT start_ts // 3600000 AS h FROM q_issues),
+la AS (SELECT h, CAST(timezone('America/Los_Angeles', to_timestamp(h * 3600.0)) AS DATE) AS day FROM hours),
+per_entity AS (
+  SELECT ent, day, sum(weight_ms) AS w, sum(score_ms) AS sw, NULL AS chk, 0 AS n FROM q_eb GROUP BY ent, day
+  UNION ALL
+  SELECT i.ent, la.day, 0, 0, i.chk, count(*) FROM q_issues i JOIN la ON la.h = i.start_ts // 3600000 GROUP BY ALL
 )
-SELECT project_id, session_id, day, {_DIMS}, {", ".join(f"coalesce(sum({c}), 0.0) AS {c}" for c in _PART_COLUMNS)}
-FROM (SELECT * FROM sample_parts UNION ALL BY NAME SELECT * FROM issue_parts)
-GROUP BY project_id, session_id, day, {_DIMS}"""
+SELECT m.project_id, m.session_id, e.day, {_C_DIMS}, {sides}, {counts}
+FROM per_entity e JOIN q_members m USING (ent)
+LEFT JOIN conns c ON c.project_id = m.project_id AND c.session_id = m.session_id AND c.connection_id = m.owner
+GROUP BY ALL"""
 
 
 _PARTS = _parts_sql()
