@@ -168,14 +168,13 @@ FROM m WINDOW s AS (PARTITION BY project_id, session_id)"""
 # k of the rollup -> the level and entity_id of quality_scores; the meeting of a session with one meeting record
 # has the session's samples: its row takes the session's rollup (k_meeting is NULL then)
 _GROUPS = """
-CREATE OR REPLACE TEMP TABLE q_groups AS
-SELECT DISTINCT k_stream AS k, project_id, session_id, 'stream' AS level, stream_id AS entity_id
-FROM q_members WHERE k_stream IS NOT NULL
-UNION ALL SELECT k_sub, project_id, session_id, 'subscriber', entity_id FROM q_members WHERE side = 'sub'
-UNION ALL SELECT DISTINCT k_conn, project_id, session_id, 'connection', owner FROM q_members WHERE k_conn IS NOT NULL
-UNION ALL SELECT DISTINCT coalesce(k_meeting, k_session), project_id, session_id, 'meeting',
-                          CAST(meeting_index AS VARCHAR) FROM q_members
-UNION ALL SELECT DISTINCT k_session, project_id, session_id, 'session', session_id FROM q_members"""
+  SELECT DISTINCT k_stream AS k, project_id, session_id, 'stream' AS level, stream_id AS entity_id
+  FROM q_members WHERE k_stream IS NOT NULL
+  UNION ALL SELECT k_sub, project_id, session_id, 'subscriber', entity_id FROM q_members WHERE side = 'sub'
+  UNION ALL SELECT DISTINCT k_conn, project_id, session_id, 'connection', owner FROM q_members WHERE k_conn IS NOT NULL
+  UNION ALL SELECT DISTINCT coalesce(k_meeting, k_session), project_id, session_id, 'meeting',
+                            CAST(meeting_index AS VARCHAR) FROM q_members
+  UNION ALL SELECT DISTINCT k_session, project_id, session_id, 'session', session_id FROM q_members"""
 # Each entity once per level it counts in: stream, subscriber, participant, meeting (of a session with more than
 # one meeting record), session. One join with this replaces a 5-way UNION ALL of the entities' band rows.
 _LEVEL_MEMBERS = """
@@ -201,15 +200,15 @@ WHERE b.day >= {_SINCE_DAY}"""
 COARSE = 20
 _TARGETS = (
     f"""
-CREATE OR REPLACE TEMP TABLE q_lc AS
-SELECT k, cb, sum(n) AS n, sum(w) AS w, sum(sw) AS sw
-FROM (SELECT ent, bucket // {COARSE} AS cb, sum(samples) AS n, sum(weight_ms) AS w, sum(score_ms) AS sw
-      FROM q_eb GROUP BY ALL) JOIN q_lm USING (ent)
-GROUP BY ALL""",
-    """
 CREATE OR REPLACE TEMP TABLE q_coarse AS
-WITH totals AS (SELECT k, sum(n) AS samples, sum(w) AS scored_ms, sum(sw) / sum(w) AS score FROM q_lc GROUP BY k),
-acc AS (SELECT k, cb, w, sum(w) OVER (PARTITION BY k ORDER BY cb ROWS UNBOUNDED PRECEDING) AS acc FROM q_lc)
+WITH lc AS MATERIALIZED (
+  SELECT k, cb, sum(n) AS n, sum(w) AS w, sum(sw) AS sw
+  FROM (SELECT ent, bucket // {COARSE} AS cb, sum(samples) AS n, sum(weight_ms) AS w, sum(score_ms) AS sw
+        FROM q_eb GROUP BY ALL) JOIN q_lm USING (ent)
+  GROUP BY ALL
+),
+totals AS (SELECT k, sum(n) AS samples, sum(w) AS scored_ms, sum(sw) / sum(w) AS score FROM lc GROUP BY k),
+acc AS (SELECT k, cb, w, sum(w) OVER (PARTITION BY k ORDER BY cb ROWS UNBOUNDED PRECEDING) AS acc FROM lc)
 SELECT k, any_value(samples) AS samples, any_value(scored_ms) AS scored_ms, any_value(score) AS score,
        0.1 * any_value(scored_ms) AS goal, min(cb) AS cb, arg_min(acc - w, cb) AS below
 FROM acc JOIN totals USING (k) WHERE acc >= 0.1 * scored_ms GROUP BY k""",
@@ -247,14 +246,15 @@ ranked AS (
 p10 AS (
   SELECT k, min(r.score) FILTER (WHERE t.below + r.acc >= t.goal) AS p10
   FROM ranked r JOIN q_target t USING (k) GROUP BY k
-)
+),
+groups AS ({_GROUPS})
 SELECT r.project_id, r.session_id, r.level, r.entity_id,
        CASE r.level WHEN 'stream' THEN p.meeting_index WHEN 'subscriber' THEN u.meeting_index
                     WHEN 'connection' THEN c.meeting_index WHEN 'meeting' THEN CAST(r.entity_id AS INTEGER) END,
        CASE r.level WHEN 'stream' THEN p.connection_id WHEN 'subscriber' THEN u.connection_id
                     WHEN 'connection' THEN r.entity_id END,
        t.samples, t.scored_ms, t.score, x.p10
-FROM q_target t JOIN p10 x USING (k) JOIN q_groups r USING (k)
+FROM q_target t JOIN p10 x USING (k) JOIN groups r USING (k)
 LEFT JOIN publishers p ON r.level = 'stream' AND p.project_id = r.project_id AND p.session_id = r.session_id
                           AND p.stream_id = r.entity_id
 LEFT JOIN subscribers u ON r.level = 'subscriber' AND u.project_id = r.project_id AND u.session_id = r.session_id
@@ -333,7 +333,6 @@ def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds) 
     """Insert the score rows and sample-issue rows of the sessions in temp table `keys`, and add their
     endpoint-day measures (the caller's transaction; the sessions' other derived rows already in)."""
     con.execute(_MEMBERS)
-    con.execute(_GROUPS)
     con.execute(_LEVEL_MEMBERS)
     con.execute(_ENTITY_BUCKETS)
     for sql in _TARGETS:
