@@ -231,13 +231,14 @@ _SCORES = f"""
 INSERT INTO quality_scores (project_id, session_id, level, entity_id, meeting_index, connection_id, samples,
                             scored_ms, score, score_p10)
 WITH wanted AS MATERIALIZED (  -- each entity's samples count in up to 5 levels: the bands of those levels
-  SELECT l.ent, t.bucket, t.k FROM q_lm l JOIN q_target t USING (k)  -- (first: else DuckDB joins on bucket alone)
+  SELECT m.ekey, t.bucket, t.k  -- (first: else DuckDB joins the samples on bucket alone)
+  FROM q_lm l JOIN q_target t USING (k) JOIN q_members m USING (ent)
 ),
 in_band AS (  -- (the band computed first: DuckDB plans a join on the expression badly)
-  SELECT b.k, s.score, s.w
-  FROM (SELECT m.ent, q.score, {SCORE_WEIGHT} AS w, {BUCKET} AS bucket
-        FROM quality_samples q JOIN q_members m USING (ekey) WHERE q.ts >= {_SINCE} AND q.score IS NOT NULL) s
-  JOIN wanted b ON b.ent = s.ent AND b.bucket = s.bucket
+  SELECT b.k, s.score, {SCORE_WEIGHT} AS w
+  FROM (SELECT ekey, ts, prev_ts, score, {BUCKET} AS bucket
+        FROM quality_samples WHERE ts >= {_SINCE} AND score IS NOT NULL) s
+  JOIN wanted b ON b.ekey = s.ekey AND b.bucket = s.bucket
 ),
 ranked AS (
   SELECT k, score, w, sum(w) OVER (PARTITION BY k ORDER BY score, w ROWS UNBOUNDED PRECEDING) AS acc
