@@ -159,7 +159,7 @@ WITH m AS (
 )
 SELECT *, {EKEY} AS ekey, row_number() OVER () AS ent,
        CASE WHEN stream_id IS NOT NULL THEN hash(1, project_id, session_id, stream_id) END AS k_stream,
-       CASE WHEN side = 'sub' THEN hash(2, project_id, session_id, entity_id) END AS k_sub,
+       CASE WHEN side = 'sub' THEN hash(2, ent) END AS k_sub,  -- (one per subscriber row, as before)
        CASE WHEN owner <> '' THEN hash(3, project_id, session_id, owner) END AS k_conn,
        CASE WHEN min(meeting_index) OVER s <> max(meeting_index) OVER s
             THEN hash(4, project_id, session_id, meeting_index) END AS k_meeting,
