@@ -122,16 +122,6 @@ def _summed(sums: str, time: str, alias: str, where: str, dims: Sequence[str], c
     return f"SELECT {alias}{inner} FROM ({_live(sums, time, alias, where, dims, columns)})"
 
 
-def _day_rows(q: ReportQuery, kind: str, columns: Sequence[str], dims: Sequence[str], params: dict[str, Any]) -> str:
-    """The rollup rows of the report's range as `day, dims..., measures...`: the daily sums, and the monthly
-    ones for the months before `monthly_before`."""
-    daily_where, monthly_where = _range_sql(q, params)
-    source = _summed(f"rollup_{kind}_daily_sums", "day", "day", daily_where, dims, columns)
-    if q.uses_monthly:
-        source += " UNION ALL " + _summed(f"rollup_{kind}_monthly_sums", "month", "day", monthly_where, dims, columns)
-    return source
-
-
 def _filters_sql(q: ReportQuery, params: dict[str, Any], expr: Callable[[str], str] = str) -> str:
     """The filters as one condition, each on `expr(column)` (the dimension as stored, or as reported)."""
     clauses = []
@@ -227,29 +217,51 @@ def report_sql(q: ReportQuery, params: dict[str, Any]) -> str:
 
 
 def _single_bucket_sql(q: ReportQuery, params: dict[str, Any]) -> str:
-    """A report of one bucket and no groups as two ungrouped aggregates side by side, with their row counts
-    (as store/duckdb/reads.py): report_sql's full outer join, windows and ordering of at most one row cost
-    more to plan than the sums cost to run."""
-    filters = _filters_sql(q, params)
-    dims = tuple(c for c, _ in q.filters)
-
-    def side(kind: str, columns: Sequence[str], side_dims: Sequence[str], side_filters: str) -> str:
-        source = _day_rows(q, kind, columns, side_dims, params)
-        sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in columns)
-        where = f" WHERE {side_filters}" if side_filters else ""
-        return f"SELECT count() AS _{kind}_n, min(day) AS _{kind}_first{sums} FROM ({source}) src{where}"
-
-    sql = f"SELECT * FROM ({side('endpoint', q.endpoint_columns, dims, filters)}) ep"
+    """A report of one bucket and no groups as the live rows of its parts' sums (`_live`: each a day or month,
+    and the filtered dimensions' values), in one UNION ALL of one-level SELECTs: `_part` (0: endpoint, 1:
+    project), `day`, then every part's measures (NULL on the other part's rows). `_single_bucket_found` adds
+    them up: report_sql's full outer join, windows and ordering of at most one row, or an aggregate around each
+    part, cost chdb more to plan than the sums cost to run. The filters are on the dimensions as reported,
+    in HAVING (the dimensions are group keys there)."""
+    daily_where, monthly_where = _range_sql(q, params)
+    filters = _filters_sql(q, params, _dimension_sql)
+    dims = "".join(f", {d}" for d in dict.fromkeys(c for c, _ in q.filters))
+    parts = [("endpoint", q.endpoint_columns, dims, filters)]
     if q.include_project:
-        sql += f" CROSS JOIN ({side('project', q.project_columns, (), '')}) pr"
-    return sql
+        parts.append(("project", q.project_columns, "", ""))
+    every = [c for _, columns, _, _ in parts for c in columns]
+    arms = []
+    for i, (kind, columns, keys, having) in enumerate(parts):
+        values = "".join(f", sum({c}) AS {c}" if c in columns else f", NULL AS {c}" for c in every)
+        having = f"sum(contributions) > 0{f' AND {having}' if having else ''}"
+        sources = [(f"rollup_{kind}_daily_sums", "day", daily_where)]
+        if q.uses_monthly:
+            sources.append((f"rollup_{kind}_monthly_sums", "month", monthly_where))
+        arms += [f"SELECT {i} AS _part, {time} AS day{values} FROM {sums} WHERE {where} GROUP BY {time}{keys} "
+                 f"HAVING {having}" for sums, time, where in sources]
+    return " UNION ALL ".join(arms)
+
+
+def _single_bucket_found(q: ReportQuery, rows: list[Row]) -> dict[str, Any]:
+    """What single_bucket_rows takes, from `_single_bucket_sql`'s rows: per part its number of rows, earliest
+    day and sums (a part without rows sums to 0, as coalesce(sum(...), 0) over none)."""
+    found: dict[str, Any] = {}
+    parts = [("endpoint", q.endpoint_columns)] + ([("project", q.project_columns)] if q.include_project else [])
+    for i, (kind, columns) in enumerate(parts):
+        mine = [r for r in rows if r["_part"] == i]
+        found[f"_{kind}_n"] = len(mine)
+        found[f"_{kind}_first"] = min((r["day"] for r in mine), default=None)
+        for c in columns:
+            found[c] = sum(r[c] for r in mine if r[c] is not None)
+    return found
 
 
 def project_report(cur: Cursor, q: ReportQuery) -> tuple[list[Row], int]:
     """One page of report rows and the total number of rows (as store/duckdb/reads.py)."""
     if q.interval is None and not q.group_by:  # one bucket, no groups: at most one row
         params: dict[str, Any] = {}
-        everything = single_bucket_rows(rows_of(cur, _single_bucket_sql(q, params), params)[0], q)
+        found = _single_bucket_found(q, rows_of(cur, _single_bucket_sql(q, params), params))
+        everything = single_bucket_rows(found, q)
         page = everything[q.offset:q.offset + q.limit]
         return (page, len(everything)) if page or q.offset else ([], 0)
     params = {"limit": q.limit, "offset": q.offset}
