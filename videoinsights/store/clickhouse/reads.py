@@ -231,9 +231,9 @@ def _single_bucket_sql(q: ReportQuery, params: dict[str, Any]) -> str:
         parts.append(("project", q.project_columns, "", ""))
     every = [c for _, columns, _, _ in parts for c in columns]
     arms = []
-    for i, (kind, columns, keys, having) in enumerate(parts):
+    for i, (kind, columns, keys, filtered) in enumerate(parts):
         values = "".join(f", sum({c}) AS {c}" if c in columns else f", NULL AS {c}" for c in every)
-        having = f"sum(contributions) > 0{f' AND {having}' if having else ''}"
+        having = f"sum(contributions) > 0{f' AND {filtered}' if filtered else ''}"
         sources = [(f"rollup_{kind}_daily_sums", "day", daily_where)]
         if q.uses_monthly:
             sources.append((f"rollup_{kind}_monthly_sums", "month", monthly_where))
