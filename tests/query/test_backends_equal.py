@@ -90,6 +90,20 @@ EXTRA = {
           totalCount resources { intervalStart usage { streamedPublishedMinutes } } }
         mi: projectData(start: 1764172800000, end: 1764176400000, interval: MINUTE, groupBy: [COUNTRY]) {
           totalCount resources { intervalStart country usage { streamedSubscribedMinutes } } } } }""",
+    # Shapes of ClickHouse's report statement (reads.report_sql): one SELECT per part (no dimension),
+    # dimensions mapped around the rollup's rows (REACT_NATIVE becomes OTHER), a filter on a mapped dimension
+    # not grouped by, a page (the hourly and minute shapes: test_backends_traffic.py).
+    "report_shapes": """{ project(projectId: 12345678) {
+        d: projectData(start: "2025-11-01", interval: DAILY) {
+          totalCount resources { intervalStart usage { streamedPublishedMinutes
+            participantMinutes { from1To2Publishers } } } }
+        s: projectData(start: "2025-11-01", interval: DAILY, groupBy: [SDK_TYPE]) {
+          totalCount resources { intervalStart sdkType usage { streamedPublishedMinutes } } }
+        v: projectData(start: "2025-11-01", interval: DAILY, groupBy: [SDK_VERSION], browser: [OTHER, CHROME]) {
+          totalCount resources { intervalStart sdkType sdkVersion usage { streamedSubscribedMinutes } } }
+        pg: projectData(start: "2025-11-01", interval: DAILY, groupBy: [COUNTRY], first: 3,
+            endCursor: "aW5zaWdodHMtcmVzb3VyY2U6Mg==") {
+          totalCount resources { intervalStart country } } } }""",
     "quality_order": """{ project(projectId: 12345678) { sessionData {
         a: sessionSummaries(start: 1762418393000, orderBy: WORST_SCORE) { totalCount resources { sessionId } }
         b: sessionSummaries(start: 1762418393000, minScore: 0.5, maxScore: 5) { totalCount resources { sessionId } }

@@ -34,7 +34,7 @@ def _connections_sql(filters: tuple[tuple[str, tuple[str, ...]], ...], params: d
     # Only the dimensions filtered on are mapped: the country list alone costs chdb milliseconds to plan, and
     # the CTE is planned wherever it is named.
     used = dict.fromkeys(c for c, _ in filters)
-    mapped = "".join(f"{_dimension_sql(f'c.{d}')} AS {d}, " for d in used)
+    mapped = "".join(f"{_dimension_sql(d, f'c.{d}')} AS {d}, " for d in used)
 
     def candidate(t: str) -> str:
         return (f"{t}project_id = {_P} AND {t}created_at <= {_NOW} "

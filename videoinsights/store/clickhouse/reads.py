@@ -20,7 +20,7 @@ Rows come back as dicts keyed by column name, with DuckDB's Python types (a coun
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from videoinsights.domain.quality import SCORE_BOUNDS
@@ -54,15 +54,17 @@ def rows_of(cur: Cursor, sql: str, params: dict[str, Any] | None = None) -> list
 
 # -- projectData ------------------------------------------------------------
 
-def _dimension_sql(column: str) -> str:
-    """The dimension as reported: values the API cannot name become OTHER or NULL."""
+def _dimension_sql(column: str, stored: str | None = None) -> str:
+    """The dimension as reported: values the API cannot name become OTHER or NULL. `stored` is the SQL of its
+    stored value when that is not the column's bare name."""
+    stored = stored or column
     known = KNOWN_VALUES.get(column)
     if known is None:
-        return column
+        return stored
     values, fallback = known
     listed = ", ".join(f"'{v}'" for v in values)
     other = f"'{fallback}'" if fallback else "NULL"
-    return f"CASE WHEN {column} IS NULL THEN NULL WHEN {column} IN ({listed}) THEN {column} ELSE {other} END"
+    return f"CASE WHEN {stored} IS NULL THEN NULL WHEN {stored} IN ({listed}) THEN {stored} ELSE {other} END"
 
 
 _BUCKETS = {
@@ -92,14 +94,23 @@ def _range_sql(q: ReportQuery, params: dict[str, Any]) -> tuple[str, str]:
     return " AND ".join(daily), " AND ".join(monthly)
 
 
-def _live(sums: str, time: str, alias: str, where: str, dims: Sequence[str], columns: Sequence[str]) -> str:
+def _live(sums: str, time: str, alias: str, where: str, dims: Sequence[str], columns: Sequence[str], *,
+          raw: bool = False) -> str:
     """The rows of a rollup's sums table (not yet merged: several per key) summed by time and the dimensions
     used, keeping the groups with a live contribution (sum(contributions) > 0: a group whose contributions
-    were all retracted has none), as a SELECT of `<time> AS alias, dims..., measures...`."""
+    were all retracted has none), as a SELECT of `<time> AS alias, dims..., measures...` (the dimensions
+    named `_raw(d)` with `raw`)."""
     keys = ", ".join([time, *dims])
+    named = "".join(f", {d} AS {_raw(d)}" if raw else f", {d}" for d in dims)
     sums_sql = "".join(f", sum({c}) AS {c}" for c in columns)
-    return (f"SELECT {time} AS {alias}{''.join(f', {d}' for d in dims)}{sums_sql} FROM {sums} WHERE {where} "
+    return (f"SELECT {time} AS {alias}{named}{sums_sql} FROM {sums} WHERE {where} "
             f"GROUP BY {keys} HAVING sum(contributions) > 0")
+
+
+def _raw(column: str) -> str:
+    """A dimension's stored value where a report maps it: an alias named as the column it is computed from
+    would refer to itself."""
+    return f"_raw_{column}"
 
 
 def _summed(sums: str, time: str, alias: str, where: str, dims: Sequence[str], columns: Sequence[str]) -> str:
@@ -111,101 +122,146 @@ def _summed(sums: str, time: str, alias: str, where: str, dims: Sequence[str], c
     return f"SELECT {alias}{inner} FROM ({_live(sums, time, alias, where, dims, columns)})"
 
 
-def _day_rows(q: ReportQuery, kind: str, columns: Sequence[str], dims: Sequence[str], params: dict[str, Any]) -> str:
-    """The rollup rows of the report's range as `day, dims..., measures...`: the daily sums, and the monthly
-    ones for the months before `monthly_before`."""
-    daily_where, monthly_where = _range_sql(q, params)
-    source = _summed(f"rollup_{kind}_daily_sums", "day", "day", daily_where, dims, columns)
-    if q.uses_monthly:
-        source += " UNION ALL " + _summed(f"rollup_{kind}_monthly_sums", "month", "day", monthly_where, dims, columns)
-    return source
-
-
-def _part(q: ReportQuery, kind: str, columns: Sequence[str], dims: Sequence[str], params: dict[str, Any],
-          filters: str) -> str:
-    """One aggregated CTE body (endpoint or project rollups) with bucket, first_day, dims, sums."""
-    source = _day_rows(q, kind, columns, dims, params)
-    groups = "".join(f", {d}" for d in q.group_by) if kind == "endpoint" else ""
-    sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in columns)
-    where = f" WHERE {filters}" if filters else ""
-    return (f"SELECT {_BUCKETS[q.interval]} AS bucket, min(day) AS first_day{groups}{sums} "
-            f"FROM ({source}) src{where} GROUP BY ALL HAVING count() > 0")  # no row for an empty range
-
-
-def _filters_sql(q: ReportQuery, params: dict[str, Any]) -> str:
+def _filters_sql(q: ReportQuery, params: dict[str, Any], expr: Callable[[str], str] = str) -> str:
+    """The filters as one condition, each on `expr(column)` (the dimension as stored, or as reported)."""
     clauses = []
     for i, (column, values) in enumerate(q.filters):
         names = []
         for j, value in enumerate(values):
             params[f"f{i}_{j}"] = value
             names.append(f"{{f{i}_{j}:String}}")
-        clauses.append(f"{column} IN ({', '.join(names)})" if names else "0")
+        clauses.append(f"{expr(column)} IN ({', '.join(names)})" if names else "0")
     return " AND ".join(clauses)
 
 
-def _fine_part(q: ReportQuery, kind: str, dims: Sequence[str], params: dict[str, Any], filters: str) -> str:
-    """The endpoint CTE body of an HOURLY or MINUTE report (see store/duckdb/reads.py)."""
-    width = 60_000 if kind == "minute" else 3_600_000
-    where = ["project_id = {project_id:String}", "bucket < {bucket_to:Int64}", "bucket >= {bucket_from:Int64}"]
+def _fine_range_sql(q: ReportQuery, params: dict[str, Any]) -> str:
+    """The WHERE clause of an HOURLY or MINUTE report: the buckets from the one holding start_ms to end_ms."""
+    width = 60_000 if q.fine_kind == "minute" else 3_600_000
     params["project_id"] = q.project_id
     params["bucket_to"] = q.end_ms
     params["bucket_from"] = q.start_ms - q.start_ms % width
-    source = _summed(f"rollup_endpoint_{kind}ly_sums", "bucket", "bucket", " AND ".join(where), dims,
-                     q.endpoint_columns)
-    groups = "".join(f", {d}" for d in q.group_by)
-    sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in q.endpoint_columns)
-    where_f = f" WHERE {filters}" if filters else ""
-    return (f"SELECT bucket, CAST(NULL AS Nullable(Date)) AS first_day{groups}{sums} FROM ({source}) src{where_f} "
-            f"GROUP BY ALL HAVING count() > 0")
+    return "project_id = {project_id:String} AND bucket < {bucket_to:Int64} AND bucket >= {bucket_from:Int64}"
+
+
+def _flat(q: ReportQuery) -> bool:
+    """Whether the live rows of the rollup's sums are the report's rows as they are: a bucket is one day, hour
+    or minute, and every dimension used is grouped by and reported as stored (not in KNOWN_VALUES).
+    Re-aggregating them would group them one by one, and a nested SELECT costs chdb milliseconds to plan."""
+    used = {c for c, _ in q.filters} | set(q.group_by)
+    return q.interval in ("DAILY", "HOURLY", "MINUTE") and used == set(q.group_by) and not used & KNOWN_VALUES.keys()
+
+
+def _flat_part(q: ReportQuery, kind: str, columns: Sequence[str], params: dict[str, Any], extra: str = "") -> str:
+    """A part of a `_flat` report in one SELECT of its sums (`_live`, the filters in its WHERE) as
+    `bucket, first_day, groups..., measures..., extra...`."""
+    if q.fine_kind is not None:
+        sums, time, first = f"rollup_endpoint_{q.fine_kind}ly_sums", "bucket", "CAST(NULL AS Nullable(Date))"
+        where = _fine_range_sql(q, params)
+    else:
+        sums, time, first = f"rollup_{kind}_daily_sums", "day", "day"
+        where = _range_sql(q, params)[0]
+    filters = _filters_sql(q, params) if kind == "endpoint" else ""
+    groups = "".join(f", {d}" for d in q.group_by) if kind == "endpoint" else ""
+    measures = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in columns)
+    return (f"SELECT {time} AS bucket, {first} AS first_day{groups}{measures}{extra} FROM {sums} "
+            f"WHERE {where}{f' AND {filters}' if filters else ''} GROUP BY {time}{groups} "
+            "HAVING sum(contributions) > 0")
+
+
+def _mapped_part(q: ReportQuery, kind: str, columns: Sequence[str], params: dict[str, Any], extra: str = "") -> str:
+    """A part of any report as `bucket, first_day, groups..., measures..., extra...`: the rollup's live rows
+    (`_live`, the dimensions as stored), summed by bucket and by the dimensions as reported, filtered on those."""
+    dims = tuple(dict.fromkeys([*q.group_by, *(c for c, _ in q.filters)])) if kind == "endpoint" else ()
+    if q.fine_kind is not None:
+        source = _live(f"rollup_endpoint_{q.fine_kind}ly_sums", "bucket", "bucket", _fine_range_sql(q, params),
+                       dims, columns, raw=True)
+        bucket, first = "bucket", "CAST(NULL AS Nullable(Date))"
+    else:
+        daily_where, monthly_where = _range_sql(q, params)
+        source = _live(f"rollup_{kind}_daily_sums", "day", "day", daily_where, dims, columns, raw=True)
+        if q.uses_monthly:
+            source += " UNION ALL " + _live(f"rollup_{kind}_monthly_sums", "month", "day", monthly_where, dims,
+                                            columns, raw=True)
+        bucket, first = _BUCKETS[q.interval], "min(day)"
+    mapped = {d: _dimension_sql(d, _raw(d)) for d in dims}
+    filters = _filters_sql(q, params, mapped.__getitem__) if dims else ""
+    groups = "".join(f", {mapped[d]} AS {d}" for d in q.group_by if d in mapped)
+    keys = "".join(f", {d}" for d in q.group_by if d in mapped)
+    measures = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in columns)
+    return (f"SELECT {bucket} AS bucket, {first} AS first_day{groups}{measures}{extra} FROM ({source}) src"
+            f"{f' WHERE {filters}' if filters else ''} GROUP BY bucket{keys} HAVING count() > 0")  # no row if empty
 
 
 def report_sql(q: ReportQuery, params: dict[str, Any]) -> str:
-    """The report statement (rows ordered by bucket then group, paged by limit/offset), filling `params`."""
-    dims = tuple(dict.fromkeys([*q.group_by, *(c for c, _ in q.filters)]))
-    filters = _filters_sql(q, params)
-    if q.fine_kind is not None:
-        ep = _fine_part(q, q.fine_kind, dims, params, filters)
-    else:
-        ep = _part(q, "endpoint", q.endpoint_columns, dims, params, filters)
+    """The report statement (rows ordered by bucket then group, paged by limit/offset), filling `params`.
+    Without the project's measures it is the endpoint part's SELECT itself, with the windows and the page."""
+    part = _flat_part if _flat(q) else _mapped_part
     order = ", ".join(["bucket", *(f"{d} NULLS LAST" for d in q.group_by)])
-    if q.include_project:
-        pr = _part(q, "project", q.project_columns, (), params, "")
-        cols = "".join(f", ep.{c} AS {c}" for c in q.endpoint_columns)
-        cols += "".join(f", pr.{c} AS {c}" for c in q.project_columns)
-        # least() skips NULLs on both engines: a bucket one side lacks keeps the other side's first day
-        body = (f"SELECT coalesce(ep.bucket, pr.bucket) AS bucket, "
-                f"least(ep.first_day, pr.first_day) AS first_day{cols} "
-                f"FROM ({ep}) ep FULL OUTER JOIN ({pr}) pr ON ep.bucket = pr.bucket")
-    else:
-        body = ep
-    return (f"SELECT *, count() OVER () AS _total, min(first_day) OVER () AS min_day FROM ({body}) r "
-            f"ORDER BY {order} LIMIT {{limit:UInt64}} OFFSET {{offset:UInt64}}{JOIN_NULLS}")
+    page = f" ORDER BY {order} LIMIT {{limit:UInt64}} OFFSET {{offset:UInt64}}"
+    if not q.include_project:
+        if q.fine_kind is not None:
+            first = "CAST(NULL AS Nullable(Date))"
+        else:  # the earliest day of all rows: the key itself in one SELECT, each row's min(day) around _live
+            first = "min(day) OVER ()" if part is _flat_part else "min(min(day)) OVER ()"
+        windows = f", count() OVER () AS _total, {first} AS min_day"
+        return part(q, "endpoint", q.endpoint_columns, params, windows) + page
+    ep = part(q, "endpoint", q.endpoint_columns, params)
+    pr = part(q, "project", q.project_columns, params)
+    cols = "".join(f", ep.{c} AS {c}" for c in q.endpoint_columns)
+    cols += "".join(f", pr.{c} AS {c}" for c in q.project_columns)
+    # least() skips NULLs on both engines: a bucket one side lacks keeps the other side's first day
+    body = (f"SELECT coalesce(ep.bucket, pr.bucket) AS bucket, least(ep.first_day, pr.first_day) AS first_day{cols} "
+            f"FROM ({ep}) ep FULL OUTER JOIN ({pr}) pr ON ep.bucket = pr.bucket")
+    return (f"SELECT *, count() OVER () AS _total, min(first_day) OVER () AS min_day FROM ({body}) r"
+            f"{page}{JOIN_NULLS}")
 
 
 def _single_bucket_sql(q: ReportQuery, params: dict[str, Any]) -> str:
-    """A report of one bucket and no groups as two ungrouped aggregates side by side, with their row counts
-    (as store/duckdb/reads.py): report_sql's full outer join, windows and ordering of at most one row cost
-    more to plan than the sums cost to run."""
-    filters = _filters_sql(q, params)
-    dims = tuple(c for c, _ in q.filters)
-
-    def side(kind: str, columns: Sequence[str], side_dims: Sequence[str], side_filters: str) -> str:
-        source = _day_rows(q, kind, columns, side_dims, params)
-        sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in columns)
-        where = f" WHERE {side_filters}" if side_filters else ""
-        return f"SELECT count() AS _{kind}_n, min(day) AS _{kind}_first{sums} FROM ({source}) src{where}"
-
-    sql = f"SELECT * FROM ({side('endpoint', q.endpoint_columns, dims, filters)}) ep"
+    """A report of one bucket and no groups as the live rows of its parts' sums (`_live`: each a day or month,
+    and the filtered dimensions' values), in one UNION ALL of one-level SELECTs: `_part` (0: endpoint, 1:
+    project), `day`, then every part's measures (NULL on the other part's rows). `_single_bucket_found` adds
+    them up: report_sql's full outer join, windows and ordering of at most one row, or an aggregate around each
+    part, cost chdb more to plan than the sums cost to run. The filters are on the dimensions as reported,
+    in HAVING (the dimensions are group keys there)."""
+    daily_where, monthly_where = _range_sql(q, params)
+    filters = _filters_sql(q, params, _dimension_sql)
+    dims = "".join(f", {d}" for d in dict.fromkeys(c for c, _ in q.filters))
+    parts = [("endpoint", q.endpoint_columns, dims, filters)]
     if q.include_project:
-        sql += f" CROSS JOIN ({side('project', q.project_columns, (), '')}) pr"
-    return sql
+        parts.append(("project", q.project_columns, "", ""))
+    every = [c for _, columns, _, _ in parts for c in columns]
+    arms = []
+    for i, (kind, columns, keys, filtered) in enumerate(parts):
+        values = "".join(f", sum({c}) AS {c}" if c in columns else f", NULL AS {c}" for c in every)
+        having = f"sum(contributions) > 0{f' AND {filtered}' if filtered else ''}"
+        sources = [(f"rollup_{kind}_daily_sums", "day", daily_where)]
+        if q.uses_monthly:
+            sources.append((f"rollup_{kind}_monthly_sums", "month", monthly_where))
+        arms += [f"SELECT {i} AS _part, {time} AS day{values} FROM {sums} WHERE {where} GROUP BY {time}{keys} "
+                 f"HAVING {having}" for sums, time, where in sources]
+    return " UNION ALL ".join(arms)
+
+
+def _single_bucket_found(q: ReportQuery, rows: list[Row]) -> dict[str, Any]:
+    """What single_bucket_rows takes, from `_single_bucket_sql`'s rows: per part its number of rows, earliest
+    day and sums (a part without rows sums to 0, as coalesce(sum(...), 0) over none)."""
+    found: dict[str, Any] = {}
+    parts = [("endpoint", q.endpoint_columns)] + ([("project", q.project_columns)] if q.include_project else [])
+    for i, (kind, columns) in enumerate(parts):
+        mine = [r for r in rows if r["_part"] == i]
+        found[f"_{kind}_n"] = len(mine)
+        found[f"_{kind}_first"] = min((r["day"] for r in mine), default=None)
+        for c in columns:
+            found[c] = sum(r[c] for r in mine if r[c] is not None)
+    return found
 
 
 def project_report(cur: Cursor, q: ReportQuery) -> tuple[list[Row], int]:
     """One page of report rows and the total number of rows (as store/duckdb/reads.py)."""
     if q.interval is None and not q.group_by:  # one bucket, no groups: at most one row
         params: dict[str, Any] = {}
-        everything = single_bucket_rows(rows_of(cur, _single_bucket_sql(q, params), params)[0], q)
+        found = _single_bucket_found(q, rows_of(cur, _single_bucket_sql(q, params), params))
+        everything = single_bucket_rows(found, q)
         page = everything[q.offset:q.offset + q.limit]
         return (page, len(everything)) if page or q.offset else ([], 0)
     params = {"limit": q.limit, "offset": q.offset}
