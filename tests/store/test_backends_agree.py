@@ -8,7 +8,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from tests.store.test_incremental_equals_rebuild import shuffled_batches, snapshot
+from tests.store.test_incremental_equals_rebuild import assert_same_rows, shuffled_batches, snapshot
 from tests.support.stores import drop, new_store_url, open_store, rows
 from videoinsights.derive.engine import derive_pending, derive_until_clean
 from videoinsights.domain.days import day_start_ms, la_day
@@ -46,8 +46,7 @@ def test_duckdb_and_clickhouse_derive_the_same_rows(tmp_path) -> None:
         assert derived[0] > 0
         expected = snapshot(duck)
         got = snapshot(house)
-        for table in expected:
-            assert got[table] == expected[table], table
+        assert_same_rows(expected, got)
         assert len(expected["sessions"]) >= 10 and len(expected["rollup_endpoint_daily"]) > 5
         # the raw tables hold each event once
         assert rows(house, "SELECT count(*) FROM events") == rows(duck, "SELECT count(*) FROM events")
@@ -78,8 +77,7 @@ def test_two_derive_shards_split_the_sessions_and_agree(tmp_path) -> None:
             pass
         assert ingest.dirty_session_count() == 0
         expected, got = snapshot(reference), snapshot(ingest)
-        for table in expected:
-            assert got[table] == expected[table], table
+        assert_same_rows(expected, got)
     finally:
         reference.close()
         drop(url)

@@ -6,7 +6,6 @@ store's for the same events, and the API answering from them."""
 from __future__ import annotations
 
 import json
-import math
 import os
 import signal
 import subprocess
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import cli, free_port
-from tests.store.test_incremental_equals_rebuild import snapshot
+from tests.store.test_incremental_equals_rebuild import assert_same_rows, snapshot
 from tests.support.stores import new_store_url, open_store
 from videoinsights.auth.tokens import issue_project_token
 from videoinsights.derive.engine import derive_until_clean
@@ -47,14 +46,6 @@ def healthy(url: str) -> bool:
         return httpx.get(f"{url}/health", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def same_row(a: tuple, b: tuple) -> bool:
-    """Equal rows, floats within 2e-6: the snapshot rounds to 1e-6, and sums added in another order (batches that
-    timing decides, ClickHouse's parallel aggregation) can round to either side of a last digit."""
-    return len(a) == len(b) and all(
-        math.isclose(x, y, rel_tol=1e-9, abs_tol=2e-6) if isinstance(x, float) and isinstance(y, float) else x == y
-        for x, y in zip(a, b, strict=True))
 
 
 def test_two_workers_on_one_port_ingest_derive_and_answer(tmp_path: Path, clickhouse_front: str) -> None:
@@ -121,8 +112,5 @@ def test_two_workers_on_one_port_ingest_derive_and_answer(tmp_path: Path, clickh
     load_events(reference, pid, events, min_ts=0)
     derive_until_clean(reference)
     expected, got = snapshot(reference), snapshot(house)
-    for table in expected:
-        assert len(got[table]) == len(expected[table]), table
-        for mine, theirs in zip(got[table], expected[table], strict=True):
-            assert same_row(mine, theirs), (table, mine, theirs)
+    assert_same_rows(expected, got)
     reference.close()
