@@ -134,6 +134,9 @@ def _filters_sql(q: ReportQuery, params: dict[str, Any], expr: Callable[[str], s
     return " AND ".join(clauses)
 
 
+_NO_DAY = "CAST(NULL AS Nullable(Date))"  # the first day of an hourly or minute report's rows
+
+
 def _fine_range_sql(q: ReportQuery, params: dict[str, Any]) -> str:
     """The WHERE clause of an HOURLY or MINUTE report: the buckets from the one holding start_ms to end_ms."""
     width = 60_000 if q.fine_kind == "minute" else 3_600_000
@@ -155,7 +158,7 @@ def _flat_part(q: ReportQuery, kind: str, columns: Sequence[str], params: dict[s
     """A part of a `_flat` report in one SELECT of its sums (`_live`, the filters in its WHERE) as
     `bucket, first_day, groups..., measures..., extra...`."""
     if q.fine_kind is not None:
-        sums, time, first = f"rollup_endpoint_{q.fine_kind}ly_sums", "bucket", "CAST(NULL AS Nullable(Date))"
+        sums, time, first = f"rollup_endpoint_{q.fine_kind}ly_sums", "bucket", _NO_DAY
         where = _fine_range_sql(q, params)
     else:
         sums, time, first = f"rollup_{kind}_daily_sums", "day", "day"
@@ -175,7 +178,7 @@ def _mapped_part(q: ReportQuery, kind: str, columns: Sequence[str], params: dict
     if q.fine_kind is not None:
         source = _live(f"rollup_endpoint_{q.fine_kind}ly_sums", "bucket", "bucket", _fine_range_sql(q, params),
                        dims, columns, raw=True)
-        bucket, first = "bucket", "CAST(NULL AS Nullable(Date))"
+        bucket, first = "bucket", _NO_DAY
     else:
         daily_where, monthly_where = _range_sql(q, params)
         source = _live(f"rollup_{kind}_daily_sums", "day", "day", daily_where, dims, columns, raw=True)
@@ -200,7 +203,7 @@ def report_sql(q: ReportQuery, params: dict[str, Any]) -> str:
     page = f" ORDER BY {order} LIMIT {{limit:UInt64}} OFFSET {{offset:UInt64}}"
     if not q.include_project:
         if q.fine_kind is not None:
-            first = "CAST(NULL AS Nullable(Date))"
+            first = _NO_DAY
         else:  # the earliest day of all rows: the key itself in one SELECT, each row's min(day) around _live
             first = "min(day) OVER ()" if part is _flat_part else "min(min(day)) OVER ()"
         windows = f", count() OVER () AS _total, {first} AS min_day"
@@ -216,6 +219,11 @@ def report_sql(q: ReportQuery, params: dict[str, Any]) -> str:
             f"{page}{JOIN_NULLS}")
 
 
+def _single_bucket_parts(q: ReportQuery) -> list[tuple[str, Sequence[str]]]:
+    """The parts of a one-bucket report in `_part` order (0: endpoint, 1: project), with their measures."""
+    return [("endpoint", q.endpoint_columns)] + ([("project", q.project_columns)] if q.include_project else [])
+
+
 def _single_bucket_sql(q: ReportQuery, params: dict[str, Any]) -> str:
     """A report of one bucket and no groups as the live rows of its parts' sums (`_live`: each a day or month,
     and the filtered dimensions' values), in one UNION ALL of one-level SELECTs: `_part` (0: endpoint, 1:
@@ -226,12 +234,11 @@ def _single_bucket_sql(q: ReportQuery, params: dict[str, Any]) -> str:
     daily_where, monthly_where = _range_sql(q, params)
     filters = _filters_sql(q, params, _dimension_sql)
     dims = "".join(f", {d}" for d in dict.fromkeys(c for c, _ in q.filters))
-    parts = [("endpoint", q.endpoint_columns, dims, filters)]
-    if q.include_project:
-        parts.append(("project", q.project_columns, "", ""))
-    every = [c for _, columns, _, _ in parts for c in columns]
+    parts = _single_bucket_parts(q)
+    every = [c for _, columns in parts for c in columns]
     arms = []
-    for i, (kind, columns, keys, filtered) in enumerate(parts):
+    for i, (kind, columns) in enumerate(parts):
+        keys, filtered = (dims, filters) if kind == "endpoint" else ("", "")
         values = "".join(f", sum({c}) AS {c}" if c in columns else f", NULL AS {c}" for c in every)
         having = f"sum(contributions) > 0{f' AND {filtered}' if filtered else ''}"
         sources = [(f"rollup_{kind}_daily_sums", "day", daily_where)]
@@ -246,8 +253,7 @@ def _single_bucket_found(q: ReportQuery, rows: list[Row]) -> dict[str, Any]:
     """What single_bucket_rows takes, from `_single_bucket_sql`'s rows: per part its number of rows, earliest
     day and sums (a part without rows sums to 0, as coalesce(sum(...), 0) over none)."""
     found: dict[str, Any] = {}
-    parts = [("endpoint", q.endpoint_columns)] + ([("project", q.project_columns)] if q.include_project else [])
-    for i, (kind, columns) in enumerate(parts):
+    for i, (kind, columns) in enumerate(_single_bucket_parts(q)):
         mine = [r for r in rows if r["_part"] == i]
         found[f"_{kind}_n"] = len(mine)
         found[f"_{kind}_first"] = min((r["day"] for r in mine), default=None)
