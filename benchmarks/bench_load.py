@@ -73,6 +73,7 @@ from typing import Any
 import httpx
 import orjson
 
+from benchmarks import trace_report
 from benchmarks.common import ServerProcess, create_project, derivation_idle, percentile
 from videoinsights.auth.tokens import issue_project_token
 from videoinsights.derive.engine import derive_until_clean
@@ -200,6 +201,8 @@ class Samples:
     freshness_ms: list[float] = field(default_factory=list)
     marker_post_ms: list[float] = field(default_factory=list)
     freshness_timeouts: int = 0
+    # per marker seen: session id, wall-clock times of its POST, ack, the poll that saw it (start) and its answer
+    markers: list[dict[str, Any]] = field(default_factory=list)
     metrics: list[tuple[float, dict[str, float]]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -218,6 +221,7 @@ class Samplers:
                         for t in (self.project_data_loop, self.freshness_loop, self.poll_loop, self.metrics_loop)]
         self.lock = threading.Lock()
         self.outstanding: dict[str, float] = {}  # marker session id -> ack time (perf_counter)
+        self.posted: dict[str, tuple[float, float]] = {}  # marker session id -> wall-clock POST and ack (--trace)
         self.markers_done = threading.Event()
         self.week_ago = now_ms() - 7 * DAY_MS
         self.last_end = 0
@@ -274,13 +278,14 @@ class Samplers:
                 event = {"id": sid, "type": "connectionCreated", "sessionId": sid, "timestamp": now_ms(),
                          "connectionId": f"{sid}-c", "sdkType": "JS", "browser": "CHROME", "country": "US"}
                 try:
-                    started = time.perf_counter()
+                    started, wall = time.perf_counter(), time.time()
                     r = http.post(f"{self.url}/v1/events", json=[event], headers=self.headers())
                     acked = time.perf_counter()
                     if r.status_code == 200 and r.json().get("accepted") == 1:
                         self.samples.marker_post_ms.append((acked - started) * 1000)
                         with self.lock:
                             self.outstanding[sid] = acked
+                            self.posted[sid] = (wall, wall + acked - started)
                     else:
                         self.note(f"marker post: {r.status_code} {r.text[:200]}")
                 except (httpx.HTTPError, ValueError) as exc:
@@ -307,6 +312,7 @@ class Samplers:
                     time.sleep(self.poll_every)
                     continue
                 body = {"query": SESSION_DATA, "variables": {"pid": self.pid, "ids": ids}}
+                poll_wall, poll_started = time.time(), time.perf_counter()
                 try:
                     r = http.post(f"{self.url}/graphql", json=body, headers=self.headers())
                     seen_at = time.perf_counter()
@@ -320,6 +326,9 @@ class Samplers:
                         acked = self.outstanding.pop(sid, None)
                         if acked is not None:
                             self.samples.freshness_ms.append((seen_at - acked) * 1000)
+                            post, ack = self.posted.pop(sid, (0.0, 0.0))
+                            self.samples.markers.append({"sid": sid, "post": post, "ack": ack, "poll": poll_wall,
+                                                         "seen": poll_wall + seen_at - poll_started})
                 time.sleep(self.poll_every)
 
     def metrics_loop(self) -> None:
@@ -352,6 +361,7 @@ class Result:
     label: str = "ours"  # "ours" or "baseline" (--baseline-python)
     loadavg: tuple[str, str] = ("", "")  # /proc/loadavg before and after the run
     cpu_children: dict[int, float] = field(default_factory=dict)  # server child pid -> cores while loaded
+    trace: str = ""  # the server's derive trace (--trace), for trace_report
 
 
 # A poster thread has one request in flight: it offers at most batch / latency events/s. By default there are
@@ -410,7 +420,13 @@ def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, ra
     copy_db(template, db)
     events, spd, gen_s = traffic
     load_before = loadavg()
-    server = ServerProcess(db, env=dict(kv.split("=", 1) for kv in args.env), python=python)
+    env = dict(kv.split("=", 1) for kv in args.env)
+    trace = ""
+    if args.trace and not python:  # main's code has no trace
+        trace = str(Path(args.trace) / f"trace-{int(rate)}.jsonl")
+        Path(trace).unlink(missing_ok=True)
+        env["VIDEOINSIGHTS_DERIVE_TRACE_PATH"] = trace
+    server = ServerProcess(db, env=env, python=python)
     try:
         with httpx.Client(timeout=30) as http:
             deadline = time.monotonic() + 120
@@ -458,8 +474,11 @@ def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, ra
             spy_at.cancel()
             for spy in spies:
                 spy.wait(timeout=60)
+        if args.trace:
+            Path(args.trace, f"markers-{int(rate)}-{label}.jsonl").write_bytes(
+                b"".join(orjson.dumps(m) + b"\n" for m in load.samples.markers))
         return Result(rate, args.seconds, idle.samples, load.samples, post, offered[0], spd, gen_s, len(events),
-                      end, drain_s, pre, cpu, label, (load_before, loadavg()), kids)
+                      end, drain_s, pre, cpu, label, (load_before, loadavg()), kids, trace)
     finally:
         stop_server(server)
 
@@ -537,6 +556,8 @@ def report(r: Result) -> None:
     print(f"                        loaded {fmt_ms(freshness(ll))}"
           + (f" ({ll.freshness_timeouts} markers not visible within 30 s, counted as 30 s; "
              f"the ones seen: {fmt_ms(ll.freshness_ms)})" if ll.freshness_timeouts else ""))
+    if r.trace and Path(r.trace).exists():
+        trace_report.report(trace_report.read_jsonl(r.trace), ll.markers)
     idle_pd, load_pd = il.project_data_ms, ll.project_data_ms
     print(f"projectData (DAILY, 7 d, by SDK_TYPE, uncached): idle {fmt_ms(idle_pd)}")
     print(f"                                               loaded {fmt_ms(load_pd)}"
@@ -774,6 +795,9 @@ def main() -> None:
     parser.add_argument("--baseline-python", metavar="PATH",
                         help="also run each rate on a server started by this interpreter (e.g. main's .venv)")
     parser.add_argument("--progress", action="store_true", help="the poster's progress line on stderr")
+    parser.add_argument("--trace", metavar="DIR",
+                        help="trace our server's derive steps and the markers into DIR and print where the slow "
+                             "markers' seconds went (benchmarks/trace_report.py)")
     parser.add_argument("--py-spy", metavar="OUT_PREFIX", help="profile the server mid-load (raw folded stacks)")
     parser.add_argument("--py-spy-bin", default=shutil.which("py-spy") or "py-spy")
     parser.add_argument("--soak", type=float, metavar="SECONDS", help="soak mode: one long run reporting memory")

@@ -41,6 +41,8 @@ class Settings:
     derive_batch_sessions: int = 250
     # under a backlog, batches grow while a pipeline step (start one batch, write the one before) stays under this
     derive_step_ms: int = 1500
+    # benchmarks: a JSON line per derive step and ingest commit in this file (derive/trace.py); empty: off
+    derive_trace_path: str = ""
     # worker processes for the pure part of derivation (0 = on the derive thread)
     derive_processes: int = 1
     # off: this server only ingests and answers; `videoinsights derive --shard K/N` processes derive (ClickHouse)
@@ -126,6 +128,8 @@ HELP: dict[str, str] = {
     "derive_step_ms": "Under a derivation backlog, batches grow while a pipeline step (read one batch, write the one "
     "before) takes less than this, and shrink above twice this: larger batches derive more sessions per second of "
     "CPU, shorter steps make new sessions visible sooner (docs/architecture.md).",
+    "derive_trace_path": "Benchmarks only: append a JSON line per derive step (phase seconds, sessions picked and "
+    "written), cycle, ingest commit and checkpoint to this file (benchmarks/bench_load.py --trace). Empty: off.",
     "derive_in_server": "Run the derive thread in the server. Off (`serve --no-derive`): only on a ClickHouse store, "
                         "where `videoinsights derive --shard K/N` processes derive instead.",
     "alerts_in_server": "Evaluate alert rules (and send their webhooks) in this server. Off (`serve --no-alerts`): "

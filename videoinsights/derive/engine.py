@@ -8,6 +8,7 @@ it on its derive thread (derive/worker.py); the CLI (rebuild) runs it inline.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Collection
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from videoinsights.derive.model import SessionDerivation, StatsAggregate
 from videoinsights.derive.quality import QualityThresholds, add_endpoint_parts, derive_quality
 from videoinsights.derive.rows import derivation_tables
 from videoinsights.derive.session import derive_session
+from videoinsights.derive.trace import lap
 from videoinsights.store.base import SessionKey, Store
 
 log = logging.getLogger(__name__)
@@ -49,15 +51,19 @@ class Batch:
 
 
 def start_batch(store: Store, limit: int, pool: Executor | None = None, quality: QualityThresholds | None = None,
-                scoring: bool = True, busy: Collection[SessionKey] = (), express: int = 0) -> Batch | None:
+                scoring: bool = True, busy: Collection[SessionKey] = (), express: int = 0,
+                timings: dict[str, float] | None = None) -> Batch | None:
     """Fold new commits in, pick up to `limit` dirty sessions (not those in `busy`, a batch still away) and
     read their inputs. With `pool` (worker processes) the derivation runs there, outside this process's
     interpreter lock, while the caller goes on (e.g. writes the previous batch); without, it runs now.
 
     With `express` (and a batch away in `busy`), up to that many never-derived sessions are taken apart and
     derived now, on this thread: `Batch.express`, for the caller to write with the batch away (finish_batch's
-    `along`) instead of a step later. New sessions are few and small (a few a second at 10,000 events/s)."""
+    `along`) instead of a step later. New sessions are few and small (a few a second at 10,000 events/s).
+    With `timings`, the seconds of each phase are added to it (derive/trace.py)."""
+    t = time.perf_counter()
     store.absorb_new_events()
+    t = lap(timings, "absorb", t)
     away = set(busy)
     fresh: list[SessionKey] = []
     if express and away and pool is not None:
@@ -67,11 +73,13 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
     keys, backlog = waiting[:limit], len(waiting) >= 2 * limit
     if not keys:  # nothing else waits: the new sessions are this batch (derived by the pool as usual)
         keys, fresh = fresh, []
+    t = lap(timings, "pick", t)
     if not keys:
         return None
     loaded_seq = store.derived_seq
     events = store.load_session_event_table(keys + fresh)
     stats = store.load_stats_table(keys + fresh)
+    t = lap(timings, "read", t)
     # Quality: lifecycle issues here (derive/quality.py), sample scores and issues by the store in replace_derived
     # (docs/quality.md); `scoring` off only for bench_load's comparison.
     q = (quality or QualityThresholds()) if scoring else None
@@ -82,7 +90,9 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
         events, fresh_events = _apart(events, fresh)
         stats, fresh_stats = _apart(stats, fresh)
         ahead = Batch(fresh, loaded_seq, [_done(derive_tables(fresh, fresh_events, fresh_stats, q))], False, q)
+        t = lap(timings, "express", t)
     parts = [pool.submit(derive_tables, *part, q) for part in _split(keys, events, stats, POOL_CHUNKS)]
+    lap(timings, "submit", t)
     return Batch(keys, loaded_seq, parts, backlog, q, ahead)
 
 
@@ -102,12 +112,16 @@ def _apart(table: pa.Table, keys: list[SessionKey]) -> tuple[pa.Table, pa.Table]
     return table.filter(pc.invert(mask)), table.filter(mask)
 
 
-def finish_batch(store: Store, batch: Batch, along: Batch | None = None) -> tuple[int, int]:
+def finish_batch(store: Store, batch: Batch, along: Batch | None = None,
+                 timings: dict[str, float] | None = None) -> tuple[int, int]:
     """Wait for a batch's derivations and write them, with those of `along` (a later batch's express lane,
     already derived) in the same transaction; return (derived, failed). Raises what a worker raised
-    (BrokenProcessPool when one died): then nothing of the batch is written and its sessions stay dirty."""
+    (BrokenProcessPool when one died): then nothing of the batch is written and its sessions stay dirty.
+    With `timings`, the seconds waited for the workers and spent writing are added to it."""
+    t = time.perf_counter()
     batches = [batch] if along is None else [batch, along]
     parts = [future.result() for b in batches for future in b.parts]
+    t = lap(timings, "wait", t)
     # Each worker's tables as they are: their column types are inferred from the values, and may differ
     # (an all-int column in one part, double in another); the store casts each to its columns.
     names = {name for tables, _, _ in parts for name in tables}
@@ -118,6 +132,7 @@ def finish_batch(store: Store, batch: Batch, along: Batch | None = None) -> tupl
         loaded = [b.loaded_seq for b in batches for _ in b.keys]
     # Failed sessions are cleared too (their old rows removed); a later event retries them.
     store.replace_derived(keys, by_table, batch.quality, loaded)
+    lap(timings, "write", t)
     return sum(p[1] for p in parts), sum(p[2] for p in parts)
 
 

@@ -25,15 +25,13 @@ from dataclasses import dataclass
 
 from videoinsights.derive.engine import Batch, finish_batch, start_batch
 from videoinsights.derive.quality import QualityThresholds
+from videoinsights.derive.trace import Trace
 from videoinsights.parent_watch import exit_with_parent
 from videoinsights.settings import Settings
 from videoinsights.store.base import Store
 
 log = logging.getLogger(__name__)
 
-# A cycle starts no new batch once another thread waits for the derivation lock (admin calls, purges and
-# checkpoints, on the ingest writer thread), or after this long: it writes the batch away and lets them in.
-RUN_S = 10.0
 # After n failed cycles in a row, the loop waits interval * 2**n seconds, at most this long.
 MAX_BACKOFF_S = 30.0
 # While at least a batch more waits, a batch grows up to this many times `derive_batch_sessions` (each batch's
@@ -42,6 +40,9 @@ MAX_BACKOFF_S = 30.0
 # when it was committed, then one more (the express lane below) before it is visible.
 BATCH_GROWTH = 4
 BATCH_STEP_S = Settings.derive_step_ms / 1000  # the setting's default, for callers without settings
+# A cycle starts no new batch once another thread waits for the derivation lock (admin calls, purges and
+# checkpoints, on the ingest writer thread), or after this long: it writes the batch away and lets them in.
+RUN_S = 10.0
 # Up to this many never-derived sessions per step skip the pipeline: derived on the derive thread as their batch
 # is read and written with the batch before (engine.start_batch's `express`), one step (~1 s) sooner.
 EXPRESS_SESSIONS = 32
@@ -108,8 +109,10 @@ class DeriveWorker:
     up to MAX_BACKOFF_S) instead of re-picking the same sessions at once; a broken pool is replaced."""
 
     def __init__(self, store: Store, stats: DeriveStats, lock: HandoffLock, batch: int, interval: float,
-                 processes: int = 0, quality: QualityThresholds | None = None, step_s: float = BATCH_STEP_S) -> None:
+                 processes: int = 0, quality: QualityThresholds | None = None, step_s: float = BATCH_STEP_S,
+                 trace: Trace | None = None) -> None:
         self.store, self.stats, self.lock = store, stats, lock
+        self.trace = trace  # a record per step and cycle (derive/trace.py), None: off
         self.quality = quality  # issue thresholds (settings quality_*, docs/quality.md)
         self.batch, self.interval = batch, interval
         self.step_s = step_s  # the step bound under which batches grow (next_batch_size)
@@ -152,8 +155,11 @@ class DeriveWorker:
         handled (derived or failed), 0 when it failed."""
         self._clock = time.monotonic()
         handled = 0
+        t0 = time.time()
+        locked = t0
         try:
             with self.lock:
+                locked = time.time()
                 handled = self._pipeline()
             self.failures_in_a_row = 0
         except Exception as exc:
@@ -165,6 +171,8 @@ class DeriveWorker:
             handled = 0
         self._count_time()
         self.stats.derive_cycles += 1
+        if self.trace is not None and handled:
+            self.trace.write("cycle", t0=t0, locked=locked, t1=time.time(), handled=handled)
         return handled
 
     def _pipeline(self) -> int:
@@ -175,30 +183,59 @@ class DeriveWorker:
         try:
             ends = time.monotonic() + RUN_S
             while True:
-                began = time.monotonic()
+                began, t0 = time.monotonic(), time.time()
+                timings = self._timings()
                 limit = self.batch_now
                 following = start_batch(self.store, limit, self.pool, self.quality,
-                                        busy=away.keys if away is not None else (), express=EXPRESS_SESSIONS)
+                                        busy=away.keys if away is not None else (), express=EXPRESS_SESSIONS,
+                                        timings=timings)
                 done, away = away, following
+                along = following.express if following is not None else None
                 if done is not None:  # one pipeline step: start a batch, write the one before (and the new sessions)
-                    handled += sum(self._write(done, following.express if following is not None else None))
+                    handled += sum(self._write(done, along, timings))
                     backlog = following is not None and following.backlog
                     self.batch_now = next_batch_size(limit, self.batch, backlog, time.monotonic() - began,
                                                     self.step_s)
+                self._trace_step(t0, limit, timings, following, done, along)
                 if (away is None or self.pool is None or self._stop.is_set() or self.lock.wanted
                         or time.monotonic() > ends):
                     break
             done, away = away, None
             if done is not None:
-                handled += sum(self._write(done))
+                t0, timings = time.time(), self._timings()
+                handled += sum(self._write(done, None, timings))
+                self._trace_step(t0, 0, timings, None, done, None)
         finally:
+            if self.trace is not None and hasattr(self.store, "timings"):
+                self.store.timings = None
             if away is not None:  # a failure: the batch still away is dropped, its sessions stay dirty
                 for part in away.parts:
                     part.cancel()
         return handled
 
-    def _write(self, batch: Batch, along: Batch | None = None) -> tuple[int, int]:
-        derived, failed = finish_batch(self.store, batch, along)
+    def _timings(self) -> dict[str, float] | None:
+        """A fresh dict for one step's phase seconds when tracing (the DuckDB store adds replace_derived's parts)."""
+        if self.trace is None:
+            return None
+        timings: dict[str, float] = {}
+        if hasattr(self.store, "timings"):
+            self.store.timings = timings
+        return timings
+
+    def _trace_step(self, t0: float, limit: int, timings: dict[str, float] | None, started: Batch | None,
+                    written: Batch | None, along: Batch | None) -> None:
+        if self.trace is None:
+            return
+        self.trace.write(
+            "step", t0=t0, t1=time.time(), limit=limit, phases=timings,
+            picked=[k[1] for k in started.keys] if started is not None else [],
+            express=[k[1] for k in along.keys] if along is not None else [],
+            wrote=[k[1] for b in (written, along) if b is not None for k in b.keys],  # `along`: written whenever given
+            backlog=bool(started is not None and started.backlog))
+
+    def _write(self, batch: Batch, along: Batch | None = None,
+               timings: dict[str, float] | None = None) -> tuple[int, int]:
+        derived, failed = finish_batch(self.store, batch, along, timings)
         self.stats.sessions_derived += derived
         self.stats.derive_failures += failed
         self._count_time()

@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from videoinsights.derive.quality import QualityThresholds
+from videoinsights.derive.trace import open_trace
 from videoinsights.derive.worker import DeriveStats, DeriveWorker, HandoffLock
 from videoinsights.domain.days import la_day
 from videoinsights.settings import Settings
@@ -65,9 +66,11 @@ class Writer:
         # Held by a derive cycle, and here around admin calls, purges and checkpoints (waiting here ends the
         # derive thread's run of batches: derive/worker.py).
         self.derive_lock = HandoffLock()
+        self.trace = open_trace(settings.derive_trace_path)  # benchmarks only (derive/trace.py)
         self.deriver = DeriveWorker(store, self.stats, self.derive_lock, settings.derive_batch_sessions,
                                     settings.derive_interval_ms / 1000, settings.derive_processes,
-                                    QualityThresholds.from_settings(settings), settings.derive_step_ms / 1000)
+                                    QualityThresholds.from_settings(settings), settings.derive_step_ms / 1000,
+                                    self.trace)
 
     # -- API used by other threads ----------------------------------------
     def start(self) -> None:
@@ -82,6 +85,8 @@ class Writer:
         self._thread.join()
         if self.settings.derive_in_server:
             self.deriver.stop()
+        if self.trace is not None:
+            self.trace.close()
 
     def append(self, columns: dict[str, list[Any]]) -> Future[list[bool]]:
         """Queue a validated batch; the future gives, per event, True if it was new."""
@@ -145,6 +150,7 @@ class Writer:
     def _flush(self, appends: list[_Append]) -> None:
         if not appends:
             return
+        t0 = time.time()
         try:
             result = self.store.append_events([a.columns for a in appends])
         except Exception as exc:
@@ -163,6 +169,9 @@ class Writer:
                 a.future.set_exception(exc)
             return
         self.stats.commits += 1
+        if self.trace is not None:
+            self.trace.write("commit", t0=t0, t1=time.time(), batches=len(appends),
+                             rows=sum(len(a.columns["event_id"]) for a in appends))
         self.deriver.wake()
         for a, flags in zip(appends, result.inserted, strict=True):
             new = sum(flags)
@@ -184,9 +193,13 @@ class Writer:
         # in docs/benchmarks.md grew ~1.3 GiB/hour when this waited for an empty queue).
         if now - self._last_checkpoint >= self.settings.checkpoint_interval_s:
             self._last_checkpoint = now
+            t0 = time.time()
             try:
                 with self.derive_lock:
+                    locked = time.time()
                     self.store.checkpoint()
+                if self.trace is not None:
+                    self.trace.write("checkpoint", t0=t0, locked=locked, t1=time.time())
             except Exception:
                 log.exception("checkpoint failed")
 

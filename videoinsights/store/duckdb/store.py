@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields
 from datetime import date
@@ -30,6 +31,7 @@ from videoinsights.derive.model import (
     QUALITY_SIDES,
 )
 from videoinsights.derive.quality import QualityThresholds
+from videoinsights.derive.trace import lap
 from videoinsights.domain.days import day_start_ms
 from videoinsights.domain.events import RAW_COLUMNS, STATS_TYPES
 from videoinsights.domain.quality import (
@@ -194,6 +196,8 @@ class DuckDBStore:
         self._dcon = self._con.cursor()
         # (connection, keys) of the derive connection's temp table `keys` (_keys_table)
         self._keys_now: tuple[duckdb.DuckDBPyConnection, tuple[SessionKey, ...]] | None = None
+        # Set by a traced derive loop (derive/trace.py): replace_derived adds its parts' seconds here.
+        self.timings: dict[str, float] | None = None
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
@@ -478,10 +482,13 @@ class DuckDBStore:
             return 0
         con = self._dcon
         params = {"lo": lo, "hi": hi}
+        t = time.perf_counter()
         con.execute("BEGIN")
         try:
             con.execute(_ABSORB_STATS_SQL, params)
+            t = lap(self.timings, "absorb_stats", t)
             absorb_quality(con, lo, hi, self._run_thresholds)
+            t = lap(self.timings, "absorb_quality", t)
             con.execute(
                 f"""INSERT INTO session_bounds
                     SELECT project_id, session_id, min(ts), max(ts) FROM {_NEW_ROWS} GROUP BY project_id, session_id
@@ -495,7 +502,9 @@ class DuckDBStore:
                 params,
             )
             con.execute("INSERT OR REPLACE INTO meta VALUES ('derived_seq', ?)", [str(hi)])
+            t = lap(self.timings, "absorb_dirty", t)
             con.execute("COMMIT")
+            lap(self.timings, "absorb_commit", t)
             self._bump()
         except BaseException:
             self._rollback(con)
@@ -635,6 +644,8 @@ class DuckDBStore:
         while a batch is away, and writes the sessions of its express lane, read later, with it)."""
         con = self._dcon
         self._keys_now = None  # made in the transaction below, which may roll back: never reused
+        timings = self.timings
+        t = time.perf_counter()
         con.execute("BEGIN")
         try:
             self._keys_table(keys)
@@ -647,23 +658,28 @@ class DuckDBStore:
             for table, parts in tables.items():
                 for rows in parts:
                     self._insert_table(table, rows)
+            t = lap(timings, "rows", t)
             runs_found_with = None
             if quality is not None:
                 if run_thresholds(quality) != self._run_thresholds:  # other settings: every run found again, once
                     runs_found_with = run_thresholds(quality)
                     rebuild_runs(con, runs_found_with)
                 derive_sample_quality(con, quality)
+            t = lap(timings, "quality", t)
             self._record_touched(create=False)
             self._refresh_rollups()
             for kind in FINE_KINDS:
                 self._refresh_fine_rollup(kind)
+            t = lap(timings, "rollups", t)
             con.execute(
                 "DELETE FROM dirty_sessions WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
             )
             seqs = [loaded_seq] * len(keys) if isinstance(loaded_seq, int) else loaded_seq
             if seqs and min(seqs) < self._derived_seq:
                 self._remark_dirty(keys, seqs)
+            t = lap(timings, "dirty", t)
             con.execute("COMMIT")
+            lap(timings, "commit", t)
             if runs_found_with is not None:
                 self._run_thresholds = runs_found_with
             self._bump()
