@@ -4,13 +4,15 @@ batch N is written (Store.replace_derived's `loaded_seq`), so its new events are
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.support.stores import open_store, rows
 from videoinsights.derive.engine import derive_pending, finish_batch, start_batch
-from videoinsights.derive.worker import HandoffLock, next_batch_size
+from videoinsights.derive.trace import Trace
+from videoinsights.derive.worker import DeriveStats, DeriveWorker, HandoffLock, next_batch_size
 from videoinsights.ingest.load import load_events
 from videoinsights.store.base import Store
 from videoinsights.store.duckdb.store import DuckDBStore
@@ -61,7 +63,8 @@ def test_new_sessions_skip_the_pipeline_and_are_written_with_the_batch_away(stor
     load_events(store, "1", [connect("a", 1)])
     with ThreadPoolExecutor(1) as pool:
         away = start_batch(store, 10, pool, express=8)
-        assert away is not None and away.keys == [("1", "a")] and away.express is None  # nothing away: no lane
+        # only new sessions wait: they are the batch itself (no lane)
+        assert away is not None and away.keys == [("1", "a")] and away.express is None
         load_events(store, "1", [connect("a", 2), connect("n1", 1), connect("n2", 1), connect("old", 2)])
         following = start_batch(store, 10, pool, busy=away.keys, express=8)
         assert following is not None and following.keys == [("1", "old")]
@@ -77,6 +80,48 @@ def test_new_sessions_skip_the_pipeline_and_are_written_with_the_batch_away(stor
     assert derive_pending(store, 10) == (2, 0)
     assert connections(store) == [("a", "c1"), ("a", "c2"), ("n1", "c1"), ("n2", "c1"), ("n2", "c2"),
                                   ("old", "c1"), ("old", "c2")]
+    assert store.dirty_session_count() == 0
+    store.close()
+
+
+def test_a_runs_first_step_takes_new_sessions_apart_too(store_url: str) -> None:
+    # Nothing is away at the start of a run: the new session "n" still skips the batch ("old", derived before),
+    # to be written on its own at once rather than with the batch a step later.
+    store = open_store(store_url)
+    load_events(store, "1", [connect("old", 1)])
+    assert derive_pending(store, 10) == (1, 0)
+    load_events(store, "1", [connect("old", 2), connect("n", 1)])
+    with ThreadPoolExecutor(1) as pool:
+        batch = start_batch(store, 10, pool, express=8)
+        assert batch is not None and batch.keys == [("1", "old")]
+        assert batch.express is not None and batch.express.keys == [("1", "n")]
+        assert finish_batch(store, batch.express) == (1, 0)
+        assert connections(store) == [("n", "c1"), ("old", "c1")]
+        assert store.dirty_sessions(10) == [("1", "old")]
+        assert finish_batch(store, batch) == (1, 0)
+    assert connections(store) == [("n", "c1"), ("old", "c1"), ("old", "c2")]
+    assert store.dirty_session_count() == 0
+    store.close()
+
+
+def test_the_loop_writes_new_sessions_in_its_first_step(tmp_path) -> None:
+    # The derive loop's trace (derive/trace.py) shows what each step wrote: the new session "n" in the first step
+    # (alone), the batch ("old") in the last one; then nothing is dirty.
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    load_events(store, "1", [connect("old", 1)])
+    assert derive_pending(store, 10) == (1, 0)
+    load_events(store, "1", [connect("old", 2), connect("n", 1)])
+    trace = Trace(str(tmp_path / "trace.jsonl"))
+    worker = DeriveWorker(store, DeriveStats(), HandoffLock(), batch=10, interval=1.0, trace=trace)
+    worker.pool = ThreadPoolExecutor(1)
+    try:
+        assert worker.cycle() == 2
+    finally:
+        worker.pool.shutdown()
+        trace.close()
+    steps = [r for r in map(json.loads, (tmp_path / "trace.jsonl").read_text().splitlines()) if r["kind"] == "step"]
+    assert [(s["express"], s["picked"], s["wrote"]) for s in steps] == [(["n"], ["old"], ["n"]), ([], [], ["old"])]
+    assert connections(store) == [("n", "c1"), ("old", "c1"), ("old", "c2")]
     assert store.dirty_session_count() == 0
     store.close()
 

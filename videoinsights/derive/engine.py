@@ -57,16 +57,17 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
     read their inputs. With `pool` (worker processes) the derivation runs there, outside this process's
     interpreter lock, while the caller goes on (e.g. writes the previous batch); without, it runs now.
 
-    With `express` (and a batch away in `busy`), up to that many never-derived sessions are taken apart and
-    derived now, on this thread: `Batch.express`, for the caller to write with the batch away (finish_batch's
-    `along`) instead of a step later. New sessions are few and small (a few a second at 10,000 events/s).
+    With `express` (and `pool`), up to that many never-derived sessions are taken apart: `Batch.express`, handed
+    to the pool ahead of the batch, for the caller to write with the batch away (finish_batch's `along`), or
+    alone when none is, instead of a step later. New sessions are small, and many while a platform warms up
+    (~45 a second in bench_load's first minute at 10,000 events/s).
     With `timings`, the seconds of each phase are added to it (derive/trace.py)."""
     t = time.perf_counter()
     store.absorb_new_events()
     t = lap(timings, "absorb", t)
     away = set(busy)
     fresh: list[SessionKey] = []
-    if express and away and pool is not None:
+    if express and pool is not None:
         fresh = [k for k in store.dirty_sessions(express + len(away), never_derived=True) if k not in away][:express]
     skip = away | set(fresh)
     waiting = [k for k in store.dirty_sessions(2 * limit + len(skip)) if k not in skip]
@@ -89,7 +90,8 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
     if fresh:
         events, fresh_events = _apart(events, fresh)
         stats, fresh_stats = _apart(stats, fresh)
-        ahead = Batch(fresh, loaded_seq, [_done(derive_tables(fresh, fresh_events, fresh_stats, q))], False, q)
+        # first in the pool's queue: done before the batch away is written (its own derivation is done by then)
+        ahead = Batch(fresh, loaded_seq, [pool.submit(derive_tables, fresh, fresh_events, fresh_stats, q)], False, q)
         t = lap(timings, "express", t)
     parts = [pool.submit(derive_tables, *part, q) for part in _split(keys, events, stats, POOL_CHUNKS)]
     lap(timings, "submit", t)

@@ -40,12 +40,10 @@ MAX_BACKOFF_S = 30.0
 # when it was committed, then one more (the express lane below) before it is visible.
 BATCH_GROWTH = 4
 BATCH_STEP_S = Settings.derive_step_ms / 1000  # the setting's default, for callers without settings
-# A cycle starts no new batch once another thread waits for the derivation lock (admin calls, purges and
-# checkpoints, on the ingest writer thread), or after this long: it writes the batch away and lets them in.
-RUN_S = 10.0
-# Up to this many never-derived sessions per step skip the pipeline: derived on the derive thread as their batch
-# is read and written with the batch before (engine.start_batch's `express`), one step (~1 s) sooner.
-EXPRESS_SESSIONS = 32
+# Up to this many never-derived sessions per step skip the pipeline: handed to the workers ahead of their batch and
+# written with the batch before (engine.start_batch's `express`), one step (~1.5 s) sooner. bench_load's warming
+# platform starts ~45 sessions a second (~100 a step): with 32 most new sessions missed the lane (docs/benchmarks.md).
+EXPRESS_SESSIONS = 128
 
 
 def next_batch_size(current: int, base: int, backlog: bool, step_s: float, bound_s: float = BATCH_STEP_S) -> int:
@@ -151,8 +149,8 @@ class DeriveWorker:
             self.pool.shutdown(cancel_futures=True)
 
     def cycle(self) -> int:
-        """One run of batches (for up to RUN_S), pipelined over the workers; returns how many sessions it
-        handled (derived or failed), 0 when it failed."""
+        """One run of batches (until the lock is wanted or none waits), pipelined over the workers; returns how many
+        sessions it handled (derived or failed), 0 when it failed."""
         self._clock = time.monotonic()
         handled = 0
         t0 = time.time()
@@ -177,11 +175,13 @@ class DeriveWorker:
 
     def _pipeline(self) -> int:
         """Start batch N+1 (its inputs go to the workers), then write batch N while they derive it; at the
-        end write the last one, so that nothing is away when the lock is released."""
+        end write the last one, so that nothing is away when the lock is released. The run goes on while
+        sessions wait, until another thread wants the lock (a checkpoint, a purge, an admin call) or the loop
+        stops: each end costs new sessions two steps (the last write picks nothing, the next run's first step
+        writes nothing but its new sessions)."""
         handled = 0
         away: Batch | None = None
         try:
-            ends = time.monotonic() + RUN_S
             while True:
                 began, t0 = time.monotonic(), time.time()
                 timings = self._timings()
@@ -191,14 +191,15 @@ class DeriveWorker:
                                         timings=timings)
                 done, away = away, following
                 along = following.express if following is not None else None
-                if done is not None:  # one pipeline step: start a batch, write the one before (and the new sessions)
+                if done is None and along is not None:  # a run's first step: its new sessions alone
+                    handled += sum(self._write(along, None, timings))
+                elif done is not None:  # one pipeline step: start a batch, write the one before (and the new sessions)
                     handled += sum(self._write(done, along, timings))
                     backlog = following is not None and following.backlog
                     self.batch_now = next_batch_size(limit, self.batch, backlog, time.monotonic() - began,
                                                     self.step_s)
                 self._trace_step(t0, limit, timings, following, done, along)
-                if (away is None or self.pool is None or self._stop.is_set() or self.lock.wanted
-                        or time.monotonic() > ends):
+                if away is None or self.pool is None or self._stop.is_set() or self.lock.wanted:
                     break
             done, away = away, None
             if done is not None:
