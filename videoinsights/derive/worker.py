@@ -42,8 +42,9 @@ BATCH_GROWTH = 4
 BATCH_STEP_S = Settings.derive_step_ms / 1000  # the setting's default, for callers without settings
 # Up to this many never-derived sessions per step skip the pipeline: handed to the workers ahead of their batch and
 # written with the batch before (engine.start_batch's `express`), one step (~1.5 s) sooner. bench_load's warming
-# platform starts ~45 sessions a second (~100 a step): with 32 most new sessions missed the lane (docs/benchmarks.md).
-EXPRESS_SESSIONS = 128
+# platform starts ~45 sessions a second (100-200 a step): with 32 most new sessions missed the lane, with 128 a few
+# (docs/benchmarks.md, "Where a marker's seconds go"); the workers derive 256 in ~0.1-0.4 s.
+EXPRESS_SESSIONS = 256
 
 
 def next_batch_size(current: int, base: int, backlog: bool, step_s: float, bound_s: float = BATCH_STEP_S) -> int:
