@@ -44,9 +44,10 @@ the soak runs on a server started by that interpreter instead (e.g. main's check
 
 Quality cost (`--quality-cost ROUNDS`): the preloaded history re-derived ROUNDS times with quality
 scoring and issue detection (derive/quality.py) and as many times without, alternating, in this
-process (no server): the derive time each way and the overhead (docs/benchmarks.md; goal <= 15%).
+process (no server), each round from a checkpointed file: the derive time each way and the overhead, as the
+ratio of the medians and as the median of the rounds' own ratios (docs/benchmarks.md; goal <= 15%).
 
-    .venv/bin/python -m benchmarks.bench_load --quality-cost 3 [--history-days 7] [--history-sessions-per-day 20]
+    .venv/bin/python -m benchmarks.bench_load --quality-cost 15 [--history-days 7] [--history-sessions-per-day 20]
 """
 
 from __future__ import annotations
@@ -754,19 +755,31 @@ def run_quality_cost(args: argparse.Namespace) -> None:
                     # also re-scores every sample and finds its runs of offending samples (absorb's work)
                     store.clear_derived()
                     store.mark_all_dirty()
+                    store.checkpoint()  # every round from the same file (as the server's timer does); untimed
                     started, started_cpu = time.perf_counter(), time.process_time()
                     sessions = derive_until_clean(store, scoring=scoring)
                     times[scoring].append(time.perf_counter() - started)
                     cpu[scoring].append(time.process_time() - started_cpu)
+            report_quality_cost(sessions, times, cpu)
         finally:
             store.close()
+
+
+def report_quality_cost(sessions: int, times: dict[bool, list[float]], cpu: dict[bool, list[float]]) -> None:
+    """Medians of each mode, and the median of the rounds' own ratios: a round's two derivations run back to
+    back, so its ratio is not moved by what the machine did minutes apart (the figure to read)."""
     without, with_ = statistics.median(times[False]), statistics.median(times[True])
     cpu_without, cpu_with = statistics.median(cpu[False]), statistics.median(cpu[True])
+    paired = sorted(w / wo - 1 for wo, w in zip(cpu[False], cpu[True], strict=True))
     print(f"{sessions} sessions; derive without quality: {fmt_s(times[False])}, median {without:.2f} s")
     print(f"derive with quality: {fmt_s(times[True])}, median {with_:.2f} s; overhead {with_ / without - 1:+.1%}")
     print(f"CPU time without quality: {fmt_s(cpu[False])}, median {cpu_without:.2f} s; with: {fmt_s(cpu[True])}, "
           f"median {cpu_with:.2f} s; overhead {cpu_with / cpu_without - 1:+.1%}")
-    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
+    quartiles = statistics.quantiles(paired, n=4) if len(paired) > 1 else paired * 3
+    print(f"CPU overhead round by round: median {statistics.median(paired):+.1%} (quartiles {quartiles[0]:+.1%} "
+          f"{quartiles[2]:+.1%}, {len(paired)} rounds)")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)",
+          flush=True)
 
 
 def fmt_s(values: list[float]) -> str:

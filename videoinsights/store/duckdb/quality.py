@@ -196,7 +196,8 @@ WHERE b.day >= {_SINCE_DAY}"""
 # with the weight below that band. Windows are DuckDB's costliest step here, so the search runs in two: first
 # over coarse bands (COARSE bands wide, a sixth of the level x band rows), then over the bands of the coarse one
 # found; each window runs over one integer partition key k and carries only the weights. The entities' bands are
-# summed per coarse band before they are joined to their levels (a fifth of the rows to expand).
+# summed per coarse band before they are joined to their levels (a fifth of the rows to expand). Weights are
+# integer ms, so "reaches 10%" is tested as 10 x cumulative >= total: exact, without DECIMAL products.
 COARSE = 20
 _TARGETS = (
     f"""
@@ -207,11 +208,12 @@ WITH lc AS MATERIALIZED (
         FROM q_eb GROUP BY ALL) JOIN q_lm USING (ent)
   GROUP BY ALL
 ),
-totals AS (SELECT k, sum(n) AS samples, sum(w) AS scored_ms, sum(sw) / sum(w) AS score FROM lc GROUP BY k),
+totals AS (SELECT k, sum(n) AS samples, CAST(sum(w) AS BIGINT) AS scored_ms, sum(sw) / sum(w) AS score
+           FROM lc GROUP BY k),
 acc AS (SELECT k, cb, w, sum(w) OVER (PARTITION BY k ORDER BY cb ROWS UNBOUNDED PRECEDING) AS acc FROM lc)
 SELECT k, any_value(samples) AS samples, any_value(scored_ms) AS scored_ms, any_value(score) AS score,
-       0.1 * any_value(scored_ms) AS goal, min(cb) AS cb, arg_min(acc - w, cb) AS below
-FROM acc JOIN totals USING (k) WHERE acc >= 0.1 * scored_ms GROUP BY k""",
+       min(cb) AS cb, arg_min(acc - w, cb) AS below
+FROM acc JOIN totals USING (k) WHERE 10 * acc >= scored_ms GROUP BY k""",
     f"""
 CREATE OR REPLACE TEMP TABLE q_target AS
 WITH wanted AS (SELECT l.ent, c.cb, c.k FROM q_lm l JOIN q_coarse c USING (k)),
@@ -222,9 +224,9 @@ fine AS (
 ),
 acc AS (SELECT k, bucket, w, sum(w) OVER (PARTITION BY k ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS acc FROM fine)
 SELECT k, any_value(c.samples) AS samples, any_value(c.scored_ms) AS scored_ms,
-       any_value(c.score) AS score, any_value(c.goal) AS goal, min(f.bucket) AS bucket,
+       any_value(c.score) AS score, min(f.bucket) AS bucket,
        arg_min(c.below + f.acc - f.w, f.bucket) AS below
-FROM acc f JOIN q_coarse c USING (k) WHERE c.below + f.acc >= c.goal GROUP BY k""",
+FROM acc f JOIN q_coarse c USING (k) WHERE 10 * (c.below + f.acc) >= c.scored_ms GROUP BY k""",
 )
 # The exact 10th percentile: the samples of each level's band, in (score, weight) order, from the weight below it.
 _SCORES = f"""
@@ -245,21 +247,21 @@ ranked AS (
   FROM in_band
 ),
 p10 AS (
-  SELECT k, min(r.score) FILTER (WHERE t.below + r.acc >= t.goal) AS p10
+  SELECT k, min(r.score) FILTER (WHERE 10 * (t.below + r.acc) >= t.scored_ms) AS p10
   FROM ranked r JOIN q_target t USING (k) GROUP BY k
 ),
 groups AS ({_GROUPS})
 SELECT r.project_id, r.session_id, r.level, r.entity_id,
        CASE r.level WHEN 'stream' THEN p.meeting_index WHEN 'subscriber' THEN u.meeting_index
                     WHEN 'connection' THEN c.meeting_index WHEN 'meeting' THEN CAST(r.entity_id AS INTEGER) END,
-       CASE r.level WHEN 'stream' THEN p.connection_id WHEN 'subscriber' THEN u.connection_id
+       CASE r.level WHEN 'stream' THEN p.owner WHEN 'subscriber' THEN u.owner
                     WHEN 'connection' THEN r.entity_id END,
        t.samples, t.scored_ms, t.score, x.p10
 FROM q_target t JOIN p10 x USING (k) JOIN groups r USING (k)
-LEFT JOIN publishers p ON r.level = 'stream' AND p.project_id = r.project_id AND p.session_id = r.session_id
-                          AND p.stream_id = r.entity_id
-LEFT JOIN subscribers u ON r.level = 'subscriber' AND u.project_id = r.project_id AND u.session_id = r.session_id
-                           AND u.subscriber_id = r.entity_id
+LEFT JOIN q_members p ON r.level = 'stream' AND p.side = 'pub' AND p.project_id = r.project_id
+                         AND p.session_id = r.session_id AND p.entity_id = r.entity_id
+LEFT JOIN q_members u ON r.level = 'subscriber' AND u.side = 'sub' AND u.project_id = r.project_id
+                         AND u.session_id = r.session_id AND u.entity_id = r.entity_id
 LEFT JOIN connections c ON r.level = 'connection' AND c.project_id = r.project_id AND c.session_id = r.session_id
                            AND c.connection_id = r.entity_id"""
 
