@@ -178,8 +178,7 @@ class DeriveWorker:
         """Start batch N+1 (its inputs go to the workers), then write batch N while they derive it; at the
         end write the last one, so that nothing is away when the lock is released. The run goes on while
         sessions wait, until another thread wants the lock (a checkpoint, a purge, an admin call) or the loop
-        stops: each end costs new sessions two steps (the last write picks nothing, the next run's first step
-        writes nothing but its new sessions)."""
+        stops: each end costs the new sessions of that moment a step (the last write picks nothing)."""
         handled = 0
         away: Batch | None = None
         try:
