@@ -58,7 +58,7 @@ from videoinsights.domain.tiers import TIERS
 from videoinsights.query.executor import Executor
 from videoinsights.query.pagination import encode_cursor
 from videoinsights.query.report import KNOWN_VALUES
-from videoinsights.settings import Settings
+from videoinsights.settings import Settings, load_settings
 from videoinsights.store.duckdb.store import DuckDBStore
 
 WRK = "/usr/bin/wrk"
@@ -321,7 +321,8 @@ class Bench:
     def __init__(self, built: Built, now_ms: int) -> None:
         self.built = built
         self.now_ms = now_ms
-        self.store = DuckDBStore(str(built.path))
+        # VIDEOINSIGHTS_DUCKDB_THREADS applies here as in the server of the HTTP part
+        self.store = DuckDBStore(str(built.path), threads=load_settings().duckdb_threads)
         self.cursor = self.store.reader()
         self.cursor.execute("SET enable_progress_bar = false")
         self.executor = Executor(SETTINGS, self.store.reader, self.store.get_project)

@@ -59,6 +59,7 @@ class Settings:
     checkpoint_interval_s: int = 60
     wal_autocheckpoint_mb: int = 64
     duckdb_memory_limit_mb: int = 0
+    duckdb_threads: int = 0
     # GraphQL limits
     max_query_nodes: int = 500_000
     max_query_reads: int = 50
@@ -151,6 +152,9 @@ HELP: dict[str, str] = {
     "duckdb_memory_limit_mb": "DuckDB's memory limit in MiB (its cache of table blocks, appended rows, indexes, "
     "query state; larger queries spill to disk). 0: DuckDB's default, 80% of the machine's RAM. Keep it above the "
     "session_id indexes (about 22 bytes per stored event, held whole in memory): below, appends fail.",
+    "duckdb_threads": "Threads DuckDB runs each statement on, the calling thread included. 0: DuckDB's default, "
+    "one per core. A statement over a few thousand rows costs more CPU on two threads than on one (the work is "
+    "partitioned and merged), so a small machine that also ingests may do more with 1 (docs/benchmarks.md).",
     "max_query_nodes": "GraphQL queries estimated to return more result nodes are refused.",
     "max_query_reads": ("Most store reads one GraphQL query may make (collections and session lookups, two per "
                         "`quality`; 1014 above)."),

@@ -112,7 +112,7 @@ def open_store(url: str, *, read_only: bool = False, retention: Any = None,
                duckdb_options: dict[str, int] | None = None, cluster: str | None = None) -> Store:
     """Open the store a URL names (creating its tables if needed).
 
-    duckdb_options: DuckDBStore's tuning keywords (wal_autocheckpoint_mb, memory_limit_mb); unused on ClickHouse.
+    duckdb_options: DuckDBStore's tuning keywords (wal_autocheckpoint_mb, memory_limit_mb, threads); not ClickHouse's.
     cluster: create the tables in the cluster layout for this cluster (store/clickhouse/cluster.py); a server's only.
     """
     parsed = parse_store_url(url)

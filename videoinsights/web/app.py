@@ -70,7 +70,8 @@ def create_app(settings: Settings) -> Starlette:
         store = open_store(settings.store_url,
                            retention=Retention.of(settings),
                            duckdb_options={"wal_autocheckpoint_mb": settings.wal_autocheckpoint_mb,
-                                           "memory_limit_mb": settings.duckdb_memory_limit_mb})
+                                           "memory_limit_mb": settings.duckdb_memory_limit_mb,
+                                           "threads": settings.duckdb_threads})
         local = duckdb_path(settings.store_url)  # admin commands find a DuckDB file's server by its sidecar
         writer = Writer(store, settings)
         writer.start()

@@ -176,11 +176,12 @@ class DuckDBStore:
     sql = backend  # the read/account/alert/key SQL modules callers reach through the store
 
     def __init__(self, path: str, *, read_only: bool = False, wal_autocheckpoint_mb: int = 64,
-                 memory_limit_mb: int = 0) -> None:
+                 memory_limit_mb: int = 0, threads: int = 0) -> None:
         self.path = path
         self._read_only = read_only
         self._wal_autocheckpoint_mb = wal_autocheckpoint_mb
         self._memory_limit_mb = memory_limit_mb  # 0: DuckDB's default
+        self._threads = threads  # 0: DuckDB's default (one per core)
         if not read_only:
             _owner_only(path)
         self._db = self._connect()
@@ -227,6 +228,8 @@ class DuckDBStore:
         config["allocator_background_threads"] = True
         if self._memory_limit_mb:
             config["memory_limit"] = f"{self._memory_limit_mb}MiB"
+        if self._threads > 0:
+            config["threads"] = str(self._threads)
         return duckdb.connect(self.path, read_only=self._read_only, config=config)
 
     @property

@@ -1,0 +1,40 @@
+"""DuckDB's tuning settings (docs/configuration.md) reach the database the server opens: the keywords
+web/app.py passes through open_store, from the environment variables an operator sets."""
+
+from __future__ import annotations
+
+import duckdb
+
+from videoinsights.settings import load_settings
+from videoinsights.store.open import open_store
+
+
+def duckdb_options_of(env: dict[str, str]) -> dict[str, int]:
+    settings = load_settings(env)  # as web/app.py builds them
+    return {"wal_autocheckpoint_mb": settings.wal_autocheckpoint_mb,
+            "memory_limit_mb": settings.duckdb_memory_limit_mb, "threads": settings.duckdb_threads}
+
+
+def setting(store, name: str) -> str:
+    return str(store._con.execute("SELECT current_setting(?)", [name]).fetchone()[0])
+
+
+def test_threads_memory_limit_and_wal_size_from_the_environment(tmp_path) -> None:
+    env = {"VIDEOINSIGHTS_DUCKDB_THREADS": "1", "VIDEOINSIGHTS_DUCKDB_MEMORY_LIMIT_MB": "512",
+           "VIDEOINSIGHTS_WAL_AUTOCHECKPOINT_MB": "32"}
+    store = open_store(f"duckdb://{tmp_path / 'vi.duckdb'}", duckdb_options=duckdb_options_of(env))
+    try:
+        assert setting(store, "threads") == "1"
+        assert setting(store, "memory_limit") == "512.0 MiB"
+        assert setting(store, "wal_autocheckpoint") == "32.0 MiB"
+    finally:
+        store.close()
+
+
+def test_threads_default_to_duckdbs_own(tmp_path) -> None:
+    own = str(duckdb.connect().execute("SELECT current_setting('threads')").fetchone()[0])  # one per core
+    store = open_store(f"duckdb://{tmp_path / 'vi.duckdb'}", duckdb_options=duckdb_options_of({}))
+    try:
+        assert setting(store, "threads") == own
+    finally:
+        store.close()
