@@ -32,8 +32,8 @@ from videoinsights.domain.scoring import (
     VIDEO_LOSS_WEIGHT,
 )
 from videoinsights.store.duckdb.quality_runs import CHECKS, WEIGHT, absorb_runs
+from videoinsights.store.duckdb.schema import rows_of_keys
 
-IN_KEYS = "(project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
 BUCKET = "CAST(floor(score * 100) AS INTEGER)"  # the 0.01-wide score band of quality_buckets
 # A stream's or subscriber's number, stored with its samples and bands so that re-derivation joins on one integer
 # (md5 is stable across DuckDB versions; 64 bits make a collision between a batch's entities negligible).
@@ -152,10 +152,10 @@ _MEMBERS = f"""
 CREATE OR REPLACE TEMP TABLE q_members AS
 WITH m AS (
   SELECT project_id, session_id, 'pub' AS side, stream_id AS entity_id, meeting_index, connection_id AS owner,
-         stream_id FROM publishers WHERE {IN_KEYS}
+         stream_id FROM publishers WHERE {rows_of_keys("publishers")}
   UNION ALL
   SELECT project_id, session_id, 'sub', subscriber_id, meeting_index, connection_id, stream_id
-  FROM subscribers WHERE {IN_KEYS}
+  FROM subscribers WHERE {rows_of_keys("subscribers")}
 )
 SELECT *, {EKEY} AS ekey, row_number() OVER () AS ent,
        CASE WHEN stream_id IS NOT NULL THEN hash(1, project_id, session_id, stream_id) END AS k_stream,
@@ -301,7 +301,8 @@ def _parts_sql() -> str:
     )
     counts = ", ".join(f"CAST(coalesce(sum(e.n) FILTER (WHERE e.chk = {k}), 0) AS DOUBLE) AS issues_{t}"
                        for k, t in CHECKS)
-    conns = f"SELECT project_id, session_id, connection_id, {_DIMS} FROM connections WHERE {IN_KEYS}"
+    conns = (f"SELECT project_id, session_id, connection_id, {_DIMS} FROM connections "
+             f"WHERE {rows_of_keys('connections')}")
     return f"""
 CREATE OR REPLACE TEMP TABLE q_parts AS
 WITH conns AS ({conns}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from videoinsights.derive.fine import FINE_MEASURES
 from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, PROJECT_MEASURES
+from videoinsights.derive.quality import SAMPLE_MS
 from videoinsights.domain.events import COLUMN_KIND, FIELD_COLUMNS, SQL_TYPE
 from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS, STATS_EXTRA_COLUMNS
 from videoinsights.domain.tiers import TIER_COLUMNS
@@ -374,6 +375,33 @@ DERIVED_SESSION_TABLES = (
     "session_endpoint_hours",
     "session_endpoint_minutes",
 )
+# The rows of the sessions in temp table `keys` (store.py's derive steps delete and re-read them). A session's
+# derived rows are never older than its first raw event (keys.first_ts; session_bounds only ever lowers it):
+# created_at is an event's time, a fine bucket starts less than its length before one, a day is an event's LA
+# day. Derived rows are appended as sessions are derived, so this bound lets zone maps skip the row groups of
+# sessions derived long before, where each step used to read the tables whole (docs/benchmarks.md).
+# An issue starts at an event or up to a sample's weight (at most SAMPLE_MS) before its first offending sample.
+# quality_scores has no time column.
+_OF_KEYS = "(project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
+_SINCE = "(SELECT min(first_ts) FROM keys)"
+_SINCE_DAY = "(SELECT CAST(timezone('America/Los_Angeles', to_timestamp(min(first_ts) / 1000.0)) AS DATE) FROM keys)"
+_SINCE_CONDITION = {
+    **{table: f"created_at >= {_SINCE}" for table in ("sessions", "meetings", "connections", "publishers",
+                                                       "subscribers")},
+    "session_endpoint_days": f"day >= {_SINCE_DAY}",
+    "session_project_days": f"day >= {_SINCE_DAY}",
+    "session_endpoint_hours": f"bucket > {_SINCE} - 3600000",
+    "session_endpoint_minutes": f"bucket > {_SINCE} - 60000",
+    "quality_issues": f"start_ts >= {_SINCE} - {SAMPLE_MS}",
+}
+
+
+def rows_of_keys(table: str) -> str:
+    """A WHERE condition on `table`: the rows of the sessions in temp table `keys`."""
+    since = _SINCE_CONDITION.get(table)
+    return f"{_OF_KEYS} AND {since}" if since else _OF_KEYS
+
+
 ROLLUP_TABLES = ("rollup_endpoint_daily", "rollup_project_daily", "rollup_endpoint_monthly", "rollup_project_monthly")
 
 INDEXES = (

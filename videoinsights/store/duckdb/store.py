@@ -56,6 +56,7 @@ from videoinsights.store.duckdb.schema import (
     SCHEMA_VERSION,
     STATS_BUCKET_COLUMNS,
     TABLES,
+    rows_of_keys,
 )
 from videoinsights.store.portable import batch_column, bucket_case
 
@@ -655,9 +656,7 @@ class DuckDBStore:
             self._keys_now = None
             self._record_touched(create=True)
             for table in DERIVED_SESSION_TABLES:
-                con.execute(
-                    f"DELETE FROM {table} WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
-                )
+                con.execute(f"DELETE FROM {table} WHERE {rows_of_keys(table)}")
             for table, parts in tables.items():
                 for rows in parts:
                     self._insert_table(table, rows)
@@ -711,15 +710,17 @@ class DuckDBStore:
         dimensions) in touched_groups, the (project, day)s of their project rows in touched_days, the (project,
         hour / minute) buckets in touched_fine. Created before their old rows go, added to once the new ones are
         in: the rollups of exactly those are re-aggregated. Kept in SQL (no round trip through Python)."""
-        keys = "WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
         fine = " UNION ".join(
-            f"SELECT DISTINCT '{kind}' AS kind, project_id, bucket FROM session_endpoint_{kind}s {keys}"
+            f"SELECT DISTINCT '{kind}' AS kind, project_id, bucket FROM session_endpoint_{kind}s "
+            f"WHERE {rows_of_keys(f'session_endpoint_{kind}s')}"
             for kind in FINE_KINDS
         )
         dims = ", ".join(DIMENSIONS)
         for table, select in (
-            ("touched_groups", f"SELECT DISTINCT project_id, day, {dims} FROM session_endpoint_days {keys}"),
-            ("touched_days", f"SELECT DISTINCT project_id, day FROM session_project_days {keys}"),
+            ("touched_groups", f"SELECT DISTINCT project_id, day, {dims} FROM session_endpoint_days "
+                               f"WHERE {rows_of_keys('session_endpoint_days')}"),
+            ("touched_days", "SELECT DISTINCT project_id, day FROM session_project_days "
+                             f"WHERE {rows_of_keys('session_project_days')}"),
             ("touched_fine", fine),
         ):
             self._dcon.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}" if create
