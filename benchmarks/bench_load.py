@@ -44,8 +44,9 @@ the soak runs on a server started by that interpreter instead (e.g. main's check
 
 Quality cost (`--quality-cost ROUNDS`): the preloaded history re-derived ROUNDS times with quality
 scoring and issue detection (derive/quality.py) and as many times without, alternating, in this
-process (no server), each round from a checkpointed file: the derive time each way and the overhead, as the
-ratio of the medians and as the median of the rounds' own ratios (docs/benchmarks.md; goal <= 15%).
+process (no server; VIDEOINSIGHTS_DUCKDB_THREADS applies), each round from a checkpointed file: the derive time
+each way and the overhead, as the ratio of the medians and as the median of the rounds' own ratios
+(docs/benchmarks.md; goal <= 15%).
 
     .venv/bin/python -m benchmarks.bench_load --quality-cost 15 [--history-days 7] [--history-sessions-per-day 20]
 """
@@ -80,6 +81,7 @@ from videoinsights.auth.tokens import issue_project_token
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.domain.days import day_start_ms, la_day
 from videoinsights.ingest.load import load_events
+from videoinsights.settings import load_settings
 from videoinsights.simulate.delivery import deliver
 from videoinsights.simulate.generator import generate
 from videoinsights.simulate.poster import PostStats, post_events
@@ -746,7 +748,7 @@ def run_quality_cost(args: argparse.Namespace) -> None:
         loaded = fill_template(template, pid, args.history_days, args.history_sessions_per_day, 1)
         print(f"preloaded {loaded:,} events ({args.history_days} days x {args.history_sessions_per_day} "
               "sessions/day)", flush=True)
-        store = DuckDBStore(str(template))
+        store = DuckDBStore(str(template), threads=load_settings().duckdb_threads)  # as a server would open it
         times: dict[bool, list[float]] = {True: [], False: []}
         cpu: dict[bool, list[float]] = {True: [], False: []}  # this process's CPU time, DuckDB's threads included
         try:
