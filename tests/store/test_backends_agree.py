@@ -4,14 +4,12 @@ when ClickHouse's derivation is split between two shards, each owning half of th
 from __future__ import annotations
 
 import random
-import time
-from datetime import timedelta
 from typing import Any
 
 from tests.store.test_incremental_equals_rebuild import assert_same_rows, shuffled_batches, snapshot
+from tests.support.days import weekday_start
 from tests.support.stores import drop, new_store_url, open_store, rows
 from videoinsights.derive.engine import derive_pending, derive_until_clean
-from videoinsights.domain.days import day_start_ms, la_day
 from videoinsights.ingest.load import load_events
 from videoinsights.simulate.delivery import deliver
 from videoinsights.simulate.generator import generate
@@ -21,7 +19,7 @@ PROJECT = "12345678"
 
 
 def traffic() -> list[list[dict[str, Any]]]:
-    start = day_start_ms(la_day(int(time.time() * 1000)) - timedelta(days=3))
+    start = weekday_start(3, 2)
     events = list(deliver(generate(PROJECT, start, 2, 6, seed=5), seed=5, late_fraction=0.05,
                           duplicate_fraction=0.05))
     return shuffled_batches(events, random.Random(4))

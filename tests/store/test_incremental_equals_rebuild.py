@@ -10,13 +10,12 @@ import math
 import random
 import time
 from collections.abc import Iterable
-from datetime import timedelta
 from typing import Any
 
+from tests.support.days import weekday_start
 from tests.support.stores import open_store, rows
 from videoinsights.derive.engine import derive_all
 from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, PROJECT_MEASURES
-from videoinsights.domain.days import day_start_ms, la_day
 from videoinsights.ingest.batch import validate_events
 from videoinsights.settings import Settings
 from videoinsights.simulate.delivery import deliver
@@ -98,7 +97,7 @@ def wait_derived(store: Store, timeout: float = 60) -> None:
 
 def test_incremental_derivation_under_concurrent_ingest_equals_rebuild(store_url, caplog) -> None:
     rng = random.Random(9)
-    start = day_start_ms(la_day(int(time.time() * 1000)) - timedelta(days=4))
+    start = weekday_start(4, 2)
     events = list(deliver(generate(PROJECT, start, 2, 8, seed=3), seed=3, late_fraction=0.05,
                           duplicate_fraction=0.05))
     store = open_store(store_url)
