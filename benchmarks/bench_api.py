@@ -60,6 +60,7 @@ from videoinsights.query.pagination import encode_cursor
 from videoinsights.query.report import KNOWN_VALUES
 from videoinsights.settings import Settings, load_settings
 from videoinsights.store.duckdb.store import DuckDBStore
+from videoinsights.store.open import duckdb_options
 
 WRK = "/usr/bin/wrk"
 LUA = Path(__file__).with_name("api_wrk.lua")
@@ -321,8 +322,8 @@ class Bench:
     def __init__(self, built: Built, now_ms: int) -> None:
         self.built = built
         self.now_ms = now_ms
-        # VIDEOINSIGHTS_DUCKDB_THREADS applies here as in the server of the HTTP part
-        self.store = DuckDBStore(str(built.path), threads=load_settings().duckdb_threads)
+        # VIDEOINSIGHTS_DUCKDB_* apply here as in the server of the HTTP part
+        self.store = DuckDBStore(str(built.path), **duckdb_options(load_settings()))
         self.cursor = self.store.reader()
         self.cursor.execute("SET enable_progress_bar = false")
         self.executor = Executor(SETTINGS, self.store.reader, self.store.get_project)

@@ -44,7 +44,7 @@ the soak runs on a server started by that interpreter instead (e.g. main's check
 
 Quality cost (`--quality-cost ROUNDS`): the preloaded history re-derived ROUNDS times with quality
 scoring and issue detection (derive/quality.py) and as many times without, alternating, in this
-process (no server; VIDEOINSIGHTS_DUCKDB_THREADS applies), each round from a checkpointed file: the derive time
+process (no server; VIDEOINSIGHTS_DUCKDB_* apply), each round from a checkpointed file: the derive time
 each way and the overhead, as the ratio of the medians and as the median of the rounds' own ratios
 (docs/benchmarks.md; goal <= 15%).
 
@@ -86,6 +86,7 @@ from videoinsights.simulate.delivery import deliver
 from videoinsights.simulate.generator import generate
 from videoinsights.simulate.poster import PostStats, post_events
 from videoinsights.store.duckdb.store import DuckDBStore
+from videoinsights.store.open import duckdb_options
 
 DAY_MS = 86_400_000
 PROBE_TIMEOUT_S = 30.0
@@ -748,7 +749,7 @@ def run_quality_cost(args: argparse.Namespace) -> None:
         loaded = fill_template(template, pid, args.history_days, args.history_sessions_per_day, 1)
         print(f"preloaded {loaded:,} events ({args.history_days} days x {args.history_sessions_per_day} "
               "sessions/day)", flush=True)
-        store = DuckDBStore(str(template), threads=load_settings().duckdb_threads)  # as a server would open it
+        store = DuckDBStore(str(template), **duckdb_options(load_settings()))  # as a server would open it
         times: dict[bool, list[float]] = {True: [], False: []}
         cpu: dict[bool, list[float]] = {True: [], False: []}  # this process's CPU time, DuckDB's threads included
         try:

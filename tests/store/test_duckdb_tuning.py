@@ -6,13 +6,11 @@ from __future__ import annotations
 import duckdb
 
 from videoinsights.settings import load_settings
-from videoinsights.store.open import open_store
+from videoinsights.store.open import duckdb_options, open_store
 
 
 def duckdb_options_of(env: dict[str, str]) -> dict[str, int]:
-    settings = load_settings(env)  # as web/app.py builds them
-    return {"wal_autocheckpoint_mb": settings.wal_autocheckpoint_mb,
-            "memory_limit_mb": settings.duckdb_memory_limit_mb, "threads": settings.duckdb_threads}
+    return duckdb_options(load_settings(env))  # as web/app.py opens its store
 
 
 def setting(store, name: str) -> str:

@@ -108,6 +108,12 @@ def duckdb_path(url: str) -> str | None:
     return parsed.path if parsed.scheme == "duckdb" else None
 
 
+def duckdb_options(settings: Any) -> dict[str, int]:
+    """DuckDBStore's tuning keywords from the settings (the server's, and benchmarks opening a store as it does)."""
+    return {"wal_autocheckpoint_mb": settings.wal_autocheckpoint_mb,
+            "memory_limit_mb": settings.duckdb_memory_limit_mb, "threads": settings.duckdb_threads}
+
+
 def open_store(url: str, *, read_only: bool = False, retention: Any = None,
                duckdb_options: dict[str, int] | None = None, cluster: str | None = None) -> Store:
     """Open the store a URL names (creating its tables if needed).

@@ -21,7 +21,7 @@ from videoinsights.auth.cache import ProjectCache
 from videoinsights.control import remove_sidecar, write_sidecar
 from videoinsights.settings import Settings
 from videoinsights.store.base import Retention
-from videoinsights.store.open import duckdb_path, open_store
+from videoinsights.store.open import duckdb_options, duckdb_path, open_store
 from videoinsights.store.writer import Writer
 from videoinsights.web.admin import post_admin
 from videoinsights.web.body_limits import RequestLimits
@@ -69,9 +69,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = open_store(settings.store_url,
                            retention=Retention.of(settings),
-                           duckdb_options={"wal_autocheckpoint_mb": settings.wal_autocheckpoint_mb,
-                                           "memory_limit_mb": settings.duckdb_memory_limit_mb,
-                                           "threads": settings.duckdb_threads})
+                           duckdb_options=duckdb_options(settings))
         local = duckdb_path(settings.store_url)  # admin commands find a DuckDB file's server by its sidecar
         writer = Writer(store, settings)
         writer.start()

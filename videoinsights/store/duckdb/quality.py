@@ -32,7 +32,7 @@ from videoinsights.domain.scoring import (
     VIDEO_LOSS_WEIGHT,
 )
 from videoinsights.store.duckdb.quality_runs import CHECKS, WEIGHT, absorb_runs
-from videoinsights.store.duckdb.schema import rows_of_keys
+from videoinsights.store.duckdb.schema import SINCE, SINCE_DAY, rows_of_keys
 
 BUCKET = "CAST(floor(score * 100) AS INTEGER)"  # the 0.01-wide score band of quality_buckets
 # A stream's or subscriber's number, stored with its samples and bands so that re-derivation joins on one integer
@@ -184,14 +184,12 @@ UNION ALL SELECT ent, k_sub FROM q_members WHERE k_sub IS NOT NULL
 UNION ALL SELECT ent, k_conn FROM q_members WHERE k_conn IS NOT NULL
 UNION ALL SELECT ent, k_meeting FROM q_members WHERE k_meeting IS NOT NULL
 UNION ALL SELECT ent, k_session FROM q_members"""
-_SINCE = "(SELECT min(first_ts) FROM keys)"  # no sample of these sessions is older (zone maps skip the rest)
-_SINCE_DAY = "(SELECT CAST(to_timestamp(min(first_ts) / 1000.0) AS DATE) - 1 FROM keys)"
 
 _ENTITY_BUCKETS = f"""
 CREATE OR REPLACE TEMP TABLE q_eb AS
 SELECT m.ent, b.day, b.bucket, b.samples, b.weight_ms, b.score_ms
 FROM quality_buckets b JOIN q_members m USING (ekey)
-WHERE b.day >= {_SINCE_DAY}"""
+WHERE b.day >= {SINCE_DAY}"""
 # Per level: totals, mean, and the band where the cumulative weight (ascending scores) reaches 10% of the total,
 # with the weight below that band. Windows are DuckDB's costliest step here, so the search runs in two: first
 # over coarse bands (COARSE bands wide, a sixth of the level x band rows), then over the bands of the coarse one
@@ -239,7 +237,7 @@ WITH wanted AS MATERIALIZED (  -- each entity's samples count in up to 5 levels:
 in_band AS (  -- (the band computed first: DuckDB plans a join on the expression badly)
   SELECT b.k, s.score, {SCORE_WEIGHT} AS w
   FROM (SELECT ekey, ts, prev_ts, score, {BUCKET} AS bucket
-        FROM quality_samples WHERE ts >= {_SINCE} AND score IS NOT NULL) s
+        FROM quality_samples WHERE ts >= {SINCE} AND score IS NOT NULL) s
   JOIN wanted b ON b.ekey = s.ekey AND b.bucket = s.bucket
 ),
 ranked AS (
@@ -274,7 +272,7 @@ def _issues_sql() -> tuple[str, str]:
     return (f"""
 CREATE OR REPLACE TEMP TABLE q_issues AS
 SELECT m.ent, r.chk, r.start_ts, r.last_ts AS end_ts, r.value, r.samples
-FROM quality_runs r JOIN q_members m USING (ekey) WHERE r.samples >= $min_samples AND r.last_ts >= {_SINCE}""", f"""
+FROM quality_runs r JOIN q_members m USING (ekey) WHERE r.samples >= $min_samples AND r.last_ts >= {SINCE}""", f"""
 INSERT INTO quality_issues (project_id, session_id, meeting_index, issue_type, entity_kind, entity_id, connection_id,
                             start_ts, end_ts, metric, value, threshold, samples)
 SELECT m.project_id, m.session_id, m.meeting_index, CASE i.chk {issue} END,

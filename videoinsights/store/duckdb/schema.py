@@ -383,16 +383,16 @@ DERIVED_SESSION_TABLES = (
 # An issue starts at an event or up to a sample's weight (at most SAMPLE_MS) before its first offending sample.
 # quality_scores has no time column.
 _OF_KEYS = "(project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
-_SINCE = "(SELECT min(first_ts) FROM keys)"
-_SINCE_DAY = "(SELECT CAST(timezone('America/Los_Angeles', to_timestamp(min(first_ts) / 1000.0)) AS DATE) FROM keys)"
+SINCE = "(SELECT min(first_ts) FROM keys)"  # no row of these sessions is older
+SINCE_DAY = "(SELECT CAST(timezone('America/Los_Angeles', to_timestamp(min(first_ts) / 1000.0)) AS DATE) FROM keys)"
 _SINCE_CONDITION = {
-    **{table: f"created_at >= {_SINCE}" for table in ("sessions", "meetings", "connections", "publishers",
+    **{table: f"created_at >= {SINCE}" for table in ("sessions", "meetings", "connections", "publishers",
                                                        "subscribers")},
-    "session_endpoint_days": f"day >= {_SINCE_DAY}",
-    "session_project_days": f"day >= {_SINCE_DAY}",
-    "session_endpoint_hours": f"bucket > {_SINCE} - 3600000",
-    "session_endpoint_minutes": f"bucket > {_SINCE} - 60000",
-    "quality_issues": f"start_ts >= {_SINCE} - {SAMPLE_MS}",
+    "session_endpoint_days": f"day >= {SINCE_DAY}",
+    "session_project_days": f"day >= {SINCE_DAY}",
+    "session_endpoint_hours": f"bucket > {SINCE} - 3600000",
+    "session_endpoint_minutes": f"bucket > {SINCE} - 60000",
+    "quality_issues": f"start_ts >= {SINCE} - {SAMPLE_MS}",
 }
 
 

@@ -54,6 +54,7 @@ from videoinsights.store.duckdb.schema import (
     FINE_KINDS,
     INDEXES,
     SCHEMA_VERSION,
+    SINCE,
     STATS_BUCKET_COLUMNS,
     TABLES,
     rows_of_keys,
@@ -621,9 +622,9 @@ class DuckDBStore:
         self._keys_table(keys)
         # first_ts is a session's earliest event, so no older row can belong to it (zone maps skip them).
         return self._dcon.sql(
-            """SELECT e.* EXCLUDE (seq) FROM events e
+            f"""SELECT e.* EXCLUDE (seq) FROM events e
                JOIN keys k ON e.project_id = k.project_id AND e.session_id = k.session_id
-               WHERE e.ts >= (SELECT min(first_ts) FROM keys)"""
+               WHERE e.ts >= {SINCE}"""
         ).to_arrow_table()
 
     def load_stats_table(self, keys: Sequence[SessionKey]) -> pa.Table:
@@ -674,7 +675,7 @@ class DuckDBStore:
                 self._refresh_fine_rollup(kind)
             t = lap(timings, "rollups", t)
             con.execute(
-                "DELETE FROM dirty_sessions WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
+                f"DELETE FROM dirty_sessions WHERE {rows_of_keys('dirty_sessions')}"
             )
             seqs = [loaded_seq] * len(keys) if isinstance(loaded_seq, int) else loaded_seq
             if seqs and min(seqs) < self._derived_seq:
