@@ -61,9 +61,12 @@ SELECT t.ekey, c.chk, coalesce(r.first_ts, t.m) AS s_ts, coalesce(r.first_event_
 FROM q_touch t CROSS JOIN (SELECT unnest(range({len(CHECKS)})) AS chk) c
 LEFT JOIN quality_runs r ON r.ekey = t.ekey AND r.chk = c.chk AND r.first_ts < t.m AND r.last_ts >= t.m"""
 # Every stored run ending in the region is found again (they all start in it: runs of a check never overlap).
-_DROP = """
+# The bound on last_ts lets zone maps skip the older runs' row groups (without it: a scan of the whole table at
+# every absorb, 0.19 s at 3.8 million runs, docs/benchmarks.md).
+IN_REGIONS = "r.last_ts >= (SELECT min(s_ts) FROM q_region)"
+_DROP = f"""
 DELETE FROM quality_runs r USING q_region g
-WHERE r.ekey = g.ekey AND r.chk = g.chk AND (r.last_ts, r.last_event_id) >= (g.s_ts, g.s_eid)"""
+WHERE r.ekey = g.ekey AND r.chk = g.chk AND (r.last_ts, r.last_event_id) >= (g.s_ts, g.s_eid) AND {IN_REGIONS}"""
 # The region's offending samples, one row per sample and check it fails.
 _OFFENDING = f"""
 CREATE OR REPLACE TEMP TABLE q_roff AS
