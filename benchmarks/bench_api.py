@@ -605,7 +605,10 @@ def bench_http(built: Built, now_ms: int, seconds: float, repeats: int, connecti
     print(f"\nHTTP: `videoinsights serve` (one uvicorn worker, real app) on 127.0.0.1, wrk -t1 -c{connections} "
           f"-d{seconds:g}s, median of {repeats} runs.\nQuery: projectData over the last 7 days, no interval, "
           "usage minutes (one row).")
-    server = ServerProcess(built.path)
+    # Rate limits off: one wrk address sends thousands of requests a second, which the defaults (6,000 per 30 s per
+    # address and per project, docs/configuration.md) answer with 429 after the first 6,000.
+    server = ServerProcess(built.path, env={"VIDEOINSIGHTS_RATE_LIMIT_PER_ADDRESS": "0",
+                                            "VIDEOINSIGHTS_RATE_LIMIT_PER_PROJECT": "0"})
     http = httpx.Client(timeout=30)
     try:
         results = []
