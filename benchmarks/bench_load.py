@@ -744,21 +744,14 @@ def run_soak(args: argparse.Namespace) -> None:
 def run_quality_cost(args: argparse.Namespace) -> None:
     """Re-derive the same history with and without quality, alternating (docs/benchmarks.md)."""
     with tempfile.TemporaryDirectory() as tmpdir:
-        template = Path(tmpdir) / "template.duckdb"
-        pid = str(create_project(template)["projectId"])
-        loaded = fill_template(template, pid, args.history_days, args.history_sessions_per_day, 1)
-        print(f"preloaded {loaded:,} events ({args.history_days} days x {args.history_sessions_per_day} "
-              "sessions/day)", flush=True)
+        template = quality_history(Path(tmpdir), args.history_days, args.history_sessions_per_day)
         store = DuckDBStore(str(template), **duckdb_options(load_settings()))  # as a server would open it
         times: dict[bool, list[float]] = {True: [], False: []}
         cpu: dict[bool, list[float]] = {True: [], False: []}  # this process's CPU time, DuckDB's threads included
         try:
             for _ in range(args.quality_cost):
                 for scoring in (False, True):
-                    # also re-scores every sample and finds its runs of offending samples (absorb's work)
-                    store.clear_derived()
-                    store.mark_all_dirty()
-                    store.checkpoint()  # every round from the same file (as the server's timer does); untimed
+                    undo_derivation(store)
                     started, started_cpu = time.perf_counter(), time.process_time()
                     sessions = derive_until_clean(store, scoring=scoring)
                     times[scoring].append(time.perf_counter() - started)
@@ -766,6 +759,24 @@ def run_quality_cost(args: argparse.Namespace) -> None:
             report_quality_cost(sessions, times, cpu)
         finally:
             store.close()
+
+
+def quality_history(tmpdir: Path, days: int, sessions_per_day: int) -> Path:
+    """The file the quality cost is measured on: `days` of derived history of one project."""
+    template = tmpdir / "template.duckdb"
+    pid = str(create_project(template)["projectId"])
+    loaded = fill_template(template, pid, days, sessions_per_day, 1)
+    print(f"preloaded {loaded:,} events ({days} days x {sessions_per_day} sessions/day)", flush=True)
+    return template
+
+
+def undo_derivation(store: DuckDBStore) -> None:
+    """Every session dirty again and no derived row, checkpointed: each round derives from the same file (as the
+    server's timer keeps it). Also re-scores every sample and finds its runs of offending samples (absorb's work,
+    not part of what a round measures)."""
+    store.clear_derived()
+    store.mark_all_dirty()
+    store.checkpoint()
 
 
 def report_quality_cost(sessions: int, times: dict[bool, list[float]], cpu: dict[bool, list[float]]) -> None:

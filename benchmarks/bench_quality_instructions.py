@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.bench_load import create_project, fill_template
+from benchmarks.bench_load import quality_history, undo_derivation
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.settings import load_settings
 from videoinsights.store.duckdb.store import DuckDBStore
@@ -39,9 +39,7 @@ def count(template: Path, scoring: bool) -> None:
     shutil.copyfile(template, work)
     store = DuckDBStore(str(work), **duckdb_options(load_settings()))
     try:
-        store.clear_derived()  # (also re-scores every sample: absorb's work, outside the count as in --quality-cost)
-        store.mark_all_dirty()
-        store.checkpoint()
+        undo_derivation(store)  # outside the count, as outside the timing of --quality-cost
         instrument(True)
         sessions = derive_until_clean(store, scoring=scoring)
         instrument(False)
@@ -83,11 +81,8 @@ def main() -> None:
         return
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        template = Path(tmp) / "template.duckdb"
-        pid = str(create_project(template)["projectId"])
-        loaded = fill_template(template, pid, args.history_days, args.history_sessions_per_day, 1)
-        print(f"preloaded {loaded:,} events ({args.history_days} days x {args.history_sessions_per_day} "
-              f"sessions/day); DuckDB threads {args.threads}", flush=True)
+        template = quality_history(Path(tmp), args.history_days, args.history_sessions_per_day)
+        print(f"DuckDB threads {args.threads}", flush=True)
         for n in range(1, args.rounds + 1):
             without = counted(template, False, args.threads)
             with_ = counted(template, True, args.threads)
