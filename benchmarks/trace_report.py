@@ -62,6 +62,36 @@ def marker_paths(trace: list[dict[str, Any]], markers: list[dict[str, Any]]) -> 
     return out
 
 
+# the phases the windows below show, in a step's order (absorbing the new commits, then writing the batch)
+WINDOW_PHASES = ("absorb_stats", "absorb_quality", "read", "rows", "quality", "rollups", "commit")
+
+
+def windows(steps: list[dict[str, Any]], count: int = 8) -> list[tuple[float, list[dict[str, Any]]]]:
+    """The steps that wrote sessions, in `count` equal windows of time from the first: (window start s, steps)."""
+    wrote = sorted((s for s in steps if s["wrote"]), key=lambda s: s["t0"])
+    if not wrote:
+        return []
+    t0 = wrote[0]["t0"]
+    width = max(1.0, (wrote[-1]["t0"] - t0) / count)
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    for s in wrote:
+        grouped.setdefault(min(count - 1, int((s["t0"] - t0) / width)), []).append(s)
+    return [(i * width, grouped[i]) for i in sorted(grouped)]
+
+
+def print_windows(steps: list[dict[str, Any]], out: Any) -> None:
+    """How the steps' phases moved during the load: a store that grows (older live sessions, more rows of the day)
+    makes each step dearer, which one median over the whole run hides."""
+    print("  steps over time (medians per window; sessions = written per step):", file=out)
+    print("  | from s | steps | sessions | step s | " + " | ".join(WINDOW_PHASES) + " |", file=out)
+    for start, ws in windows(steps):
+        def med(k: str, ws: list[dict[str, Any]] = ws) -> float:
+            return statistics.median((s["phases"] or {}).get(k, 0.0) for s in ws)
+        print(f"  | {start:.0f} | {len(ws)} | {statistics.median(len(s['wrote']) for s in ws):.0f} | "
+              f"{statistics.median(s['t1'] - s['t0'] for s in ws):.2f} | "
+              + " | ".join(f"{med(k):.2f}" for k in WINDOW_PHASES) + " |", file=out)
+
+
 def fmt(v: float | None) -> str:
     return "-" if v is None else f"{v:.2f}"
 
@@ -81,6 +111,7 @@ def report(trace: list[dict[str, Any]], markers: list[dict[str, Any]], out: Any 
     print("  step phases, s (p50 / p90 / max): " + "; ".join(
         f"{k} {q(v, .5):.2f}/{q(v, .9):.2f}/{max(v):.2f}"
         for k in phases for v in [[(s['phases'] or {}).get(k, 0.0) for s in steps]]), file=out)
+    print_windows(steps, out)
     commits = [r["t1"] - r["t0"] for r in trace if r["kind"] == "commit" and lo <= r["t0"] <= hi]
     print(f"  ingest commits: {len(commits)}, p50 {q(commits, .5) * 1000:.0f} ms, p99 {q(commits, .99) * 1000:.0f} ms, "
           f"max {max(commits, default=0) * 1000:.0f} ms", file=out)
