@@ -7,7 +7,12 @@ load, where live sessions are re-derived again and again) and derived in cycles 
 inline on this thread (`derive_processes` = 0) and with 1 and 2 worker processes.
 
     .venv/bin/python -m benchmarks.bench_derive [--events 100000] [--rounds 3] [--batch 250 1000]
-        [--processes 0 1 2] [--steady 30000 [--statements 20]]
+        [--processes 0 1 2] [--steady 30000 [--statements 20] [--step 250 --windows 4]]
+
+`--step N` makes the steady part look like a loaded server instead of draining: one derive step of at most N
+sessions after each 5,000-event chunk (the backlog grows, as under `bench_load`), and `--windows W` prints the
+top statements' CPU per step in W windows of the chunks: which statements grow as the live sessions age and the
+day's rows pile up (docs/benchmarks.md, "A store that grows under load").
 """
 
 from __future__ import annotations
@@ -96,9 +101,10 @@ def measure(store: DuckDBStore, batch: int, rounds: int, processes: int) -> dict
 
 
 def measure_steady(store: DuckDBStore, events: Iterator[dict[str, Any]], total: int, batch: int,
-                   processes: int) -> dict[str, float]:
+                   processes: int, step: int = 0, on_chunk: Callable[[int], None] | None = None) -> dict[str, float]:
     """Live sessions re-derived as under load: `total` more events appended 5,000 at a time (1,000 per commit),
-    the dirty sessions derived after each chunk (mostly sessions already derived, with their data so far)."""
+    the dirty sessions derived after each chunk (mostly sessions already derived, with their data so far); with
+    `step`, only one cycle of at most `step` sessions per chunk. `on_chunk(i)` after each chunk's derivation."""
     pool = (ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
             if processes else None)
     try:
@@ -115,12 +121,14 @@ def measure_steady(store: DuckDBStore, events: Iterator[dict[str, Any]], total: 
             load_events(store, PROJECT, chunk, batch_size=1000)
             own0, kids0 = cpu_seconds(), sum(cpu_seconds(k) for k in kids)
             while True:
-                done, failed = derive_pending(store, batch, pool)
-                if done + failed == 0:
-                    break
+                done, failed = derive_pending(store, step or batch, pool)
                 derived += done
+                if step or done + failed == 0:
+                    break
             own += cpu_seconds() - own0
             worker += sum(cpu_seconds(k) for k in kids) - kids0
+            if on_chunk is not None:
+                on_chunk(loaded // 5_000)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -139,6 +147,10 @@ def main() -> None:
                              "with the first --batch and --processes values")
     parser.add_argument("--statements", type=int, default=0, metavar="N",
                         help="with --steady: the N statements of the derive connection that took the most CPU")
+    parser.add_argument("--step", type=int, default=0, metavar="N",
+                        help="with --steady: one derive cycle of at most N sessions per chunk instead of draining")
+    parser.add_argument("--windows", type=int, default=0, metavar="W",
+                        help="with --steady and --statements: the top statements' CPU per step in W windows")
     args = parser.parse_args()
     spd = round(args.rate * 86_400 / EVENTS_PER_SESSION)
     with tempfile.TemporaryDirectory() as tmp:
@@ -160,7 +172,11 @@ def main() -> None:
             timed = TimedConnection(store._dcon) if args.statements else None
             if timed is not None:  # the store's derive connection, wrapped for this benchmark only
                 store._dcon = timed
-            r = measure_steady(store, traffic, args.steady, args.batch[0], args.processes[0])
+            chunks = max(1, args.steady // 5_000)
+            every = max(1, chunks // args.windows) if args.windows and timed is not None else 0
+            windowed = WindowedStatements(timed, every, args.statements, store) if every else None
+            r = measure_steady(store, traffic, args.steady, args.batch[0], args.processes[0], args.step,
+                               windowed.chunk_done if windowed else None)
             print(f"steady: {args.steady:,} more events, {r['sessions']:,.0f} derivations (batch {args.batch[0]}, "
                   f"{args.processes[0]} workers): server-process CPU {r['own_ms']:.2f} ms / derivation, "
                   f"worker {r['worker_ms']:.2f}", flush=True)
@@ -168,6 +184,29 @@ def main() -> None:
                 print_statements(timed, r["sessions"], args.statements)
         store.close()
     print(f"load averages after: {loadavg()}")
+
+
+class WindowedStatements:
+    """Every `every` chunks: the top statements' CPU per step over those chunks, and the backlog then."""
+
+    def __init__(self, timed: TimedConnection, every: int, top: int, store: DuckDBStore) -> None:
+        self.timed, self.every, self.top, self.store = timed, every, top, store
+        self.since: dict[str, list[float]] = {}
+        self.first = 1
+
+    def chunk_done(self, chunk: int) -> None:
+        if chunk % self.every:
+            return
+        steps = chunk - self.first + 1
+        spent = {k: (v[0] - self.since.get(k, [0, 0.0])[0], v[1] - self.since.get(k, [0, 0.0])[1])
+                 for k, v in self.timed.spent.items()}
+        total = sum(cpu for _, cpu in spent.values())
+        print(f"chunks {self.first}-{chunk}: derive connection {total * 1000 / steps:.0f} ms CPU per step, "
+              f"{self.store.dirty_session_count():,} sessions dirty after; the top {self.top}, ms CPU per step:")
+        for sql, (_, cpu) in sorted(spent.items(), key=lambda kv: -kv[1][1])[:self.top]:
+            print(f"  {cpu * 1000 / steps:7.1f}  {sql}")
+        self.since = {k: list(v) for k, v in self.timed.spent.items()}
+        self.first = chunk + 1
 
 
 def print_statements(timed: TimedConnection, derivations: float, top: int) -> None:

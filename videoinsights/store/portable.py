@@ -26,6 +26,12 @@ def bucket_case(expr: str, bounds: tuple[int, ...]) -> str:
     return f"CASE WHEN {expr} IS NULL THEN NULL {whens} ELSE {len(bounds)} END"
 
 
+def string_list(values: Sequence[str]) -> str:
+    """SQL string literals, comma-separated (quotes doubled), for an `IN (...)`: DuckDB looks a column's ART
+    index up only for a literal list, not for a parameter or a subquery (docs/benchmarks.md)."""
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
 def single_bucket_rows(found: dict[str, Any], q: ReportQuery) -> list[dict[str, Any]]:
     """The row (or none) the general report statement gives for one bucket and no groups, from the one row
     of the one-bucket statement (both backends' reads.py): per side (`endpoint`, and `project` when included)

@@ -407,6 +407,8 @@ ROLLUP_TABLES = ("rollup_endpoint_daily", "rollup_project_daily", "rollup_endpoi
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS events_session ON events (session_id)",
     "CREATE INDEX IF NOT EXISTS stats_samples_session ON stats_samples (session_id)",
+    # a derive step looks its sessions' first_ts up by id (store/duckdb/store.py: _keys_table)
+    "CREATE INDEX IF NOT EXISTS session_bounds_session ON session_bounds (session_id)",
     # session data reads fetch by session first (store/duckdb/reads.py: _session_rows)
     *(f"CREATE INDEX IF NOT EXISTS {t}_session ON {t} (session_id)"
       for t in ("sessions", "meetings", "connections", "publishers", "subscribers")),

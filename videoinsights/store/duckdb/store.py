@@ -55,11 +55,12 @@ from videoinsights.store.duckdb.schema import (
     INDEXES,
     SCHEMA_VERSION,
     SINCE,
+    SINCE_DAY,
     STATS_BUCKET_COLUMNS,
     TABLES,
     rows_of_keys,
 )
-from videoinsights.store.portable import batch_column, bucket_case
+from videoinsights.store.portable import batch_column, bucket_case, string_list
 
 log = logging.getLogger(__name__)
 
@@ -601,20 +602,35 @@ class DuckDBStore:
 
     def _keys_table(self, keys: Sequence[SessionKey]) -> None:
         """Temp table `keys` (with each session's first_ts) on the derive connection. A cycle reads its events
-        and then its stats for the same keys: the table made for the first read serves the second."""
+        and then its stats for the same keys: the table made for the first read serves the second.
+
+        The bounds are fetched by session id alone first, with the ids written into the statement: DuckDB looks
+        its session_id index up only for a literal `IN` list; joined, session_bounds was read whole at every
+        step (58 ms of CPU at 308,000 sessions; 160-180 ms with the ids as a parameter at 3 million, 9 ms as a
+        literal list: docs/benchmarks.md)."""
         con = self._dcon
         wanted = (con, tuple(keys))  # a temp table lives on its connection: a new one (a reopen) has none
         if self._keys_now is not None and self._keys_now[0] is con and self._keys_now[1] == wanted[1]:
             return
         self._keys_now = None  # until the table below exists (a failed statement must not leave it claimed)
         table = pa.table({"project_id": [k[0] for k in keys], "session_id": [k[1] for k in keys]})
+        ids = string_list(sorted({k[1] for k in keys})) or "NULL"
+        found = con.execute(f"SELECT project_id, session_id, first_ts FROM session_bounds "
+                            f"WHERE session_id IN ({ids})").fetchall()
+        bounds = pa.table({"project_id": pa.array([r[0] for r in found], pa.string()),
+                           "session_id": pa.array([r[1] for r in found], pa.string()),
+                           "first_ts": pa.array([r[2] for r in found], pa.int64())})
         con.register("keys_in", table)
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE keys AS
-               SELECT k.project_id, k.session_id, coalesce(b.first_ts, 0) AS first_ts
-               FROM keys_in k LEFT JOIN session_bounds b USING (project_id, session_id)"""
-        )
-        con.unregister("keys_in")
+        con.register("keys_bounds", bounds)
+        try:
+            con.execute(
+                """CREATE OR REPLACE TEMP TABLE keys AS
+                   SELECT k.project_id, k.session_id, coalesce(b.first_ts, 0) AS first_ts
+                   FROM keys_in k LEFT JOIN keys_bounds b USING (project_id, session_id)"""
+            )
+        finally:
+            con.unregister("keys_in")
+            con.unregister("keys_bounds")
         self._keys_now = wanted
 
     def load_session_event_table(self, keys: Sequence[SessionKey]) -> pa.Table:
@@ -628,12 +644,17 @@ class DuckDBStore:
         ).to_arrow_table()
 
     def load_stats_table(self, keys: Sequence[SessionKey]) -> pa.Table:
-        """The stats_daily rows of these sessions, columns as derive/inputs.py's STATS_COLUMNS."""
+        """The stats_daily rows of these sessions, columns as derive/inputs.py's STATS_COLUMNS.
+
+        A session's samples are never older than its first event (session_bounds counts them), so none of its
+        rows is of an earlier LA day: the bound lets zone maps skip the older days' rows, which the join alone
+        read at every step (0.87 s of CPU at 12.5 million rows, docs/benchmarks.md)."""
         self._keys_table(keys)
         columns = ", ".join(f"s.{c}" for c in STATS_COLUMNS)
         return self._dcon.sql(
             f"""SELECT {columns}
                 FROM stats_daily s JOIN keys k ON s.project_id = k.project_id AND s.session_id = k.session_id
+                WHERE s.day >= {SINCE_DAY}
                 ORDER BY s.project_id, s.session_id, side, entity_id, day"""
         ).to_arrow_table()
 
