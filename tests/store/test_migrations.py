@@ -94,3 +94,32 @@ def test_reopening_a_current_file_changes_nothing(tmp_path) -> None:
     con = duckdb.connect(path, read_only=True)
     columns = [r[0] for r in con.execute("DESCRIBE stats_samples").fetchall()]
     assert columns.count("quality_limitation_reason") == 1
+
+
+def connection(event_id: str, session: str) -> dict:
+    return {"id": event_id, "type": "connectionCreated", "sessionId": session, "timestamp": NOW,
+            "connectionId": event_id}
+
+
+def test_v8_file_keeps_never_derived_sessions_first(tmp_path) -> None:
+    """Version 9 keeps `never_derived` with each dirty session; a version 8 file's dirty sessions get it from
+    whether `sessions` has them, so the one never derived is still taken first."""
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    load_events(store, "1", [connection("e1", "old")])
+    derive_until_clean(store)
+    load_events(store, "1", [connection("e2", "old")])  # dirty again, derived before
+    load_events(store, "1", [connection("e3", "new")])  # dirtied later, never derived
+    store.absorb_new_events()
+    store.close()
+    con = duckdb.connect(path)  # as version 8 had it: no never_derived column (re-created: it has a primary key)
+    con.execute("CREATE TABLE old_dirty AS SELECT project_id, session_id, dirtied_seq FROM dirty_sessions")
+    con.execute("DROP TABLE dirty_sessions")
+    con.execute("ALTER TABLE old_dirty RENAME TO dirty_sessions")
+    con.execute("ALTER TABLE dirty_sessions ADD PRIMARY KEY (project_id, session_id)")
+    con.execute("UPDATE meta SET value = '8' WHERE key = 'schema_version'")
+    con.close()
+    store = DuckDBStore(path)
+    assert store.dirty_sessions(10) == [("1", "new"), ("1", "old")]
+    assert store.dirty_sessions(10, never_derived=True) == [("1", "new")]
+    store.close()

@@ -11,8 +11,9 @@ from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS, STATS_E
 from videoinsights.domain.tiers import TIER_COLUMNS
 
 # 6: quality_samples/quality_buckets (scored at absorb); 7: the dedup keys moved from the event_ids table to
-# the keys file (store/duckdb/dedup.py); 8: quality_runs (runs of offending samples kept at absorb)
-SCHEMA_VERSION = 8
+# the keys file (store/duckdb/dedup.py); 8: quality_runs (runs of offending samples kept at absorb);
+# 9: dirty_sessions.never_derived
+SCHEMA_VERSION = 9
 
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
@@ -151,6 +152,7 @@ CREATE TABLE IF NOT EXISTS dirty_sessions (
   project_id VARCHAR NOT NULL,
   session_id VARCHAR NOT NULL,
   dirtied_seq BIGINT NOT NULL,         -- first commit that dirtied it: sessions are derived in this order
+  never_derived BOOLEAN NOT NULL DEFAULT false,  -- first seen while it waited: derived first (store.py)
   PRIMARY KEY (project_id, session_id)
 )""",
     "sessions": f"""

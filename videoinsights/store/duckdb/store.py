@@ -170,6 +170,13 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # quality_samples and quality_buckets (store/duckdb/quality.py) are new tables, created by TABLES and filled
     # from every stored sample by _migrate; the derived quality rows stay as they were until re-derived.
     6: (),
+    # Whether a dirty session was ever derived is kept with it (dirty_sessions() looked it up in `sessions`,
+    # a scan of every session at each derive step).
+    9: (
+        "ALTER TABLE dirty_sessions ADD COLUMN IF NOT EXISTS never_derived BOOLEAN DEFAULT false",
+        "UPDATE dirty_sessions SET never_derived = (project_id, session_id) NOT IN "
+        "(SELECT project_id, session_id FROM sessions)",
+    ),
 }
 
 
@@ -495,18 +502,7 @@ class DuckDBStore:
             t = lap(self.timings, "absorb_stats", t)
             absorb_quality(con, lo, hi, self._run_thresholds)
             t = lap(self.timings, "absorb_quality", t)
-            con.execute(
-                f"""INSERT INTO session_bounds
-                    SELECT project_id, session_id, min(ts), max(ts) FROM {_NEW_ROWS} GROUP BY project_id, session_id
-                    ON CONFLICT DO UPDATE SET first_ts = least(session_bounds.first_ts, excluded.first_ts),
-                                              last_ts = greatest(session_bounds.last_ts, excluded.last_ts)""",
-                params,
-            )
-            con.execute(
-                f"INSERT OR IGNORE INTO dirty_sessions SELECT project_id, session_id, min(seq) FROM {_NEW_ROWS} "
-                "GROUP BY project_id, session_id",
-                params,
-            )
+            self._absorb_sessions(params)
             con.execute("INSERT OR REPLACE INTO meta VALUES ('derived_seq', ?)", [str(hi)])
             t = lap(self.timings, "absorb_dirty", t)
             con.execute("COMMIT")
@@ -517,6 +513,29 @@ class DuckDBStore:
             raise
         self._derived_seq = hi
         return hi - lo
+
+    def _absorb_sessions(self, params: dict[str, int]) -> None:
+        """The new commits' sessions: their bounds in session_bounds, and dirty. A session seen for the first time
+        (its bounds row inserted now: found through the primary key, not by reading `sessions`) is marked
+        never derived, so that dirty_sessions() takes it first without looking at the derived tables."""
+        con = self._dcon
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE absorbed AS
+                        SELECT project_id, session_id, min(ts) AS first_ts, max(ts) AS last_ts, min(seq) AS seq
+                        FROM {_NEW_ROWS} GROUP BY project_id, session_id""", params)
+        seen_first = con.execute("""INSERT OR IGNORE INTO session_bounds
+                                    SELECT project_id, session_id, first_ts, last_ts FROM absorbed
+                                    RETURNING project_id, session_id""").fetchall()
+        con.execute("""INSERT INTO session_bounds SELECT project_id, session_id, first_ts, last_ts FROM absorbed
+                       ON CONFLICT DO UPDATE SET first_ts = least(session_bounds.first_ts, excluded.first_ts),
+                                                 last_ts = greatest(session_bounds.last_ts, excluded.last_ts)""")
+        con.register("seen_first", pa.table({"project_id": pa.array([r[0] for r in seen_first], pa.string()),
+                                             "session_id": pa.array([r[1] for r in seen_first], pa.string())}))
+        try:
+            con.execute("""INSERT OR IGNORE INTO dirty_sessions (project_id, session_id, dirtied_seq, never_derived)
+                           SELECT a.project_id, a.session_id, a.seq, f.session_id IS NOT NULL
+                           FROM absorbed a LEFT JOIN seen_first f USING (project_id, session_id)""")
+        finally:
+            con.unregister("seen_first")
 
     def undigested_commits(self) -> int:
         return self._seq - self._derived_seq
@@ -574,21 +593,15 @@ class DuckDBStore:
         ones dirtied longest ago, so that a busy backlog of live sessions never starves a new one. With
         `never_derived`, only those never derived (the derive loop's express lane, derive/engine.py).
 
-        An idle server's derive thread asks four times a second: an empty dirty set is answered without
-        touching `sessions`, and otherwise only the dirty sessions' rows of it are looked up (their ids
-        first: DuckDB prunes the scan by them, where the plain EXISTS scanned every session, ~20 ms of
-        CPU at 223,000 sessions)."""
+        Whether a session was ever derived is kept with it (`never_derived`, set at absorb when its bounds row
+        was new): looking it up in `sessions` read every session at each step (41 ms of CPU with 2,000 dirty
+        at 308,000 sessions, docs/benchmarks.md)."""
         con = self._dcon
         # fetchall: a result left unfinished (fetchone) blocks the connection's next register()
-        if not con.execute("SELECT EXISTS (SELECT 1 FROM dirty_sessions)").fetchall()[0][0]:
-            return []
-        derived = """(d.project_id, d.session_id) IN (
-                       SELECT project_id, session_id FROM sessions
-                       WHERE session_id IN (SELECT session_id FROM dirty_sessions))"""
-        where, order = (f"WHERE NOT {derived}", "") if never_derived else ("", f"{derived}, ")
+        where, order = ("WHERE never_derived", "") if never_derived else ("", "NOT never_derived, ")
         rows = con.execute(
-            f"""SELECT d.project_id, d.session_id FROM dirty_sessions d {where}
-                ORDER BY {order}d.dirtied_seq, d.project_id, d.session_id
+            f"""SELECT project_id, session_id FROM dirty_sessions {where}
+                ORDER BY {order}dirtied_seq, project_id, session_id
                 LIMIT ?""",
             [limit],
         ).fetchall()
@@ -597,7 +610,10 @@ class DuckDBStore:
     def mark_all_dirty(self) -> int:
         self.absorb_new_events()
         self._dcon.execute("DELETE FROM dirty_sessions")
-        self._dcon.execute("INSERT INTO dirty_sessions SELECT project_id, session_id, 0 FROM session_bounds")
+        self._dcon.execute("""INSERT INTO dirty_sessions (project_id, session_id, dirtied_seq, never_derived)
+                              SELECT project_id, session_id, 0, (project_id, session_id) NOT IN
+                                     (SELECT project_id, session_id FROM sessions)
+                              FROM session_bounds""")
         return int(self._dcon.execute("SELECT count(*) FROM dirty_sessions").fetchone()[0])
 
     def _keys_table(self, keys: Sequence[SessionKey]) -> None:
@@ -718,7 +734,8 @@ class DuckDBStore:
                                             "loaded_seq": pa.array(seqs, pa.int64())}))
         try:
             con.execute(
-                f"""INSERT OR IGNORE INTO dirty_sessions SELECT n.project_id, n.session_id, min(n.seq)
+                f"""INSERT OR IGNORE INTO dirty_sessions (project_id, session_id, dirtied_seq)
+                    SELECT n.project_id, n.session_id, min(n.seq)
                     FROM {_NEW_ROWS} n JOIN loaded_in k ON n.project_id = k.project_id AND n.session_id = k.session_id
                     WHERE n.seq > k.loaded_seq
                     GROUP BY n.project_id, n.session_id""",
