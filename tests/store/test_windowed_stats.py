@@ -71,3 +71,9 @@ def test_windowed_read_equals_the_index_and_sees_unabsorbed_rows(store: DuckDBSt
 
     store.absorb_new_events()  # now everything is inside the bounds
     assert read(store, parents) == (rows, totals)
+
+    other = validate_events([sample(0, "A", "a1", NOW - 15 * 24 * HOUR, 9.0)], "87654321", NOW,
+                            NOW - 30 * 24 * HOUR, NOW + HOUR)  # another project's session "A", days earlier
+    store.append_events([other.columns])
+    store.absorb_new_events()  # its bounds are found by the session id too: they must not widen this one's
+    assert read(store, parents) == (rows, totals)

@@ -27,8 +27,9 @@ def bucket_case(expr: str, bounds: tuple[int, ...]) -> str:
 
 
 def string_list(values: Sequence[str]) -> str:
-    """SQL string literals, comma-separated (quotes doubled), for an `IN (...)`: DuckDB looks a column's ART
-    index up only for a literal list, not for a parameter or a subquery (docs/benchmarks.md)."""
+    """SQL string literals, comma-separated (quotes doubled), for an `IN (...)` that DuckDB answers through a
+    column's ART index: it always did for a literal list, not always for a list parameter (a 3-million-row
+    table was scanned whole: 160-180 ms against 9 ms)."""
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 

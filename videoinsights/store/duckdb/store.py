@@ -594,8 +594,8 @@ class DuckDBStore:
         `never_derived`, only those never derived (the derive loop's express lane, derive/engine.py).
 
         Whether a session was ever derived is kept with it (`never_derived`, set at absorb when its bounds row
-        was new): looking it up in `sessions` read every session at each step (41 ms of CPU with 2,000 dirty
-        at 308,000 sessions, docs/benchmarks.md)."""
+        was new): looking it up in `sessions` read every session at each step (35 ms of CPU with 2,000 dirty
+        at 306,000 sessions, 1.6 ms now: benchmarks/bench_step_inputs.py)."""
         con = self._dcon
         # fetchall: a result left unfinished (fetchone) blocks the connection's next register()
         where, order = ("WHERE never_derived", "") if never_derived else ("", "NOT never_derived, ")
@@ -620,10 +620,9 @@ class DuckDBStore:
         """Temp table `keys` (with each session's first_ts) on the derive connection. A cycle reads its events
         and then its stats for the same keys: the table made for the first read serves the second.
 
-        The bounds are fetched by session id alone first, with the ids written into the statement: DuckDB looks
-        its session_id index up only for a literal `IN` list; joined, session_bounds was read whole at every
-        step (58 ms of CPU at 308,000 sessions; 160-180 ms with the ids as a parameter at 3 million, 9 ms as a
-        literal list: docs/benchmarks.md)."""
+        The bounds are fetched by session id alone first, the ids written into the statement, through the
+        session_id index (portable.string_list); joined, session_bounds was read whole at every step (36 ms
+        of CPU for 250 sessions at 306,000, 18 ms now: benchmarks/bench_step_inputs.py)."""
         con = self._dcon
         wanted = (con, tuple(keys))  # a temp table lives on its connection: a new one (a reopen) has none
         if self._keys_now is not None and self._keys_now[0] is con and self._keys_now[1] == wanted[1]:
@@ -664,7 +663,8 @@ class DuckDBStore:
 
         A session's samples are never older than its first event (session_bounds counts them), so none of its
         rows is of an earlier LA day: the bound lets zone maps skip the older days' rows, which the join alone
-        read at every step (0.87 s of CPU at 12.5 million rows, docs/benchmarks.md)."""
+        read at every step (761 ms of CPU for 250 sessions at 10.7 million rows, 146 ms now:
+        benchmarks/bench_step_inputs.py)."""
         self._keys_table(keys)
         columns = ", ".join(f"s.{c}" for c in STATS_COLUMNS)
         return self._dcon.sql(
