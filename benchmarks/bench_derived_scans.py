@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from benchmarks.bench_load import create_project, fill_template
+from benchmarks.bench_load import derived_history
 from videoinsights.store.duckdb import quality, quality_runs
 from videoinsights.store.duckdb.schema import DERIVED_SESSION_TABLES, rows_of_keys
 from videoinsights.store.duckdb.store import DuckDBStore
@@ -146,10 +146,7 @@ def main() -> None:
                         help="and this many samples of the hour before them (late: stored samples follow them)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "scans.duckdb"
-        pid = str(create_project(path)["projectId"])
-        print(f"history: {fill_template(path, pid, 7, 20, 1):,} events", flush=True)
-        store = DuckDBStore(str(path))
+        store = DuckDBStore(str(derived_history(Path(tmp), 7, 20)))
         try:
             lo, hi = new_commit(store, args.step, args.late)
             inflate(store, args.copies)

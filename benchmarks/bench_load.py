@@ -744,7 +744,7 @@ def run_soak(args: argparse.Namespace) -> None:
 def run_quality_cost(args: argparse.Namespace) -> None:
     """Re-derive the same history with and without quality, alternating (docs/benchmarks.md)."""
     with tempfile.TemporaryDirectory() as tmpdir:
-        template = quality_history(Path(tmpdir), args.history_days, args.history_sessions_per_day)
+        template = derived_history(Path(tmpdir), args.history_days, args.history_sessions_per_day)
         store = DuckDBStore(str(template), **duckdb_options(load_settings()))  # as a server would open it
         times: dict[bool, list[float]] = {True: [], False: []}
         cpu: dict[bool, list[float]] = {True: [], False: []}  # this process's CPU time, DuckDB's threads included
@@ -761,8 +761,9 @@ def run_quality_cost(args: argparse.Namespace) -> None:
             store.close()
 
 
-def quality_history(tmpdir: Path, days: int, sessions_per_day: int) -> Path:
-    """The file the quality cost is measured on: `days` of derived history of one project."""
+def derived_history(tmpdir: Path, days: int, sessions_per_day: int) -> Path:
+    """`days` of derived history of one project in tmpdir/template.duckdb (the quality cost is measured on it;
+    bench_derived_scans and bench_step_inputs grow it)."""
     template = tmpdir / "template.duckdb"
     pid = str(create_project(template)["projectId"])
     loaded = fill_template(template, pid, days, sessions_per_day, 1)

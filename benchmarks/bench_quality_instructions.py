@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.bench_load import quality_history, undo_derivation
+from benchmarks.bench_load import derived_history, undo_derivation
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.settings import load_settings
 from videoinsights.store.duckdb.store import DuckDBStore
@@ -81,7 +81,7 @@ def main() -> None:
         return
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        template = quality_history(Path(tmp), args.history_days, args.history_sessions_per_day)
+        template = derived_history(Path(tmp), args.history_days, args.history_sessions_per_day)
         print(f"DuckDB threads {args.threads}", flush=True)
         for n in range(1, args.rounds + 1):
             without = counted(template, False, args.threads)

@@ -23,7 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from benchmarks.bench_load import create_project, fill_template
+from benchmarks.bench_load import derived_history
 from videoinsights.derive.inputs import STATS_COLUMNS
 from videoinsights.store.duckdb.store import DuckDBStore
 
@@ -99,10 +99,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "inputs.duckdb"
-        pid = str(create_project(path)["projectId"])
-        print(f"history: {fill_template(path, pid, 7, 20, 1):,} events", flush=True)
-        store = DuckDBStore(str(path))
+        store = DuckDBStore(str(derived_history(Path(tmp), 7, 20)))
         try:
             inflate(store, args.copies)
             con = store._dcon
