@@ -421,7 +421,7 @@ def _windowed_stats_sql(cur: Cursor, project_id: str, session_ids: Sequence[str]
     rows = cur.execute(  # by id alone, as a literal list: through the session_id index (with the project
         # as well, session_bounds was read whole: 21.8 ms of CPU for 50 sessions at 223,000, now 4.8)
         "SELECT b.project_id, b.session_id, b.first_ts, b.last_ts, (SELECT CAST(value AS BIGINT) FROM meta "
-        f"WHERE key = 'derived_seq') FROM session_bounds b WHERE b.session_id IN ({string_list(ids) or 'NULL'})"
+        f"WHERE key = 'derived_seq') FROM session_bounds b WHERE b.session_id IN ({string_list(ids)})"
     ).fetchall()
     found = [row[1:] for row in rows if row[0] == project_id]
     watermark = found[0][3] if found and found[0][3] is not None else None

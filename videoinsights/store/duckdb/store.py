@@ -140,6 +140,9 @@ def _owner_only(path: str) -> None:
             pass
 
 
+# A dirty session never derived: no row in `sessions` (how version 9's never_derived is first set).
+_NOT_IN_SESSIONS = "(project_id, session_id) NOT IN (SELECT project_id, session_id FROM sessions)"
+
 # Changes to tables that older database files already have, by the schema version introducing them.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE dirty_sessions ADD COLUMN dirtied_seq BIGINT DEFAULT 0",),
@@ -174,8 +177,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # a scan of every session at each derive step).
     9: (
         "ALTER TABLE dirty_sessions ADD COLUMN IF NOT EXISTS never_derived BOOLEAN DEFAULT false",
-        "UPDATE dirty_sessions SET never_derived = (project_id, session_id) NOT IN "
-        "(SELECT project_id, session_id FROM sessions)",
+        f"UPDATE dirty_sessions SET never_derived = {_NOT_IN_SESSIONS}",
     ),
 }
 
@@ -610,10 +612,8 @@ class DuckDBStore:
     def mark_all_dirty(self) -> int:
         self.absorb_new_events()
         self._dcon.execute("DELETE FROM dirty_sessions")
-        self._dcon.execute("""INSERT INTO dirty_sessions (project_id, session_id, dirtied_seq, never_derived)
-                              SELECT project_id, session_id, 0, (project_id, session_id) NOT IN
-                                     (SELECT project_id, session_id FROM sessions)
-                              FROM session_bounds""")
+        self._dcon.execute(f"""INSERT INTO dirty_sessions (project_id, session_id, dirtied_seq, never_derived)
+                               SELECT project_id, session_id, 0, {_NOT_IN_SESSIONS} FROM session_bounds""")
         return int(self._dcon.execute("SELECT count(*) FROM dirty_sessions").fetchone()[0])
 
     def _keys_table(self, keys: Sequence[SessionKey]) -> None:
@@ -628,24 +628,18 @@ class DuckDBStore:
         if self._keys_now is not None and self._keys_now[0] is con and self._keys_now[1] == wanted[1]:
             return
         self._keys_now = None  # until the table below exists (a failed statement must not leave it claimed)
-        table = pa.table({"project_id": [k[0] for k in keys], "session_id": [k[1] for k in keys]})
-        ids = string_list(sorted({k[1] for k in keys})) or "NULL"
-        found = con.execute(f"SELECT project_id, session_id, first_ts FROM session_bounds "
-                            f"WHERE session_id IN ({ids})").fetchall()
-        bounds = pa.table({"project_id": pa.array([r[0] for r in found], pa.string()),
-                           "session_id": pa.array([r[1] for r in found], pa.string()),
-                           "first_ts": pa.array([r[2] for r in found], pa.int64())})
-        con.register("keys_in", table)
-        con.register("keys_bounds", bounds)
+        found = con.execute("SELECT project_id, session_id, first_ts FROM session_bounds "
+                            f"WHERE session_id IN ({string_list(sorted({k[1] for k in keys}))})").fetchall()
+        first_ts = {(project, session): ts for project, session, ts in found}
+        con.register("keys_in", pa.table({
+            "project_id": pa.array([k[0] for k in keys], pa.string()),
+            "session_id": pa.array([k[1] for k in keys], pa.string()),
+            "first_ts": pa.array([first_ts.get((k[0], k[1]), 0) for k in keys], pa.int64()),  # 0: no bounds yet
+        }))
         try:
-            con.execute(
-                """CREATE OR REPLACE TEMP TABLE keys AS
-                   SELECT k.project_id, k.session_id, coalesce(b.first_ts, 0) AS first_ts
-                   FROM keys_in k LEFT JOIN keys_bounds b USING (project_id, session_id)"""
-            )
+            con.execute("CREATE OR REPLACE TEMP TABLE keys AS SELECT project_id, session_id, first_ts FROM keys_in")
         finally:
             con.unregister("keys_in")
-            con.unregister("keys_bounds")
         self._keys_now = wanted
 
     def load_session_event_table(self, keys: Sequence[SessionKey]) -> pa.Table:
