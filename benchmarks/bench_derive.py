@@ -191,21 +191,19 @@ class WindowedStatements:
 
     def __init__(self, timed: TimedConnection, every: int, top: int, store: DuckDBStore) -> None:
         self.timed, self.every, self.top, self.store = timed, every, top, store
-        self.since: dict[str, list[float]] = {}
+        self.cpu_before: dict[str, float] = {}  # statement -> its CPU seconds at the window's start
         self.first = 1
 
     def chunk_done(self, chunk: int) -> None:
         if chunk % self.every:
             return
         steps = chunk - self.first + 1
-        spent = {k: (v[0] - self.since.get(k, [0, 0.0])[0], v[1] - self.since.get(k, [0, 0.0])[1])
-                 for k, v in self.timed.spent.items()}
-        total = sum(cpu for _, cpu in spent.values())
-        print(f"chunks {self.first}-{chunk}: derive connection {total * 1000 / steps:.0f} ms CPU per step, "
-              f"{self.store.dirty_session_count():,} sessions dirty after; the top {self.top}, ms CPU per step:")
-        for sql, (_, cpu) in sorted(spent.items(), key=lambda kv: -kv[1][1])[:self.top]:
+        spent = {sql: cpu - self.cpu_before.get(sql, 0.0) for sql, (_, cpu) in self.timed.spent.items()}
+        print(f"chunks {self.first}-{chunk}: derive connection {sum(spent.values()) * 1000 / steps:.0f} ms CPU per "
+              f"step, {self.store.dirty_session_count():,} sessions dirty after; the top {self.top}, ms CPU per step:")
+        for sql, cpu in sorted(spent.items(), key=lambda kv: -kv[1])[:self.top]:
             print(f"  {cpu * 1000 / steps:7.1f}  {sql}")
-        self.since = {k: list(v) for k, v in self.timed.spent.items()}
+        self.cpu_before = {sql: cpu for sql, (_, cpu) in self.timed.spent.items()}
         self.first = chunk + 1
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from benchmarks.bench_derived_scans import copy
 from benchmarks.bench_load import derived_history
 from videoinsights.derive.inputs import STATS_COLUMNS
 from videoinsights.store.duckdb.store import DuckDBStore
@@ -54,13 +55,9 @@ ORDER BY s.project_id, s.session_id, side, entity_id, day"""
 
 
 def inflate(store: DuckDBStore, copies: int) -> None:
-    con = store._dcon
     for table, shifted in SHIFTED.items():
         replaced = ", ".join(["c.session_id || '-' || r.k AS session_id", *(f"{v} AS {c}" for c, v in shifted.items())])
-        con.execute(f"CREATE TEMP TABLE copy_{table} AS SELECT * FROM {table}")
-        con.execute(f"INSERT INTO {table} SELECT c.* REPLACE ({replaced}) FROM copy_{table} c, "
-                    f"range(1, {copies + 1}) r(k) ORDER BY r.k DESC")  # older days first, as they were written
-        con.execute(f"DROP TABLE copy_{table}")
+        copy(store._dcon, table, replaced, copies)
     store.checkpoint()
 
 

@@ -75,5 +75,6 @@ def test_windowed_read_equals_the_index_and_sees_unabsorbed_rows(store: DuckDBSt
     other = validate_events([sample(0, "A", "a1", NOW - 15 * 24 * HOUR, 9.0)], "87654321", NOW,
                             NOW - 30 * 24 * HOUR, NOW + HOUR)  # another project's session "A", days earlier
     store.append_events([other.columns])
-    store.absorb_new_events()  # its bounds are found by the session id too: they must not widen this one's
+    store.absorb_new_events()  # the bounds are looked up by session id alone: its sample must not be read
+    # as this project's (the lookup keeps this project's bounds; the stats read filters by project too)
     assert read(store, parents) == (rows, totals)

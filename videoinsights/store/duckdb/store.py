@@ -621,8 +621,8 @@ class DuckDBStore:
         and then its stats for the same keys: the table made for the first read serves the second.
 
         The bounds are fetched by session id alone first, the ids written into the statement, through the
-        session_id index (portable.string_list); joined, session_bounds was read whole at every step (36 ms
-        of CPU for 250 sessions at 306,000, 18 ms now: benchmarks/bench_step_inputs.py)."""
+        session_id index (portable.string_list); joined, session_bounds was read whole at every step (28-36 ms
+        of CPU for 250 sessions at 306,000 sessions, 18-20 ms now: benchmarks/bench_step_inputs.py)."""
         con = self._dcon
         wanted = (con, tuple(keys))  # a temp table lives on its connection: a new one (a reopen) has none
         if self._keys_now is not None and self._keys_now[0] is con and self._keys_now[1] == wanted[1]:
@@ -657,7 +657,7 @@ class DuckDBStore:
 
         A session's samples are never older than its first event (session_bounds counts them), so none of its
         rows is of an earlier LA day: the bound lets zone maps skip the older days' rows, which the join alone
-        read at every step (761 ms of CPU for 250 sessions at 10.7 million rows, 146 ms now:
+        read at every step (745-761 ms of CPU for 250 sessions at 10.7 million rows, 108-146 ms now:
         benchmarks/bench_step_inputs.py)."""
         self._keys_table(keys)
         columns = ", ".join(f"s.{c}" for c in STATS_COLUMNS)
