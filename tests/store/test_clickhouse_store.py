@@ -166,6 +166,17 @@ def test_a_replaced_contribution_leaves_the_rollups(store) -> None:
     assert (ungrouped, total) == ([], 0)  # only retracted rows match: no row
 
 
+def test_a_replacement_is_whole_when_it_returns(store) -> None:
+    # the step's DELETEs run as mutations started together and waited for once (store._delete_from): when
+    # replace_derived returns, the session's old rows are gone, whatever the table's parts
+    pending = "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND NOT is_done"
+    for n in range(1, 6):
+        store.replace_derived([("1", "a")], contribution("a", "US", float(n)))
+        assert rows(store, pending) == [(0,)]
+        assert rows(store, "SELECT published_minutes FROM session_endpoint_days WHERE session_id = 'a'") == [(n,)]
+    assert daily(store) == [("US", 5.0)]  # each retraction read only the rows of the replacement before
+
+
 def test_a_retraction_whose_delete_never_ran_counts_nothing_twice(store) -> None:
     store.replace_derived([("1", "a")], contribution("a", "US", 5.0))
     # a derive process dies after retracting a's rows and before deleting them (store.replace_derived)

@@ -90,9 +90,11 @@ def shuffled_batches(events: list[dict[str, Any]], rng: random.Random) -> list[l
 def wait_derived(store: Store, timeout: float = 60) -> None:
     """Until the derive thread has caught up with every commit (a partial state fully derived)."""
     deadline = time.monotonic() + timeout
+    pause = 0.01
     while store.undigested_commits() or store.dirty_session_count():
         assert time.monotonic() < deadline, "derivation did not catch up"
-        time.sleep(0.01)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)  # each look is a query the derive thread waits for on chdb (one session, one lock)
 
 
 def test_incremental_derivation_under_concurrent_ingest_equals_rebuild(store_url, caplog) -> None:

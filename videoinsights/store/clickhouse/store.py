@@ -80,6 +80,7 @@ log = logging.getLogger(__name__)
 _ARROW = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(),
           "BOOLEAN": pa.bool_(), "DATE": pa.date32(), "VARCHAR[]": pa.list_(pa.string())}
 _KEYS = "{keys:Array(Tuple(String, String))}"
+_MUTATION_TIMEOUT_S = 300.0
 PROBE_CHUNK = 5_000  # ids per dedup probe (parameters travel in the URL of a server's HTTP request)
 _FULL_MARKERS = ("NOT_ENOUGH_SPACE", "No space left on device")
 
@@ -456,8 +457,7 @@ class ClickHouseStore:
         where = f"(project_id, session_id) IN {_KEYS}"
         for table in CONTRIBUTION_TABLES:
             self._retract(table, where, params)
-        for table in DERIVED_SESSION_TABLES:
-            self.client.command(f"DELETE FROM {self._deletable(table)} WHERE {where}", params)
+        self._delete_from(DERIVED_SESSION_TABLES, where, params)
         for table, parts in tables.items():
             if table not in DERIVED_SESSION_TABLES:
                 raise ValueError(f"{table} is not a derived session table")
@@ -501,8 +501,37 @@ class ClickHouseStore:
         where = "(project_id, session_id) IN (SELECT project_id, session_id FROM session_bounds)"
         for table in CONTRIBUTION_TABLES:
             self._retract(table, where, {})
-        for table in DERIVED_SESSION_TABLES:
-            self.client.command(f"DELETE FROM {self._deletable(table)} WHERE {where}")
+        self._delete_from(DERIVED_SESSION_TABLES, where, {})
+
+    def _delete_from(self, tables: Sequence[str], where: str, params: dict[str, Any]) -> None:
+        """Lightweight DELETEs of the rows matching `where` from each of `tables`, all done when this returns.
+
+        A DELETE waits for its mutation, which the background pool runs: ~0.15-0.7 s each on chdb, mostly
+        waiting, and a derive step deletes from 12 tables. On one server they are started together and waited
+        for once (4x faster in a chdb micro-benchmark). ON CLUSTER deletes keep waiting one by one: the
+        mutations to wait for would be on every node."""
+        if self.cluster:
+            for table in tables:
+                self.client.command(f"DELETE FROM {self._deletable(table)} WHERE {where}", params)
+            return
+        for table in tables:
+            self.client.command(f"DELETE FROM {table} WHERE {where} SETTINGS lightweight_deletes_sync = 0", params)
+        self._await_mutations(tables)
+
+    def _await_mutations(self, tables: Sequence[str], timeout_s: float = _MUTATION_TIMEOUT_S) -> None:
+        """Until no mutation of these tables is pending; a failing one raises (the derive cycle then backs off
+        and its sessions stay dirty) rather than being waited for until the timeout."""
+        sql = ("SELECT table, latest_fail_reason FROM system.mutations "
+               "WHERE database = currentDatabase() AND table IN {tables:Array(String)} AND NOT is_done")
+        deadline, pause = time.monotonic() + timeout_s, 0.002
+        while pending := self.client.query_rows(sql, {"tables": list(tables)}):
+            failed = [f"{table}: {reason}" for table, reason in pending if reason]
+            if failed:
+                raise ClickHouseError(f"a DELETE failed: {'; '.join(failed)}")
+            if time.monotonic() > deadline:
+                raise ClickHouseError(f"DELETEs not done after {timeout_s:.0f} s: {sorted({t for t, _ in pending})}")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     def _deletable(self, table: str) -> str:
         """What a DELETE of `table`'s rows names (on a cluster: its local tables, ON CLUSTER)."""
