@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Server, cli
+from tests.conftest import Server, create_login
 from videoinsights.web.pages.throttle import LoginThrottle
 
 PASSWORD = "open sesame 42"
@@ -20,7 +20,7 @@ PASSWORD = "open sesame 42"
 
 def accounts(db: Path, *emails: str) -> None:
     for email in emails:
-        cli(db, "accounts", "create", "--email", email, "--password", PASSWORD)
+        create_login(db, email, PASSWORD)
 
 
 def login_form(client: httpx.Client) -> str:

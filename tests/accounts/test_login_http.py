@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ProjectCreds, Server, cli, create_project, free_port
+from tests.conftest import ProjectCreds, Server, cli, create_login, create_project, free_port
 from videoinsights.web.pages.render import DIST
 
 PASSWORD = "open sesame 42"
@@ -23,8 +23,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Pro
     db = tmp_path_factory.mktemp("login") / "vi.duckdb"
     mine, other = create_project(db, "Mine"), create_project(db, "Other")
     for email in ("ann@example.com", "tess@example.com", "carl@example.com"):
-        cli(db, "accounts", "create", "--email", email, "--password", PASSWORD)
-        cli(db, "accounts", "grant", "--email", email, "--project", mine.project_id)
+        create_login(db, email, PASSWORD, (mine.project_id,))
     server = Server(db, free_port())
     server.start()
     yield server, mine, other

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from tests.conftest import cli, create_project, free_port
+from tests.conftest import create_login, create_project, free_port
 from videoinsights.settings import Settings
 from videoinsights.web.app import create_app
 from videoinsights.web.pages.session_auth import csrf_ok, logged_in_projects
@@ -24,9 +24,7 @@ async def probe(request: Request) -> JSONResponse:
 def test_logged_in_projects_and_csrf(tmp_path: Path) -> None:
     db = tmp_path / "s.duckdb"
     first, second, _ = create_project(db, "a"), create_project(db, "b"), create_project(db, "c")
-    cli(db, "accounts", "create", "--email", "e@example.com", "--password", "long enough")
-    for p in (first, second):
-        cli(db, "accounts", "grant", "--email", "e@example.com", "--project", p.project_id)
+    create_login(db, "e@example.com", "long enough", (first.project_id, second.project_id))
     app = create_app(Settings(db=str(db), port=free_port()))
     app.router.routes.append(Route("/probe", probe, methods=["GET", "POST"]))
     with TestClient(app, base_url="http://127.0.0.1") as client:

@@ -16,7 +16,7 @@ import orjson
 
 from tests.alerts.receiver import Receiver
 from tests.browser.conftest import screenshot, wait_ready
-from tests.conftest import cli, create_project
+from tests.conftest import cli, create_login, create_project
 
 PASSWORD = "correct horse battery"
 
@@ -25,8 +25,7 @@ def test_alerts_page_manages_rules_and_shows_deliveries(tmp_path: Path, server_f
                                                          guard: Any) -> None:
     db = tmp_path / "vi.duckdb"
     creds = create_project(db, "Alerting", project_id="55550001")
-    cli(db, "accounts", "create", "--email", "ops@example.com", "--password", PASSWORD)
-    cli(db, "accounts", "grant", "--email", "ops@example.com", "--project", creds.project_id)
+    create_login(db, "ops@example.com", PASSWORD, (creds.project_id,))
     server = server_factory({"VIDEOINSIGHTS_ALERT_EVAL_INTERVAL_MS": "200", "VIDEOINSIGHTS_WEBHOOK_ALLOW_PRIVATE": "1"})
     receiver = Receiver().start()
     try:
@@ -90,8 +89,7 @@ def test_alerts_api_refuses_other_projects_and_missing_csrf(tmp_path: Path, serv
     db = tmp_path / "vi.duckdb"
     mine = create_project(db, "Mine", project_id="55550002")
     other = create_project(db, "Other", project_id="55550003")
-    cli(db, "accounts", "create", "--email", "ops@example.com", "--password", PASSWORD)
-    cli(db, "accounts", "grant", "--email", "ops@example.com", "--project", mine.project_id)
+    create_login(db, "ops@example.com", PASSWORD, (mine.project_id,))
     theirs = orjson.loads(cli(db, "alerts", "create", "--project", other.project_id, "--metric", "minutes",
                               "--threshold", "1", "--webhook", "https://hooks.example.com/x", "--json"))
     server = server_factory()

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.browser.conftest import screenshot, wait_ready
-from tests.conftest import ProjectCreds, Server, cli, create_project, free_port
+from tests.conftest import ProjectCreds, Server, create_login, create_project, free_port
 from tests.query.test_score_distribution import audio_call, scenario
 from videoinsights.domain.days import day_start_ms, la_day
 
@@ -58,8 +58,7 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     db = tmp_path_factory.mktemp("quality-views") / "vi.duckdb"
     creds = create_project(db, "Quality by hand", project_id="55560001")
-    cli(db, "accounts", "create", "--email", EMAIL, "--password", PASSWORD)
-    cli(db, "accounts", "grant", "--email", EMAIL, "--project", creds.project_id)
+    create_login(db, EMAIL, PASSWORD, (creds.project_id,))
     server = Server(db, free_port())
     server.start()
     now = int(time.time() * 1000)

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import ProjectCreds, Server, cli, create_project, free_port
+from tests.conftest import ProjectCreds, Server, create_login, create_project, free_port
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.domain.days import day_start_ms, la_day
 from videoinsights.ingest.load import load_events
@@ -67,9 +67,7 @@ def build_world(root: Path) -> World:
     fill_traffic(db, HIDDEN, days=2, sessions_per_day=3, seed=13)
     alice, bob = "alice@example.com", "bob@example.com"
     for email, projects in ((alice, (MAIN, SECOND)), (bob, (HIDDEN,))):
-        cli(db, "accounts", "create", "--email", email, "--password", PASSWORD)
-        for project in projects:
-            cli(db, "accounts", "grant", "--email", email, "--project", project)
+        create_login(db, email, PASSWORD, projects)
     server = Server(db, free_port())
     server.start()
     return World(server, main, second, hidden, alice, bob)

@@ -16,7 +16,7 @@ import pytest
 
 from tests.collector.browser import launch_args
 from tests.collector.pageserver import serve_pages
-from tests.conftest import ProjectCreds, Server, cli, create_project, free_port
+from tests.conftest import ProjectCreds, Server, admin, create_login, create_project, free_port
 from tests.support import playwright
 
 playwright_api = playwright.playwright_api  # the package's Playwright (tests/support/playwright.py)
@@ -53,9 +53,9 @@ class CallWorld:
 
     def client_key(self, origin: str | None = None) -> str:
         """A real client key for the project, allowed from `origin` (the test pages by default)."""
-        out = cli(self.server.db, "keys", "create", "--project", self.project.project_id,
-                  "--origin", origin or self.pages, "--json")
-        key = str(json.loads(out)["key"])
+        created = admin(self.server.db, "create_client_key", project_id=self.project.project_id,
+                        origins=[origin or self.pages], name="")
+        key = str(created["key"])
         self.keys.append(key)
         return key
 
@@ -104,8 +104,7 @@ def call_world(tmp_path_factory: pytest.TempPathFactory, pages_origin: str) -> I
     tmp_path = tmp_path_factory.mktemp("collector")
     db = tmp_path / "vi.duckdb"
     project = create_project(db, "Collector tests")
-    cli(db, "accounts", "create", "--email", EMAIL, "--password", PASSWORD)
-    cli(db, "accounts", "grant", "--email", EMAIL, "--project", project.project_id)
+    create_login(db, EMAIL, PASSWORD, (project.project_id,))
     server = Server(db, free_port())
     server.start()
     yield CallWorld(tmp_path, server, project, pages_origin)

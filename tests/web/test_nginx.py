@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import json
 import os
 import re
 import shutil
@@ -29,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.conftest import ProjectCreds, Server, cli, create_project, free_port
+from tests.conftest import ProjectCreds, Server, admin, create_login, create_project, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "https://app.example.com"
@@ -113,10 +112,8 @@ def proxied(tmp_path: Path, server_factory: Any) -> Iterator[Proxied]:
     binary = nginx_binary()
     db = tmp_path / "vi.duckdb"
     creds = create_project(db)
-    cli(db, "accounts", "create", "--email", "ops@example.com", "--password", PASSWORD)
-    cli(db, "accounts", "grant", "--email", "ops@example.com", "--project", creds.project_id)
-    client_key = json.loads(cli(db, "keys", "create", "--project", creds.project_id, "--name", "web",
-                                "--origin", APP, "--json"))["key"]
+    create_login(db, "ops@example.com", PASSWORD, (creds.project_id,))
+    client_key = admin(db, "create_client_key", project_id=creds.project_id, origins=[APP], name="web")["key"]
     server = server_factory({"VIDEOINSIGHTS_TRUSTED_PROXIES": "127.0.0.1", "VIDEOINSIGHTS_LOG_FORMAT": "json",
                              # 2 client-key requests per address per hour: the third from one address is refused
                              "VIDEOINSIGHTS_RATE_LIMIT_PER_CLIENT_ADDRESS": "2",

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ProjectCreds, Server, cli, create_project, free_port
+from tests.conftest import ProjectCreds, Server, create_login, create_project, free_port
 from videoinsights.control import sidecar_path
 
 PASSWORD = "open sesame 42"
@@ -24,7 +24,7 @@ MIB = 1024 * 1024
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, ProjectCreds]]:
     db = tmp_path_factory.mktemp("limits") / "vi.duckdb"
     creds = create_project(db, "Limits")
-    cli(db, "accounts", "create", "--email", "ann@example.com", "--password", PASSWORD)
+    create_login(db, "ann@example.com", PASSWORD)
     server = Server(db, free_port())
     server.start()
     yield server, creds
