@@ -13,17 +13,16 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import httpx
+from videoinsights.query.export_kinds import FILTERS, KINDS
 
-from videoinsights.control import running_server
-from videoinsights.domain.days import la_day
-from videoinsights.ops import OpError
-from videoinsights.progress import Bar
-from videoinsights.query.export import FILTERS, KINDS, ExportError, columns_of, export_rows, parse_request, report_args
-from videoinsights.query.export_format import encode
-from videoinsights.settings import Settings
+if TYPE_CHECKING:
+    from videoinsights.progress import Bar
+    from videoinsights.settings import Settings
+
+# The exporter (GraphQL, pyarrow) and httpx are imported by the functions that use them: every CLI command
+# builds the parser, which only needs the names above.
 
 
 def add_export_arguments(p: argparse.ArgumentParser) -> None:
@@ -47,6 +46,9 @@ def _params(args: argparse.Namespace) -> dict[str, list[str]]:
 
 
 def _local_chunks(settings: Settings, project_id: str, params: dict[str, list[str]], bar: Bar) -> Iterator[bytes]:
+    from videoinsights.domain.days import la_day
+    from videoinsights.query.export import ExportError, columns_of, export_rows, parse_request, report_args
+    from videoinsights.query.export_format import encode
     from videoinsights.store.open import duckdb_path, open_store
 
     export = parse_request(project_id, params)
@@ -79,6 +81,10 @@ def _local_chunks(settings: Settings, project_id: str, params: dict[str, list[st
 
 
 def _remote_chunks(url: str, token: str, project_id: str, params: dict[str, list[str]]) -> Iterator[bytes]:
+    import httpx
+
+    from videoinsights.query.export import ExportError
+
     with httpx.stream("GET", f"{url}/v1/projects/{project_id}/export", params=params,
                       headers={"X-OPENTOK-AUTH": token}, timeout=None) as response:
         if response.status_code != 200:
@@ -94,10 +100,14 @@ def _remote_chunks(url: str, token: str, project_id: str, params: dict[str, list
 def run_export(args: argparse.Namespace, settings: Settings, secret_of: Any) -> int:
     """Write the export to args.out; `secret_of(project_id)` gives the API secret (for a running server)."""
     from videoinsights.auth.tokens import issue_project_token
+    from videoinsights.control import running_server
+    from videoinsights.ops import OpError
+    from videoinsights.progress import Bar
+    from videoinsights.query.export import ExportError
+    from videoinsights.store.open import duckdb_path
 
     project_id = str(args.project)
     params = _params(args)
-    from videoinsights.store.open import duckdb_path
 
     path = duckdb_path(settings.store_url)
     server = running_server(path) if path is not None else None

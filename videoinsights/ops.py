@@ -8,19 +8,18 @@ server owns that file, ask the server to run it on its writer thread.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
-
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from videoinsights.accounts.ops import ACCOUNT_OPS
 from videoinsights.alerts.rules import ALERT_OPS
 from videoinsights.auth.key_ops import KEY_OPS
 from videoinsights.auth.tokens import new_api_secret, new_application_id, new_callback_token, new_project_id
-from videoinsights.derive.engine import Progress, derive_all
-from videoinsights.derive.quality import QualityThresholds
 from videoinsights.settings import Settings, load_settings
 from videoinsights.store.base import Project, Store
-from videoinsights.store.writer import purge_expired
+
+# Imported where they are used: derivation, purging and key parsing are heavy imports (pyarrow.compute,
+# cryptography) that every CLI command would otherwise pay at start-up (`projects create`, `--help`).
 
 
 class OpError(ValueError):
@@ -60,6 +59,8 @@ def create_project(store: Store, name: str, advanced_insights: bool = False, pro
 
 
 def create_application(store: Store, name: str, public_key_pem: str, advanced_insights: bool = False) -> dict:
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
     try:
         load_pem_public_key(public_key_pem.encode())
     except ValueError as exc:
@@ -90,12 +91,16 @@ def get_secret(store: Store, project_id: str) -> dict:
     return {"projectId": int(project_id), "apiSecret": project.api_secret}
 
 
-def rebuild(store: Store, progress: Progress | None = None, mark_only: bool = False) -> dict:
+def rebuild(store: Store, progress: Callable[[int, int], None] | None = None, mark_only: bool = False) -> dict:
+    """`progress` as derive.engine.Progress (spelled out: the admin endpoint resolves these hints at run time)."""
     started = time.monotonic()
     if mark_only:  # running `videoinsights derive` processes re-derive them (a ClickHouse store)
         return {"sessions": store.mark_all_dirty(), "seconds": round(time.monotonic() - started, 3),
                 "markedOnly": True}
     # Thresholds from the environment (VIDEOINSIGHTS_QUALITY_*), like the server's.
+    from videoinsights.derive.engine import derive_all
+    from videoinsights.derive.quality import QualityThresholds
+
     sessions = derive_all(store, progress=progress, quality=QualityThresholds.from_settings(load_settings()))
     return {"sessions": sessions, "seconds": round(time.monotonic() - started, 3)}
 
@@ -106,6 +111,8 @@ def purge(store: Store, raw_retention_days: int, daily_retention_days: int, mont
     retention = Settings(raw_retention_days=raw_retention_days, daily_retention_days=daily_retention_days,
                          monthly_retention_months=monthly_retention_months,
                          alert_delivery_retention_days=alert_delivery_retention_days)
+    from videoinsights.store.writer import purge_expired
+
     return {table: int(n) for table, n in purge_expired(store, retention).items()}
 
 

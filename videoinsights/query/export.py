@@ -32,16 +32,12 @@ from videoinsights.domain.days import month_start
 from videoinsights.query import session_data
 from videoinsights.query.dates import DateValueError, format_date, parse_date
 from videoinsights.query.errors import InsightsError
+from videoinsights.query.export_kinds import FILTERS, FORMATS, KINDS
 from videoinsights.query.metric import plan_metric
 from videoinsights.query.project_data import ReportArgs, add_score_distribution
 from videoinsights.query.schema import GROUP_BY, build_schema
 from videoinsights.query.selection import Tree
 
-# Session data kinds, as the store backends' export modules read them.
-SESSION_KINDS = ("sessions", "meetings", "connections", "publishers", "subscribers", "stats")
-KINDS = ("projectData", *SESSION_KINDS)
-FORMATS = ("csv", "parquet")
-FILTERS = ("sdkType", "sdkVersion", "country", "region", "browser", "browserVersion")
 # Each session data kind: (GraphQL type, builder of its object from a store row, the owners' id columns).
 _SESSION_KINDS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]], tuple[tuple[str, str, str], ...]]] = {
     "sessions": ("Session", session_data._session, ()),
