@@ -518,18 +518,19 @@ class ClickHouseStore:
             self.client.command(f"DELETE FROM {table} WHERE {where} SETTINGS lightweight_deletes_sync = 0", params)
         self._await_mutations(tables)
 
-    def _await_mutations(self, tables: Sequence[str], timeout_s: float = _MUTATION_TIMEOUT_S) -> None:
+    def _await_mutations(self, tables: Sequence[str]) -> None:
         """Until no mutation of these tables is pending; a failing one raises (the derive cycle then backs off
         and its sessions stay dirty) rather than being waited for until the timeout."""
         sql = ("SELECT table, latest_fail_reason FROM system.mutations "
                "WHERE database = currentDatabase() AND table IN {tables:Array(String)} AND NOT is_done")
-        deadline, pause = time.monotonic() + timeout_s, 0.002
+        deadline, pause = time.monotonic() + _MUTATION_TIMEOUT_S, 0.002
         while pending := self.client.query_rows(sql, {"tables": list(tables)}):
             failed = [f"{table}: {reason}" for table, reason in pending if reason]
             if failed:
                 raise ClickHouseError(f"a DELETE failed: {'; '.join(failed)}")
             if time.monotonic() > deadline:
-                raise ClickHouseError(f"DELETEs not done after {timeout_s:.0f} s: {sorted({t for t, _ in pending})}")
+                raise ClickHouseError(f"DELETEs not done after {_MUTATION_TIMEOUT_S:.0f} s: "
+                                      f"{sorted({t for t, _ in pending})}")
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
 
