@@ -2,7 +2,8 @@
 docstring): a retried insert is dropped, a duplicate that raced past the dedup probe counts once,
 a commit arriving while its session is derived keeps it dirty, months outlive their purged days, the
 stored rollups stay the sums of the contribution rows when sessions are re-derived, retracted twice or
-rebuilt, and a version-1 store (rollups as views) is migrated to them."""
+rebuilt, a version-1 store (rollups as views) is migrated to them, and a re-derivation's DELETEs write patch
+parts (a version-2 store's tables are made able to)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from videoinsights.ingest.batch import validate_events
 from videoinsights.query.report import ReportQuery
 from videoinsights.store.clickhouse import versioned
 from videoinsights.store.clickhouse.migrate import V1_ARCHIVES
-from videoinsights.store.clickhouse.schema import CONTRIBUTION_TABLES, ROLLUPS, _create, _duck
+from videoinsights.store.clickhouse.schema import CONTRIBUTION_TABLES, DERIVED_SESSION_TABLES, ROLLUPS, _create, _duck
 from videoinsights.store.clickhouse.store import ClickHouseStore
 
 NOW = int(time.time() * 1000)
@@ -166,15 +167,39 @@ def test_a_replaced_contribution_leaves_the_rollups(store) -> None:
     assert (ungrouped, total) == ([], 0)  # only retracted rows match: no row
 
 
+MUTATIONS = "SELECT count() FROM system.mutations WHERE database = currentDatabase()"
+PATCH_PARTS = ("SELECT count() FROM system.parts WHERE database = currentDatabase() "
+               "AND table = 'session_endpoint_days' AND startsWith(name, 'patch-')")
+
+
 def test_a_replacement_is_whole_when_it_returns(store) -> None:
-    # the step's DELETEs run as mutations started together and waited for once (store._delete_from): when
-    # replace_derived returns, the session's old rows are gone, whatever the table's parts
-    pending = "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND NOT is_done"
+    # the step's DELETEs write patch parts (store._delete_from), no mutation: when replace_derived returns, the
+    # session's old rows are gone
     for n in range(1, 6):
         store.replace_derived([("1", "a")], contribution("a", "US", float(n)))
-        assert rows(store, pending) == [(0,)]
         assert rows(store, "SELECT published_minutes FROM session_endpoint_days WHERE session_id = 'a'") == [(n,)]
+    assert rows(store, MUTATIONS) == [(0,)]
+    assert rows(store, PATCH_PARTS)[0][0] > 0
     assert daily(store) == [("US", 5.0)]  # each retraction read only the rows of the replacement before
+
+
+def test_a_version_2_store_deletes_by_patch_parts_once_migrated(store) -> None:
+    store.replace_derived([("1", "a")], contribution("a", "US", 1.0))
+    c = store.client
+    for table in DERIVED_SESSION_TABLES:  # version 2's tables kept no block columns: DELETE was a mutation
+        c.command(f"ALTER TABLE {table} MODIFY SETTING enable_block_number_column = 0, enable_block_offset_column = 0")
+    versioned.put(c, "meta", {"key": "schema_version", "value": "2"})
+    store.replace_derived([("1", "a")], contribution("a", "US", 2.0))
+    assert rows(store, MUTATIONS)[0][0] == len(DERIVED_SESSION_TABLES)  # the fallback, still whole on return
+    assert rows(store, "SELECT published_minutes FROM session_endpoint_days WHERE session_id = 'a'") == [(2.0,)]
+
+    migrated = ClickHouseStore(c)
+    assert migrated.meta_value("schema_version") == "3"
+    migrated.replace_derived([("1", "a")], contribution("a", "US", 3.0))
+    assert rows(store, MUTATIONS)[0][0] == len(DERIVED_SESSION_TABLES)  # no new one
+    assert rows(store, PATCH_PARTS)[0][0] > 0
+    assert rows(store, "SELECT published_minutes FROM session_endpoint_days WHERE session_id = 'a'") == [(3.0,)]
+    assert daily(store) == [("US", 3.0)]
 
 
 def test_a_retraction_whose_delete_never_ran_counts_nothing_twice(store) -> None:
@@ -221,7 +246,7 @@ def test_a_version_1_store_gets_stored_rollups(store) -> None:
     versioned.put(c, "meta", {"key": "schema_version", "value": "1"})
 
     migrated = ClickHouseStore(c)
-    assert migrated.meta_value("schema_version") == "2"
+    assert migrated.meta_value("schema_version") == "3"
     after = {r.name: rows(store, f"SELECT * FROM {r.name}") for r in ROLLUPS}
     december = rows(store, "SELECT country, published_minutes FROM rollup_endpoint_monthly "
                            "WHERE month = '2025-12-01'")

@@ -8,6 +8,9 @@ contribution rows, and a session derived meanwhile could be counted twice or not
   rows (the monthly ones from the archives too), then the feeds and views are created and the archives
   dropped. Each step can run again after a crash: the sums are dropped and refilled until version 2 is
   written, which happens before the archives are dropped.
+- 2 -> 3: the per-session derived tables keep `_block_number` and `_block_offset` (schema.PATCHABLE), so
+  their DELETEs write patch parts instead of running mutations. `MODIFY SETTING` is instant and can run
+  again; the parts written before it are patched too.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from videoinsights.store.clickhouse import versioned
 from videoinsights.store.clickhouse.client import Client
 from videoinsights.store.clickhouse.schema import (
     CONTRIBUTION_TABLES,
+    DERIVED_SESSION_TABLES,
+    PATCHABLE,
     SCHEMA_VERSION,
     SIGN,
     feed_select,
@@ -44,6 +49,7 @@ def migrate(client: Client, retention: Retention | None) -> None:
         return
     if version == 1:
         _stored_rollups(client, retention)
+    _patchable_derived_tables(client)
 
 
 def _stored_rollups(client: Client, retention: Retention | None) -> None:
@@ -68,3 +74,8 @@ def _stored_rollups(client: Client, retention: Retention | None) -> None:
     versioned.put(client, "meta", {"key": "schema_version", "value": "2"})
     for archive in V1_ARCHIVES.values():
         client.command(f"DROP TABLE IF EXISTS {archive}")
+
+
+def _patchable_derived_tables(client: Client) -> None:
+    for table in DERIVED_SESSION_TABLES:
+        client.command(f"ALTER TABLE {table} MODIFY SETTING {PATCHABLE}")

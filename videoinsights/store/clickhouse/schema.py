@@ -13,6 +13,9 @@ keys, partitions and TTLs are ClickHouse's own:
   they are right before merges. See store.py for the protocol.
 - Per-session derived tables: MergeTree ordered by (project_id, session_id, ...) or, for the per-day
   and per-bucket contributions, by (project_id, day|bucket, session_id): the rollups read those by time.
+  They keep the `_block_number` and `_block_offset` columns (PATCHABLE), so a re-derivation's DELETE of a
+  session's rows is a lightweight update, a small patch part written at once, not a mutation the
+  background pool runs over whole parts (store.py `_delete_from`).
 - Rollups are stored (ROLLUPS): a SummingMergeTree `<rollup>_sums` per rollup, fed by a materialised
   view from the inserts into its contribution table. The contribution tables carry a hidden `sign`
   column (MATERIALIZED 1, so `SELECT *` shows DuckDB's columns): the derivation retracts a session's
@@ -38,7 +41,7 @@ from videoinsights.store.base import Retention
 from videoinsights.store.duckdb import alerts as duck_alerts
 from videoinsights.store.duckdb import schema as duck
 
-SCHEMA_VERSION = 2  # 1: rollups were views over the contributions (migrate.py)
+SCHEMA_VERSION = 3  # 1: rollups were views over the contributions; 2: derived tables not PATCHABLE (migrate.py)
 
 # String columns with few distinct values: dictionary-encoded.
 LOW_CARDINALITY = frozenset({
@@ -140,9 +143,13 @@ def _versioned(table: str, key: tuple[str, ...]) -> str:
             f" ENGINE = ReplacingMergeTree(version, is_deleted)\nORDER BY ({', '.join(key)})")
 
 
+# The table settings that let a DELETE write a patch part (lightweight_delete_mode = 'lightweight_update').
+PATCHABLE = "enable_block_number_column = 1, enable_block_offset_column = 1"
+
+
 def _session_table(table: str, order: tuple[str, ...], partition: str | None = None, ttl: str | None = None) -> str:
     extra = (f"PARTITION BY {partition}\n" if partition else "") + f"ORDER BY ({', '.join(order)})" + (
-        f"\nTTL {ttl}" if ttl else "")
+        f"\nTTL {ttl}" if ttl else "") + f"\nSETTINGS {PATCHABLE}"
     ddl = _create(table, _duck(table), "MergeTree", extra)
     if table in CONTRIBUTION_TABLES:  # the hidden sign the rollup feeds multiply by (see the module docstring)
         head, tail = ddl.split("\n) ENGINE", 1)

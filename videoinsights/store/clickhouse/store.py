@@ -81,6 +81,8 @@ _ARROW = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(), "
           "BOOLEAN": pa.bool_(), "DATE": pa.date32(), "VARCHAR[]": pa.list_(pa.string())}
 _KEYS = "{keys:Array(Tuple(String, String))}"
 _MUTATION_TIMEOUT_S = 300.0
+# A DELETE as a lightweight update (a patch part) where the table allows it, else as a mutation.
+_PATCH_DELETE = "lightweight_delete_mode = 'lightweight_update'"
 PROBE_CHUNK = 5_000  # ids per dedup probe (parameters travel in the URL of a server's HTTP request)
 _FULL_MARKERS = ("NOT_ENOUGH_SPACE", "No space left on device")
 
@@ -506,16 +508,19 @@ class ClickHouseStore:
     def _delete_from(self, tables: Sequence[str], where: str, params: dict[str, Any]) -> None:
         """Lightweight DELETEs of the rows matching `where` from each of `tables`, all done when this returns.
 
-        A DELETE waits for its mutation, which the background pool runs: ~0.15-0.7 s each on chdb, mostly
-        waiting, and a derive step deletes from 12 tables. On one server they are started together and waited
-        for once (4x faster in a chdb micro-benchmark). ON CLUSTER deletes keep waiting one by one: the
-        mutations to wait for would be on every node."""
+        The derived tables are PATCHABLE (schema.py): each DELETE writes a patch part that reads apply at
+        once, ~20 ms on chdb, where a mutation the background pool runs over whole parts took 0.15-0.8 s per
+        table (docs/benchmarks.md). A table without the block columns (a cluster created before schema 3)
+        falls back to a mutation: those are started together and waited for once. ON CLUSTER deletes run one
+        by one, each waiting for its own mutations, if any, on every node."""
         if self.cluster:
             for table in tables:
-                self.client.command(f"DELETE FROM {self._deletable(table)} WHERE {where}", params)
+                self.client.command(f"DELETE FROM {self._deletable(table)} WHERE {where} SETTINGS {_PATCH_DELETE}",
+                                    params)
             return
         for table in tables:
-            self.client.command(f"DELETE FROM {table} WHERE {where} SETTINGS lightweight_deletes_sync = 0", params)
+            self.client.command(f"DELETE FROM {table} WHERE {where} SETTINGS {_PATCH_DELETE}, "
+                                "lightweight_deletes_sync = 0", params)
         self._await_mutations(tables)
 
     def _await_mutations(self, tables: Sequence[str]) -> None:
