@@ -43,7 +43,7 @@ def _events(now_ms: int) -> list[list[dict[str, Any]]]:
                  if e["timestamp"] <= now_ms]
     events = scenario(base) + simulated
     random.Random(2).shuffle(events)
-    return [events[i:i + 400] for i in range(0, len(events), 400)]
+    return [events[i:i + 2000] for i in range(0, len(events), 2000)]
 
 
 def _queries(now_ms: int) -> dict[str, tuple[str, dict[str, Any] | None]]:
