@@ -97,10 +97,16 @@ def wait_derived(store: Store, timeout: float = 60) -> None:
         pause = min(pause * 2, 0.2)  # each look is a query the derive thread waits for on chdb (one session, one lock)
 
 
+# Sessions per day over the two days, and the fewest sessions the run then has. A chdb statement costs 2-4x a
+# DuckDB one (docs/benchmarks.md): its run is a smaller traffic of the same shape (~10,000 events, not 23,600).
+SCENARIOS = {"duckdb": (8, 12), "chdb": (4, 5)}
+
+
 def test_incremental_derivation_under_concurrent_ingest_equals_rebuild(store_url, caplog) -> None:
     rng = random.Random(9)
     start = weekday_start(4, 2)
-    events = list(deliver(generate(PROJECT, start, 2, 8, seed=3), seed=3, late_fraction=0.05,
+    per_day, fewest = SCENARIOS[store_url.split(":", 1)[0]]
+    events = list(deliver(generate(PROJECT, start, 2, per_day, seed=3), seed=3, late_fraction=0.05,
                           duplicate_fraction=0.05))
     store = open_store(store_url)
     # Minute rows older than minute_retention_hours are purged by the writer's timer while `rebuild` keeps
@@ -137,5 +143,5 @@ def test_incremental_derivation_under_concurrent_ingest_equals_rebuild(store_url
     derive_all(store)
     rebuilt = snapshot(store)
     assert_same_rows(rebuilt, incremental)
-    assert sessions >= 12 and len(rebuilt["meetings"]) > sessions and len(rebuilt["rollup_endpoint_daily"]) > 10
+    assert sessions >= fewest and len(rebuilt["meetings"]) > sessions and len(rebuilt["rollup_endpoint_daily"]) > 10
     store.close()
