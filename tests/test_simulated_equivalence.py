@@ -19,7 +19,7 @@ from videoinsights.ingest.load import load_events
 from videoinsights.simulate.output import read_ndjson
 from videoinsights.store.duckdb.store import DuckDBStore
 
-SIM = ["--days", "2", "--sessions-per-day", "12", "--seed", "5"]
+SIM = ["--days", "2", "--sessions-per-day", "6", "--seed", "5"]
 
 
 def derived_totals(db: Path) -> dict[str, list[tuple]]:
