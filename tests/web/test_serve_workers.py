@@ -71,7 +71,7 @@ def test_two_workers_on_one_port_ingest_derive_and_answer(tmp_path: Path, clickh
         events = list(deliver(generate(pid, start, 1, 6, seed=13), seed=13, late_fraction=0.05,
                               duplicate_fraction=0.05))
         headers = {"X-OPENTOK-AUTH": issue_project_token(pid, secret, 600)}
-        batches = [events[i : i + 300] for i in range(0, len(events), 300)]
+        batches = [events[i : i + 1000] for i in range(0, len(events), 1000)]
         before = spawned_children(serve.pid)
         for n, batch in enumerate(batches):
             if n == len(batches) // 2:  # a worker dies mid-traffic: the other keeps the port, the parent replaces it
