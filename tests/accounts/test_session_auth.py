@@ -1,19 +1,26 @@
-"""The contract /graphql relies on: logged_in_projects(request) and csrf_ok(request)."""
+"""The contract /graphql relies on: logged_in_projects(request) and csrf_ok(request), probed by a route added
+to the app, which serves under uvicorn on 127.0.0.1 (real HTTP) in a thread of the test."""
 
 from __future__ import annotations
 
 import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.testclient import TestClient
 
 from tests.conftest import create_login, create_project, free_port
 from videoinsights.settings import Settings
 from videoinsights.web.app import create_app
 from videoinsights.web.pages.session_auth import csrf_ok, logged_in_projects
+from videoinsights.web.server import uvicorn_config
 
 
 async def probe(request: Request) -> JSONResponse:
@@ -21,13 +28,33 @@ async def probe(request: Request) -> JSONResponse:
     return JSONResponse({"projects": None if projects is None else sorted(projects), "csrf": csrf_ok(request)})
 
 
+@contextmanager
+def serving(settings: Settings, app: Any) -> Iterator[str]:
+    """The app under uvicorn (as `serve` configures it) in a thread; yields its URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn_config(settings, app))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{settings.port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
 def test_logged_in_projects_and_csrf(tmp_path: Path) -> None:
     db = tmp_path / "s.duckdb"
     first, second, _ = create_project(db, "a"), create_project(db, "b"), create_project(db, "c")
     create_login(db, "e@example.com", "long enough", (first.project_id, second.project_id))
-    app = create_app(Settings(db=str(db), port=free_port()))
+    settings = Settings(db=str(db), host="127.0.0.1", port=free_port())
+    app = create_app(settings)
     app.router.routes.append(Route("/probe", probe, methods=["GET", "POST"]))
-    with TestClient(app, base_url="http://127.0.0.1") as client:
+    with serving(settings, app) as url, httpx.Client(base_url=url) as client:
         assert client.post("/probe").json() == {"projects": None, "csrf": False}
         form = client.get("/login").text
         token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
