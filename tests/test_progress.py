@@ -85,7 +85,7 @@ def test_rebuild_and_export_draw_bars_on_a_terminal_only(tmp_path: Path) -> None
     db = tmp_path / "vi.duckdb"
     creds = create_project(db)
     events = tmp_path / "events.ndjson"
-    cli(db, "simulate", "--project", creds.project_id, "--days", "1", "--sessions-per-day", "20", "--out", str(events))
+    cli(db, "simulate", "--project", creds.project_id, "--days", "1", "--sessions-per-day", "8", "--out", str(events))
     loaded = subprocess.run([sys.executable, "-c", LOAD, str(db), creds.project_id, str(events)], capture_output=True,
                             text=True, timeout=300)
     assert loaded.returncode == 0, loaded.stderr
