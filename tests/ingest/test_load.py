@@ -50,10 +50,14 @@ def test_a_bad_event_and_an_id_twice_are_counted(tmp_path: Path) -> None:
     good = [{"id": f"c{i}", "type": "connectionCreated", "sessionId": "s", "timestamp": t + i, "connectionId": f"c{i}"}
             for i in range(4)]
     bad = {"id": "x", "type": "connectionCreated", "sessionId": "s", "timestamp": t}  # no connectionId
+    # JSON has no NaN: as a dict it is a bad number, not an absent field (orjson would write it as null)
+    nan = {"id": "n", "type": "publisherStats", "sessionId": "s", "timestamp": t, "streamId": "st",
+           "videoBitrateKbps": float("nan")}
     store = DuckDBStore(str(tmp_path / "c.duckdb"))
     try:
-        result = load_events(store, PID, [*good, bad, good[0]])
-        assert (result.accepted, result.duplicates, result.rejected) == (4, 1, 1)
+        result = load_events(store, PID, [*good, bad, good[0], nan])
+        assert (result.accepted, result.duplicates, result.rejected) == (4, 1, 2)
+        assert load_events(store, PID, [nan]).rejected == 1  # alone too: nothing else to refuse in its chunk
         assert store.reader().execute("SELECT count(*) FROM events").fetchall() == [(4,)]
     finally:
         store.close()

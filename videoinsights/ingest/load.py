@@ -57,10 +57,15 @@ def load_events(
 def _validate(events: list[dict[str, Any]], project_id: str, received_at: int, min_ts: int,
               max_ts: int) -> ValidatedBatch:
     """The compiled path when it takes the whole chunk (every event valid, no id twice: ~5x faster than
-    the Python path on simulated traffic), else the Python path, which says what it rejects."""
+    the Python path on simulated traffic), else the Python path, which says what it rejects.
+
+    orjson writes NaN and infinities as null, which the compiled path would read as an absent optional
+    field, where the Python path refuses the number: a chunk with any null takes the Python path."""
     try:
         body = orjson.dumps(events)
     except TypeError:  # not JSON (a test's odd value): the Python path says why
+        body = b""
+    if b"null" in body:
         body = b""
     batch = fast_validate(body, project_id, received_at, min_ts, max_ts, len(events)) if body else None
     return batch if batch is not None else validate_events(events, project_id, received_at, min_ts, max_ts)
