@@ -1,6 +1,6 @@
 """What a derive step costs on ClickHouse's engine (chdb) when its DELETEs write patch parts (schema 3:
 the derived tables keep their block columns) against a store whose tables have those columns off, where each
-DELETE is a mutation (started together, waited for once: schema 2's path); then what reads of the derived
+DELETE is a mutation it waits for (the store's fallback); then what reads of the derived
 tables cost on each after those steps (patch parts are applied by reads until merges fold them in). Two
 databases of one chdb directory, the same data, their steps alternated.
 

@@ -80,7 +80,6 @@ log = logging.getLogger(__name__)
 _ARROW = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(),
           "BOOLEAN": pa.bool_(), "DATE": pa.date32(), "VARCHAR[]": pa.list_(pa.string())}
 _KEYS = "{keys:Array(Tuple(String, String))}"
-_MUTATION_TIMEOUT_S = 300.0
 # A DELETE as a lightweight update (a patch part) where the table allows it, else as a mutation.
 _PATCH_DELETE = "lightweight_delete_mode = 'lightweight_update'"
 PROBE_CHUNK = 5_000  # ids per dedup probe (parameters travel in the URL of a server's HTTP request)
@@ -508,36 +507,13 @@ class ClickHouseStore:
     def _delete_from(self, tables: Sequence[str], where: str, params: dict[str, Any]) -> None:
         """Lightweight DELETEs of the rows matching `where` from each of `tables`, all done when this returns.
 
-        The derived tables are PATCHABLE (schema.py): each DELETE writes a patch part that reads apply at
-        once, ~20 ms on chdb, where a mutation the background pool runs over whole parts took 0.15-0.8 s per
-        table (docs/benchmarks.md). A table without the block columns (a cluster created before schema 3)
-        falls back to a mutation: those are started together and waited for once. ON CLUSTER deletes run one
-        by one, each waiting for its own mutations, if any, on every node."""
-        if self.cluster:
-            for table in tables:
-                self.client.command(f"DELETE FROM {self._deletable(table)} WHERE {where} SETTINGS {_PATCH_DELETE}",
-                                    params)
-            return
+        The derived tables are PATCHABLE (schema.py; migrate.py makes an older database's so): each DELETE
+        writes a patch part that reads apply at once, ~15 ms on chdb, where a mutation the background pool
+        runs over whole parts took 0.15-0.8 s per table (docs/benchmarks.md). A table that cannot take one
+        (a cluster created before schema 3) gets a mutation instead, which the DELETE waits for."""
         for table in tables:
-            self.client.command(f"DELETE FROM {table} WHERE {where} SETTINGS {_PATCH_DELETE}, "
-                                "lightweight_deletes_sync = 0", params)
-        self._await_mutations(tables)
-
-    def _await_mutations(self, tables: Sequence[str]) -> None:
-        """Until no mutation of these tables is pending; a failing one raises (the derive cycle then backs off
-        and its sessions stay dirty) rather than being waited for until the timeout."""
-        sql = ("SELECT table, latest_fail_reason FROM system.mutations "
-               "WHERE database = currentDatabase() AND table IN {tables:Array(String)} AND NOT is_done")
-        deadline, pause = time.monotonic() + _MUTATION_TIMEOUT_S, 0.002
-        while pending := self.client.query_rows(sql, {"tables": list(tables)}):
-            failed = [f"{table}: {reason}" for table, reason in pending if reason]
-            if failed:
-                raise ClickHouseError(f"a DELETE failed: {'; '.join(failed)}")
-            if time.monotonic() > deadline:
-                raise ClickHouseError(f"DELETEs not done after {_MUTATION_TIMEOUT_S:.0f} s: "
-                                      f"{sorted({t for t, _ in pending})}")
-            time.sleep(pause)
-            pause = min(pause * 2, 0.05)
+            self.client.command(f"DELETE FROM {self._deletable(table)} WHERE {where} SETTINGS {_PATCH_DELETE}",
+                                params)
 
     def _deletable(self, table: str) -> str:
         """What a DELETE of `table`'s rows names (on a cluster: its local tables, ON CLUSTER)."""
