@@ -427,6 +427,7 @@ def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, ra
     env = dict(kv.split("=", 1) for kv in args.env)
     trace = ""
     if args.trace and not python:  # main's code has no trace
+        Path(args.trace).mkdir(parents=True, exist_ok=True)  # the server only appends to the file
         trace = str(Path(args.trace) / f"trace-{int(rate)}.jsonl")
         Path(trace).unlink(missing_ok=True)
         env["VIDEOINSIGHTS_DERIVE_TRACE_PATH"] = trace
