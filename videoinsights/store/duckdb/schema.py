@@ -229,7 +229,7 @@ CREATE TABLE IF NOT EXISTS subscribers (
   ended_at BIGINT NOT NULL,
   minutes DOUBLE NOT NULL
 )""",
-    # A session's contributions to each day; rollups are their sums (store/duckdb/rollups.py).
+    # A session's contributions to each day; rollups are re-aggregated from these.
     "session_endpoint_days": f"""
 CREATE TABLE IF NOT EXISTS session_endpoint_days (
   project_id VARCHAR NOT NULL,

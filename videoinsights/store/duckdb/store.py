@@ -26,6 +26,8 @@ from videoinsights.derive.fine import FINE_MEASURES
 from videoinsights.derive.inputs import STATS_COLUMNS
 from videoinsights.derive.model import (
     DIMENSIONS,
+    ENDPOINT_MEASURES,
+    PROJECT_MEASURES,
     QUALITY_SIDES,
 )
 from videoinsights.derive.quality import QualityThresholds
@@ -47,7 +49,6 @@ from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify
 from videoinsights.store.duckdb.quality import absorb_quality, derive_sample_quality
 from videoinsights.store.duckdb.quality_runs import META_KEY, rebuild_runs, run_thresholds, stored_thresholds
-from videoinsights.store.duckdb.rollups import apply_contributions, record_contributions
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
     FINE_KINDS,
@@ -700,7 +701,7 @@ class DuckDBStore:
                 derive_sample_quality(con, quality)
             t = lap(timings, "quality", t)
             self._record_touched(create=False)
-            apply_contributions(con)
+            self._refresh_rollups()
             for kind in FINE_KINDS:
                 self._refresh_fine_rollup(kind)
             t = lap(timings, "rollups", t)
@@ -738,18 +739,25 @@ class DuckDBStore:
             con.unregister("loaded_in")
 
     def _record_touched(self, create: bool) -> None:
-        """Record what the sessions in `keys` contribute to: the sums of their day rows per rollup group
-        (store/duckdb/rollups.py) and the (project, hour / minute) buckets in touched_fine. Made before their old
-        rows go, added to once the new ones are in: exactly those rollups are brought up to date. Kept in SQL
-        (no round trip through Python)."""
-        record_contributions(self._dcon, create)
+        """Record what the sessions in `keys` contribute to, in temp tables: the endpoint groups (project, day,
+        dimensions) in touched_groups, the (project, day)s of their project rows in touched_days, the (project,
+        hour / minute) buckets in touched_fine. Created before their old rows go, added to once the new ones are
+        in: the rollups of exactly those are re-aggregated. Kept in SQL (no round trip through Python)."""
         fine = " UNION ".join(
             f"SELECT DISTINCT '{kind}' AS kind, project_id, bucket FROM session_endpoint_{kind}s "
             f"WHERE {rows_of_keys(f'session_endpoint_{kind}s')}"
             for kind in FINE_KINDS
         )
-        self._dcon.execute(f"CREATE OR REPLACE TEMP TABLE touched_fine AS {fine}" if create
-                           else f"INSERT INTO touched_fine {fine}")
+        dims = ", ".join(DIMENSIONS)
+        for table, select in (
+            ("touched_groups", f"SELECT DISTINCT project_id, day, {dims} FROM session_endpoint_days "
+                               f"WHERE {rows_of_keys('session_endpoint_days')}"),
+            ("touched_days", "SELECT DISTINCT project_id, day FROM session_project_days "
+                             f"WHERE {rows_of_keys('session_project_days')}"),
+            ("touched_fine", fine),
+        ):
+            self._dcon.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}" if create
+                               else f"INSERT INTO {table} {select}")
 
     def _refresh_fine_rollup(self, kind: str) -> None:
         """Re-aggregate rollup_endpoint_{hour,minute}ly for the touched (project, bucket)s."""
@@ -773,18 +781,66 @@ class DuckDBStore:
         self._dcon.execute(f"INSERT INTO {table} ({', '.join(rows.column_names)}) SELECT * FROM derived_rows")
         self._dcon.unregister("derived_rows")
 
+    def _refresh_rollups(self) -> None:
+        """Re-aggregate the daily and monthly rollups of the touched groups and (project, day)s (_record_touched):
+        the days of the sessions' endpoint and project rows, before and after."""
+        con = self._dcon
+        touched = "SELECT project_id, day FROM touched_days UNION ALL SELECT project_id, day FROM touched_groups"
+        dims = ", ".join(DIMENSIONS)
+        # Columns are named: a migrated file has its newer measure columns at the end (MIGRATIONS).
+        ecols = f"{dims}, {', '.join(ENDPOINT_MEASURES)}"
+        pcols = ", ".join(PROJECT_MEASURES)
+        emeasures = ", ".join(f"sum({m})" for m in ENDPOINT_MEASURES)
+        pmeasures = ", ".join(f"sum({m})" for m in PROJECT_MEASURES)
+        in_days = f"(project_id, day) IN ({touched})"
+        month = "CAST(date_trunc('month', day) AS DATE)"
+        in_months = f"(project_id, month) IN (SELECT project_id, {month} FROM ({touched}))"
+        # Endpoint rollups: only the groups (day or month, dimensions) the sessions' rows were or are in, so a
+        # cycle's cost follows its sessions, not the size of their days. Dimensions may be NULL.
+        same_dims = " AND ".join(f"g.{d} IS NOT DISTINCT FROM t.{d}" for d in DIMENSIONS)
+        in_groups = ("EXISTS (SELECT 1 FROM touched_groups g WHERE g.project_id = t.project_id AND g.day = t.day "
+                     f"AND {same_dims})")
+        con.execute(f"DELETE FROM rollup_endpoint_daily t WHERE {in_groups}")
+        con.execute(
+            f"INSERT INTO rollup_endpoint_daily (project_id, day, {ecols}) "
+            f"SELECT project_id, day, {dims}, {emeasures} FROM session_endpoint_days t "
+            f"WHERE {in_groups} GROUP BY project_id, day, {dims}"
+        )
+        con.execute(f"DELETE FROM rollup_project_daily WHERE {in_days}")
+        con.execute(
+            f"INSERT INTO rollup_project_daily (project_id, day, {pcols}) SELECT project_id, day, {pmeasures} "
+            f"FROM session_project_days WHERE {in_days} GROUP BY project_id, day"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE touched_month_groups AS SELECT DISTINCT project_id, "
+            f"{month} AS month, {dims} FROM touched_groups"
+        )
+        in_month_groups = ("EXISTS (SELECT 1 FROM touched_month_groups g WHERE g.project_id = t.project_id "
+                           f"AND g.month = t.month AND {same_dims})")
+        con.execute(f"DELETE FROM rollup_endpoint_monthly t WHERE {in_month_groups}")
+        con.execute(
+            f"INSERT INTO rollup_endpoint_monthly (project_id, month, {ecols}) "
+            f"SELECT project_id, month, {dims}, {emeasures} "
+            f"FROM (SELECT *, {month} AS month FROM rollup_endpoint_daily) t "
+            f"WHERE {in_month_groups} GROUP BY project_id, month, {dims}"
+        )
+        con.execute(f"DELETE FROM rollup_project_monthly WHERE {in_months}")
+        con.execute(
+            f"INSERT INTO rollup_project_monthly (project_id, month, {pcols}) "
+            f"SELECT project_id, month, {pmeasures} FROM (SELECT *, {month} AS month FROM rollup_project_daily) "
+            f"WHERE {in_months} GROUP BY ALL"
+        )
+
     def clear_derived(self) -> None:
         self.absorb_new_events()  # so that stats_daily can be rebuilt from every sample below
         con = self._dcon
-        self._keys_now = None
         con.execute("BEGIN")
-        # Only sessions whose raw events are still kept: older contributions cannot be re-derived. Their
-        # contributions leave the rollups with them (the re-derivation adds them back, rollups.py).
-        con.execute("CREATE OR REPLACE TEMP TABLE keys AS SELECT project_id, session_id, first_ts FROM session_bounds")
-        record_contributions(con, create=True)
+        # Only sessions whose raw events are still kept: older contributions cannot be re-derived.
         for table in DERIVED_SESSION_TABLES:
-            con.execute(f"DELETE FROM {table} WHERE {rows_of_keys(table)}")
-        apply_contributions(con)
+            con.execute(
+                f"DELETE FROM {table} WHERE (project_id, session_id) IN "
+                "(SELECT project_id, session_id FROM session_bounds)"
+            )
         con.execute("DELETE FROM stats_daily")
         con.execute(_ABSORB_STATS_SQL, {"lo": -1, "hi": self._seq})
         con.execute("DELETE FROM quality_samples")

@@ -1,6 +1,7 @@
-"""Rollups kept by delta (store/duckdb/rollups.py): a re-derived session's difference is added to the rollup rows
-of its groups, and a group whose last contribution moved away loses its rows, daily and monthly, as a rebuild
-would. Expected values are the scenario's own minutes, counted by hand."""
+"""A re-derived session changes the daily and monthly rollup rows of its groups by its own share: the other
+sessions' shares stay, and a group whose last contribution moved to other dimensions loses its rows, as a rebuild
+would not have them. Expected values are the scenario's own minutes, counted by hand. (Written for rollups kept by
+delta, which were measured and not kept: docs/benchmarks.md, "Rollups by delta".)"""
 
 from __future__ import annotations
 
