@@ -533,7 +533,7 @@ def _generate_sessions(con: duckdb.DuckDBPyConnection, spec: Spec) -> None:
                sum(m.subscriber_minutes), {tiers}
         FROM meetings m JOIN g_sess g USING (session_id)
         GROUP BY m.project_id, m.session_id ORDER BY min(m.created_at)""")
-    con.execute("""INSERT INTO session_bounds
+    con.execute("""INSERT INTO session_bounds (project_id, session_id, first_ts, last_ts)
         SELECT project_id, session_id, created_at, last_seen_at FROM sessions ORDER BY created_at""")
     con.execute("DROP TABLE g_meet")
     con.execute("DROP TABLE g_conn")

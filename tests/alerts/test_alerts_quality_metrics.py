@@ -33,12 +33,16 @@ def test_score_p10_and_issue_share(tmp_path: Path) -> None:
             cur.execute("INSERT INTO sessions (project_id, session_id, media_mode, created_at, last_seen_at,"
                         " meeting_count, publisher_minutes, subscriber_minutes) VALUES (?, ?, 'routed', ?, ?, 1, 1, 1)",
                         [pid, sid, seen - 60_000, seen])
-            cur.execute("INSERT INTO quality_scores VALUES (?, ?, 'session', ?, NULL, NULL, 4, 120000, ?, ?)",
+            cur.execute("INSERT INTO quality_scores (project_id, session_id, level, entity_id, meeting_index, "
+                        "connection_id, samples, scored_ms, score, score_p10) "
+                        "VALUES (?, ?, 'session', ?, NULL, NULL, 4, 120000, ?, ?)",
                         [pid, sid, sid, score, score - 0.5])
             cur.execute("INSERT INTO connections (project_id, session_id, meeting_index, connection_id, created_at,"
                         " ended_at, country) VALUES (?, ?, 0, ?, ?, ?, ?)", [pid, sid, f"c-{sid}", seen - 60_000,
                                                                               seen, country])
-        cur.execute("INSERT INTO quality_issues VALUES (?, 'B', 0, 'high_packet_loss', 'stream', 'st', 'c-B', ?, ?,"
+        cur.execute("INSERT INTO quality_issues (project_id, session_id, meeting_index, issue_type, entity_kind, "
+                    "entity_id, connection_id, start_ts, end_ts, metric, value, threshold, samples) "
+                    "VALUES (?, 'B', 0, 'high_packet_loss', 'stream', 'st', 'c-B', ?, ?,"
                     " 'packetLoss', 0.05, 0.03, 3)", [pid, NOW - 6 * 60_000, NOW - 5 * 60_000])
         hook = "https://hooks.example.com/x"
         p10 = create_alert(store, pid, "score_p10", 3.0, hook, direction="below")

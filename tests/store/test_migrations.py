@@ -10,7 +10,7 @@ from videoinsights.derive.engine import derive_until_clean
 from videoinsights.derive.model import QUALITY_SIDES
 from videoinsights.domain.quality import STATS_EXTRA_COLUMNS
 from videoinsights.ingest.load import load_events
-from videoinsights.store.duckdb.schema import SCHEMA_VERSION
+from videoinsights.store.duckdb.schema import DERIVED_SESSION_TABLES, SCHEMA_VERSION
 from videoinsights.store.duckdb.store import DuckDBStore
 
 NOW = int(time.time() * 1000)
@@ -123,3 +123,37 @@ def test_v8_file_keeps_never_derived_sessions_first(tmp_path) -> None:
     assert store.dirty_sessions(10) == [("1", "new"), ("1", "old")]
     assert store.dirty_sessions(10, never_derived=True) == [("1", "new")]
     store.close()
+
+
+def test_v9_file_rederives_its_sessions_without_leaving_their_old_rows(tmp_path) -> None:
+    """Version 10 stamps every derived row with the step that wrote it and finds a session's rows at or above its
+    session_bounds.written_seq. A version 9 file's rows have no stamp: they are all read as written at 0, so
+    re-deriving one of its sessions still replaces its rows (none left twice)."""
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    load_events(store, "1", [connection("c1", "old"), connection("c2", "other")])
+    derive_until_clean(store)
+    store.close()
+    con = duckdb.connect(path)  # as version 9 had it: no write_seq, no written_seq
+    for table in DERIVED_SESSION_TABLES:
+        con.execute(f"DROP INDEX IF EXISTS {table}_session")
+        con.execute(f"ALTER TABLE {table} DROP COLUMN write_seq")
+    con.execute("CREATE TABLE old_bounds AS SELECT project_id, session_id, first_ts, last_ts FROM session_bounds")
+    con.execute("DROP TABLE session_bounds")
+    con.execute("ALTER TABLE old_bounds RENAME TO session_bounds")
+    con.execute("ALTER TABLE session_bounds ADD PRIMARY KEY (project_id, session_id)")
+    con.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+    con.close()
+    store = DuckDBStore(path)
+    try:
+        load_events(store, "1", [connection("c3", "old")])  # a second connection: "old" is derived again
+        derive_until_clean(store)
+        cur = store.reader()
+        assert cur.execute("SELECT session_id, count(*) FROM sessions GROUP BY ALL ORDER BY ALL").fetchall() == [
+            ("old", 1), ("other", 1)]
+        assert cur.execute("SELECT connection_id FROM connections WHERE session_id = 'old' ORDER BY ALL").fetchall() \
+            == [("c1",), ("c3",)]
+        stamps = dict(cur.execute("SELECT session_id, written_seq FROM session_bounds").fetchall())
+        assert stamps["other"] == 0 and stamps["old"] > 0  # not derived since: as migrated
+    finally:
+        store.close()

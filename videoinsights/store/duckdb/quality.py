@@ -236,7 +236,7 @@ FROM acc f JOIN q_coarse c USING (k) WHERE 10 * (c.below + f.acc) >= c.scored_ms
 # The exact 10th percentile: the samples of each level's band, in (score, weight) order, from the weight below it.
 _SCORES = f"""
 INSERT INTO quality_scores (project_id, session_id, level, entity_id, meeting_index, connection_id, samples,
-                            scored_ms, score, score_p10)
+                            scored_ms, score, score_p10, write_seq)
 WITH wanted AS MATERIALIZED (  -- each entity's samples count in up to 5 levels: the bands of those levels
   SELECT m.ekey, t.bucket, t.k  -- (first: else DuckDB joins the samples on bucket alone)
   FROM q_lm l JOIN q_target t USING (k) JOIN q_members m USING (ent)
@@ -261,7 +261,7 @@ SELECT r.project_id, r.session_id, r.level, r.entity_id,
                     WHEN 'connection' THEN c.meeting_index WHEN 'meeting' THEN CAST(r.entity_id AS INTEGER) END,
        CASE r.level WHEN 'stream' THEN p.owner WHEN 'subscriber' THEN u.owner
                     WHEN 'connection' THEN r.entity_id END,
-       t.samples, t.scored_ms, t.score, x.p10
+       t.samples, t.scored_ms, t.score, x.p10, $w
 FROM q_target t JOIN p10 x USING (k) JOIN groups r USING (k)
 LEFT JOIN q_members p ON r.level = 'stream' AND p.side = 'pub' AND p.project_id = r.project_id
                          AND p.session_id = r.session_id AND p.entity_id = r.entity_id
@@ -281,10 +281,10 @@ CREATE OR REPLACE TEMP TABLE q_issues AS
 SELECT m.ent, r.chk, r.start_ts, r.last_ts AS end_ts, r.value, r.samples
 FROM quality_runs r JOIN q_members m USING (ekey) WHERE r.samples >= $min_samples AND r.last_ts >= {SINCE}""", f"""
 INSERT INTO quality_issues (project_id, session_id, meeting_index, issue_type, entity_kind, entity_id, connection_id,
-                            start_ts, end_ts, metric, value, threshold, samples)
+                            start_ts, end_ts, metric, value, threshold, samples, write_seq)
 SELECT m.project_id, m.session_id, m.meeting_index, CASE i.chk {issue} END,
        CASE m.side WHEN 'pub' THEN 'stream' ELSE 'subscriber' END, m.entity_id, m.owner, i.start_ts, i.end_ts,
-       CASE i.chk {metric} END, i.value, CASE i.chk {threshold} END, i.samples
+       CASE i.chk {metric} END, i.value, CASE i.chk {threshold} END, i.samples, $w
 FROM q_issues i JOIN q_members m USING (ent)""")
 
 
@@ -325,30 +325,32 @@ GROUP BY ALL"""
 
 
 _PARTS = _parts_sql()
-_SAME_ROW = ("e.project_id = p.project_id AND e.session_id = p.session_id AND e.day = p.day AND "
-             + " AND ".join(f"e.{d} IS NOT DISTINCT FROM p.{d}" for d in DIMENSIONS))
+# (the sessions' rows were all written by this step: e.write_seq = $w, which lets zone maps skip the day's others)
+_SAME_ROW = ("e.write_seq >= $w AND e.project_id = p.project_id AND e.session_id = p.session_id AND e.day = p.day "
+             "AND " + " AND ".join(f"e.{d} IS NOT DISTINCT FROM p.{d}" for d in DIMENSIONS))
 # Added to the session's endpoint-day row of the same day and dimensions, else a new row (other measures 0),
 # as derive/quality.add_endpoint_parts does.
 _MERGE_PARTS = (
     f"UPDATE session_endpoint_days e SET {', '.join(f'{c} = e.{c} + p.{c}' for c in _PART_COLUMNS)} "
     f"FROM q_parts p WHERE {_SAME_ROW}",
-    f"INSERT INTO session_endpoint_days (project_id, session_id, day, {_DIMS}, {', '.join(_PART_COLUMNS)}) "
-    f"SELECT project_id, session_id, day, {_DIMS}, {', '.join(_PART_COLUMNS)} FROM q_parts p "
+    f"INSERT INTO session_endpoint_days (project_id, session_id, day, {_DIMS}, {', '.join(_PART_COLUMNS)}, "
+    f"write_seq) SELECT project_id, session_id, day, {_DIMS}, {', '.join(_PART_COLUMNS)}, $w FROM q_parts p "
     f"WHERE NOT EXISTS (SELECT 1 FROM session_endpoint_days e WHERE {_SAME_ROW})",
 )
 
 
-def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds) -> None:
+def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds, write_seq: int) -> None:
     """Insert the score rows and sample-issue rows of the sessions in temp table `keys`, and add their
-    endpoint-day measures (the caller's transaction; the sessions' other derived rows already in)."""
+    endpoint-day measures (the caller's transaction; the sessions' other derived rows already in, stamped
+    `write_seq` as these are: schema.WRITTEN)."""
     con.execute(_MEMBERS)
     con.execute(_LEVEL_MEMBERS)
     con.execute(_ENTITY_BUCKETS)
     for sql in _TARGETS:
         con.execute(sql)
-    con.execute(_SCORES)
+    con.execute(_SCORES, {"w": write_seq})
     con.execute(_ISSUES, {"min_samples": t.min_samples})
-    con.execute(_INSERT_ISSUES, {i: threshold(i, t) for i in SAMPLE_CHECKS})
+    con.execute(_INSERT_ISSUES, {**{i: threshold(i, t) for i in SAMPLE_CHECKS}, "w": write_seq})
     con.execute(_PARTS)
     for sql in _MERGE_PARTS:
-        con.execute(sql)
+        con.execute(sql, {"w": write_seq})

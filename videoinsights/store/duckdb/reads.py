@@ -513,7 +513,7 @@ def quality_issues(cur: Cursor, project_id: str, session_ids: Sequence[str]) -> 
     if not session_ids:
         return []
     return _dicts(cur.execute(
-        "SELECT * FROM quality_issues WHERE project_id = $p AND session_id IN (SELECT unnest($s)) "
+        "SELECT * EXCLUDE (write_seq) FROM quality_issues WHERE project_id = $p AND session_id IN (SELECT unnest($s)) "
         "ORDER BY session_id, start_ts, issue_type, entity_id",
         {"p": project_id, "s": list(dict.fromkeys(session_ids))}))
 

@@ -13,7 +13,7 @@ from videoinsights.domain.tiers import TIER_COLUMNS
 # 6: quality_samples/quality_buckets (scored at absorb); 7: the dedup keys moved from the event_ids table to
 # the keys file (store/duckdb/dedup.py); 8: quality_runs (runs of offending samples kept at absorb);
 # 9: dirty_sessions.never_derived
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
@@ -377,6 +377,20 @@ DERIVED_SESSION_TABLES = (
     "session_endpoint_hours",
     "session_endpoint_minutes",
 )
+
+
+# Every derived row carries the watermark (meta.derived_seq) of the step that wrote it, and session_bounds keeps
+# each session's (written_seq: NULL until its rows are first written): a session's rows all lie at or above it. Rows
+# are appended as steps write them, so `write_seq >= the batch's least written_seq` lets zone maps skip every row
+# group written before the batch's sessions were last derived: the sessions that ended earlier in the day, which no
+# time bound separates from live ones (docs/benchmarks.md, "A step's rows found by when they were written").
+# DuckDB's alone (added at every open, not in TABLES: ClickHouse's tables are made from TABLES, and need no bound).
+WRITE_SEQ_COLUMNS = (
+    *(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS write_seq BIGINT DEFAULT 0" for table in DERIVED_SESSION_TABLES),
+    "ALTER TABLE session_bounds ADD COLUMN IF NOT EXISTS written_seq BIGINT",
+)
+WRITTEN = "(SELECT min(written_seq) FROM keys)"  # NULL when no key has rows yet: then no row matches
+
 # The rows of the sessions in temp table `keys` (store.py's derive steps delete and re-read them). A session's
 # derived rows are never older than its first raw event (keys.first_ts; session_bounds only ever lowers it):
 # created_at is an event's time, a fine bucket starts less than its length before one, a day is an event's LA
@@ -400,8 +414,12 @@ _SINCE_CONDITION = {
 
 def rows_of_keys(table: str) -> str:
     """A WHERE condition on `table`: the rows of the sessions in temp table `keys`."""
-    since = _SINCE_CONDITION.get(table)
-    return f"{_OF_KEYS} AND {since}" if since else _OF_KEYS
+    bounds = [_OF_KEYS]
+    if table in _SINCE_CONDITION:
+        bounds.append(_SINCE_CONDITION[table])
+    if table in DERIVED_SESSION_TABLES:
+        bounds.append(f"write_seq >= {WRITTEN}")
+    return " AND ".join(bounds)
 
 
 ROLLUP_TABLES = ("rollup_endpoint_daily", "rollup_project_daily", "rollup_endpoint_monthly", "rollup_project_monthly")

@@ -58,6 +58,7 @@ from videoinsights.store.duckdb.schema import (
     SINCE_DAY,
     STATS_BUCKET_COLUMNS,
     TABLES,
+    WRITE_SEQ_COLUMNS,
     rows_of_keys,
 )
 from videoinsights.store.portable import batch_column, bucket_case, string_list
@@ -179,6 +180,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE dirty_sessions ADD COLUMN IF NOT EXISTS never_derived BOOLEAN DEFAULT false",
         f"UPDATE dirty_sessions SET never_derived = {_NOT_IN_SESSIONS}",
     ),
+    # Derived rows carry the step that wrote them (schema.WRITTEN): the rows stored before at 0, and every session
+    # written at 0 (its rows may lie anywhere) until it is derived again.
+    10: ("UPDATE session_bounds SET written_seq = 0",),
 }
 
 
@@ -287,7 +291,7 @@ class DuckDBStore:
             pass
 
     def _migrate(self) -> None:
-        for ddl in TABLES.values():
+        for ddl in (*TABLES.values(), *WRITE_SEQ_COLUMNS):
             self._con.execute(ddl)
         alert_sql.create_tables(self._con)  # alerts keep their DDL beside their SQL
         before = self._meta_int("schema_version")
@@ -524,10 +528,11 @@ class DuckDBStore:
         con.execute(f"""CREATE OR REPLACE TEMP TABLE absorbed AS
                         SELECT project_id, session_id, min(ts) AS first_ts, max(ts) AS last_ts, min(seq) AS seq
                         FROM {_NEW_ROWS} GROUP BY project_id, session_id""", params)
-        seen_first = con.execute("""INSERT OR IGNORE INTO session_bounds
+        seen_first = con.execute("""INSERT OR IGNORE INTO session_bounds (project_id, session_id, first_ts, last_ts)
                                     SELECT project_id, session_id, first_ts, last_ts FROM absorbed
                                     RETURNING project_id, session_id""").fetchall()
-        con.execute("""INSERT INTO session_bounds SELECT project_id, session_id, first_ts, last_ts FROM absorbed
+        con.execute("""INSERT INTO session_bounds (project_id, session_id, first_ts, last_ts)
+                       SELECT project_id, session_id, first_ts, last_ts FROM absorbed
                        ON CONFLICT DO UPDATE SET first_ts = least(session_bounds.first_ts, excluded.first_ts),
                                                  last_ts = greatest(session_bounds.last_ts, excluded.last_ts)""")
         con.register("seen_first", pa.table({"project_id": pa.array([r[0] for r in seen_first], pa.string()),
@@ -628,16 +633,19 @@ class DuckDBStore:
         if self._keys_now is not None and self._keys_now[0] is con and self._keys_now[1] == wanted[1]:
             return
         self._keys_now = None  # until the table below exists (a failed statement must not leave it claimed)
-        found = con.execute("SELECT project_id, session_id, first_ts FROM session_bounds "
+        found = con.execute("SELECT project_id, session_id, first_ts, written_seq FROM session_bounds "
                             f"WHERE session_id IN ({string_list(sorted({k[1] for k in keys}))})").fetchall()
-        first_ts = {(project, session): ts for project, session, ts in found}
+        bounds = {(project, session): (ts, written) for project, session, ts, written in found}
         con.register("keys_in", pa.table({
             "project_id": pa.array([k[0] for k in keys], pa.string()),
             "session_id": pa.array([k[1] for k in keys], pa.string()),
-            "first_ts": pa.array([first_ts.get((k[0], k[1]), 0) for k in keys], pa.int64()),  # 0: no bounds yet
+            # 0: no bounds yet (the first ts bounds nothing); written_seq as 0 too (its rows may lie anywhere)
+            "first_ts": pa.array([bounds.get((k[0], k[1]), (0, 0))[0] for k in keys], pa.int64()),
+            "written_seq": pa.array([bounds.get((k[0], k[1]), (0, 0))[1] for k in keys], pa.int64()),
         }))
         try:
-            con.execute("CREATE OR REPLACE TEMP TABLE keys AS SELECT project_id, session_id, first_ts FROM keys_in")
+            con.execute("CREATE OR REPLACE TEMP TABLE keys AS SELECT project_id, session_id, first_ts, written_seq "
+                        "FROM keys_in")
         finally:
             con.unregister("keys_in")
         self._keys_now = wanted
@@ -689,6 +697,9 @@ class DuckDBStore:
             self._record_touched(create=True)
             for table in DERIVED_SESSION_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE {rows_of_keys(table)}")
+            # sessions never written before have their rows from here on (else a batch of new sessions only
+            # would find none of the rows it is about to insert: schema.WRITTEN would be NULL)
+            con.execute("UPDATE keys SET written_seq = $w WHERE written_seq IS NULL", {"w": self._derived_seq})
             for table, parts in tables.items():
                 for rows in parts:
                     self._insert_table(table, rows)
@@ -698,7 +709,7 @@ class DuckDBStore:
                 if run_thresholds(quality) != self._run_thresholds:  # other settings: every run found again, once
                     runs_found_with = run_thresholds(quality)
                     rebuild_runs(con, runs_found_with)
-                derive_sample_quality(con, quality)
+                derive_sample_quality(con, quality, self._derived_seq)
             t = lap(timings, "quality", t)
             self._record_touched(create=False)
             self._refresh_rollups()
@@ -708,6 +719,10 @@ class DuckDBStore:
             con.execute(
                 f"DELETE FROM dirty_sessions WHERE {rows_of_keys('dirty_sessions')}"
             )
+            # their rows now lie at or above this step's write_seq (schema.WRITTEN); by id through the index
+            con.execute(f"UPDATE session_bounds SET written_seq = $w WHERE session_id IN "
+                        f"({string_list(sorted({k[1] for k in keys}))}) AND {rows_of_keys('session_bounds')}",
+                        {"w": self._derived_seq})
             seqs = [loaded_seq] * len(keys) if isinstance(loaded_seq, int) else loaded_seq
             if seqs and min(seqs) < self._derived_seq:
                 self._remark_dirty(keys, seqs)
@@ -778,7 +793,8 @@ class DuckDBStore:
         if not rows.num_rows:
             return
         self._dcon.register("derived_rows", rows)
-        self._dcon.execute(f"INSERT INTO {table} ({', '.join(rows.column_names)}) SELECT * FROM derived_rows")
+        self._dcon.execute(f"INSERT INTO {table} ({', '.join(rows.column_names)}, write_seq) "
+                           "SELECT *, $w FROM derived_rows", {"w": self._derived_seq})
         self._dcon.unregister("derived_rows")
 
     def _refresh_rollups(self) -> None:
