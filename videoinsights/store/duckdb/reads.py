@@ -508,12 +508,17 @@ def quality_scores(cur: Cursor, project_id: str, level: str, session_ids: Sequen
         {"p": project_id, "level": level, "s": list(dict.fromkeys(session_ids))}))
 
 
+# named, not `*`: the table also has write_seq (derivation's), which a file not yet migrated lacks
+_ISSUE_COLUMNS = ("project_id, session_id, meeting_index, issue_type, entity_kind, entity_id, connection_id, start_ts, "
+                  "end_ts, metric, value, threshold, samples")
+
+
 def quality_issues(cur: Cursor, project_id: str, session_ids: Sequence[str]) -> list[Row]:
     """Every issue of these sessions, by start time."""
     if not session_ids:
         return []
     return _dicts(cur.execute(
-        "SELECT * EXCLUDE (write_seq) FROM quality_issues WHERE project_id = $p AND session_id IN (SELECT unnest($s)) "
+        f"SELECT {_ISSUE_COLUMNS} FROM quality_issues WHERE project_id = $p AND session_id IN (SELECT unnest($s)) "
         "ORDER BY session_id, start_ts, issue_type, entity_id",
         {"p": project_id, "s": list(dict.fromkeys(session_ids))}))
 
