@@ -30,6 +30,13 @@ def stream(event_id: str, session: str, connection: str, kind: str, ts: int) -> 
     return {**event, "connectionId": connection} if kind == "streamCreated" else event
 
 
+def publishing(first_id: str, session: str, connection: str, start: int, sdk: str, minutes: int) -> list[Any]:
+    """A client of `sdk` connecting at `start` and publishing for `minutes`."""
+    return [created(f"{first_id}1", session, connection, start, sdk),
+            stream(f"{first_id}2", session, connection, "streamCreated", start),
+            stream(f"{first_id}3", session, connection, "streamDestroyed", start + minutes * MIN)]
+
+
 def loaded(store: DuckDBStore, events: list[dict[str, Any]]) -> None:
     assert load_events(store, PID, events).accepted == len(events)
 
@@ -47,12 +54,7 @@ def test_a_session_that_moves_to_another_group_leaves_no_empty_row(tmp_path: Pat
     store = DuckDBStore(str(tmp_path / "r.duckdb"))
     try:
         # s1: a JS client publishing 10 minutes; s2: an Android client publishing 4 minutes
-        loaded(store, [
-            created("a1", "s1", "c1", t, "JS"), stream("a2", "s1", "c1", "streamCreated", t),
-            stream("a3", "s1", "c1", "streamDestroyed", t + 10 * MIN),
-            created("b1", "s2", "c2", t, "ANDROID"), stream("b2", "s2", "c2", "streamCreated", t),
-            stream("b3", "s2", "c2", "streamDestroyed", t + 4 * MIN),
-        ])
+        loaded(store, [*publishing("a", "s1", "c1", t, "JS", 10), *publishing("b", "s2", "c2", t, "ANDROID", 4)])
         derive_until_clean(store)
         assert by_sdk(store, "rollup_endpoint_daily") == {"JS": 10.0, "ANDROID": 4.0}
         assert by_sdk(store, "rollup_endpoint_monthly") == {"JS": 10.0, "ANDROID": 4.0}
@@ -85,12 +87,7 @@ def test_a_rollup_row_of_sessions_not_rederived_keeps_their_share(tmp_path: Path
     t = weekday_start(3, 1) + 9 * 3_600_000
     store = DuckDBStore(str(tmp_path / "k.duckdb"))
     try:
-        loaded(store, [
-            created("a1", "s1", "c1", t, "JS"), stream("a2", "s1", "c1", "streamCreated", t),
-            stream("a3", "s1", "c1", "streamDestroyed", t + 6 * MIN),
-            created("b1", "s2", "c2", t, "JS"), stream("b2", "s2", "c2", "streamCreated", t),
-            stream("b3", "s2", "c2", "streamDestroyed", t + 5 * MIN),
-        ])
+        loaded(store, [*publishing("a", "s1", "c1", t, "JS", 6), *publishing("b", "s2", "c2", t, "JS", 5)])
         derive_until_clean(store)
         assert by_sdk(store, "rollup_endpoint_daily") == {"JS": 11.0}
         loaded(store, [stream("b4", "s2", "c2", "streamDestroyed", t + 2 * MIN)])
@@ -115,12 +112,7 @@ def test_a_month_row_kept_by_another_days_share(tmp_path: Path) -> None:
     t1, t2 = day_start_ms(second - timedelta(days=1)) + 9 * 3_600_000, day_start_ms(second) + 9 * 3_600_000
     store = DuckDBStore(str(tmp_path / "m.duckdb"))
     try:
-        loaded(store, [
-            created("a1", "s1", "c1", t2, "JS"), stream("a2", "s1", "c1", "streamCreated", t2),
-            stream("a3", "s1", "c1", "streamDestroyed", t2 + 6 * MIN),
-            created("b1", "s2", "c2", t1, "JS"), stream("b2", "s2", "c2", "streamCreated", t1),
-            stream("b3", "s2", "c2", "streamDestroyed", t1 + 5 * MIN),
-        ])
+        loaded(store, [*publishing("a", "s1", "c1", t2, "JS", 6), *publishing("b", "s2", "c2", t1, "JS", 5)])
         derive_until_clean(store)
         assert by_sdk(store, "rollup_endpoint_monthly") == {"JS": 11.0}
         loaded(store, [created("b5", "s2", "c2", t1 - 1000, "IOS")])
