@@ -719,10 +719,7 @@ class DuckDBStore:
             con.execute(
                 f"DELETE FROM dirty_sessions WHERE {rows_of_keys('dirty_sessions')}"
             )
-            # their rows now lie at or above this step's write_seq (schema.WRITTEN); by id through the index
-            con.execute(f"UPDATE session_bounds SET written_seq = $w WHERE session_id IN "
-                        f"({string_list(sorted({k[1] for k in keys}))}) AND {rows_of_keys('session_bounds')}",
-                        {"w": self._derived_seq})
+            self._stamp_written(keys)
             seqs = [loaded_seq] * len(keys) if isinstance(loaded_seq, int) else loaded_seq
             if seqs and min(seqs) < self._derived_seq:
                 self._remark_dirty(keys, seqs)
@@ -735,6 +732,18 @@ class DuckDBStore:
         except BaseException:
             self._rollback(con)
             raise
+
+    def _stamp_written(self, keys: Sequence[SessionKey]) -> None:
+        """Record in session_bounds that these sessions' rows now lie at or above this step's write_seq
+        (schema.WRITTEN). Found by id through the index, then updated by rowid in the same transaction: an UPDATE
+        filtered by id reads the whole table (206 ms of CPU for 250 sessions among 3 million, 5 ms by rowid)."""
+        con, wanted = self._dcon, set(keys)
+        found = con.execute("SELECT rowid, project_id, session_id FROM session_bounds "
+                            f"WHERE session_id IN ({string_list(sorted({k[1] for k in keys}))})").fetchall()
+        rowids = [rowid for rowid, project, session in found if (project, session) in wanted]
+        if rowids:
+            con.execute("UPDATE session_bounds SET written_seq = $w WHERE rowid IN (SELECT unnest($r))",
+                        {"w": self._derived_seq, "r": rowids})
 
     def _remark_dirty(self, keys: Sequence[SessionKey], seqs: Sequence[int]) -> None:
         """Mark dirty again the keys with commits absorbed after their inputs were read (seqs: derived_seq then)."""
