@@ -48,6 +48,8 @@ BEFORE_KEYS = """
 CREATE OR REPLACE TEMP TABLE keys AS
 SELECT k.project_id, k.session_id, coalesce(b.first_ts, 0) AS first_ts
 FROM keys_in k LEFT JOIN session_bounds b USING (project_id, session_id)"""
+# what both ways make (the store's keys table also carries written_seq and the bounds' rowid since)
+KEY_COLUMNS = "SELECT project_id, session_id, first_ts FROM keys ORDER BY ALL"
 BEFORE_STATS = f"""
 SELECT {", ".join(f"s.{c}" for c in STATS_COLUMNS)}
 FROM stats_daily s JOIN keys k ON s.project_id = k.project_id AND s.session_id = k.session_id
@@ -75,13 +77,13 @@ def before_keys(store: DuckDBStore, keys: list[tuple[str, str]]) -> list[tuple[A
     con.register("keys_in", pa.table({"project_id": [k[0] for k in keys], "session_id": [k[1] for k in keys]}))
     con.execute(BEFORE_KEYS)
     con.unregister("keys_in")
-    return con.execute("SELECT * FROM keys ORDER BY ALL").fetchall()
+    return con.execute(KEY_COLUMNS).fetchall()
 
 
 def keys_now(store: DuckDBStore, keys: list[tuple[str, str]]) -> list[tuple[Any, ...]]:
     store._keys_now = None
     store._keys_table(keys)
-    return store._dcon.execute("SELECT * FROM keys ORDER BY ALL").fetchall()
+    return store._dcon.execute(KEY_COLUMNS).fetchall()
 
 
 def report(name: str, before: float, now: float) -> None:
