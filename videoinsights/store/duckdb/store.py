@@ -622,8 +622,10 @@ class DuckDBStore:
         return int(self._dcon.execute("SELECT count(*) FROM dirty_sessions").fetchone()[0])
 
     def _keys_table(self, keys: Sequence[SessionKey]) -> None:
-        """Temp table `keys` (with each session's first_ts) on the derive connection. A cycle reads its events
-        and then its stats for the same keys: the table made for the first read serves the second.
+        """Temp table `keys` (with each session's first_ts, written_seq and the rowid of its session_bounds row)
+        on the derive connection. A cycle reads its events and then its stats for the same keys: the table made for
+        the first read serves the second; replace_derived makes its own inside its transaction, where the rowids
+        hold (_stamp_written).
 
         The bounds are fetched by session id alone first, the ids written into the statement, through the
         session_id index (portable.string_list); joined, session_bounds was read whole at every step (28-36 ms
@@ -633,19 +635,20 @@ class DuckDBStore:
         if self._keys_now is not None and self._keys_now[0] is con and self._keys_now[1] == wanted[1]:
             return
         self._keys_now = None  # until the table below exists (a failed statement must not leave it claimed)
-        found = con.execute("SELECT project_id, session_id, first_ts, written_seq FROM session_bounds "
+        found = con.execute("SELECT project_id, session_id, first_ts, written_seq, rowid FROM session_bounds "
                             f"WHERE session_id IN ({string_list(sorted({k[1] for k in keys}))})").fetchall()
-        bounds = {(project, session): (ts, written) for project, session, ts, written in found}
+        bounds = {(project, session): rest for project, session, *rest in found}
+        # no bounds yet: first_ts 0 (bounds nothing), written_seq 0 (its rows may lie anywhere), no row to stamp
+        rows = [bounds.get((k[0], k[1]), (0, 0, None)) for k in keys]
         con.register("keys_in", pa.table({
             "project_id": pa.array([k[0] for k in keys], pa.string()),
             "session_id": pa.array([k[1] for k in keys], pa.string()),
-            # 0: no bounds yet (the first ts bounds nothing); written_seq as 0 too (its rows may lie anywhere)
-            "first_ts": pa.array([bounds.get((k[0], k[1]), (0, 0))[0] for k in keys], pa.int64()),
-            "written_seq": pa.array([bounds.get((k[0], k[1]), (0, 0))[1] for k in keys], pa.int64()),
+            "first_ts": pa.array([r[0] for r in rows], pa.int64()),
+            "written_seq": pa.array([r[1] for r in rows], pa.int64()),
+            "bounds_rowid": pa.array([r[2] for r in rows], pa.int64()),
         }))
         try:
-            con.execute("CREATE OR REPLACE TEMP TABLE keys AS SELECT project_id, session_id, first_ts, written_seq "
-                        "FROM keys_in")
+            con.execute("CREATE OR REPLACE TEMP TABLE keys AS SELECT * FROM keys_in")
         finally:
             con.unregister("keys_in")
         self._keys_now = wanted
@@ -719,7 +722,7 @@ class DuckDBStore:
             con.execute(
                 f"DELETE FROM dirty_sessions WHERE {rows_of_keys('dirty_sessions')}"
             )
-            self._stamp_written(keys)
+            self._stamp_written()
             seqs = [loaded_seq] * len(keys) if isinstance(loaded_seq, int) else loaded_seq
             if seqs and min(seqs) < self._derived_seq:
                 self._remark_dirty(keys, seqs)
@@ -733,17 +736,13 @@ class DuckDBStore:
             self._rollback(con)
             raise
 
-    def _stamp_written(self, keys: Sequence[SessionKey]) -> None:
-        """Record in session_bounds that these sessions' rows now lie at or above this step's write_seq
-        (schema.WRITTEN). Found by id through the index, then updated by rowid in the same transaction: an UPDATE
-        filtered by id reads the whole table (206 ms of CPU for 250 sessions among 3 million, 5 ms by rowid)."""
-        con, wanted = self._dcon, set(keys)
-        found = con.execute("SELECT rowid, project_id, session_id FROM session_bounds "
-                            f"WHERE session_id IN ({string_list(sorted({k[1] for k in keys}))})").fetchall()
-        rowids = [rowid for rowid, project, session in found if (project, session) in wanted]
-        if rowids:
-            con.execute("UPDATE session_bounds SET written_seq = $w WHERE rowid IN (SELECT unnest($r))",
-                        {"w": self._derived_seq, "r": rowids})
+    def _stamp_written(self) -> None:
+        """Record in session_bounds that the sessions in temp table `keys` have their rows at or above this step's
+        write_seq (schema.WRITTEN). By the rowids `_keys_table` looked up through the session_id index in this
+        transaction: an UPDATE filtered by id reads the whole table (206 ms of CPU for 250 sessions among 3
+        million, ~5 ms by rowid)."""
+        self._dcon.execute("UPDATE session_bounds SET written_seq = $w WHERE rowid IN "
+                           "(SELECT bounds_rowid FROM keys WHERE bounds_rowid IS NOT NULL)", {"w": self._derived_seq})
 
     def _remark_dirty(self, keys: Sequence[SessionKey], seqs: Sequence[int]) -> None:
         """Mark dirty again the keys with commits absorbed after their inputs were read (seqs: derived_seq then)."""
