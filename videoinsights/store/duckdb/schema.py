@@ -389,7 +389,7 @@ WRITE_SEQ_COLUMNS = (
     *(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS write_seq BIGINT DEFAULT 0" for table in DERIVED_SESSION_TABLES),
     "ALTER TABLE session_bounds ADD COLUMN IF NOT EXISTS written_seq BIGINT",
 )
-WRITTEN = "(SELECT min(written_seq) FROM keys)"  # NULL when no key has rows yet: then no row matches
+WRITTEN = "(SELECT min(written_seq) FROM keys)"  # a session never written counts as written by this step
 
 # The rows of the sessions in temp table `keys` (store.py's derive steps delete and re-read them). A session's
 # derived rows are never older than its first raw event (keys.first_ts; session_bounds only ever lowers it):

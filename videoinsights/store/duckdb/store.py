@@ -637,8 +637,11 @@ class DuckDBStore:
         self._keys_now = None  # until the table below exists (a failed statement must not leave it claimed)
         found = con.execute("SELECT project_id, session_id, first_ts, written_seq, rowid FROM session_bounds "
                             f"WHERE session_id IN ({string_list(sorted({k[1] for k in keys}))})").fetchall()
-        bounds = {(project, session): rest for project, session, *rest in found}
-        # no bounds yet: first_ts 0 (bounds nothing), written_seq 0 (its rows may lie anywhere), no row to stamp
+        # never written yet: its rows will be written at this watermark (replace_derived's step), which keeps
+        # schema.WRITTEN bounded (and not NULL) for a batch of new sessions only; no bounds at all: first_ts 0
+        # (bounds nothing), written_seq 0 (its rows may lie anywhere), no row to stamp
+        bounds = {(project, session): (ts, self._derived_seq if written is None else written, rowid)
+                  for project, session, ts, written, rowid in found}
         rows = [bounds.get((k[0], k[1]), (0, 0, None)) for k in keys]
         con.register("keys_in", pa.table({
             "project_id": pa.array([k[0] for k in keys], pa.string()),
@@ -700,9 +703,6 @@ class DuckDBStore:
             self._record_touched(create=True)
             for table in DERIVED_SESSION_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE {rows_of_keys(table)}")
-            # sessions never written before have their rows from here on (else a batch of new sessions only
-            # would find none of the rows it is about to insert: schema.WRITTEN would be NULL)
-            con.execute("UPDATE keys SET written_seq = $w WHERE written_seq IS NULL", {"w": self._derived_seq})
             for table, parts in tables.items():
                 for rows in parts:
                     self._insert_table(table, rows)
