@@ -1,0 +1,128 @@
+"""What a derive step costs when one of its sessions began long ago (issue 9, issue 12). bench_load's runs last
+minutes, so every live session is young; on a platform at 10,000 events/s sessions last tens of minutes, and a
+step's batch of live sessions nearly always holds one that began an hour ago. The statements bounded by the
+batch's oldest session (schema.SINCE: "no row of these sessions is older") then read everything stored since then.
+
+The start of bench_load's dense day (`--events`, derived, then `--warm` steps of 5,000 events), then the same
+`--sessions` sessions re-derived `--runs` times (made dirty again each time, inline), three ways in one run:
+
+* as stored (the baseline);
+* `quality_samples` also holding an hour of other streams' scored samples, in time order, as many as an hour of
+  `--rate` events/s leaves (the share of scored samples among the loaded events);
+* the same, with one of the batch's sessions beginning an hour ago (its `session_bounds.first_ts`).
+
+Prints the step's CPU (median) and the statements that grew, with the ratio to the baseline.
+
+    .venv/bin/python -m benchmarks.bench_old_sessions [--rate 10000] [--sessions 250] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from benchmarks.bench_derive import TimedConnection
+from benchmarks.bench_load import DAY_MS, EVENTS_PER_SESSION, loadavg, now_ms
+from videoinsights.derive.engine import derive_pending, derive_until_clean
+from videoinsights.ingest.load import load_events
+from videoinsights.simulate.generator import generate
+from videoinsights.store.base import SessionKey
+from videoinsights.store.duckdb.store import DuckDBStore
+
+PROJECT = "12345678"
+HOUR_MS = 3_600_000
+SHOWN = 6  # statements listed per case
+
+
+def rederive(store: DuckDBStore, keys: list[SessionKey], runs: int) -> tuple[float, dict[str, float]]:
+    """Median CPU ms of a step re-deriving `keys`, and each statement's median CPU ms (by its first words)."""
+    con = store._dcon
+    steps: list[float] = []
+    statements: dict[str, list[float]] = {}
+    for _ in range(runs):
+        con.execute("CHECKPOINT")  # no automatic checkpoint inside a measured step
+        con.executemany("INSERT OR REPLACE INTO dirty_sessions (project_id, session_id, dirtied_seq) "
+                        "VALUES (?, ?, 0)", [list(k) for k in keys])
+        timed = TimedConnection(con)
+        store._dcon = timed
+        started = time.process_time()
+        try:
+            derived, _ = derive_pending(store, len(keys))
+        finally:
+            store._dcon = con
+        steps.append((time.process_time() - started) * 1000)
+        assert derived == len(keys), f"derived {derived} of {len(keys)}"
+        for sql, (_, seconds) in timed.spent.items():
+            statements.setdefault(sql, []).append(seconds * 1000)
+    return statistics.median(steps), {sql: statistics.median(v) for sql, v in statements.items()}
+
+
+def inflate_samples(con: Any, count: int) -> None:
+    """`count` scored samples of 20,000 other streams over the hour before the newest stored sample, in time
+    order (as absorbs append them)."""
+    newest = con.execute("SELECT max(ts) FROM quality_samples").fetchall()[0][0]
+    con.execute(f"""
+        INSERT INTO quality_samples (ekey, ts, event_id, day, score)
+        SELECT hash('other', i % 20000), ts, 'other-' || i,
+               CAST(timezone('America/Los_Angeles', to_timestamp(ts / 1000.0)) AS DATE), 1.0 + (i % 400) / 100.0
+        FROM (SELECT i, {newest} - {HOUR_MS} + i * {HOUR_MS} // {count} AS ts FROM range({count}) r(i))""")
+    con.execute("CHECKPOINT")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=60_000)
+    parser.add_argument("--warm", type=int, default=10, help="steps of 5,000 events after the first derivation")
+    parser.add_argument("--rate", type=int, default=10_000, help="events/s whose hour of samples is stored")
+    parser.add_argument("--sessions", type=int, default=250)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    spd = round(args.rate * 86_400 / EVENTS_PER_SESSION)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = DuckDBStore(str(Path(tmp) / "old.duckdb"))
+        try:
+            traffic = generate(PROJECT, now_ms() - DAY_MS, 1, spd, 7)
+            loaded = load_events(store, PROJECT, islice(traffic, args.events)).accepted
+            derive_until_clean(store)
+            for _ in range(args.warm):
+                loaded += load_events(store, PROJECT, islice(traffic, 5_000)).accepted
+                derive_pending(store, args.sessions)
+            derive_until_clean(store)
+            con = store._dcon
+            samples = con.execute("SELECT count(*) FROM quality_samples").fetchall()[0][0]
+            hour = round(samples / loaded * args.rate * 3_600)
+            keys = [(p, s) for p, s in con.execute(
+                "SELECT project_id, session_id FROM session_bounds ORDER BY last_ts DESC, session_id "
+                f"LIMIT {args.sessions}").fetchall()]
+            print(f"{loaded:,} events, {samples:,} scored samples ({samples / loaded:.0%}); load averages {loadavg()}")
+            base, base_sql = rederive(store, keys, args.runs)
+            inflate_samples(con, hour)
+            stored, stored_sql = rederive(store, keys, args.runs)
+            con.execute("UPDATE session_bounds SET first_ts = first_ts - ? WHERE project_id = ? AND session_id = ?",
+                        [HOUR_MS, *keys[0]])
+            old, old_sql = rederive(store, keys, args.runs)
+        finally:
+            store.close()
+    print(f"re-deriving the same {args.sessions} sessions, CPU median of {args.runs}; an hour at {args.rate:,} "
+          f"events/s = {hour:,} scored samples")
+    print("| case | step ms CPU | ratio | its statements ms CPU |")
+    print("| --- | --- | --- | --- |")
+    for name, ms, sql in (("as stored (baseline)", base, base_sql), ("+ an hour of other streams' samples", stored,
+                           stored_sql), ("+ one session of the batch began an hour ago", old, old_sql)):
+        print(f"| {name} | {ms:,.0f} | {ms / base:.2f}x | {sum(sql.values()):,.0f} |")
+    grown = sorted(old_sql, key=lambda sql: old_sql[sql] - base_sql.get(sql, 0.0), reverse=True)[:SHOWN]
+    print("\nstatements that grew most (ms CPU, median): baseline / + samples / + old session")
+    print("| statement | baseline | + samples | + old session |")
+    print("| --- | --- | --- | --- |")
+    for sql in grown:
+        print(f"| `{sql[:70]}` | {base_sql.get(sql, 0.0):.1f} | {stored_sql.get(sql, 0.0):.1f} | {old_sql[sql]:.1f} |")
+    print(f"load averages after: {loadavg()}")
+
+
+if __name__ == "__main__":
+    main()
