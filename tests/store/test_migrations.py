@@ -157,3 +157,57 @@ def test_v9_file_rederives_its_sessions_without_leaving_their_old_rows(tmp_path)
         assert stamps["other"] == 0 and stamps["old"] > 0  # not derived since: as migrated
     finally:
         store.close()
+
+
+def stream_samples(fps_at: dict[int, float], start: int) -> list[dict]:
+    """One publisher's stream and its samples (second offset -> frame rate): without a resolution, loss or
+    freezes a sample's score is 1 + 4 x min(1, fps / 24) (docs/quality.md): 24 fps 5.0, 12 fps 3.0, 6 fps 2.0."""
+    lifecycle = [{"id": "c", "type": "connectionCreated", "sessionId": "s1", "timestamp": start, "connectionId": "u1"},
+                 {"id": "st", "type": "streamCreated", "sessionId": "s1", "timestamp": start, "connectionId": "u1",
+                  "streamId": "st1"}]
+    return lifecycle + [{**stats(f"q{offset}", frameRate=fps), "timestamp": start + offset * 1000}
+                        for offset, fps in fps_at.items()]
+
+
+def session_p10(store: DuckDBStore) -> float:
+    return store.reader().execute("SELECT score_p10 FROM quality_scores WHERE level = 'session'").fetchone()[0]
+
+
+def assert_bands_hold_their_samples(store: DuckDBStore) -> None:
+    """Each band lists as many samples as it counts, weighing what it weighs."""
+    rows = store.reader().execute(
+        "SELECT samples, weight_ms, len(band), list_sum(list_transform(band, lambda s: s.w)) FROM quality_buckets"
+    ).fetchall()
+    assert rows and all(samples == n and weight == w for samples, weight, n, w in rows), rows
+
+
+def test_v10_file_gains_the_bands_samples_and_keeps_its_10th_percentile(tmp_path) -> None:
+    """Version 11 keeps each quality band's samples (score, weight) with the band, where the 10th percentile reads
+    them; a version 10 file's bands get theirs from quality_samples. 20 samples 30 s apart (600 s of weight): one
+    at 2.0 and one at 3.0 reach 10% together, so the p10 is 3.0. A late sample 10 s before the 3.0 one (24 fps,
+    its own weight 20 s) cuts that one's weight to 10 s: 2.0 and 3.0 weigh 40 of 600 s, and the p10 is 5.0, which
+    holds only if the 3.0 sample's entry in its band was replaced, not added to."""
+    path = str(tmp_path / "vi.duckdb")
+    start = NOW - 3_600_000
+    fps = {k * 30: 24.0 for k in range(20)} | {90: 6.0, 150: 12.0}
+    store = DuckDBStore(path)
+    load_events(store, "1", stream_samples(fps, start))
+    derive_until_clean(store)
+    assert session_p10(store) == 3.0
+    store.close()
+    con = duckdb.connect(path)  # as version 10 had it: no band (re-created: the table has a primary key)
+    con.execute("CREATE TABLE old_buckets AS SELECT * EXCLUDE (band) FROM quality_buckets")
+    con.execute("DROP TABLE quality_buckets")
+    con.execute("ALTER TABLE old_buckets RENAME TO quality_buckets")
+    con.execute("ALTER TABLE quality_buckets ADD PRIMARY KEY (ekey, day, bucket)")
+    con.execute("UPDATE meta SET value = '10' WHERE key = 'schema_version'")
+    con.close()
+    store = DuckDBStore(path)
+    try:
+        assert_bands_hold_their_samples(store)
+        load_events(store, "1", [{**stats("late", frameRate=24.0), "timestamp": start + 140_000}])
+        derive_until_clean(store)
+        assert_bands_hold_their_samples(store)
+        assert session_p10(store) == 5.0
+    finally:
+        store.close()
