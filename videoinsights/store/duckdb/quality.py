@@ -5,13 +5,11 @@ Scoring every raw 30-second sample in Python at each re-derivation cost ~50-80 u
 absorbed (`absorb_quality`, vectorised SQL): a narrow row in `quality_samples` (score, the metrics
 the issue checks compare, the entity's previous sample) and its weight added to `quality_buckets`
 (per stream/subscriber, day and 0.01-wide score band: samples, weight, score x weight, lowest
-score, and the list of its samples' scores and weights), and the runs of offending samples are kept per
-entity and check (store/duckdb/quality_runs.py).
+score), and the runs of offending samples are kept per entity and check (store/duckdb/quality_runs.py).
 Re-deriving a session (`derive_sample_quality`) then rolls the bands up per level (the meeting level
 only for a session with more than one meeting record: with one, it is the session level), finds the
 band holding the 10th percentile (among 0.2-wide bands first, then among the 0.01 bands of that one)
-and reads only that band's samples for the exact value (from the band's list: the samples themselves lie among
-every stream's, in time order), and reads its entities' runs of
+and reads only that band's samples for the exact value, and reads its entities' runs of
 quality_min_samples or more as issues. The formulas, weights, runs and rollups are those of
 docs/quality.md; domain/scoring.py and derive/quality.py are their reference in Python, and
 tests/store/test_quality_sql.py checks that both give the same rows.
@@ -112,28 +110,16 @@ SELECT * EXCLUDE (lag_ts, lag_event_id, m),
 FROM linked WHERE ts >= m"""
 _INSERT_NEW = f"INSERT INTO quality_samples ({_QS_COLUMNS}) SELECT {_QS_COLUMNS} FROM q_redo WHERE fresh"
 _OLD_WEIGHT = SCORE_WEIGHT.replace("prev_ts", "old_prev_ts")
-# A sample as an element of its band's list (quality_buckets.band): key, score, weight (the rollups' weight).
-SAMPLE_KEY = "md5_number_lower(concat_ws(chr(31), CAST(ts AS VARCHAR), event_id))"
-BAND_ENTRY = f"{{'k': {SAMPLE_KEY}, 'score': score, 'w': {SCORE_WEIGHT}}}"
 _ADD_BUCKETS = f"""
-INSERT INTO quality_buckets (ekey, day, bucket, samples, weight_ms, score_ms, min_score, band)
+INSERT INTO quality_buckets (ekey, day, bucket, samples, weight_ms, score_ms, min_score)
 SELECT ekey, day, {BUCKET}, count(*) FILTER (WHERE fresh),
-       sum(dw), sum(score * dw), min(score), list({BAND_ENTRY})
+       sum(dw), sum(score * dw), min(score)
 FROM (SELECT *, {SCORE_WEIGHT} - CASE WHEN fresh THEN 0 ELSE {_OLD_WEIGHT} END AS dw FROM q_redo
       WHERE score IS NOT NULL AND (fresh OR prev_ts IS DISTINCT FROM old_prev_ts))
 GROUP BY ALL
 ON CONFLICT DO UPDATE SET samples = quality_buckets.samples + excluded.samples,
   weight_ms = quality_buckets.weight_ms + excluded.weight_ms, score_ms = quality_buckets.score_ms + excluded.score_ms,
-  min_score = least(quality_buckets.min_score, excluded.min_score),
-  band = list_concat(  -- a stored sample whose weight changed (a late sample before it) is replaced
-    list_filter(quality_buckets.band, lambda s: NOT list_contains(list_transform(excluded.band, lambda e: e.k), s.k)),
-    excluded.band)"""
-# Schema 11: the bands of the samples already stored.
-FILL_BANDS = f"""
-UPDATE quality_buckets b SET band = f.band
-FROM (SELECT ekey, day, {BUCKET} AS bucket, list({BAND_ENTRY}) AS band FROM quality_samples WHERE score IS NOT NULL
-      GROUP BY ALL) f
-WHERE b.ekey = f.ekey AND b.day = f.day AND b.bucket = f.bucket"""
+  min_score = least(quality_buckets.min_score, excluded.min_score)"""
 # Stored samples that follow a late one: their new previous sample. None when samples arrive in order; else they
 # are bounded by the earliest of them, read first: a literal bound lets zone maps skip quality_samples' older row
 # groups, which a subquery bound does not after the insert above in the same transaction (the UPDATE then scanned
@@ -255,10 +241,11 @@ WITH wanted AS MATERIALIZED (  -- each entity's samples count in up to 5 levels:
   SELECT m.ekey, t.bucket, t.k  -- (first: else DuckDB joins the samples on bucket alone)
   FROM q_lm l JOIN q_target t USING (k) JOIN q_members m USING (ent)
 ),
-in_band AS (  -- the band's samples as stored with it, not found among every sample since the batch's oldest session
-  SELECT k, e.score AS score, e.w AS w
-  FROM (SELECT b.k, unnest(q.band) AS e FROM quality_buckets q JOIN wanted b ON b.ekey = q.ekey AND b.bucket = q.bucket
-        WHERE q.day >= {SINCE_DAY})
+in_band AS (  -- (the band computed first: DuckDB plans a join on the expression badly)
+  SELECT b.k, s.score, {SCORE_WEIGHT} AS w
+  FROM (SELECT ekey, ts, prev_ts, score, {BUCKET} AS bucket
+        FROM quality_samples WHERE ts >= {SINCE} AND score IS NOT NULL) s
+  JOIN wanted b ON b.ekey = s.ekey AND b.bucket = s.bucket
 ),
 ranked AS (
   SELECT k, score, w, sum(w) OVER (PARTITION BY k ORDER BY score, w ROWS UNBOUNDED PRECEDING) AS acc

@@ -12,11 +12,8 @@ from videoinsights.domain.tiers import TIER_COLUMNS
 
 # 6: quality_samples/quality_buckets (scored at absorb); 7: the dedup keys moved from the event_ids table to
 # the keys file (store/duckdb/dedup.py); 8: quality_runs (runs of offending samples kept at absorb);
-# 9: dirty_sessions.never_derived; 10: write_seq (WRITE_SEQ_COLUMNS); 11: quality_buckets.band
-SCHEMA_VERSION = 11
-# Each sample of a quality band: its key (md5 of its ts and event id: a late sample's successor is found by it when
-# its weight changes), score and weight (store/duckdb/quality.py).
-BAND_TYPE = "STRUCT(k UBIGINT, score DOUBLE, w BIGINT)[]"
+# 9: dirty_sessions.never_derived
+SCHEMA_VERSION = 10
 
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
@@ -128,7 +125,7 @@ CREATE TABLE IF NOT EXISTS quality_runs (
   value DOUBLE                         -- the worst offending value
 )""",
     # Scored samples per stream/subscriber, day and 0.01-wide score band (bucket = floor(score x 100)).
-    "quality_buckets": f"""
+    "quality_buckets": """
 CREATE TABLE IF NOT EXISTS quality_buckets (
   ekey UBIGINT NOT NULL,
   day DATE NOT NULL,
@@ -137,7 +134,6 @@ CREATE TABLE IF NOT EXISTS quality_buckets (
   weight_ms BIGINT NOT NULL,           -- sum of the samples' weights (a weight of 0 counts 1 ms)
   score_ms DOUBLE NOT NULL,            -- sum of score x weight
   min_score DOUBLE NOT NULL,
-  band {BAND_TYPE},  -- the band's samples: what the 10th percentile reads (store/duckdb/quality.py)
   PRIMARY KEY (ekey, day, bucket)
 )""",
     # Time span of each session's raw events: bounds the scan when a session is re-derived.

@@ -47,10 +47,9 @@ from videoinsights.store.duckdb import alerts as alert_sql
 from videoinsights.store.duckdb import backend
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify
-from videoinsights.store.duckdb.quality import FILL_BANDS, absorb_quality, derive_sample_quality
+from videoinsights.store.duckdb.quality import absorb_quality, derive_sample_quality
 from videoinsights.store.duckdb.quality_runs import META_KEY, rebuild_runs, run_thresholds, stored_thresholds
 from videoinsights.store.duckdb.schema import (
-    BAND_TYPE,
     DERIVED_SESSION_TABLES,
     FINE_KINDS,
     INDEXES,
@@ -184,9 +183,6 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # Derived rows carry the step that wrote them (schema.WRITTEN): the rows stored before at 0, and every session
     # written at 0 (its rows may lie anywhere) until it is derived again.
     10: ("UPDATE session_bounds SET written_seq = 0",),
-    # Each quality band keeps its samples' scores and weights: the 10th percentile reads them there instead of
-    # finding them among every sample stored since the batch's oldest session began.
-    11: (f"ALTER TABLE quality_buckets ADD COLUMN IF NOT EXISTS band {BAND_TYPE}", FILL_BANDS),
 }
 
 
