@@ -8,7 +8,8 @@ The start of bench_load's dense day (`--events`, derived, then `--warm` steps of
 
 * as stored (the baseline);
 * `quality_samples` also holding an hour of other streams' scored samples, in time order, as many as an hour of
-  `--rate` events/s leaves (the share of scored samples among the loaded events);
+  `--rate` events/s leaves (the share of scored samples among the loaded events), settled as a server settles them
+  (every `SETTLE_EVERY_MS`, where the store has `quality_settled`);
 * the same, with one of the batch's sessions beginning an hour ago (its `session_bounds.first_ts`).
 
 Prints the step's CPU (median) and the statements that grew, with the ratio to the baseline.
@@ -22,7 +23,7 @@ import argparse
 import statistics
 import tempfile
 import time
-from itertools import islice
+from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from videoinsights.derive.engine import derive_pending, derive_until_clean
 from videoinsights.ingest.load import load_events
 from videoinsights.simulate.generator import generate
 from videoinsights.store.base import SessionKey
+from videoinsights.store.duckdb import quality
 from videoinsights.store.duckdb.store import DuckDBStore
 
 PROJECT = "12345678"
@@ -71,6 +73,12 @@ def inflate_samples(con: Any, count: int) -> None:
         SELECT hash('other', i % 20000), ts, 'other-' || i,
                CAST(timezone('America/Los_Angeles', to_timestamp(ts / 1000.0)) AS DATE), 1.0 + (i % 400) / 100.0
         FROM (SELECT i, {newest} - {HOUR_MS} + i * {HOUR_MS} // {count} AS ts FROM range({count}) r(i))""")
+    if hasattr(quality, "settle_range"):  # settled as a server settling every few minutes would have them
+        horizon = quality.settled_upto(con)
+        con.execute("DELETE FROM quality_settled")
+        edges = [0, *range(newest - HOUR_MS, horizon, quality.SETTLE_EVERY_MS), horizon]
+        for lo, hi in pairwise(edges):
+            quality.settle_range(con, lo, hi)
     con.execute("CHECKPOINT")
 
 

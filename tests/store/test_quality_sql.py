@@ -283,3 +283,59 @@ def test_runs_of_samples_at_the_same_ms_follow_the_event_id_order(tmp_path) -> N
     derive_until_clean(store)
     assert issues(store, "ties") == by_hand
     store.close()
+
+
+def frame_rate_samples(fps_at: dict[int, float], start: int) -> list[dict[str, Any]]:
+    """A publisher, its stream and samples (second offset -> frame rate). Without a resolution, loss or freezes a
+    sample scores 1 + 4 x min(1, fps / 24) (docs/quality.md): 24 fps 5.0, 12 fps 3.0, 6 fps 2.0."""
+    base = {"sessionId": "settled", "connectionId": "u1"}
+    return [{"id": "c", "type": "connectionCreated", "timestamp": start, **base},
+            {"id": "st", "type": "streamCreated", "timestamp": start, "streamId": "st1", **base},
+            *({"id": f"q{s}", "type": "publisherStats", "sessionId": "settled", "streamId": "st1",
+               "timestamp": start + s * 1000, "videoBitrateKbps": 500.0, "frameRate": fps}
+              for s, fps in fps_at.items())]
+
+
+A_FPS, B_FPS = 12.006, 12.054  # scores 3.001 and 3.009: one 0.01 band (1 + 4 x fps / 24)
+
+
+def session_score(store: DuckDBStore) -> tuple[Any, ...]:
+    return scores(store, "settled")[("session", "settled")][2:]  # samples, scored_ms, score, score_p10
+
+
+def test_a_late_sample_changes_the_weight_of_a_settled_one(tmp_path) -> None:
+    """The 10th percentile reads the samples up to 120 s before the newest from their settled parts
+    (quality_settled), the later ones from quality_samples. 20 samples 30 s apart, 600 s of weight (the newest at
+    570 s settles 0-450 s): 2.0 at 30 s, A = 3.001 at 90 s, B = 3.009 at 150 s, 5.0 elsewhere. 2.0 and A reach 10%
+    together (60 of 600 s): the p10 is A. A sample arriving late at 80 s (5.0, weight 20 s) cuts A's weight to 10 s:
+    2.0 and A weigh 40 s, B brings 70: the p10 is B, only if A's settled weight follows."""
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    try:
+        fps = {k * 30: 24.0 for k in range(20)} | {30: 6.0, 90: A_FPS, 150: B_FPS}
+        load_events(store, PROJECT, frame_rate_samples(fps, T0))
+        derive_until_clean(store)
+        assert store.reader().execute("SELECT sum(len(band)) FROM quality_settled").fetchone() == (16,)
+        mean = (17 * 5.0 * 30 + 2.0 * 30 + 3.001 * 30 + 3.009 * 30) / 600
+        assert session_score(store) == (20, 600_000, pytest.approx(mean), pytest.approx(3.001))
+        load_events(store, PROJECT, [{**frame_rate_samples({80: 24.0}, T0)[2], "id": "late"}])
+        derive_until_clean(store)
+        mean = (5.0 * (17 * 30 + 20) + 2.0 * 30 + 3.001 * 10 + 3.009 * 30) / 600
+        assert session_score(store) == (21, 600_000, pytest.approx(mean), pytest.approx(3.009))
+    finally:
+        store.close()
+
+
+def test_the_sample_at_the_settle_horizon_counts_once(tmp_path) -> None:
+    """Samples 30 s apart from 0 to 570 s and one more at 430 s (the newest at 570 s settles 0-450 s): 2.0 at 90 s
+    (30 s), A = 3.001 at 450 s (20 s: the sample at 430 s before it), B = 3.009 at 300 s (30 s), 5.0 elsewhere; 600 s
+    in all. 2.0 and A weigh 50 s, under 10%; B brings 80: the p10 is B. A counted twice (settled, and read again
+    after the horizon) would make it A."""
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    try:
+        fps = {k * 30: 24.0 for k in range(20)} | {430: 24.0, 90: 6.0, 450: A_FPS, 300: B_FPS}
+        load_events(store, PROJECT, frame_rate_samples(fps, T0))
+        derive_until_clean(store)
+        assert store.reader().execute("SELECT sum(len(band)) FROM quality_settled").fetchone() == (17,)
+        assert session_score(store)[3] == pytest.approx(3.009)
+    finally:
+        store.close()

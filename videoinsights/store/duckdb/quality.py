@@ -132,6 +132,54 @@ UPDATE quality_samples q SET prev_ts = r.prev_ts, prev_event_id = r.prev_event_i
 WHERE {_RELINKED} AND q.ekey = r.ekey AND q.ts = r.ts AND q.event_id = r.event_id AND q.ts >= $first"""
 
 
+# -- settled bands: each sample's (key, score, weight), read by the exact 10th percentile -----------------------
+# Samples are appended in time order among every stream's, so reading one stream's band meant reading every sample
+# since the batch's oldest session began (an hour at 10,000 events/s: 17 million rows, ~0.3 s of CPU per step,
+# docs/benchmarks.md "Sessions that began an hour ago"). Every SETTLE_EVERY_MS of sample time, the samples up to
+# SETTLE_LAG_MS before the newest are appended to `quality_settled` as one list per stream, day and band (a part);
+# the 10th percentile reads the parts of its bands and only the samples after the horizon (meta SETTLED_KEY). A
+# sample arriving at or before the horizon is appended as a part at once, and so is the change of weight of a
+# settled sample it precedes (its entry again, with the difference): a sample's weight is the sum of its entries.
+# Lists are only ever appended: DuckDB updates a LIST column ~30x dearer than scalars (an upsert per absorb cost
+# bench_load 15-20% of its derivations, docs/benchmarks.md).
+SETTLE_EVERY_MS = 300_000
+SETTLE_LAG_MS = 120_000  # samples arrive up to ~30 s apart and commits seconds late: most settle once, in order
+SETTLED_KEY = "quality_settled_upto"
+SAMPLE_KEY = "md5_number_lower(concat_ws(chr(31), CAST(ts AS VARCHAR), event_id))"
+_ENTRY = "{{'k': " + SAMPLE_KEY + ", 'score': score, 'w': {w}}}"
+_SETTLE = f"""
+INSERT INTO quality_settled (ekey, day, bucket, upto, band)
+SELECT ekey, day, {BUCKET}, $hi, list({_ENTRY.format(w=SCORE_WEIGHT)})
+FROM quality_samples WHERE ts > $lo AND ts <= $hi AND score IS NOT NULL GROUP BY ALL"""
+# the new samples at or before the horizon, and the stored ones there whose weight a late sample changed
+_SETTLE_LATE = f"""
+INSERT INTO quality_settled (ekey, day, bucket, upto, band)
+SELECT ekey, day, {BUCKET}, $h,
+       list({_ENTRY.format(w=f"{SCORE_WEIGHT} - CASE WHEN fresh THEN 0 ELSE {_OLD_WEIGHT} END")})
+FROM q_redo WHERE ts <= $h AND score IS NOT NULL AND (fresh OR prev_ts IS DISTINCT FROM old_prev_ts)
+GROUP BY ALL"""
+
+
+def settled_upto(con: duckdb.DuckDBPyConnection) -> int:
+    """The settle horizon: every scored sample at or before it is in quality_settled (0: none yet)."""
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [SETTLED_KEY]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def settle(con: duckdb.DuckDBPyConnection, newest: int | None) -> None:
+    """Settle the samples up to SETTLE_LAG_MS before `newest` when the horizon is SETTLE_EVERY_MS behind that (the
+    caller's transaction)."""
+    lo = settled_upto(con)
+    if newest is not None and newest - SETTLE_LAG_MS >= lo + SETTLE_EVERY_MS:
+        settle_range(con, lo, newest - SETTLE_LAG_MS)
+
+
+def settle_range(con: duckdb.DuckDBPyConnection, lo: int, hi: int) -> None:
+    """Append the parts of the samples in (lo, hi] and make hi the horizon (lo: the horizon before)."""
+    con.execute(_SETTLE, {"lo": lo, "hi": hi})
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [SETTLED_KEY, str(hi)])
+
+
 def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds: dict[str, float]) -> None:
     """Score the stats samples of commits (lo, hi] into quality_samples and quality_buckets, and find the runs
     of offending samples (these thresholds, quality_runs.run_thresholds) where they land (the caller's
@@ -143,6 +191,8 @@ def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds:
     first = con.execute(_FIRST_RELINKED).fetchone()[0]
     if first is not None:
         con.execute(_SET_PREV, {"first": first})
+    con.execute(_SETTLE_LATE, {"h": settled_upto(con)})
+    settle(con, con.execute("SELECT max(ts) FROM q_new").fetchone()[0])
     con.execute("CREATE OR REPLACE TEMP TABLE q_touch AS SELECT ekey, min(ts) AS m FROM q_new GROUP BY ekey")
     absorb_runs(con, thresholds)
 
@@ -241,10 +291,15 @@ WITH wanted AS MATERIALIZED (  -- each entity's samples count in up to 5 levels:
   SELECT m.ekey, t.bucket, t.k  -- (first: else DuckDB joins the samples on bucket alone)
   FROM q_lm l JOIN q_target t USING (k) JOIN q_members m USING (ent)
 ),
-in_band AS (  -- (the band computed first: DuckDB plans a join on the expression badly)
-  SELECT b.k, s.score, {SCORE_WEIGHT} AS w
+in_band AS (  -- the settled samples (a sample's entries summed), then those after the horizon $h
+  SELECT k, e.score AS score, sum(e.w) AS w
+  FROM (SELECT b.k, unnest(p.band) AS e FROM quality_settled p JOIN wanted b ON b.ekey = p.ekey AND b.bucket = p.bucket
+        WHERE p.upto >= {SINCE})  -- (parts are appended by upto: zone maps skip the older ones)
+  GROUP BY k, e.k, e.score
+  UNION ALL
+  SELECT b.k, s.score, {SCORE_WEIGHT} AS w  -- (the band computed first: DuckDB plans a join on the expression badly)
   FROM (SELECT ekey, ts, prev_ts, score, {BUCKET} AS bucket
-        FROM quality_samples WHERE ts >= {SINCE} AND score IS NOT NULL) s
+        FROM quality_samples WHERE ts > $h AND ts >= {SINCE} AND score IS NOT NULL) s
   JOIN wanted b ON b.ekey = s.ekey AND b.bucket = s.bucket
 ),
 ranked AS (
@@ -348,7 +403,7 @@ def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds, 
     con.execute(_ENTITY_BUCKETS)
     for sql in _TARGETS:
         con.execute(sql)
-    con.execute(_SCORES, {"w": write_seq})
+    con.execute(_SCORES, {"w": write_seq, "h": settled_upto(con)})
     con.execute(_ISSUES, {"min_samples": t.min_samples})
     con.execute(_INSERT_ISSUES, {**{i: threshold(i, t) for i in SAMPLE_CHECKS}, "w": write_seq})
     con.execute(_PARTS)

@@ -12,8 +12,8 @@ from videoinsights.domain.tiers import TIER_COLUMNS
 
 # 6: quality_samples/quality_buckets (scored at absorb); 7: the dedup keys moved from the event_ids table to
 # the keys file (store/duckdb/dedup.py); 8: quality_runs (runs of offending samples kept at absorb);
-# 9: dirty_sessions.never_derived
-SCHEMA_VERSION = 10
+# 9: dirty_sessions.never_derived; 10: write_seq (WRITE_SEQ_COLUMNS); 11: quality_settled
+SCHEMA_VERSION = 11
 
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
@@ -109,6 +109,17 @@ CREATE TABLE IF NOT EXISTS quality_samples (
   fps DOUBLE,
   freezes DOUBLE,
   qlr VARCHAR
+)""",
+    # The scored samples' (key, score, weight) per stream/subscriber, day and 0.01 band, settled in parts appended
+    # every few minutes (and for samples arriving after their time settled): what the exact 10th percentile reads
+    # instead of every stream's samples since a batch's oldest session began (store/duckdb/quality.py).
+    "quality_settled": """
+CREATE TABLE IF NOT EXISTS quality_settled (
+  ekey UBIGINT NOT NULL,
+  day DATE NOT NULL,
+  bucket INTEGER NOT NULL,
+  upto BIGINT NOT NULL,                -- the settle horizon it was appended at: its samples are at or before it
+  band STRUCT(k UBIGINT, score DOUBLE, w BIGINT)[] NOT NULL  -- k: md5 of (ts, event id); w: weight or its change
 )""",
     # Runs of offending samples per stream/subscriber and check (store/duckdb/quality_runs.py), of every length:
     # derivation counts those of quality_min_samples or more.
