@@ -77,8 +77,13 @@ def inflate_samples(con: Any, count: int) -> None:
         horizon = quality.settled_upto(con)
         con.execute("DELETE FROM quality_settled")
         edges = [0, *range(newest - HOUR_MS, horizon, quality.SETTLE_EVERY_MS), horizon]
+        passes = []
         for lo, hi in pairwise(edges):
+            started = time.process_time()
             quality.settle_range(con, lo, hi)
+            passes.append((time.process_time() - started) * 1000)
+        print(f"settle passes over the hour: median {statistics.median(passes[1:-1]):,.0f} ms CPU per "
+              f"{quality.SETTLE_EVERY_MS // 60_000} minutes of samples ({len(passes) - 2} passes)")
     con.execute("CHECKPOINT")
 
 

@@ -145,8 +145,9 @@ WHERE {_RELINKED} AND q.ekey = r.ekey AND q.ts = r.ts AND q.event_id = r.event_i
 SETTLE_EVERY_MS = 300_000
 SETTLE_LAG_MS = 120_000  # samples arrive up to ~30 s apart and commits seconds late: most settle once, in order
 SETTLED_KEY = "quality_settled_upto"
-SAMPLE_KEY = "md5_number_lower(concat_ws(chr(31), CAST(ts AS VARCHAR), event_id))"
-_ENTRY = "{{'k': " + SAMPLE_KEY + ", 'score': score, 'w': {w}}}"
+# An entry's key is its sample's ts: entries are summed per (ts, score), so two samples of a stream at the same ms
+# with the same score may share one, which leaves the percentile (a score) as it is.
+_ENTRY = "{{'k': ts, 'score': score, 'w': {w}}}"
 _SETTLE = f"""
 INSERT INTO quality_settled (ekey, day, bucket, upto, band)
 SELECT ekey, day, {BUCKET}, $hi, list({_ENTRY.format(w=SCORE_WEIGHT)})

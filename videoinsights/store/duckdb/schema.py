@@ -119,7 +119,7 @@ CREATE TABLE IF NOT EXISTS quality_settled (
   day DATE NOT NULL,
   bucket INTEGER NOT NULL,
   upto BIGINT NOT NULL,                -- the settle horizon it was appended at: its samples are at or before it
-  band STRUCT(k UBIGINT, score DOUBLE, w BIGINT)[] NOT NULL  -- k: md5 of (ts, event id); w: weight or its change
+  band STRUCT(k BIGINT, score DOUBLE, w BIGINT)[] NOT NULL  -- k: the sample's ts; w: its weight or a change of it
 )""",
     # Runs of offending samples per stream/subscriber and check (store/duckdb/quality_runs.py), of every length:
     # derivation counts those of quality_min_samples or more.
