@@ -10,6 +10,7 @@ from videoinsights.derive.engine import derive_until_clean
 from videoinsights.domain.days import day_start_ms
 from videoinsights.ingest.load import load_events
 from videoinsights.settings import Settings
+from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.writer import retention_cutoffs
 
 TODAY = date(2026, 11, 27)
@@ -44,8 +45,13 @@ def test_purge_deletes_only_expired_rows(store_url) -> None:
         load_events(store, "1", session_on(day, name), min_ts=0, max_ts=day_start_ms(TODAY) + 86_400_000)
     derive_until_clean(store)
     assert rows(store, "SELECT count(*) FROM sessions") == [(4,)]
+    settled = "SELECT day FROM quality_settled ORDER BY day"  # DuckDB's: the samples before the newest settled
+    if isinstance(store, DuckDBStore):
+        assert rows(store, settled) == [(days["ancient"],), (days["old_daily"],), (days["old_raw"],)]
 
     counts = store.purge(**retention_cutoffs(Settings(), day_start_ms(TODAY) + 3600_000))
+    if isinstance(store, DuckDBStore):
+        assert rows(store, settled) == []
     assert counts["sessions"] == 3 and counts["events"] == 9 and counts["stats_samples"] == 3
     sessions = sorted(r[0] for r in rows(store, "SELECT session_id FROM sessions"))
     assert sessions == ["recent"]
