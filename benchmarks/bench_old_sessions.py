@@ -4,12 +4,12 @@ step's batch of live sessions nearly always holds one that began an hour ago. Th
 batch's oldest session (schema.SINCE: "no row of these sessions is older") then read everything stored since then.
 
 The start of bench_load's dense day (`--events`, derived, then `--warm` steps of 5,000 events), then the same
-`--sessions` sessions re-derived `--runs` times (made dirty again each time, inline), three ways in one run:
+`--sessions` sessions re-derived `--runs` times (made dirty again each time, inline), four ways in one run:
 
 * as stored (the baseline);
 * `quality_samples` also holding an hour of other streams' scored samples, in time order, as many as an hour of
-  `--rate` events/s leaves (the share of scored samples among the loaded events), settled as a server settles them
-  (every `SETTLE_EVERY_MS`, where the store has `quality_settled`);
+  `--rate` events/s leaves (the share of stats samples in the simulator's traffic over whole sessions), settled as
+  a server settles them (every `SETTLE_EVERY_MS`, where the store has `quality_settled`);
 * the same, with one of the batch's sessions beginning an hour ago (its `session_bounds.first_ts`);
 * the same, with `events` also holding an hour of other sessions' lifecycle events (the stored ones copied).
 
@@ -24,6 +24,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections import Counter
 from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,15 @@ def inflate_events(con: Any, count: int) -> None:
     con.execute("CHECKPOINT")
 
 
+def steady_shares() -> tuple[float, float]:
+    """Shares of scored samples and of lifecycle events in the simulator's traffic over whole sessions (a day of 60
+    sessions): the loaded start of the dense day is mostly sessions beginning, far more lifecycle-heavy."""
+    kinds = Counter("stats" if e["type"].endswith("Stats") else "lifecycle"
+                    for e in generate(PROJECT, now_ms() - 2 * DAY_MS, 1, 60, 7))
+    total = sum(kinds.values())
+    return kinds["stats"] / total, kinds["lifecycle"] / total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=60_000)
@@ -124,13 +134,14 @@ def main() -> None:
             derive_until_clean(store)
             con = store._dcon
             samples = con.execute("SELECT count(*) FROM quality_samples").fetchall()[0][0]
-            lifecycle = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
-            hour = round(samples / loaded * args.rate * 3_600)
-            hour_events = round(lifecycle / loaded * args.rate * 3_600)
+            stats_share, lifecycle_share = steady_shares()
+            hour = round(stats_share * args.rate * 3_600)
+            hour_events = round(lifecycle_share * args.rate * 3_600)
             keys = [(p, s) for p, s in con.execute(
                 "SELECT project_id, session_id FROM session_bounds ORDER BY last_ts DESC, session_id "
                 f"LIMIT {args.sessions}").fetchall()]
-            print(f"{loaded:,} events, {samples:,} scored samples ({samples / loaded:.0%}); load averages {loadavg()}")
+            print(f"{loaded:,} events, {samples:,} scored samples; over whole sessions {stats_share:.1%} of the "
+                  f"traffic is stats samples, {lifecycle_share:.1%} lifecycle events; load averages {loadavg()}")
             base, base_sql = rederive(store, keys, args.runs)
             inflate_samples(con, hour)
             stored, stored_sql = rederive(store, keys, args.runs)
