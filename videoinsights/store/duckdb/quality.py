@@ -167,18 +167,23 @@ def settled_upto(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
-def settle(con: duckdb.DuckDBPyConnection, newest: int | None) -> None:
+def settle(con: duckdb.DuckDBPyConnection, horizon: int, newest: int | None) -> None:
     """Settle the samples up to SETTLE_LAG_MS before `newest` when the horizon is SETTLE_EVERY_MS behind that (the
     caller's transaction)."""
-    lo = settled_upto(con)
-    if newest is not None and newest - SETTLE_LAG_MS >= lo + SETTLE_EVERY_MS:
-        settle_range(con, lo, newest - SETTLE_LAG_MS)
+    if newest is not None and newest - SETTLE_LAG_MS >= horizon + SETTLE_EVERY_MS:
+        settle_range(con, horizon, newest - SETTLE_LAG_MS)
 
 
 def settle_range(con: duckdb.DuckDBPyConnection, lo: int, hi: int) -> None:
     """Append the parts of the samples in (lo, hi] and make hi the horizon (lo: the horizon before)."""
     con.execute(_SETTLE, {"lo": lo, "hi": hi})
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [SETTLED_KEY, str(hi)])
+
+
+def clear_settled(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget every settled part and the horizon (a rebuild settles the samples again as it absorbs them)."""
+    con.execute("DELETE FROM quality_settled")
+    con.execute("DELETE FROM meta WHERE key = ?", [SETTLED_KEY])
 
 
 def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds: dict[str, float]) -> None:
@@ -192,8 +197,9 @@ def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds:
     first = con.execute(_FIRST_RELINKED).fetchone()[0]
     if first is not None:
         con.execute(_SET_PREV, {"first": first})
-    con.execute(_SETTLE_LATE, {"h": settled_upto(con)})
-    settle(con, con.execute("SELECT max(ts) FROM q_new").fetchone()[0])
+    horizon = settled_upto(con)
+    con.execute(_SETTLE_LATE, {"h": horizon})
+    settle(con, horizon, con.execute("SELECT max(ts) FROM q_new").fetchone()[0])
     con.execute("CREATE OR REPLACE TEMP TABLE q_touch AS SELECT ekey, min(ts) AS m FROM q_new GROUP BY ekey")
     absorb_runs(con, thresholds)
 

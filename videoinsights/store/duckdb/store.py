@@ -47,7 +47,7 @@ from videoinsights.store.duckdb import alerts as alert_sql
 from videoinsights.store.duckdb import backend
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify
-from videoinsights.store.duckdb.quality import SETTLED_KEY, absorb_quality, derive_sample_quality
+from videoinsights.store.duckdb.quality import absorb_quality, clear_settled, derive_sample_quality
 from videoinsights.store.duckdb.quality_runs import META_KEY, rebuild_runs, run_thresholds, stored_thresholds
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
@@ -870,8 +870,7 @@ class DuckDBStore:
         con.execute("DELETE FROM quality_samples")
         con.execute("DELETE FROM quality_buckets")
         con.execute("DELETE FROM quality_runs")
-        con.execute("DELETE FROM quality_settled")
-        con.execute("DELETE FROM meta WHERE key = ?", [SETTLED_KEY])
+        clear_settled(con)
         absorb_quality(con, -1, self._seq, self._run_thresholds)
         con.execute("COMMIT")
         self._bump()
