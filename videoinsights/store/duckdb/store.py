@@ -47,6 +47,7 @@ from videoinsights.store.duckdb import alerts as alert_sql
 from videoinsights.store.duckdb import backend
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify
+from videoinsights.store.duckdb.event_cache import EVENT_CACHE_MB, SessionEventCache
 from videoinsights.store.duckdb.quality import absorb_quality, clear_settled, derive_sample_quality
 from videoinsights.store.duckdb.quality_runs import META_KEY, rebuild_runs, run_thresholds, stored_thresholds
 from videoinsights.store.duckdb.schema import (
@@ -54,7 +55,6 @@ from videoinsights.store.duckdb.schema import (
     FINE_KINDS,
     INDEXES,
     SCHEMA_VERSION,
-    SINCE,
     SINCE_DAY,
     STATS_BUCKET_COLUMNS,
     TABLES,
@@ -192,7 +192,7 @@ class DuckDBStore:
     sql = backend  # the read/account/alert/key SQL modules callers reach through the store
 
     def __init__(self, path: str, *, read_only: bool = False, wal_autocheckpoint_mb: int = 64,
-                 memory_limit_mb: int = 0, threads: int = 0) -> None:
+                 memory_limit_mb: int = 0, threads: int = 0, event_cache_mb: float = EVENT_CACHE_MB) -> None:
         self.path = path
         self._read_only = read_only
         self._wal_autocheckpoint_mb = wal_autocheckpoint_mb
@@ -213,6 +213,9 @@ class DuckDBStore:
         self._dcon = self._con.cursor()
         # (connection, keys) of the derive connection's temp table `keys` (_keys_table)
         self._keys_now: tuple[duckdb.DuckDBPyConnection, tuple[SessionKey, ...]] | None = None
+        self._keys_first_ts: dict[SessionKey, int] = {}  # of the keys in that table
+        # live sessions' lifecycle events between derive steps (load_session_event_table)
+        self._event_cache = SessionEventCache(int(event_cache_mb * 2**20))
         # Set by a traced derive loop (derive/trace.py): replace_derived adds its parts' seconds here.
         self.timings: dict[str, float] | None = None
         self._local = threading.local()
@@ -261,6 +264,7 @@ class DuckDBStore:
         Closing the write connection closes the derive cursor too: derivation gets a new one (a cycle
         running meanwhile fails and is retried by the engine)."""
         self._close_handles()
+        self._event_cache.clear()
         self._db = self._connect()
         self._dcon = self._db.cursor()
         self._generation += 1
@@ -615,6 +619,7 @@ class DuckDBStore:
         return [(p, s) for p, s in rows]
 
     def mark_all_dirty(self) -> int:
+        self._event_cache.clear()  # a rebuild reads every session from the raw events
         self.absorb_new_events()
         self._dcon.execute("DELETE FROM dirty_sessions")
         self._dcon.execute(f"""INSERT INTO dirty_sessions (project_id, session_id, dirtied_seq, never_derived)
@@ -643,6 +648,7 @@ class DuckDBStore:
         bounds = {(project, session): (ts, self._derived_seq if written is None else written, rowid)
                   for project, session, ts, written, rowid in found}
         rows = [bounds.get((k[0], k[1]), (0, 0, None)) for k in keys]
+        self._keys_first_ts = {k: r[0] for k, r in zip(keys, rows, strict=True)}
         con.register("keys_in", pa.table({
             "project_id": pa.array([k[0] for k in keys], pa.string()),
             "session_id": pa.array([k[1] for k in keys], pa.string()),
@@ -657,14 +663,48 @@ class DuckDBStore:
         self._keys_now = wanted
 
     def load_session_event_table(self, keys: Sequence[SessionKey]) -> pa.Table:
-        """The raw lifecycle events of these sessions, every column but `seq` (derive/inputs.py reads it)."""
+        """The raw lifecycle events of these sessions, every column but `seq` (derive/inputs.py reads it), up to the
+        absorbed commits (derived_seq). Sessions kept by the event cache (store/duckdb/event_cache.py) are completed
+        with the commits read since; the others are read whole."""
         self._keys_table(keys)
-        # first_ts is a session's earliest event, so no older row can belong to it (zone maps skip them).
-        return self._dcon.sql(
-            f"""SELECT e.* EXCLUDE (seq) FROM events e
-               JOIN keys k ON e.project_id = k.project_id AND e.session_id = k.session_id
-               WHERE e.ts >= {SINCE}"""
-        ).to_arrow_table()
+        cache, upto = self._event_cache, self._derived_seq
+        kept = cache.lookup(keys)
+        missing = [k for k in keys if k not in kept.entries]
+        parts = []
+        if missing:
+            # first_ts is a session's earliest event, so no older row can belong to it (zone maps skip them).
+            since = min(self._keys_first_ts.get(k, 0) for k in missing)
+            parts.append(self._events_of("missing_keys" if kept.entries else "keys", missing,
+                                         f"e.ts >= {since:d} AND e.seq <= {upto:d}"))
+        if kept.entries:
+            # rows are appended in commit order: zone maps skip all but the commits since the least upto
+            lo = min(e.upto for e in kept.entries.values())
+            parts.append(self._events_of("kept_keys", list(kept.entries),
+                                         f"e.seq > {lo:d} AND e.seq <= {upto:d} AND e.seq > k.upto",
+                                         [e.upto for e in kept.entries.values()]))
+        fresh = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+        return cache.complete(keys, kept, fresh, upto, self._keys_first_ts) if cache.max_bytes else fresh
+
+    def _events_of(self, name: str, keys: Sequence[SessionKey], where: str,
+                   upto: Sequence[int] | None = None) -> pa.Table:
+        """Rows of `events` (but seq) of these keys, registered as `name` (or the temp table `keys`) on the derive
+        connection, with an `upto` column if given, filtered by `where` (e: events, k: the keys)."""
+        con = self._dcon
+        if name != "keys":
+            columns = {"project_id": pa.array([k[0] for k in keys], pa.string()),
+                       "session_id": pa.array([k[1] for k in keys], pa.string())}
+            if upto is not None:
+                columns["upto"] = pa.array(upto, pa.int64())
+            con.register(name, pa.table(columns))
+        try:
+            return con.sql(
+                f"""SELECT e.* EXCLUDE (seq) FROM events e
+                    JOIN {name} k ON e.project_id = k.project_id AND e.session_id = k.session_id
+                    WHERE {where}"""
+            ).to_arrow_table()
+        finally:
+            if name != "keys":
+                con.unregister(name)
 
     def load_stats_table(self, keys: Sequence[SessionKey]) -> pa.Table:
         """The stats_daily rows of these sessions, columns as derive/inputs.py's STATS_COLUMNS.
@@ -884,6 +924,7 @@ class DuckDBStore:
         delivery log until `alerts_before_ms` (docs/alerts.md)."""
         con = self._con
         counts: dict[str, int] = {}
+        self._event_cache.clear()  # here and after the commit: a derive read between the two is not kept
         con.execute("BEGIN")
         try:
             counts["events"] = con.execute("DELETE FROM events WHERE day < ?", [raw_before]).fetchone()[0]
@@ -918,6 +959,7 @@ class DuckDBStore:
             if alerts_before_ms is not None:
                 counts.update(alert_sql.purge(con, alerts_before_ms))
             con.execute("COMMIT")
+            self._event_cache.clear()
             self._bump()
         except BaseException:
             self._rollback(con)
