@@ -13,6 +13,8 @@ The start of bench_load's dense day (`--events`, derived, then `--warm` steps of
 * the same, with one of the batch's sessions beginning an hour ago (its `session_bounds.first_ts`);
 * the same, with `events` also holding an hour of other sessions' lifecycle events (the stored ones copied).
 
+Each case is measured with the store's event cache off (every step reads its sessions' lifecycle events from
+`events`) and on (store/duckdb/event_cache.py: the first run reads them, the others only later commits, here none).
 Prints the step's CPU (median) and the statements that grew, with the ratio to the baseline.
 
     .venv/bin/python -m benchmarks.bench_old_sessions [--rate 10000] [--sessions 250] [--runs 5]
@@ -36,6 +38,7 @@ from videoinsights.ingest.load import load_events
 from videoinsights.simulate.generator import generate
 from videoinsights.store.base import SessionKey
 from videoinsights.store.duckdb import quality
+from videoinsights.store.duckdb.event_cache import EVENT_CACHE_MB
 from videoinsights.store.duckdb.store import DuckDBStore
 
 PROJECT = "12345678"
@@ -43,9 +46,18 @@ HOUR_MS = 3_600_000
 SHOWN = 6  # statements listed per case
 
 
-def rederive(store: DuckDBStore, keys: list[SessionKey], runs: int) -> tuple[float, dict[str, float]]:
-    """Median CPU ms of a step re-deriving `keys`, and each statement's median CPU ms (by its first words)."""
+EVENTS_READ = "SELECT e.* EXCLUDE (seq) FROM events e"  # the lifecycle events read (load_session_event_table)
+
+
+def rederive(store: DuckDBStore, keys: list[SessionKey], runs: int,
+             cache_bytes: int = 0) -> tuple[float, dict[str, float]]:
+    """Median CPU ms of a step re-deriving `keys`, and each statement's median CPU ms (by its first words; 0 in a
+    run without it), with the event cache's budget `cache_bytes` (emptied first)."""
     con = store._dcon
+    cache = getattr(store, "_event_cache", None)  # absent before the cache
+    if cache is not None:
+        cache.clear()
+        cache.max_bytes = cache_bytes
     steps: list[float] = []
     statements: dict[str, list[float]] = {}
     for _ in range(runs):
@@ -63,7 +75,13 @@ def rederive(store: DuckDBStore, keys: list[SessionKey], runs: int) -> tuple[flo
         assert derived == len(keys), f"derived {derived} of {len(keys)}"
         for sql, (_, seconds) in timed.spent.items():
             statements.setdefault(sql, []).append(seconds * 1000)
-    return statistics.median(steps), {sql: statistics.median(v) for sql, v in statements.items()}
+    return statistics.median(steps), {sql: statistics.median(v + [0.0] * (runs - len(v)))
+                                      for sql, v in statements.items()}
+
+
+def _read_ms(statements: dict[str, float]) -> float:
+    """CPU ms of the lifecycle events read(s) of a step."""
+    return sum(ms for sql, ms in statements.items() if sql.startswith(EVENTS_READ))
 
 
 def inflate_samples(con: Any, count: int) -> None:
@@ -142,27 +160,34 @@ def main() -> None:
                 f"LIMIT {args.sessions}").fetchall()]
             print(f"{loaded:,} events, {samples:,} scored samples; over whole sessions {stats_share:.1%} of the "
                   f"traffic is stats samples, {lifecycle_share:.1%} lifecycle events; load averages {loadavg()}")
-            base, base_sql = rederive(store, keys, args.runs)
+            cases = []
+
+            def measure(name: str) -> None:
+                cases.append((name, *rederive(store, keys, args.runs), *rederive(store, keys, args.runs, cached)))
+
+            cached = EVENT_CACHE_MB * 2**20
+            measure("as stored (baseline)")
             inflate_samples(con, hour)
-            stored, stored_sql = rederive(store, keys, args.runs)
+            measure("+ an hour of other streams' samples")
             con.execute("UPDATE session_bounds SET first_ts = first_ts - ? WHERE project_id = ? AND session_id = ?",
                         [HOUR_MS, *keys[0]])
-            old, old_sql = rederive(store, keys, args.runs)
+            measure("+ one session of the batch began an hour ago")
             inflate_events(con, hour_events)
-            events, events_sql = rederive(store, keys, args.runs)
+            measure("+ an hour of other sessions' lifecycle events")
         finally:
             store.close()
     print(f"re-deriving the same {args.sessions} sessions, CPU median of {args.runs}; an hour at {args.rate:,} "
           f"events/s = {hour:,} scored samples and {hour_events:,} lifecycle events")
-    print("| case | step ms CPU | ratio | its statements ms CPU |")
-    print("| --- | --- | --- | --- |")
-    cases = (("as stored (baseline)", base, base_sql), ("+ an hour of other streams' samples", stored, stored_sql),
-             ("+ one session of the batch began an hour ago", old, old_sql),
-             ("+ an hour of other sessions' lifecycle events", events, events_sql))
-    for name, ms, sql in cases:
-        print(f"| {name} | {ms:,.0f} | {ms / base:.2f}x | {sum(sql.values()):,.0f} |")
-    grown = sorted(events_sql, key=lambda sql: events_sql[sql] - base_sql.get(sql, 0.0), reverse=True)[:SHOWN]
-    print("\nstatements that grew most (ms CPU, median), in the cases above")
+    base = cases[0][1]
+    print("| case | step ms CPU, cache off / on | ratio to the baseline (off) | statements ms CPU | events read ms |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, off, off_sql, on, on_sql in cases:
+        read = f"{_read_ms(off_sql):.1f} / {_read_ms(on_sql):.1f}"
+        print(f"| {name} | {off:,.0f} / {on:,.0f} | {off / base:.2f}x / {on / base:.2f}x "
+              f"| {sum(off_sql.values()):,.0f} / {sum(on_sql.values()):,.0f} | {read} |")
+    base_sql, last_sql = cases[0][2], cases[-1][2]
+    grown = sorted(last_sql, key=lambda sql: last_sql[sql] - base_sql.get(sql, 0.0), reverse=True)[:SHOWN]
+    print("\nstatements that grew most with the cache off (ms CPU, median), in the cases above")
     print("| statement | baseline | + samples | + old session | + lifecycle events |")
     print("| --- | --- | --- | --- | --- |")
     for sql in grown:
