@@ -46,7 +46,7 @@ HOUR_MS = 3_600_000
 SHOWN = 6  # statements listed per case
 
 
-EVENTS_READ = "SELECT e.* EXCLUDE (seq) FROM events e"  # the lifecycle events read (load_session_event_table)
+EVENTS_READ = "SELECT e.project_id, e.event_id, e.type, e.session_id"  # load_session_event_table
 
 
 def rederive(store: DuckDBStore, keys: list[SessionKey], runs: int,

@@ -157,7 +157,7 @@ HELP: dict[str, str] = {
     "duckdb_threads": "Threads DuckDB runs each statement on, the calling thread included. 0: DuckDB's default, "
     "one per core. A statement over a few thousand rows costs more CPU on two threads than on one (the work is "
     "partitioned and merged), so a small machine that also ingests may do more with 1 (docs/benchmarks.md).",
-    "derive_event_cache_mb": "MiB of live sessions' lifecycle events (Arrow, ~470 bytes an event) the DuckDB store "
+    "derive_event_cache_mb": "MiB of live sessions' lifecycle events (Arrow, ~370 bytes an event) the DuckDB store "
     "keeps between derive steps, so that a step reads only the commits since a session's last step instead of "
     "everything stored since its oldest session began (docs/architecture.md). 0: off.",
     "max_query_nodes": "GraphQL queries estimated to return more result nodes are refused.",

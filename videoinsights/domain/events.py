@@ -270,6 +270,11 @@ STATS_TYPES = frozenset({"publisherStats", "subscriberStats"})
 ENVELOPE_COLUMNS = ("project_id", "event_id", "type", "session_id", "ts", "day", "received_at")
 FIELD_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(f.column for f in FIELDS.values()))
 RAW_COLUMNS: tuple[str, ...] = ENVELOPE_COLUMNS + FIELD_COLUMNS
+# The columns a lifecycle event (any type but the stats ones, which are stored apart) can have a value in: what a
+# derivation reads of `events` (validation refuses a field its type does not have). 39 of the 56.
+_LIFECYCLE_FIELDS = {n for t in EVENT_TYPES.values() if t.name not in STATS_TYPES for n in (*t.required, *t.optional)}
+LIFECYCLE_COLUMNS: tuple[str, ...] = ENVELOPE_COLUMNS + tuple(
+    dict.fromkeys(f.column for f in FIELDS.values() if f.name in _LIFECYCLE_FIELDS))
 COLUMN_KIND: dict[str, str] = {f.column: f.kind for f in FIELDS.values()}
 
 _UNBOUNDED = [f.name for f in FIELDS.values() if f.kind in NUMERIC_KINDS and f.bounds is None]

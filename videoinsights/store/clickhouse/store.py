@@ -43,7 +43,7 @@ import pyarrow.compute as pc
 from videoinsights.derive.inputs import STATS_COLUMNS
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.domain.days import day_start_ms
-from videoinsights.domain.events import RAW_COLUMNS, STATS_TYPES
+from videoinsights.domain.events import LIFECYCLE_COLUMNS, RAW_COLUMNS, STATS_TYPES
 from videoinsights.domain.quality import (
     BITRATE_BOUNDS,
     LATENCY_BOUNDS,
@@ -413,14 +413,14 @@ class ClickHouseStore:
         return {"keys": sorted(set(keys))}
 
     def load_session_event_table(self, keys: Sequence[SessionKey]) -> pa.Table:
-        """The raw lifecycle events of these sessions (one row per event id), every column but `seq`. Freezes the
+        """The raw lifecycle events of these sessions (one row per event id), as LIFECYCLE_COLUMNS. Freezes the
         dirty tokens read for them: replace_derived() clears those, not ones committed after this read."""
         with self._tokens_lock:
             self._loaded.update(keys)
         return self._load_events(keys)
 
     def _load_events(self, keys: Sequence[SessionKey]) -> pa.Table:
-        columns = ", ".join(RAW_COLUMNS)
+        columns = ", ".join(LIFECYCLE_COLUMNS)
         return self._plain(self.client.query_arrow(
             f"SELECT {columns} FROM events WHERE (project_id, session_id) IN {_KEYS} LIMIT 1 BY project_id, event_id",
             self._keys(keys)))

@@ -7,11 +7,13 @@ events/s, docs/benchmarks.md "Sessions that began an hour ago"). A live session 
 seconds; kept here with the commit they were read up to (`upto`), its events are completed by reading only the
 later commits, which zone maps on `seq` find among the newest row groups.
 
-Its budget is in bytes (Arrow's, ~470 a row: `events` has 56 columns). Over it, sessions not read for
-`STALE_S` go first (ended ones: a live session is dirtied by its stats at least every 30 s), then the sessions
-that began last: they are the cheapest to read again (the read of the others is bounded by the oldest one's first
-event), where dropping the least recently read would, with a backlog of more live sessions than fit, drop each
-one just before its next step. A purge (which deletes events) empties it.
+Only sessions that began over `KEEP_AFTER_MS` before the batch's latest event are kept: the others are read whole,
+which stays cheap while the older ones are kept (the read is bounded by the first event of the oldest session not
+kept), and keeping them would cost more Python than it saves. Sessions not read for `STALE_S` go (ended ones: a
+live session is dirtied by its stats at least every 30 s). The budget is in bytes (Arrow's, ~370 an event); over
+it, the sessions that began last go first: they are the cheapest to read again, where dropping the least recently
+read would, with more live sessions than fit, drop each one just before its next step. A purge (which deletes
+events), a reopen and a rebuild empty it.
 """
 
 from __future__ import annotations
@@ -31,10 +33,19 @@ from videoinsights.store.base import SessionKey
 _SEP = "\x1f"
 EVENT_CACHE_MB = 128  # the default budget (setting derive_event_cache_mb)
 STALE_S = 120.0
+# Sessions that began this long before the batch's latest event are kept; younger ones are read whole, which costs
+# little as long as the older ones are kept (the read is bounded by the first event of the oldest one not kept),
+# and they are most of what a busy platform's new sessions add to a step (their setup events).
+KEEP_AFTER_MS = 5 * 60_000
+
+
+# A session's events are kept as the pieces successive reads added (no copy per step); past this many, joined.
+MAX_PIECES = 8
 
 
 class Entry(NamedTuple):
-    events: pa.Table  # its own buffers (not a slice of a larger read, which would keep all of it alive)
+    pieces: tuple[pa.Table, ...]  # each with its own buffers (a copy, not a slice keeping a whole read alive)
+    size: int  # their bytes
     upto: int  # the commit they were read up to
     first_ts: int  # the session's first event (an old session is the dear one to read again)
     read_at: float  # time.monotonic() of the last read
@@ -68,25 +79,36 @@ class SessionEventCache:
             return Kept({k: self._entries[k] for k in keys if k in self._entries}, self._epoch)
 
     def complete(self, keys: Sequence[SessionKey], kept: Kept, fresh: pa.Table, upto: int,
-                 first_ts: Mapping[SessionKey, int]) -> pa.Table:
+                 first_ts: Mapping[SessionKey, int], keep_before: int) -> pa.Table:
         """All events of `keys`: those `kept` had with `fresh` added (read after each kept key's upto, whole for
-        the others, up to commit `upto`). The keys are kept with `upto`, unless clear() ran since `lookup`."""
+        the others, up to commit `upto`). The keys whose first event is older than `keep_before` (ms) are kept
+        with `upto`, unless clear() ran since `lookup`: the others are young, and cheap to read whole."""
+        now = time.monotonic()
+        keep = [k for k in keys if k in kept.entries or first_ts.get(k, 0) < keep_before]
+        if not keep:
+            return fresh  # none kept, none to keep: as read
+        fresh, young = _apart(fresh, keep)
         groups = _by_session(fresh)
-        empty = fresh.schema.empty_table()
-        out = []
-        for key in keys:
+        row_bytes = fresh.nbytes / max(1, fresh.num_rows)  # once: Table.nbytes costs ~0.1 ms a call
+        entries = {}
+        for key in keep:
             old = kept.entries.get(key)
-            new = groups.get(key, empty)
-            out.append(new if old is None else _joined(old.events, new))
+            pieces, size = ((), 0) if old is None else (old.pieces, old.size)
+            new = groups.get(key)
+            if new is not None:
+                pieces, size = (*pieces, new), size + round(new.num_rows * row_bytes)
+                if len(pieces) > MAX_PIECES:
+                    pieces = (pa.concat_tables(pieces).combine_chunks(),)
+            entries[key] = Entry(pieces, size, upto, first_ts.get(key, 0), now)
         with self._lock:
             if self.max_bytes > 0 and kept.epoch == self._epoch:
-                now = time.monotonic()
-                for key, table in zip(keys, out, strict=True):
+                for key, entry in entries.items():
                     self._drop(key)
-                    self._entries[key] = Entry(table, upto, first_ts.get(key, 0), now)
-                    self._bytes += table.nbytes
+                    self._entries[key] = entry
+                    self._bytes += entry.size
                 self._shrink(now)
-        return pa.concat_tables(out).combine_chunks() if out else empty
+        tables = [piece for entry in entries.values() for piece in entry.pieces]
+        return pa.concat_tables([*tables, young]).combine_chunks()
 
     def clear(self) -> None:
         with self._lock:
@@ -97,10 +119,11 @@ class SessionEventCache:
     def _drop(self, key: SessionKey) -> None:
         entry = self._entries.pop(key, None)
         if entry is not None:
-            self._bytes -= entry.events.nbytes
+            self._bytes -= entry.size
 
     def _shrink(self, now: float) -> None:
-        while self._bytes > self.max_bytes and self._entries:
+        """Sessions not read for STALE_S go (ended ones hold memory); over budget, then those that began last."""
+        while self._entries:
             key, entry = next(iter(self._entries.items()))
             if now - entry.read_at < STALE_S:
                 break
@@ -112,17 +135,21 @@ class SessionEventCache:
                     break
 
 
-def _joined(old: pa.Table, new: pa.Table) -> pa.Table:
-    if new.num_rows == 0:
-        return old
-    return pa.concat_tables([old, new.cast(old.schema)]).combine_chunks()
+def _joined_keys(table: pa.Table) -> pa.ChunkedArray:
+    return pc.binary_join_element_wise(table["project_id"], table["session_id"], _SEP)
+
+
+def _apart(table: pa.Table, keys: Sequence[SessionKey]) -> tuple[pa.Table, pa.Table]:
+    """(rows of these sessions, rows of the others)."""
+    mask = pc.is_in(_joined_keys(table), value_set=pa.array([f"{p}{_SEP}{s}" for p, s in keys], pa.string()))
+    return table.filter(mask), table.filter(pc.invert(mask))
 
 
 def _by_session(table: pa.Table) -> Mapping[SessionKey, pa.Table]:
     """The rows of each session, each a copy (not a slice that would keep the whole read's buffers alive)."""
     if table.num_rows == 0:
         return {}
-    joined = pc.binary_join_element_wise(table["project_id"], table["session_id"], _SEP)
+    joined = _joined_keys(table)
     order = pc.sort_indices(joined)
     counts = pc.value_counts(joined.take(order))  # in order of first appearance: the sorted order
     out: dict[SessionKey, pa.Table] = {}

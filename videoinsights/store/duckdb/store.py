@@ -33,7 +33,7 @@ from videoinsights.derive.model import (
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.derive.trace import lap
 from videoinsights.domain.days import day_start_ms
-from videoinsights.domain.events import RAW_COLUMNS, STATS_TYPES
+from videoinsights.domain.events import LIFECYCLE_COLUMNS, RAW_COLUMNS, STATS_TYPES
 from videoinsights.domain.quality import (
     BITRATE_BOUNDS,
     LATENCY_BOUNDS,
@@ -47,7 +47,7 @@ from videoinsights.store.duckdb import alerts as alert_sql
 from videoinsights.store.duckdb import backend
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify
-from videoinsights.store.duckdb.event_cache import EVENT_CACHE_MB, SessionEventCache
+from videoinsights.store.duckdb.event_cache import EVENT_CACHE_MB, KEEP_AFTER_MS, SessionEventCache
 from videoinsights.store.duckdb.quality import absorb_quality, clear_settled, derive_sample_quality
 from videoinsights.store.duckdb.quality_runs import META_KEY, rebuild_runs, run_thresholds, stored_thresholds
 from videoinsights.store.duckdb.schema import (
@@ -102,6 +102,7 @@ ON CONFLICT DO UPDATE SET {updates},
 
 
 _ABSORB_STATS_SQL = _absorb_stats_sql()
+_LIFECYCLE_SELECT = ", ".join(f"e.{c}" for c in LIFECYCLE_COLUMNS)
 _NEW_ROWS = """(SELECT project_id, session_id, ts, seq FROM events WHERE seq > $lo AND seq <= $hi
                UNION ALL SELECT project_id, session_id, ts, seq FROM stats_samples WHERE seq > $lo AND seq <= $hi)"""
 
@@ -214,6 +215,7 @@ class DuckDBStore:
         # (connection, keys) of the derive connection's temp table `keys` (_keys_table)
         self._keys_now: tuple[duckdb.DuckDBPyConnection, tuple[SessionKey, ...]] | None = None
         self._keys_first_ts: dict[SessionKey, int] = {}  # of the keys in that table
+        self._keys_newest = 0  # their latest event (session_bounds.last_ts)
         # live sessions' lifecycle events between derive steps (load_session_event_table)
         self._event_cache = SessionEventCache(int(event_cache_mb * 2**20))
         # Set by a traced derive loop (derive/trace.py): replace_derived adds its parts' seconds here.
@@ -640,15 +642,16 @@ class DuckDBStore:
         if self._keys_now is not None and self._keys_now[0] is con and self._keys_now[1] == wanted[1]:
             return
         self._keys_now = None  # until the table below exists (a failed statement must not leave it claimed)
-        found = con.execute("SELECT project_id, session_id, first_ts, written_seq, rowid FROM session_bounds "
+        found = con.execute("SELECT project_id, session_id, first_ts, written_seq, rowid, last_ts FROM session_bounds "
                             f"WHERE session_id IN ({string_list(sorted({k[1] for k in keys}))})").fetchall()
         # never written yet: its rows will be written at this watermark (replace_derived's step), which keeps
         # schema.WRITTEN bounded (and not NULL) for a batch of new sessions only; no bounds at all: first_ts 0
         # (bounds nothing), written_seq 0 (its rows may lie anywhere), no row to stamp
         bounds = {(project, session): (ts, self._derived_seq if written is None else written, rowid)
-                  for project, session, ts, written, rowid in found}
+                  for project, session, ts, written, rowid, _ in found}
         rows = [bounds.get((k[0], k[1]), (0, 0, None)) for k in keys]
         self._keys_first_ts = {k: r[0] for k, r in zip(keys, rows, strict=True)}
+        self._keys_newest = max((row[5] for row in found), default=0)
         con.register("keys_in", pa.table({
             "project_id": pa.array([k[0] for k in keys], pa.string()),
             "session_id": pa.array([k[1] for k in keys], pa.string()),
@@ -663,7 +666,7 @@ class DuckDBStore:
         self._keys_now = wanted
 
     def load_session_event_table(self, keys: Sequence[SessionKey]) -> pa.Table:
-        """The raw lifecycle events of these sessions, every column but `seq` (derive/inputs.py reads it), up to the
+        """The raw lifecycle events of these sessions as LIFECYCLE_COLUMNS (derive/inputs.py reads them), up to the
         absorbed commits (derived_seq). Sessions kept by the event cache (store/duckdb/event_cache.py) are completed
         with the commits read since; the others are read whole."""
         self._keys_table(keys)
@@ -683,12 +686,14 @@ class DuckDBStore:
                                          f"e.seq > {lo:d} AND e.seq <= {upto:d} AND e.seq > k.upto",
                                          [e.upto for e in kept.entries.values()]))
         fresh = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-        return cache.complete(keys, kept, fresh, upto, self._keys_first_ts) if cache.max_bytes else fresh
+        if not cache.max_bytes:
+            return fresh
+        return cache.complete(keys, kept, fresh, upto, self._keys_first_ts, self._keys_newest - KEEP_AFTER_MS)
 
     def _events_of(self, name: str, keys: Sequence[SessionKey], where: str,
                    upto: Sequence[int] | None = None) -> pa.Table:
-        """Rows of `events` (but seq) of these keys, registered as `name` (or the temp table `keys`) on the derive
-        connection, with an `upto` column if given, filtered by `where` (e: events, k: the keys)."""
+        """Rows of `events` (LIFECYCLE_COLUMNS) of these keys, registered as `name` (or the temp table `keys`) on the
+        derive connection, with an `upto` column if given, filtered by `where` (e: events, k: the keys)."""
         con = self._dcon
         if name != "keys":
             columns = {"project_id": pa.array([k[0] for k in keys], pa.string()),
@@ -698,7 +703,7 @@ class DuckDBStore:
             con.register(name, pa.table(columns))
         try:
             return con.sql(
-                f"""SELECT e.* EXCLUDE (seq) FROM events e
+                f"""SELECT {_LIFECYCLE_SELECT} FROM events e
                     JOIN {name} k ON e.project_id = k.project_id AND e.session_id = k.session_id
                     WHERE {where}"""
             ).to_arrow_table()
