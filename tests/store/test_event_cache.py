@@ -44,7 +44,7 @@ def test_a_kept_session_is_completed_with_later_commits_late_events_included(tmp
     keys = [("1", "a"), ("1", "b")]
     load(store, connect("a", 1, NOW - HOUR), connect("b", 1, NOW - HOUR), connect("a", 0, NOW))
     assert ids_read(store, keys) == {"a": ["a-0", "a-1"], "b": ["b-1"]}
-    assert len(store._event_cache) == 2  # both began over 5 minutes before the batch's latest event: kept
+    assert len(store._event_cache) == 2  # both began over 10 minutes before the batch's latest event: kept
     load(store, connect("a", 2, NOW + 1_000))
     load(store, connect("a", 3, NOW - 2 * HOUR))  # late: older than anything read so far
     assert ids_read(store, keys) == {"a": ["a-0", "a-1", "a-2", "a-3"], "b": ["b-1"]}
