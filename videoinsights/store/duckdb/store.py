@@ -715,15 +715,18 @@ class DuckDBStore:
         """The stats_daily rows of these sessions, columns as derive/inputs.py's STATS_COLUMNS.
 
         A session's samples are never older than its first event (session_bounds counts them), so none of its
-        rows is of an earlier LA day: the bound lets zone maps skip the older days' rows, which the join alone
-        read at every step (745-761 ms of CPU for 250 sessions at 10.7 million rows, 108-146 ms now:
-        benchmarks/bench_step_inputs.py)."""
+        rows is of an earlier LA day, nor began before it: the bounds let zone maps skip the older days' rows, which
+        the join alone read at every step (745-761 ms of CPU for 250 sessions at 10.7 million rows, 108-146 ms:
+        benchmarks/bench_step_inputs.py), and today's streams that began before the batch's oldest session (a row
+        is inserted when its stream's first sample of the day is absorbed: 90 -> 26 ms with a million rows of the
+        hour before, docs/benchmarks.md)."""
         self._keys_table(keys)
         columns = ", ".join(f"s.{c}" for c in STATS_COLUMNS)
+        since = min(self._keys_first_ts.values(), default=0)
         return self._dcon.sql(
             f"""SELECT {columns}
                 FROM stats_daily s JOIN keys k ON s.project_id = k.project_id AND s.session_id = k.session_id
-                WHERE s.day >= {SINCE_DAY}
+                WHERE s.day >= {SINCE_DAY} AND s.first_ts >= {since:d}
                 ORDER BY s.project_id, s.session_id, side, entity_id, day"""
         ).to_arrow_table()
 
