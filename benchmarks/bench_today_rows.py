@@ -25,6 +25,7 @@ from typing import Any
 
 from benchmarks.bench_derive import TimedConnection
 from benchmarks.bench_load import DAY_MS, now_ms
+from benchmarks.common import median_ms
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.derive.inputs import STATS_COLUMNS
 from videoinsights.ingest.load import load_events
@@ -42,12 +43,7 @@ DAY_BOUND_ONLY = f"""SELECT {", ".join(f"s.{c}" for c in STATS_COLUMNS)}
 
 
 def cpu_ms(run: Callable[[], Any], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.process_time()
-        run()
-        times.append((time.process_time() - started) * 1000)
-    return statistics.median(times)
+    return median_ms(run, runs, warmup=0, clock=time.process_time)
 
 
 def stats_reads(store: DuckDBStore, keys: list[SessionKey], runs: int) -> tuple[float, float]:
