@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from videoinsights.derive.basis import session_basis
-from videoinsights.derive.inputs import events_by_session, stats_by_session
+from videoinsights.derive.inputs import events_by_session, rows_apart, stats_by_session
 from videoinsights.derive.model import SessionDerivation, StatsAggregate
 from videoinsights.derive.quality import QualityThresholds, add_endpoint_parts, derive_quality
 from videoinsights.derive.rows import derivation_tables
@@ -88,8 +88,8 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
         return Batch(keys, loaded_seq, [_done(derive_tables(keys, events, stats, q))], backlog, q)
     ahead = None
     if fresh:
-        events, fresh_events = _apart(events, fresh)
-        stats, fresh_stats = _apart(stats, fresh)
+        fresh_events, events = rows_apart(events, fresh)
+        fresh_stats, stats = rows_apart(stats, fresh)
         # first in the pool's queue: done before the batch away is written (its own derivation is done by then)
         ahead = Batch(fresh, loaded_seq, [pool.submit(derive_tables, fresh, fresh_events, fresh_stats, q)], False, q)
         t = lap(timings, "express", t)
@@ -102,16 +102,6 @@ def _done(part: DerivedPart) -> Future[DerivedPart]:
     done: Future[DerivedPart] = Future()
     done.set_result(part)
     return done
-
-
-def _apart(table: pa.Table, keys: list[SessionKey]) -> tuple[pa.Table, pa.Table]:
-    """(rows of other sessions, rows of these sessions). Keys are matched as project id, a unit separator and
-    session id: project ids are ours (digits or UUIDs), so no two keys join to the same string."""
-    def joined(project: Any, session: Any) -> Any:
-        return pc.binary_join_element_wise(project, session, "\x1f")
-    wanted = pa.array([f"{p}\x1f{s}" for p, s in keys], pa.string())
-    mask = pc.is_in(joined(table["project_id"], table["session_id"]), value_set=wanted)
-    return table.filter(pc.invert(mask)), table.filter(mask)
 
 
 def finish_batch(store: Store, batch: Batch, along: Batch | None = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from videoinsights.derive.model import StatsAggregate
 from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS, STATS_EXTRA_COLUMNS
@@ -24,6 +25,27 @@ STATS_COLUMNS: tuple[str, ...] = (
     *LATENCY_COUNT_COLUMNS, *BITRATE_COUNT_COLUMNS, "lat_sum", "lat_count", "br_sum", "br_count",
     *STATS_EXTRA_COLUMNS,
 )
+
+
+# Project ids are ours (digits or UUIDs): joined to a session id by this separator, no two keys give the same string.
+_KEY_SEPARATOR = "\x1f"
+
+
+def key_strings(table: pa.Table) -> pa.ChunkedArray:
+    """Each row's session key (project_id, session_id) as one string, to compare and sort keys in Arrow."""
+    return pc.binary_join_element_wise(table["project_id"], table["session_id"], _KEY_SEPARATOR)
+
+
+def split_key_string(value: str) -> SessionKey:
+    project_id, session_id = value.split(_KEY_SEPARATOR, 1)
+    return project_id, session_id
+
+
+def rows_apart(table: pa.Table, keys: list[SessionKey]) -> tuple[pa.Table, pa.Table]:
+    """(rows of these sessions, rows of the others)."""
+    wanted = pa.array([f"{p}{_KEY_SEPARATOR}{s}" for p, s in keys], pa.string())
+    mask = pc.is_in(key_strings(table), value_set=wanted)
+    return table.filter(mask), table.filter(pc.invert(mask))
 
 
 def events_by_session(table: pa.Table, keys: list[SessionKey]) -> dict[SessionKey, list[dict[str, Any]]]:

@@ -27,10 +27,9 @@ from typing import NamedTuple
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from videoinsights.derive.inputs import key_strings, rows_apart, split_key_string
 from videoinsights.store.base import SessionKey
 
-# Project ids are ours (digits or UUIDs): joined by this separator, no two keys give the same string.
-_SEP = "\x1f"
 EVENT_CACHE_MB = 128  # the default budget (setting derive_event_cache_mb)
 STALE_S = 120.0
 # Sessions that began this long before the batch's latest event are kept; younger ones are read whole: the read
@@ -87,7 +86,7 @@ class SessionEventCache:
         keep = [k for k in keys if k in kept.entries or first_ts.get(k, 0) < keep_before]
         if not keep:
             return fresh  # none kept, none to keep: as read
-        fresh, young = _apart(fresh, keep)
+        fresh, young = rows_apart(fresh, keep)
         groups = _by_session(fresh)
         row_bytes = fresh.nbytes / max(1, fresh.num_rows)  # once: Table.nbytes costs ~0.1 ms a call
         entries = {}
@@ -135,27 +134,16 @@ class SessionEventCache:
                     break
 
 
-def _joined_keys(table: pa.Table) -> pa.ChunkedArray:
-    return pc.binary_join_element_wise(table["project_id"], table["session_id"], _SEP)
-
-
-def _apart(table: pa.Table, keys: Sequence[SessionKey]) -> tuple[pa.Table, pa.Table]:
-    """(rows of these sessions, rows of the others)."""
-    mask = pc.is_in(_joined_keys(table), value_set=pa.array([f"{p}{_SEP}{s}" for p, s in keys], pa.string()))
-    return table.filter(mask), table.filter(pc.invert(mask))
-
-
 def _by_session(table: pa.Table) -> Mapping[SessionKey, pa.Table]:
     """The rows of each session, each a copy (not a slice that would keep the whole read's buffers alive)."""
     if table.num_rows == 0:
         return {}
-    joined = _joined_keys(table)
+    joined = key_strings(table)
     order = pc.sort_indices(joined)
     counts = pc.value_counts(joined.take(order))  # in order of first appearance: the sorted order
     out: dict[SessionKey, pa.Table] = {}
     start = 0
     for value, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True):
-        project_id, session_id = value.split(_SEP, 1)
-        out[(project_id, session_id)] = table.take(order.slice(start, n))
+        out[split_key_string(value)] = table.take(order.slice(start, n))
         start += n
     return out
