@@ -69,7 +69,7 @@ log = logging.getLogger(__name__)
 
 def _absorb_stats_parts() -> tuple[str, str, str]:
     """(the columns of stats_daily the absorb writes, the SELECT that folds the samples of commits (lo, hi] into
-    rows of them, the SET of an upsert adding `excluded`'s counts to a stored row's)."""
+    rows of them, the SET adding the counts of a new row, named `{new}`, to a stored row's)."""
     lat = "coalesce(video_latency_ms, audio_latency_ms)"
     buckets = [
         *(f"count(*) FILTER (WHERE lat_b = {i})" for i in range(len(LATENCY_BOUNDS) + 1)),
@@ -81,7 +81,7 @@ def _absorb_stats_parts() -> tuple[str, str, str]:
         *(f"count(*) FILTER (WHERE quality_limitation_reason = '{r}')" for r in QUALITY_LIMITATION_REASONS),
     ]
     additive = ("samples", *STATS_BUCKET_COLUMNS, "lat_sum", "lat_count", "br_sum", "br_count", *STATS_EXTRA_COLUMNS)
-    updates = ", ".join(f"{c} = stats_daily.{c} + excluded.{c}" for c in additive)
+    updates = ", ".join(f"{c} = stats_daily.{c} + {{new}}.{c}" for c in additive)
     columns = ", ".join(("project_id", "session_id", "side", "entity_id", "day", "first_ts", "last_ts", *additive))
     select = f"""
 SELECT project_id, session_id, side, entity_id, day, min(ts), max(ts), count(*), {", ".join(buckets)},
@@ -97,8 +97,8 @@ FROM (
 ) WHERE entity_id IS NOT NULL
 GROUP BY project_id, session_id, side, entity_id, day"""
     return columns, select, f"""{updates},
-  first_ts = least(stats_daily.first_ts, excluded.first_ts),
-  last_ts = greatest(stats_daily.last_ts, excluded.last_ts)"""
+  first_ts = least(stats_daily.first_ts, {{new}}.first_ts),
+  last_ts = greatest(stats_daily.last_ts, {{new}}.last_ts)"""
 
 
 _STATS_COLUMNS, _STATS_SELECT, _STATS_UPDATES = _absorb_stats_parts()
@@ -106,7 +106,7 @@ _STATS_KEY = "project_id, session_id, side, entity_id, day"
 # Fold stats samples of commits (lo, hi] into stats_daily (counts add up). DuckDB plans it as a join whose scan of
 # stats_daily only min/max filters prune, so it reads every row of today (store._absorb_stats writes it in parts).
 _ABSORB_STATS_SQL = (f"INSERT INTO stats_daily ({_STATS_COLUMNS}) {_STATS_SELECT} "
-                     f"ON CONFLICT DO UPDATE SET {_STATS_UPDATES}")
+                     f"ON CONFLICT DO UPDATE SET {_STATS_UPDATES.format(new='excluded')}")
 _LIFECYCLE_SELECT = ", ".join(f"e.{c}" for c in LIFECYCLE_COLUMNS)
 _NEW_ROWS = """(SELECT project_id, session_id, ts, seq FROM events WHERE seq > $lo AND seq <= $hi
                UNION ALL SELECT project_id, session_id, ts, seq FROM stats_samples WHERE seq > $lo AND seq <= $hi)"""
@@ -568,7 +568,7 @@ class DuckDBStore:
         con.execute(f"""CREATE OR REPLACE TEMP TABLE stats_old AS
                         SELECT s.rowid AS stored_rowid, n.* FROM stats_daily s JOIN stats_new n USING ({_STATS_KEY})
                         WHERE s.first_ts >= {since:d} AND s.day >= (SELECT min(day) FROM stats_new)""")
-        con.execute(f"UPDATE stats_daily SET {_STATS_UPDATES.replace('excluded.', 'o.')} FROM stats_old o "
+        con.execute(f"UPDATE stats_daily SET {_STATS_UPDATES.format(new='o')} FROM stats_old o "
                     "WHERE stats_daily.rowid = o.stored_rowid")
         con.execute(f"INSERT INTO stats_daily ({_STATS_COLUMNS}) SELECT {_STATS_COLUMNS} FROM stats_new "
                     f"ANTI JOIN stats_old USING ({_STATS_KEY})")
