@@ -45,6 +45,7 @@ from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
 from videoinsights.store.base import AppendResult, Project, SessionKey, StorageFull
 from videoinsights.store.duckdb import alerts as alert_sql
 from videoinsights.store.duckdb import backend
+from videoinsights.store.duckdb.bounds import BoundsRowids, absorb_bounds
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify
 from videoinsights.store.duckdb.event_cache import EVENT_CACHE_MB, KEEP_AFTER_MS, SessionEventCache
@@ -223,6 +224,7 @@ class DuckDBStore:
         self._keys_newest = 0  # their latest event (session_bounds.last_ts)
         # live sessions' lifecycle events between derive steps (load_session_event_table)
         self._event_cache = SessionEventCache(int(event_cache_mb * 2**20))
+        self._bounds_rowids = BoundsRowids()  # of live sessions' session_bounds rows (absorb_bounds)
         # Set by a traced derive loop (derive/trace.py): replace_derived adds its parts' seconds here.
         self.timings: dict[str, float] | None = None
         self._local = threading.local()
@@ -273,6 +275,7 @@ class DuckDBStore:
         running meanwhile fails and is retried by the engine)."""
         self._close_handles()
         self._event_cache.clear()
+        self._bounds_rowids.clear()
         self._db = self._connect()
         self._dcon = self._db.cursor()
         self._generation += 1
@@ -575,19 +578,10 @@ class DuckDBStore:
 
     def _absorb_sessions(self, params: dict[str, int]) -> None:
         """The new commits' sessions: their bounds in session_bounds, and dirty. A session seen for the first time
-        (its bounds row inserted now: found through the primary key, not by reading `sessions`) is marked
-        never derived, so that dirty_sessions() takes it first without looking at the derived tables."""
+        (its bounds row inserted now: store/duckdb/bounds.py, not by reading `sessions`) is marked never derived, so
+        that dirty_sessions() takes it first without looking at the derived tables."""
         con = self._dcon
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE absorbed AS
-                        SELECT project_id, session_id, min(ts) AS first_ts, max(ts) AS last_ts, min(seq) AS seq
-                        FROM {_NEW_ROWS} GROUP BY project_id, session_id""", params)
-        seen_first = con.execute("""INSERT OR IGNORE INTO session_bounds (project_id, session_id, first_ts, last_ts)
-                                    SELECT project_id, session_id, first_ts, last_ts FROM absorbed
-                                    RETURNING project_id, session_id""").fetchall()
-        con.execute("""INSERT INTO session_bounds (project_id, session_id, first_ts, last_ts)
-                       SELECT project_id, session_id, first_ts, last_ts FROM absorbed
-                       ON CONFLICT DO UPDATE SET first_ts = least(session_bounds.first_ts, excluded.first_ts),
-                                                 last_ts = greatest(session_bounds.last_ts, excluded.last_ts)""")
+        seen_first = absorb_bounds(con, self._bounds_rowids, _NEW_ROWS, params)
         con.register("seen_first", pa.table({"project_id": pa.array([r[0] for r in seen_first], pa.string()),
                                              "session_id": pa.array([r[1] for r in seen_first], pa.string())}))
         try:
@@ -699,6 +693,7 @@ class DuckDBStore:
         rows = [bounds.get((k[0], k[1]), (0, 0, None)) for k in keys]
         self._keys_first_ts = {k: r[0] for k, r in zip(keys, rows, strict=True)}
         self._keys_newest = max((row[5] for row in found), default=0)
+        self._bounds_rowids.remember((project, session, rowid) for project, session, _, _, rowid, _ in found)
         con.register("keys_in", pa.table({
             "project_id": pa.array([k[0] for k in keys], pa.string()),
             "session_id": pa.array([k[1] for k in keys], pa.string()),
@@ -980,6 +975,7 @@ class DuckDBStore:
         con = self._con
         counts: dict[str, int] = {}
         self._event_cache.clear()  # here and after the commit: a derive read between the two is not kept
+        self._bounds_rowids.clear()  # rows may move at the next checkpoint (after the commit: below)
         con.execute("BEGIN")
         try:
             counts["events"] = con.execute("DELETE FROM events WHERE day < ?", [raw_before]).fetchone()[0]
@@ -1015,6 +1011,7 @@ class DuckDBStore:
                 counts.update(alert_sql.purge(con, alerts_before_ms))
             con.execute("COMMIT")
             self._event_cache.clear()
+            self._bounds_rowids.clear()
             self._bump()
         except BaseException:
             self._rollback(con)
