@@ -489,10 +489,12 @@ def _generate_sessions(con: duckdb.DuckDBPyConnection, spec: Spec) -> None:
                                           WHEN {_u('kc', 'scr')} < 0.08 THEN [0, 1] ELSE [0] END) AS pi
                     FROM g_conn))""")
     con.execute("DELETE FROM g_pub WHERE ended_at <= created_at + 1000")
+    # the derived session tables' last column is the DuckDB store's write_seq (schema.WRITE_SEQ_COLUMNS): 0, as a
+    # migrated file's rows (written before any step)
     con.execute("""INSERT INTO publishers
         SELECT project_id, session_id, meeting_index, stream_id, connection_id, created_at, ended_at, ended_at,
                (ended_at - created_at) / 60000.0, video_type, TRUE, video_type IS NOT NULL,
-               'pub-' || substr(connection_id, 3, 8), 'clientDisconnected'
+               'pub-' || substr(connection_id, 3, 8), 'clientDisconnected', 0 AS write_seq
         FROM g_pub ORDER BY created_at""")
     # Subscribers: every other connection of the meeting subscribes to every stream, while both are there.
     con.execute(f"""CREATE TEMP TABLE g_sub AS
@@ -508,14 +510,14 @@ def _generate_sessions(con: duckdb.DuckDBPyConnection, spec: Spec) -> None:
     con.execute("DELETE FROM g_sub WHERE ended_at <= created_at + 1000")
     con.execute("""INSERT INTO subscribers
         SELECT project_id, session_id, meeting_index, subscriber_id, stream_id, connection_id, created_at,
-               ended_at, ended_at, (ended_at - created_at) / 60000.0
+               ended_at, ended_at, (ended_at - created_at) / 60000.0, 0 AS write_seq
         FROM g_sub ORDER BY created_at""")
     # Meetings and sessions from their children.
     con.execute(f"""INSERT INTO meetings
         SELECT m.project_id, m.session_id, m.meeting_index, m.meeting_id, m.m_created, m.m_ended,
                coalesce(p.minutes, 0), coalesce(s.minutes, 0), m.n_conn, coalesce(p.n, 0), coalesce(s.n, 0),
                m.n_conn, coalesce(p.n, 0), coalesce(s.n, 0),
-               {_tier_sql("coalesce(p.n, 0)", "c.minutes")}
+               {_tier_sql("coalesce(p.n, 0)", "c.minutes")}, 0 AS write_seq
         FROM g_meet m
         JOIN (SELECT session_id, meeting_index, sum(ended_at - created_at) / 60000.0 AS minutes
               FROM g_conn GROUP BY ALL) c USING (session_id, meeting_index)
@@ -530,7 +532,7 @@ def _generate_sessions(con: duckdb.DuckDBPyConnection, spec: Spec) -> None:
                CASE WHEN any_value(g.n_conn) <= 2 AND any_value({_u('g.k', 'mm')}) < 0.15 THEN 'relayed'
                     ELSE 'routed' END,
                min(m.created_at), max(m.destroyed_at), count(*), sum(m.publisher_minutes),
-               sum(m.subscriber_minutes), {tiers}
+               sum(m.subscriber_minutes), {tiers}, 0 AS write_seq
         FROM meetings m JOIN g_sess g USING (session_id)
         GROUP BY m.project_id, m.session_id ORDER BY min(m.created_at)""")
     con.execute("""INSERT INTO session_bounds (project_id, session_id, first_ts, last_ts)
