@@ -110,16 +110,23 @@ SELECT * EXCLUDE (lag_ts, lag_event_id, m),
 FROM linked WHERE ts >= m"""
 _INSERT_NEW = f"INSERT INTO quality_samples ({_QS_COLUMNS}) SELECT {_QS_COLUMNS} FROM q_redo WHERE fresh"
 _OLD_WEIGHT = SCORE_WEIGHT.replace("prev_ts", "old_prev_ts")
-_ADD_BUCKETS = f"""
-INSERT INTO quality_buckets (ekey, day, bucket, samples, weight_ms, score_ms, min_score)
-SELECT ekey, day, {BUCKET}, count(*) FILTER (WHERE fresh),
-       sum(dw), sum(score * dw), min(score)
+# The bands' new weights: the fresh samples, and the stored ones whose weight a late sample changed.
+_BUCKET_COLUMNS = "ekey, day, bucket, samples, weight_ms, score_ms, min_score, first_ts"
+_BUCKET_ROWS = f"""
+SELECT ekey, day, {BUCKET} AS bucket, count(*) FILTER (WHERE fresh) AS samples,
+       sum(dw) AS weight_ms, sum(score * dw) AS score_ms, min(score) AS min_score, min(ts) AS first_ts
 FROM (SELECT *, {SCORE_WEIGHT} - CASE WHEN fresh THEN 0 ELSE {_OLD_WEIGHT} END AS dw FROM q_redo
       WHERE score IS NOT NULL AND (fresh OR prev_ts IS DISTINCT FROM old_prev_ts))
-GROUP BY ALL
-ON CONFLICT DO UPDATE SET samples = quality_buckets.samples + excluded.samples,
-  weight_ms = quality_buckets.weight_ms + excluded.weight_ms, score_ms = quality_buckets.score_ms + excluded.score_ms,
-  min_score = least(quality_buckets.min_score, excluded.min_score)"""
+GROUP BY ekey, day, bucket"""
+_ADD_TO_BUCKET = """samples = quality_buckets.samples + {new}.samples,
+  weight_ms = quality_buckets.weight_ms + {new}.weight_ms, score_ms = quality_buckets.score_ms + {new}.score_ms,
+  min_score = least(quality_buckets.min_score, {new}.min_score)"""
+# DuckDB 2.0 plans this as a join whose scan of quality_buckets only min/max filters prune: `day` skips other days,
+# the random ekeys nothing, so it reads every band of today (absorb_quality's `bound` path instead).
+_ADD_BUCKETS = (f"INSERT INTO quality_buckets ({_BUCKET_COLUMNS}) {_BUCKET_ROWS} "
+                f"ON CONFLICT DO UPDATE SET {_ADD_TO_BUCKET.format(new='excluded')}")
+# quality_buckets.first_ts of the rows stored before it existed (schema version 12): no bound skips them.
+UNKNOWN_FIRST_TS = 2**63 - 1
 # Stored samples that follow a late one: their new previous sample. None when samples arrive in order; else they
 # are bounded by the earliest of them, read first: a literal bound lets zone maps skip quality_samples' older row
 # groups, which a subquery bound does not after the insert above in the same transaction (the UPDATE then scanned
@@ -186,14 +193,23 @@ def clear_settled(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM meta WHERE key = ?", [SETTLED_KEY])
 
 
-def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds: dict[str, float]) -> None:
+def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds: dict[str, float],
+                   bound: int | None = None) -> None:
     """Score the stats samples of commits (lo, hi] into quality_samples and quality_buckets, and find the runs
     of offending samples (these thresholds, quality_runs.run_thresholds) where they land (the caller's
-    transaction, like stats_daily)."""
+    transaction, like stats_daily).
+
+    With `bound`, no earlier than the first event of any of these samples' sessions as stored before this absorb,
+    the bands are written in parts (_add_buckets_in_parts); without, with the upsert. A stored band below the bound
+    makes the parts' INSERT meet the primary key (duckdb.ConstraintException): the caller rolls back and absorbs
+    again without one."""
     con.execute(_NEW, {"lo": lo, "hi": hi})
     con.execute(_REDO)
     con.execute(_INSERT_NEW)
-    con.execute(_ADD_BUCKETS)
+    if bound is None:
+        con.execute(_ADD_BUCKETS)
+    else:
+        _add_buckets_in_parts(con, bound)
     first = con.execute(_FIRST_RELINKED).fetchone()[0]
     if first is not None:
         con.execute(_SET_PREV, {"first": first})
@@ -202,6 +218,20 @@ def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds:
     settle(con, horizon, con.execute("SELECT max(ts) FROM q_new").fetchone()[0])
     con.execute("CREATE OR REPLACE TEMP TABLE q_touch AS SELECT ekey, min(ts) AS m FROM q_new GROUP BY ekey")
     absorb_runs(con, thresholds)
+
+
+def _add_buckets_in_parts(con: duckdb.DuckDBPyConnection, bound: int) -> None:
+    """_ADD_BUCKETS in parts: the new weights; the stored bands they add to, found with `first_ts >= bound` (a band is
+    inserted at its first sample, never before its session's first event, and rows are appended in time order: zone
+    maps skip the bands of entities that began before the bound); those updated by rowid; the others inserted."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE qb_new AS {_BUCKET_ROWS}")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE qb_old AS
+                    SELECT b.rowid AS stored_rowid, n.* FROM quality_buckets b JOIN qb_new n USING (ekey, day, bucket)
+                    WHERE b.first_ts >= {bound:d} AND b.day >= (SELECT min(day) FROM qb_new)""")
+    con.execute(f"UPDATE quality_buckets SET {_ADD_TO_BUCKET.format(new='o')} FROM qb_old o "
+                "WHERE quality_buckets.rowid = o.stored_rowid")
+    con.execute(f"INSERT INTO quality_buckets ({_BUCKET_COLUMNS}) SELECT {_BUCKET_COLUMNS} FROM qb_new "
+                "ANTI JOIN qb_old USING (ekey, day, bucket)")
 
 
 # -- derive: roll up, percentile, issues --------------------------------------------------------------
@@ -249,11 +279,13 @@ UNION ALL SELECT ent, k_conn FROM q_members WHERE k_conn IS NOT NULL
 UNION ALL SELECT ent, k_meeting FROM q_members WHERE k_meeting IS NOT NULL
 UNION ALL SELECT ent, k_session FROM q_members"""
 
+# The batch's entities' bands, of their first day on and inserted since the batch's oldest session began (their
+# first_ts): zone maps skip the bands of the day's entities that began earlier, which a busy day has millions of.
 _ENTITY_BUCKETS = f"""
 CREATE OR REPLACE TEMP TABLE q_eb AS
 SELECT m.ent, b.day, b.bucket, b.samples, b.weight_ms, b.score_ms
 FROM quality_buckets b JOIN q_members m USING (ekey)
-WHERE b.day >= {SINCE_DAY}"""
+WHERE b.day >= {SINCE_DAY} AND b.first_ts >= {SINCE}"""
 # Per level: totals, mean, and the band where the cumulative weight (ascending scores) reaches 10% of the total,
 # with the weight below that band. Windows are DuckDB's costliest step here, so the search runs in two: first
 # over coarse bands (COARSE bands wide, a sixth of the level x band rows), then over the bands of the coarse one

@@ -12,8 +12,8 @@ from videoinsights.domain.tiers import TIER_COLUMNS
 
 # 6: quality_samples/quality_buckets (scored at absorb); 7: the dedup keys moved from the event_ids table to
 # the keys file (store/duckdb/dedup.py); 8: quality_runs (runs of offending samples kept at absorb);
-# 9: dirty_sessions.never_derived; 10: write_seq (WRITE_SEQ_COLUMNS); 11: quality_settled
-SCHEMA_VERSION = 11
+# 9: dirty_sessions.never_derived; 10: write_seq (WRITE_SEQ_COLUMNS); 11: quality_settled; 12: quality_buckets.first_ts
+SCHEMA_VERSION = 12
 
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
@@ -145,6 +145,10 @@ CREATE TABLE IF NOT EXISTS quality_buckets (
   weight_ms BIGINT NOT NULL,           -- sum of the samples' weights (a weight of 0 counts 1 ms)
   score_ms DOUBLE NOT NULL,            -- sum of score x weight
   min_score DOUBLE NOT NULL,
+  -- the first sample's ts when the row was inserted, never before its session's first event: absorbs append rows
+  -- in time order, so a bound on it lets zone maps skip the bands of entities that began earlier (store/duckdb/
+  -- quality.py); rows stored before version 12 hold the largest BIGINT (never skipped)
+  first_ts BIGINT,
   PRIMARY KEY (ekey, day, bucket)
 )""",
     # Time span of each session's raw events: bounds the scan when a session is re-derived.

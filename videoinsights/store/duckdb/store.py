@@ -49,7 +49,7 @@ from videoinsights.store.duckdb.bounds import BoundsRowids, absorb_bounds
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify
 from videoinsights.store.duckdb.event_cache import EVENT_CACHE_MB, KEEP_AFTER_MS, SessionEventCache
-from videoinsights.store.duckdb.quality import absorb_quality, clear_settled, derive_sample_quality
+from videoinsights.store.duckdb.quality import UNKNOWN_FIRST_TS, absorb_quality, clear_settled, derive_sample_quality
 from videoinsights.store.duckdb.quality_runs import META_KEY, rebuild_runs, run_thresholds, stored_thresholds
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
@@ -190,6 +190,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # Derived rows carry the step that wrote them (schema.WRITTEN): the rows stored before at 0, and every session
     # written at 0 (its rows may lie anywhere) until it is derived again.
     10: ("UPDATE session_bounds SET written_seq = 0",),
+    # The bands' first sample (schema.py): unknown for the rows stored before, which no bound may then skip.
+    12: ("ALTER TABLE quality_buckets ADD COLUMN IF NOT EXISTS first_ts BIGINT",
+         f"UPDATE quality_buckets SET first_ts = {UNKNOWN_FIRST_TS:d}"),
 }
 
 
@@ -231,7 +234,7 @@ class DuckDBStore:
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
         self._keys: DedupKeys | None = None  # the dedup keys (store/duckdb/dedup.py); writers only
-        self._stats_in_parts = True  # _absorb_stats; off after a stored row its bound missed (absorb_new_events)
+        self._stats_in_parts = True  # _absorb_stats and the quality bands; off after a row a bound missed
         if not read_only:
             self._migrate()
         self._seq = self._max_seq()
@@ -516,8 +519,9 @@ class DuckDBStore:
         except duckdb.ConstraintException:
             if not self._stats_in_parts:
                 raise
-            # a stored row the bound missed (_absorb_stats): nothing was written; from now on the plain upsert
-            log.warning("stats_daily holds rows older than their session's bounds: absorbing with the upsert")
+            # a stored row a bound missed (_absorb_stats, the quality bands): nothing was written; the upserts from now
+            log.warning("stats_daily or quality_buckets holds rows older than their session's bounds: "
+                        "absorbing with the upserts")
             self._stats_in_parts = False
             return self._absorb()
 
@@ -530,12 +534,13 @@ class DuckDBStore:
         t = time.perf_counter()
         con.execute("BEGIN")
         try:
+            bound = None  # the stats' and the quality bands' bound (_absorb_stats), None: the upserts
             if self._stats_in_parts:
-                self._absorb_stats(params)
+                bound = self._absorb_stats(params)
             else:
                 con.execute(_ABSORB_STATS_SQL, params)
             t = lap(self.timings, "absorb_stats", t)
-            absorb_quality(con, lo, hi, self._run_thresholds)
+            absorb_quality(con, lo, hi, self._run_thresholds, bound)
             t = lap(self.timings, "absorb_quality", t)
             self._absorb_sessions(params)
             con.execute("INSERT OR REPLACE INTO meta VALUES ('derived_seq', ?)", [str(hi)])
@@ -549,9 +554,11 @@ class DuckDBStore:
         self._derived_seq = hi
         return hi - lo
 
-    def _absorb_stats(self, params: dict[str, int]) -> None:
+    def _absorb_stats(self, params: dict[str, int]) -> int:
         """_ABSORB_STATS_SQL in its parts: the new rows; the stored rows they add to, found with a bound that zone
         maps prune on; those updated by rowid; the others inserted (the primary key checked through its index).
+        Returns the bound (the quality bands take the same: absorb_quality), UNKNOWN_FIRST_TS when none of the new
+        rows' sessions was seen before (nothing stored to add to).
         A stored row's first_ts is never before its session's first event (session_bounds, before this absorb
         updates it; a session without bounds has no rows), and a row is inserted when its stream's first sample of
         the day is absorbed, so the bound skips the streams that began before the new rows' sessions: the upsert
@@ -567,7 +574,7 @@ class DuckDBStore:
                                 f"WHERE session_id IN ({string_list(sorted(ids))})").fetchall()[0][0]
         if since is None:  # no session of these rows was seen before: no stored row to add to
             con.execute(f"INSERT INTO stats_daily ({_STATS_COLUMNS}) SELECT {_STATS_COLUMNS} FROM stats_new")
-            return
+            return UNKNOWN_FIRST_TS
         con.execute(f"""CREATE OR REPLACE TEMP TABLE stats_old AS
                         SELECT s.rowid AS stored_rowid, n.* FROM stats_daily s JOIN stats_new n USING ({_STATS_KEY})
                         WHERE s.first_ts >= {since:d} AND s.day >= (SELECT min(day) FROM stats_new)""")
@@ -575,6 +582,7 @@ class DuckDBStore:
                     "WHERE stats_daily.rowid = o.stored_rowid")
         con.execute(f"INSERT INTO stats_daily ({_STATS_COLUMNS}) SELECT {_STATS_COLUMNS} FROM stats_new "
                     f"ANTI JOIN stats_old USING ({_STATS_KEY})")
+        return int(since)
 
     def _absorb_sessions(self, params: dict[str, int]) -> None:
         """The new commits' sessions: their bounds in session_bounds, and dirty. A session seen for the first time
