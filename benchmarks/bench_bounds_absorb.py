@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_load import DAY_MS, now_ms
+from benchmarks.common import dense_day
 from videoinsights.ingest.load import load_events
-from videoinsights.simulate.generator import generate
 from videoinsights.store.duckdb.bounds import _ABSORBED, absorb_bounds
 from videoinsights.store.duckdb.store import _NEW_ROWS, DuckDBStore
 
@@ -106,8 +106,7 @@ def main() -> None:
             try:
                 start = now_ms() - DAY_MS
                 add_sessions(store._dcon, rows, start)
-                traffic = generate(PROJECT, start, 1, 360_000, 7)
-                load_events(store, PROJECT, islice(traffic, args.events))
+                traffic = dense_day(store, PROJECT, args.events, start)
                 store.absorb_new_events()
                 before, now, sessions = absorbs(store, traffic, args.runs)
                 print(f"| {rows:,} | {sessions:,} | {before:.1f} | {now:.1f} | {before / now:.2f}x |", flush=True)

@@ -25,11 +25,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_load import DAY_MS, now_ms
-from benchmarks.common import median_ms
+from benchmarks.common import dense_day, median_ms
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.ingest.load import load_events
-from videoinsights.simulate.generator import generate
 from videoinsights.store.duckdb import quality
 from videoinsights.store.duckdb.store import DuckDBStore
 
@@ -117,8 +115,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = DuckDBStore(str(Path(tmp) / "bands.duckdb"))
         try:
-            traffic = generate(PROJECT, now_ms() - DAY_MS, 1, 360_000, 7)
-            load_events(store, PROJECT, islice(traffic, args.events))
+            traffic = dense_day(store, PROJECT, args.events)
             derive_until_clean(store)
             newest = store._dcon.execute("SELECT min(first_ts) FROM quality_buckets").fetchall()[0][0]
             made = 0

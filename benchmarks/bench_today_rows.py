@@ -24,12 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_derive import TimedConnection
-from benchmarks.bench_load import DAY_MS, now_ms
-from benchmarks.common import median_ms
+from benchmarks.common import dense_day, median_ms
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.derive.inputs import STATS_COLUMNS
 from videoinsights.ingest.load import load_events
-from videoinsights.simulate.generator import generate
 from videoinsights.store.base import SessionKey
 from videoinsights.store.duckdb.schema import SINCE_DAY
 from videoinsights.store.duckdb.store import DuckDBStore
@@ -112,8 +110,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             store = DuckDBStore(str(Path(tmp) / "today.duckdb"))
             try:
-                traffic = generate(PROJECT, now_ms() - DAY_MS, 1, 360_000, 7)
-                load_events(store, PROJECT, islice(traffic, args.events))
+                traffic = dense_day(store, PROJECT, args.events)
                 derive_until_clean(store)
                 con = store._dcon
                 con.execute("CREATE TEMP TABLE original_stats AS SELECT *, row_number() OVER () - 1 AS rn "

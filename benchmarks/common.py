@@ -10,11 +10,19 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from videoinsights.ingest.load import load_events
+from videoinsights.simulate.generator import generate
+from videoinsights.store.base import Store
+
+DAY_MS = 86_400_000
+DENSE_DAY_SESSIONS = 360_000  # a day of bench_load's 10,000 events/s (2,400 events per session)
 
 
 def free_port() -> int:
@@ -73,6 +81,15 @@ def median_ms(fn: Callable[[], Any], repeat: int, warmup: int = 2,
         fn()
         samples.append((clock() - started) * 1000)
     return statistics.median(samples)
+
+
+def dense_day(store: Store, project_id: str, events: int, start_ms: int | None = None) -> Iterator[dict[str, Any]]:
+    """Load the first `events` of bench_load's dense day (from `start_ms`, a day ago by default) into `store`, and
+    return the rest of its traffic (the store-level benchmarks' platform that has been running for a while)."""
+    start = int(time.time() * 1000) - DAY_MS if start_ms is None else start_ms
+    traffic = generate(project_id, start, 1, DENSE_DAY_SESSIONS, 7)
+    load_events(store, project_id, islice(traffic, events))
+    return traffic
 
 
 def percentile(values: list[float], p: float) -> float:
