@@ -10,7 +10,10 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import ProjectCreds, Server, create_project
-from videoinsights.web.metrics import BoundedLabels, CommitClock
+from videoinsights.derive.engine import derive_until_clean
+from videoinsights.ingest.load import load_events
+from videoinsights.store.duckdb.store import DuckDBStore
+from videoinsights.web.metrics import BoundedLabels, CommitClock, derivation_backlog
 
 
 def conn(i: int, session: str = "s1") -> dict[str, Any]:
@@ -112,3 +115,27 @@ def test_commit_clock_answers_the_first_recorded_commit_at_or_after() -> None:
     assert clock.acknowledged_at(8, default=50.0) == 50.0  # not recorded (yet)
     clock.record(9, 130.0)  # drops seq 2: the oldest of 3
     assert clock.acknowledged_at(1, default=50.0) == 110.0
+
+
+def test_the_backlog_is_not_idle_while_an_absorb_lands_between_its_reads(tmp_path: Path) -> None:
+    """The derive thread's absorb can commit between the two reads of the backlog: read in the order
+    derivation_backlog reads them, an acknowledged commit is counted somewhere (here: not absorbed yet)."""
+    store = DuckDBStore(str(tmp_path / "s.duckdb"))
+    load_events(store, "1", [conn(1)])
+    derive_until_clean(store)
+    assert derivation_backlog(store) == (0, 0)
+    load_events(store, "1", [conn(2)])  # acknowledged, not absorbed yet
+    count = store.dirty_session_count
+
+    def absorbed_meanwhile() -> int:  # the count's snapshot is taken, then the absorb commits
+        counted = count()
+        store.absorb_new_events()
+        return counted
+
+    store.dirty_session_count = absorbed_meanwhile  # type: ignore[method-assign]
+    assert derivation_backlog(store) != (0, 0)
+    store.dirty_session_count = count  # type: ignore[method-assign]
+    assert derivation_backlog(store) == (0, 1)  # absorbed: the session waits
+    derive_until_clean(store)
+    assert derivation_backlog(store) == (0, 0)
+    store.close()
