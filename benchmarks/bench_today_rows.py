@@ -57,7 +57,7 @@ def stats_reads(store: DuckDBStore, keys: list[SessionKey], runs: int) -> tuple[
 # the statements of the absorb's stats part, both ways (store.py: _ABSORB_STATS_SQL, _absorb_stats)
 STATS_STATEMENTS = ("INSERT INTO stats_daily", "CREATE OR REPLACE TEMP TABLE stats_new",
                     "SELECT DISTINCT session_id FROM stats_new", "SELECT min(first_ts) FROM session_bounds",
-                    "CREATE OR REPLACE TEMP TABLE stats_old", "UPDATE stats_daily")
+                    "UPDATE stats_daily")  # (stats_new also begins the name of store/duckdb/parts.py's temp table)
 
 
 def upsert_ms(store: DuckDBStore, traffic: Any, runs: int, in_parts: bool) -> float:

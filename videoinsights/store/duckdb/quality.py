@@ -31,6 +31,7 @@ from videoinsights.domain.scoring import (
     VIDEO_GOOD_FPS,
     VIDEO_LOSS_WEIGHT,
 )
+from videoinsights.store.duckdb.parts import add_in_parts
 from videoinsights.store.duckdb.quality_runs import CHECKS, WEIGHT, absorb_runs
 from videoinsights.store.duckdb.schema import SINCE, SINCE_DAY, rows_of_keys
 
@@ -221,17 +222,10 @@ def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds:
 
 
 def _add_buckets_in_parts(con: duckdb.DuckDBPyConnection, bound: int) -> None:
-    """_ADD_BUCKETS in parts: the new weights; the stored bands they add to, found with `first_ts >= bound` (a band is
-    inserted at its first sample, never before its session's first event, and rows are appended in time order: zone
-    maps skip the bands of entities that began before the bound); those updated by rowid; the others inserted."""
+    """_ADD_BUCKETS in parts (store/duckdb/parts.py): a band is inserted at its first sample, never before its
+    session's first event, so `bound` finds every stored band the new weights add to."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE qb_new AS {_BUCKET_ROWS}")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE qb_old AS
-                    SELECT b.rowid AS stored_rowid, n.* FROM quality_buckets b JOIN qb_new n USING (ekey, day, bucket)
-                    WHERE b.first_ts >= {bound:d} AND b.day >= (SELECT min(day) FROM qb_new)""")
-    con.execute(f"UPDATE quality_buckets SET {_ADD_TO_BUCKET.format(new='o')} FROM qb_old o "
-                "WHERE quality_buckets.rowid = o.stored_rowid")
-    con.execute(f"INSERT INTO quality_buckets ({_BUCKET_COLUMNS}) SELECT {_BUCKET_COLUMNS} FROM qb_new "
-                "ANTI JOIN qb_old USING (ekey, day, bucket)")
+    add_in_parts(con, "quality_buckets", "qb_new", "ekey, day, bucket", _BUCKET_COLUMNS, _ADD_TO_BUCKET, bound)
 
 
 # -- derive: roll up, percentile, issues --------------------------------------------------------------

@@ -49,6 +49,7 @@ from videoinsights.store.duckdb.bounds import BoundsRowids, absorb_bounds
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify
 from videoinsights.store.duckdb.event_cache import EVENT_CACHE_MB, KEEP_AFTER_MS, SessionEventCache
+from videoinsights.store.duckdb.parts import add_in_parts
 from videoinsights.store.duckdb.quality import UNKNOWN_FIRST_TS, absorb_quality, clear_settled, derive_sample_quality
 from videoinsights.store.duckdb.quality_runs import META_KEY, rebuild_runs, run_thresholds, stored_thresholds
 from videoinsights.store.duckdb.schema import (
@@ -555,8 +556,8 @@ class DuckDBStore:
         return hi - lo
 
     def _absorb_stats(self, params: dict[str, int]) -> int:
-        """_ABSORB_STATS_SQL in its parts: the new rows; the stored rows they add to, found with a bound that zone
-        maps prune on; those updated by rowid; the others inserted (the primary key checked through its index).
+        """_ABSORB_STATS_SQL in its parts (store/duckdb/parts.py), bounded by the least first event of the new rows'
+        sessions, looked up through session_bounds' session_id index.
         Returns the bound (the quality bands take the same: absorb_quality), UNKNOWN_FIRST_TS when none of the new
         rows' sessions was seen before (nothing stored to add to).
         A stored row's first_ts is never before its session's first event (session_bounds, before this absorb
@@ -575,13 +576,7 @@ class DuckDBStore:
         if since is None:  # no session of these rows was seen before: no stored row to add to
             con.execute(f"INSERT INTO stats_daily ({_STATS_COLUMNS}) SELECT {_STATS_COLUMNS} FROM stats_new")
             return UNKNOWN_FIRST_TS
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE stats_old AS
-                        SELECT s.rowid AS stored_rowid, n.* FROM stats_daily s JOIN stats_new n USING ({_STATS_KEY})
-                        WHERE s.first_ts >= {since:d} AND s.day >= (SELECT min(day) FROM stats_new)""")
-        con.execute(f"UPDATE stats_daily SET {_STATS_UPDATES.format(new='o')} FROM stats_old o "
-                    "WHERE stats_daily.rowid = o.stored_rowid")
-        con.execute(f"INSERT INTO stats_daily ({_STATS_COLUMNS}) SELECT {_STATS_COLUMNS} FROM stats_new "
-                    f"ANTI JOIN stats_old USING ({_STATS_KEY})")
+        add_in_parts(con, "stats_daily", "stats_new", _STATS_KEY, _STATS_COLUMNS, _STATS_UPDATES, since)
         return int(since)
 
     def _absorb_sessions(self, params: dict[str, int]) -> None:
