@@ -278,14 +278,20 @@ class DuckDBStore:
         Closing the write connection closes the derive cursor too: derivation gets a new one (a cycle
         running meanwhile fails and is retried by the engine)."""
         self._close_handles()
-        self._event_cache.clear()
-        self._bounds_rowids.clear()
+        self._forget_rows()
         self._db = self._connect()
         self._dcon = self._db.cursor()
         self._generation += 1
         self._invalidated = False
         self._seq = self._max_seq()
         self._derived_seq = self._meta_int("derived_seq")
+
+    def _forget_rows(self) -> None:
+        """Empty what the derive connection keeps of stored rows between steps (live sessions' events, the rowids of
+        session_bounds rows): a purge deletes rows (and the next checkpoint may move the others), a reopen starts
+        over."""
+        self._event_cache.clear()
+        self._bounds_rowids.clear()
 
     def _close_handles(self) -> None:
         with self._cursors_lock:
@@ -977,8 +983,7 @@ class DuckDBStore:
         delivery log until `alerts_before_ms` (docs/alerts.md)."""
         con = self._con
         counts: dict[str, int] = {}
-        self._event_cache.clear()  # here and after the commit: a derive read between the two is not kept
-        self._bounds_rowids.clear()  # rows may move at the next checkpoint (after the commit: below)
+        self._forget_rows()  # here and after the commit: a derive read between the two is not kept
         con.execute("BEGIN")
         try:
             counts["events"] = con.execute("DELETE FROM events WHERE day < ?", [raw_before]).fetchone()[0]
@@ -1013,8 +1018,7 @@ class DuckDBStore:
             if alerts_before_ms is not None:
                 counts.update(alert_sql.purge(con, alerts_before_ms))
             con.execute("COMMIT")
-            self._event_cache.clear()
-            self._bounds_rowids.clear()
+            self._forget_rows()
             self._bump()
         except BaseException:
             self._rollback(con)
