@@ -45,6 +45,8 @@ class Settings:
     derive_trace_path: str = ""
     # worker processes for the pure part of derivation (0 = on the derive thread)
     derive_processes: int = 1
+    # DuckDB: seconds after a session's last event before its stats samples are moved into session order (0 = never)
+    stats_compaction_settle_s: int = 600
     # off: this server only ingests and answers; `videoinsights derive --shard K/N` processes derive (ClickHouse)
     derive_in_server: bool = True
     # off: this server never evaluates alert rules (several `serve` processes on one store: exactly one evaluates)
@@ -140,6 +142,9 @@ HELP: dict[str, str] = {
                         "process sends each webhook.",
     "derive_processes": "Worker processes that compute session derivations, beside the server's interpreter lock "
     "(0: on the derive thread).",
+    "stats_compaction_settle_s": "DuckDB: seconds after a session's last event before the derive thread, when it has "
+    "nothing to derive, moves the session's stats samples into session order, so that reading one session's samples "
+    "skips every other session's (docs/architecture.md). 0: never.",
     "raw_retention_days": "Days raw events and session-level data are kept (Advanced Insights: 21).",
     "daily_retention_days": "Days daily rollups are kept (Insights: 90), and the hourly ones (HOURLY interval).",
     "minute_retention_hours": "Hours per-minute rollups are kept (MINUTE interval).",

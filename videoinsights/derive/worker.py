@@ -45,6 +45,9 @@ BATCH_STEP_S = Settings.derive_step_ms / 1000  # the setting's default, for call
 # platform starts ~45 sessions a second (100-200 a step): with 32 most new sessions missed the lane, with 128 a few
 # (docs/benchmarks.md, "Where a marker's seconds go"); the workers derive 256 in ~0.1-0.4 s.
 EXPRESS_SESSIONS = 256
+# Stats compaction (store/duckdb/compaction.py): a pass at most this often while none is full, and after a failure.
+COMPACTION_INTERVAL_S = 10.0
+COMPACTION_RETRY_S = 60.0
 
 
 def next_batch_size(current: int, base: int, backlog: bool, step_s: float, bound_s: float = BATCH_STEP_S) -> int:
@@ -96,6 +99,7 @@ class DeriveStats:
     derive_cycles: int = 0
     derive_cycle_failures: int = 0  # cycles that raised (nothing of them written; their sessions stay dirty)
     derive_pool_restarts: int = 0  # worker pools replaced after one of their processes died
+    stats_samples_compacted: int = 0  # moved into session order (store/duckdb/compaction.py)
 
 
 class DeriveWorker:
@@ -109,7 +113,7 @@ class DeriveWorker:
 
     def __init__(self, store: Store, stats: DeriveStats, lock: HandoffLock, batch: int, interval: float,
                  processes: int = 0, quality: QualityThresholds | None = None, step_s: float = BATCH_STEP_S,
-                 trace: Trace | None = None) -> None:
+                 trace: Trace | None = None, compaction_settle_s: float = 0) -> None:
         self.store, self.stats, self.lock = store, stats, lock
         self.trace = trace  # a record per step and cycle (derive/trace.py), None: off
         self.quality = quality  # issue thresholds (settings quality_*, docs/quality.md)
@@ -119,6 +123,9 @@ class DeriveWorker:
         self.processes = processes
         self.pool = self._new_pool()
         self.failures_in_a_row = 0
+        # sessions quiet this long get their stats samples moved into session order when nothing waits (0: never)
+        self.compaction_settle_s = compaction_settle_s
+        self._next_compaction = 0.0  # monotonic time of the next pass
         self._clock = time.monotonic()  # derive_seconds counted up to here
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -275,5 +282,22 @@ class DeriveWorker:
                 continue
             if self.failures_in_a_row:  # new commits don't cut a backoff short: they come all the time
                 self._stop.wait(self.backoff())
-            else:
+            elif not self.compact():
                 self._wake.wait(self.interval)
+
+    def compact(self) -> bool:
+        """One pass of stats compaction (Store.compact_stats) when one is due; True when it moved a full pass, so that
+        the loop goes on at once (a store catching up). Called only when nothing waits to be derived: a pass holds
+        the derive lock for up to a second, during which new commits wait (docs/architecture.md)."""
+        if self.compaction_settle_s <= 0 or time.monotonic() < self._next_compaction:
+            return False
+        try:
+            with self.lock:
+                samples, more = self.store.compact_stats(int((time.time() - self.compaction_settle_s) * 1000))
+        except Exception:
+            log.exception("stats compaction failed (retried in %d s)", COMPACTION_RETRY_S)
+            self._next_compaction = time.monotonic() + COMPACTION_RETRY_S
+            return False
+        self.stats.stats_samples_compacted += samples
+        self._next_compaction = time.monotonic() + (0 if more else COMPACTION_INTERVAL_S)
+        return more

@@ -152,6 +152,8 @@ class ServerState(Collector):
              stats.derive_cycle_failures),
             ("derive_pool_restarts", "Derive worker pools replaced after a worker process died.",
              stats.derive_pool_restarts),
+            ("stats_samples_compacted", "Stats samples moved into session order (DuckDB).",
+             stats.stats_samples_compacted),
         ):
             yield CounterMetricFamily(f"videoinsights_{name}", help, value=value)
         undigested, dirty = derivation_backlog(store)

@@ -529,6 +529,10 @@ class ClickHouseStore:
     def _count(self, table: str, where: str, params: dict[str, Any]) -> int:
         return int(self.client.query_rows(f"SELECT count() FROM {table} WHERE {where}", params)[0][0])
 
+    def compact_stats(self, before_ts: int) -> tuple[int, bool]:
+        """Nothing to do: stats_samples is a MergeTree ordered by (project_id, session_id, ts) already."""
+        return 0, False
+
     def purge(self, raw_before: date, daily_before: date, monthly_before: date,
               minutes_before_ms: int | None = None, alerts_before_ms: int | None = None) -> dict[str, int]:
         """Delete data past its retention window, with the counts DuckDB's purge reports."""

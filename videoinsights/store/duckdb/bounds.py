@@ -28,12 +28,14 @@ from videoinsights.store.portable import string_list
 # platform (~3,000 at 10,000 events/s), ~100 bytes each.
 REMEMBERED = 50_000
 
-# The new commits' rows (store.py's _NEW_ROWS) by session: the bounds they widen to, the commit that first dirtied it.
+# The new commits' rows (store.py's _NEW_ROWS) by session: the bounds they widen to, the commit that first dirtied it,
+# the newest commit (last_seq: a row committed after its session's samples were moved is read apart, compaction.py).
 _ABSORBED = """CREATE OR REPLACE TEMP TABLE absorbed AS
-    SELECT project_id, session_id, min(ts) AS first_ts, max(ts) AS last_ts, min(seq) AS seq
+    SELECT project_id, session_id, min(ts) AS first_ts, max(ts) AS last_ts, min(seq) AS seq, max(seq) AS last_seq
     FROM {rows} GROUP BY project_id, session_id"""
 _WIDEN = """UPDATE session_bounds SET first_ts = least(session_bounds.first_ts, k.first_ts),
-                                      last_ts = greatest(session_bounds.last_ts, k.last_ts)
+                                      last_ts = greatest(session_bounds.last_ts, k.last_ts),
+                                      last_seq = greatest(session_bounds.last_seq, k.last_seq)
     FROM bounds_known k WHERE session_bounds.rowid = k.rid
     AND session_bounds.project_id = k.project_id AND session_bounds.session_id = k.session_id"""
 _MISSED = """SELECT project_id, session_id FROM bounds_known k WHERE NOT EXISTS (SELECT 1 FROM session_bounds s
@@ -113,8 +115,8 @@ def absorb_bounds(con: duckdb.DuckDBPyConnection, rowids: BoundsRowids, rows: st
     if new:
         con.register("bounds_new", _keys_table(new))
         try:
-            con.execute("""INSERT INTO session_bounds (project_id, session_id, first_ts, last_ts)
-                           SELECT project_id, session_id, first_ts, last_ts FROM absorbed
+            con.execute("""INSERT INTO session_bounds (project_id, session_id, first_ts, last_ts, last_seq)
+                           SELECT project_id, session_id, first_ts, last_ts, last_seq FROM absorbed
                            SEMI JOIN bounds_new USING (project_id, session_id)""")
         finally:
             con.unregister("bounds_new")

@@ -12,8 +12,9 @@ from videoinsights.domain.tiers import TIER_COLUMNS
 
 # 6: quality_samples/quality_buckets (scored at absorb); 7: the dedup keys moved from the event_ids table to
 # the keys file (store/duckdb/dedup.py); 8: quality_runs (runs of offending samples kept at absorb);
-# 9: dirty_sessions.never_derived; 10: write_seq (WRITE_SEQ_COLUMNS); 11: quality_settled; 12: quality_buckets.first_ts
-SCHEMA_VERSION = 12
+# 9: dirty_sessions.never_derived; 10: write_seq (WRITE_SEQ_COLUMNS); 11: quality_settled; 12: quality_buckets.first_ts;
+# 13: stats samples clustered by session (stats_samples.skey, session_bounds.skey/compacted_seq/last_seq)
+SCHEMA_VERSION = 13
 
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
@@ -69,7 +70,8 @@ CREATE TABLE IF NOT EXISTS events (
     "stats_samples": f"""
 CREATE TABLE IF NOT EXISTS stats_samples (
   {_ENVELOPE},
-  {_raw_fields()}
+  {_raw_fields()},
+  skey BIGINT                          -- its session's key once moved into session order (store/duckdb/compaction.py)
 )""",
     # Stats samples aggregated per stream/subscriber and day, maintained incrementally by commit seq.
     "stats_daily": f"""
@@ -159,6 +161,11 @@ CREATE TABLE IF NOT EXISTS session_bounds (
   session_id VARCHAR NOT NULL,
   first_ts BIGINT NOT NULL,
   last_ts BIGINT NOT NULL,
+  last_seq BIGINT,                     -- the newest commit absorbed with a row of the session (NULL: before version 13)
+  -- store/duckdb/compaction.py: the key its stats samples were moved under, in session order (NULL: not yet; 0: left
+  -- in arrival order), and the commits moved (up to this seq; a row of a later commit is read by its ts window)
+  skey BIGINT,
+  compacted_seq BIGINT,
   PRIMARY KEY (project_id, session_id)
 )""",
     # Sessions with events not yet reflected in the derived tables.

@@ -46,6 +46,7 @@ from videoinsights.store.base import AppendResult, Project, SessionKey, StorageF
 from videoinsights.store.duckdb import alerts as alert_sql
 from videoinsights.store.duckdb import backend
 from videoinsights.store.duckdb.bounds import BoundsRowids, absorb_bounds
+from videoinsights.store.duckdb.compaction import PASS_SESSIONS, compact_stats
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify
 from videoinsights.store.duckdb.event_cache import EVENT_CACHE_MB, KEEP_AFTER_MS, SessionEventCache
@@ -194,6 +195,11 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # The bands' first sample (schema.py): unknown for the rows stored before, which no bound may then skip.
     12: ("ALTER TABLE quality_buckets ADD COLUMN IF NOT EXISTS first_ts BIGINT",
          f"UPDATE quality_buckets SET first_ts = {UNKNOWN_FIRST_TS:d}"),
+    # Stats samples clustered by session (store/duckdb/compaction.py): every stored sample and session waits for a
+    # pass (NULL); a session's last_seq stays unknown (NULL) until its next absorb.
+    13: ("ALTER TABLE stats_samples ADD COLUMN IF NOT EXISTS skey BIGINT",
+         *(f"ALTER TABLE session_bounds ADD COLUMN IF NOT EXISTS {c} BIGINT" for c in ("last_seq", "skey",
+                                                                                       "compacted_seq"))),
 }
 
 
@@ -973,6 +979,14 @@ class DuckDBStore:
         absorb_quality(con, -1, self._seq, self._run_thresholds)
         con.execute("COMMIT")
         self._bump()
+
+    def compact_stats(self, before_ts: int) -> tuple[int, bool]:
+        """One pass of store/duckdb/compaction.py on the derive connection (the caller holds the derive lock). The
+        data version stays: every read answers the same."""
+        if self._read_only:
+            return 0, False
+        sessions, moved = compact_stats(self._dcon, self._derived_seq, before_ts, PASS_SESSIONS)
+        return moved, sessions >= PASS_SESSIONS
 
     # -- retention ---------------------------------------------------------
     def purge(self, raw_before: date, daily_before: date, monthly_before: date,

@@ -1,0 +1,100 @@
+"""Stats samples moved into session order once their session has ended, so a session's samples are read together.
+
+Samples are appended as they arrive, so the ~200 samples of a session lie among every other session's samples of
+the same minutes. Reading one session's (the inspector, `sessions { ... streamStatsCollection }`) then decompresses
+every vector that holds one of its rows: ~1.7 ms of CPU per session on a 35-million-sample store, 85-100 ms for 50
+sessions spread over 20 days (docs/benchmarks.md, "`sessions` of scattered sessions"). Ordering by session_id does
+not help: DuckDB's zone maps keep a 12-character prefix of strings, which all ids of a project share.
+
+A pass takes the sessions that ended longest ago (no event for `settle` ms, none moved before), numbers them in that
+order (`skey`, counted on in meta `skey_next`), and in one transaction deletes their samples and appends them again
+ordered by (skey, ts) with `stats_samples.skey` set: keys grow pass after pass, so a row group's min/max of `skey`
+is a narrow range and a read of a few sessions' `skey` skips every other row group. Nothing else changes: each
+sample keeps its columns (seq included: derivation's watermarks and the dedup keys see the same rows), and every
+other reader of stats_samples (export, the live query, retention, rebuild) reads rows wherever they lie.
+
+`session_bounds` records each moved session's `skey` and the commits moved (`compacted_seq`, the derive watermark
+of the pass: every sample of the session absorbed by then). A sample committed later (a late or duplicated report)
+stays where it was appended; the session's `last_seq` (absorb) then exceeds `compacted_seq`, and reads take that
+session's ts window as well (reads._windowed_stats_sql). A session longer than MAX_SPAN_MS gets `skey` 0 and is
+left in arrival order: the pass's join reads the stored samples of its whole span.
+
+Passes run on the derive connection, under the derive lock, when the derive loop has nothing to do (derive/
+worker.py): the writer's appends go on meanwhile (appends never conflict in DuckDB), and purges and derive steps
+wait for the lock. ClickHouse needs none of this: its stats_samples is ordered by (project, session, ts).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+# Sessions per pass: 500 of bench_api's busy project are ~70,000 samples, ~0.5 s of CPU (docs/benchmarks.md).
+PASS_SESSIONS = 500
+# Sessions spanning more than this keep their samples in arrival order (skey 0).
+MAX_SPAN_MS = 6 * 3_600_000
+# DuckDB pushes a join's keys into the scan as a zone-map filter when there are at most this many of them
+# (its `dynamic_or_filter_threshold`, 50 by default): reads look up compacted sessions in groups of this size.
+KEYS_PER_SCAN = 50
+
+_NEXT_KEY = "skey_next"
+_BATCH = """CREATE OR REPLACE TEMP TABLE compact_batch AS
+    SELECT rowid AS rid, project_id, session_id, first_ts, last_ts,
+           CASE WHEN last_ts - first_ts > {max_span:d} THEN 0
+                ELSE {first_key:d} + row_number() OVER (ORDER BY last_ts, project_id, session_id) - 1 END AS skey
+    FROM session_bounds WHERE skey IS NULL AND last_ts < $before
+    ORDER BY last_ts, project_id, session_id LIMIT $sessions"""
+
+
+def compact_stats(con: duckdb.DuckDBPyConnection, derived_seq: int, before_ts: int,
+                  sessions: int = PASS_SESSIONS) -> tuple[int, int]:
+    """One pass in its own transaction on `con`: the samples (committed up to `derived_seq`, all absorbed) of at most
+    `sessions` sessions whose last event is before `before_ts`, moved into session order.
+    Returns (sessions numbered, samples moved); (0, 0) when no session is due."""
+    con.execute("BEGIN")
+    try:
+        first_key = _next_key(con)
+        con.execute(_BATCH.format(max_span=MAX_SPAN_MS, first_key=first_key),
+                    {"before": before_ts, "sessions": sessions})
+        numbered, lo, hi, last_key = con.execute(
+            "SELECT count(*), min(first_ts) FILTER (skey > 0), max(last_ts) FILTER (skey > 0), max(skey) "
+            "FROM compact_batch").fetchone()
+        if not numbered:
+            con.execute("ROLLBACK")
+            return 0, 0
+        moved = 0
+        if lo is not None:
+            moved = _move(con, derived_seq, int(lo), int(hi))
+        con.execute("UPDATE session_bounds SET skey = b.skey, compacted_seq = $c FROM compact_batch b "
+                    "WHERE session_bounds.rowid = b.rid", {"c": derived_seq})
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [_NEXT_KEY, str(max(first_key, int(last_key) + 1))])
+        con.execute("COMMIT")
+        return int(numbered), moved
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _next_key(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT CAST(value AS BIGINT) FROM meta WHERE key = ?", [_NEXT_KEY]).fetchone()
+    return int(row[0]) if row else 1
+
+
+def _move(con: duckdb.DuckDBPyConnection, derived_seq: int, lo: int, hi: int) -> int:
+    """Delete the batch's samples and append them again in (skey, ts) order, skey set; returns how many."""
+    names = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE stats_samples)").fetchall()
+             if r[0] != "skey"]
+    columns = ", ".join(names)
+    # ts within the batch's span as constants, so that zone maps skip the row groups outside it
+    window = f"s.ts BETWEEN {lo:d} AND {hi:d}"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE compact_rows AS
+        SELECT s.rowid AS rid, b.skey AS k, {', '.join(f's.{c}' for c in names)}
+        FROM stats_samples s JOIN compact_batch b ON s.session_id = b.session_id AND s.project_id = b.project_id
+        WHERE {window} AND b.skey > 0 AND s.skey IS NULL AND s.seq <= {derived_seq:d}""")
+    deleted = con.execute(f"DELETE FROM stats_samples s WHERE {window} AND s.rowid IN (SELECT rid FROM compact_rows)"
+                          ).fetchone()[0]
+    inserted = con.execute(f"INSERT INTO stats_samples ({columns}, skey) SELECT {columns}, k FROM compact_rows "
+                           "ORDER BY k, ts, event_id").fetchone()[0]
+    if deleted != inserted:  # another transaction deleted some of them meanwhile (DuckDB raises first, as a rule)
+        raise duckdb.TransactionException(f"stats compaction: {deleted} samples deleted, {inserted} to append")
+    con.execute("DROP TABLE compact_rows")
+    return int(inserted)
