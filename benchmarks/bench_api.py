@@ -657,6 +657,8 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies sessions per day (1.0 = 10,000/day)")
     parser.add_argument("--stats-per-entity", type=int, default=Spec.stats_per_entity,
                         help="stats samples per publisher/subscriber")
+    parser.add_argument("--layout", choices=("sessions", "arrival"), default=Spec.layout,
+                        help="stats samples in session order, as compaction leaves them (default), or as appended")
     parser.add_argument("--runs", type=int, default=20, help="timed runs per case (after warm-up)")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached database")
@@ -673,11 +675,11 @@ def main() -> int:
 
     started = time.perf_counter()
     now_ms = int(time.time() * 1000)
-    spec = Spec(today=la_day(now_ms), scale=args.scale, stats_per_entity=args.stats_per_entity)
+    spec = Spec(today=la_day(now_ms), scale=args.scale, stats_per_entity=args.stats_per_entity, layout=args.layout)
     print(f"database: scale {spec.scale:g} ({spec.per_day()[BUSY]:,} sessions/day on project {BUSY}, small projects "
           f"{', '.join(f'{p}: {n}/day' for p, n in spec.per_day().items() if p != BUSY)}), {spec.rollup_days} days "
           f"of rollups, {spec.session_days} days of session data, {spec.stats_per_entity} stats samples per "
-          f"publisher/subscriber (at most one per 30 s), seed {spec.seed}")
+          f"publisher/subscriber (at most one per 30 s), stats in {spec.layout} order, seed {spec.seed}")
     built = build(spec, rebuild=args.rebuild)
     wal = Path(f"{built.path}.wal")
     size = built.path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
