@@ -157,3 +157,37 @@ def test_v9_file_rederives_its_sessions_without_leaving_their_old_rows(tmp_path)
         assert stamps["other"] == 0 and stamps["old"] > 0  # not derived since: as migrated
     finally:
         store.close()
+
+
+def test_v12_file_has_its_samples_moved_by_a_pass(tmp_path) -> None:
+    """Version 13 moves ended sessions' stats samples into session order (store/duckdb/compaction.py). A version 12
+    file's samples and sessions have no key: a pass numbers and moves them, and the session's reads are the same."""
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    load_events(store, "1", [stats(f"e{i}", timestamp=NOW - 3_600_000 + i * 30_000, videoBitrateKbps=float(i))
+                             for i in range(4)])
+    store.absorb_new_events()
+    store.close()
+    con = duckdb.connect(path)  # as version 12 had it: no skey, no last_seq / skey / compacted_seq
+    con.execute("DROP INDEX stats_samples_session")
+    con.execute("ALTER TABLE stats_samples DROP COLUMN skey")
+    con.execute("CREATE INDEX stats_samples_session ON stats_samples (session_id)")
+    con.execute("CREATE TABLE old_bounds AS SELECT project_id, session_id, first_ts, last_ts, written_seq "
+                "FROM session_bounds")
+    con.execute("DROP TABLE session_bounds")
+    con.execute("ALTER TABLE old_bounds RENAME TO session_bounds")
+    con.execute("ALTER TABLE session_bounds ADD PRIMARY KEY (project_id, session_id)")
+    con.execute("UPDATE meta SET value = '12' WHERE key = 'schema_version'")
+    con.close()
+    store = DuckDBStore(path)
+    try:
+        cur = store.reader()
+        assert cur.execute("SELECT last_seq, skey, compacted_seq FROM session_bounds").fetchall() == [
+            (None, None, None)]
+        assert store.compact_stats(NOW) == (4, False)
+        assert cur.execute("SELECT skey, compacted_seq FROM session_bounds").fetchall() == [(1, store.derived_seq)]
+        assert cur.execute("SELECT DISTINCT skey FROM stats_samples").fetchall() == [(1,)]
+        rows, _ = store.sql.reads.publisher_stats(cur, "1", [("s1", "st1")], (0, NOW), 0, 50)
+        assert [r["video_bitrate_kbps"] for r in rows] == [0.0, 1.0, 2.0, 3.0]
+    finally:
+        store.close()
