@@ -139,18 +139,21 @@ def _single_bucket_sql(q: ReportQuery, params: dict[str, Any]) -> str:
 
     def side(kind: str, columns: Sequence[str], side_dims: Sequence[str], side_filters: str) -> str:
         daily_where, monthly_where = _range_sql(q, params)
+        sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in columns)
+        head = f"SELECT count(*) AS _{kind}_n, min(day) AS _{kind}_first{sums}"
+        if not q.uses_monthly and not side_filters:  # the rollup alone: a subquery costs ~0.15 ms more to plan
+            return f"{head} FROM rollup_{kind}_daily WHERE {daily_where}"
         inner = "".join(f", {c}" for c in [*(f"{_dimension_sql(d)} AS {d}" for d in side_dims), *columns])
         source = f"SELECT day{inner} FROM rollup_{kind}_daily WHERE {daily_where}"
         if q.uses_monthly:
             source += f" UNION ALL SELECT month AS day{inner} FROM rollup_{kind}_monthly WHERE {monthly_where}"
-        sums = "".join(f", coalesce(sum({c}), 0) AS {c}" for c in columns)
         where = f" WHERE {side_filters}" if side_filters else ""
-        return f"SELECT count(*) AS _{kind}_n, min(day) AS _{kind}_first{sums} FROM ({source}) src{where}"
+        return f"{head} FROM ({source}) src{where}"
 
-    sql = f"SELECT * FROM ({side('endpoint', q.endpoint_columns, dims, filters)}) ep"
-    if q.include_project:
-        sql += f", ({side('project', q.project_columns, (), '')}) pr"
-    return sql
+    endpoint = side("endpoint", q.endpoint_columns, dims, filters)
+    if not q.include_project:
+        return endpoint
+    return f"SELECT * FROM ({endpoint}) ep, ({side('project', q.project_columns, (), '')}) pr"
 
 
 def _single_bucket_rows(cur: Cursor, q: ReportQuery) -> list[Row]:
