@@ -8,6 +8,9 @@ samples, the ART indexes of the product), in one run:
                       unmeasured); append latency
   passes alone        compaction passes of the product's size, back to back: CPU of the process and wall per pass
   both                the appends while passes run
+  servers             `videoinsights serve` on a fresh copy, every session due for a pass (a store just migrated),
+                      with compaction off and on: freshness markers and projectData (bench_load's samplers)
+                      while the passes catch up, and the samples moved meanwhile
 
     .venv/bin/python -m benchmarks.bench_compaction            # ~3 min (+3 min for bench_api's first build)
 """
@@ -22,8 +25,11 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
+
 from benchmarks.apidata import BUSY, Spec, build
-from benchmarks.common import percentile
+from benchmarks.bench_load import Samplers, freshness, metrics
+from benchmarks.common import ServerProcess, percentile
 from videoinsights.domain.days import la_day
 from videoinsights.ingest.batch import validate_events
 from videoinsights.store.duckdb.compaction import PASS_SESSIONS
@@ -87,6 +93,25 @@ def passes(store: DuckDBStore, count: int) -> list[tuple[float, float, int]]:
     return out
 
 
+def server_phase(source: Path, secret: str, settle_s: int, seconds: float) -> str:
+    """Freshness and projectData of a server on a fresh copy of `source` for `seconds`, after 12 s unmeasured."""
+    server = ServerProcess(copy_store(source), env={"VIDEOINSIGHTS_STATS_COMPACTION_SETTLE_S": str(settle_s),
+                                                    "VIDEOINSIGHTS_RATE_LIMIT_PER_PROJECT": "0"})
+    try:
+        time.sleep(12)
+        with httpx.Client() as http:
+            before = metrics(http, server.url).get("stats_samples_compacted_total", 0)
+            with Samplers(server.url, BUSY, secret, f"s{settle_s}") as samplers:
+                time.sleep(seconds)
+            moved = metrics(http, server.url).get("stats_samples_compacted_total", 0) - before
+    finally:
+        server.stop()
+    fresh, pd = freshness(samplers.samples), samplers.samples.project_data_ms
+    return (f"freshness p50 / p95 / p99 {percentile(fresh, 50):5.0f} / {percentile(fresh, 95):5.0f} / "
+            f"{percentile(fresh, 99):5.0f} ms (n={len(fresh)}), projectData p50 / p99 {percentile(pd, 50):4.0f} / "
+            f"{percentile(pd, 99):4.0f} ms (n={len(pd)}), {moved:,.0f} samples moved meanwhile")
+
+
 def describe(latencies: list[float]) -> str:
     return (f"{len(latencies)} appends, p50 {statistics.median(latencies):6.1f} ms, "
             f"p99 {percentile(latencies, 99):6.1f} ms, max {max(latencies):6.1f} ms")
@@ -96,6 +121,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passes", type=int, default=10, help="passes in each phase")
     parser.add_argument("--ingest-seconds", type=float, default=10)
+    parser.add_argument("--server-seconds", type=float, default=30, help="each server's sampling (0: no servers)")
     args = parser.parse_args()
     built = build(Spec(today=la_day(int(time.time() * 1000)), layout="arrival"))
     path = copy_store(built.path)
@@ -118,6 +144,10 @@ def main() -> int:
                   f"({cpu / moved * 1000:.1f} us CPU per sample)")
     finally:
         store.close()
+    if args.server_seconds:
+        for settle_s in (600, 0):
+            label = "servers, compaction on " if settle_s else "servers, compaction off"
+            print(f"{label}: {server_phase(built.path, built.secrets[BUSY], settle_s, args.server_seconds)}")
     print("reproduce: .venv/bin/python -m benchmarks.bench_compaction " + " ".join(sys.argv[1:]))
     return 0
 

@@ -45,9 +45,12 @@ BATCH_STEP_S = Settings.derive_step_ms / 1000  # the setting's default, for call
 # platform starts ~45 sessions a second (100-200 a step): with 32 most new sessions missed the lane, with 128 a few
 # (docs/benchmarks.md, "Where a marker's seconds go"); the workers derive 256 in ~0.1-0.4 s.
 EXPRESS_SESSIONS = 256
-# Stats compaction (store/duckdb/compaction.py): a pass at most this often while none is full, and after a failure.
+# Stats compaction (store/duckdb/compaction.py): a pass at most this often while none is full, and after a failure;
+# while passes are full (a store catching up), the next waits this many times as long as the last took, so that
+# passes take at most a fifth of the derive thread and most new commits meet none (docs/benchmarks.md).
 COMPACTION_INTERVAL_S = 10.0
 COMPACTION_RETRY_S = 60.0
+COMPACTION_REST = 4.0
 
 
 def next_batch_size(current: int, base: int, backlog: bool, step_s: float, bound_s: float = BATCH_STEP_S) -> int:
@@ -286,11 +289,12 @@ class DeriveWorker:
                 self._wake.wait(self.interval)
 
     def compact(self) -> bool:
-        """One pass of stats compaction (Store.compact_stats) when one is due; True when it moved a full pass, so that
-        the loop goes on at once (a store catching up). Called only when nothing waits to be derived: a pass holds
-        the derive lock for up to a second, during which new commits wait (docs/architecture.md)."""
+        """One pass of stats compaction (Store.compact_stats) when one is due; True when one ran. Called only when
+        nothing waits to be derived: a pass holds the derive lock (a few tenths of a second), during which new
+        commits wait (docs/architecture.md)."""
         if self.compaction_settle_s <= 0 or time.monotonic() < self._next_compaction:
             return False
+        started = time.monotonic()
         try:
             with self.lock:
                 samples, more = self.store.compact_stats(int((time.time() - self.compaction_settle_s) * 1000))
@@ -299,5 +303,6 @@ class DeriveWorker:
             self._next_compaction = time.monotonic() + COMPACTION_RETRY_S
             return False
         self.stats.stats_samples_compacted += samples
-        self._next_compaction = time.monotonic() + (0 if more else COMPACTION_INTERVAL_S)
-        return more
+        took = time.monotonic() - started
+        self._next_compaction = time.monotonic() + (COMPACTION_REST * took if more else COMPACTION_INTERVAL_S)
+        return True
