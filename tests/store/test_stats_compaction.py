@@ -4,10 +4,12 @@ numbers them, what it leaves where it was, and that every read and rebuild answe
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from videoinsights.domain.days import la_day
 from videoinsights.ingest.batch import validate_events
 from videoinsights.settings import Settings
 from videoinsights.store.duckdb import compaction, reads
@@ -168,3 +170,14 @@ def test_the_derive_thread_moves_settled_sessions_when_idle(tmp_path: Path, sett
     finally:
         writer.stop()
         store.close()
+
+
+def test_the_purge_deletes_moved_samples_by_their_day(store: DuckDBStore) -> None:
+    store.compact_stats(SETTLED)
+    cutoff = la_day(B_TS) - timedelta(days=1)  # A's day (ten days ago) goes, B's and C's (two days ago) stay
+    counts = store.purge(raw_before=cutoff, daily_before=cutoff, monthly_before=cutoff.replace(day=1))
+    assert counts["stats_samples"] == 5 and counts["session_bounds"] == 1
+    assert sorted(set(sample_keys(store))) == [("B", 3), ("C", 2), ("D", None)]
+    assert read(store, PARENTS) == {"b1": EXPECTED["b1"], "d1": EXPECTED["d1"]}
+    assert store.compact_stats(NOW) == (2, False)  # D, numbered after the keys the purge took away
+    assert keys(store)["D"][0] == 4
