@@ -96,6 +96,15 @@ def test_reopening_a_current_file_changes_nothing(tmp_path) -> None:
     assert columns.count("quality_limitation_reason") == 1
 
 
+def old_session_bounds(con: duckdb.DuckDBPyConnection, columns: str) -> None:
+    """session_bounds re-created with only these columns, as an older version had it (it has a primary key: DuckDB
+    drops no column then)."""
+    con.execute(f"CREATE TABLE old_bounds AS SELECT {columns} FROM session_bounds")
+    con.execute("DROP TABLE session_bounds")
+    con.execute("ALTER TABLE old_bounds RENAME TO session_bounds")
+    con.execute("ALTER TABLE session_bounds ADD PRIMARY KEY (project_id, session_id)")
+
+
 def connection(event_id: str, session: str) -> dict:
     return {"id": event_id, "type": "connectionCreated", "sessionId": session, "timestamp": NOW,
             "connectionId": event_id}
@@ -138,10 +147,7 @@ def test_v9_file_rederives_its_sessions_without_leaving_their_old_rows(tmp_path)
     for table in DERIVED_SESSION_TABLES:
         con.execute(f"DROP INDEX IF EXISTS {table}_session")
         con.execute(f"ALTER TABLE {table} DROP COLUMN write_seq")
-    con.execute("CREATE TABLE old_bounds AS SELECT project_id, session_id, first_ts, last_ts FROM session_bounds")
-    con.execute("DROP TABLE session_bounds")
-    con.execute("ALTER TABLE old_bounds RENAME TO session_bounds")
-    con.execute("ALTER TABLE session_bounds ADD PRIMARY KEY (project_id, session_id)")
+    old_session_bounds(con, "project_id, session_id, first_ts, last_ts")
     con.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
     con.close()
     store = DuckDBStore(path)
@@ -172,11 +178,7 @@ def test_v12_file_has_its_samples_moved_by_a_pass(tmp_path) -> None:
     con.execute("DROP INDEX stats_samples_session")
     con.execute("ALTER TABLE stats_samples DROP COLUMN skey")
     con.execute("CREATE INDEX stats_samples_session ON stats_samples (session_id)")
-    con.execute("CREATE TABLE old_bounds AS SELECT project_id, session_id, first_ts, last_ts, written_seq "
-                "FROM session_bounds")
-    con.execute("DROP TABLE session_bounds")
-    con.execute("ALTER TABLE old_bounds RENAME TO session_bounds")
-    con.execute("ALTER TABLE session_bounds ADD PRIMARY KEY (project_id, session_id)")
+    old_session_bounds(con, "project_id, session_id, first_ts, last_ts, written_seq")
     con.execute("UPDATE meta SET value = '12' WHERE key = 'schema_version'")
     con.close()
     store = DuckDBStore(path)
