@@ -35,8 +35,9 @@ def append(store: DuckDBStore, events: list[dict]) -> None:
     store.append_events([batch.columns])
 
 
-def read(store: DuckDBStore, parents: list[tuple[str, str]]) -> dict[str, list[float]]:
-    rows, _ = reads.publisher_stats(store.reader(), PID, parents, (NOW - 20 * DAY, NOW), 0, 50)
+def read(store: DuckDBStore, parents: list[tuple[str, str]], since: int = NOW - 20 * DAY,
+         until: int = NOW) -> dict[str, list[float]]:
+    rows, _ = reads.publisher_stats(store.reader(), PID, parents, (since, until), 0, 50)
     by_stream: dict[str, list[float]] = {}
     for row in rows:
         by_stream.setdefault(row["stream_id"], []).append(row["video_bitrate_kbps"])
@@ -82,6 +83,9 @@ def test_a_pass_moves_the_ended_sessions_in_the_order_they_ended(store: DuckDBSt
     sql, _ = reads._windowed_stats_sql(store.reader(), PID, ["A", "B", "D"], (NOW - 20 * DAY, NOW), "ts")
     assert "skey IN (SELECT unnest([1, 3]))" in sql and sql.count("ts BETWEEN") == 1  # D's window alone
     assert read(store, PARENTS) == EXPECTED
+    # a range that cuts into A's moved samples and D's window: both clipped
+    assert read(store, PARENTS, A_TS + 30_000, NOW - 90_000) == {"a1": [101.0, 102.0, 103.0, 104.0],
+                                                               "b1": [200.0, 201.0, 202.0], "d1": [400.0]}
     assert store.compact_stats(SETTLED) == (0, False)  # nothing more is due
     assert store.compact_stats(NOW) == (2, False)  # D, once its last event is before the bound
     assert keys(store)["D"] == (4, seq)
