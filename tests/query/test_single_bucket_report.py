@@ -100,3 +100,30 @@ def test_hand_computed_one_bucket_row(store: DuckDBStore) -> None:
     assert total == 1
     assert rows == [{"bucket": date(1970, 1, 1), "first_day": date(2025, 11, 26), "published_minutes": 35.0,
                      "sd_archive_composed_minutes": 12.0, "_total": 1, "min_day": date(2025, 11, 26)}]
+
+
+class Counting:
+    """A cursor that counts the statements it runs."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor, self.statements = cursor, 0
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        self.statements += 1
+        return self.cursor.execute(sql, params)
+
+
+@pytest.mark.parametrize(("first", "last", "project_columns", "statements"), [
+    (date(2025, 11, 26), date(2025, 11, 27), (), 1),  # an endpoint row on the first day: the project side skipped
+    (date(2025, 11, 13), date(2025, 11, 20), (), 2),  # the first endpoint row on 11-17: the project side read too
+    (date(2025, 11, 21), date(2025, 11, 24), (), 2),  # no endpoint row: only the project side can make one
+    (date(2025, 11, 26), date(2025, 11, 27), ("sd_archive_composed_minutes",), 1),  # both sides, one statement
+])
+def test_the_project_side_is_read_only_when_it_can_change_the_row(store: DuckDBStore, first: date, last: date,
+                                                                  project_columns: tuple[str, ...],
+                                                                  statements: int) -> None:
+    q = ReportQuery(fixtures.PROJECT, first, last, None, (), (), ("published_minutes",), project_columns,
+                    include_project=True, monthly_before=MONTHLY_BEFORE, offset=0, limit=50)
+    cursor = Counting(store.reader())
+    assert reads.project_report(cursor, q) == general(store, q)
+    assert cursor.statements == statements
