@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import duckdb
 
-# Sessions per pass: 200 of bench_api's busy project are ~30,000 samples, ~0.4 s of CPU; the pass's commit holds up the
-# writer's commits meanwhile (benchmarks/bench_compaction.py, docs/benchmarks.md).
-PASS_SESSIONS = 200
+# Sessions per pass: a new commit arriving during a pass waits for it. 200 of bench_api's busy project (~30,000
+# samples, ~0.4 s of CPU) cost a soak at 500 events/s ~0.44 s of freshness p50 while catching up, 50 nearly nothing
+# (benchmarks/bench_compaction.py, bench_load --soak; docs/benchmarks.md).
+PASS_SESSIONS = 50
 # Sessions spanning more than this keep their samples in arrival order (skey 0).
 MAX_SPAN_MS = 6 * 3_600_000
 # DuckDB pushes a join's keys into the scan as a zone-map filter when there are at most this many of them
