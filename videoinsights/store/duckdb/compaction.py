@@ -39,12 +39,14 @@ MAX_SPAN_MS = 6 * 3_600_000
 KEYS_PER_SCAN = 50
 
 _NEXT_KEY = "skey_next"
+# The due sessions picked first (a top-N), then numbered: a window over every due session sorted them all at each pass
+# (58.5 -> 9.7 ms of CPU with bench_api's 223,000 due, ad hoc).
 _BATCH = """CREATE OR REPLACE TEMP TABLE compact_batch AS
-    SELECT rowid AS rid, project_id, session_id, first_ts, last_ts,
+    SELECT rid, project_id, session_id, first_ts, last_ts,
            CASE WHEN last_ts - first_ts > {max_span:d} THEN 0
                 ELSE {first_key:d} + row_number() OVER (ORDER BY last_ts, project_id, session_id) - 1 END AS skey
-    FROM session_bounds WHERE skey IS NULL AND last_ts < $before
-    ORDER BY last_ts, project_id, session_id LIMIT $sessions"""
+    FROM (SELECT rowid AS rid, project_id, session_id, first_ts, last_ts FROM session_bounds
+          WHERE skey IS NULL AND last_ts < $before ORDER BY last_ts, project_id, session_id LIMIT $sessions)"""
 
 
 def compact_stats(con: duckdb.DuckDBPyConnection, derived_seq: int, before_ts: int,
