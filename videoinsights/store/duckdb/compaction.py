@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import duckdb
 
+from videoinsights.domain.events import RAW_COLUMNS
+
 # Sessions per pass: a new commit arriving during a pass waits for it. 200 of bench_api's busy project (~30,000
 # samples, ~0.4 s of CPU) cost a soak at 500 events/s ~0.44 s of freshness p50 while catching up, 50 nearly nothing
 # (benchmarks/bench_compaction.py, bench_load --soak; docs/benchmarks.md).
@@ -85,8 +87,7 @@ def _next_key(con: duckdb.DuckDBPyConnection) -> int:
 
 def _move(con: duckdb.DuckDBPyConnection, derived_seq: int, lo: int, hi: int) -> int:
     """Delete the batch's samples and append them again in (skey, ts) order, skey set; returns how many."""
-    names = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE stats_samples)").fetchall()
-             if r[0] != "skey"]
+    names = (*RAW_COLUMNS, "seq")  # stats_samples' columns but skey (schema.py builds the table from the same lists)
     columns = ", ".join(names)
     # ts within the batch's span as constants, so that zone maps skip the row groups outside it
     window = f"s.ts BETWEEN {lo:d} AND {hi:d}"
