@@ -19,7 +19,10 @@ worker over 127.0.0.1 with wrk (benchmarks/api_wrk.lua): identical requests
     .venv/bin/python -m benchmarks.bench_api --experiments    # full scale: ~4-5 min (+3-5 min for the first build)
     .venv/bin/python -m benchmarks.bench_api --scale 0.1 --runs 15 --wrk-seconds 5   # quick (~1 min build)
     .venv/bin/python -m benchmarks.bench_api --skip-http --only sessions --profile sessions_scattered
+    .venv/bin/python -m benchmarks.bench_api --only none --http-baseline-env VIDEOINSIGHTS_API_THREADS=40
 
+--http-baseline-env measures the HTTP part on a second server with those variables set as well (a setting's
+before/after): each round starts the baseline's server, then ours, and the ratio of the medians is printed.
 --experiments also times the SQL of proposed fixes (per-SDK rollup, ART indexes on session tables) on TEMP
 tables of the benchmark's own connection; --profile prints a cProfile of 10 GraphQL runs of one case.
 
@@ -593,7 +596,10 @@ HTTP_QUERY_VARS = ("query ($end: Date) { project(projectId: %s) { projectData(st
                    "{ resources { usage { streamedPublishedMinutes streamedSubscribedMinutes } } } } }")
 
 
-def bench_http(built: Built, now_ms: int, seconds: float, repeats: int, connections: int) -> None:
+def bench_http(built: Built, now_ms: int, seconds: float, repeats: int, connections: int,
+               baseline_env: dict[str, str] | None = None) -> None:
+    """wrk against a real server, per mode. With `baseline_env`, a second server with those variables set answers
+    the same modes, its runs alternating with ours (baseline first), and each mode's ratio is printed."""
     start = day_start_ms(la_day(now_ms) - timedelta(days=7))
     end = now_ms - 60_000
     modes = [
@@ -607,47 +613,62 @@ def bench_http(built: Built, now_ms: int, seconds: float, repeats: int, connecti
           "usage minutes (one row).")
     # Rate limits off: one wrk address sends thousands of requests a second, which the defaults (6,000 per 30 s per
     # address and per project, docs/configuration.md) answer with 429 after the first 6,000.
-    server = ServerProcess(built.path, env={"VIDEOINSIGHTS_RATE_LIMIT_PER_ADDRESS": "0",
-                                            "VIDEOINSIGHTS_RATE_LIMIT_PER_PROJECT": "0"})
+    env = {"VIDEOINSIGHTS_RATE_LIMIT_PER_ADDRESS": "0", "VIDEOINSIGHTS_RATE_LIMIT_PER_PROJECT": "0"}
+    envs = {"ours": env}
+    if baseline_env:  # one server at a time: a DuckDB file opens in one process
+        print("baseline: the same server with " + " ".join(f"{k}={v}" for k, v in baseline_env.items())
+              + "; each round starts the baseline's server, then ours, and runs every mode once on each")
+        envs = {"baseline": {**env, **baseline_env}, **envs}
+    runs: dict[tuple[str, int], list[WrkResult]] = {}
+    sizes: dict[int, int] = {}
+    run_no = 0
     http = httpx.Client(timeout=30)
     try:
-        results = []
-        run_no = 0
-        for mode, project, what in modes:
-            token = issue_project_token(project, built.secrets[project], 3600)
-            env = {"VI_TOKEN": token, "VI_MODE": mode, "VI_PROJECT": project, "VI_START": str(start),
-                   "VI_END": str(end)}
-            # The first request wrk would send, checked by hand.
-            if mode == "vars":
-                body = {"query": HTTP_QUERY_VARS % (project, start), "variables": {"end": end - 1}}
-            else:
-                body = {"query": HTTP_QUERY % (project, start, end - (1 if mode == "inline" else 0))}
-            r = http.post(f"{server.url}/graphql", json=body, headers={"X-OPENTOK-AUTH": token})
-            payload = r.json()
-            if r.status_code != 200 or "errors" in payload:
-                raise RuntimeError(f"HTTP pre-flight failed: {r.status_code} {r.text[:300]}")
-            runs = []
-            for _ in range(repeats):
-                # Every wrk run (and mode) starts from its own `end`, 1,000 s apart: no run repeats another's.
-                run_no += 1
-                runs.append(run_wrk(server.url, {**env, "VI_END": str(end - run_no * 1_000_000)}, seconds,
+        for _ in range(repeats):
+            for name, server_env in envs.items():
+                server = ServerProcess(built.path, env=server_env)
+                try:
+                    for i, (mode, project, _what) in enumerate(modes):
+                        token = issue_project_token(project, built.secrets[project], 3600)
+                        wrk_env = {"VI_TOKEN": token, "VI_MODE": mode, "VI_PROJECT": project,
+                                   "VI_START": str(start), "VI_END": str(end)}
+                        # The first request wrk would send, checked by hand.
+                        if mode == "vars":
+                            body = {"query": HTTP_QUERY_VARS % (project, start), "variables": {"end": end - 1}}
+                        else:
+                            body = {"query": HTTP_QUERY % (project, start, end - (1 if mode == "inline" else 0))}
+                        r = http.post(f"{server.url}/graphql", json=body, headers={"X-OPENTOK-AUTH": token})
+                        if r.status_code != 200 or "errors" in r.json():
+                            raise RuntimeError(f"HTTP pre-flight failed: {r.status_code} {r.text[:300]}")
+                        sizes[i] = len(r.content)
+                        # Every wrk run (and mode) starts from its own `end`, 1,000 s apart: no run repeats another's.
+                        run_no += 1
+                        runs.setdefault((name, i), []).append(
+                            run_wrk(server.url, {**wrk_env, "VI_END": str(end - run_no * 1_000_000)}, seconds,
                                     connections))
-            rps = [x.rps for x in runs]
-            med = sorted(runs, key=lambda x: x.rps)[len(runs) // 2]
-            results.append((mode, project, what, rps, med, sum(x.non_2xx + x.errors for x in runs), len(r.content)))
-        print(f"\n{'mode':<10} {'project':<9} {'req/s (median)':>15} {'runs':>24} {'p50 ms':>7} {'p99 ms':>7} "
-              f"{'bad':>4}  goal >= 5,000/s")
-        for mode, project, _, rps, med, bad, _size in results:
-            runs_txt = " ".join(f"{x:,.0f}" for x in rps)
-            goal = "met" if statistics.median(rps) >= 5000 else "NOT met"
-            print(f"{mode:<10} {project:<9} {statistics.median(rps):>15,.0f} {runs_txt:>24} {med.p50_ms:7.2f} "
-                  f"{med.p99_ms:7.2f} {bad:>4}  {goal}")
-        print()
-        for mode, project, what, *_rest, size in results:
-            print(f"  {mode:<8} {project}: {what} ({size} B response)")
+                finally:
+                    server.stop()
     finally:
         http.close()
-        server.stop()
+    print(f"\n{'server':<9} {'mode':<10} {'project':<9} {'req/s (median)':>15} {'runs':>24} {'p50 ms':>7} "
+          f"{'p99 ms':>7} {'bad':>4}  goal >= 5,000/s")
+    for i, (mode, project, _what) in enumerate(modes):
+        for name in envs:
+            done = runs[(name, i)]
+            rps = [x.rps for x in done]
+            med = sorted(done, key=lambda x: x.rps)[len(done) // 2]
+            goal = "met" if statistics.median(rps) >= 5000 else "NOT met"
+            ratio = ""
+            if name == "ours" and "baseline" in envs:
+                base = statistics.median(x.rps for x in runs[("baseline", i)])
+                ratio = f"  ours / baseline {statistics.median(rps) / base:.2f}x"
+            bad = sum(x.non_2xx + x.errors for x in done)
+            print(f"{name:<9} {mode:<10} {project:<9} {statistics.median(rps):>15,.0f} "
+                  f"{' '.join(f'{x:,.0f}' for x in rps):>24} {med.p50_ms:7.2f} {med.p99_ms:7.2f} {bad:>4}  "
+                  f"{goal}{ratio}")
+    print()
+    for i, (mode, project, what) in enumerate(modes):
+        print(f"  {mode:<8} {project}: {what} ({sizes[i]} B response)")
 
 
 # -- main -----------------------------------------------------------------------------------------------
@@ -667,6 +688,8 @@ def main() -> int:
     parser.add_argument("--wrk-seconds", type=float, default=8)
     parser.add_argument("--wrk-repeats", type=int, default=3)
     parser.add_argument("--wrk-connections", type=int, default=16)
+    parser.add_argument("--http-baseline-env", nargs="*", default=[], metavar="VAR=VALUE",
+                        help="HTTP part: also measure a server with these variables set, alternating with ours")
     parser.add_argument("--experiments", action="store_true", help="also time the SQL of the proposed fixes")
     parser.add_argument("--profile", default="", help="cProfile (CPU) 10 GraphQL runs of this case")
     args = parser.parse_args()
@@ -726,7 +749,8 @@ def main() -> int:
         bench.close()
 
     if not args.skip_http:
-        bench_http(built, now_ms, args.wrk_seconds, args.wrk_repeats, args.wrk_connections)
+        baseline = dict(item.split("=", 1) for item in args.http_baseline_env)
+        bench_http(built, now_ms, args.wrk_seconds, args.wrk_repeats, args.wrk_connections, baseline)
     print(f"\nmismatches: {bench.mismatches}; total time {time.perf_counter() - started:.0f} s")
     print(f"reproduce: .venv/bin/python -m benchmarks.bench_api {' '.join(sys.argv[1:])}".rstrip())
     return 1 if bench.mismatches else 0

@@ -64,6 +64,8 @@ class Settings:
     duckdb_threads: int = 0
     # MiB of live sessions' lifecycle events the derive step keeps between steps (0: off)
     derive_event_cache_mb: int = 128
+    # threads answering GraphQL queries at once (0: one per core and one more)
+    api_threads: int = 0
     # GraphQL limits
     max_query_nodes: int = 500_000
     max_query_reads: int = 50
@@ -165,6 +167,10 @@ HELP: dict[str, str] = {
     "derive_event_cache_mb": "MiB of live sessions' lifecycle events (Arrow, ~370 bytes an event) the DuckDB store "
     "keeps between derive steps, so that a step reads only the commits since a session's last step instead of "
     "everything stored since its oldest session began (docs/architecture.md). 0: off.",
+    "api_threads": "Threads that execute GraphQL queries at once; further queries wait for one. 0: one per core "
+    "and one more (a slow query holds one while each core still has one). More threads than cores take turns at "
+    "the interpreter lock: on 2 cores, Starlette's pool of 40 answered 12-17% fewer small uncached queries than "
+    "3 (docs/benchmarks.md, \"Queries on a pool of their own\").",
     "max_query_nodes": "GraphQL queries estimated to return more result nodes are refused.",
     "max_query_reads": ("Most store reads one GraphQL query may make (collections and session lookups, two per "
                         "`quality`; 1014 above)."),

@@ -11,21 +11,27 @@ per client address before anything else is read, per project once the token
 is verified; past them the answer is 429 with `Retry-After` and, again, both
 error shapes.
 
-Queries execute in the thread pool: they read DuckDB, which blocks, and a
-slow session query must not stall the event loop for everyone else. Repeats
+Queries execute on a pool of their own (`api_threads`, one per core and one): they read
+DuckDB, which blocks, and a slow session query must not stall the event loop for
+everyone else; a thread per waiting request instead (Starlette's pool of 40) spends
+the CPU on turns at the interpreter lock. Repeats
 are answered from a response cache keyed by the store's data version
 (query/response_cache.py) without leaving the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextvars
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor as ThreadPool
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -130,12 +136,20 @@ def parse_request(body: bytes, content_type: str) -> tuple[str, dict[str, Any] |
     return payload["query"], variables, operation if isinstance(operation, str) and operation else None
 
 
+def api_pool(settings: Settings) -> ThreadPoolExecutor:
+    """The threads GraphQL queries execute on (setting api_threads; 0: one per core and one more, for a slow query
+    to hold while each core still has one)."""
+    threads = settings.api_threads or (os.cpu_count() or 1) + 1
+    return ThreadPoolExecutor(threads, thread_name_prefix="videoinsights-api")
+
+
 def graphql_app(store: Store, settings: Settings, project_cache: ProjectCache, *,
                 clock: Callable[[], float] = time.time, limits: RateLimits | None = None,
-                client_address: Callable[[Scope], str] | None = None) -> ASGIApp:
+                client_address: Callable[[Scope], str] | None = None, pool: ThreadPool | None = None) -> ASGIApp:
     """The /graphql ASGI app (CORS included). Without `limits` (and the `client_address` of a
-    request) nothing is rate limited."""
+    request) nothing is rate limited. Queries run on `pool` (without: a pool of its own, api_pool)."""
     executor = Executor(settings, store.reader, project_cache.get, clock, sql=store.sql)
+    threads = pool if pool is not None else api_pool(settings)
     cache = ResponseCache(lambda: getattr(store, "data_version", None), lambda: int(clock() * 1000))
     tokens = VerifiedTokens(project_cache, settings.clock_skew_s, max_lifetime_s=settings.max_token_lifetime_s)
 
@@ -176,7 +190,10 @@ def graphql_app(store: Store, settings: Settings, project_cache: ProjectCache, *
         key = cache.key(auth, query, variables, operation)
         payload = cache.get(key) if key is not None else None
         if payload is None:
-            result = await run_in_threadpool(executor.run, auth, query, variables, operation)
+            # the request's context (its id, for log records) goes along, as with Starlette's run_in_threadpool
+            run = contextvars.copy_context().run
+            result = await asyncio.get_running_loop().run_in_executor(threads, run, executor.run, auth, query,
+                                                                      variables, operation)
             payload = orjson.dumps(result)
             if key is not None and "errors" not in result:
                 cache.put(key, payload)
