@@ -176,3 +176,42 @@ def test_a_group_commit_with_a_repeated_id_across_requests_stores_it_once(tmp_pa
     assert result.inserted == [[True, True], [False, False, True]]
     store.close()
     assert stored(path) == [("1", "old"), ("1", "x"), ("1", "y"), ("1", "z")]
+
+
+def test_claim_probes_each_project_in_chunks(tmp_path) -> None:
+    """`claim` finds the stored keys by project, PROBE_CHUNK ids per statement: a call over two projects and more
+    ids than a chunk returns exactly the keys not stored, each once, and stores them with their day."""
+    from datetime import date
+
+    from videoinsights.store.duckdb.dedup import PROBE_CHUNK, DedupKeys
+
+    keys = DedupKeys(str(tmp_path / "k"))
+    day = date(2026, 12, 2)
+    n = PROBE_CHUNK + 500
+    stored_before = [("1", f"e{i}") for i in range(0, n, 7)] + [("2", f"e{i}") for i in range(0, n, 11)]
+    keys.add_stored([[(p, e, day) for p, e in stored_before]], 1)
+    asked = [(p, f"e{i}") for p in ("1", "2") for i in range(n)] + [("2", "e1"), ("1", "e3")]  # two repeats
+    new = keys.claim([p for p, _ in asked], [e for _, e in asked], [day] * len(asked))
+    expected = {(p, f"e{i}") for p in ("1", "2") for i in range(n)} - set(stored_before)
+    assert new == expected
+    keys.commit(2)
+    assert keys.event_ids() == expected | set(stored_before)
+    assert keys.purge(day + timedelta(days=1)) == 2 * n  # every key kept its day
+    keys.close()
+
+
+def test_commits_after_one_with_a_duplicate_still_tell_new_from_stored(tmp_path) -> None:
+    """After a commit with a duplicate the store probes first (DuckDBStore._append_once); clean commits, commits
+    repeating an id within themselves and commits of duplicates only are told apart the same way on either path."""
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    try:
+        assert load_events(store, "1", [attempt("a"), attempt("b")]).accepted == 2  # clean: one statement
+        assert load_events(store, "1", [attempt("b"), attempt("c")]).accepted == 1  # a duplicate: probed
+        assert load_events(store, "1", [attempt("d"), attempt("e")]).accepted == 2  # clean, after a duplicate
+        assert load_events(store, "1", [attempt("f"), attempt("f")]).accepted == 1  # repeated within the call
+        assert load_events(store, "1", [attempt("a"), attempt("f")]).accepted == 0  # duplicates only
+        assert load_events(store, "1", [attempt("g")]).accepted == 1
+    finally:
+        store.close()
+    assert stored(path) == [("1", e) for e in "abcdefg"]

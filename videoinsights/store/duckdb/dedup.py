@@ -29,6 +29,9 @@ CACHE_KIB = 16 * 1024
 # stored took 22 ms of CPU instead of 33 (docs/benchmarks.md, "Stats-only ingest").
 WAL_CHECKPOINT_PAGES = 16_384
 
+# Ids per probing statement of `claim` (SQLite allows 32,766 parameters since 3.32).
+PROBE_CHUNK = 10_000
+
 _DDL = (
     """CREATE TABLE IF NOT EXISTS keys (
          project_id TEXT NOT NULL,
@@ -46,12 +49,13 @@ def keys_path(db_path: str) -> str:
     return ":memory:" if db_path.startswith(":memory:") else f"{db_path}.keys"
 
 
-def _translate(exc: sqlite3.Error | OverflowError) -> Exception:
+def _translate(exc: sqlite3.Error | OverflowError | TypeError) -> Exception:
     """SQLite's failures as the store's kinds: a full disk, values that can't be keys, or as is."""
     text = str(exc)
     if "disk is full" in text or "No space left" in text:
         return StorageFull("the server's storage is full")
-    if isinstance(exc, (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError, OverflowError)):
+    if isinstance(exc, (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError, OverflowError,
+                        TypeError)):  # TypeError: an id that isn't a string (a bypassed validator), unhashable
         return RejectedBatch(f"event id not storable: {text.splitlines()[0][:200] if text else type(exc).__name__}")
     return exc
 
@@ -79,7 +83,6 @@ class DedupKeys:
         self._con.execute("PRAGMA temp_store = MEMORY")
         for ddl in _DDL:
             self._con.execute(ddl)
-        self._con.execute("CREATE TEMP TABLE IF NOT EXISTS incoming (project_id TEXT, event_id TEXT, day INTEGER)")
         self._owner_only()
         row = self._con.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
         self.seq = int(row[0]) if row else 0  # the keys of every commit up to this seq are here
@@ -108,8 +111,8 @@ class DedupKeys:
         nothing and return False (then `claim` says which are new).
 
         The common case (fresh events) in one statement: each key is inserted straight into the B-tree, where
-        `claim` stages them in a temp table and probes it first (~40% less CPU with nearly sequential ids, ~13%
-        with UUIDs: docs/benchmarks.md "Stats-only ingest"). A key refused by the B-tree counts no change."""
+        `claim` probes for them first (1.2-1.3x the CPU of this when every key is new: benchmarks/bench_dedup.py).
+        A key refused by the B-tree counts no change."""
         con = self._begin()
         try:
             before = con.total_changes
@@ -125,19 +128,31 @@ class DedupKeys:
     def claim(self, project_ids: Sequence[str], event_ids: Sequence[str], days: Sequence[date]) -> set[Key]:
         """Open a transaction adding the keys not yet stored, and return those (each once).
 
+        The stored ones are found first, by primary key, one statement per project and PROBE_CHUNK ids (SQLite
+        walks the B-tree in C, and the walk brings in the pages the inserts then change); only the new keys are
+        inserted. A commit with a duplicate costs 0.58-0.63x of claim_all's failed try followed by this
+        (benchmarks/bench_dedup.py), so the store probes first while duplicates keep coming.
+
         The caller then stores the rows and calls commit(seq), or rollback() if that failed."""
         con = self._begin()
         try:
-            con.executemany("INSERT INTO incoming VALUES (?, ?, ?)",
-                            zip(project_ids, event_ids, _ordinals(days), strict=True))
-            new = con.execute(
-                "SELECT DISTINCT project_id, event_id FROM incoming i WHERE NOT EXISTS"
-                " (SELECT 1 FROM keys k WHERE k.project_id = i.project_id AND k.event_id = i.event_id)"
-            ).fetchall()
-            if new:
-                con.execute("INSERT OR IGNORE INTO keys SELECT project_id, event_id, day FROM incoming")
-            con.execute("DELETE FROM incoming")
-        except (sqlite3.Error, OverflowError, AttributeError) as exc:
+            by_project: dict[str, list[str]] = {}
+            for project_id, event_id in zip(project_ids, event_ids, strict=True):
+                by_project.setdefault(project_id, []).append(event_id)
+            stored: set[Key] = set()
+            for project_id, ids in by_project.items():
+                for at in range(0, len(ids), PROBE_CHUNK):
+                    chunk = ids[at:at + PROBE_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    rows = con.execute(f"SELECT event_id FROM keys WHERE project_id = ? AND event_id IN ({marks})",
+                                       [project_id, *chunk])
+                    stored.update((project_id, event_id) for (event_id,) in rows)
+            new: dict[Key, int] = {}
+            for key, day in zip(zip(project_ids, event_ids, strict=True), _ordinals(days), strict=True):
+                if key not in stored and key not in new:
+                    new[key] = day
+            con.executemany("INSERT INTO keys VALUES (?, ?, ?)", ((p, e, d) for (p, e), d in new.items()))
+        except (sqlite3.Error, OverflowError, AttributeError, TypeError) as exc:
             self.rollback()
             if isinstance(exc, AttributeError):  # a day that isn't a date: a bypassed validator
                 raise RejectedBatch(f"event day not storable: {exc}") from exc
