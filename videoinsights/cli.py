@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,43 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_compact(args: argparse.Namespace, settings: Settings) -> int:
+    """Move the stats samples of every settled session into session order now, pass after pass: the server does it
+    too, 50 sessions at a time when idle, so a store upgraded from before (or loaded in bulk) needs this only to be
+    fast at once. Through a running server each pass runs on its writer thread and holds ingest for its duration."""
+    from videoinsights.progress import Bar
+    from videoinsights.store.open import duckdb_options, duckdb_path, open_store
+
+    settle = args.settle_s if args.settle_s is not None else (
+        settings.stats_compaction_settle_s or Settings.stats_compaction_settle_s)
+    path = duckdb_path(settings.store_url)
+    server = running_server(path) if path is not None else None
+    if path is not None and server is None and not Path(path).exists():
+        raise FileNotFoundError(f"no database at {path}")
+    # opened once for every pass, with the server's DuckDB settings (e.g. VIDEOINSIGHTS_DUCKDB_MEMORY_LIMIT_MB)
+    store = open_store(settings.store_url, duckdb_options=duckdb_options(settings)) if server is None else None
+    arguments = {"sessions": args.sessions, "settle_s": settle}
+    samples = passes = 0
+    started = time.monotonic()
+    try:
+        with Bar("compacting", unit="samples") as bar:
+            while True:
+                result = call_server(server, "compact", arguments) if server is not None else \
+                    OPS["compact"](store, **arguments)
+                passes += 1
+                samples += result["samples"]
+                bar.advance(result["samples"])
+                if not result["more"]:
+                    break
+    finally:
+        if store is not None:
+            store.close()
+    summary = {"passes": passes, "samples": samples, "seconds": round(time.monotonic() - started, 3)}
+    _print(summary, args.json, f"moved {samples:,} stats samples into session order in {passes:,} passes "
+                               f"({summary['seconds']} s)")
+    return 0
+
+
 def cmd_derive(args: argparse.Namespace, settings: Settings) -> int:
     from videoinsights.derive.process import parse_shard, run_derive
 
@@ -230,6 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="derive until no session is dirty, then exit")
     _add_export(sub, command)
     command("purge", cmd_purge, "Delete data older than the retention windows now.")
+    p = command("compact", cmd_compact, "Move the stats samples of every settled session into session order now "
+                                        "(DuckDB; the server does it gradually when idle).")
+    p.add_argument("--sessions", type=int, default=1000, help="sessions per pass (each pass is one transaction)")
+    p.add_argument("--settle-s", type=int, default=None,
+                   help="only sessions with no event for this many seconds (default: stats_compaction_settle_s, "
+                        "or 600 when that is 0)")
+    p.add_argument("--json", action="store_true")
     _add_simulate(sub, command)
     add_account_commands(sub, command, run_op)
     add_key_commands(sub, command, run_op)

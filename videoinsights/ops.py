@@ -116,6 +116,22 @@ def purge(store: Store, raw_retention_days: int, daily_retention_days: int, mont
     return {table: int(n) for table, n in purge_expired(store, retention).items()}
 
 
+def compact(store: Store, sessions: int = 1000, settle_s: int = Settings.stats_compaction_settle_s) -> dict:
+    """One pass of stats compaction (store/duckdb/compaction.py): the samples of at most `sessions` sessions quiet
+    for `settle_s` seconds moved into session order. `videoinsights compact` calls it until `more` is false, so that
+    a server running it (on its writer thread) holds ingest for one pass at a time, not for the whole store."""
+    if not 1 <= sessions <= MAX_COMPACT_SESSIONS:
+        raise OpError(f"sessions per pass must be between 1 and {MAX_COMPACT_SESSIONS:,}")
+    if settle_s < 0:
+        raise OpError("settle_s must be 0 or more")
+    started = time.monotonic()
+    samples, more = store.compact_stats(int((time.time() - settle_s) * 1000), sessions)
+    return {"samples": samples, "more": more, "seconds": round(time.monotonic() - started, 3)}
+
+
+# A pass of this many of bench_api's sessions moves ~600,000 samples (a few seconds on 2 cores).
+MAX_COMPACT_SESSIONS = 20_000
+
 OPS = {
     "create_project": create_project,
     "create_application": create_application,
@@ -124,6 +140,7 @@ OPS = {
     "get_secret": get_secret,
     "rebuild": rebuild,
     "purge": purge,
+    "compact": compact,
     **ACCOUNT_OPS,
     **KEY_OPS,
     **ALERT_OPS,

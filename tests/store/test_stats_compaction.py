@@ -3,9 +3,13 @@ numbers them, what it leaves where it was, and that every read and rebuild answe
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,15 +58,19 @@ def sample_keys(store: DuckDBStore) -> list[tuple]:
     return store.reader().execute("SELECT session_id, skey FROM stats_samples ORDER BY rowid").fetchall()
 
 
-@pytest.fixture
-def store(tmp_path: Path):
-    store = DuckDBStore(str(tmp_path / "c.duckdb"))
+def fill(store: DuckDBStore) -> DuckDBStore:
     # A: 5 samples ten days ago; B: 3 two days ago, interleaved with C's one; D: live (its last sample a minute ago)
     append(store, [sample(i, "A", "a1", A_TS + i * 30_000, 100.0 + i) for i in range(5)])
     append(store, [sample(0, "B", "b1", B_TS, 200.0), sample(0, "C", "c1", B_TS + 1, 1.0),
                    sample(1, "B", "b1", B_TS + 30_000, 201.0), sample(2, "B", "b1", B_TS + 60_000, 202.0),
                    sample(0, "D", "d1", NOW - 2 * MINUTE, 400.0), sample(1, "D", "d1", NOW - MINUTE, 401.0)])
     store.absorb_new_events()
+    return store
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    store = fill(DuckDBStore(str(tmp_path / "c.duckdb")))
     yield store
     store.close()
 
@@ -185,3 +193,46 @@ def test_the_purge_deletes_moved_samples_by_their_day(store: DuckDBStore) -> Non
     assert read(store, PARENTS) == {"b1": EXPECTED["b1"], "d1": EXPECTED["d1"]}
     assert store.compact_stats(NOW) == (2, False)  # D, numbered after the keys the purge took away
     assert keys(store)["D"][0] == 4
+
+
+# `videoinsights compact`: passes of --sessions until none is due. With 2 per pass: A and C (6 samples), then B (3);
+# D is live (its last sample a minute ago, settle 600 s).
+COMPACTED = {"passes": 2, "samples": 9}
+
+
+def compacted_keys(path: Path) -> dict[str, tuple]:
+    store = DuckDBStore(str(path), read_only=True)
+    try:
+        seq = store.derived_seq
+        assert read(store, PARENTS) == EXPECTED
+        return {session: (k, c == seq if c is not None else None) for session, (k, c) in keys(store).items()}
+    finally:
+        store.close()
+
+
+def test_the_compact_command_moves_every_settled_session_in_passes(tmp_path: Path, capsys) -> None:
+    from videoinsights.cli import main
+
+    path = tmp_path / "vi.duckdb"
+    fill(DuckDBStore(str(path))).close()
+    assert main(["compact", "--db", str(path), "--sessions", "2", "--settle-s", "600", "--json"]) == 0
+    assert {k: v for k, v in json.loads(capsys.readouterr().out).items() if k != "seconds"} == COMPACTED
+    assert compacted_keys(path) == {"A": (1, True), "C": (2, True), "B": (3, True), "D": (None, None)}
+    assert main(["compact", "--db", str(path), "--json"]) == 0  # nothing left: one pass that moves nothing
+    assert json.loads(capsys.readouterr().out)["samples"] == 0
+    assert main(["compact", "--db", str(path), "--sessions", "0"]) == 2
+    assert "sessions per pass must be between 1 and" in capsys.readouterr().err
+    assert main(["compact", "--db", str(tmp_path / "none.duckdb")]) == 2  # no file: an error, not a new store
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_the_compact_command_runs_its_passes_through_a_running_server(tmp_path: Path, server_factory: Any) -> None:
+    path = tmp_path / "vi.duckdb"
+    fill(DuckDBStore(str(path))).close()
+    server = server_factory({"VIDEOINSIGHTS_STATS_COMPACTION_SETTLE_S": "0"}, db=path)  # its own passes off
+    done = subprocess.run([sys.executable, "-m", "videoinsights", "--db", str(path), "compact", "--sessions", "2",
+                           "--json"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert {k: v for k, v in json.loads(done.stdout).items() if k != "seconds"} == COMPACTED
+    server.stop()
+    assert compacted_keys(path) == {"A": (1, True), "C": (2, True), "B": (3, True), "D": (None, None)}

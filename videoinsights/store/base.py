@@ -117,7 +117,8 @@ class Store(Protocol):
     # One pass moving the stats samples of sessions whose last event is before `before_ts` into session order, where
     # the backend keeps them in arrival order (DuckDB: store/duckdb/compaction.py); run where derivation runs.
     # Returns (samples moved, whether more sessions are due at once); (0, False) when the backend needs no passes.
-    def compact_stats(self, before_ts: int) -> tuple[int, bool]: ...
+    # `sessions`: at most this many per pass (None: the backend's own size).
+    def compact_stats(self, before_ts: int, sessions: int | None = None) -> tuple[int, bool]: ...
 
     # retention
     def purge(self, raw_before: date, daily_before: date, monthly_before: date,

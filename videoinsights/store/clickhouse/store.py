@@ -529,7 +529,7 @@ class ClickHouseStore:
     def _count(self, table: str, where: str, params: dict[str, Any]) -> int:
         return int(self.client.query_rows(f"SELECT count() FROM {table} WHERE {where}", params)[0][0])
 
-    def compact_stats(self, before_ts: int) -> tuple[int, bool]:
+    def compact_stats(self, before_ts: int, sessions: int | None = None) -> tuple[int, bool]:
         """Nothing to do: stats_samples is a MergeTree ordered by (project_id, session_id, ts) already."""
         return 0, False
 

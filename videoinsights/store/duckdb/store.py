@@ -985,13 +985,14 @@ class DuckDBStore:
         con.execute("COMMIT")
         self._bump()
 
-    def compact_stats(self, before_ts: int) -> tuple[int, bool]:
+    def compact_stats(self, before_ts: int, sessions: int | None = None) -> tuple[int, bool]:
         """One pass of store/duckdb/compaction.py on the derive connection (the caller holds the derive lock). The
         data version stays: every read answers the same."""
         if self._read_only:
             return 0, False
-        sessions, moved = compact_stats(self._dcon, self._derived_seq, before_ts, PASS_SESSIONS)
-        return moved, sessions >= PASS_SESSIONS
+        size = sessions or PASS_SESSIONS
+        numbered, moved = compact_stats(self._dcon, self._derived_seq, before_ts, size)
+        return moved, numbered >= size
 
     # -- retention ---------------------------------------------------------
     def purge(self, raw_before: date, daily_before: date, monthly_before: date,
