@@ -215,3 +215,47 @@ def test_commits_after_one_with_a_duplicate_still_tell_new_from_stored(tmp_path)
     finally:
         store.close()
     assert stored(path) == [("1", e) for e in "abcdefg"]
+
+
+OLD_KEYS_DDL = (  # the keys file of before 2026-12-05: keyed WITHOUT ROWID, a day index of (day, project, id)
+    """CREATE TABLE keys (project_id TEXT NOT NULL, event_id TEXT NOT NULL, day INTEGER NOT NULL,
+                          PRIMARY KEY (project_id, event_id)) WITHOUT ROWID""",
+    "CREATE INDEX keys_day ON keys (day)",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+)
+
+
+def test_a_keyed_keys_file_is_moved_into_the_rowid_table(tmp_path) -> None:
+    """A keys file of the old layout keeps every key, its day and its seq; afterwards duplicates are refused, new keys
+    claimed and expired days purged as before, and a store opened on it refuses the ids it stored."""
+    import sqlite3
+    from datetime import date
+
+    from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
+
+    path = str(tmp_path / "vi.duckdb")
+    assert load(path, "1", [attempt("a"), attempt("b", NOW - 3 * DAY_MS)]).accepted == 2
+    old = sqlite3.connect(keys_path(path), isolation_level=None)
+    kept = sorted(old.execute("SELECT project_id, event_id, day FROM keys").fetchall())
+    seq = old.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0]
+    old.execute("DROP TABLE keys")
+    old.execute("DROP TABLE meta")
+    for ddl in OLD_KEYS_DDL:
+        old.execute(ddl)
+    old.executemany("INSERT INTO keys VALUES (?, ?, ?)", kept)
+    old.execute("INSERT INTO meta VALUES ('seq', ?)", [seq])
+    old.close()
+
+    assert load(path, "1", [attempt("a"), attempt("b", NOW - 3 * DAY_MS), attempt("c")]).accepted == 1  # migrated
+    keys = DedupKeys(keys_path(path))
+    table = keys._con.execute("SELECT sql FROM sqlite_master WHERE name = 'keys'").fetchone()[0]
+    assert "WITHOUT ROWID" not in table.upper()
+    assert sorted(keys._con.execute("SELECT project_id, event_id, day FROM keys").fetchall()) == sorted(
+        [*kept, ("1", "c", la_day(NOW).toordinal())])
+    assert keys.seq == seq + 1
+    day = date.fromordinal(max(d for _, _, d in kept))
+    assert keys.claim(["1", "1"], ["a", "z"], [day, day]) == {("1", "z")}  # "a" still known
+    keys.rollback()
+    assert keys.purge(day) == 1  # "b", three days older, only
+    keys.close()
+    assert stored(path) == [("1", "a"), ("1", "b"), ("1", "c")]

@@ -32,16 +32,20 @@ WAL_CHECKPOINT_PAGES = 16_384
 # Ids per probing statement of `claim` (SQLite allows 32,766 parameters since 3.32).
 PROBE_CHUNK = 10_000
 
-_DDL = (
-    """CREATE TABLE IF NOT EXISTS keys (
+# A rowid table: a key is appended at the end of the table and of the purge's day index (day, rowid), and only the
+# unique index on (project_id, event_id) takes it at a random place. Keyed by (project_id, event_id) WITHOUT ROWID,
+# the day index was a second random B-tree (day, project_id, event_id), half of a claim's CPU (docs/benchmarks.md,
+# "Dedup keys appended").
+_KEYS = """CREATE TABLE IF NOT EXISTS keys (
          project_id TEXT NOT NULL,
          event_id TEXT NOT NULL,
-         day INTEGER NOT NULL,            -- proleptic ordinal of the event's day (date.toordinal)
-         PRIMARY KEY (project_id, event_id)
-       ) WITHOUT ROWID""",
+         day INTEGER NOT NULL             -- proleptic ordinal of the event's day (date.toordinal)
+       )"""
+_INDEXES = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS keys_id ON keys (project_id, event_id)",
     "CREATE INDEX IF NOT EXISTS keys_day ON keys (day)",  # the retention purge deletes by day
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
 )
+_DDL = (_KEYS, *_INDEXES, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
 
 
 def keys_path(db_path: str) -> str:
@@ -81,11 +85,33 @@ class DedupKeys:
         self._con.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         self._con.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
         self._con.execute("PRAGMA temp_store = MEMORY")
+        self._migrate_keyed_table()
         for ddl in _DDL:
             self._con.execute(ddl)
         self._owner_only()
         row = self._con.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
         self.seq = int(row[0]) if row else 0  # the keys of every commit up to this seq are here
+
+    def _migrate_keyed_table(self) -> None:
+        """A keys file of before 2026-12-05 (keys WITHOUT ROWID, keyed by project and id) into the rowid table, in
+        one transaction: rows copied in day order, then both indexes built at once (sorted, not key by key)."""
+        row = self._con.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'keys'").fetchone()
+        if row is None or "WITHOUT ROWID" not in row[0].upper():
+            return
+        con = self._begin()
+        try:
+            con.execute("DROP INDEX IF EXISTS keys_day")
+            con.execute("ALTER TABLE keys RENAME TO keys_keyed")
+            con.execute(_KEYS)
+            con.execute("INSERT INTO keys (project_id, event_id, day) "
+                        "SELECT project_id, event_id, day FROM keys_keyed ORDER BY day")
+            con.execute("DROP TABLE keys_keyed")
+            for ddl in _INDEXES:
+                con.execute(ddl)
+            con.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
 
     def _owner_only(self) -> None:
         """API secrets aren't in here, but event ids are tenants' data: same mode as the database."""
