@@ -481,7 +481,8 @@ def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, ra
             spy_at.cancel()
             for spy in spies:
                 spy.wait(timeout=60)
-        if args.trace:
+        if args.trace:  # the baseline's markers too (its server writes no trace, and may not make the directory)
+            Path(args.trace).mkdir(parents=True, exist_ok=True)
             Path(args.trace, f"markers-{int(rate)}-{label}.jsonl").write_bytes(
                 b"".join(orjson.dumps(m) + b"\n" for m in load.samples.markers))
         return Result(rate, args.seconds, idle.samples, load.samples, post, offered[0], spd, gen_s, len(events),

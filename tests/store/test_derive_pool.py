@@ -45,3 +45,22 @@ def test_worker_processes_write_what_inline_derivation_writes(tmp_path) -> None:
     assert sessions(pooled) == expected
     inline.close()
     pooled.close()
+
+
+def test_the_workers_parts_of_a_table_are_written_as_one() -> None:
+    """finish_batch joins the workers' tables of one name (an INSERT each costs the same whatever its rows): the
+    column types unified (int with double, null with string, columns in another order), or the parts as they are
+    where they cannot be (string with int: the store then casts each part to its columns)."""
+    import pyarrow as pa
+
+    from videoinsights.derive.engine import _together
+
+    one = pa.table({"tier": [0, 0], "name": [None, None]})
+    two = pa.table({"name": ["x"], "tier": [1.5]})
+    (joined,) = _together([one, two])
+    assert joined.schema == pa.schema([("tier", pa.float64()), ("name", pa.string())])
+    assert joined.to_pylist() == [{"tier": 0.0, "name": None}, {"tier": 0.0, "name": None},
+                                  {"tier": 1.5, "name": "x"}]
+    clash = pa.table({"tier": ["high"], "name": ["y"]})
+    assert _together([one, clash]) == [one, clash]
+    assert _together([one]) == [one]

@@ -114,10 +114,11 @@ def finish_batch(store: Store, batch: Batch, along: Batch | None = None,
     batches = [batch] if along is None else [batch, along]
     parts = [future.result() for b in batches for future in b.parts]
     t = lap(timings, "wait", t)
-    # Each worker's tables as they are: their column types are inferred from the values, and may differ
-    # (an all-int column in one part, double in another); the store casts each to its columns.
+    # The workers' tables of one name as one (an INSERT each costs ~8 ms whatever its rows: a step wrote ~29 parts),
+    # their column types unified (inferred from the values, they may differ: an all-int column in one part, double in
+    # another); the store casts it to its columns.
     names = {name for tables, _, _ in parts for name in tables}
-    by_table = {name: [t[name] for t, _, _ in parts if name in t] for name in names}
+    by_table = {name: _together([t[name] for t, _, _ in parts if name in t]) for name in names}
     keys = [k for b in batches for k in b.keys]
     loaded: int | list[int] = batch.loaded_seq
     if along is not None:  # each batch's sessions against the watermark of their own read
@@ -126,6 +127,16 @@ def finish_batch(store: Store, batch: Batch, along: Batch | None = None,
     store.replace_derived(keys, by_table, batch.quality, loaded)
     lap(timings, "write", t)
     return sum(p[1] for p in parts), sum(p[2] for p in parts)
+
+
+def _together(tables: list[pa.Table]) -> list[pa.Table]:
+    """The parts as one table, or as they are where their types cannot be unified (each is then cast by the store)."""
+    if len(tables) < 2:
+        return tables
+    try:
+        return [pa.concat_tables(tables, promote_options="permissive")]
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return tables
 
 
 def derive_pending(store: Store, limit: int, pool: Executor | None = None, quality: QualityThresholds | None = None,
