@@ -8,10 +8,12 @@ service is running.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,15 +32,28 @@ from videoinsights.store_cli import add_store_commands
 def run_op(target: str, op: str, **args: Any) -> Any:
     """Run an admin operation on a store (a DuckDB path or a store URL): through the server if one owns the
     DuckDB file, else on the store directly (a ClickHouse store is shared: any process may write to it)."""
+    with op_runner(target) as run:
+        return run(op, **args)
+
+
+@contextlib.contextmanager
+def op_runner(target: str, *, must_exist: bool = False,
+              duckdb_options: dict[str, int] | None = None) -> Iterator[Callable[..., Any]]:
+    """`run(op, **args)` for several operations in a row, as run_op runs one: through the server that owns the
+    DuckDB file, else on the store, opened once for all of them (with these DuckDB options). With `must_exist`, a
+    DuckDB file that isn't there is an error instead of a new, empty store."""
     from videoinsights.store.open import duckdb_path, open_store
 
     path = duckdb_path(target)
     info = running_server(path) if path is not None else None
     if info is not None:
-        return call_server(info, op, args)
-    store = open_store(target)
+        yield lambda op, **args: call_server(info, op, args)
+        return
+    if must_exist and path is not None and not Path(path).exists():
+        raise FileNotFoundError(f"no database at {path}")
+    store = open_store(target, duckdb_options=duckdb_options)
     try:
-        return OPS[op](store, **args)
+        yield lambda op, **args: OPS[op](store, **args)
     finally:
         store.close()
 
@@ -141,32 +156,22 @@ def cmd_compact(args: argparse.Namespace, settings: Settings) -> int:
     too, 50 sessions at a time when idle, so a store upgraded from before (or loaded in bulk) needs this only to be
     fast at once. Through a running server each pass runs on its writer thread and holds ingest for its duration."""
     from videoinsights.progress import Bar
-    from videoinsights.store.open import duckdb_options, duckdb_path, open_store
+    from videoinsights.store.open import duckdb_options
 
     settle = args.settle_s if args.settle_s is not None else (
         settings.stats_compaction_settle_s or Settings.stats_compaction_settle_s)
-    path = duckdb_path(settings.store_url)
-    server = running_server(path) if path is not None else None
-    if path is not None and server is None and not Path(path).exists():
-        raise FileNotFoundError(f"no database at {path}")
-    # opened once for every pass, with the server's DuckDB settings (e.g. VIDEOINSIGHTS_DUCKDB_MEMORY_LIMIT_MB)
-    store = open_store(settings.store_url, duckdb_options=duckdb_options(settings)) if server is None else None
-    arguments = {"sessions": args.sessions, "settle_s": settle}
     samples = passes = 0
     started = time.monotonic()
-    try:
-        with Bar("compacting", unit="samples") as bar:
-            while True:
-                result = call_server(server, "compact", arguments) if server is not None else \
-                    OPS["compact"](store, **arguments)
-                passes += 1
-                samples += result["samples"]
-                bar.advance(result["samples"])
-                if not result["more"]:
-                    break
-    finally:
-        if store is not None:
-            store.close()
+    # the store opened once for every pass, with the server's DuckDB settings (VIDEOINSIGHTS_DUCKDB_MEMORY_LIMIT_MB)
+    with op_runner(settings.store_url, must_exist=True, duckdb_options=duckdb_options(settings)) as run, \
+            Bar("compacting", unit="samples") as bar:
+        while True:
+            result = run("compact", sessions=args.sessions, settle_s=settle)
+            passes += 1
+            samples += result["samples"]
+            bar.advance(result["samples"])
+            if not result["more"]:
+                break
     summary = {"passes": passes, "samples": samples, "seconds": round(time.monotonic() - started, 3)}
     _print(summary, args.json, f"moved {samples:,} stats samples into session order in {passes:,} passes "
                                f"({summary['seconds']} s)")
