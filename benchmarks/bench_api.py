@@ -598,8 +598,9 @@ HTTP_QUERY_VARS = ("query ($end: Date) { project(projectId: %s) { projectData(st
 
 def bench_http(built: Built, now_ms: int, seconds: float, repeats: int, connections: int,
                baseline_env: dict[str, str] | None = None) -> None:
-    """wrk against a real server, per mode. With `baseline_env`, a second server with those variables set answers
-    the same modes, its runs alternating with ours (baseline first), and each mode's ratio is printed."""
+    """wrk against a real server, `repeats` rounds of every mode. With `baseline_env`, the same rounds on a server
+    with those variables set too, alternating with ours (baseline first: one server at a time, restarted each round,
+    since a DuckDB file opens in one process), and each mode's ratio is printed. Without, one server for every round."""
     start = day_start_ms(la_day(now_ms) - timedelta(days=7))
     end = now_ms - 60_000
     modes = [
@@ -615,7 +616,7 @@ def bench_http(built: Built, now_ms: int, seconds: float, repeats: int, connecti
     # address and per project, docs/configuration.md) answer with 429 after the first 6,000.
     env = {"VIDEOINSIGHTS_RATE_LIMIT_PER_ADDRESS": "0", "VIDEOINSIGHTS_RATE_LIMIT_PER_PROJECT": "0"}
     envs = {"ours": env}
-    if baseline_env:  # one server at a time: a DuckDB file opens in one process
+    if baseline_env:
         print("baseline: the same server with " + " ".join(f"{k}={v}" for k, v in baseline_env.items())
               + "; each round starts the baseline's server, then ours, and runs every mode once on each")
         envs = {"baseline": {**env, **baseline_env}, **envs}
@@ -623,10 +624,11 @@ def bench_http(built: Built, now_ms: int, seconds: float, repeats: int, connecti
     sizes: dict[int, int] = {}
     run_no = 0
     http = httpx.Client(timeout=30)
+    kept = ServerProcess(built.path, env=env) if not baseline_env else None
     try:
         for _ in range(repeats):
             for name, server_env in envs.items():
-                server = ServerProcess(built.path, env=server_env)
+                server = kept or ServerProcess(built.path, env=server_env)
                 try:
                     for i, (mode, project, _what) in enumerate(modes):
                         token = issue_project_token(project, built.secrets[project], 3600)
@@ -647,9 +649,12 @@ def bench_http(built: Built, now_ms: int, seconds: float, repeats: int, connecti
                             run_wrk(server.url, {**wrk_env, "VI_END": str(end - run_no * 1_000_000)}, seconds,
                                     connections))
                 finally:
-                    server.stop()
+                    if server is not kept:
+                        server.stop()
     finally:
         http.close()
+        if kept is not None:
+            kept.stop()
     print(f"\n{'server':<9} {'mode':<10} {'project':<9} {'req/s (median)':>15} {'runs':>24} {'p50 ms':>7} "
           f"{'p99 ms':>7} {'bad':>4}  goal >= 5,000/s")
     for i, (mode, project, _what) in enumerate(modes):

@@ -105,9 +105,12 @@ def main() -> None:
                     tried.append(measure(stored, try_first, commits, directory))
                     probed.append(measure(stored, probe_first, commits, directory))
                 t, p = statistics.median(tried), statistics.median(probed)
-                runs = f"{' '.join(f'{x:.1f}' for x in tried)}"
-                print(f"{kind:<9} {duplicates:>10.1%} {t:>8.2f} ({runs:>12}) {p:>8.2f} "
-                      f"({' '.join(f'{x:.1f}' for x in probed):>12}) {p / t:>11.2f}x")
+                print(f"{kind:<9} {duplicates:>10.1%} {t:>8.2f} ({_runs(tried):>12}) {p:>8.2f} ({_runs(probed):>12}) "
+                      f"{p / t:>11.2f}x")
+
+
+def _runs(ms: list[float]) -> str:
+    return " ".join(f"{x:.1f}" for x in ms)
 
 
 if __name__ == "__main__":
