@@ -116,6 +116,10 @@ def purge(store: Store, raw_retention_days: int, daily_retention_days: int, mont
     return {table: int(n) for table, n in purge_expired(store, retention).items()}
 
 
+# A pass of this many of bench_api's sessions moves ~600,000 samples (a few seconds on 2 cores).
+MAX_COMPACT_SESSIONS = 20_000
+
+
 def compact(store: Store, sessions: int = 1000, settle_s: int = Settings.stats_compaction_settle_s) -> dict:
     """One pass of stats compaction (store/duckdb/compaction.py): the samples of at most `sessions` sessions quiet
     for `settle_s` seconds moved into session order. `videoinsights compact` calls it until `more` is false, so that
@@ -128,9 +132,6 @@ def compact(store: Store, sessions: int = 1000, settle_s: int = Settings.stats_c
     samples, more = store.compact_stats(int((time.time() - settle_s) * 1000), sessions)
     return {"samples": samples, "more": more, "seconds": round(time.monotonic() - started, 3)}
 
-
-# A pass of this many of bench_api's sessions moves ~600,000 samples (a few seconds on 2 cores).
-MAX_COMPACT_SESSIONS = 20_000
 
 OPS = {
     "create_project": create_project,
