@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 
 import duckdb
+import pytest
 
 from videoinsights.domain.days import la_day
 from videoinsights.ingest.load import LoadResult, load_events
@@ -137,28 +138,29 @@ def test_a_schema_5_file_moves_its_keys_out_of_duckdb(tmp_path) -> None:
     assert os.stat(f"{path}.keys").st_mode & 0o077 == 0  # tenants' data: owner only, like the database
 
 
-def test_claim_all_adds_every_key_only_when_all_are_new(tmp_path) -> None:
-    """The one-statement path (`claim_all`) takes a call only if every key is new and distinct; otherwise it adds
-    nothing, and `claim` then says exactly which keys are new."""
+def test_claim_adds_and_returns_exactly_the_keys_not_stored_each_once(tmp_path) -> None:
+    """`claim` inserts every key it is given that is not stored yet and returns those: all of a fresh call, none of
+    the stored ones, a key given twice once. An id that is not a string is refused before anything is opened."""
     from datetime import date
 
+    from videoinsights.store.base import RejectedBatch
     from videoinsights.store.duckdb.dedup import DedupKeys
 
     keys = DedupKeys(str(tmp_path / "k"))
     day = date(2026, 12, 2)
-    assert keys.claim_all(["1", "1"], ["a", "b"], [day, day])
+    assert keys.claim(["1", "1"], ["a", "b"], [day, day]) == {("1", "a"), ("1", "b")}
     keys.commit(1)
-    assert keys.event_ids() == {("1", "a"), ("1", "b")}
-    # "b" stored already: nothing of this call is added by claim_all, "c" only by claim
-    assert not keys.claim_all(["1", "1"], ["b", "c"], [day, day])
-    assert keys.event_ids() == {("1", "a"), ("1", "b")}
-    assert keys.claim(["1", "1"], ["b", "c"], [day, day]) == {("1", "c")}
+    assert keys.claim(["1", "1", "2"], ["b", "c", "b"], [day] * 3) == {("1", "c"), ("2", "b")}  # "b" of 1 stored
     keys.commit(2)
-    # the same new key twice in one call: refused by claim_all, claimed once by claim
-    assert not keys.claim_all(["1", "1"], ["d", "d"], [day, day])
     assert keys.claim(["1", "1"], ["d", "d"], [day, day]) == {("1", "d")}
     keys.commit(3)
-    assert keys.event_ids() == {("1", "a"), ("1", "b"), ("1", "c"), ("1", "d")}
+    assert keys.claim(["1"], ["a"], [day]) == set()
+    keys.rollback()
+    with pytest.raises(RejectedBatch):  # SQLite would keep "5" and return it, which is not the key 5
+        keys.claim(["1", "1"], ["e", 5], [day, day])  # type: ignore[list-item]
+    assert keys.claim(["1"], ["e"], [day]) == {("1", "e")}  # no transaction was left open by the refusal
+    keys.commit(4)
+    assert keys.event_ids() == {("1", "a"), ("1", "b"), ("1", "c"), ("2", "b"), ("1", "d"), ("1", "e")}
     keys.close()
 
 
@@ -178,16 +180,16 @@ def test_a_group_commit_with_a_repeated_id_across_requests_stores_it_once(tmp_pa
     assert stored(path) == [("1", "old"), ("1", "x"), ("1", "y"), ("1", "z")]
 
 
-def test_claim_probes_each_project_in_chunks(tmp_path) -> None:
-    """`claim` finds the stored keys by project, PROBE_CHUNK ids per statement: a call over two projects and more
-    ids than a chunk returns exactly the keys not stored, each once, and stores them with their day."""
+def test_claim_takes_the_keys_in_chunks(tmp_path) -> None:
+    """`claim` inserts CLAIM_CHUNK keys per statement: a call over two projects and more keys than a chunk returns
+    exactly the keys not stored, each once, and stores them with their day."""
     from datetime import date
 
-    from videoinsights.store.duckdb.dedup import PROBE_CHUNK, DedupKeys
+    from videoinsights.store.duckdb.dedup import CLAIM_CHUNK, DedupKeys
 
     keys = DedupKeys(str(tmp_path / "k"))
     day = date(2026, 12, 2)
-    n = PROBE_CHUNK + 500
+    n = CLAIM_CHUNK + 500
     stored_before = [("1", f"e{i}") for i in range(0, n, 7)] + [("2", f"e{i}") for i in range(0, n, 11)]
     keys.add_stored([[(p, e, day) for p, e in stored_before]], 1)
     asked = [(p, f"e{i}") for p in ("1", "2") for i in range(n)] + [("2", "e1"), ("1", "e3")]  # two repeats

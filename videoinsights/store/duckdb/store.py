@@ -241,7 +241,6 @@ class DuckDBStore:
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
         self._keys: DedupKeys | None = None  # the dedup keys (store/duckdb/dedup.py); writers only
-        self._duplicates_lately = False  # the last commit held a duplicate id (_append_once probes first)
         self._stats_in_parts = True  # _absorb_stats and the quality bands; off after a row a bound missed
         if not read_only:
             self._migrate()
@@ -482,18 +481,14 @@ class DuckDBStore:
         self._repair_keys()
         columns = [batch_column(batches, c) for c in ("project_id", "event_id", "day")]
         sizes = [len(b["event_id"]) for b in batches]
-        # Every row new (the common case) takes one statement, unless the last commit held a duplicate: a try
-        # that fails is rolled back and probed again, so while duplicates keep coming (clients retrying, bench_load's
-        # 0.5%) the probe comes first (DedupKeys.claim).
-        if not self._duplicates_lately and keys.claim_all(*columns):
+        new = keys.claim(*columns)
+        if len(new) == sum(sizes):  # every row new (the common case)
             inserted = [[True] * n for n in sizes]
             keep = [True] * sum(sizes)
+        elif not new:
+            keys.rollback()
+            return AppendResult([[False] * n for n in sizes])
         else:
-            new = keys.claim(*columns)
-            self._duplicates_lately = len(new) < sum(sizes)
-            if not new:
-                keys.rollback()
-                return AppendResult([[False] * n for n in sizes])
             inserted, keep = _mark_fresh(batches, new)
         try:
             con.execute("BEGIN")
