@@ -76,6 +76,9 @@ class DedupKeys:
     Used by the ingest writer thread only (and by the store's constructor before it starts)."""
 
     def __init__(self, path: str) -> None:
+        if sqlite3.sqlite_version_info < (3, 35):
+            raise RuntimeError(f"the dedup keys need SQLite 3.35 or later (INSERT ... RETURNING); Python's sqlite3 "
+                               f"links {sqlite3.sqlite_version} (docs/deployment.md)")
         self.path = path
         self._con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._con.execute("PRAGMA journal_mode = WAL")
