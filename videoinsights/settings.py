@@ -45,8 +45,6 @@ class Settings:
     derive_trace_path: str = ""
     # worker processes for the pure part of derivation (0 = on the derive thread)
     derive_processes: int = 1
-    # niceness steps the derive thread and its workers run below ingest and the API (Linux; 0 = the same priority)
-    derive_nice: int = 10
     # DuckDB: seconds after a session's last event before its stats samples are moved into session order (0 = never)
     stats_compaction_settle_s: int = 600
     # off: this server only ingests and answers; `videoinsights derive --shard K/N` processes derive (ClickHouse)
@@ -146,9 +144,6 @@ HELP: dict[str, str] = {
                         "process sends each webhook.",
     "derive_processes": "Worker processes that compute session derivations, beside the server's interpreter lock "
     "(0: on the derive thread).",
-    "derive_nice": "Linux: the derive thread and its worker processes run this many niceness steps below the rest of "
-    "the server (at most 19), so that under a load the cores cannot all serve, ingest and the API get them first and "
-    "derivation takes what is left (docs/architecture.md). 0: the same priority.",
     "stats_compaction_settle_s": "DuckDB: seconds after a session's last event before the derive thread, when it has "
     "nothing to derive, moves the session's stats samples into session order, so that reading one session's samples "
     "skips every other session's (docs/architecture.md). 0: never.",

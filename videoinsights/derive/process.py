@@ -46,8 +46,7 @@ def run_derive(settings: Settings, shard: tuple[int, int] | None, once: bool = F
     stats = DeriveStats()
     worker = DeriveWorker(store, stats, HandoffLock(), settings.derive_batch_sessions,
                           settings.derive_interval_ms / 1000, 0 if once else settings.derive_processes,
-                          QualityThresholds.from_settings(settings), settings.derive_step_ms / 1000,
-                          nice=settings.derive_nice)  # beside `serve` processes on one machine: ingest first
+                          QualityThresholds.from_settings(settings), settings.derive_step_ms / 1000)
     name = f"shard {shard[0]}/{shard[1]}" if shard else "all sessions"
     try:
         if once:

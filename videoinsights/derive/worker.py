@@ -24,7 +24,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from videoinsights.derive.engine import Batch, finish_batch, start_batch
-from videoinsights.derive.priority import niceness_for, set_thread_niceness
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.derive.trace import Trace
 from videoinsights.parent_watch import exit_with_parent
@@ -106,12 +105,6 @@ class DeriveStats:
     stats_samples_compacted: int = 0  # moved into session order (store/duckdb/compaction.py)
 
 
-def _worker_started(parent_pid: int, niceness: int | None) -> None:
-    """A worker process's first act: the derive thread's CPU priority, and an end with its server."""
-    set_thread_niceness(niceness)
-    exit_with_parent(parent_pid)
-
-
 class DeriveWorker:
     """Derive `batch` dirty sessions per cycle until none is left, then wait for new commits
     (`wake`) or `interval` seconds, whichever comes first. With `processes` > 0 the pure derivation
@@ -123,10 +116,8 @@ class DeriveWorker:
 
     def __init__(self, store: Store, stats: DeriveStats, lock: HandoffLock, batch: int, interval: float,
                  processes: int = 0, quality: QualityThresholds | None = None, step_s: float = BATCH_STEP_S,
-                 trace: Trace | None = None, compaction_settle_s: float = 0, nice: int = 0) -> None:
+                 trace: Trace | None = None, compaction_settle_s: float = 0) -> None:
         self.store, self.stats, self.lock = store, stats, lock
-        # the niceness of the derive thread and its worker processes, `nice` above this thread's (derive/priority.py)
-        self.niceness = niceness_for(nice)
         self.trace = trace  # a record per step and cycle (derive/trace.py), None: off
         self.quality = quality  # issue thresholds (settings quality_*, docs/quality.md)
         self.batch, self.interval = batch, interval
@@ -147,7 +138,7 @@ class DeriveWorker:
         if self.processes <= 0:
             return None
         pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_worker_started, initargs=(os.getpid(), self.niceness))
+                                   initializer=exit_with_parent, initargs=(os.getpid(),))
         pool.submit(int)  # start the workers now, not in the first cycle (spawn imports take a while)
         return pool
 
@@ -288,7 +279,6 @@ class DeriveWorker:
         return min(self.interval * 2**self.failures_in_a_row, MAX_BACKOFF_S)
 
     def _run(self) -> None:
-        set_thread_niceness(self.niceness)
         while not self._stop.is_set():
             self._wake.clear()
             if self.cycle():

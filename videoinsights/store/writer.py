@@ -70,7 +70,7 @@ class Writer:
         self.deriver = DeriveWorker(store, self.stats, self.derive_lock, settings.derive_batch_sessions,
                                     settings.derive_interval_ms / 1000, settings.derive_processes,
                                     QualityThresholds.from_settings(settings), settings.derive_step_ms / 1000,
-                                    self.trace, settings.stats_compaction_settle_s, settings.derive_nice)
+                                    self.trace, settings.stats_compaction_settle_s)
 
     # -- API used by other threads ----------------------------------------
     def start(self) -> None:
