@@ -141,13 +141,13 @@ class DedupKeys:
         One pass: `INSERT OR IGNORE ... RETURNING` (CLAIM_CHUNK keys per statement) inserts each key straight into
         the B-tree and returns the ones it took; a stored key, or one given twice, is ignored and not returned.
         This replaced trying every key at once and probing the stored ones first when that failed (a commit
-        with a duplicate went 8.6-9.1 -> 6.3-6.8 ms per 1,000 UUID keys at 1.5 million stored, one with none
-        cost the same: benchmarks/bench_dedup.py).
+        with a duplicate went 8.6-9.1 -> 6.3-6.8 ms per 1,000 UUID keys at 1.5 million stored, one without cost
+        about the same: benchmarks/bench_dedup.py, docs/benchmarks.md "Dedup keys claimed in one pass").
 
         The caller then stores the rows and calls commit(seq), or rollback() if that failed."""
         # SQLite would store another type's text and return that, which no longer equals the key asked for (a
         # bypassed validator: ingest validates ids as strings)
-        if {str} != set(map(type, project_ids)) | set(map(type, event_ids)) and (project_ids or event_ids):
+        if (project_ids or event_ids) and set(map(type, project_ids)) | set(map(type, event_ids)) != {str}:
             raise RejectedBatch("event id not storable: not a string")
         con = self._begin()
         try:
