@@ -203,13 +203,13 @@ def test_claim_takes_the_keys_in_chunks(tmp_path) -> None:
 
 
 def test_commits_after_one_with_a_duplicate_still_tell_new_from_stored(tmp_path) -> None:
-    """After a commit with a duplicate the store probes first (DuckDBStore._append_once); clean commits, commits
-    repeating an id within themselves and commits of duplicates only are told apart the same way on either path."""
+    """Through the store (DuckDBStore._append_once: every row new, none new, or some): clean commits, commits
+    repeating an id within themselves and commits of duplicates only, in a row, each told apart from what is stored."""
     path = str(tmp_path / "vi.duckdb")
     store = DuckDBStore(path)
     try:
-        assert load_events(store, "1", [attempt("a"), attempt("b")]).accepted == 2  # clean: one statement
-        assert load_events(store, "1", [attempt("b"), attempt("c")]).accepted == 1  # a duplicate: probed
+        assert load_events(store, "1", [attempt("a"), attempt("b")]).accepted == 2  # clean
+        assert load_events(store, "1", [attempt("b"), attempt("c")]).accepted == 1  # a duplicate
         assert load_events(store, "1", [attempt("d"), attempt("e")]).accepted == 2  # clean, after a duplicate
         assert load_events(store, "1", [attempt("f"), attempt("f")]).accepted == 1  # repeated within the call
         assert load_events(store, "1", [attempt("a"), attempt("f")]).accepted == 0  # duplicates only

@@ -59,7 +59,7 @@ def _translate(exc: sqlite3.Error | OverflowError | TypeError) -> Exception:
     if "disk is full" in text or "No space left" in text:
         return StorageFull("the server's storage is full")
     if isinstance(exc, (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError, OverflowError,
-                        TypeError)):  # TypeError: an id that isn't a string (a bypassed validator), unhashable
+                        TypeError)):  # TypeError: a value that can't be bound or hashed (a bypassed validator)
         return RejectedBatch(f"event id not storable: {text.splitlines()[0][:200] if text else type(exc).__name__}")
     return exc
 

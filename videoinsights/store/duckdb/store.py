@@ -484,7 +484,7 @@ class DuckDBStore:
         new = keys.claim(*columns)
         if len(new) == sum(sizes):  # every row new (the common case)
             inserted = [[True] * n for n in sizes]
-            keep = [True] * sum(sizes)
+            keep = [True] * len(new)
         elif not new:
             keys.rollback()
             return AppendResult([[False] * n for n in sizes])
