@@ -224,6 +224,7 @@ def derive_until_clean(store: Store, batch: int = 2000, progress: Progress | Non
     while True:
         derived, failed = derive_pending(store, batch, None, quality, scoring)
         if derived + failed == 0:
+            store.refresh_months()  # nothing left: the monthly rollups too (store/duckdb/months.py)
             return total
         total += derived
         if progress is not None:

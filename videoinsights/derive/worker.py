@@ -51,6 +51,8 @@ EXPRESS_SESSIONS = 256
 COMPACTION_INTERVAL_S = 10.0
 COMPACTION_RETRY_S = 60.0
 COMPACTION_REST = 4.0
+# The monthly rollups (Store.refresh_months): refreshed when nothing waits, at most this often, and when the loop stops.
+MONTHS_REFRESH_S = 60.0
 
 
 def next_batch_size(current: int, base: int, backlog: bool, step_s: float, bound_s: float = BATCH_STEP_S) -> int:
@@ -129,6 +131,7 @@ class DeriveWorker:
         # sessions quiet this long get their stats samples moved into session order when nothing waits (0: never)
         self.compaction_settle_s = compaction_settle_s
         self._next_compaction = 0.0  # monotonic time of the next pass
+        self._next_months = time.monotonic() + MONTHS_REFRESH_S  # of the next idle refresh of the monthly rollups
         self._clock = time.monotonic()  # derive_seconds counted up to here
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -156,6 +159,7 @@ class DeriveWorker:
         self._thread.join()
         while self.cycle():
             pass
+        self.refresh_months(due=True)
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
 
@@ -285,8 +289,22 @@ class DeriveWorker:
                 continue
             if self.failures_in_a_row:  # new commits don't cut a backoff short: they come all the time
                 self._stop.wait(self.backoff())
-            elif not self.compact():
+            elif not self.refresh_months() and not self.compact():
                 self._wake.wait(self.interval)
+
+    def refresh_months(self, due: bool = False) -> bool:
+        """Bring the monthly rollups up to the daily ones (Store.refresh_months) when MONTHS_REFRESH_S have passed
+        since the last time, or now if `due`; True when it refreshed a month. Called when nothing waits to be
+        derived: it holds the derive lock while it runs."""
+        if not due and time.monotonic() < self._next_months:
+            return False
+        self._next_months = time.monotonic() + MONTHS_REFRESH_S
+        try:
+            with self.lock:
+                return self.store.refresh_months() > 0
+        except Exception:
+            log.exception("refreshing the monthly rollups failed (retried in %d s)", MONTHS_REFRESH_S)
+            return False
 
     def compact(self) -> bool:
         """One pass of stats compaction (Store.compact_stats) when one is due; True when one ran. Called only when

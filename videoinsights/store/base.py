@@ -119,6 +119,10 @@ class Store(Protocol):
     # Returns (samples moved, whether more sessions are due at once); (0, False) when the backend needs no passes.
     # `sessions`: at most this many per pass (None: the backend's own size).
     def compact_stats(self, before_ts: int, sessions: int | None = None) -> tuple[int, bool]: ...
+    # Bring the monthly rollups up to the daily ones where derive steps left them behind (DuckDB re-aggregates a
+    # month's rows here, not at every step: store/duckdb/months.py); run where derivation runs. Returns how many
+    # (project, month)s it refreshed; 0 where the backend keeps them current at every step.
+    def refresh_months(self) -> int: ...
 
     # retention
     def purge(self, raw_before: date, daily_before: date, monthly_before: date,

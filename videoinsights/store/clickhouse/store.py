@@ -533,6 +533,10 @@ class ClickHouseStore:
         """Nothing to do: stats_samples is a MergeTree ordered by (project_id, session_id, ts) already."""
         return 0, False
 
+    def refresh_months(self) -> int:
+        """Nothing to do: the monthly sums are fed from the day rows as they are inserted."""
+        return 0
+
     def purge(self, raw_before: date, daily_before: date, monthly_before: date,
               minutes_before_ms: int | None = None, alerts_before_ms: int | None = None) -> dict[str, int]:
         """Delete data past its retention window, with the counts DuckDB's purge reports."""

@@ -13,8 +13,9 @@ from videoinsights.domain.tiers import TIER_COLUMNS
 # 6: quality_samples/quality_buckets (scored at absorb); 7: the dedup keys moved from the event_ids table to
 # the keys file (store/duckdb/dedup.py); 8: quality_runs (runs of offending samples kept at absorb);
 # 9: dirty_sessions.never_derived; 10: write_seq (WRITE_SEQ_COLUMNS); 11: quality_settled; 12: quality_buckets.first_ts;
-# 13: stats samples clustered by session (stats_samples.skey, session_bounds.skey/compacted_seq/last_seq)
-SCHEMA_VERSION = 13
+# 13: stats samples clustered by session (stats_samples.skey, session_bounds.skey/compacted_seq/last_seq);
+# 14: stale_months (monthly rollups refreshed apart from the derive steps, store/duckdb/months.py)
+SCHEMA_VERSION = 14
 
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
@@ -292,6 +293,13 @@ CREATE TABLE IF NOT EXISTS rollup_project_monthly (
   project_id VARCHAR NOT NULL,
   month DATE NOT NULL,
   {_PROJECT}
+)""",
+    # The (project, month)s whose monthly rollup rows lag their daily rows (store/duckdb/months.py).
+    "stale_months": """
+CREATE TABLE IF NOT EXISTS stale_months (
+  project_id VARCHAR NOT NULL,
+  month DATE NOT NULL,
+  PRIMARY KEY (project_id, month)
 )""",
     **{f"session_endpoint_{kind}s": f"""
 CREATE TABLE IF NOT EXISTS session_endpoint_{kind}s (
