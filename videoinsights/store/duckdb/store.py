@@ -77,7 +77,6 @@ def _group(period: str) -> str:
     return f"hash(project_id, {period}, {', '.join(DIMENSIONS)})"
 
 
-
 def _absorb_stats_parts() -> tuple[str, str, str]:
     """(the columns of stats_daily the absorb writes, the SELECT that folds the samples of commits (lo, hi] into
     rows of them, the SET adding the counts of a new row, named `{new}`, to a stored row's)."""
@@ -951,7 +950,8 @@ class DuckDBStore:
 
     def refresh_months(self) -> int:
         """months.py's refresh, in a transaction of its own on the derive connection (the caller holds the derive
-        lock). The data version stays: no read answers from the monthly rows of a month that can still change."""
+        lock). The data version stays: reads take a month from its monthly rows only once its days have left the
+        daily rollups (query/report.py), long after the last step that could touch them."""
         if self._read_only:
             return 0
         con = self._dcon
