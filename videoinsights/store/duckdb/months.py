@@ -13,34 +13,29 @@ from __future__ import annotations
 
 import duckdb
 
-from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, PROJECT_MEASURES
+from videoinsights.store.duckdb.schema import (
+    DIMENSION_LIST,
+    ENDPOINT_ROLLUP_COLUMNS,
+    ENDPOINT_SUMS,
+    PROJECT_ROLLUP_COLUMNS,
+    PROJECT_SUMS,
+)
 
 MONTH = "CAST(date_trunc('month', day) AS DATE)"
 _STALE = "(project_id, month) IN (SELECT project_id, month FROM stale_months)"
-
-
-def _statements() -> tuple[str, ...]:
-    dims = ", ".join(DIMENSIONS)
-    ecols = f"{dims}, {', '.join(ENDPOINT_MEASURES)}"  # named: a migrated file has newer columns at the end
-    pcols = ", ".join(PROJECT_MEASURES)
-    emeasures = ", ".join(f"sum({m})" for m in ENDPOINT_MEASURES)
-    pmeasures = ", ".join(f"sum({m})" for m in PROJECT_MEASURES)
-    first = "(SELECT min(month) FROM stale_months)"
-    daily = f"(SELECT *, {MONTH} AS month FROM rollup_{{kind}}_daily WHERE day >= {first})"
-    return (
-        f"DELETE FROM rollup_endpoint_monthly WHERE {_STALE}",
-        f"INSERT INTO rollup_endpoint_monthly (project_id, month, {ecols}) "
-        f"SELECT project_id, month, {dims}, {emeasures} FROM {daily.format(kind='endpoint')} "
-        f"WHERE {_STALE} GROUP BY project_id, month, {dims}",
-        f"DELETE FROM rollup_project_monthly WHERE {_STALE}",
-        f"INSERT INTO rollup_project_monthly (project_id, month, {pcols}) "
-        f"SELECT project_id, month, {pmeasures} FROM {daily.format(kind='project')} "
-        f"WHERE {_STALE} GROUP BY project_id, month",
-        "DELETE FROM stale_months",
-    )
-
-
-_REFRESH = _statements()
+_DAILY = ("(SELECT *, " + MONTH + " AS month FROM rollup_{kind}_daily "
+          "WHERE day >= (SELECT min(month) FROM stale_months))")  # only the stale months' days and later
+_REFRESH = (
+    f"DELETE FROM rollup_endpoint_monthly WHERE {_STALE}",
+    f"INSERT INTO rollup_endpoint_monthly (project_id, month, {ENDPOINT_ROLLUP_COLUMNS}) "
+    f"SELECT project_id, month, {DIMENSION_LIST}, {ENDPOINT_SUMS} FROM {_DAILY.format(kind='endpoint')} "
+    f"WHERE {_STALE} GROUP BY project_id, month, {DIMENSION_LIST}",
+    f"DELETE FROM rollup_project_monthly WHERE {_STALE}",
+    f"INSERT INTO rollup_project_monthly (project_id, month, {PROJECT_ROLLUP_COLUMNS}) "
+    f"SELECT project_id, month, {PROJECT_SUMS} FROM {_DAILY.format(kind='project')} "
+    f"WHERE {_STALE} GROUP BY project_id, month",
+    "DELETE FROM stale_months",
+)
 
 
 def mark_stale(con: duckdb.DuckDBPyConnection, days: str) -> None:

@@ -454,6 +454,14 @@ def rows_of_keys(table: str) -> str:
 
 ROLLUP_TABLES = ("rollup_endpoint_daily", "rollup_project_daily", "rollup_endpoint_monthly", "rollup_project_monthly")
 
+# What a re-aggregation of the rollups inserts and sums (store.py: the days, months.py: the months). Columns are
+# named: a migrated file has its newer measure columns at the end (MIGRATIONS).
+DIMENSION_LIST = ", ".join(DIMENSIONS)
+ENDPOINT_ROLLUP_COLUMNS = f"{DIMENSION_LIST}, {', '.join(ENDPOINT_MEASURES)}"
+ENDPOINT_SUMS = ", ".join(f"sum({m})" for m in ENDPOINT_MEASURES)
+PROJECT_ROLLUP_COLUMNS = ", ".join(PROJECT_MEASURES)
+PROJECT_SUMS = ", ".join(f"sum({m})" for m in PROJECT_MEASURES)
+
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS events_session ON events (session_id)",
     "CREATE INDEX IF NOT EXISTS stats_samples_session ON stats_samples (session_id)",

@@ -26,8 +26,6 @@ from videoinsights.derive.fine import FINE_MEASURES
 from videoinsights.derive.inputs import STATS_COLUMNS
 from videoinsights.derive.model import (
     DIMENSIONS,
-    ENDPOINT_MEASURES,
-    PROJECT_MEASURES,
     QUALITY_SIDES,
 )
 from videoinsights.derive.quality import QualityThresholds
@@ -56,8 +54,13 @@ from videoinsights.store.duckdb.quality import UNKNOWN_FIRST_TS, absorb_quality,
 from videoinsights.store.duckdb.quality_runs import META_KEY, rebuild_runs, run_thresholds, stored_thresholds
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
+    DIMENSION_LIST,
+    ENDPOINT_ROLLUP_COLUMNS,
+    ENDPOINT_SUMS,
     FINE_KINDS,
     INDEXES,
+    PROJECT_ROLLUP_COLUMNS,
+    PROJECT_SUMS,
     SCHEMA_VERSION,
     SINCE_DAY,
     STATS_BUCKET_COLUMNS,
@@ -924,12 +927,6 @@ class DuckDBStore:
         sessions' endpoint and project rows, before and after. Their months are only marked stale (months.py)."""
         con = self._dcon
         touched = "SELECT project_id, day FROM touched_days UNION ALL SELECT project_id, day FROM touched_groups"
-        dims = ", ".join(DIMENSIONS)
-        # Columns are named: a migrated file has its newer measure columns at the end (MIGRATIONS).
-        ecols = f"{dims}, {', '.join(ENDPOINT_MEASURES)}"
-        pcols = ", ".join(PROJECT_MEASURES)
-        emeasures = ", ".join(f"sum({m})" for m in ENDPOINT_MEASURES)
-        pmeasures = ", ".join(f"sum({m})" for m in PROJECT_MEASURES)
         in_days = f"(project_id, day) IN ({touched})"
         # Endpoint rollups: only the groups (day, dimensions) the sessions' rows were or are in, so a cycle's cost
         # follows its sessions, not the size of their days.
@@ -937,13 +934,14 @@ class DuckDBStore:
                      f"AND {_group('day')} IN (SELECT grp FROM touched_groups)")
         con.execute(f"DELETE FROM rollup_endpoint_daily WHERE {in_groups}")
         con.execute(
-            f"INSERT INTO rollup_endpoint_daily (project_id, day, {ecols}) "
-            f"SELECT project_id, day, {dims}, {emeasures} FROM session_endpoint_days "
-            f"WHERE {in_groups} GROUP BY project_id, day, {dims}"
+            f"INSERT INTO rollup_endpoint_daily (project_id, day, {ENDPOINT_ROLLUP_COLUMNS}) "
+            f"SELECT project_id, day, {DIMENSION_LIST}, {ENDPOINT_SUMS} FROM session_endpoint_days "
+            f"WHERE {in_groups} GROUP BY project_id, day, {DIMENSION_LIST}"
         )
         con.execute(f"DELETE FROM rollup_project_daily WHERE {in_days}")
         con.execute(
-            f"INSERT INTO rollup_project_daily (project_id, day, {pcols}) SELECT project_id, day, {pmeasures} "
+            f"INSERT INTO rollup_project_daily (project_id, day, {PROJECT_ROLLUP_COLUMNS}) "
+            f"SELECT project_id, day, {PROJECT_SUMS} "
             f"FROM session_project_days WHERE {in_days} GROUP BY project_id, day"
         )
         mark_stale(con, touched)
