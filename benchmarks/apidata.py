@@ -50,6 +50,7 @@ from videoinsights.store.duckdb.compaction import compact_stats
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.schema import INDEXES, TABLES
 from videoinsights.store.duckdb.store import DuckDBStore
+from videoinsights.store.duckdb.totals import refill_day_totals
 
 GENERATOR_VERSION = 3  # bump when the generated data changes
 BUSY = "12345678"
@@ -424,6 +425,7 @@ def _generate_rollups(con: duckdb.DuckDBPyConnection, spec: Spec) -> None:
 
     con.execute(f"INSERT INTO rollup_endpoint_daily SELECT * FROM "
                 f"({endpoints(first_daily, spec.today - timedelta(days=1), 'day')})")
+    refill_day_totals(con)
     month_of = "CAST(date_trunc('month', day) AS DATE)"
     old = endpoints(month, first_daily - timedelta(days=1), month_of)
     con.execute(f"""INSERT INTO rollup_endpoint_monthly

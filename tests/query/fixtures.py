@@ -26,6 +26,7 @@ from videoinsights.domain.events import RAW_COLUMNS
 from videoinsights.domain.tiers import TIER_COLUMNS
 from videoinsights.store.base import Project
 from videoinsights.store.duckdb.store import DuckDBStore
+from videoinsights.store.duckdb.totals import refill_day_totals
 
 
 def utc(text: str) -> int:
@@ -301,6 +302,7 @@ def build_world(path: str) -> DuckDBStore:
     _projects(store)
     _sessions(store)
     _insert(store, "rollup_endpoint_daily", ENDPOINT_DAILY)
+    refill_day_totals(store._con)  # a derive step keeps them; rows written straight in need them summed
     _insert(store, "rollup_endpoint_monthly", ENDPOINT_MONTHLY)
     _insert(store, "rollup_project_daily", PROJECT_DAILY)
     _insert(store, "rollup_project_monthly", PROJECT_MONTHLY)

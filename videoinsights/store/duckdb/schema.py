@@ -15,7 +15,7 @@ from videoinsights.domain.tiers import TIER_COLUMNS
 # 9: dirty_sessions.never_derived; 10: write_seq (WRITE_SEQ_COLUMNS); 11: quality_settled; 12: quality_buckets.first_ts;
 # 13: stats samples clustered by session (stats_samples.skey, session_bounds.skey/compacted_seq/last_seq);
 # 14: stale_months (monthly rollups refreshed apart from the derive steps, store/duckdb/months.py)
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
@@ -275,6 +275,13 @@ CREATE TABLE IF NOT EXISTS rollup_endpoint_daily (
   {_DIMS},
   {_ENDPOINT}
 )""",
+    # rollup_endpoint_daily summed over its dimensions, one row per (project, day) (store/duckdb/totals.py)
+    "rollup_endpoint_daily_totals": f"""
+CREATE TABLE IF NOT EXISTS rollup_endpoint_daily_totals (
+  project_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  {_ENDPOINT}
+)""",
     "rollup_project_daily": f"""
 CREATE TABLE IF NOT EXISTS rollup_project_daily (
   project_id VARCHAR NOT NULL,
@@ -452,7 +459,8 @@ def rows_of_keys(table: str) -> str:
     return " AND ".join(bounds)
 
 
-ROLLUP_TABLES = ("rollup_endpoint_daily", "rollup_project_daily", "rollup_endpoint_monthly", "rollup_project_monthly")
+ROLLUP_TABLES = ("rollup_endpoint_daily", "rollup_endpoint_daily_totals", "rollup_project_daily",
+                 "rollup_endpoint_monthly", "rollup_project_monthly")
 
 # What a re-aggregation of the rollups inserts and sums (store.py: the days, months.py: the months). Columns are
 # named: a migrated file has its newer measure columns at the end (MIGRATIONS).

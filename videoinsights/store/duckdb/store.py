@@ -68,6 +68,8 @@ from videoinsights.store.duckdb.schema import (
     WRITE_SEQ_COLUMNS,
     rows_of_keys,
 )
+from videoinsights.store.duckdb.totals import REFILL as TOTALS_REFILL
+from videoinsights.store.duckdb.totals import refresh_day_totals
 from videoinsights.store.portable import batch_column, bucket_case, string_list
 
 log = logging.getLogger(__name__)
@@ -210,6 +212,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     13: ("ALTER TABLE stats_samples ADD COLUMN IF NOT EXISTS skey BIGINT",
          *(f"ALTER TABLE session_bounds ADD COLUMN IF NOT EXISTS {c} BIGINT" for c in ("last_seq", "skey",
                                                                                        "compacted_seq"))),
+    # A report without groups or filters reads one row per day (store/duckdb/totals.py), summed once here.
+    15: TOTALS_REFILL,
 }
 
 
@@ -944,6 +948,7 @@ class DuckDBStore:
             f"SELECT project_id, day, {PROJECT_SUMS} "
             f"FROM session_project_days WHERE {in_days} GROUP BY project_id, day"
         )
+        refresh_day_totals(con, "SELECT DISTINCT project_id, day FROM touched_groups")
         mark_stale(con, touched)
 
     def refresh_months(self) -> int:
@@ -1023,6 +1028,7 @@ class DuckDBStore:
                 "session_endpoint_days",
                 "session_project_days",
                 "rollup_endpoint_daily",
+                "rollup_endpoint_daily_totals",
                 "rollup_project_daily",
             ):
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [daily_before]).fetchone()[0]
