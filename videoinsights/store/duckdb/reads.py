@@ -169,6 +169,22 @@ def _bucket_side_sql(q: ReportQuery, kind: str, params: dict[str, Any]) -> str:
     return f"{head} FROM ({source}) src{where}"
 
 
+def _endpoint_side(cur: Cursor, q: ReportQuery) -> Row:
+    """_bucket_side_sql's endpoint row. Without filters or months its days are read from the totals and added up
+    here, in the order DuckDB's sum takes them: a row per day at most, and setting up DuckDB's aggregate costs more
+    than the sums (~0.2 ms of CPU of a small projectData's ~1.4: docs/benchmarks.md, "Report totals by day")."""
+    params: dict[str, Any] = {}
+    if q.filters or q.uses_monthly:
+        return _dicts(cur.execute(_bucket_side_sql(q, "endpoint", params), params))[0]
+    daily_where, _ = _range_sql(q, params)
+    days = cur.execute(f"SELECT day{''.join(f', {c}' for c in q.endpoint_columns)} FROM {TOTALS} "
+                       f"WHERE {daily_where}", params).fetchall()
+    found: Row = {"_endpoint_n": len(days), "_endpoint_first": min((d[0] for d in days), default=None)}
+    for i, column in enumerate(q.endpoint_columns, 1):
+        found[column] = sum((d[i] for d in days), 0.0)  # coalesce(sum(x), 0)
+    return found
+
+
 def _single_bucket_rows(cur: Cursor, q: ReportQuery) -> list[Row]:
     """The row (or none) report_sql gives for one bucket and no groups, with the same keys and values."""
     params: dict[str, Any] = {}
@@ -176,7 +192,7 @@ def _single_bucket_rows(cur: Cursor, q: ReportQuery) -> list[Row]:
         # The project side adds no column, only whether the row exists and its first day; an endpoint row on the
         # range's first day settles both (the project rows lie in the range too), and its scan is skipped: about
         # a third of the statement's CPU (0.45-0.6 ms of 1.6-1.7 for a small project's week).
-        found = _dicts(cur.execute(_bucket_side_sql(q, "endpoint", params), params))[0]
+        found = _endpoint_side(cur, q)
         if found["_endpoint_n"] and found["_endpoint_first"] == q.first_day:
             return single_bucket_rows({**found, "_project_n": 0, "_project_first": None}, q)
         params = {}
