@@ -597,10 +597,12 @@ HTTP_QUERY_VARS = ("query ($end: Date) { project(projectId: %s) { projectData(st
 
 
 def bench_http(built: Built, now_ms: int, seconds: float, repeats: int, connections: int,
-               baseline_env: dict[str, str] | None = None) -> None:
-    """wrk against a real server, `repeats` rounds of every mode. With `baseline_env`, the same rounds on a server
-    with those variables set too, alternating with ours (baseline first: one server at a time, restarted each round,
-    since a DuckDB file opens in one process), and each mode's ratio is printed. Without, one server for every round."""
+               baseline_env: dict[str, str] | None = None, baseline_python: str | None = None) -> None:
+    """wrk against a real server, `repeats` rounds of every mode. With `baseline_env` and/or `baseline_python` (the
+    interpreter of another checkout: benchmarks/common.py ServerProcess), the same rounds on a server with those
+    variables set too or that code, alternating with ours (baseline first: one server at a time, restarted each
+    round, since a DuckDB file opens in one process), and each mode's ratio is printed. Without, one server for every
+    round."""
     start = day_start_ms(la_day(now_ms) - timedelta(days=7))
     end = now_ms - 60_000
     modes = [
@@ -616,19 +618,22 @@ def bench_http(built: Built, now_ms: int, seconds: float, repeats: int, connecti
     # address and per project, docs/configuration.md) answer with 429 after the first 6,000.
     env = {"VIDEOINSIGHTS_RATE_LIMIT_PER_ADDRESS": "0", "VIDEOINSIGHTS_RATE_LIMIT_PER_PROJECT": "0"}
     envs = {"ours": env}
-    if baseline_env:
-        print("baseline: the same server with " + " ".join(f"{k}={v}" for k, v in baseline_env.items())
+    baseline = baseline_env is not None or baseline_python is not None
+    if baseline:
+        print("baseline: " + (f"the server of {baseline_python}" if baseline_python else "the same server")
+              + "".join(f" {k}={v}" for k, v in (baseline_env or {}).items())
               + "; each round starts the baseline's server, then ours, and runs every mode once on each")
-        envs = {"baseline": {**env, **baseline_env}, **envs}
+        envs = {"baseline": {**env, **(baseline_env or {})}, **envs}
     runs: dict[tuple[str, int], list[WrkResult]] = {}
     sizes: dict[int, int] = {}
     run_no = 0
     http = httpx.Client(timeout=30)
-    kept = ServerProcess(built.path, env=env) if not baseline_env else None
+    kept = ServerProcess(built.path, env=env) if not baseline else None
     try:
         for _ in range(repeats):
             for name, server_env in envs.items():
-                server = kept or ServerProcess(built.path, env=server_env)
+                server = kept or ServerProcess(built.path, env=server_env,
+                                               python=baseline_python if name == "baseline" else None)
                 try:
                     for i, (mode, project, _what) in enumerate(modes):
                         token = issue_project_token(project, built.secrets[project], 3600)
@@ -695,6 +700,9 @@ def main() -> int:
     parser.add_argument("--wrk-connections", type=int, default=16)
     parser.add_argument("--http-baseline-env", nargs="*", default=[], metavar="VAR=VALUE",
                         help="HTTP part: also measure a server with these variables set, alternating with ours")
+    parser.add_argument("--http-baseline-python", default=None, metavar="PATH",
+                        help="HTTP part: also measure the server run by this interpreter (a script running another "
+                             "checkout's python: docs/benchmarks.md), alternating with ours")
     parser.add_argument("--experiments", action="store_true", help="also time the SQL of the proposed fixes")
     parser.add_argument("--profile", default="", help="cProfile (CPU) 10 GraphQL runs of this case")
     args = parser.parse_args()
@@ -754,8 +762,9 @@ def main() -> int:
         bench.close()
 
     if not args.skip_http:
-        baseline = dict(item.split("=", 1) for item in args.http_baseline_env)
-        bench_http(built, now_ms, args.wrk_seconds, args.wrk_repeats, args.wrk_connections, baseline)
+        baseline = dict(item.split("=", 1) for item in args.http_baseline_env) or None
+        bench_http(built, now_ms, args.wrk_seconds, args.wrk_repeats, args.wrk_connections, baseline,
+                   args.http_baseline_python)
     print(f"\nmismatches: {bench.mismatches}; total time {time.perf_counter() - started:.0f} s")
     print(f"reproduce: .venv/bin/python -m benchmarks.bench_api {' '.join(sys.argv[1:])}".rstrip())
     return 1 if bench.mismatches else 0
