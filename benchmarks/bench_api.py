@@ -621,7 +621,7 @@ def bench_http(built: Built, now_ms: int, seconds: float, repeats: int, connecti
     baseline = baseline_env is not None or baseline_python is not None
     if baseline:
         print("baseline: " + (f"the server of {baseline_python}" if baseline_python else "the same server")
-              + "".join(f" {k}={v}" for k, v in (baseline_env or {}).items())
+              + (" with" if baseline_env else "") + "".join(f" {k}={v}" for k, v in (baseline_env or {}).items())
               + "; each round starts the baseline's server, then ours, and runs every mode once on each")
         envs = {"baseline": {**env, **(baseline_env or {})}, **envs}
     runs: dict[tuple[str, int], list[WrkResult]] = {}
