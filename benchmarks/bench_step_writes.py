@@ -1,6 +1,7 @@
 """What live derive steps write, and what DuckDB's checkpoints of it cost: per statement, the rows and cells
-(rows x columns written: an INSERT's columns, an UPDATE's SET list) and its time; per phase of ingest, the
-checkpoint's CPU and the WAL it covered.
+(rows x columns written: an INSERT's columns, an UPDATE's SET list) and its time; every statement of the derive
+connection (temp tables and commits too) by its time; per phase of ingest, the checkpoint's CPU and the WAL it
+covered.
 
 A dense simulated day (bench_load's traffic, ~360,000 sessions a day; the same in every run of one invocation) is
 generated in each run: its first 100,000 events
@@ -36,7 +37,17 @@ PROJECT = "12345678"
 ROOT = Path(__file__).resolve().parents[1]  # this checkout
 COMMIT_EVENTS = 10_000
 BEFORE_EVENTS = 100_000
+STATEMENTS_SHOWN = 25
 _WRITE = re.compile(r"\s*(INSERT OR IGNORE INTO|INSERT OR REPLACE INTO|INSERT INTO|UPDATE|DELETE FROM)\s+(\w+)")
+_TEMP = re.compile(r"\s*CREATE OR REPLACE TEMP TABLE\s+(\w+)")
+
+
+def statement_label(sql: str) -> str:
+    """What a statement is, for the table of every statement: its kind and table (temp tables too), else its start."""
+    match = _WRITE.match(sql) or _TEMP.match(sql)
+    if match:
+        return " ".join(match.group(0).split())
+    return " ".join(sql.split())[:50]
 
 
 class _Rows:
@@ -58,6 +69,7 @@ class CountingConnection:
     def __init__(self, con: Any, columns: dict[str, int]) -> None:
         self._con, self._columns = con, columns
         self.writes: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0, 0.0])
+        self.statements: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0])  # every one: n, seconds
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._con, name)
@@ -66,6 +78,9 @@ class CountingConnection:
         t = time.perf_counter()
         result = self._con.execute(sql, *args, **kwargs)
         took = time.perf_counter() - t
+        timed = self.statements[statement_label(sql)]
+        timed[0] += 1
+        timed[1] += took
         match = _WRITE.match(sql)
         if not match or match.group(2) not in self._columns:  # temp tables are not stored
             return result
@@ -143,7 +158,7 @@ def measure(events: int, step_sessions: int, now: int) -> dict[str, Any]:
     finally:
         store.close()
     return {"live_events": live_events, "steps": steps, "derived": derived, "derive_cpu": derive_cpu,
-            "writes": dict(counting.writes),
+            "writes": dict(counting.writes), "statements": dict(counting.statements),
             "checkpoints": {phase: {"cpu": [c for c, _ in v], "wal_mb": [w for _, w in v]}
                             for phase, v in checkpoints.items()}}
 
@@ -180,6 +195,14 @@ def report(label: str, runs: list[dict[str, Any]]) -> dict[str, float]:
     print("| --- | --- | --- | --- | --- |")
     for name, (rows, cells, seconds) in sorted(writes.items(), key=lambda kv: -kv[1][1])[:14]:
         print(f"| {name} | {int(rows):,} | {int(cells):,} | {cells / total:.1%} | {seconds:.2f} |")
+    statements = runs[0]["statements"]
+    spent = sum(t[1] for t in statements.values()) or 1
+    print(f"\nEvery statement of the derive connection by its time (first run: {spent:.1f} s in all, against "
+          f"{runs[0]['derive_cpu']:.1f} s of derive CPU, Python's derivation included)")
+    print("| statement | n | s | share |")
+    print("| --- | --- | --- | --- |")
+    for name, (n, seconds) in sorted(statements.items(), key=lambda kv: -kv[1][1])[:STATEMENTS_SHOWN]:
+        print(f"| {name} | {int(n):,} | {seconds:.2f} | {seconds / spent:.1%} |")
     return medians
 
 
