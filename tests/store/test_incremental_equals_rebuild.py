@@ -15,6 +15,7 @@ from typing import Any
 from tests.support.days import weekday_start
 from tests.support.stores import open_store, rows
 from videoinsights.derive.engine import derive_all
+from videoinsights.derive.fine import FINE_MEASURES
 from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, PROJECT_MEASURES
 from videoinsights.ingest.batch import validate_events
 from videoinsights.settings import Settings
@@ -28,9 +29,13 @@ from videoinsights.store.writer import Writer
 PROJECT = "12345678"
 
 
+FINE_ROLLUPS = ("rollup_endpoint_hourly", "rollup_endpoint_minutely")
+
+
 def rollup_tables(store: Store) -> tuple[str, ...]:
-    """The rollups of the store's backend: ClickHouse keeps no daily totals (a report sums its groups)."""
-    return tuple(t for t in ROLLUP_TABLES if t != TOTALS or not hasattr(store, "client"))
+    """The rollups of the store's backend, the hour and minute ones too: ClickHouse keeps no daily totals (a report
+    sums its groups)."""
+    return tuple(t for t in (*ROLLUP_TABLES, *FINE_ROLLUPS) if t != TOTALS or not hasattr(store, "client"))
 
 
 def snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
@@ -70,6 +75,7 @@ def rollups_from_scratch(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     dims = ", ".join(DIMENSIONS)
     emeasures = ", ".join(f"sum({m})" for m in ENDPOINT_MEASURES)
     pmeasures = ", ".join(f"sum({m})" for m in PROJECT_MEASURES)
+    fmeasures = ", ".join(f"sum({m})" for m in FINE_MEASURES)
     month = "CAST(date_trunc('month', day) AS DATE)"
     queries = {
         "rollup_endpoint_daily": f"SELECT project_id, day, {dims}, {emeasures} FROM session_endpoint_days "
@@ -79,6 +85,8 @@ def rollups_from_scratch(store: Store) -> dict[str, list[tuple[Any, ...]]]:
         "rollup_endpoint_monthly": f"SELECT project_id, {month}, {dims}, {emeasures} FROM session_endpoint_days "
                                    f"GROUP BY project_id, {month}, {dims}",
         "rollup_project_monthly": f"SELECT project_id, {month}, {pmeasures} FROM session_project_days GROUP BY ALL",
+        **{f"rollup_endpoint_{kind}ly": f"SELECT project_id, bucket, {dims}, {fmeasures} FROM session_endpoint_{kind}s "
+                                        f"GROUP BY project_id, bucket, {dims}" for kind in ("hour", "minute")},
     }
     return {table: sorted((tuple(round(v, 6) if isinstance(v, float) else v for v in r)
                            for r in rows(store, sql)), key=repr)
