@@ -69,7 +69,7 @@ from videoinsights.store.duckdb.schema import (
     rows_of_keys,
 )
 from videoinsights.store.duckdb.totals import REFILL as TOTALS_REFILL
-from videoinsights.store.duckdb.totals import refresh_day_totals
+from videoinsights.store.duckdb.totals import TOTALS, refresh_day_totals
 from videoinsights.store.portable import batch_column, bucket_case, string_list
 
 log = logging.getLogger(__name__)
@@ -1028,7 +1028,7 @@ class DuckDBStore:
                 "session_endpoint_days",
                 "session_project_days",
                 "rollup_endpoint_daily",
-                "rollup_endpoint_daily_totals",
+                TOTALS,
                 "rollup_project_daily",
             ):
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [daily_before]).fetchone()[0]

@@ -14,7 +14,9 @@ import duckdb
 from videoinsights.store.duckdb.schema import ENDPOINT_MEASURES, ENDPOINT_SUMS
 
 TOTALS = "rollup_endpoint_daily_totals"
-_COLUMNS = ", ".join(ENDPOINT_MEASURES)
+# The totals of the (project, day)s a WHERE clause of rollup_endpoint_daily selects, summed from their groups.
+_SUM_GROUPS = (f"INSERT INTO {TOTALS} (project_id, day, {', '.join(ENDPOINT_MEASURES)}) "
+               f"SELECT project_id, day, {ENDPOINT_SUMS} FROM rollup_endpoint_daily {{where}} GROUP BY project_id, day")
 
 
 def refresh_day_totals(con: duckdb.DuckDBPyConnection, days: str) -> None:
@@ -22,15 +24,12 @@ def refresh_day_totals(con: duckdb.DuckDBPyConnection, days: str) -> None:
     from their group rows, which the caller has just re-aggregated (its transaction)."""
     in_days = f"day >= (SELECT min(day) FROM ({days})) AND (project_id, day) IN ({days})"
     con.execute(f"DELETE FROM {TOTALS} WHERE {in_days}")
-    con.execute(f"INSERT INTO {TOTALS} (project_id, day, {_COLUMNS}) SELECT project_id, day, {ENDPOINT_SUMS} "
-                f"FROM rollup_endpoint_daily WHERE {in_days} GROUP BY project_id, day")
+    con.execute(_SUM_GROUPS.format(where=f"WHERE {in_days}"))
 
 
 # Every total again from the group rows: a file from before the table (schema 15: store.py's MIGRATIONS), or rows
 # written straight into rollup_endpoint_daily (test and benchmark worlds).
-REFILL = (f"DELETE FROM {TOTALS}",
-          f"INSERT INTO {TOTALS} (project_id, day, {_COLUMNS}) SELECT project_id, day, {ENDPOINT_SUMS} "
-          "FROM rollup_endpoint_daily GROUP BY project_id, day ORDER BY day, project_id")
+REFILL = (f"DELETE FROM {TOTALS}", _SUM_GROUPS.format(where="") + " ORDER BY day, project_id")
 
 
 def refill_day_totals(con: duckdb.DuckDBPyConnection) -> None:
