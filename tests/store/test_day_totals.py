@@ -27,6 +27,13 @@ def totals(store: DuckDBStore) -> dict[date, float]:
     return {r[0]: round(r[1], 9) for r in found}
 
 
+def groups_of(store: DuckDBStore, day: date) -> dict[str | None, float]:
+    """sdk_type -> published minutes of the project's group rows of `day`."""
+    found = store.reader().execute("SELECT sdk_type, published_minutes FROM rollup_endpoint_daily "
+                                   "WHERE project_id = ? AND day = ?", [PID, day]).fetchall()
+    return {r[0]: round(r[1], 9) for r in found}
+
+
 def report(store: DuckDBStore, first: date, last: date, interval: str | None = None,
            group_by: tuple[str, ...] = ()) -> list[tuple]:
     q = ReportQuery(PID, first, last, interval, (), group_by, ("published_minutes",), (),
@@ -51,11 +58,12 @@ def test_a_step_keeps_the_days_totals_beside_their_groups(tmp_path: Path) -> Non
         derive_pending(store, 100)
         assert totals(store) == {day: 14.0, day + timedelta(days=1): 7.0}
         assert by_sdk(store, "rollup_endpoint_daily") == {"JS": 10.0, "ANDROID": 4.0, "IOS": 7.0}
-        # s1's connection, sent again as an iOS client (a late correction): the first day's groups change, its
-        # total stays 14
+        # s1's connection, sent again as an iOS client a millisecond earlier (a late correction: the earliest create
+        # describes the connection): the first day's groups change, its total stays 14
         loaded(store, [created("a1x", "s1", "c1", t - 1, "IOS"),
                        stream("a2x", "s1", "c1", "streamCreated", t)])
         derive_pending(store, 100)
+        assert groups_of(store, day) == {"IOS": 10.0, "ANDROID": 4.0}
         assert totals(store)[day] == 14.0
 
         # the reports without groups read these rows, and agree with the grouped ones
