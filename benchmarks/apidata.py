@@ -288,7 +288,8 @@ def build(spec: Spec, *, rebuild: bool = False, log: Any = print) -> Built:
                 f"{prefix}s{spec.scale:g}-k{spec.stats_per_entity}-{spec.layout}-"):
             old.unlink()
     tmp = path.with_suffix(".building")
-    for p in (tmp, *(Path(f"{tmp}{suffix}") for suffix in (".wal", ".keys", ".keys-wal", ".keys-shm"))):
+    suffixes = (".wal", ".raw", ".raw.wal", ".keys", ".keys-wal", ".keys-shm")
+    for p in (tmp, *(Path(f"{tmp}{suffix}") for suffix in suffixes)):
         p.unlink(missing_ok=True)
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -342,7 +343,7 @@ def build(spec: Spec, *, rebuild: bool = False, log: Any = print) -> Built:
     store.close()
     t = step("indexes (DuckDBStore reopen)", t)
     os.replace(tmp, path)
-    for suffix in (".wal", ".keys"):
+    for suffix in (".wal", ".raw", ".raw.wal", ".keys"):
         if Path(f"{tmp}{suffix}").exists():
             os.replace(f"{tmp}{suffix}", f"{path}{suffix}")
     seconds = round(time.perf_counter() - started, 1)

@@ -62,6 +62,7 @@ from videoinsights.query.executor import Executor
 from videoinsights.query.pagination import encode_cursor
 from videoinsights.query.report import KNOWN_VALUES
 from videoinsights.settings import Settings, load_settings
+from videoinsights.store.duckdb.rawfile import database_files
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.open import duckdb_options
 
@@ -717,8 +718,7 @@ def main() -> int:
           f"of rollups, {spec.session_days} days of session data, {spec.stats_per_entity} stats samples per "
           f"publisher/subscriber (at most one per 30 s), stats in {spec.layout} order, seed {spec.seed}")
     built = build(spec, rebuild=args.rebuild)
-    wal = Path(f"{built.path}.wal")
-    size = built.path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    size = sum(Path(f).stat().st_size for f in database_files(str(built.path)) if Path(f).exists())
     print(f"  {'cached' if built.cached else 'built'}: {built.path} ({size / 2**20:,.0f} MiB), build took "
           f"{built.build_seconds:.0f} s {built.timings}")
     print("  rows: " + ", ".join(f"{k} {v:,}" for k, v in built.rows.items()))

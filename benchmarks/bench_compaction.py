@@ -41,7 +41,7 @@ SCRATCH = Path("/tmp/videoinsights-bench-compaction")
 def copy_store(source: Path) -> Path:
     SCRATCH.mkdir(exist_ok=True)
     target = SCRATCH / "store.duckdb"
-    for suffix in ("", ".wal", ".keys"):
+    for suffix in ("", ".wal", ".raw", ".raw.wal", ".keys"):  # rawfile.database_files and the keys
         Path(f"{target}{suffix}").unlink(missing_ok=True)
         if Path(f"{source}{suffix}").exists():
             shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")

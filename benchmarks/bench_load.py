@@ -85,6 +85,7 @@ from videoinsights.settings import load_settings
 from videoinsights.simulate.delivery import deliver
 from videoinsights.simulate.generator import generate
 from videoinsights.simulate.poster import PostStats, post_events
+from videoinsights.store.duckdb.rawfile import database_files
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.open import duckdb_options
 
@@ -189,10 +190,9 @@ def fill_template(path: Path, pid: str, days: int, sessions_per_day: int, seed: 
 
 
 def copy_db(template: Path, dest: Path) -> None:
-    shutil.copyfile(template, dest)
-    wal = template.with_name(template.name + ".wal")
-    if wal.exists():
-        shutil.copyfile(wal, dest.with_name(dest.name + ".wal"))
+    for source, target in zip(database_files(str(template)), database_files(str(dest)), strict=True):
+        if Path(source).exists():
+            shutil.copyfile(source, target)
 
 
 # -- the samplers (each in its own thread, own HTTP connection) ------------------------------------

@@ -130,11 +130,13 @@ def measure(events: int, step_sessions: int, now: int) -> dict[str, Any]:
         counting = CountingConnection(store._dcon, columns)
         store._dcon = counting
         checkpoints: dict[str, list[tuple[float, float]]] = collections.defaultdict(list)
-        wal = Path(str(path) + ".wal")
+        wals = [Path(f"{path}{suffix}") for suffix in (".wal", ".raw.wal")]  # the raw file's WAL: schema 16 on
 
         def checkpoint(phase: str) -> None:
-            size = wal.stat().st_size if wal.exists() else 0
+            size = sum(wal.stat().st_size for wal in wals if wal.exists())
             cpu = time.process_time()
+            if hasattr(store, "checkpoint_raw"):  # a baseline checkout from before has one file
+                store.checkpoint_raw()
             store.checkpoint()
             checkpoints[phase].append((time.process_time() - cpu, size / 1e6))
 

@@ -9,11 +9,11 @@ import random
 import time
 from datetime import timedelta
 
-import duckdb
 import httpx
 import pytest
 
 from tests.conftest import ProjectCreds, cli, create_project
+from tests.support import duckdb_file
 from tests.support.stores import open_store, rows
 from videoinsights.domain.days import day_start_ms, la_day
 
@@ -84,7 +84,7 @@ def base_of_test() -> int:
 
 
 def duckdb_rows(db, sql: str, params: list) -> list:
-    con = duckdb.connect(str(db), read_only=True)
+    con = duckdb_file.connect(db, read_only=True)
     try:
         return con.execute(sql, params).fetchall()
     finally:

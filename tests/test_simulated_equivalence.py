@@ -9,9 +9,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import duckdb
-
 from tests.conftest import cli, create_project
+from tests.support import duckdb_file
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.derive.model import ENDPOINT_MEASURES, PROJECT_MEASURES
 from videoinsights.domain.days import la_day
@@ -24,7 +23,7 @@ SIM = ["--days", "2", "--sessions-per-day", "6", "--seed", "5"]
 
 def derived_totals(db: Path) -> dict[str, list[tuple]]:
     """Everything derived, without project ids, floats rounded (summation order may differ)."""
-    con = duckdb.connect(str(db), read_only=True)
+    con = duckdb_file.connect(db, read_only=True)
     endpoint = ", ".join(f"round(sum({m}), 6)" for m in ENDPOINT_MEASURES)
     project = ", ".join(f"round(sum({m}), 6)" for m in PROJECT_MEASURES)
     queries = {

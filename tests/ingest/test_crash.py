@@ -7,10 +7,10 @@ from __future__ import annotations
 import threading
 import time
 
-import duckdb
 import httpx
 
 from tests.conftest import create_project
+from tests.support import duckdb_file
 
 
 def test_acknowledged_events_survive_kill_9(tmp_path, server_factory) -> None:
@@ -56,7 +56,7 @@ def test_acknowledged_events_survive_kill_9(tmp_path, server_factory) -> None:
     server.start()  # restart on the same file: replays the WAL
     server.stop()
     stored = "SELECT event_id FROM events UNION ALL SELECT event_id FROM stats_samples"
-    con = duckdb.connect(str(db), read_only=True)
+    con = duckdb_file.connect(db, read_only=True)
     con.execute("CREATE TEMP TABLE acked (event_id VARCHAR)")
     con.executemany("INSERT INTO acked VALUES (?)", [[i] for i in acked])
     missing = con.execute(f"SELECT count(*) FROM acked WHERE event_id NOT IN ({stored})").fetchone()
@@ -70,7 +70,7 @@ def test_acknowledged_events_survive_kill_9(tmp_path, server_factory) -> None:
             r = http.post(f"{server.url}/v1/events", json=events, headers=creds.headers())
             assert r.status_code == 200 and r.json()["accepted"] + r.json()["duplicates"] == len(events)
     server.stop()
-    con = duckdb.connect(str(db), read_only=True)
+    con = duckdb_file.connect(db, read_only=True)
     total, distinct = con.execute(f"SELECT count(*), count(DISTINCT event_id) FROM ({stored})").fetchone()
     con.close()
     assert total == distinct == sum(len(events) for events in sent)  # every event once, none twice

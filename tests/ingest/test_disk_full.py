@@ -115,7 +115,7 @@ def test_store_reopens_after_a_checkpoint_fails_on_a_full_disk(small_disk: Path)
             store.append_events([columns])
             committed += [e["id"] for e in events]
     with pytest.raises(StorageFull):
-        store.checkpoint()  # DuckDB gives up on the database here
+        store.checkpoint_raw()  # DuckDB gives up on the database here (the raw rows: their own file)
     filler.unlink()
     columns = validate_events(stats_events("after", 10), "1", NOW, 0, NOW + 60_000).columns
     assert store.append_events([columns]).inserted == [[True] * 10]  # reopened, WAL replayed
@@ -137,7 +137,7 @@ def test_derivation_works_after_the_store_reopens(small_disk: Path) -> None:
             store.append_events([columns])
             batches += 1
     with pytest.raises(StorageFull):
-        store.checkpoint()
+        store.checkpoint_raw()
     filler.unlink()
     columns = validate_events(stats_events("after", 10), "1", NOW, 0, NOW + 60_000).columns
     assert store.append_events([columns]).inserted == [[True] * 10]  # reopened here

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-import duckdb
 import httpx
 import jwt
 import orjson
 
 from tests.conftest import ProjectCreds, Server, cli
+from tests.support import duckdb_file
 
 NOW = int(time.time() * 1000)
 
@@ -235,7 +235,7 @@ def test_publisher_only_stats_fields_are_validated_and_stored(tmp_path, served_p
     assert "qualityLimitationReason" in errors["s1"]
     assert "freezeCount must be an integer in 0..100,000" in errors["p5"]
     server.stop()
-    con = duckdb.connect(str(tmp_path / "vi.duckdb"), read_only=True)
+    con = duckdb_file.connect(tmp_path / "vi.duckdb", read_only=True)
     rows = con.execute("SELECT event_id, quality_limitation_reason, available_outgoing_bitrate_kbps"
                        " FROM stats_samples ORDER BY event_id").fetchall()
     assert rows == [("p1", "bandwidth", 812.5), ("p4", "none", 0.0)]

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from tests.store.test_rollup_groups import MIN, PID, by_sdk, created, loaded, publishing, stream
+from tests.support import duckdb_file
 from tests.support.days import weekday_start
 from videoinsights.derive.engine import derive_pending
 from videoinsights.domain.days import la_day
@@ -107,6 +108,7 @@ def test_a_file_from_before_the_totals_gets_them_at_open(tmp_path: Path) -> None
     loaded(store, publishing("b", "s2", "c2", t, "ANDROID", 3))
     derive_pending(store, 100)
     store.close()
+    duckdb_file.as_single_file(path)
     con = duckdb.connect(path)  # as schema 14 left it: no totals
     con.execute(f"DELETE FROM {TOTALS}")
     con.execute("UPDATE meta SET value = '14' WHERE key = 'schema_version'")

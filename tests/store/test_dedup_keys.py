@@ -12,6 +12,7 @@ from datetime import timedelta
 import duckdb
 import pytest
 
+from tests.support import duckdb_file
 from videoinsights.domain.days import la_day
 from videoinsights.ingest.load import LoadResult, load_events
 from videoinsights.store.duckdb.schema import SCHEMA_VERSION
@@ -26,7 +27,7 @@ def attempt(event_id: str, ts: int = NOW, session: str = "s1") -> dict:
 
 
 def stored(path: str) -> list[tuple[str, str]]:
-    con = duckdb.connect(path, read_only=True)
+    con = duckdb_file.connect(path, read_only=True)
     try:
         return con.execute("SELECT project_id, event_id FROM events UNION ALL"
                            " SELECT project_id, event_id FROM stats_samples ORDER BY 1, 2").fetchall()
@@ -100,9 +101,11 @@ def test_a_keys_file_ahead_of_the_database_is_rebuilt(tmp_path) -> None:
     doesn't hold must be accepted again, not refused as duplicates of rows that are gone."""
     path = str(tmp_path / "vi.duckdb")
     load(path, "1", [attempt("a")])
-    shutil.copy(path, tmp_path / "backup.duckdb")
+    shutil.copy(path, tmp_path / "backup.duckdb")  # a backup: the database and its raw file (docs/deployment.md)
+    shutil.copy(f"{path}.raw", tmp_path / "backup.duckdb.raw")
     load(path, "1", [attempt("b")])
     os.replace(tmp_path / "backup.duckdb", path)
+    os.replace(tmp_path / "backup.duckdb.raw", f"{path}.raw")
     assert load(path, "1", [attempt("a"), attempt("b")]) == LoadResult(accepted=1, duplicates=1)
     assert stored(path) == [("1", "a"), ("1", "b")]
 
@@ -120,6 +123,7 @@ def test_a_schema_5_file_moves_its_keys_out_of_duckdb(tmp_path) -> None:
     path = str(tmp_path / "vi.duckdb")
     load(path, "1", [attempt("a"), attempt("b")])
     os.remove(f"{path}.keys")  # schema 5 had no keys file ...
+    duckdb_file.as_single_file(path)  # ... nor a raw file ...
     con = duckdb.connect(path)  # ... but the event_ids table, with the key of every stored row
     con.execute(V5_EVENT_IDS)
     con.execute("INSERT INTO event_ids SELECT project_id, event_id, day FROM events")

@@ -6,6 +6,7 @@ import time
 
 import duckdb
 
+from tests.support import duckdb_file
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.derive.model import QUALITY_SIDES
 from videoinsights.domain.quality import STATS_EXTRA_COLUMNS
@@ -18,6 +19,12 @@ V3_COLUMNS = ("quality_limitation_reason", "available_outgoing_bitrate_kbps")
 V4_ENDPOINT_TABLES = ("session_endpoint_days", "rollup_endpoint_daily", "rollup_endpoint_monthly")
 
 
+def old_file(path: str) -> duckdb.DuckDBPyConnection:
+    """A closed store's file in the layout of versions before 16 (one file), opened to be made older still."""
+    duckdb_file.as_single_file(path)
+    return duckdb.connect(path)
+
+
 def stats(event_id: str, **fields: object) -> dict:
     return {"id": event_id, "type": "publisherStats", "sessionId": "s1", "timestamp": NOW, "streamId": "st1",
             "videoBitrateKbps": 500.0, **fields}
@@ -26,7 +33,7 @@ def stats(event_id: str, **fields: object) -> dict:
 def make_v2_file(path: str) -> None:
     """A file as schema version 2 left it: the raw tables without the collector's publisher fields."""
     DuckDBStore(path).close()
-    con = duckdb.connect(path)
+    con = old_file(path)
     for table in ("events", "stats_samples"):
         con.execute(f"DROP INDEX {table}_session")  # DuckDB drops no column of an indexed table
         for column in V3_COLUMNS:
@@ -58,7 +65,7 @@ def test_v2_file_gains_the_publisher_stats_columns(tmp_path) -> None:
     store = DuckDBStore(path)
     load_events(store, "1", [stats("new", qualityLimitationReason="cpu", availableOutgoingBitrateKbps=900.0)])
     store.close()
-    con = duckdb.connect(path, read_only=True)
+    con = duckdb_file.connect(path, read_only=True)
     assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
     rows = con.execute("SELECT event_id, video_bitrate_kbps, quality_limitation_reason, available_outgoing_bitrate_kbps"
                        " FROM stats_samples ORDER BY event_id").fetchall()
@@ -80,7 +87,7 @@ def test_v2_file_gains_the_quality_average_columns(tmp_path) -> None:
     load_events(store, "1", events)
     derive_until_clean(store)
     store.close()
-    con = duckdb.connect(path, read_only=True)
+    con = duckdb_file.connect(path, read_only=True)
     assert con.execute("SELECT jit_sum, jit_count, qlr_cpu FROM stats_daily").fetchall() == [(30.0, 2.0, 1.0)]
     for table in V4_ENDPOINT_TABLES:
         assert con.execute(f"SELECT sum(pub_jit_sum), sum(pub_jit_count), sum(pub_qlr_cpu), sum(sub_jit_count)"
@@ -91,7 +98,7 @@ def test_reopening_a_current_file_changes_nothing(tmp_path) -> None:
     path = str(tmp_path / "vi.duckdb")
     DuckDBStore(path).close()
     DuckDBStore(path).close()  # migrations must not run (or fail) twice
-    con = duckdb.connect(path, read_only=True)
+    con = duckdb_file.connect(path, read_only=True)
     columns = [r[0] for r in con.execute("DESCRIBE stats_samples").fetchall()]
     assert columns.count("quality_limitation_reason") == 1
 
@@ -121,7 +128,7 @@ def test_v8_file_keeps_never_derived_sessions_first(tmp_path) -> None:
     load_events(store, "1", [connection("e3", "new")])  # dirtied later, never derived
     store.absorb_new_events()
     store.close()
-    con = duckdb.connect(path)  # as version 8 had it: no never_derived column (re-created: it has a primary key)
+    con = old_file(path)  # as version 8 had it: no never_derived column (re-created: it has a primary key)
     con.execute("CREATE TABLE old_dirty AS SELECT project_id, session_id, dirtied_seq FROM dirty_sessions")
     con.execute("DROP TABLE dirty_sessions")
     con.execute("ALTER TABLE old_dirty RENAME TO dirty_sessions")
@@ -143,7 +150,7 @@ def test_v9_file_rederives_its_sessions_without_leaving_their_old_rows(tmp_path)
     load_events(store, "1", [connection("c1", "old"), connection("c2", "other")])
     derive_until_clean(store)
     store.close()
-    con = duckdb.connect(path)  # as version 9 had it: no write_seq, no written_seq
+    con = old_file(path)  # as version 9 had it: no write_seq, no written_seq
     for table in DERIVED_SESSION_TABLES:
         con.execute(f"DROP INDEX IF EXISTS {table}_session")
         con.execute(f"ALTER TABLE {table} DROP COLUMN write_seq")
@@ -174,7 +181,7 @@ def test_v12_file_has_its_samples_moved_by_a_pass(tmp_path) -> None:
                              for i in range(4)])
     store.absorb_new_events()
     store.close()
-    con = duckdb.connect(path)  # as version 12 had it: no skey, no last_seq / skey / compacted_seq
+    con = old_file(path)  # as version 12 had it: no skey, no last_seq / skey / compacted_seq
     con.execute("DROP INDEX stats_samples_session")
     con.execute("ALTER TABLE stats_samples DROP COLUMN skey")
     con.execute("CREATE INDEX stats_samples_session ON stats_samples (session_id)")
@@ -193,3 +200,29 @@ def test_v12_file_has_its_samples_moved_by_a_pass(tmp_path) -> None:
         assert [r["video_bitrate_kbps"] for r in rows] == [0.0, 1.0, 2.0, 3.0]
     finally:
         store.close()
+
+
+def test_v15_file_has_its_raw_tables_moved_to_the_raw_file(tmp_path) -> None:
+    """Version 16 keeps the raw tables in `<db>.raw` (store/duckdb/rawfile.py). A version 15 file's are copied there
+    when it is opened, replacing a copy a crash left half-made, and the main file keeps views of them: every row is
+    still read, and new ones are appended to the raw file."""
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    load_events(store, "1", [connection("c1", "s1"), stats("a")])
+    store.close()
+    con = old_file(path)
+    con.execute("UPDATE meta SET value = '15' WHERE key = 'schema_version'")
+    con.execute(f"ATTACH '{path}.raw' AS raw")  # a crash after copying part of the events: a copy with one row
+    con.execute("CREATE TABLE raw.events AS SELECT * FROM main.events LIMIT 0")
+    con.execute("INSERT INTO raw.events SELECT * FROM main.events")
+    con.close()
+    store = DuckDBStore(path)
+    load_events(store, "1", [connection("c2", "s1"), stats("b")])
+    store.close()
+    con = duckdb_file.connect(path, read_only=True)
+    main_tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'vi'").fetchall()}
+    assert not main_tables & {"events", "stats_samples"}
+    assert con.execute("SELECT event_id FROM raw.events ORDER BY 1").fetchall() == [("c1",), ("c2",)]
+    assert con.execute("SELECT event_id FROM stats_samples ORDER BY 1").fetchall() == [("a",), ("b",)]
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)

@@ -12,6 +12,7 @@ from datetime import timedelta
 import duckdb
 
 from tests.query.test_quality_api import call
+from tests.support import duckdb_file
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.domain.days import day_start_ms, la_day
 from videoinsights.ingest.load import load_events
@@ -82,6 +83,7 @@ def test_a_version_11_file_has_its_bands_added_to(tmp_path) -> None:
     path = str(tmp_path / "v11.duckdb")
     events = call("m", T0, 4, range(0))
     absorbed(path, events[:6]).close()
+    duckdb_file.as_single_file(path)
     con = duckdb.connect(path)  # quality_buckets as version 11 had it (a primary key: no column is dropped)
     con.execute("CREATE TABLE old_buckets AS SELECT * EXCLUDE (first_ts) FROM quality_buckets")
     con.execute("DROP TABLE quality_buckets")

@@ -10,9 +10,11 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
+import duckdb
 import pytest
 
 from tests.query.test_quality_api import BAD, GOOD, PATCHY, call
+from tests.support import duckdb_file
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.derive.inputs import events_by_session, stats_by_session
 from videoinsights.derive.model import DIMENSIONS
@@ -225,12 +227,13 @@ def test_a_version_5_file_gets_its_samples_scored_when_opened(tmp_path) -> None:
     store = DuckDBStore(path)
     load_events(store, PROJECT, call("patchy", T0, 20, range(11, 21)))
     store.absorb_new_events()
-    con = store.export_cursor()
-    con.execute("DROP TABLE quality_samples")  # as version 5 left it: no scored samples
+    store.close()
+    duckdb_file.as_single_file(path)  # as version 5 left it: one file, no scored samples
+    con = duckdb.connect(path)
+    con.execute("DROP TABLE quality_samples")
     con.execute("DROP TABLE quality_buckets")
     con.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     con.close()
-    store.close()
     store = DuckDBStore(path)
     assert store.reader().execute("SELECT count(*), count(score) FROM quality_samples").fetchone() == (40, 40)
     derive_until_clean(store)
@@ -243,12 +246,13 @@ def test_a_version_7_file_gets_its_runs_found_when_opened(tmp_path) -> None:
     store = DuckDBStore(path)
     load_events(store, PROJECT, call("patchy", T0, 20, range(11, 21)))
     store.absorb_new_events()
-    con = store.export_cursor()
-    con.execute("DROP TABLE quality_runs")  # as version 7 left it: samples scored, no runs
+    store.close()
+    duckdb_file.as_single_file(path)  # as version 7 left it: one file, samples scored, no runs
+    con = duckdb.connect(path)
+    con.execute("DROP TABLE quality_runs")
     con.execute("DELETE FROM meta WHERE key = 'quality_run_thresholds'")
     con.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
     con.close()
-    store.close()
     store = DuckDBStore(path)
     # the 10 bad samples: one run of each of their two checks
     assert store.reader().execute("SELECT chk, samples FROM quality_runs ORDER BY chk").fetchall() == [(0, 10), (1, 10)]

@@ -55,7 +55,7 @@ def keys(store: DuckDBStore) -> dict[str, tuple]:
 
 def sample_keys(store: DuckDBStore) -> list[tuple]:
     """(session, skey) of every stored sample, in the table's order."""
-    return store.reader().execute("SELECT session_id, skey FROM stats_samples ORDER BY rowid").fetchall()
+    return store.reader().execute("SELECT session_id, skey FROM raw.stats_samples ORDER BY rowid").fetchall()
 
 
 def fill(store: DuckDBStore) -> DuckDBStore:
@@ -77,6 +77,26 @@ def store(tmp_path: Path):
 
 PARENTS = [("A", "a1"), ("B", "b1"), ("D", "d1")]
 EXPECTED = {"a1": [100.0, 101.0, 102.0, 103.0, 104.0], "b1": [200.0, 201.0, 202.0], "d1": [400.0, 401.0]}
+
+
+def test_a_pass_whose_keys_were_not_recorded_is_taken_up_by_the_next(store: DuckDBStore) -> None:
+    """A pass moves the samples (raw file) and records the keys (main file) in two transactions: a crash between them
+    leaves A's samples moved with key 1 and A without a key. The next pass numbers E (which ended before A) 1 and A
+    2, but keeps for A the key its samples carry; the shared key costs reads nothing."""
+    assert store.compact_stats(SETTLED, sessions=1) == (5, True)  # A's 5 samples, a full pass of one session
+    cur = store.export_cursor()  # what the lost second transaction leaves: no key recorded, the next key unchanged
+    cur.execute("UPDATE session_bounds SET skey = NULL, compacted_seq = NULL")
+    cur.execute("DELETE FROM meta WHERE key = 'skey_next'")
+    cur.close()
+    append(store, [sample(i, "E", "e1", A_TS - DAY + i * 30_000, 500.0 + i) for i in range(2)])
+    store.absorb_new_events()
+    seq = store.derived_seq
+    assert store.compact_stats(SETTLED) == (6, False)  # E, A, C, B numbered; E's 2, C's 1, B's 3 moved
+    assert keys(store) == {"E": (1, seq), "A": (1, seq), "C": (3, seq), "B": (4, seq), "D": (None, None)}
+    assert [k for k in sample_keys(store) if k[0] in "AE"] == [("A", 1)] * 5 + [("E", 1)] * 2
+    assert read(store, [*PARENTS, ("E", "e1")]) == {**EXPECTED, "e1": [500.0, 501.0]}
+    assert store.compact_stats(NOW) == (2, False)
+    assert keys(store)["D"] == (5, seq)  # numbering goes on after the keys in use
 
 
 def test_a_pass_moves_the_ended_sessions_in_the_order_they_ended(store: DuckDBStore) -> None:

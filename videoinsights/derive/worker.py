@@ -118,7 +118,7 @@ class DeriveWorker:
 
     def __init__(self, store: Store, stats: DeriveStats, lock: HandoffLock, batch: int, interval: float,
                  processes: int = 0, quality: QualityThresholds | None = None, step_s: float = BATCH_STEP_S,
-                 trace: Trace | None = None, compaction_settle_s: float = 0) -> None:
+                 trace: Trace | None = None, compaction_settle_s: float = 0, checkpoint_s: float = 0) -> None:
         self.store, self.stats, self.lock = store, stats, lock
         self.trace = trace  # a record per step and cycle (derive/trace.py), None: off
         self.quality = quality  # issue thresholds (settings quality_*, docs/quality.md)
@@ -132,6 +132,9 @@ class DeriveWorker:
         self.compaction_settle_s = compaction_settle_s
         self._next_compaction = 0.0  # monotonic time of the next pass
         self._next_months = time.monotonic() + MONTHS_REFRESH_S  # of the next idle refresh of the monthly rollups
+        # the store's checkpoint of the derived rows every this many seconds, under load too (0: DuckDB's own only)
+        self.checkpoint_s = checkpoint_s
+        self._next_checkpoint = time.monotonic() + checkpoint_s
         self._clock = time.monotonic()  # derive_seconds counted up to here
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -191,7 +194,7 @@ class DeriveWorker:
     def _pipeline(self) -> int:
         """Start batch N+1 (its inputs go to the workers), then write batch N while they derive it; at the
         end write the last one, so that nothing is away when the lock is released. The run goes on while
-        sessions wait, until another thread wants the lock (a checkpoint, a purge, an admin call) or the loop
+        sessions wait, until another thread wants the lock (a purge, an admin call), a checkpoint is due or the loop
         stops: each end costs the new sessions of that moment a step (the last write picks nothing)."""
         handled = 0
         away: Batch | None = None
@@ -213,7 +216,8 @@ class DeriveWorker:
                     self.batch_now = next_batch_size(limit, self.batch, backlog, time.monotonic() - began,
                                                     self.step_s)
                 self._trace_step(t0, limit, timings, following, done, along)
-                if away is None or self.pool is None or self._stop.is_set() or self.lock.wanted:
+                if (away is None or self.pool is None or self._stop.is_set() or self.lock.wanted
+                        or self._checkpoint_due()):
                     break
             done, away = away, None
             if done is not None:
@@ -285,12 +289,33 @@ class DeriveWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
+            self.checkpoint()
             if self.cycle():
                 continue
             if self.failures_in_a_row:  # new commits don't cut a backoff short: they come all the time
                 self._stop.wait(self.backoff())
             elif not self.refresh_months() and not self.compact():
                 self._wake.wait(self.interval)
+
+    def checkpoint(self) -> None:
+        """The store's checkpoint of what derivation writes (Store.checkpoint) when `checkpoint_s` have passed,
+        between cycles: until then DuckDB keeps the written rows in memory (the writer checkpoints the raw rows)."""
+        if not self._checkpoint_due():
+            return
+        self._next_checkpoint = time.monotonic() + self.checkpoint_s
+        t0 = time.time()
+        try:
+            with self.lock:
+                locked = time.time()
+                self.store.checkpoint()
+        except Exception:
+            log.exception("checkpoint of the derived rows failed (retried in %d s)", self.checkpoint_s)
+            return
+        if self.trace is not None:
+            self.trace.write("checkpoint", t0=t0, locked=locked, t1=time.time(), file="main")
+
+    def _checkpoint_due(self) -> bool:
+        return self.checkpoint_s > 0 and time.monotonic() >= self._next_checkpoint
 
     def refresh_months(self, due: bool = False) -> bool:
         """Bring the monthly rollups up to the daily ones (Store.refresh_months) when MONTHS_REFRESH_S have passed

@@ -72,7 +72,8 @@ class Store(Protocol):
 
     # lifecycle
     def close(self) -> None: ...
-    def checkpoint(self) -> None: ...
+    def checkpoint(self) -> None: ...  # what derivation writes (the derive lock held)
+    def checkpoint_raw(self) -> None: ...  # what ingest writes (the writer thread, no lock)
     def reader(self) -> Any: ...  # a handle the calling thread may use for `sql` functions
     def export_cursor(self) -> Any: ...  # a handle of its own for one long streaming read; the caller closes it
 

@@ -186,6 +186,9 @@ class ClickHouseStore:
     def checkpoint(self) -> None:
         """Nothing to do: ClickHouse writes parts as it inserts and merges them in the background."""
 
+    def checkpoint_raw(self) -> None:
+        """Nothing to do (checkpoint)."""
+
     def reader(self) -> Client:
         """The client, for the read modules (it is safe to share between threads)."""
         return self.client

@@ -19,6 +19,12 @@ stays where it was appended; the session's `last_seq` (absorb) then exceeds `com
 session's ts window as well (reads._windowed_stats_sql). A session longer than MAX_SPAN_MS gets `skey` 0 and is
 left in arrival order: the pass's join reads the stored samples of its whole span.
 
+The samples live in the raw file and `session_bounds` in the main one (store/duckdb/rawfile.py), and a DuckDB
+transaction writes one file: a pass moves the samples in one transaction, then records the keys in another. A crash
+(or a failure) between the two leaves moved samples whose sessions still have no `skey`: the next pass takes those
+sessions again and keeps the key their samples carry (_ADOPT), so samples and bounds always agree in the end. Two
+sessions may then share a key; reads select a session's samples by session as well, so that costs rows, not answers.
+
 Passes run on the derive connection, under the derive lock, when the derive loop has nothing to do (derive/
 worker.py): the writer's appends go on meanwhile (appends never conflict in DuckDB), and purges and derive steps
 wait for the lock. ClickHouse needs none of this: its stats_samples is ordered by (project, session, ts).
@@ -29,6 +35,7 @@ from __future__ import annotations
 import duckdb
 
 from videoinsights.domain.events import RAW_COLUMNS
+from videoinsights.store.duckdb.schema import raw_table
 
 # Sessions per pass: a new commit arriving during a pass waits for it. 200 of bench_api's busy project (~30,000
 # samples, ~0.4 s of CPU) cost a soak at 500 events/s ~0.44 s of freshness p50 while catching up, 50 nearly nothing
@@ -53,23 +60,30 @@ _BATCH = """CREATE OR REPLACE TEMP TABLE compact_batch AS
 
 def compact_stats(con: duckdb.DuckDBPyConnection, derived_seq: int, before_ts: int,
                   sessions: int = PASS_SESSIONS) -> tuple[int, int]:
-    """One pass in its own transaction on `con`: the samples (committed up to `derived_seq`, all absorbed) of at most
-    `sessions` sessions whose last event is before `before_ts`, moved into session order.
+    """One pass on `con` (two transactions, see the module docstring): the samples (committed up to `derived_seq`,
+    all absorbed) of at most `sessions` sessions whose last event is before `before_ts`, moved into session order.
     Returns (sessions numbered, samples moved); (0, 0) when no session is due."""
     con.execute("BEGIN")
     try:
         first_key = _next_key(con)
         con.execute(_BATCH.format(max_span=MAX_SPAN_MS, first_key=first_key),
                     {"before": before_ts, "sessions": sessions})
-        numbered, lo, hi, last_key = con.execute(
-            "SELECT count(*), min(first_ts) FILTER (skey > 0), max(last_ts) FILTER (skey > 0), max(skey) "
-            "FROM compact_batch").fetchone()
+        numbered, lo, hi = con.execute(
+            "SELECT count(*), min(first_ts) FILTER (skey > 0), max(last_ts) FILTER (skey > 0) FROM compact_batch"
+        ).fetchone()
         if not numbered:
             con.execute("ROLLBACK")
             return 0, 0
         moved = 0
         if lo is not None:
             moved = _move(con, derived_seq, int(lo), int(hi))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("BEGIN")
+    try:
+        last_key = con.execute("SELECT max(skey) FROM compact_batch").fetchone()[0]  # adopted keys included
         con.execute("UPDATE session_bounds SET skey = b.skey, compacted_seq = $c FROM compact_batch b "
                     "WHERE session_bounds.rowid = b.rid", {"c": derived_seq})
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [_NEXT_KEY, str(max(first_key, int(last_key) + 1))])
@@ -78,6 +92,17 @@ def compact_stats(con: duckdb.DuckDBPyConnection, derived_seq: int, before_ts: i
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+# A session whose samples were moved by a pass whose second transaction was lost keeps the key they carry: in the
+# batch (recorded by the pass's second transaction) and for its samples not moved yet.
+_ADOPT = """
+UPDATE compact_batch SET skey = a.moved_as FROM (
+    SELECT project_id, session_id, max(moved_as) AS moved_as FROM compact_rows WHERE moved_as IS NOT NULL
+    GROUP BY project_id, session_id) a
+WHERE compact_batch.project_id = a.project_id AND compact_batch.session_id = a.session_id;
+UPDATE compact_rows SET k = b.skey FROM compact_batch b
+WHERE compact_rows.project_id = b.project_id AND compact_rows.session_id = b.session_id"""
 
 
 def _next_key(con: duckdb.DuckDBPyConnection) -> int:
@@ -91,13 +116,16 @@ def _move(con: duckdb.DuckDBPyConnection, derived_seq: int, lo: int, hi: int) ->
     columns = ", ".join(names)
     # ts within the batch's span as constants, so that zone maps skip the row groups outside it
     window = f"s.ts BETWEEN {lo:d} AND {hi:d}"
+    samples = raw_table("stats_samples")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE compact_rows AS
-        SELECT s.rowid AS rid, b.skey AS k, {', '.join(f's.{c}' for c in names)}
-        FROM stats_samples s JOIN compact_batch b ON s.session_id = b.session_id AND s.project_id = b.project_id
-        WHERE {window} AND b.skey > 0 AND s.skey IS NULL AND s.seq <= {derived_seq:d}""")
-    deleted = con.execute(f"DELETE FROM stats_samples s WHERE {window} AND s.rowid IN (SELECT rid FROM compact_rows)"
+        SELECT s.rowid AS rid, b.skey AS k, s.skey AS moved_as, {', '.join(f's.{c}' for c in names)}
+        FROM {samples} s JOIN compact_batch b ON s.session_id = b.session_id AND s.project_id = b.project_id
+        WHERE {window} AND b.skey > 0 AND s.seq <= {derived_seq:d}""")
+    con.execute(_ADOPT)
+    con.execute("DELETE FROM compact_rows WHERE moved_as IS NOT NULL")
+    deleted = con.execute(f"DELETE FROM {samples} s WHERE {window} AND s.rowid IN (SELECT rid FROM compact_rows)"
                           ).fetchone()[0]
-    inserted = con.execute(f"INSERT INTO stats_samples ({columns}, skey) SELECT {columns}, k FROM compact_rows "
+    inserted = con.execute(f"INSERT INTO {samples} ({columns}, skey) SELECT {columns}, k FROM compact_rows "
                            "ORDER BY k, ts, event_id").fetchone()[0]
     if deleted != inserted:  # another transaction deleted some of them meanwhile (DuckDB raises first, as a rule)
         raise duckdb.TransactionException(f"stats compaction: {deleted} samples deleted, {inserted} to append")

@@ -24,6 +24,14 @@ _DATA_ERRORS: tuple[type[BaseException], ...] = (
 _FULL_MARKERS = ("No space left on device", "Disk quota exceeded", "File too large")
 
 
+def invalidated(exc: BaseException) -> bool:
+    """DuckDB gave up on a database (a checkpoint or commit that failed to write): it refuses everything until the
+    store reopens it. The main file says so with a FatalException; an attached one (the raw file) with an error whose
+    text says so."""
+    return isinstance(exc, duckdb.FatalException) or (
+        isinstance(exc, duckdb.Error) and "has been invalidated" in str(exc))
+
+
 def classify(exc: BaseException) -> BaseException:
     """The exception to raise instead of exc: RejectedBatch, StorageFull, or exc itself."""
     text = str(exc)

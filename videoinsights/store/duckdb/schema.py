@@ -14,8 +14,9 @@ from videoinsights.domain.tiers import TIER_COLUMNS
 # the keys file (store/duckdb/dedup.py); 8: quality_runs (runs of offending samples kept at absorb);
 # 9: dirty_sessions.never_derived; 10: write_seq (WRITE_SEQ_COLUMNS); 11: quality_settled; 12: quality_buckets.first_ts;
 # 13: stats samples clustered by session (stats_samples.skey, session_bounds.skey/compacted_seq/last_seq);
-# 14: stale_months (monthly rollups refreshed apart from the derive steps, store/duckdb/months.py)
-SCHEMA_VERSION = 15
+# 14: stale_months (monthly rollups refreshed apart from the derive steps, store/duckdb/months.py); 15: daily totals;
+# 16: the raw tables in a file of their own (RAW_TABLES)
+SCHEMA_VERSION = 16
 
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
@@ -470,9 +471,20 @@ ENDPOINT_SUMS = ", ".join(f"sum({m})" for m in ENDPOINT_MEASURES)
 PROJECT_ROLLUP_COLUMNS = ", ".join(PROJECT_MEASURES)
 PROJECT_SUMS = ", ".join(f"sum({m})" for m in PROJECT_MEASURES)
 
+# The raw tables live in a second file, ATTACHed as RAW (`<db>.raw`): each DuckDB database has its own WAL and
+# checkpoints, so an ingest commit never waits for a checkpoint of what derivation wrote (docs/architecture.md). The
+# main file has views of the same names: reads name them as before; writes name RAW's tables (raw_table).
+RAW = "raw"
+RAW_TABLES = ("events", "stats_samples")
+RAW_INDEXES = tuple(f"CREATE INDEX IF NOT EXISTS {t}_session ON {RAW}.{t} (session_id)" for t in RAW_TABLES)
+
+
+def raw_table(name: str) -> str:
+    """A raw table's name for writing (its view in the main file takes no writes)."""
+    return f"{RAW}.{name}"
+
+
 INDEXES = (
-    "CREATE INDEX IF NOT EXISTS events_session ON events (session_id)",
-    "CREATE INDEX IF NOT EXISTS stats_samples_session ON stats_samples (session_id)",
     # a derive step looks its sessions' first_ts up by id (store/duckdb/store.py: _keys_table)
     "CREATE INDEX IF NOT EXISTS session_bounds_session ON session_bounds (session_id)",
     # session data reads fetch by session first (store/duckdb/reads.py: _session_rows)

@@ -46,12 +46,13 @@ from videoinsights.store.duckdb import backend
 from videoinsights.store.duckdb.bounds import BoundsRowids, absorb_bounds
 from videoinsights.store.duckdb.compaction import PASS_SESSIONS, compact_stats
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
-from videoinsights.store.duckdb.errors import classify
+from videoinsights.store.duckdb.errors import classify, invalidated
 from videoinsights.store.duckdb.event_cache import EVENT_CACHE_MB, KEEP_AFTER_MS, SessionEventCache
 from videoinsights.store.duckdb.months import mark_stale, refresh_stale_months
 from videoinsights.store.duckdb.parts import add_in_parts
 from videoinsights.store.duckdb.quality import UNKNOWN_FIRST_TS, absorb_quality, clear_settled, derive_sample_quality
 from videoinsights.store.duckdb.quality_runs import META_KEY, rebuild_runs, run_thresholds, stored_thresholds
+from videoinsights.store.duckdb.rawfile import attach_raw, create_raw_tables, database_files
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
     DIMENSION_LIST,
@@ -61,11 +62,14 @@ from videoinsights.store.duckdb.schema import (
     INDEXES,
     PROJECT_ROLLUP_COLUMNS,
     PROJECT_SUMS,
+    RAW,
+    RAW_TABLES,
     SCHEMA_VERSION,
     SINCE_DAY,
     STATS_BUCKET_COLUMNS,
     TABLES,
     WRITE_SEQ_COLUMNS,
+    raw_table,
     rows_of_keys,
 )
 from videoinsights.store.duckdb.totals import REFILL as TOTALS_REFILL
@@ -154,7 +158,7 @@ def _owner_only(path: str) -> None:
     if path.startswith(":memory:"):
         return
     os.umask(os.umask(0o077) | 0o077)
-    for name in (path, f"{path}.wal"):
+    for name in database_files(path):
         try:
             if os.stat(name).st_mode & 0o077:
                 os.chmod(name, 0o600)
@@ -214,6 +218,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
                                                                                        "compacted_seq"))),
     # A report without groups or filters reads one row per day (store/duckdb/totals.py), summed once here.
     15: TOTALS_REFILL,
+    # The raw tables moved to a file of their own (store/duckdb/rawfile.py): done by _migrate for any file that still
+    # holds them, after the statements above (3 and 13 alter them where they are).
+    16: (),
 }
 
 
@@ -283,7 +290,9 @@ class DuckDBStore:
             config["memory_limit"] = f"{self._memory_limit_mb}MiB"
         if self._threads > 0:
             config["threads"] = str(self._threads)
-        return duckdb.connect(self.path, read_only=self._read_only, config=config)
+        con = duckdb.connect(self.path, read_only=self._read_only, config=config)
+        attach_raw(con, self.path, self._read_only)
+        return con
 
     @property
     def _con(self) -> duckdb.DuckDBPyConnection:
@@ -330,13 +339,17 @@ class DuckDBStore:
         everything, so the next write reopens it."""
         try:
             con.execute("ROLLBACK")
-        except duckdb.FatalException:
-            self._invalidated = True
-        except duckdb.TransactionException:
-            pass
+        except duckdb.Error as exc:
+            if invalidated(exc):
+                self._invalidated = True
+            elif not isinstance(exc, duckdb.TransactionException):
+                raise
 
     def _migrate(self) -> None:
-        for ddl in (*TABLES.values(), *WRITE_SEQ_COLUMNS):
+        for name, ddl in TABLES.items():
+            if name not in RAW_TABLES:  # created in the raw file, or moved there, below
+                self._con.execute(ddl)
+        for ddl in WRITE_SEQ_COLUMNS:
             self._con.execute(ddl)
         alert_sql.create_tables(self._con)  # alerts keep their DDL beside their SQL
         before = self._meta_int("schema_version")
@@ -350,6 +363,7 @@ class DuckDBStore:
             rebuild_runs(self._con, stored_thresholds(self._con))
         self._con.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)",
                           [META_KEY, json.dumps(stored_thresholds(self._con), sort_keys=True)])
+        create_raw_tables(self._con)
         for ddl in INDEXES:
             self._con.execute(ddl)
         self._con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
@@ -408,6 +422,7 @@ class DuckDBStore:
         self._dcon.close()
         if not self._read_only:
             try:
+                self._con.execute(f"CHECKPOINT {RAW}")
                 self._con.execute("CHECKPOINT")
             except duckdb.Error as exc:
                 log.warning("closing without a checkpoint (the WAL is kept and replayed at the next open): %s", exc)
@@ -421,10 +436,20 @@ class DuckDBStore:
             self.data_version += 1
 
     def checkpoint(self) -> None:
+        """The main file's checkpoint: derived rows (the derive thread, which holds the derive lock)."""
+        self._checkpoint("CHECKPOINT")
+
+    def checkpoint_raw(self) -> None:
+        """The raw file's checkpoint (the writer thread): it holds only the raw rows, so it waits for no derive step
+        and stalls ingest commits briefly (store/duckdb/rawfile.py)."""
+        self._checkpoint(f"CHECKPOINT {RAW}")
+
+    def _checkpoint(self, sql: str) -> None:
         try:
-            self._con.execute("CHECKPOINT")
-        except duckdb.FatalException as exc:  # DuckDB invalidates the database when a checkpoint fails
-            self._invalidated = True
+            self._con.execute(sql)
+        except duckdb.Error as exc:
+            if invalidated(exc):  # DuckDB invalidates the database when a checkpoint fails
+                self._invalidated = True
             raise classify(exc) from exc
 
     def reader(self) -> duckdb.DuckDBPyConnection:
@@ -475,7 +500,9 @@ class DuckDBStore:
         try:
             try:
                 return self._append_once(batches)
-            except duckdb.FatalException:
+            except duckdb.Error as exc:
+                if not invalidated(exc):
+                    raise
                 # DuckDB invalidated the database under this append (derivation's commit or a checkpoint
                 # failed, e.g. on a full disk): reopen it and try once more, so the caller hears why
                 # (507 while the disk stays full) instead of a bare failure.
@@ -532,7 +559,7 @@ class DuckDBStore:
         for target, rows in (("stats_samples", table.filter(is_stats)), ("events", table.filter(pc.invert(is_stats)))):
             if rows.num_rows:
                 con.register("incoming", rows)
-                con.execute(f"INSERT INTO {target} ({names}, seq) SELECT {names}, {seq:d} FROM incoming")
+                con.execute(f"INSERT INTO {raw_table(target)} ({names}, seq) SELECT {names}, {seq:d} FROM incoming")
                 con.unregister("incoming")
 
     # -- derivation --------------------------------------------------------
@@ -664,9 +691,9 @@ class DuckDBStore:
         self.reader().execute("SELECT 1").fetchall()
 
     def storage_bytes(self) -> int:
-        """The database file, its write-ahead log and the dedup keys file (with SQLite's own journal)."""
+        """The database file, the raw file, their write-ahead logs and the dedup keys file (with SQLite's journal)."""
         total = 0
-        for path in (self.path, f"{self.path}.wal", *(keys_path(self.path) + s for s in ("", "-wal", "-journal"))):
+        for path in (*database_files(self.path), *(keys_path(self.path) + s for s in ("", "-wal", "-journal"))):
             with contextlib.suppress(OSError):
                 total += os.path.getsize(path)
         return total
@@ -1005,12 +1032,19 @@ class DuckDBStore:
         delivery log until `alerts_before_ms` (docs/alerts.md)."""
         con = self._con
         counts: dict[str, int] = {}
-        self._forget_rows()  # here and after the commit: a derive read between the two is not kept
+        self._forget_rows()  # here and after the commits: a derive read between them is not kept
+        con.execute("BEGIN")  # the raw rows first, in a transaction of their own (one file per transaction)
+        try:
+            for table in RAW_TABLES:
+                counts[table] = con.execute(f"DELETE FROM {raw_table(table)} WHERE day < ?", [raw_before]).fetchone()[0]
+            con.execute("COMMIT")
+        except BaseException:
+            self._rollback(con)
+            raise
         con.execute("BEGIN")
         try:
             refresh_stale_months(con)  # a month's days into its monthly rows before the daily rows go
-            counts["events"] = con.execute("DELETE FROM events WHERE day < ?", [raw_before]).fetchone()[0]
-            for table in ("stats_samples", "stats_daily", "quality_samples", "quality_buckets", "quality_settled"):
+            for table in ("stats_daily", "quality_samples", "quality_buckets", "quality_settled"):
                 counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [raw_before]).fetchone()[0]
             old_sessions = "SELECT project_id, session_id FROM sessions WHERE last_seen_at < ?"
             cutoff = day_start_ms(raw_before)
