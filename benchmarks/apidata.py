@@ -48,7 +48,8 @@ from videoinsights.domain.quality import BITRATE_BOUNDS, BITRATE_FIELDS, LATENCY
 from videoinsights.domain.tiers import TIERS
 from videoinsights.store.duckdb.compaction import compact_stats
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
-from videoinsights.store.duckdb.schema import INDEXES, TABLES
+from videoinsights.store.duckdb.rawfile import attach_raw
+from videoinsights.store.duckdb.schema import INDEXES, RAW, RAW_INDEXES, TABLES
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.duckdb.totals import refill_day_totals
 
@@ -309,9 +310,12 @@ def build(spec: Spec, *, rebuild: bool = False, log: Any = print) -> Built:
     t = step("schema + projects", started)
 
     con = duckdb.connect(str(tmp))
+    attach_raw(con, str(tmp), read_only=False)
     # Bulk loads are much faster without the ART index; DuckDBStore re-creates it (same DDL) at the end.
     for ddl in INDEXES:
         con.execute(f"DROP INDEX IF EXISTS {ddl.split(' IF NOT EXISTS ')[1].split(' ON ')[0]}")
+    for ddl in RAW_INDEXES:
+        con.execute(f"DROP INDEX IF EXISTS {RAW}.{ddl.split(' IF NOT EXISTS ')[1].split(' ON ')[0]}")
     con.execute("SET enable_progress_bar = false")
     con.execute(f"CREATE TEMP MACRO u(k, salt) AS (hash(k, salt, {spec.seed:d}) % 1000003) / 1000003.0")
     con.execute("CREATE TEMP MACRO bits(h, i) AS ((h >> (16 * i)) & 65535) / 65536.0")  # 4 uniforms per hash
@@ -589,7 +593,7 @@ def _generate_stats(con: duckdb.DuckDBPyConnection, spec: Spec, log: Any) -> Non
                    created_at + CAST((j + 0.5) * (ended_at - created_at) / n AS BIGINT) AS ts
             FROM (SELECT *, unnest(range(n)) AS j FROM g_ent WHERE chunk = {chunk})
             ORDER BY ts""")
-        con.execute(f"""INSERT INTO stats_samples ({names})
+        con.execute(f"""INSERT INTO raw.stats_samples ({names})
             SELECT project_id,
                    (CASE side WHEN 'pub' THEN 'ps-' ELSE 'ss-' END) || substr(coalesce(subscriber_id, stream_id), 3, 16)
                        || '-' || j,

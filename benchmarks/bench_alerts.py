@@ -32,7 +32,7 @@ def fill(store: DuckDBStore, projects: list[str], attempts: int, sessions: int, 
     cur.execute("CREATE TEMP TABLE p AS SELECT unnest(?::VARCHAR[]) AS project_id, "
                 "generate_subscripts(?::VARCHAR[], 1) - 1 AS k", [projects, projects])
     cur.execute(f"""
-        INSERT INTO events (project_id, event_id, type, session_id, ts, day, received_at, seq, outcome, country,
+        INSERT INTO raw.events (project_id, event_id, type, session_id, ts, day, received_at, seq, outcome, country,
                             sdk_type, browser)
         SELECT p.project_id, 'e' || i, ['connectAttempt', 'publishAttempt', 'subscribeAttempt'][i % 3 + 1],
                's' || (i % {sessions}), {now} - (i * 7919) % {DAY_MS}, current_date, {now}, i,

@@ -78,8 +78,8 @@ def new_commit(store: DuckDBStore, step: int, late: int) -> tuple[int, int]:
     lo = con.execute("SELECT max(seq) FROM stats_samples").fetchone()[0]
     cut = con.execute("SELECT ts FROM stats_samples ORDER BY ts DESC LIMIT 1 OFFSET ?", [step]).fetchone()[0]
     con.execute("BEGIN")
-    con.execute("UPDATE stats_samples SET seq = ? WHERE ts > ?", [lo + 1, cut])
-    con.execute("UPDATE stats_samples SET seq = ? WHERE event_id IN (SELECT event_id FROM stats_samples "
+    con.execute("UPDATE raw.stats_samples SET seq = ? WHERE ts > ?", [lo + 1, cut])
+    con.execute("UPDATE raw.stats_samples SET seq = ? WHERE event_id IN (SELECT event_id FROM stats_samples "
                 "WHERE ts BETWEEN ? AND ? ORDER BY hash(event_id) LIMIT ?)", [lo + 1, cut - 3_600_000, cut, late])
     for table in QUALITY_SHIFTED:
         con.execute(f"DELETE FROM {table}")

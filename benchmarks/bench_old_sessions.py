@@ -115,7 +115,7 @@ def inflate_events(con: Any, count: int) -> None:
     width = HOUR_MS // copies
     for k in range(copies):
         con.execute(f"""
-            INSERT INTO events SELECT * REPLACE (session_id || '-other{k}' AS session_id,
+            INSERT INTO raw.events SELECT * REPLACE (session_id || '-other{k}' AS session_id,
                                                  event_id || '-other{k}' AS event_id,
                                                  {newest - HOUR_MS + k * width} + (ts - {first}) % {width} AS ts)
             FROM events WHERE session_id NOT LIKE '%-other%'""")

@@ -154,9 +154,11 @@ HELP: dict[str, str] = {
     "purge_interval_s": "Seconds between retention purges while serving (with `serve --no-derive`: in the "
                         "`videoinsights derive` process of shard 0 instead).",
     "checkpoint_interval_s": "Seconds between WAL checkpoints while serving, taken under load too: appended rows "
-    "stay in memory until a checkpoint writes them to the file.",
-    "wal_autocheckpoint_mb": "DuckDB also checkpoints whenever its WAL grows past this many MiB (bounds the memory "
-    "of appended rows at high ingest rates). Each such checkpoint stalls commits for ~0.5-1 s under heavy ingest; "
+    "stay in memory until a checkpoint writes them to the file. The writer checkpoints the raw file (<db>.raw), the "
+    "derive thread the main file.",
+    "wal_autocheckpoint_mb": "DuckDB also checkpoints a file (the main one or the raw one) whenever its WAL grows past "
+    "this many MiB (bounds the memory of appended rows at high ingest rates). Each such checkpoint stalls the commits "
+    "to that file for ~0.5-1 s under heavy ingest; "
     "larger values stall less often but longer, and hold more memory (docs/benchmarks.md).",
     "duckdb_memory_limit_mb": "DuckDB's memory limit in MiB (its cache of table blocks, appended rows, indexes, "
     "query state; larger queries spill to disk). 0: DuckDB's default, 80% of the machine's RAM. Keep it above the "

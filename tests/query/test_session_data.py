@@ -320,8 +320,8 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Any:
         FROM range({N_SESSIONS}) a(s), range(3) b(m), range(3) d(c), range(2) e(k)""")
     for kind, id_col, ids in (("publisherStats", "stream_id", "'st' || m || '-' || c"),
                               ("subscriberStats", "subscriber_id", "'sub' || m || '-' || c || '-0'")):
-        con.execute(f"""INSERT INTO stats_samples (project_id, event_id, type, session_id, ts, day, received_at, seq,
-            {id_col}, video_bitrate_kbps) SELECT '55555555', '{kind}' || s || m || c || i, '{kind}', 's' || s,
+        con.execute(f"""INSERT INTO raw.stats_samples (project_id, event_id, type, session_id, ts, day, received_at,
+            seq, {id_col}, video_bitrate_kbps) SELECT '55555555', '{kind}' || s || m || c || i, '{kind}', 's' || s,
             {t0} + m * 1200000 + i * 30000, DATE '2025-11-25', 0, 0, {ids}, 100 + i
             FROM range({N_SESSIONS}) a(s), range(3) b(m), range(3) d(c), range(5) f(i)""")
     yield store
