@@ -11,8 +11,8 @@ while another rewrites `session_endpoint_days` rows (schema.py: 135 measure colu
 as derive steps do, both on connections of one DuckDB instance with the store's checkpoint threshold. Layouts,
 alternated `--rounds` times, each in a fresh directory:
 
-* `one`: both tables in one file (the store today);
-* `two`: `stats_samples` in a second file ATTACHed as `raw`.
+* `one`: both tables in one file (the store before schema 16);
+* `two`: `stats_samples` in a second file ATTACHed as `raw` (the store since: store/duckdb/rawfile.py).
 
 Printed per layout (medians of the rounds): ingest commits per second, their p50/p99/max latency, the seconds they
 spent in commits over 200 ms (stalls), and derive transactions per second; ratios are `two` over `one`.
