@@ -59,6 +59,7 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     for name in RAW_TABLES:
         ddl = TABLES[name].replace(f"EXISTS {name} (", f"EXISTS {raw_table(name)} (")
         if name in in_main:
+            con.execute("SET enable_progress_bar = false")  # a server's log, not a terminal
             con.execute(ddl.replace("CREATE TABLE IF NOT EXISTS", "CREATE OR REPLACE TABLE"))
             con.execute(f"INSERT INTO {raw_table(name)} BY NAME SELECT * FROM main.{name}")
             con.execute(f"DROP TABLE main.{name}")
