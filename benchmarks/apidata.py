@@ -48,7 +48,7 @@ from videoinsights.domain.quality import BITRATE_BOUNDS, BITRATE_FIELDS, LATENCY
 from videoinsights.domain.tiers import TIERS
 from videoinsights.store.duckdb.compaction import compact_stats
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
-from videoinsights.store.duckdb.rawfile import attach_raw
+from videoinsights.store.duckdb.rawfile import attach_raw, database_files
 from videoinsights.store.duckdb.schema import INDEXES, RAW, RAW_INDEXES, TABLES
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.duckdb.totals import refill_day_totals
@@ -289,8 +289,8 @@ def build(spec: Spec, *, rebuild: bool = False, log: Any = print) -> Built:
                 f"{prefix}s{spec.scale:g}-k{spec.stats_per_entity}-{spec.layout}-"):
             old.unlink()
     tmp = path.with_suffix(".building")
-    suffixes = (".wal", ".raw", ".raw.wal", ".keys", ".keys-wal", ".keys-shm")
-    for p in (tmp, *(Path(f"{tmp}{suffix}") for suffix in suffixes)):
+    keys = (f"{tmp}{suffix}" for suffix in (".keys", ".keys-wal", ".keys-shm"))
+    for p in map(Path, (*database_files(str(tmp)), *keys)):
         p.unlink(missing_ok=True)
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -346,10 +346,10 @@ def build(spec: Spec, *, rebuild: bool = False, log: Any = print) -> Built:
                          "subscribers", "stats_samples", "session_bounds")}
     store.close()
     t = step("indexes (DuckDBStore reopen)", t)
-    os.replace(tmp, path)
-    for suffix in (".wal", ".raw", ".raw.wal", ".keys"):
-        if Path(f"{tmp}{suffix}").exists():
-            os.replace(f"{tmp}{suffix}", f"{path}{suffix}")
+    for frm, to in zip((*database_files(str(tmp)), f"{tmp}.keys"), (*database_files(str(path)), f"{path}.keys"),
+                       strict=True):
+        if Path(frm).exists():
+            os.replace(frm, to)
     seconds = round(time.perf_counter() - started, 1)
     meta_path.write_text(json.dumps({"build_seconds": seconds, "rows": rows, "secrets": secrets, "timings": timings,
                                      "spec": {**asdict(spec), "today": spec.today.isoformat()}}, indent=1))

@@ -29,7 +29,7 @@ import httpx
 
 from benchmarks.apidata import BUSY, Spec, build
 from benchmarks.bench_load import Samplers, freshness, metrics
-from benchmarks.common import ServerProcess, percentile
+from benchmarks.common import ServerProcess, copy_database, percentile
 from videoinsights.domain.days import la_day
 from videoinsights.ingest.batch import validate_events
 from videoinsights.store.duckdb.compaction import PASS_SESSIONS
@@ -41,10 +41,10 @@ SCRATCH = Path("/tmp/videoinsights-bench-compaction")
 def copy_store(source: Path) -> Path:
     SCRATCH.mkdir(exist_ok=True)
     target = SCRATCH / "store.duckdb"
-    for suffix in ("", ".wal", ".raw", ".raw.wal", ".keys"):  # rawfile.database_files and the keys
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
-        if Path(f"{source}{suffix}").exists():
-            shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
+    copy_database(source, target)
+    Path(f"{target}.keys").unlink(missing_ok=True)
+    if Path(f"{source}.keys").exists():
+        shutil.copyfile(f"{source}.keys", f"{target}.keys")
     return target
 
 

@@ -76,7 +76,7 @@ import httpx
 import orjson
 
 from benchmarks import trace_report
-from benchmarks.common import ServerProcess, create_project, derivation_idle, percentile
+from benchmarks.common import ServerProcess, copy_database, create_project, derivation_idle, percentile
 from videoinsights.auth.tokens import issue_project_token
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.domain.days import day_start_ms, la_day
@@ -85,7 +85,6 @@ from videoinsights.settings import load_settings
 from videoinsights.simulate.delivery import deliver
 from videoinsights.simulate.generator import generate
 from videoinsights.simulate.poster import PostStats, post_events
-from videoinsights.store.duckdb.rawfile import database_files
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.open import duckdb_options
 
@@ -187,12 +186,6 @@ def fill_template(path: Path, pid: str, days: int, sessions_per_day: int, seed: 
     finally:
         store.close()
     return loaded.accepted
-
-
-def copy_db(template: Path, dest: Path) -> None:
-    for source, target in zip(database_files(str(template)), database_files(str(dest)), strict=True):
-        if Path(source).exists():
-            shutil.copyfile(source, target)
 
 
 # -- the samplers (each in its own thread, own HTTP connection) ------------------------------------
@@ -423,7 +416,7 @@ def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, ra
              traffic: tuple[list[bytes], int, float], python: str | None = None) -> Result:
     label = "baseline" if python else "ours"
     db = tmp / f"load-{int(rate)}-{label}.duckdb"
-    copy_db(template, db)
+    copy_database(template, db)
     events, spd, gen_s = traffic
     load_before = loadavg()
     env = dict(kv.split("=", 1) for kv in args.env)

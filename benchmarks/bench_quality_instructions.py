@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,9 +26,9 @@ import time
 from pathlib import Path
 
 from benchmarks.bench_load import derived_history, undo_derivation
+from benchmarks.common import copy_database
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.settings import load_settings
-from videoinsights.store.duckdb.rawfile import database_files
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.open import duckdb_options
 
@@ -37,9 +36,7 @@ from videoinsights.store.open import duckdb_options
 def count(template: Path, scoring: bool) -> None:
     """In the process valgrind runs: re-derive a copy of the history, instrumented only while deriving."""
     work = template.with_name(f"count-{os.getpid()}.duckdb")
-    for source, target in zip(database_files(str(template)), database_files(str(work)), strict=True):
-        if os.path.exists(source):
-            shutil.copyfile(source, target)
+    copy_database(template, work)
     store = DuckDBStore(str(work), **duckdb_options(load_settings()))
     try:
         undo_derivation(store)  # outside the count, as outside the timing of --quality-cost

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -20,9 +21,19 @@ import httpx
 from videoinsights.ingest.load import load_events
 from videoinsights.simulate.generator import generate
 from videoinsights.store.base import Store
+from videoinsights.store.duckdb.rawfile import database_files
 
 DAY_MS = 86_400_000
 DENSE_DAY_SESSIONS = 360_000  # a day of bench_load's 10,000 events/s (2,400 events per session)
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """Copy a DuckDB store's files (the main and raw files and their WALs: rawfile.database_files) that exist; the
+    dedup keys file is left to the caller (a store rebuilds it from the raw rows)."""
+    for frm, to in zip(database_files(str(source)), database_files(str(target)), strict=True):
+        Path(to).unlink(missing_ok=True)
+        if Path(frm).exists():
+            shutil.copyfile(frm, to)
 
 
 def free_port() -> int:

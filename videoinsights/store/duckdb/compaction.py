@@ -121,8 +121,9 @@ def _move(con: duckdb.DuckDBPyConnection, derived_seq: int, lo: int, hi: int) ->
         SELECT s.rowid AS rid, b.skey AS k, s.skey AS moved_as, {', '.join(f's.{c}' for c in names)}
         FROM {samples} s JOIN compact_batch b ON s.session_id = b.session_id AND s.project_id = b.project_id
         WHERE {window} AND b.skey > 0 AND s.seq <= {derived_seq:d}""")
-    con.execute(_ADOPT)
-    con.execute("DELETE FROM compact_rows WHERE moved_as IS NOT NULL")
+    if con.execute("SELECT count(*) FROM compact_rows WHERE moved_as IS NOT NULL").fetchone()[0]:  # after a crash
+        con.execute(_ADOPT)
+        con.execute("DELETE FROM compact_rows WHERE moved_as IS NOT NULL")
     deleted = con.execute(f"DELETE FROM {samples} s WHERE {window} AND s.rowid IN (SELECT rid FROM compact_rows)"
                           ).fetchone()[0]
     inserted = con.execute(f"INSERT INTO {samples} ({columns}, skey) SELECT {columns}, k FROM compact_rows "
