@@ -17,9 +17,9 @@ does not depend on summation order.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from videoinsights.derive.intervals import MINUTE_MS
 from videoinsights.derive.lifetimes import Lifetimes
@@ -29,6 +29,7 @@ from videoinsights.domain.quality import BITRATE_FIELDS, LATENCY_FIELDS, STATS_E
 
 Dims = tuple[str | None, ...]
 _NO_DIMS: Dims = (None,) * len(DIMENSIONS)
+T = TypeVar("T")  # a row key's time part: a day (date) or a bucket start (int)
 _ATTEMPT_PREFIX = {"connectAttempt": "connect", "publishAttempt": "publish", "subscribeAttempt": "subscribe"}
 
 
@@ -121,7 +122,7 @@ def endpoint_days(project_id: str, session_id: str, lt: Lifetimes, events: list[
             row[f"{prefix}_failures"] += 1
 
     rows = []
-    for day, dims in sorted(minutes_ms.keys() | measures.keys(), key=_row_order):
+    for day, dims in in_row_order(minutes_ms.keys() | measures.keys()):
         values = dict.fromkeys(ENDPOINT_MEASURES, 0.0)
         values.update({k: float(v) for k, v in measures.get((day, dims), {}).items()})
         values.update({k: ms / MINUTE_MS for k, ms in minutes_ms.get((day, dims), {}).items()})
@@ -131,7 +132,14 @@ def endpoint_days(project_id: str, session_id: str, lt: Lifetimes, events: list[
     return rows
 
 
-def _row_order(key: tuple[date, Dims]) -> tuple[date, tuple[tuple[bool, str], ...]]:
-    day, dims = key
-    return day, tuple((v is None, v or "") for v in dims)
+def in_row_order(keys: Collection[tuple[T, Dims]]) -> list[tuple[T, Dims]]:
+    """(day or bucket, dims) keys sorted by time, then dims (None after every value): the rows' order, the same
+    whatever order the keys were found in. Each distinct dims is ranked once (a session has a few), so that the
+    sort compares two numbers: a key tuple of the dims per row cost ~40% of a live session's minute rows."""
+    ranks = {dims: i for i, dims in enumerate(sorted({dims for _, dims in keys}, key=_dims_order))}
+    return sorted(keys, key=lambda key: (key[0], ranks[key[1]]))
+
+
+def _dims_order(dims: Dims) -> tuple[tuple[bool, str], ...]:
+    return tuple((v is None, v or "") for v in dims)
 

@@ -11,11 +11,10 @@ bucket lies within one LA day. Quality and session-level measures stay daily.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from videoinsights.derive.endpoints import _ATTEMPT_PREFIX, Dims, DimsOf, media_lives
+from videoinsights.derive.endpoints import _ATTEMPT_PREFIX, Dims, DimsOf, in_row_order, media_lives
 from videoinsights.derive.intervals import MINUTE_MS
 from videoinsights.derive.lifetimes import Lifetimes
 from videoinsights.derive.model import DIMENSIONS
@@ -32,6 +31,8 @@ FINE_MEASURES: tuple[str, ...] = (
     "subscribe_attempts",
     "subscribe_failures",
 )
+_SLOT = {m: i for i, m in enumerate(FINE_MEASURES)}
+_MINUTES = frozenset(("published_minutes", "subscribed_minutes"))  # summed in ms, the others are counts
 WIDTHS: dict[str, int] = {"minute": MINUTE_MS, "hour": HOUR_MS}
 
 
@@ -66,35 +67,35 @@ def _split(start: int, end: int, width: int) -> list[tuple[int, int]]:
 def endpoint_buckets(project_id: str, session_id: str, lt: Lifetimes, events: list[dict[str, Any]],
                      width: int) -> list[EndpointBucketRow]:
     """Rows of `width` ms (MINUTE_MS or HOUR_MS) from lifetimes and canonical events; all-zero rows omitted."""
-    minutes_ms: dict[tuple[int, Dims], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    counts: dict[tuple[int, Dims], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    # per (bucket, dims): integer ms of the minutes columns and counts of the others, in FINE_MEASURES' order
+    sums: dict[tuple[int, Dims], list[int]] = {}
+
+    def row_of(key: tuple[int, Dims]) -> list[int]:
+        row = sums.get(key)
+        if row is None:
+            row = sums[key] = [0] * len(FINE_MEASURES)
+        return row
 
     dims_of = DimsOf(lt)
     for column, connection_id, start, end in media_lives(lt):
-        dims = dims_of.connection(connection_id)
+        dims, slot = dims_of.connection(connection_id), _SLOT[column]
         for bucket, ms in _split(start, end, width):
-            minutes_ms[(bucket, dims)][column] += ms
+            row_of((bucket, dims))[slot] += ms
 
     for ev in events:
         prefix = _ATTEMPT_PREFIX.get(ev["type"])
         if prefix is None:
             continue
-        row = counts[(ev["ts"] - ev["ts"] % width, dims_of.attempt(ev))]
-        row[f"{prefix}_attempts"] += 1
+        row = row_of((ev["ts"] - ev["ts"] % width, dims_of.attempt(ev)))
+        row[_SLOT[f"{prefix}_attempts"]] += 1
         if str(ev.get("outcome") or "").lower() == "failure":
-            row[f"{prefix}_failures"] += 1
+            row[_SLOT[f"{prefix}_failures"]] += 1
 
     rows = []
-    for bucket, dims in sorted(minutes_ms.keys() | counts.keys(), key=_order):
-        values = dict.fromkeys(FINE_MEASURES, 0.0)
-        values.update({k: float(v) for k, v in counts.get((bucket, dims), {}).items()})
-        values.update({k: ms / MINUTE_MS for k, ms in minutes_ms.get((bucket, dims), {}).items()})
-        if any(values.values()):
-            rows.append(EndpointBucketRow(project_id, session_id, bucket,
-                                          **dict(zip(DIMENSIONS, dims, strict=True)), measures=values))
+    for key in in_row_order(sums.keys()):
+        row = sums[key]
+        if any(row):
+            values = {m: v / MINUTE_MS if m in _MINUTES else float(v) for m, v in zip(FINE_MEASURES, row, strict=True)}
+            rows.append(EndpointBucketRow(project_id, session_id, key[0],
+                                          **dict(zip(DIMENSIONS, key[1], strict=True)), measures=values))
     return rows
-
-
-def _order(key: tuple[int, Dims]) -> tuple[int, tuple[tuple[bool, str], ...]]:
-    bucket, dims = key
-    return bucket, tuple((v is None, v or "") for v in dims)
