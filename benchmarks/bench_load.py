@@ -359,6 +359,7 @@ class Result:
     loadavg: tuple[str, str] = ("", "")  # /proc/loadavg before and after the run
     cpu_children: dict[int, float] = field(default_factory=dict)  # server child pid -> cores while loaded
     trace: str = ""  # the server's derive trace (--trace), for trace_report
+    rss_peak: tuple[float, float] = (math.nan, math.nan)  # MiB while loaded: the server, its child processes
 
 
 # A poster thread has one request in flight: it offers at most batch / latency events/s. By default there are
@@ -448,7 +449,7 @@ def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, ra
               f"batches of {args.batch_size} ...", flush=True)
         cpu0, own0, wall0 = cpu_seconds(server.proc.pid), cpu_seconds(), time.monotonic()
         kids0 = {k: cpu_seconds(k) for k in child_pids(server.proc.pid)}
-        with Samplers(server.url, pid, secret, f"load{int(rate)}") as load:
+        with Samplers(server.url, pid, secret, f"load{int(rate)}") as load, PeakRss(server.proc.pid) as rss:
             if args.py_spy:
                 spy_at = threading.Timer(min(10.0, args.seconds / 3), lambda: spies.append(
                     start_py_spy(args.py_spy_bin, server.proc.pid, f"{args.py_spy}-{int(rate)}-{label}.txt",
@@ -479,9 +480,33 @@ def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, ra
             Path(args.trace, f"markers-{int(rate)}-{label}.jsonl").write_bytes(
                 b"".join(orjson.dumps(m) + b"\n" for m in load.samples.markers))
         return Result(rate, args.seconds, idle.samples, load.samples, post, offered[0], spd, gen_s, len(events),
-                      end, drain_s, pre, cpu, label, (load_before, loadavg()), kids, trace)
+                      end, drain_s, pre, cpu, label, (load_before, loadavg()), kids, trace, rss.peak)
     finally:
         stop_server(server)
+
+
+class PeakRss:
+    """The highest RSS of a process, and of its children together, sampled every second on a thread of its own."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak = pid, (0.0, 0.0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="rss")
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            own, kids = rss_mib(self.pid), sum(rss_mib(k) for k in child_pids(self.pid))
+            self.peak = (max(self.peak[0], own), max(self.peak[1], kids))  # (NaN: a process gone, ignored)
+            if self._stop.wait(1.0):
+                return
 
 
 def stop_server(server: ServerProcess) -> None:
@@ -569,6 +594,8 @@ def report(r: Result) -> None:
     kids = "".join(f", server child {k} {v:.2f}" for k, v in sorted(r.cpu_children.items()))
     print(f"CPU while loaded: server {r.cpu[0]:.2f} cores{kids}, benchmark client {r.cpu[1]:.2f} cores "
           f"(of {os.cpu_count()})")
+    print(f"peak RSS while loaded (sampled every second): server {r.rss_peak[0]:,.0f} MiB, "
+          f"its child processes {r.rss_peak[1]:,.0f} MiB")
     share, derived = writer_share(ll.metrics)
     # main: the writer thread's time spent deriving; since issue 9: the derive thread's busy time
     print(f"deriving {share:.0%} of wall time while loaded, {derived:,.0f} session derivations/s")
