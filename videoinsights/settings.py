@@ -60,6 +60,7 @@ class Settings:
     # WAL checkpoints: rows appended since the last one stay in DuckDB's memory until it runs
     checkpoint_interval_s: int = 60
     wal_autocheckpoint_mb: int = 64
+    derived_wal_checkpoint_mb: int = 512
     duckdb_memory_limit_mb: int = 0
     duckdb_threads: int = 0
     # MiB of live sessions' lifecycle events the derive step keeps between steps (0: off)
@@ -156,10 +157,14 @@ HELP: dict[str, str] = {
     "checkpoint_interval_s": "Seconds between WAL checkpoints while serving, taken under load too: appended rows "
     "stay in memory until a checkpoint writes them to the file. The writer checkpoints the raw file (<db>.raw), the "
     "derive thread the main file.",
-    "wal_autocheckpoint_mb": "DuckDB also checkpoints a file (the main one or the raw one) whenever its WAL grows past "
-    "this many MiB (bounds the memory of appended rows at high ingest rates). Each such checkpoint stalls the commits "
-    "to that file for ~0.5-1 s under heavy ingest; "
-    "larger values stall less often but longer, and hold more memory (docs/benchmarks.md).",
+    "wal_autocheckpoint_mb": "The writer also checkpoints the raw file whenever its WAL grows past this many MiB "
+    "(bounds the memory of appended rows at high ingest rates). Each such checkpoint stalls ingest commits for "
+    "~0.5-1 s under heavy ingest; larger values stall less often but longer, and hold more memory "
+    "(docs/benchmarks.md).",
+    "derived_wal_checkpoint_mb": "The derive thread also checkpoints the main file (derived rows) whenever its WAL "
+    "grows past this many MiB. Live sessions' rows are rewritten at every step, and each checkpoint writes them out "
+    "again: rarer checkpoints cost less derivation time, and hold more memory (docs/benchmarks.md). DuckDB's own "
+    "automatic checkpoint is set to the larger of this and wal_autocheckpoint_mb (it checkpoints the CLI's commits).",
     "duckdb_memory_limit_mb": "DuckDB's memory limit in MiB (its cache of table blocks, appended rows, indexes, "
     "query state; larger queries spill to disk). 0: DuckDB's default, 80% of the machine's RAM. Keep it above the "
     "session_id indexes (about 22 bytes per stored event, held whole in memory): below, appends fail.",

@@ -19,12 +19,24 @@ def setting(store, name: str) -> str:
 
 def test_threads_memory_limit_and_wal_size_from_the_environment(tmp_path) -> None:
     env = {"VIDEOINSIGHTS_DUCKDB_THREADS": "1", "VIDEOINSIGHTS_DUCKDB_MEMORY_LIMIT_MB": "512",
-           "VIDEOINSIGHTS_WAL_AUTOCHECKPOINT_MB": "32"}
+           "VIDEOINSIGHTS_WAL_AUTOCHECKPOINT_MB": "32", "VIDEOINSIGHTS_DERIVED_WAL_CHECKPOINT_MB": "16"}
     store = open_store(f"duckdb://{tmp_path / 'vi.duckdb'}", duckdb_options=duckdb_options_of(env))
     try:
         assert setting(store, "threads") == "1"
         assert setting(store, "memory_limit") == "512.0 MiB"
         assert setting(store, "wal_autocheckpoint") == "32.0 MiB"
+    finally:
+        store.close()
+
+
+def test_duckdbs_own_checkpoint_is_the_larger_of_the_two_files_thresholds(tmp_path) -> None:
+    """The writer checkpoints the raw file at wal_autocheckpoint_mb, the derive thread the main file at
+    derived_wal_checkpoint_mb (store/writer.py, derive/worker.py); DuckDB's own threshold, instance-wide, must not
+    cut in below either."""
+    env = {"VIDEOINSIGHTS_WAL_AUTOCHECKPOINT_MB": "32", "VIDEOINSIGHTS_DERIVED_WAL_CHECKPOINT_MB": "384"}
+    store = open_store(f"duckdb://{tmp_path / 'vi.duckdb'}", duckdb_options=duckdb_options_of(env))
+    try:
+        assert setting(store, "wal_autocheckpoint") == "384.0 MiB"
     finally:
         store.close()
 

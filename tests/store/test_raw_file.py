@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 
+from videoinsights.derive.worker import DeriveStats, DeriveWorker, HandoffLock
 from videoinsights.ingest.batch import validate_events
 from videoinsights.settings import Settings
 from videoinsights.store.duckdb.store import DuckDBStore
@@ -63,3 +64,66 @@ def test_ingest_and_its_files_checkpoint_go_on_while_a_derive_cycle_holds_the_lo
     finally:
         writer.stop()
         store.close()
+
+
+def wait_for(check, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_the_writer_checkpoints_the_raw_file_when_its_wal_passes_wal_autocheckpoint_mb(tmp_path) -> None:
+    """With the timer an hour away and DuckDB's own threshold at 1 GiB, only the writer's size check (1 MiB here)
+    can write the raw WAL back into the file: it does so once a few commits have passed it."""
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path, wal_autocheckpoint_mb=1024)
+    writer = Writer(store, Settings(db=path, checkpoint_interval_s=3600, purge_interval_s=10**9,
+                                    wal_autocheckpoint_mb=1, derived_wal_checkpoint_mb=1024))
+    writer.start()
+    try:
+        with writer.derive_lock:  # (nothing derived: the main file's WAL stays as it is)
+            written = 0
+            for n in range(40):
+                assert writer.append(batch(f"c{n}", 1000)).result(timeout=30) == [True] * 1001
+                written = max(written, store.wal_bytes()[0])
+            assert written > 0
+            assert wait_for(lambda: store.wal_bytes()[0] < 2**20), store.wal_bytes()
+    finally:
+        writer.stop()
+        store.close()
+
+
+def test_the_derive_loop_checkpoints_the_main_file_when_its_wal_passes_its_threshold(tmp_path) -> None:
+    """The derived rows' WAL (the main file's) checkpointed by the derive thread at `checkpoint_bytes`, with its timer
+    off and DuckDB's own threshold at 1 GiB."""
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path, wal_autocheckpoint_mb=1024)
+    store.append_events([batch("d", 200)])
+    store.checkpoint_raw()
+    worker = DeriveWorker(store, DeriveStats(), HandoffLock(), batch=10, interval=0.05, checkpoint_bytes=1)
+    worker.start()
+    try:
+        assert wait_for(lambda: store.dirty_session_count() == 0 and store.undigested_commits() == 0)
+        assert wait_for(lambda: store.wal_bytes()[1] == 0), store.wal_bytes()
+    finally:
+        worker.stop()
+    assert store.reader().execute("SELECT count(*) FROM connections").fetchone() == (1,)
+    store.close()
+
+
+def test_wal_bytes_are_the_raw_files_then_the_main_files(tmp_path) -> None:
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"), wal_autocheckpoint_mb=1024)
+    store.checkpoint_raw()
+    store.checkpoint()
+    assert store.wal_bytes() == (0, 0)
+    store.append_events([batch("e", 10)])  # raw rows: the raw file's WAL
+    raw, main = store.wal_bytes()
+    assert raw > 0 and main == 0
+    store.absorb_new_events()  # session bounds, stats rows: the main file's
+    assert store.wal_bytes()[1] > 0
+    store.checkpoint_raw()
+    assert store.wal_bytes()[0] == 0
+    store.close()

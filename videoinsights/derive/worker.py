@@ -118,7 +118,8 @@ class DeriveWorker:
 
     def __init__(self, store: Store, stats: DeriveStats, lock: HandoffLock, batch: int, interval: float,
                  processes: int = 0, quality: QualityThresholds | None = None, step_s: float = BATCH_STEP_S,
-                 trace: Trace | None = None, compaction_settle_s: float = 0, checkpoint_s: float = 0) -> None:
+                 trace: Trace | None = None, compaction_settle_s: float = 0, checkpoint_s: float = 0,
+                 checkpoint_bytes: int = 0) -> None:
         self.store, self.stats, self.lock = store, stats, lock
         self.trace = trace  # a record per step and cycle (derive/trace.py), None: off
         self.quality = quality  # issue thresholds (settings quality_*, docs/quality.md)
@@ -135,6 +136,8 @@ class DeriveWorker:
         # the store's checkpoint of the derived rows every this many seconds, under load too (0: DuckDB's own only)
         self.checkpoint_s = checkpoint_s
         self._next_checkpoint = time.monotonic() + checkpoint_s
+        # and whenever the main file's WAL passes this size (0: DuckDB's automatic checkpoint only)
+        self.checkpoint_bytes = checkpoint_bytes
         self._clock = time.monotonic()  # derive_seconds counted up to here
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -298,8 +301,10 @@ class DeriveWorker:
                 self._wake.wait(self.interval)
 
     def checkpoint(self) -> None:
-        """The store's checkpoint of what derivation writes (Store.checkpoint) when `checkpoint_s` have passed,
-        between cycles: until then DuckDB keeps the written rows in memory (the writer checkpoints the raw rows)."""
+        """The store's checkpoint of what derivation writes (Store.checkpoint) when `checkpoint_s` have passed or its
+        WAL has reached `checkpoint_bytes`, between cycles: until then DuckDB keeps the written rows in memory (the
+        writer checkpoints the raw rows). A step rewrites its live sessions' rows, and a checkpoint writes out the
+        rows of the moment: rarer checkpoints write each live session's rows fewer times (docs/benchmarks.md)."""
         if not self._checkpoint_due():
             return
         self._next_checkpoint = time.monotonic() + self.checkpoint_s
@@ -315,7 +320,9 @@ class DeriveWorker:
             self.trace.write("checkpoint", t0=t0, locked=locked, t1=time.time(), file="main")
 
     def _checkpoint_due(self) -> bool:
-        return self.checkpoint_s > 0 and time.monotonic() >= self._next_checkpoint
+        if self.checkpoint_s > 0 and time.monotonic() >= self._next_checkpoint:
+            return True
+        return self.checkpoint_bytes > 0 and self.store.wal_bytes()[1] >= self.checkpoint_bytes
 
     def refresh_months(self, due: bool = False) -> bool:
         """Bring the monthly rollups up to the daily ones (Store.refresh_months) when MONTHS_REFRESH_S have passed

@@ -110,7 +110,7 @@ def duckdb_path(url: str) -> str | None:
 
 def duckdb_options(settings: Any) -> dict[str, int]:
     """DuckDBStore's tuning keywords from the settings (the server's, and benchmarks opening a store as it does)."""
-    return {"wal_autocheckpoint_mb": settings.wal_autocheckpoint_mb,
+    return {"wal_autocheckpoint_mb": max(settings.wal_autocheckpoint_mb, settings.derived_wal_checkpoint_mb),
             "memory_limit_mb": settings.duckdb_memory_limit_mb, "threads": settings.duckdb_threads,
             "event_cache_mb": settings.derive_event_cache_mb}
 

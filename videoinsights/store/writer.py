@@ -30,6 +30,7 @@ from videoinsights.store.base import RejectedBatch, StorageFull, Store
 log = logging.getLogger(__name__)
 
 MAX_GROUP_ROWS = 50_000
+MIB = 2**20
 
 
 @dataclass
@@ -70,7 +71,8 @@ class Writer:
         self.deriver = DeriveWorker(store, self.stats, self.derive_lock, settings.derive_batch_sessions,
                                     settings.derive_interval_ms / 1000, settings.derive_processes,
                                     QualityThresholds.from_settings(settings), settings.derive_step_ms / 1000,
-                                    self.trace, settings.stats_compaction_settle_s, settings.checkpoint_interval_s)
+                                    self.trace, settings.stats_compaction_settle_s, settings.checkpoint_interval_s,
+                                    settings.derived_wal_checkpoint_mb * MIB)
 
     # -- API used by other threads ----------------------------------------
     def start(self) -> None:
@@ -190,9 +192,12 @@ class Writer:
             except Exception:
                 log.exception("retention purge failed")
         # On a timer even under load: until a checkpoint, appended rows stay in DuckDB's memory (the soak
-        # in docs/benchmarks.md grew ~1.3 GiB/hour when this waited for an empty queue). The raw rows' file only, here
-        # without the derive lock; the derive thread checkpoints what it writes (derive/worker.py).
-        if now - self._last_checkpoint >= self.settings.checkpoint_interval_s:
+        # in docs/benchmarks.md grew ~1.3 GiB/hour when this waited for an empty queue); and when the raw file's WAL
+        # passes wal_autocheckpoint_mb (DuckDB's own threshold is derived_wal_checkpoint_mb's, if larger). The raw
+        # rows' file only, here without the derive lock; the derive thread checkpoints what it writes
+        # (derive/worker.py).
+        if (now - self._last_checkpoint >= self.settings.checkpoint_interval_s
+                or self.store.wal_bytes()[0] >= self.settings.wal_autocheckpoint_mb * MIB):
             self._last_checkpoint = now
             t0 = time.time()
             try:

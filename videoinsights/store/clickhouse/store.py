@@ -206,6 +206,10 @@ class ClickHouseStore:
         )
         return int(rows[0][0] or 0) if rows else 0
 
+    def wal_bytes(self) -> tuple[int, int]:
+        """None: ClickHouse writes parts, not a log to checkpoint."""
+        return 0, 0
+
     @property
     def data_version(self) -> Any:
         """Changes whenever any process changed the data (any part of the database was added or replaced):
