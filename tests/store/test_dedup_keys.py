@@ -14,7 +14,10 @@ import pytest
 
 from tests.support import duckdb_file
 from videoinsights.domain.days import la_day
+from videoinsights.ingest.batch import validate_events
 from videoinsights.ingest.load import LoadResult, load_events
+from videoinsights.settings import Settings
+from videoinsights.store import writer
 from videoinsights.store.duckdb.schema import SCHEMA_VERSION
 from videoinsights.store.duckdb.store import DuckDBStore
 
@@ -68,9 +71,11 @@ def test_the_purge_forgets_the_keys_of_expired_days_only(tmp_path) -> None:
     store = DuckDBStore(path)
     load_events(store, "1", [attempt("old", NOW - 10 * DAY_MS), attempt("recent", NOW - DAY_MS)],
                 min_ts=NOW - 21 * DAY_MS)
-    counts = store.purge(raw_before=la_day(NOW) - timedelta(days=5), daily_before=la_day(NOW) - timedelta(days=90),
+    raw_before = la_day(NOW) - timedelta(days=5)
+    counts = store.purge(raw_before=raw_before, daily_before=la_day(NOW) - timedelta(days=90),
                          monthly_before=la_day(NOW) - timedelta(days=400))
-    assert (counts["events"], counts["event_ids"]) == (1, 1)
+    assert counts["events"] == 1
+    assert store.purge_keys(raw_before, 10) == 1  # the keys after the rows (the server's writer: in pieces)
     # "old" expired with its row: its id is free again; "recent" is still a duplicate
     assert load_events(store, "1", [attempt("old"), attempt("recent")]) == LoadResult(accepted=1, duplicates=1)
     store.close()
@@ -265,3 +270,44 @@ def test_a_keyed_keys_file_is_moved_into_the_rowid_table(tmp_path) -> None:
     assert keys.purge(day) == 1  # "b", three days older, only
     keys.close()
     assert stored(path) == [("1", "a"), ("1", "b"), ("1", "c")]
+
+
+def test_expired_keys_are_forgotten_in_pieces_of_at_most_the_limit(tmp_path) -> None:
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    load_events(store, "1", [attempt(f"old{i}", NOW - 10 * DAY_MS) for i in range(5)] + [attempt("recent")],
+                min_ts=NOW - 21 * DAY_MS)
+    before = la_day(NOW) - timedelta(days=5)
+    assert [store.purge_keys(before, 2) for _ in range(4)] == [2, 2, 1, 0]
+    assert load_events(store, "1", [attempt("recent")]) == LoadResult(duplicates=1)  # a key of a kept day stays
+    store.close()
+
+
+def test_purge_expired_forgets_every_expired_key_across_pieces(tmp_path, monkeypatch) -> None:
+    """The CLI's purge (store/writer.purge_expired) goes on piece after piece until none is left."""
+    monkeypatch.setattr(writer, "KEYS_PURGE_PIECE", 2)
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    load_events(store, "1", [attempt(f"old{i}", NOW - 30 * DAY_MS) for i in range(5)], min_ts=NOW - 40 * DAY_MS)
+    counts = writer.purge_expired(store, Settings(raw_retention_days=21))
+    assert (counts["events"], counts["event_ids"]) == (5, 5)
+    store.close()
+
+
+def test_the_server_forgets_a_purges_keys_between_commits(tmp_path) -> None:
+    """The writer purges the rows under the derivation lock, then the dedup keys a piece at a time between commits:
+    an expired id is accepted as new again once its piece went, and commits go on meanwhile."""
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    load_events(store, "1", [attempt("old", NOW - 30 * DAY_MS)], min_ts=NOW - 40 * DAY_MS)
+    w = writer.Writer(store, Settings(db=path, raw_retention_days=21, purge_interval_s=3600))
+    w.start()
+    try:
+        again = validate_events([attempt("old")], "1", NOW, NOW - DAY_MS, NOW + DAY_MS).columns
+        deadline = time.monotonic() + 30
+        while w.append(again).result(timeout=30) != [True]:  # a duplicate until the key is forgotten
+            assert time.monotonic() < deadline, "the expired key was never forgotten"
+            time.sleep(0.05)
+    finally:
+        w.stop()
+        store.close()

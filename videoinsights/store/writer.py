@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from videoinsights.derive.quality import QualityThresholds
@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 
 MAX_GROUP_ROWS = 50_000
 MIB = 2**20
+# Dedup keys forgotten per piece after a retention purge (~3 us each: ~0.15 s), a piece a second at most, between
+# ingest commits: a day's keys at once held ingest for 5.5 s at 1.6 million (bench_api's store), and would for most
+# of an hour at 10,000 events/s (864 million a day); in pieces they take up to ~15% of the writer's time meanwhile.
+KEYS_PURGE_PIECE = 50_000
+KEYS_PURGE_EVERY_S = 1.0
 
 
 @dataclass
@@ -63,6 +68,8 @@ class Writer:
         self._thread = threading.Thread(target=self._run, name="videoinsights-writer", daemon=True)
         self._stopping = False
         self._last_purge = 0.0
+        self._keys_before: date | None = None  # dedup keys dated before this still to forget, in pieces
+        self._last_keys_piece = 0.0
         self._last_checkpoint = time.monotonic()
         # Held by a derive cycle, and here around admin calls, purges and checkpoints (waiting here ends the
         # derive thread's run of batches: derive/worker.py).
@@ -187,10 +194,21 @@ class Writer:
         if self.settings.derive_in_server and now - self._last_purge >= self.settings.purge_interval_s:
             self._last_purge = now
             try:
+                cutoffs = retention_cutoffs(self.settings)
                 with self.derive_lock:
-                    purge_expired(self.store, self.settings)
+                    self.store.purge(**cutoffs)
+                self._keys_before = cutoffs["raw_before"]
             except Exception:
                 log.exception("retention purge failed")
+        elif self._keys_before is not None and now - self._last_keys_piece >= KEYS_PURGE_EVERY_S:
+            # the purge's dedup keys, a piece at a time between commits (no lock: the keys are the writer's own)
+            self._last_keys_piece = now
+            try:
+                if self.store.purge_keys(self._keys_before, KEYS_PURGE_PIECE) < KEYS_PURGE_PIECE:
+                    self._keys_before = None
+            except Exception:
+                log.exception("forgetting expired dedup keys failed (retried after the next purge)")
+                self._keys_before = None
         # On a timer even under load: until a checkpoint, appended rows stay in DuckDB's memory (the soak
         # in docs/benchmarks.md grew ~1.3 GiB/hour when this waited for an empty queue); and when the raw file's WAL
         # passes wal_autocheckpoint_mb (DuckDB's own threshold is derived_wal_checkpoint_mb's, if larger). The raw
@@ -225,4 +243,14 @@ def retention_cutoffs(settings: Settings, now_ms: int | None = None) -> dict[str
 
 
 def purge_expired(store: Store, settings: Settings) -> dict[str, int]:
-    return store.purge(**retention_cutoffs(settings))
+    """The retention purge in one go, dedup keys included (the CLI's and `videoinsights derive`'s; the server's
+    writer forgets the keys in pieces between commits)."""
+    cutoffs = retention_cutoffs(settings)
+    counts = store.purge(**cutoffs)
+    forgotten = 0
+    while True:
+        forgotten += (n := store.purge_keys(cutoffs["raw_before"], KEYS_PURGE_PIECE))
+        if n < KEYS_PURGE_PIECE:
+            break
+    counts["event_ids"] = forgotten
+    return counts

@@ -544,6 +544,10 @@ class ClickHouseStore:
         """Nothing to do: the monthly sums are fed from the day rows as they are inserted."""
         return 0
 
+    def purge_keys(self, before: date, limit: int) -> int:
+        """None to forget: ingest probes the raw tables for the ids (the module docstring), so they go with the rows."""
+        return 0
+
     def purge(self, raw_before: date, daily_before: date, monthly_before: date,
               minutes_before_ms: int | None = None, alerts_before_ms: int | None = None) -> dict[str, int]:
         """Delete data past its retention window, with the counts DuckDB's purge reports."""

@@ -1092,6 +1092,9 @@ class DuckDBStore:
         except BaseException:
             self._rollback(con)
             raise
-        if self._keys is not None:  # after the rows: a key outliving its row only refuses an expired id
-            counts["event_ids"] = self._keys.purge(raw_before)
         return counts
+
+    def purge_keys(self, before: date, limit: int) -> int:
+        """Forget up to `limit` dedup keys of events dated before `before`; how many went (fewer than `limit`: none
+        is left). After `purge`: a key outliving its row only refuses an expired id."""
+        return self._keys.purge(before, limit) if self._keys is not None else 0
