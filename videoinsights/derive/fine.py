@@ -11,7 +11,7 @@ bucket lies within one LA day. Quality and session-level measures stay daily.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from videoinsights.derive.endpoints import _ATTEMPT_PREFIX, Dims, DimsOf, in_row_order, media_lives
@@ -32,7 +32,8 @@ FINE_MEASURES: tuple[str, ...] = (
     "subscribe_failures",
 )
 _SLOT = {m: i for i, m in enumerate(FINE_MEASURES)}
-_MINUTES = frozenset(("published_minutes", "subscribed_minutes"))  # summed in ms, the others are counts
+# the minutes, summed in ms, come first in FINE_MEASURES; the others are counts (endpoint_buckets relies on it)
+assert FINE_MEASURES[:2] == ("published_minutes", "subscribed_minutes")
 WIDTHS: dict[str, int] = {"minute": MINUTE_MS, "hour": HOUR_MS}
 
 
@@ -50,6 +51,10 @@ class EndpointBucketRow:
     browser: str | None
     browser_version: str | None
     measures: dict[str, float] = field(default_factory=lambda: dict.fromkeys(FINE_MEASURES, 0.0))
+
+
+# endpoint_buckets passes the dims positionally, in DIMENSIONS' order
+assert tuple(f.name for f in fields(EndpointBucketRow))[3:-1] == DIMENSIONS
 
 
 def _split(start: int, end: int, width: int) -> list[tuple[int, int]]:
@@ -95,7 +100,7 @@ def endpoint_buckets(project_id: str, session_id: str, lt: Lifetimes, events: li
     for key in in_row_order(sums.keys()):
         row = sums[key]
         if any(row):
-            values = {m: v / MINUTE_MS if m in _MINUTES else float(v) for m, v in zip(FINE_MEASURES, row, strict=True)}
-            rows.append(EndpointBucketRow(project_id, session_id, key[0],
-                                          **dict(zip(DIMENSIONS, key[1], strict=True)), measures=values))
+            values = dict(zip(FINE_MEASURES, (row[0] / MINUTE_MS, row[1] / MINUTE_MS, *map(float, row[2:])),
+                              strict=True))
+            rows.append(EndpointBucketRow(project_id, session_id, key[0], *key[1], measures=values))
     return rows
