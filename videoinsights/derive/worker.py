@@ -303,8 +303,8 @@ class DeriveWorker:
     def checkpoint(self) -> None:
         """The store's checkpoint of what derivation writes (Store.checkpoint) when `checkpoint_s` have passed or its
         WAL has reached `checkpoint_bytes`, between cycles: until then DuckDB keeps the written rows in memory (the
-        writer checkpoints the raw rows). A step rewrites its live sessions' rows, and a checkpoint writes out the
-        rows of the moment: rarer checkpoints write each live session's rows fewer times (docs/benchmarks.md)."""
+        writer checkpoints the raw rows). Here, between steps, a checkpoint holds up no step's commit, as DuckDB's own
+        did when a commit passed its threshold (docs/benchmarks.md)."""
         if not self._checkpoint_due():
             return
         self._next_checkpoint = time.monotonic() + self.checkpoint_s
