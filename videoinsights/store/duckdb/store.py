@@ -52,7 +52,7 @@ from videoinsights.store.duckdb.months import mark_stale, refresh_stale_months
 from videoinsights.store.duckdb.parts import add_in_parts
 from videoinsights.store.duckdb.quality import UNKNOWN_FIRST_TS, absorb_quality, clear_settled, derive_sample_quality
 from videoinsights.store.duckdb.quality_runs import META_KEY, rebuild_runs, run_thresholds, stored_thresholds
-from videoinsights.store.duckdb.rawfile import attach_raw, create_raw_tables, database_files, raw_path
+from videoinsights.store.duckdb.rawfile import attach_raw, create_raw_tables, database_files
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
     DIMENSION_LIST,
@@ -146,6 +146,14 @@ def _mark_fresh(batches: Sequence[dict[str, list[Any]]], new_keys: set[Any]) -> 
         inserted.append(flags)
         keep.extend(flags)
     return inserted, keep
+
+
+def _file_size(path: str) -> int:
+    """0 for a file that is not there (a WAL checkpointed away, or never written)."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _owner_only(path: str) -> None:
@@ -692,22 +700,14 @@ class DuckDBStore:
 
     def storage_bytes(self) -> int:
         """The database file, the raw file, their write-ahead logs and the dedup keys file (with SQLite's journal)."""
-        total = 0
-        for path in (*database_files(self.path), *(keys_path(self.path) + s for s in ("", "-wal", "-journal"))):
-            with contextlib.suppress(OSError):
-                total += os.path.getsize(path)
-        return total
+        keys = keys_path(self.path)
+        return sum(map(_file_size, (*database_files(self.path), keys, f"{keys}-wal", f"{keys}-journal")))
 
     def wal_bytes(self) -> tuple[int, int]:
         """The raw file's and the main file's write-ahead logs: the writer checkpoints the first, the derive thread
         the second, each when its own grows past its setting (wal_autocheckpoint_mb, derived_wal_checkpoint_mb)."""
-        sizes = []
-        for path in (raw_path(self.path), self.path):
-            try:
-                sizes.append(os.path.getsize(f"{path}.wal"))
-            except OSError:  # none (checkpointed and removed, or never written)
-                sizes.append(0)
-        return sizes[0], sizes[1]
+        _, main_wal, _, raw_wal = database_files(self.path)
+        return _file_size(raw_wal), _file_size(main_wal)
 
     def dirty_sessions(self, limit: int, never_derived: bool = False) -> list[SessionKey]:
         """Sessions never derived first (invisible in the API until then, and derived once each), then the
