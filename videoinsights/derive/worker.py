@@ -314,7 +314,7 @@ class DeriveWorker:
                 locked = time.time()
                 self.store.checkpoint()
         except Exception:
-            log.exception("checkpoint of the derived rows failed (retried in %d s)", self.checkpoint_s)
+            log.exception("checkpoint of the derived rows failed (retried when next due)")
             return
         if self.trace is not None:
             self.trace.write("checkpoint", t0=t0, locked=locked, t1=time.time(), file="main")
