@@ -3,12 +3,12 @@ checkpointed, while a derive cycle holds the derivation lock."""
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
 import duckdb
 
+from tests.support.waiting import wait_until
 from videoinsights.derive.worker import DeriveStats, DeriveWorker, HandoffLock
 from videoinsights.ingest.batch import validate_events
 from videoinsights.settings import Settings
@@ -56,23 +56,10 @@ def test_ingest_and_its_files_checkpoint_go_on_while_a_derive_cycle_holds_the_lo
         with writer.derive_lock:
             for n in range(3):  # each acknowledged after the checkpoint that followed the one before
                 assert writer.append(batch(f"b{n}", 500)).result(timeout=30) == [True] * 501
-            wal = f"{path}.raw.wal"
-            deadline = time.monotonic() + 30
-            while os.path.exists(wal) and os.path.getsize(wal) > 0 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert not os.path.exists(wal) or os.path.getsize(wal) == 0
+            wait_until(lambda: store.wal_bytes()[0] == 0, 30, "the raw file's WAL was not checkpointed", 0.05)
     finally:
         writer.stop()
         store.close()
-
-
-def wait_for(check, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def test_the_writer_checkpoints_the_raw_file_when_its_wal_passes_wal_autocheckpoint_mb(tmp_path) -> None:
@@ -90,7 +77,7 @@ def test_the_writer_checkpoints_the_raw_file_when_its_wal_passes_wal_autocheckpo
                 assert writer.append(batch(f"c{n}", 1000)).result(timeout=30) == [True] * 1001
                 written = max(written, store.wal_bytes()[0])
             assert written > 0
-            assert wait_for(lambda: store.wal_bytes()[0] < 2**20), store.wal_bytes()
+            wait_until(lambda: store.wal_bytes()[0] < 2**20, 30, "the raw file's WAL stayed past 1 MiB", 0.05)
     finally:
         writer.stop()
         store.close()
@@ -106,8 +93,9 @@ def test_the_derive_loop_checkpoints_the_main_file_when_its_wal_passes_its_thres
     worker = DeriveWorker(store, DeriveStats(), HandoffLock(), batch=10, interval=0.05, checkpoint_bytes=1)
     worker.start()
     try:
-        assert wait_for(lambda: store.dirty_session_count() == 0 and store.undigested_commits() == 0)
-        assert wait_for(lambda: store.wal_bytes()[1] == 0), store.wal_bytes()
+        wait_until(lambda: store.dirty_session_count() == 0 and store.undigested_commits() == 0, 30,
+                   "the sessions were not derived", 0.05)
+        wait_until(lambda: store.wal_bytes()[1] == 0, 30, "the main file's WAL was not checkpointed", 0.05)
     finally:
         worker.stop()
     assert store.reader().execute("SELECT count(*) FROM connections").fetchone() == (1,)

@@ -19,6 +19,7 @@ import httpx
 from tests.conftest import cli, free_port
 from tests.store.test_incremental_equals_rebuild import assert_same_rows, snapshot
 from tests.support.stores import new_store_url, open_store
+from tests.support.waiting import wait_until
 from videoinsights.auth.tokens import issue_project_token
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.domain.days import day_start_ms, la_day
@@ -32,13 +33,6 @@ def spawned_children(pid: int) -> list[int]:
     """The processes `serve --workers` started (multiprocessing's spawned children, not its resource tracker)."""
     out = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True).stdout
     return sorted(int(line.split()[0]) for line in out.splitlines() if "spawn_main" in line)
-
-
-def wait_until(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.2)
 
 
 def healthy(url: str) -> bool:
