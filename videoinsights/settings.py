@@ -65,6 +65,8 @@ class Settings:
     duckdb_threads: int = 0
     # MiB of live sessions' lifecycle events the derive step keeps between steps (0: off)
     derive_event_cache_mb: int = 128
+    # seconds a live session's sample quality may wait while its next derivation is already due (0: never)
+    quality_refresh_s: int = 30
     # threads answering GraphQL queries at once (0: one per core and one more)
     api_threads: int = 0
     # GraphQL limits
@@ -175,6 +177,10 @@ HELP: dict[str, str] = {
     "derive_event_cache_mb": "MiB of live sessions' lifecycle events (Arrow, ~370 bytes an event) the DuckDB store "
     "keeps between derive steps, so that a step reads only the commits since a session's last step instead of "
     "everything stored since its oldest session began (docs/architecture.md). 0: off.",
+    "quality_refresh_s": "While a session keeps receiving events, the DuckDB store re-scores its samples (scores, "
+    "sample issues and their measures in projectData) at most this often: a derivation written while newer events "
+    "of its session already wait keeps the quality scored less than this many seconds before. The derivation after "
+    "a session's last events always re-scores it. 0: at every derivation (docs/quality.md).",
     "api_threads": "Threads that execute GraphQL queries at once; further queries wait for one. 0: one per core "
     "and one more (a slow query holds one while each core still has one). More threads than cores take turns at "
     "the interpreter lock: on 2 cores, Starlette's pool of 40 answered 12-17% fewer small uncached queries than "

@@ -154,6 +154,8 @@ class ServerState(Collector):
              stats.derive_pool_restarts),
             ("stats_samples_compacted", "Stats samples moved into session order (DuckDB).",
              stats.stats_samples_compacted),
+            ("quality_kept", "Session derivations written with the sample quality of an earlier one, their next "
+             "already due (DuckDB, setting quality_refresh_s).", store.quality_kept()),
         ):
             yield CounterMetricFamily(f"videoinsights_{name}", help, value=value)
         undigested, dirty = derivation_backlog(store)

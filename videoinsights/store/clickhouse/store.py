@@ -210,6 +210,10 @@ class ClickHouseStore:
         """None: ClickHouse writes parts, not a log to checkpoint."""
         return 0, 0
 
+    def quality_kept(self) -> int:
+        """None: every derivation re-scores its session here (quality_refresh_s is the DuckDB store's)."""
+        return 0
+
     @property
     def data_version(self) -> Any:
         """Changes whenever any process changed the data (any part of the database was added or replaced):

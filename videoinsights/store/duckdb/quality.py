@@ -427,10 +427,57 @@ _MERGE_PARTS = (
 )
 
 
-def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds, write_seq: int) -> None:
+# -- sessions whose sample quality waits (store.py's replace_derived, setting quality_refresh_s) ---------------
+# A live session derived again soon keeps its score rows and sample issues (re-stamped with the step's write_seq,
+# schema.WRITTEN), and the endpoint-day measures of its samples are carried from its old endpoint-day rows to the
+# new ones: its quality as it was at its last scoring (store/duckdb/rescoring.py).
+WAITING = "(project_id, session_id) IN (SELECT project_id, session_id FROM q_wait)"
+_SAMPLE_ISSUE = f"issue_type IN ({', '.join(repr(name) for name in SAMPLE_CHECKS)})"
+# the rows of waiting sessions that stay (left out of the DELETE of the sessions' old rows)
+KEPT = {"quality_scores": WAITING, "quality_issues": f"{WAITING} AND {_SAMPLE_ISSUE}"}
+_RESTAMP = tuple(f"UPDATE {table} SET write_seq = $w WHERE {rows_of_keys(table)} AND {kept}"
+                 for table, kept in KEPT.items())
+_KEEP_PARTS = f"""
+CREATE OR REPLACE TEMP TABLE q_kept AS
+SELECT project_id, session_id, day, {_DIMS}, {', '.join(_PART_COLUMNS)} FROM session_endpoint_days
+WHERE {rows_of_keys("session_endpoint_days")} AND {WAITING} AND ({' OR '.join(f'{c} <> 0' for c in _PART_COLUMNS)})"""
+
+
+def keep_parts(con: duckdb.DuckDBPyConnection) -> None:
+    """Before the sessions' old endpoint-day rows go: the measures of their samples, for the sessions in temp table
+    `q_wait` (derive_sample_quality adds them to the new rows)."""
+    con.execute(_KEEP_PARTS)
+
+
+def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds, write_seq: int,
+                          waiting: bool = False) -> None:
     """Insert the score rows and sample-issue rows of the sessions in temp table `keys`, and add their
     endpoint-day measures (the caller's transaction; the sessions' other derived rows already in, stamped
-    `write_seq` as these are: schema.WRITTEN)."""
+    `write_seq` as these are: schema.WRITTEN).
+
+    With `waiting`, the sessions in temp table `q_wait` are left out (their rows were kept, `KEPT`) but for their
+    endpoint-day measures, kept by `keep_parts`."""
+    if waiting:
+        for sql in _RESTAMP:  # (before `keys` is narrowed: schema.WRITTEN is the batch's)
+            con.execute(sql, {"w": write_seq})
+        con.execute("CREATE OR REPLACE TEMP TABLE keys_step AS SELECT * FROM keys")
+        con.execute(f"DELETE FROM keys WHERE {WAITING}")
+        if con.execute("SELECT count(*) FROM keys").fetchone()[0]:
+            _score(con, t, write_seq)
+            con.execute("INSERT INTO q_parts BY NAME SELECT * FROM q_kept")
+        else:
+            con.execute("CREATE OR REPLACE TEMP TABLE q_parts AS SELECT * FROM q_kept")
+        # the step's later statements are about all its sessions again (on an error the caller rolls back, and
+        # replace_derived makes `keys` anew at the next step)
+        con.execute("CREATE OR REPLACE TEMP TABLE keys AS SELECT * FROM keys_step")
+    else:
+        _score(con, t, write_seq)
+    for sql in _MERGE_PARTS:
+        con.execute(sql, {"w": write_seq})
+
+
+def _score(con: duckdb.DuckDBPyConnection, t: QualityThresholds, write_seq: int) -> None:
+    """The score rows, sample-issue rows and endpoint-day measures (temp table q_parts) of the sessions in `keys`."""
     con.execute(_MEMBERS)
     con.execute(_LEVEL_MEMBERS)
     con.execute(_ENTITY_BUCKETS)
@@ -440,5 +487,3 @@ def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds, 
     con.execute(_ISSUES, {"min_samples": t.min_samples})
     con.execute(_INSERT_ISSUES, {**{i: threshold(i, t) for i in SAMPLE_CHECKS}, "w": write_seq})
     con.execute(_PARTS)
-    for sql in _MERGE_PARTS:
-        con.execute(sql, {"w": write_seq})

@@ -50,9 +50,17 @@ from videoinsights.store.duckdb.errors import classify, invalidated
 from videoinsights.store.duckdb.event_cache import EVENT_CACHE_MB, KEEP_AFTER_MS, SessionEventCache
 from videoinsights.store.duckdb.months import mark_stale, refresh_stale_months
 from videoinsights.store.duckdb.parts import add_in_parts
-from videoinsights.store.duckdb.quality import UNKNOWN_FIRST_TS, absorb_quality, clear_settled, derive_sample_quality
+from videoinsights.store.duckdb.quality import (
+    KEPT,
+    UNKNOWN_FIRST_TS,
+    absorb_quality,
+    clear_settled,
+    derive_sample_quality,
+    keep_parts,
+)
 from videoinsights.store.duckdb.quality_runs import META_KEY, rebuild_runs, run_thresholds, stored_thresholds
 from videoinsights.store.duckdb.rawfile import attach_raw, create_raw_tables, database_files
+from videoinsights.store.duckdb.rescoring import RescoreClock
 from videoinsights.store.duckdb.schema import (
     DERIVED_SESSION_TABLES,
     DIMENSION_LIST,
@@ -238,7 +246,8 @@ class DuckDBStore:
     sql = backend  # the read/account/alert/key SQL modules callers reach through the store
 
     def __init__(self, path: str, *, read_only: bool = False, wal_autocheckpoint_mb: int = 64,
-                 memory_limit_mb: int = 0, threads: int = 0, event_cache_mb: float = EVENT_CACHE_MB) -> None:
+                 memory_limit_mb: int = 0, threads: int = 0, event_cache_mb: float = EVENT_CACHE_MB,
+                 quality_refresh_s: float = 0.0) -> None:
         self.path = path
         self._read_only = read_only
         self._wal_autocheckpoint_mb = wal_autocheckpoint_mb
@@ -264,6 +273,7 @@ class DuckDBStore:
         # live sessions' lifecycle events between derive steps (load_session_event_table)
         self._event_cache = SessionEventCache(int(event_cache_mb * 2**20))
         self._bounds_rowids = BoundsRowids()  # of live sessions' session_bounds rows (absorb_bounds)
+        self._rescores = RescoreClock(quality_refresh_s)  # live sessions whose sample quality may wait
         # Set by a traced derive loop (derive/trace.py): replace_derived adds its parts' seconds here.
         self.timings: dict[str, float] | None = None
         self._local = threading.local()
@@ -703,6 +713,10 @@ class DuckDBStore:
         keys = keys_path(self.path)
         return sum(map(_file_size, (*database_files(self.path), keys, f"{keys}-wal", f"{keys}-journal")))
 
+    def quality_kept(self) -> int:
+        """Session derivations written with their sample quality kept (replace_derived, store/duckdb/rescoring.py)."""
+        return self._rescores.waited
+
     def wal_bytes(self) -> tuple[int, int]:
         """The raw file's and the main file's write-ahead logs: the writer checkpoints the first, the derive thread
         the second, each when its own grows past its setting (wal_autocheckpoint_mb, derived_wal_checkpoint_mb)."""
@@ -848,28 +862,38 @@ class DuckDBStore:
 
         `loaded_seq` is the watermark (`derived_seq`) when their inputs were read, one for all keys or one per
         key: a session that commits absorbed since then dirtied again stays dirty (a pipelined engine absorbs
-        while a batch is away, and writes the sessions of its express lane, read later, with it)."""
+        while a batch is away, and writes the sessions of its express lane, read later, with it). Such a session
+        keeps its sample quality as it was when scored less than `quality_refresh_s` ago (store/duckdb/rescoring.py):
+        its next derivation comes soon."""
         con = self._dcon
         self._keys_now = None  # made in the transaction below, which may roll back: never reused
         timings = self.timings
         t = time.perf_counter()
+        seqs = [loaded_seq] * len(keys) if isinstance(loaded_seq, int) else loaded_seq
         con.execute("BEGIN")
         try:
             self._keys_table(keys)
             self._keys_now = None
+            redirtied = self._redirtied(keys, seqs) if seqs and min(seqs) < self._derived_seq else []
+            runs_found_with = None
+            if quality is not None and run_thresholds(quality) != self._run_thresholds:
+                runs_found_with = run_thresholds(quality)  # other settings: every run found again, once
+            waiting = self._rescores.waiting(redirtied) if quality is not None and runs_found_with is None else set()
+            if waiting:
+                self._waiting_table(waiting)
+                keep_parts(con)
             self._record_touched(create=True)
             for table in DERIVED_SESSION_TABLES:
-                con.execute(f"DELETE FROM {table} WHERE {rows_of_keys(table)}")
+                kept = f" AND NOT ({KEPT[table]})" if waiting and table in KEPT else ""
+                con.execute(f"DELETE FROM {table} WHERE {rows_of_keys(table)}{kept}")
             for table, parts in tables.items():
                 for rows in parts:
                     self._insert_table(table, rows)
             t = lap(timings, "rows", t)
-            runs_found_with = None
             if quality is not None:
-                if run_thresholds(quality) != self._run_thresholds:  # other settings: every run found again, once
-                    runs_found_with = run_thresholds(quality)
+                if runs_found_with is not None:
                     rebuild_runs(con, runs_found_with)
-                derive_sample_quality(con, quality, self._derived_seq)
+                derive_sample_quality(con, quality, self._derived_seq, waiting=bool(waiting))
             t = lap(timings, "quality", t)
             self._record_touched(create=False)
             self._refresh_rollups()
@@ -880,14 +904,16 @@ class DuckDBStore:
                 f"DELETE FROM dirty_sessions WHERE {rows_of_keys('dirty_sessions')}"
             )
             self._stamp_written()
-            seqs = [loaded_seq] * len(keys) if isinstance(loaded_seq, int) else loaded_seq
-            if seqs and min(seqs) < self._derived_seq:
-                self._remark_dirty(keys, seqs)
+            if redirtied:  # dirty again: commits of theirs absorbed after their inputs were read
+                con.execute("INSERT OR IGNORE INTO dirty_sessions (project_id, session_id, dirtied_seq) "
+                            "SELECT project_id, session_id, seq FROM redirtied")
             t = lap(timings, "dirty", t)
             con.execute("COMMIT")
             lap(timings, "commit", t)
             if runs_found_with is not None:
                 self._run_thresholds = runs_found_with
+            if quality is not None:
+                self._rescores.written((k for k in keys if k not in waiting), len(waiting))
             self._bump()
         except BaseException:
             self._rollback(con)
@@ -901,15 +927,16 @@ class DuckDBStore:
         self._dcon.execute("UPDATE session_bounds SET written_seq = $w WHERE rowid IN "
                            "(SELECT bounds_rowid FROM keys WHERE bounds_rowid IS NOT NULL)", {"w": self._derived_seq})
 
-    def _remark_dirty(self, keys: Sequence[SessionKey], seqs: Sequence[int]) -> None:
-        """Mark dirty again the keys with commits absorbed after their inputs were read (seqs: derived_seq then)."""
+    def _redirtied(self, keys: Sequence[SessionKey], seqs: Sequence[int]) -> list[SessionKey]:
+        """The keys with commits absorbed after their inputs were read (seqs: derived_seq then), in temp table
+        `redirtied` with the first such commit."""
         con = self._dcon
         con.register("loaded_in", pa.table({"project_id": [k[0] for k in keys], "session_id": [k[1] for k in keys],
                                             "loaded_seq": pa.array(seqs, pa.int64())}))
         try:
             con.execute(
-                f"""INSERT OR IGNORE INTO dirty_sessions (project_id, session_id, dirtied_seq)
-                    SELECT n.project_id, n.session_id, min(n.seq)
+                f"""CREATE OR REPLACE TEMP TABLE redirtied AS
+                    SELECT n.project_id, n.session_id, min(n.seq) AS seq
                     FROM {_NEW_ROWS} n JOIN loaded_in k ON n.project_id = k.project_id AND n.session_id = k.session_id
                     WHERE n.seq > k.loaded_seq
                     GROUP BY n.project_id, n.session_id""",
@@ -917,6 +944,17 @@ class DuckDBStore:
             )
         finally:
             con.unregister("loaded_in")
+        return [(p, s) for p, s in con.execute("SELECT project_id, session_id FROM redirtied").fetchall()]
+
+    def _waiting_table(self, waiting: set[SessionKey]) -> None:
+        """Temp table `q_wait`: the sessions whose sample quality waits (store/duckdb/quality.py's KEPT)."""
+        con = self._dcon
+        con.register("waiting_in", pa.table({"project_id": pa.array([k[0] for k in waiting], pa.string()),
+                                             "session_id": pa.array([k[1] for k in waiting], pa.string())}))
+        try:
+            con.execute("CREATE OR REPLACE TEMP TABLE q_wait AS SELECT * FROM waiting_in")
+        finally:
+            con.unregister("waiting_in")
 
     def _record_touched(self, create: bool) -> None:
         """Record what the sessions in `keys` contribute to, in temp tables: the endpoint groups (project, day,
@@ -1023,6 +1061,7 @@ class DuckDBStore:
         clear_settled(con)
         absorb_quality(con, -1, self._seq, self._run_thresholds)
         con.execute("COMMIT")
+        self._rescores.forget()  # their score rows are gone: none may wait for a later scoring
         self._bump()
 
     def compact_stats(self, before_ts: int, sessions: int | None = None) -> tuple[int, bool]:
