@@ -38,10 +38,12 @@ def run_op(target: str, op: str, **args: Any) -> Any:
 
 @contextlib.contextmanager
 def op_runner(target: str, *, must_exist: bool = False,
-              duckdb_options: dict[str, int] | None = None) -> Iterator[Callable[..., Any]]:
+              duckdb_options: dict[str, Any] | None = None) -> Iterator[Callable[..., Any]]:
     """`run(op, **args)` for several operations in a row, as run_op runs one: through the server that owns the
-    DuckDB file, else on the store, opened once for all of them (with these DuckDB options). With `must_exist`, a
-    DuckDB file that isn't there is an error instead of a new, empty store."""
+    DuckDB file, else on the store, opened once for all of them (with these DuckDB options, by default the
+    environment's as a server would open it: e.g. quality_scoring). With `must_exist`, a DuckDB file that isn't
+    there is an error instead of a new, empty store."""
+    from videoinsights.store.open import duckdb_options as options_of
     from videoinsights.store.open import duckdb_path, open_store
 
     path = duckdb_path(target)
@@ -51,6 +53,8 @@ def op_runner(target: str, *, must_exist: bool = False,
         return
     if must_exist and path is not None and not Path(path).exists():
         raise FileNotFoundError(f"no database at {path}")
+    if duckdb_options is None:
+        duckdb_options = options_of(load_settings())
     store = open_store(target, duckdb_options=duckdb_options)
     try:
         yield lambda op, **args: OPS[op](store, **args)

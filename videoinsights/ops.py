@@ -97,11 +97,13 @@ def rebuild(store: Store, progress: Callable[[int, int], None] | None = None, ma
     if mark_only:  # running `videoinsights derive` processes re-derive them (a ClickHouse store)
         return {"sessions": store.mark_all_dirty(), "seconds": round(time.monotonic() - started, 3),
                 "markedOnly": True}
-    # Thresholds from the environment (VIDEOINSIGHTS_QUALITY_*), like the server's.
+    # Thresholds and quality_scoring from the environment (VIDEOINSIGHTS_QUALITY_*), like the server's.
     from videoinsights.derive.engine import derive_all
     from videoinsights.derive.quality import QualityThresholds
 
-    sessions = derive_all(store, progress=progress, quality=QualityThresholds.from_settings(load_settings()))
+    settings = load_settings()
+    sessions = derive_all(store, progress=progress, quality=QualityThresholds.from_settings(settings),
+                          scoring=settings.quality_scoring)
     return {"sessions": sessions, "seconds": round(time.monotonic() - started, 3)}
 
 

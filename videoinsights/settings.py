@@ -67,6 +67,8 @@ class Settings:
     derive_event_cache_mb: int = 128
     # seconds a live session's sample quality may wait while its next derivation is already due (0: never)
     quality_refresh_s: int = 30
+    # off: no quality scores or issues (docs/quality.md)
+    quality_scoring: bool = True
     # threads answering GraphQL queries at once (0: one per core and one more)
     api_threads: int = 0
     # GraphQL limits
@@ -181,6 +183,10 @@ HELP: dict[str, str] = {
     "sample issues and their measures in projectData) at most this often: a derivation written while newer events "
     "of its session already wait keeps the quality scored less than this many seconds before. The derivation after "
     "a session's last events always re-scores it. 0: at every derivation (docs/quality.md).",
+    "quality_scoring": "0: no quality at all: samples are not scored, sessions get no scores and no issues (the "
+    "API's quality fields come back empty, score and issue alerts never fire): 1.5-1.7x the session derivations "
+    "a second under live load (docs/benchmarks.md). On again, a DuckDB store scores the samples left unscored at "
+    "its next absorb and re-derives the sessions derived meanwhile; a ClickHouse store needs `videoinsights rebuild`.",
     "api_threads": "Threads that execute GraphQL queries at once; further queries wait for one. 0: one per core "
     "and one more (a slow query holds one while each core still has one). More threads than cores take turns at "
     "the interpreter lock: on 2 cores, Starlette's pool of 40 answered 12-17% fewer small uncached queries than "

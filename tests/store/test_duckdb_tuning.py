@@ -3,13 +3,15 @@ web/app.py passes through open_store, from the environment variables an operator
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 
 from videoinsights.settings import load_settings
 from videoinsights.store.open import duckdb_options, open_store
 
 
-def duckdb_options_of(env: dict[str, str]) -> dict[str, int]:
+def duckdb_options_of(env: dict[str, str]) -> dict[str, Any]:
     return duckdb_options(load_settings(env))  # as web/app.py opens its store
 
 

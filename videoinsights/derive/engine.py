@@ -82,7 +82,7 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
     stats = store.load_stats_table(keys + fresh)
     t = lap(timings, "read", t)
     # Quality: lifecycle issues here (derive/quality.py), sample scores and issues by the store in replace_derived
-    # (docs/quality.md); `scoring` off only for bench_load's comparison.
+    # (docs/quality.md); `scoring` off: none (setting quality_scoring, and bench_load's comparison).
     q = (quality or QualityThresholds()) if scoring else None
     if pool is None:
         return Batch(keys, loaded_seq, [_done(derive_tables(keys, events, stats, q))], backlog, q)
@@ -206,11 +206,11 @@ Progress = Callable[[int, int], None]
 
 
 def derive_all(store: Store, batch: int = 2000, progress: Progress | None = None,
-               quality: QualityThresholds | None = None) -> int:
-    """Rebuild every derived table from the raw events."""
+               quality: QualityThresholds | None = None, scoring: bool = True) -> int:
+    """Rebuild every derived table from the raw events (without quality scores and issues when not `scoring`)."""
     store.clear_derived()
     store.mark_all_dirty()
-    return derive_until_clean(store, batch, progress, quality)
+    return derive_until_clean(store, batch, progress, quality, scoring)
 
 
 def derive_until_clean(store: Store, batch: int = 2000, progress: Progress | None = None,

@@ -46,7 +46,8 @@ def run_derive(settings: Settings, shard: tuple[int, int] | None, once: bool = F
     stats = DeriveStats()
     worker = DeriveWorker(store, stats, HandoffLock(), settings.derive_batch_sessions,
                           settings.derive_interval_ms / 1000, 0 if once else settings.derive_processes,
-                          QualityThresholds.from_settings(settings), settings.derive_step_ms / 1000)
+                          QualityThresholds.from_settings(settings), settings.derive_step_ms / 1000,
+                          scoring=settings.quality_scoring)
     name = f"shard {shard[0]}/{shard[1]}" if shard else "all sessions"
     try:
         if once:

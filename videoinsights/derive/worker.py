@@ -119,10 +119,11 @@ class DeriveWorker:
     def __init__(self, store: Store, stats: DeriveStats, lock: HandoffLock, batch: int, interval: float,
                  processes: int = 0, quality: QualityThresholds | None = None, step_s: float = BATCH_STEP_S,
                  trace: Trace | None = None, compaction_settle_s: float = 0, checkpoint_s: float = 0,
-                 checkpoint_bytes: int = 0) -> None:
+                 checkpoint_bytes: int = 0, scoring: bool = True) -> None:
         self.store, self.stats, self.lock = store, stats, lock
         self.trace = trace  # a record per step and cycle (derive/trace.py), None: off
         self.quality = quality  # issue thresholds (settings quality_*, docs/quality.md)
+        self.scoring = scoring  # off (setting quality_scoring): no quality scores or issues at all
         self.batch, self.interval = batch, interval
         self.step_s = step_s  # the step bound under which batches grow (next_batch_size)
         self.batch_now = batch  # the adaptive size (next_batch_size)
@@ -206,7 +207,7 @@ class DeriveWorker:
                 began, t0 = time.monotonic(), time.time()
                 timings = self._timings()
                 limit = self.batch_now
-                following = start_batch(self.store, limit, self.pool, self.quality,
+                following = start_batch(self.store, limit, self.pool, self.quality, self.scoring,
                                         busy=away.keys if away is not None else (), express=EXPRESS_SESSIONS,
                                         timings=timings)
                 done, away = away, following

@@ -108,19 +108,20 @@ def duckdb_path(url: str) -> str | None:
     return parsed.path if parsed.scheme == "duckdb" else None
 
 
-def duckdb_options(settings: Any) -> dict[str, int]:
+def duckdb_options(settings: Any) -> dict[str, Any]:
     """DuckDBStore's tuning keywords from the settings (the server's, and benchmarks opening a store as it does)."""
     return {"wal_autocheckpoint_mb": max(settings.wal_autocheckpoint_mb, settings.derived_wal_checkpoint_mb),
             "memory_limit_mb": settings.duckdb_memory_limit_mb, "threads": settings.duckdb_threads,
-            "event_cache_mb": settings.derive_event_cache_mb, "quality_refresh_s": settings.quality_refresh_s}
+            "event_cache_mb": settings.derive_event_cache_mb, "quality_refresh_s": settings.quality_refresh_s,
+            "score_samples": settings.quality_scoring}
 
 
 def open_store(url: str, *, read_only: bool = False, retention: Any = None,
-               duckdb_options: dict[str, int] | None = None, cluster: str | None = None) -> Store:
+               duckdb_options: dict[str, Any] | None = None, cluster: str | None = None) -> Store:
     """Open the store a URL names (creating its tables if needed).
 
     duckdb_options: DuckDBStore's tuning keywords (wal_autocheckpoint_mb, memory_limit_mb, threads, event_cache_mb,
-    quality_refresh_s);
+    quality_refresh_s, score_samples);
     not ClickHouse's.
     cluster: create the tables in the cluster layout for this cluster (store/clickhouse/cluster.py); a server's only.
     """

@@ -79,7 +79,7 @@ class Writer:
                                     settings.derive_interval_ms / 1000, settings.derive_processes,
                                     QualityThresholds.from_settings(settings), settings.derive_step_ms / 1000,
                                     self.trace, settings.stats_compaction_settle_s, settings.checkpoint_interval_s,
-                                    settings.derived_wal_checkpoint_mb * MIB)
+                                    settings.derived_wal_checkpoint_mb * MIB, settings.quality_scoring)
 
     # -- API used by other threads ----------------------------------------
     def start(self) -> None:

@@ -135,6 +135,8 @@ _STATS_KEY = "project_id, session_id, side, entity_id, day"
 _ABSORB_STATS_SQL = (f"INSERT INTO stats_daily ({_STATS_COLUMNS}) {_STATS_SELECT} "
                      f"ON CONFLICT DO UPDATE SET {_STATS_UPDATES.format(new='excluded')}")
 _LIFECYCLE_SELECT = ", ".join(f"e.{c}" for c in LIFECYCLE_COLUMNS)
+# meta key: the watermark from which commits' samples were absorbed unscored (setting quality_scoring off); absent: none
+UNSCORED_KEY = "quality_unscored_after"
 _NEW_ROWS = """(SELECT project_id, session_id, ts, seq FROM events WHERE seq > $lo AND seq <= $hi
                UNION ALL SELECT project_id, session_id, ts, seq FROM stats_samples WHERE seq > $lo AND seq <= $hi)"""
 
@@ -247,7 +249,7 @@ class DuckDBStore:
 
     def __init__(self, path: str, *, read_only: bool = False, wal_autocheckpoint_mb: int = 64,
                  memory_limit_mb: int = 0, threads: int = 0, event_cache_mb: float = EVENT_CACHE_MB,
-                 quality_refresh_s: float = 0.0) -> None:
+                 quality_refresh_s: float = 0.0, score_samples: bool = True) -> None:
         self.path = path
         self._read_only = read_only
         self._wal_autocheckpoint_mb = wal_autocheckpoint_mb
@@ -274,6 +276,8 @@ class DuckDBStore:
         self._event_cache = SessionEventCache(int(event_cache_mb * 2**20))
         self._bounds_rowids = BoundsRowids()  # of live sessions' session_bounds rows (absorb_bounds)
         self._rescores = RescoreClock(quality_refresh_s)  # live sessions whose sample quality may wait
+        # off (setting quality_scoring): absorbs leave the samples unscored, from meta UNSCORED_KEY on (_absorb)
+        self._score_samples = score_samples
         # Set by a traced derive loop (derive/trace.py): replace_derived adds its parts' seconds here.
         self.timings: dict[str, float] | None = None
         self._local = threading.local()
@@ -285,6 +289,7 @@ class DuckDBStore:
             self._migrate()
         self._seq = self._max_seq()
         self._derived_seq = self._meta_int("derived_seq")
+        self._unscored_after = self._meta_unscored()  # meta UNSCORED_KEY, as committed
         # the thresholds absorb finds the runs of offending samples with (store/duckdb/quality_runs.py)
         self._run_thresholds = stored_thresholds(self._con)
         if not read_only:
@@ -332,6 +337,7 @@ class DuckDBStore:
         self._invalidated = False
         self._seq = self._max_seq()
         self._derived_seq = self._meta_int("derived_seq")
+        self._unscored_after = self._meta_unscored()
 
     def _forget_rows(self) -> None:
         """Empty what the derive connection keeps of stored rows between steps (live sessions' events, the rowids of
@@ -425,6 +431,10 @@ class DuckDBStore:
             " (SELECT coalesce(max(seq), 0) FROM stats_samples))"
         ).fetchone()
         return int(row[0])
+
+    def _meta_unscored(self) -> int | None:
+        row = self._con.execute("SELECT value FROM meta WHERE key = ?", [UNSCORED_KEY]).fetchone()
+        return None if row is None else int(row[0])
 
     def _meta_int(self, key: str) -> int:
         row = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
@@ -599,7 +609,8 @@ class DuckDBStore:
 
     def _absorb(self) -> int:
         lo, hi = self._derived_seq, self._seq
-        if hi <= lo:
+        unscored = self._unscored_after
+        if hi <= lo and (unscored is None or not self._score_samples):  # (scoring back on: its catch-up is due)
             return 0
         con = self._dcon
         params = {"lo": lo, "hi": hi}
@@ -612,7 +623,15 @@ class DuckDBStore:
             else:
                 con.execute(_ABSORB_STATS_SQL, params)
             t = lap(self.timings, "absorb_stats", t)
-            absorb_quality(con, lo, hi, self._run_thresholds, bound)
+            if not self._score_samples:
+                if unscored is None:  # the first commit left unscored is recorded (a later absorb scores from it)
+                    unscored = lo
+                    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [UNSCORED_KEY, str(unscored)])
+            elif unscored is None:
+                absorb_quality(con, lo, hi, self._run_thresholds, bound)
+            else:
+                self._score_unscored(unscored, lo, hi)
+                unscored = None
             t = lap(self.timings, "absorb_quality", t)
             self._absorb_sessions(params)
             con.execute("INSERT OR REPLACE INTO meta VALUES ('derived_seq', ?)", [str(hi)])
@@ -624,7 +643,21 @@ class DuckDBStore:
             self._rollback(con)
             raise
         self._derived_seq = hi
-        return hi - lo
+        self._unscored_after = unscored
+        return max(hi - lo, 0)
+
+    def _score_unscored(self, since: int, lo: int, hi: int) -> None:
+        """Scoring back on (setting quality_scoring): score the samples of commits (since, hi], those absorbed while
+        it was off too, and mark dirty again the sessions of the commits (since, lo]: they were derived without
+        quality (the caller's absorb transaction)."""
+        con = self._dcon
+        absorb_quality(con, since, hi, self._run_thresholds)  # (the upsert: older bands may be added to)
+        con.execute(f"""INSERT OR IGNORE INTO dirty_sessions (project_id, session_id, dirtied_seq)
+                        SELECT project_id, session_id, min(seq) FROM {_NEW_ROWS} GROUP BY project_id, session_id""",
+                    {"lo": since, "hi": lo})
+        con.execute("DELETE FROM meta WHERE key = ?", [UNSCORED_KEY])
+        log.info("quality scoring is on again: scored the samples of commits %d-%d, sessions derived meanwhile "
+                 "marked dirty", since + 1, hi)
 
     def _absorb_stats(self, params: dict[str, int]) -> int:
         """_ABSORB_STATS_SQL in its parts (store/duckdb/parts.py), bounded by the least first event of the new rows'
@@ -1059,8 +1092,14 @@ class DuckDBStore:
         con.execute("DELETE FROM quality_buckets")
         con.execute("DELETE FROM quality_runs")
         clear_settled(con)
-        absorb_quality(con, -1, self._seq, self._run_thresholds)
+        unscored = None if self._score_samples else -1  # (off: every sample unscored now)
+        if unscored is None:
+            absorb_quality(con, -1, self._seq, self._run_thresholds)
+            con.execute("DELETE FROM meta WHERE key = ?", [UNSCORED_KEY])
+        else:
+            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [UNSCORED_KEY, str(unscored)])
         con.execute("COMMIT")
+        self._unscored_after = unscored
         self._rescores.forget()  # their score rows are gone: none may wait for a later scoring
         self._bump()
 
