@@ -42,6 +42,10 @@ the soak runs on a server started by that interpreter instead (e.g. main's check
 
     .venv/bin/python -m benchmarks.bench_load --soak 3600 [--soak-rate 500] [--soak-every 10]
 
+Quality under live load: the same traffic on a server with quality and one without (setting quality_scoring), e.g.
+`--env VIDEOINSIGHTS_QUALITY_SCORING=0 --baseline-python W` where W is a wrapper script that sets it to 1 before
+running this venv's python (docs/benchmarks.md, "Quality on and off under live load").
+
 Quality cost (`--quality-cost ROUNDS`): the preloaded history re-derived ROUNDS times with quality
 scoring and issue detection (derive/quality.py) and as many times without, alternating, in this
 process (no server; VIDEOINSIGHTS_DUCKDB_* apply), each round from a checkpointed file: the derive time
@@ -604,8 +608,11 @@ def report(r: Result) -> None:
         print(f"derive lag (age of the oldest acknowledged event not yet derived, every second while loaded): "
               f"p50 {statistics.median(lags):.1f} s, p95 {pct(lags, 95):.1f} s, max {max(lags):.1f} s")
     if ll.metrics:
-        print("backlog while loaded (s: dirty sessions / undigested commits): " + ", ".join(
-            f"{t:.0f}: {m['dirty_sessions']:,.0f}/{m['undigested_commits']:,.0f}" for t, m in ll.metrics[::5]))
+        # the dirty sessions are the live ones (each dirty again within a second of its derivation): the derive lag
+        # (the oldest underived event's age) is what tells a backlog that keeps up from one that falls behind
+        print("backlog while loaded (s: dirty sessions / undigested commits / derive lag s): " + ", ".join(
+            f"{t:.0f}: {m['dirty_sessions']:,.0f}/{m['undigested_commits']:,.0f}/{m.get('derive_lag_seconds', 0):.1f}"
+            for t, m in ll.metrics[::5]))
     e = r.end_metrics
     pre = r.pre_metrics
     print(f"/metrics at the end of the load: dirty_sessions {e['dirty_sessions']:,.0f}, "
