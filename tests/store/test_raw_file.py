@@ -3,6 +3,8 @@ checkpointed, while a derive cycle holds the derivation lock."""
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from typing import Any
 
@@ -114,4 +116,33 @@ def test_wal_bytes_are_the_raw_files_then_the_main_files(tmp_path) -> None:
     assert store.wal_bytes()[1] > 0
     store.checkpoint_raw()
     assert store.wal_bytes()[0] == 0
+    store.close()
+
+
+def test_the_derive_threads_checkpoints_leave_the_write_connection_to_ingest(tmp_path, caplog) -> None:
+    """A DuckDB connection refuses a second caller instead of waiting (ResourceInUseException): the derive thread's
+    checkpoint of the main file must not run on the writer's connection while ingest commits on it, or one of the
+    two fails (a checkpoint skipped, or worse an ingest commit). Here the derive loop checkpoints after every step
+    while a thread appends as the writer thread does, without pause."""
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path, wal_autocheckpoint_mb=1024)
+    worker = DeriveWorker(store, DeriveStats(), HandoffLock(), batch=10, interval=0.01, checkpoint_bytes=1)
+    failures: list[BaseException] = []
+
+    def ingest() -> None:
+        for n in range(300):
+            try:
+                store.append_events([batch(f"i{n}", 20)])
+            except Exception as exc:  # an ingest commit refused
+                failures.append(exc)
+            worker.wake()
+
+    appender = threading.Thread(target=ingest)
+    worker.start()
+    appender.start()
+    appender.join(120)
+    worker.stop()
+    assert failures == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert store.reader().execute("SELECT count(*) FROM events").fetchone() == (300,)  # one connection event each
     store.close()

@@ -464,17 +464,21 @@ class DuckDBStore:
             self.data_version += 1
 
     def checkpoint(self) -> None:
-        """The main file's checkpoint: derived rows (the derive thread, which holds the derive lock)."""
-        self._checkpoint("CHECKPOINT")
+        """The main file's checkpoint: derived rows (the derive thread, which holds the derive lock). On the derive
+        connection: a DuckDB connection refuses a second caller instead of waiting, and the write connection is the
+        writer thread's (run there, ingest commits failed while it ran). FORCE: a plain CHECKPOINT refuses while an
+        ingest commit is open; this one waits for it (and ingest commits that start meanwhile go on: they write the
+        raw file)."""
+        self._checkpoint(self._dcon, "FORCE CHECKPOINT")
 
     def checkpoint_raw(self) -> None:
         """The raw file's checkpoint (the writer thread): it holds only the raw rows, so it waits for no derive step
         and stalls ingest commits briefly (store/duckdb/rawfile.py)."""
-        self._checkpoint(f"CHECKPOINT {RAW}")
+        self._checkpoint(self._con, f"CHECKPOINT {RAW}")
 
-    def _checkpoint(self, sql: str) -> None:
+    def _checkpoint(self, con: duckdb.DuckDBPyConnection, sql: str) -> None:
         try:
-            self._con.execute(sql)
+            con.execute(sql)
         except duckdb.Error as exc:
             if invalidated(exc):  # DuckDB invalidates the database when a checkpoint fails
                 self._invalidated = True
