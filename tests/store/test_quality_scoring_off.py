@@ -93,3 +93,21 @@ def load_columns(events: list[dict[str, Any]]) -> dict[str, list[Any]]:
     validated = validate_events(events, PROJECT, now, 0, now + 300_000)
     assert not validated.rejected
     return validated.columns
+
+
+def test_each_backend_derives_without_quality_and_a_rebuild_scores(store_url: str) -> None:
+    # ClickHouse scores at derivation: off, no quality rows; a rebuild with it on gives them (docs/quality.md)
+    scoring_off = {"score_samples": False} if store_url.startswith("duckdb") else None
+    store: Any = open_store(store_url, duckdb_options=scoring_off)
+    load_events(store, PROJECT, call("a", T0, 2, range(3, 5)))
+    assert derive_until_clean(store, scoring=False) == 1
+    assert [rows(store, f"SELECT count(*) FROM {t}")[0][0] for t in ("sessions", "quality_scores", "quality_issues")
+            ] == [1, 0, 0]
+    store.close()
+    store = open_store(store_url)  # on again
+    derive_all(store)
+    session = rows(store, "SELECT samples, scored_ms, score FROM quality_scores WHERE level = 'session'")
+    assert session[0][:2] == (4, 120_000) and session[0][2] == pytest.approx((GOOD + BAD) / 2)
+    assert sorted(r[0] for r in rows(store, "SELECT issue_type FROM quality_issues")) == ["high_packet_loss",
+                                                                                      "high_rtt"]
+    store.close()
