@@ -113,7 +113,7 @@ def absorb_bounds(con: duckdb.DuckDBPyConnection, rowids: BoundsRowids, rows: st
     stored = {(row[0], row[1]) for row in known + found}
     new = [key for key in keys if key not in stored]
     if new:
-        con.register("bounds_new", _keys_table(new))
+        con.register("bounds_new", key_table(new))
         try:
             con.execute("""INSERT INTO session_bounds (project_id, session_id, first_ts, last_ts, last_seq)
                            SELECT project_id, session_id, first_ts, last_ts, last_seq FROM absorbed
@@ -140,6 +140,8 @@ def _widen(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, int]]) -> 
     return int(con.execute(_WIDEN).fetchone()[0])
 
 
-def _keys_table(keys: list[SessionKey]) -> pa.Table:
+def key_table(keys: Iterable[SessionKey]) -> pa.Table:
+    """Session keys as an Arrow table of (project_id, session_id), for a statement to join on."""
+    keys = list(keys)
     return pa.table({"project_id": pa.array([k[0] for k in keys], pa.string()),
                      "session_id": pa.array([k[1] for k in keys], pa.string())})

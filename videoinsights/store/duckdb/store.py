@@ -43,7 +43,7 @@ from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
 from videoinsights.store.base import AppendResult, Project, SessionKey, StorageFull
 from videoinsights.store.duckdb import alerts as alert_sql
 from videoinsights.store.duckdb import backend
-from videoinsights.store.duckdb.bounds import BoundsRowids, absorb_bounds
+from videoinsights.store.duckdb.bounds import BoundsRowids, absorb_bounds, key_table
 from videoinsights.store.duckdb.compaction import PASS_SESSIONS, compact_stats
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify, invalidated
@@ -693,8 +693,7 @@ class DuckDBStore:
         that dirty_sessions() takes it first without looking at the derived tables."""
         con = self._dcon
         seen_first = absorb_bounds(con, self._bounds_rowids, _NEW_ROWS, params)
-        con.register("seen_first", pa.table({"project_id": pa.array([r[0] for r in seen_first], pa.string()),
-                                             "session_id": pa.array([r[1] for r in seen_first], pa.string())}))
+        con.register("seen_first", key_table(seen_first))
         try:
             con.execute("""INSERT OR IGNORE INTO dirty_sessions (project_id, session_id, dirtied_seq, never_derived)
                            SELECT a.project_id, a.session_id, a.seq, f.session_id IS NOT NULL
@@ -986,8 +985,7 @@ class DuckDBStore:
     def _waiting_table(self, waiting: set[SessionKey]) -> None:
         """Temp table `q_wait`: the sessions whose sample quality waits (store/duckdb/quality.py's KEPT)."""
         con = self._dcon
-        con.register("waiting_in", pa.table({"project_id": pa.array([k[0] for k in waiting], pa.string()),
-                                             "session_id": pa.array([k[1] for k in waiting], pa.string())}))
+        con.register("waiting_in", key_table(waiting))
         try:
             con.execute("CREATE OR REPLACE TEMP TABLE q_wait AS SELECT * FROM waiting_in")
         finally:
