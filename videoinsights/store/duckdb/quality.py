@@ -450,19 +450,19 @@ def keep_parts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds, write_seq: int,
-                          waiting: bool = False) -> None:
+                          waiting: int = 0, sessions: int = 0) -> None:
     """Insert the score rows and sample-issue rows of the sessions in temp table `keys`, and add their
     endpoint-day measures (the caller's transaction; the sessions' other derived rows already in, stamped
     `write_seq` as these are: schema.WRITTEN).
 
-    With `waiting`, the sessions in temp table `q_wait` are left out (their rows were kept, `KEPT`) but for their
-    endpoint-day measures, kept by `keep_parts`."""
+    With `waiting` (how many of the `sessions` in `keys`), the sessions in temp table `q_wait` are left out (their
+    rows were kept, `KEPT`) but for their endpoint-day measures, kept by `keep_parts`."""
     if waiting:
         for sql in _RESTAMP:  # (before `keys` is narrowed: schema.WRITTEN is the batch's)
             con.execute(sql, {"w": write_seq})
         con.execute("CREATE OR REPLACE TEMP TABLE keys_step AS SELECT * FROM keys")
         con.execute(f"DELETE FROM keys WHERE {WAITING}")
-        if con.execute("SELECT count(*) FROM keys").fetchone()[0]:
+        if sessions > waiting:
             _score(con, t, write_seq)
             con.execute("INSERT INTO q_parts BY NAME SELECT * FROM q_kept")
         else:

@@ -648,7 +648,7 @@ class DuckDBStore:
             raise
         self._derived_seq = hi
         self._unscored_after = unscored
-        return max(hi - lo, 0)
+        return hi - lo
 
     def _score_unscored(self, since: int, lo: int, hi: int) -> None:
         """Scoring back on (setting quality_scoring): score the samples of commits (since, hi], those absorbed while
@@ -929,7 +929,7 @@ class DuckDBStore:
             if quality is not None:
                 if runs_found_with is not None:
                     rebuild_runs(con, runs_found_with)
-                derive_sample_quality(con, quality, self._derived_seq, waiting=bool(waiting))
+                derive_sample_quality(con, quality, self._derived_seq, len(waiting), len(keys))
             t = lap(timings, "quality", t)
             self._record_touched(create=False)
             self._refresh_rollups()
