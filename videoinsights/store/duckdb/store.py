@@ -288,8 +288,8 @@ class DuckDBStore:
         if not read_only:
             self._migrate()
         self._seq = self._max_seq()
-        self._derived_seq = self._meta_int("derived_seq")
-        self._unscored_after = self._meta_unscored()  # meta UNSCORED_KEY, as committed
+        self._derived_seq = self._meta_int("derived_seq") or 0
+        self._unscored_after = self._meta_int(UNSCORED_KEY)  # meta UNSCORED_KEY, as committed
         # the thresholds absorb finds the runs of offending samples with (store/duckdb/quality_runs.py)
         self._run_thresholds = stored_thresholds(self._con)
         if not read_only:
@@ -336,8 +336,8 @@ class DuckDBStore:
         self._generation += 1
         self._invalidated = False
         self._seq = self._max_seq()
-        self._derived_seq = self._meta_int("derived_seq")
-        self._unscored_after = self._meta_unscored()
+        self._derived_seq = self._meta_int("derived_seq") or 0
+        self._unscored_after = self._meta_int(UNSCORED_KEY)
 
     def _forget_rows(self) -> None:
         """Empty what the derive connection keeps of stored rows between steps (live sessions' events, the rowids of
@@ -376,7 +376,7 @@ class DuckDBStore:
         for ddl in WRITE_SEQ_COLUMNS:
             self._con.execute(ddl)
         alert_sql.create_tables(self._con)  # alerts keep their DDL beside their SQL
-        before = self._meta_int("schema_version")
+        before = self._meta_int("schema_version") or 0
         for version, statements in MIGRATIONS.items():
             if before in range(1, version):
                 for sql in statements:
@@ -432,13 +432,10 @@ class DuckDBStore:
         ).fetchone()
         return int(row[0])
 
-    def _meta_unscored(self) -> int | None:
-        row = self._con.execute("SELECT value FROM meta WHERE key = ?", [UNSCORED_KEY]).fetchone()
-        return None if row is None else int(row[0])
-
-    def _meta_int(self, key: str) -> int:
+    def _meta_int(self, key: str) -> int | None:
+        """A meta value as an integer, None where the key is absent."""
         row = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-        return int(row[0]) if row else 0
+        return int(row[0]) if row else None
 
     def close(self) -> None:
         """Close every reader cursor, checkpoint the WAL into the file, close. A checkpoint that
