@@ -207,7 +207,7 @@ def test_claim_takes_the_keys_in_chunks(tmp_path) -> None:
     assert new == expected
     keys.commit(2)
     assert keys.event_ids() == expected | set(stored_before)
-    assert keys.purge(day + timedelta(days=1)) == 2 * n  # every key kept its day
+    assert keys.purge(day + timedelta(days=1), 10 * n) == 2 * n  # every key kept its day
     keys.close()
 
 
@@ -267,7 +267,7 @@ def test_a_keyed_keys_file_is_moved_into_the_rowid_table(tmp_path) -> None:
     day = date.fromordinal(max(d for _, _, d in kept))
     assert keys.claim(["1", "1"], ["a", "z"], [day, day]) == {("1", "z")}  # "a" still known
     keys.rollback()
-    assert keys.purge(day) == 1  # "b", three days older, only
+    assert keys.purge(day, 100) == 1  # "b", three days older, only
     keys.close()
     assert stored(path) == [("1", "a"), ("1", "b"), ("1", "c")]
 

@@ -202,16 +202,13 @@ class DedupKeys:
             raise
         self.seq = seq
 
-    def purge(self, before: date, limit: int | None = None) -> int:
+    def purge(self, before: date, limit: int) -> int:
         """Forget the keys of events dated before `before` (the raw rows went with the retention), at most `limit`
-        of them (the first ones of the day index): a day's keys cost ~3 us each (1.6 million: 5.5 s), so the
-        server forgets them in pieces between ingest commits (store/writer.py)."""
-        day = before.toordinal()
+        of them (the first ones of the day index): a day's keys cost ~3 us each (1.6 million: 5.5 s), so they are
+        forgotten in pieces, the server's between ingest commits (store/writer.py)."""
         try:
-            if limit is None:
-                return self._con.execute("DELETE FROM keys WHERE day < ?", [day]).rowcount
             return self._con.execute("DELETE FROM keys WHERE rowid IN (SELECT rowid FROM keys WHERE day < ? LIMIT ?)",
-                                     [day, limit]).rowcount
+                                     [before.toordinal(), limit]).rowcount
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
 
