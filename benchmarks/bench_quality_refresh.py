@@ -1,8 +1,8 @@
 """What a live derive step's write costs when its sessions that are dirty again keep their recent sample quality
 (setting quality_refresh_s, store/duckdb/rescoring.py) against re-scoring all of them (0), on the same data.
 
-A dense simulated day (bench_load's traffic, ~360,000 sessions a day) is generated: its first `--events` loaded
-and derived, copied once. Each round, on a fresh copy of that file and for each setting (their order alternated
+bench_load's dense day (benchmarks/common.dense_day, ~360,000 sessions a day): its first `--events` loaded and
+derived, copied once. Each round, on a fresh copy of that file and for each setting (their order alternated
 round by round): `--commits` commits of 1,000 events; a step of `--sessions` (it scores them: the clock of
 rescoring.py starts); as many commits more; the same sessions read again (live sessions are derived again and
 again); as many commits more, absorbed, as under load while a batch is away in the workers; then that step's
@@ -24,14 +24,11 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from benchmarks.bench_load import loadavg
+from benchmarks.common import dense_day
 from videoinsights.derive.engine import derive_tables, derive_until_clean, finish_batch, start_batch
 from videoinsights.derive.quality import QualityThresholds
-from videoinsights.ingest.fast import fast_validate
-from videoinsights.simulate.delivery import deliver
-from videoinsights.simulate.generator import generate
+from videoinsights.ingest.load import load_events
 from videoinsights.store.duckdb.store import DuckDBStore
 
 PROJECT = "12345678"
@@ -39,31 +36,26 @@ COMMIT_EVENTS = 1_000
 KEPT_S = 3600  # longer than any run: every session dirty again keeps its quality
 
 
-def commits(events: int, now: int) -> list[dict[str, Any]]:
-    """The dense day's first `events` events, validated as ingest commits them."""
-    raw = list(islice(deliver(generate(PROJECT, now - 86_400_000, 1, 360_000, 3), 3, 0.0, 0.0), events))
-    window = (now - 30 * 86_400_000, now + 300_000)
-    return [fast_validate(orjson.dumps(raw[a:a + COMMIT_EVENTS]), PROJECT, now, *window, COMMIT_EVENTS).columns
-            for a in range(0, len(raw), COMMIT_EVENTS)]
-
-
-def one_write(path: Path, refresh_s: int, later: list[list[dict[str, Any]]], sessions: int) -> dict[str, float]:
+def one_write(path: Path, refresh_s: int, later: list[dict[str, Any]], sessions: int) -> dict[str, float]:
     """The timed write of a step whose sessions got commits while away; its CPU, phases and sessions kept."""
-    store = DuckDBStore(str(path), quality_refresh_s=refresh_s)
+    # (no automatic checkpoint: the timed commit would include one whenever the WAL happened to pass its threshold)
+    store = DuckDBStore(str(path), quality_refresh_s=refresh_s, wal_autocheckpoint_mb=1_000_000)
     quality = QualityThresholds()
     third = len(later) // 3
     try:
-        store.append_events(later[:third])
+        load_events(store, PROJECT, later[:third], COMMIT_EVENTS)
         first = start_batch(store, sessions, quality=quality)
         assert first is not None
         finish_batch(store, first)  # scores them now
-        store.append_events(later[third:2 * third])
+        load_events(store, PROJECT, later[third:2 * third], COMMIT_EVENTS)
         store.absorb_new_events()
         keys = first.keys  # derived again (live sessions are dirty again and again)
         loaded = store.derived_seq
         tables, _, _ = derive_tables(keys, store.load_session_event_table(keys), store.load_stats_table(keys), quality)
-        store.append_events(later[2 * third:])
+        load_events(store, PROJECT, later[2 * third:], COMMIT_EVENTS)
         store.absorb_new_events()
+        store.checkpoint_raw()
+        store.checkpoint()
         store.timings = {}
         cpu = time.process_time()
         store.replace_derived(keys, {name: [rows] for name, rows in tables.items()}, quality, loaded)
@@ -81,14 +73,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
     print(f"load averages before: {loadavg()}")
-    now = int(time.time() * 1000)
-    batches = commits(args.events + 3 * args.commits * COMMIT_EVENTS, now)
-    before, later = batches[:-3 * args.commits], batches[-3 * args.commits:]
     with tempfile.TemporaryDirectory() as tmp:
         origin = Path(tmp) / "origin"
         origin.mkdir()
         store = DuckDBStore(str(origin / "vi.duckdb"))
-        store.append_events(before)
+        later = list(islice(dense_day(store, PROJECT, args.events), 3 * args.commits * COMMIT_EVENTS))
         derive_until_clean(store, batch=1000)
         store.close()
         results: dict[int, list[dict[str, float]]] = {0: [], KEPT_S: []}
