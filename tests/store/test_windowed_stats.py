@@ -78,3 +78,14 @@ def test_windowed_read_equals_the_index_and_sees_unabsorbed_rows(store: DuckDBSt
     store.absorb_new_events()  # the bounds are looked up by session id alone: its sample must not be read
     # as this project's (the lookup keeps this project's bounds; the stats read filters by project too)
     assert read(store, parents) == (rows, totals)
+
+
+def test_sessions_not_yet_absorbed_are_read_whole(store: DuckDBStore) -> None:
+    # No session_bounds row yet (nothing absorbed): the watermark is read apart, then every row of the sessions.
+    a_ts, b_ts = NOW - 10 * 24 * HOUR, NOW - 2 * 24 * HOUR
+    append(store, [sample(0, "A", "a1", a_ts, 100.0), sample(0, "B", "b1", b_ts, 200.0)])
+    store.absorb_new_events()  # the watermark exists (meta.derived_seq) ...
+    store.reader().execute("DELETE FROM session_bounds")  # ... but neither session has bounds
+    rows, totals = read(store, [("A", "a1"), ("B", "b1")])
+    assert [r["video_bitrate_kbps"] for r in rows] == [100.0, 200.0]
+    assert totals == {("A", "a1"): 1, ("B", "b1"): 1}

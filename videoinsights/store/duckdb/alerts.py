@@ -254,8 +254,8 @@ def purge(cur: Cursor, before_ms: int) -> dict[str, int]:
 
     The retention is at least a day: longer than a delivery's tries (seconds) and than the lookback of
     ended_meetings (a day), so nothing purged is still being sent or could be announced again."""
-    deliveries = cur.execute("DELETE FROM alert_deliveries WHERE created_at < ?", [before_ms]).fetchone()[0]
-    sent = cur.execute("DELETE FROM alert_meetings_sent WHERE sent_at < ?", [before_ms]).fetchone()[0]
+    deliveries = cur.execute("DELETE FROM alert_deliveries WHERE created_at < ?", [before_ms]).fetchall()[0][0]
+    sent = cur.execute("DELETE FROM alert_meetings_sent WHERE sent_at < ?", [before_ms]).fetchall()[0][0]
     return {"alert_deliveries": int(deliveries), "alert_meetings_sent": int(sent)}
 
 

@@ -137,7 +137,7 @@ def _widen(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, int]]) -> 
                     "SELECT b.rid, a.* FROM bounds_in b JOIN absorbed a USING (project_id, session_id)")
     finally:
         con.unregister("bounds_in")
-    return int(con.execute(_WIDEN).fetchone()[0])
+    return int(con.execute(_WIDEN).fetchall()[0][0])
 
 
 def key_table(keys: Iterable[SessionKey]) -> pa.Table:

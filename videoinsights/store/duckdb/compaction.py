@@ -35,6 +35,7 @@ from __future__ import annotations
 import duckdb
 
 from videoinsights.domain.events import RAW_COLUMNS
+from videoinsights.store.duckdb.fetch import first
 from videoinsights.store.duckdb.schema import raw_table
 
 # Sessions per pass: a new commit arriving during a pass waits for it. 200 of bench_api's busy project (~30,000
@@ -70,7 +71,7 @@ def compact_stats(con: duckdb.DuckDBPyConnection, derived_seq: int, before_ts: i
                     {"before": before_ts, "sessions": sessions})
         numbered, lo, hi = con.execute(
             "SELECT count(*), min(first_ts) FILTER (skey > 0), max(last_ts) FILTER (skey > 0) FROM compact_batch"
-        ).fetchone()
+        ).fetchall()[0]
         if not numbered:
             con.execute("ROLLBACK")
             return 0, 0
@@ -83,7 +84,7 @@ def compact_stats(con: duckdb.DuckDBPyConnection, derived_seq: int, before_ts: i
         raise
     con.execute("BEGIN")
     try:
-        last_key = con.execute("SELECT max(skey) FROM compact_batch").fetchone()[0]  # adopted keys included
+        last_key = con.execute("SELECT max(skey) FROM compact_batch").fetchall()[0][0]  # adopted keys included
         con.execute("UPDATE session_bounds SET skey = b.skey, compacted_seq = $c FROM compact_batch b "
                     "WHERE session_bounds.rowid = b.rid", {"c": derived_seq})
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [_NEXT_KEY, str(max(first_key, int(last_key) + 1))])
@@ -106,7 +107,7 @@ WHERE compact_rows.project_id = b.project_id AND compact_rows.session_id = b.ses
 
 
 def _next_key(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT CAST(value AS BIGINT) FROM meta WHERE key = ?", [_NEXT_KEY]).fetchone()
+    row = first(con.execute("SELECT CAST(value AS BIGINT) FROM meta WHERE key = ?", [_NEXT_KEY]))
     return int(row[0]) if row else 1
 
 
@@ -121,13 +122,13 @@ def _move(con: duckdb.DuckDBPyConnection, derived_seq: int, lo: int, hi: int) ->
         SELECT s.rowid AS rid, b.skey AS k, s.skey AS moved_as, {', '.join(f's.{c}' for c in names)}
         FROM {samples} s JOIN compact_batch b ON s.session_id = b.session_id AND s.project_id = b.project_id
         WHERE {window} AND b.skey > 0 AND s.seq <= {derived_seq:d}""")
-    if con.execute("SELECT count(*) FROM compact_rows WHERE moved_as IS NOT NULL").fetchone()[0]:  # after a crash
+    if con.execute("SELECT count(*) FROM compact_rows WHERE moved_as IS NOT NULL").fetchall()[0][0]:  # after a crash
         con.execute(_ADOPT)
         con.execute("DELETE FROM compact_rows WHERE moved_as IS NOT NULL")
     deleted = con.execute(f"DELETE FROM {samples} s WHERE {window} AND s.rowid IN (SELECT rid FROM compact_rows)"
-                          ).fetchone()[0]
+                          ).fetchall()[0][0]
     inserted = con.execute(f"INSERT INTO {samples} ({columns}, skey) SELECT {columns}, k FROM compact_rows "
-                           "ORDER BY k, ts, event_id").fetchone()[0]
+                           "ORDER BY k, ts, event_id").fetchall()[0][0]
     if deleted != inserted:  # another transaction deleted some of them meanwhile (DuckDB raises first, as a rule)
         raise duckdb.TransactionException(f"stats compaction: {deleted} samples deleted, {inserted} to append")
     con.execute("DROP TABLE compact_rows")

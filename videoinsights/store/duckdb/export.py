@@ -97,7 +97,7 @@ def session_data_batches(cur: Cursor, kind: str, project_id: str, start_ms: int,
     table, column = ("stats_samples", "ts") if kind == "stats" else (kind, "created_at")
     first, last = cur.execute(f"SELECT min({column}), max({column}) FROM {table} WHERE project_id = $p "
                               f"AND {column} BETWEEN $start AND $end",
-                              {"p": project_id, "start": start_ms, "end": end_ms}).fetchone()
+                              {"p": project_id, "start": start_ms, "end": end_ms}).fetchall()[0]
     if first is None:  # nothing in the range (and `start: 0` must not mean windows since 1970)
         return
     end_ms = last

@@ -31,6 +31,7 @@ from videoinsights.domain.scoring import (
     VIDEO_GOOD_FPS,
     VIDEO_LOSS_WEIGHT,
 )
+from videoinsights.store.duckdb.fetch import first
 from videoinsights.store.duckdb.parts import add_in_parts
 from videoinsights.store.duckdb.quality_runs import CHECKS, WEIGHT, absorb_runs
 from videoinsights.store.duckdb.schema import SINCE, SINCE_DAY, rows_of_keys
@@ -171,7 +172,7 @@ GROUP BY ALL"""
 
 def settled_upto(con: duckdb.DuckDBPyConnection) -> int:
     """The settle horizon: every scored sample at or before it is in quality_settled (0: none yet)."""
-    row = con.execute("SELECT value FROM meta WHERE key = ?", [SETTLED_KEY]).fetchone()
+    row = first(con.execute("SELECT value FROM meta WHERE key = ?", [SETTLED_KEY]))
     return int(row[0]) if row else 0
 
 
@@ -211,12 +212,12 @@ def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds:
         con.execute(_ADD_BUCKETS)
     else:
         _add_buckets_in_parts(con, bound)
-    first = con.execute(_FIRST_RELINKED).fetchone()[0]
+    first = con.execute(_FIRST_RELINKED).fetchall()[0][0]
     if first is not None:
         con.execute(_SET_PREV, {"first": first})
     horizon = settled_upto(con)
     con.execute(_SETTLE_LATE, {"h": horizon})
-    settle(con, horizon, con.execute("SELECT max(ts) FROM q_new").fetchone()[0])
+    settle(con, horizon, con.execute("SELECT max(ts) FROM q_new").fetchall()[0][0])
     con.execute("CREATE OR REPLACE TEMP TABLE q_touch AS SELECT ekey, min(ts) AS m FROM q_new GROUP BY ekey")
     absorb_runs(con, thresholds)
 

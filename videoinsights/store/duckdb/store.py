@@ -48,6 +48,7 @@ from videoinsights.store.duckdb.compaction import PASS_SESSIONS, compact_stats
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify, invalidated
 from videoinsights.store.duckdb.event_cache import EVENT_CACHE_MB, KEEP_AFTER_MS, SessionEventCache
+from videoinsights.store.duckdb.fetch import first
 from videoinsights.store.duckdb.months import mark_stale, refresh_stale_months
 from videoinsights.store.duckdb.parts import add_in_parts
 from videoinsights.store.duckdb.quality import (
@@ -397,7 +398,7 @@ class DuckDBStore:
         file. Copied first, dropped after: a crash in between copies them again (idempotently)."""
         exists = self._con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'event_ids' AND schema_name = 'main'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if not exists or self._keys is None:
             return
         cur = self._con.execute("SELECT project_id, event_id, day FROM event_ids")
@@ -429,12 +430,12 @@ class DuckDBStore:
         row = self._con.execute(
             "SELECT greatest((SELECT coalesce(max(seq), 0) FROM events),"
             " (SELECT coalesce(max(seq), 0) FROM stats_samples))"
-        ).fetchone()
+        ).fetchall()[0]
         return int(row[0])
 
     def _meta_int(self, key: str) -> int | None:
         """A meta value as an integer, None where the key is absent."""
-        row = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        row = first(self._con.execute("SELECT value FROM meta WHERE key = ?", [key]))
         return int(row[0]) if row else None
 
     def close(self) -> None:
@@ -730,7 +731,7 @@ class DuckDBStore:
                  SELECT received_at FROM events WHERE seq = (SELECT seq FROM first)
                  UNION ALL SELECT received_at FROM stats_samples WHERE seq = (SELECT seq FROM first))""",
             {"derived": self._derived_seq, "seq": self._seq},
-        ).fetchone()
+        ).fetchall()[0]
         return max(0, now_ms - row[0]) if row and row[0] is not None else 0
 
     def has_events(self, project_id: str) -> bool:
@@ -781,7 +782,7 @@ class DuckDBStore:
         self._dcon.execute("DELETE FROM dirty_sessions")
         self._dcon.execute(f"""INSERT INTO dirty_sessions (project_id, session_id, dirtied_seq, never_derived)
                                SELECT project_id, session_id, 0, {_NOT_IN_SESSIONS} FROM session_bounds""")
-        return int(self._dcon.execute("SELECT count(*) FROM dirty_sessions").fetchone()[0])
+        return int(self._dcon.execute("SELECT count(*) FROM dirty_sessions").fetchall()[0][0])
 
     def _keys_table(self, keys: Sequence[SessionKey]) -> None:
         """Temp table `keys` (with each session's first_ts, written_seq and the rowid of its session_bounds row)
@@ -1124,7 +1125,11 @@ class DuckDBStore:
         con.execute("BEGIN")  # the raw rows first, in a transaction of their own (one file per transaction)
         try:
             for table in RAW_TABLES:
-                counts[table] = con.execute(f"DELETE FROM {raw_table(table)} WHERE day < ?", [raw_before]).fetchone()[0]
+
+        def deleted(sql: str, params: list[Any]) -> int:
+            return int(con.execute(sql, params).fetchall()[0][0])
+
+                counts[table] = deleted(f"DELETE FROM {raw_table(table)} WHERE day < ?", [raw_before])
             con.execute("COMMIT")
         except BaseException:
             self._rollback(con)
@@ -1133,19 +1138,16 @@ class DuckDBStore:
         try:
             refresh_stale_months(con)  # a month's days into its monthly rows before the daily rows go
             for table in ("stats_daily", "quality_samples", "quality_buckets", "quality_settled"):
-                counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [raw_before]).fetchone()[0]
+                counts[table] = deleted(f"DELETE FROM {table} WHERE day < ?", [raw_before])
             old_sessions = "SELECT project_id, session_id FROM sessions WHERE last_seen_at < ?"
             cutoff = day_start_ms(raw_before)
             # runs that ended before the first kept day (one crossing it stays whole: its issue still happened)
-            counts["quality_runs"] = con.execute("DELETE FROM quality_runs WHERE last_ts < ?", [cutoff]).fetchone()[0]
+            counts["quality_runs"] = deleted("DELETE FROM quality_runs WHERE last_ts < ?", [cutoff])
             for table in ("meetings", "connections", "publishers", "subscribers", "quality_scores", "quality_issues"):
-                counts[table] = con.execute(
-                    f"DELETE FROM {table} WHERE (project_id, session_id) IN ({old_sessions})", [cutoff]
-                ).fetchone()[0]
-            counts["sessions"] = con.execute("DELETE FROM sessions WHERE last_seen_at < ?", [cutoff]).fetchone()[0]
-            counts["session_bounds"] = con.execute("DELETE FROM session_bounds WHERE last_ts < ?", [cutoff]).fetchone()[
-                0
-            ]
+                counts[table] = deleted(f"DELETE FROM {table} WHERE (project_id, session_id) IN ({old_sessions})",
+                                        [cutoff])
+            counts["sessions"] = deleted("DELETE FROM sessions WHERE last_seen_at < ?", [cutoff])
+            counts["session_bounds"] = deleted("DELETE FROM session_bounds WHERE last_ts < ?", [cutoff])
             for table in (
                 "session_endpoint_days",
                 "session_project_days",
@@ -1153,14 +1155,14 @@ class DuckDBStore:
                 TOTALS,
                 "rollup_project_daily",
             ):
-                counts[table] = con.execute(f"DELETE FROM {table} WHERE day < ?", [daily_before]).fetchone()[0]
+                counts[table] = deleted(f"DELETE FROM {table} WHERE day < ?", [daily_before])
             for table in ("rollup_endpoint_monthly", "rollup_project_monthly"):
-                counts[table] = con.execute(f"DELETE FROM {table} WHERE month < ?", [monthly_before]).fetchone()[0]
+                counts[table] = deleted(f"DELETE FROM {table} WHERE month < ?", [monthly_before])
             fine_before = {"hour": day_start_ms(daily_before), "minute": minutes_before_ms}
             for kind, before in fine_before.items():
                 for table in (f"session_endpoint_{kind}s", f"rollup_endpoint_{kind}ly"):
                     if before is not None:
-                        counts[table] = con.execute(f"DELETE FROM {table} WHERE bucket < ?", [before]).fetchone()[0]
+                        counts[table] = deleted(f"DELETE FROM {table} WHERE bucket < ?", [before])
             if alerts_before_ms is not None:
                 counts.update(alert_sql.purge(con, alerts_before_ms))
             con.execute("COMMIT")
