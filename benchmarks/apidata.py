@@ -49,7 +49,7 @@ from videoinsights.domain.tiers import TIERS
 from videoinsights.store.duckdb.compaction import compact_stats
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.rawfile import attach_raw, database_files
-from videoinsights.store.duckdb.schema import INDEXES, RAW, RAW_INDEXES, TABLES
+from videoinsights.store.duckdb.schema import INDEXES, TABLES
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.duckdb.totals import refill_day_totals
 
@@ -314,8 +314,6 @@ def build(spec: Spec, *, rebuild: bool = False, log: Any = print) -> Built:
     # Bulk loads are much faster without the ART index; DuckDBStore re-creates it (same DDL) at the end.
     for ddl in INDEXES:
         con.execute(f"DROP INDEX IF EXISTS {ddl.split(' IF NOT EXISTS ')[1].split(' ON ')[0]}")
-    for ddl in RAW_INDEXES:
-        con.execute(f"DROP INDEX IF EXISTS {RAW}.{ddl.split(' IF NOT EXISTS ')[1].split(' ON ')[0]}")
     con.execute("SET enable_progress_bar = false")
     con.execute(f"CREATE TEMP MACRO u(k, salt) AS (hash(k, salt, {spec.seed:d}) % 1000003) / 1000003.0")
     con.execute("CREATE TEMP MACRO bits(h, i) AS ((h >> (16 * i)) & 65535) / 65536.0")  # 4 uniforms per hash

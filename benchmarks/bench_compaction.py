@@ -2,7 +2,7 @@
 the appends of ingest running beside it (the server's writer thread: its own connection, no lock shared).
 
 On a copy of bench_api's database with its samples as appended (`--layout arrival`: 223,000 sessions, 34.6 million
-samples, the ART indexes of the product), in one run:
+samples, the derived tables' ART indexes of the product; the raw tables have none since schema 17), in one run:
 
   ingest alone        a thread appends 1,000-sample commits (store.append_events) every 50 ms (after 12 s of it
                       unmeasured); append latency

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import date, timedelta
 
 import duckdb
 
@@ -226,3 +227,36 @@ def test_v15_file_has_its_raw_tables_moved_to_the_raw_file(tmp_path) -> None:
     assert con.execute("SELECT event_id FROM raw.events ORDER BY 1").fetchall() == [("c1",), ("c2",)]
     assert con.execute("SELECT event_id FROM stats_samples ORDER BY 1").fetchall() == [("a",), ("b",)]
     assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
+
+
+def raw_indexes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute("SELECT index_name FROM duckdb_indexes() WHERE database_name = 'raw'").fetchall()]
+
+
+def test_v16_file_loses_its_raw_tables_session_indexes(tmp_path) -> None:
+    """Version 17 drops the raw tables' session_id indexes (schema.RAW_TABLES): a version 16 file has them, and keeps
+    its rows, which are read, appended to and purged as before."""
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    load_events(store, "1", [connection("c1", "s1"), stats("a")])
+    store.close()
+    con = duckdb_file.connect(path)
+    assert raw_indexes(con) == []  # a new file never had them
+    for table in ("events", "stats_samples"):
+        con.execute(f"CREATE INDEX {table}_session ON raw.{table} (session_id)")  # as version 16 made them
+    con.execute("UPDATE meta SET value = '16' WHERE key = 'schema_version'")
+    assert sorted(raw_indexes(con)) == ["events_session", "stats_samples_session"]
+    con.close()
+    store = DuckDBStore(path)
+    try:
+        load_events(store, "1", [connection("c2", "s1"), stats("b")])
+        cur = store.reader()
+        assert raw_indexes(cur) == []
+        assert cur.execute("SELECT event_id FROM events ORDER BY 1").fetchall() == [("c1",), ("c2",)]
+        assert cur.execute("SELECT event_id FROM stats_samples ORDER BY 1").fetchall() == [("a",), ("b",)]
+        assert cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
+        tomorrow = date.fromtimestamp(NOW / 1000) + timedelta(days=2)
+        counts = store.purge(raw_before=tomorrow, daily_before=tomorrow, monthly_before=tomorrow)
+        assert (counts["events"], counts["stats_samples"]) == (2, 2)
+    finally:
+        store.close()

@@ -18,7 +18,7 @@ import os
 
 import duckdb
 
-from videoinsights.store.duckdb.schema import RAW, RAW_INDEXES, RAW_TABLES, TABLES, raw_table
+from videoinsights.store.duckdb.schema import RAW, RAW_TABLES, TABLES, raw_table
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def _main_base_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Each raw table in the raw file, a view of it in the main file, and their indexes. A file from before (its raw
+    """Each raw table in the raw file and a view of it in the main file. A file from before (its raw
     tables in the main file, migrated up to here) has them moved: copied into the raw file (replacing a copy a crash
     left), then dropped and replaced by the view, table by table; a crash in between copies that table again."""
     in_main = _main_base_tables(con)
@@ -67,5 +67,3 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         else:
             con.execute(ddl)
         con.execute(f"CREATE OR REPLACE VIEW main.{name} AS SELECT * FROM {raw_table(name)}")
-    for ddl in RAW_INDEXES:
-        con.execute(ddl)

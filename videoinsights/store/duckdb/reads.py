@@ -260,7 +260,8 @@ def _session_rows(cur: Cursor, tables: dict[str, tuple[str, str]], session_ids: 
 
     DuckDB uses a table's ART index on session_id only for a lone `session_id IN (...)`
     predicate; with any other filter (project, type, a join) it scans the whole table. So the
-    rows are fetched first with that predicate alone, and the real query runs over them."""
+    rows are fetched first with that predicate alone, and the real query runs over them. (The raw
+    tables have no index, schema.RAW_TABLES: for stats_samples this is one scan.)"""
     ids = sorted(set(session_ids))
     try:
         for alias, (table, columns) in tables.items():
@@ -504,8 +505,8 @@ def _windowed_stats_sql(cur: Cursor, project_id: str, session_ids: Sequence[str]
     return " UNION ALL ".join(parts), params
 
 
-# Measured at 50 sessions (a third less CPU than the index); each session adds a scan to plan and run,
-# so past some count the index wins again: 200 is a guess, not a measurement.
+# Measured at 50 sessions (a third less CPU than the session_id index the samples had then); each session adds a
+# scan to plan and run, so past some count one scan of the samples wins: 200 is a guess, not a measurement.
 _WINDOWED_STATS_MAX_SESSIONS = 200
 
 
@@ -514,7 +515,8 @@ def _stats(cur: Cursor, project_id: str, kind: str, id_column: str, parents: Seq
            columns: Sequence[str] | None) -> tuple[list[Row], dict]:
     params: dict[str, Any] = {"p": project_id, "type": kind, "ts_from": ts_range[0], "ts_to": ts_range[1]}
     # Parents close in time: the ts bounds let zone maps skip most of the table. Far apart: a ts-bounded
-    # scan per session (few sessions), or the samples of their sessions through the session_id index.
+    # scan per session (few sessions), or one scan for the samples of all their sessions (no index: schema.RAW_TABLES;
+    # at 250 sessions of bench_api's store, 1.1 s of CPU with the index it had until version 17 or without).
     narrow = ts_range[1] - ts_range[0] <= _NARROW_STATS_SPAN_MS
     wanted = selected_columns(columns, STATS_COLUMNS)
     needed = _fetched(("type", "ts", "event_id", id_column, *wanted))

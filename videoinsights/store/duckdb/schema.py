@@ -15,8 +15,8 @@ from videoinsights.domain.tiers import TIER_COLUMNS
 # 9: dirty_sessions.never_derived; 10: write_seq (WRITE_SEQ_COLUMNS); 11: quality_settled; 12: quality_buckets.first_ts;
 # 13: stats samples clustered by session (stats_samples.skey, session_bounds.skey/compacted_seq/last_seq);
 # 14: stale_months (monthly rollups refreshed apart from the derive steps, store/duckdb/months.py); 15: daily totals;
-# 16: the raw tables in a file of their own (RAW_TABLES)
-SCHEMA_VERSION = 16
+# 16: the raw tables in a file of their own (RAW_TABLES); 17: the raw tables without a session_id index (RAW_TABLES)
+SCHEMA_VERSION = 17
 
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
@@ -475,8 +475,12 @@ PROJECT_SUMS = ", ".join(f"sum({m})" for m in PROJECT_MEASURES)
 # checkpoints, so an ingest commit never waits for a checkpoint of what derivation wrote (docs/architecture.md). The
 # main file has views of the same names: reads name them as before; writes name RAW's tables (raw_table).
 RAW = "raw"
+# They have no index (up to version 16 each had one on session_id): no read chose it (a batch of sessions' samples
+# matches more rows than DuckDB fetches through an index; the reads go by seq, ts windows and stats_samples.skey),
+# while DuckDB held it whole in memory (~22 bytes per event), and the deletes of the retention purge and the stats
+# compaction paid 1-30 us per row for it at their commits (docs/benchmarks.md, "The raw tables without an index").
 RAW_TABLES = ("events", "stats_samples")
-RAW_INDEXES = tuple(f"CREATE INDEX IF NOT EXISTS {t}_session ON {RAW}.{t} (session_id)" for t in RAW_TABLES)
+RAW_INDEXES_BEFORE_17 = tuple(f"{RAW}.{t}_session" for t in RAW_TABLES)
 
 
 def raw_table(name: str) -> str:

@@ -72,6 +72,7 @@ from videoinsights.store.duckdb.schema import (
     PROJECT_ROLLUP_COLUMNS,
     PROJECT_SUMS,
     RAW,
+    RAW_INDEXES_BEFORE_17,
     RAW_TABLES,
     SCHEMA_VERSION,
     SINCE_DAY,
@@ -240,6 +241,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # The raw tables moved to a file of their own (store/duckdb/rawfile.py): done by _migrate for any file that still
     # holds them, after the statements above (3 and 13 alter them where they are).
     16: (),
+    # The raw tables' session_id indexes dropped (schema.RAW_TABLES); a file older than 16 has its raw tables moved to
+    # the raw file without them.
+    17: tuple(f"DROP INDEX IF EXISTS {name}" for name in RAW_INDEXES_BEFORE_17),
 }
 
 
@@ -1121,14 +1125,14 @@ class DuckDBStore:
         delivery log until `alerts_before_ms` (docs/alerts.md)."""
         con = self._con
         counts: dict[str, int] = {}
-        self._forget_rows()  # here and after the commits: a derive read between them is not kept
-        con.execute("BEGIN")  # the raw rows first, in a transaction of their own (one file per transaction)
-        try:
-            for table in RAW_TABLES:
 
         def deleted(sql: str, params: list[Any]) -> int:
             return int(con.execute(sql, params).fetchall()[0][0])
 
+        self._forget_rows()  # here and after the commits: a derive read between them is not kept
+        con.execute("BEGIN")  # the raw rows first, in a transaction of their own (one file per transaction)
+        try:
+            for table in RAW_TABLES:
                 counts[table] = deleted(f"DELETE FROM {raw_table(table)} WHERE day < ?", [raw_before])
             con.execute("COMMIT")
         except BaseException:
