@@ -505,9 +505,12 @@ def _windowed_stats_sql(cur: Cursor, project_id: str, session_ids: Sequence[str]
     return " UNION ALL ".join(parts), params
 
 
-# Measured at 50 sessions (a third less CPU than the session_id index the samples had then); each session adds a
-# scan to plan and run, so past some count one scan of the samples wins: 200 is a guess, not a measurement.
-_WINDOWED_STATS_MAX_SESSIONS = 200
+# Each session read by its ts window adds a scan to plan and run, so past some count one scan of all the samples wins.
+# On bench_api's store (34.6 million samples), a read of N far-apart sessions' publisher stats, windows / one scan:
+# samples as appended, CPU (wall) 250: 1.09 (0.93) / 2.36 (1.22) s, 400: 1.79 (1.53) / 2.45 (1.28) s; moved into
+# session order (compaction) 250: 0.18 / 2.3 s of CPU, 1,000: 0.66 / 2.6 s (docs/benchmarks.md, "Far-apart
+# sessions' stats"). The scan grows with the store, the windows with the sessions.
+_WINDOWED_STATS_MAX_SESSIONS = 300
 
 
 def _stats(cur: Cursor, project_id: str, kind: str, id_column: str, parents: Sequence[tuple[str, str]],
@@ -515,8 +518,8 @@ def _stats(cur: Cursor, project_id: str, kind: str, id_column: str, parents: Seq
            columns: Sequence[str] | None) -> tuple[list[Row], dict]:
     params: dict[str, Any] = {"p": project_id, "type": kind, "ts_from": ts_range[0], "ts_to": ts_range[1]}
     # Parents close in time: the ts bounds let zone maps skip most of the table. Far apart: a ts-bounded
-    # scan per session (few sessions), or one scan for the samples of all their sessions (no index: schema.RAW_TABLES;
-    # at 250 sessions of bench_api's store, 1.1 s of CPU with the index it had until version 17 or without).
+    # scan per session (up to _WINDOWED_STATS_MAX_SESSIONS), or one scan for the samples of all their sessions (the
+    # samples have no index: schema.RAW_TABLES; DuckDB did not use the one they had until version 17 here either).
     narrow = ts_range[1] - ts_range[0] <= _NARROW_STATS_SPAN_MS
     wanted = selected_columns(columns, STATS_COLUMNS)
     needed = _fetched(("type", "ts", "event_id", id_column, *wanted))
