@@ -3,13 +3,16 @@ daily rollups after 90, monthly after 12 months; newer data untouched."""
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
 from tests.support.stores import open_store, rows
 from videoinsights.derive.engine import derive_until_clean
-from videoinsights.domain.days import day_start_ms
+from videoinsights.domain.days import day_start_ms, la_day
+from videoinsights.ingest.batch import validate_events
 from videoinsights.ingest.load import load_events
 from videoinsights.settings import Settings
+from videoinsights.store import writer
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.writer import retention_cutoffs
 
@@ -63,3 +66,59 @@ def test_purge_deletes_only_expired_rows(store_url) -> None:
     months = sorted(r[0] for r in rows(store, "SELECT month FROM rollup_endpoint_monthly"))
     assert months == sorted({d.replace(day=1) for k, d in days.items() if k != "ancient"})
     store.close()
+
+
+def test_expired_sessions_go_in_pieces_when_asked(store_url) -> None:
+    """The server's purge leaves the expired sessions' rows to purge_sessions, a piece at a time (DuckDB; ClickHouse
+    deletes them in purge): in the end the same rows are left as by the purge in one go."""
+    store = open_store(store_url)
+    old = TODAY - timedelta(days=30)
+    for name in ("old1", "old2", "old3"):
+        load_events(store, "1", session_on(old, name), min_ts=0, max_ts=day_start_ms(TODAY) + 86_400_000)
+    load_events(store, "1", session_on(TODAY - timedelta(days=2), "recent"), min_ts=0,
+                max_ts=day_start_ms(TODAY) + 86_400_000)
+    derive_until_clean(store)
+    tables = ("sessions", "meetings", "connections", "publishers")
+
+    def sessions_in(table: str) -> list[str]:
+        return sorted(r[0] for r in rows(store, f"SELECT DISTINCT session_id FROM {table}"))
+
+    assert all(sessions_in(t) == ["old1", "old2", "old3", "recent"] for t in tables)
+    cutoffs = retention_cutoffs(Settings(), day_start_ms(TODAY) + 3600_000)
+    counts = store.purge(**cutoffs, sessions_apart=True)
+    assert counts["events"] == 9  # the raw rows went at once
+    pieces = [store.purge_sessions(cutoffs["raw_before"], 2) for _ in range(3)]
+    if isinstance(store, DuckDBStore):
+        assert "sessions" not in counts and pieces == [2, 1, 0]
+    else:
+        assert counts["sessions"] == 3 and pieces == [0, 0, 0]
+    assert all(sessions_in(t) == ["recent"] for t in tables)
+    store.close()
+
+
+def test_the_server_deletes_expired_sessions_a_piece_at_a_time(tmp_path, monkeypatch) -> None:
+    """The writer's hourly purge takes the expired sessions SESSIONS_PURGE_PIECE at a time between commits, at most a
+    piece a second (then the dedup keys): one old session per piece here, while a new commit is acknowledged."""
+    monkeypatch.setattr(writer, "SESSIONS_PURGE_PIECE", 1)
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    now = int(time.time() * 1000)
+    old = la_day(now) - timedelta(days=30)
+    for name in ("old1", "old2"):
+        load_events(store, "1", session_on(old, name), min_ts=0)
+    derive_until_clean(store)
+    w = writer.Writer(store, Settings(db=path, raw_retention_days=21, purge_interval_s=3600))
+    w.start()
+    try:
+        fresh = session_on(la_day(now), "recent")[:1]
+        fresh[0]["timestamp"] = now
+        assert w.append(validate_events(fresh, "1", now, now - 86_400_000, now + 86_400_000).columns).result(30) == [
+            True]
+        deadline = time.monotonic() + 30
+        while rows(store, "SELECT count(*) FROM sessions WHERE session_id LIKE 'old%'") != [(0,)]:
+            assert time.monotonic() < deadline, "the expired sessions were never deleted"
+            time.sleep(0.05)
+        assert rows(store, "SELECT count(*) FROM connections WHERE session_id LIKE 'old%'") == [(0,)]
+    finally:
+        w.stop()
+        store.close()

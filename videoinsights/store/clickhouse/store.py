@@ -552,9 +552,15 @@ class ClickHouseStore:
         """None to forget: ingest probes the raw tables for the ids (the module docstring), so they go with the rows."""
         return 0
 
+    def purge_sessions(self, before: date, limit: int) -> int:
+        """None left: `purge` deletes the session-level rows with the rest, `sessions_apart` or not."""
+        return 0
+
     def purge(self, raw_before: date, daily_before: date, monthly_before: date,
-              minutes_before_ms: int | None = None, alerts_before_ms: int | None = None) -> dict[str, int]:
-        """Delete data past its retention window, with the counts DuckDB's purge reports."""
+              minutes_before_ms: int | None = None, alerts_before_ms: int | None = None,
+              sessions_apart: bool = False) -> dict[str, int]:
+        """Delete data past its retention window, with the counts DuckDB's purge reports (the session-level rows
+        too, whatever `sessions_apart` says: a DELETE here costs per part, not per row)."""
         counts: dict[str, int] = {}
         # Cleared dirty tokens are history: drop them (the table would otherwise grow with every commit).
         counts["dirty_sessions"] = self._delete_counted(
