@@ -35,7 +35,7 @@ MIB = 2**20
 # ingest commits: a day's keys at once held ingest for 5.5 s at 1.6 million (bench_api's store), and would for most
 # of an hour at 10,000 events/s (864 million a day); in pieces they take up to ~15% of the writer's time meanwhile.
 KEYS_PURGE_PIECE = 50_000
-KEYS_PURGE_EVERY_S = 1.0
+PURGE_PIECE_EVERY_S = 1.0
 # Expired sessions' rows the same way, before the keys (DuckDB: ~7 us a row at COMMIT for the session_id indexes, ~17
 # rows a session: a day of bench_api's 10,000 sessions held the purge's lock 1.2 s, and would ~40 s at 10,000
 # events/s); ~0.1 s a piece.
@@ -72,8 +72,9 @@ class Writer:
         self._thread = threading.Thread(target=self._run, name="videoinsights-writer", daemon=True)
         self._stopping = False
         self._last_purge = 0.0
-        self._sessions_before: date | None = None  # sessions last seen before this still to delete, in pieces
-        self._keys_before: date | None = None  # dedup keys dated before this still to forget, in pieces
+        # What the last purge left to delete a piece at a time between commits, in order: (what, the store's call,
+        # its cutoff, its piece size); the call returns how many went, fewer than the piece size when done.
+        self._pieces: list[tuple[str, Callable[[date, int], int], date, int]] = []
         self._last_piece = 0.0
         self._last_checkpoint = time.monotonic()
         # Held by a derive cycle, and here around admin calls, purges and checkpoints (waiting here ends the
@@ -202,27 +203,21 @@ class Writer:
                 cutoffs = retention_cutoffs(self.settings)
                 with self.derive_lock:
                     self.store.purge(**cutoffs, sessions_apart=True)
-                self._sessions_before = self._keys_before = cutoffs["raw_before"]
+                before = cutoffs["raw_before"]
+                # no lock for these: store.purge_sessions says why; the keys are the writer's own
+                self._pieces = [("deleting expired sessions", self.store.purge_sessions, before, SESSIONS_PURGE_PIECE),
+                                ("forgetting expired dedup keys", self.store.purge_keys, before, KEYS_PURGE_PIECE)]
             except Exception:
                 log.exception("retention purge failed")
-        elif self._sessions_before is not None and now - self._last_piece >= KEYS_PURGE_EVERY_S:
-            # the purge's expired sessions, a piece at a time between commits (no lock: store.purge_sessions)
+        elif self._pieces and now - self._last_piece >= PURGE_PIECE_EVERY_S:
             self._last_piece = now
+            what, purge_piece, before, size = self._pieces[0]
             try:
-                if self.store.purge_sessions(self._sessions_before, SESSIONS_PURGE_PIECE) < SESSIONS_PURGE_PIECE:
-                    self._sessions_before = None
+                if purge_piece(before, size) < size:
+                    self._pieces.pop(0)
             except Exception:
-                log.exception("deleting expired sessions failed (retried after the next purge)")
-                self._sessions_before = None
-        elif self._keys_before is not None and now - self._last_piece >= KEYS_PURGE_EVERY_S:
-            # the purge's dedup keys, a piece at a time between commits (no lock: the keys are the writer's own)
-            self._last_piece = now
-            try:
-                if self.store.purge_keys(self._keys_before, KEYS_PURGE_PIECE) < KEYS_PURGE_PIECE:
-                    self._keys_before = None
-            except Exception:
-                log.exception("forgetting expired dedup keys failed (retried after the next purge)")
-                self._keys_before = None
+                log.exception("%s failed (retried after the next purge)", what)
+                self._pieces.pop(0)
         # On a timer even under load: until a checkpoint, appended rows stay in DuckDB's memory (the soak
         # in docs/benchmarks.md grew ~1.3 GiB/hour when this waited for an empty queue); and when the raw file's WAL
         # passes wal_autocheckpoint_mb (DuckDB's own threshold is derived_wal_checkpoint_mb's, if larger). The raw
