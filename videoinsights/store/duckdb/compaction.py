@@ -35,7 +35,7 @@ from __future__ import annotations
 import duckdb
 
 from videoinsights.domain.events import RAW_COLUMNS
-from videoinsights.store.duckdb.fetch import first
+from videoinsights.store.duckdb.fetch import first_row
 from videoinsights.store.duckdb.schema import raw_table
 
 # Sessions per pass: a new commit arriving during a pass waits for it. 200 of bench_api's busy project (~30,000
@@ -107,7 +107,7 @@ WHERE compact_rows.project_id = b.project_id AND compact_rows.session_id = b.ses
 
 
 def _next_key(con: duckdb.DuckDBPyConnection) -> int:
-    row = first(con.execute("SELECT CAST(value AS BIGINT) FROM meta WHERE key = ?", [_NEXT_KEY]))
+    row = first_row(con.execute("SELECT CAST(value AS BIGINT) FROM meta WHERE key = ?", [_NEXT_KEY]))
     return int(row[0]) if row else 1
 
 

@@ -31,7 +31,7 @@ from videoinsights.domain.scoring import (
     VIDEO_GOOD_FPS,
     VIDEO_LOSS_WEIGHT,
 )
-from videoinsights.store.duckdb.fetch import first
+from videoinsights.store.duckdb.fetch import first_row
 from videoinsights.store.duckdb.parts import add_in_parts
 from videoinsights.store.duckdb.quality_runs import CHECKS, WEIGHT, absorb_runs
 from videoinsights.store.duckdb.schema import SINCE, SINCE_DAY, rows_of_keys
@@ -172,7 +172,7 @@ GROUP BY ALL"""
 
 def settled_upto(con: duckdb.DuckDBPyConnection) -> int:
     """The settle horizon: every scored sample at or before it is in quality_settled (0: none yet)."""
-    row = first(con.execute("SELECT value FROM meta WHERE key = ?", [SETTLED_KEY]))
+    row = first_row(con.execute("SELECT value FROM meta WHERE key = ?", [SETTLED_KEY]))
     return int(row[0]) if row else 0
 
 

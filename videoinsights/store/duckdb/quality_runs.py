@@ -20,7 +20,7 @@ import json
 import duckdb
 
 from videoinsights.derive.quality import SAMPLE_CHECKS, SAMPLE_MS, QualityThresholds
-from videoinsights.store.duckdb.fetch import first
+from videoinsights.store.duckdb.fetch import first_row
 
 META_KEY = "quality_run_thresholds"
 CHECKS = tuple(enumerate(SAMPLE_CHECKS))  # chk number -> issue type
@@ -50,7 +50,7 @@ def run_thresholds(t: QualityThresholds) -> dict[str, float]:
 
 def stored_thresholds(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """The thresholds the stored runs were found with (the defaults on a file that never recorded any)."""
-    row = first(con.execute("SELECT value FROM meta WHERE key = ?", [META_KEY]))
+    row = first_row(con.execute("SELECT value FROM meta WHERE key = ?", [META_KEY]))
     return json.loads(row[0]) if row else run_thresholds(QualityThresholds())
 
 

@@ -19,7 +19,7 @@ from videoinsights.domain.quality import SCORE_BOUNDS
 from videoinsights.domain.tiers import TIER_COLUMNS
 from videoinsights.query.report import KNOWN_VALUES, ReportQuery
 from videoinsights.store.duckdb.compaction import KEYS_PER_SCAN
-from videoinsights.store.duckdb.fetch import first
+from videoinsights.store.duckdb.fetch import first_row
 from videoinsights.store.duckdb.totals import TOTALS
 from videoinsights.store.portable import selected_columns, single_bucket_rows, string_list
 
@@ -474,7 +474,7 @@ def _windowed_stats_sql(cur: Cursor, project_id: str, session_ids: Sequence[str]
     found = [row[1:] for row in rows if row[0] == project_id]
     watermark = found[0][-1] if found and found[0][-1] is not None else None
     if watermark is None:
-        stored = first(cur.execute("SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'derived_seq'"))
+        stored = first_row(cur.execute("SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'derived_seq'"))
         watermark = stored[0] if stored else 0
     bounded = sorted(row[0] for row in found)
     unbounded = sorted(set(ids) - set(bounded))  # no bounds (written around the store): all their rows

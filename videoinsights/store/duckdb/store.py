@@ -48,7 +48,7 @@ from videoinsights.store.duckdb.compaction import PASS_SESSIONS, compact_stats
 from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify, invalidated
 from videoinsights.store.duckdb.event_cache import EVENT_CACHE_MB, KEEP_AFTER_MS, SessionEventCache
-from videoinsights.store.duckdb.fetch import first
+from videoinsights.store.duckdb.fetch import first_row
 from videoinsights.store.duckdb.months import mark_stale, refresh_stale_months
 from videoinsights.store.duckdb.parts import add_in_parts
 from videoinsights.store.duckdb.quality import (
@@ -451,7 +451,7 @@ class DuckDBStore:
 
     def _meta_int(self, key: str) -> int | None:
         """A meta value as an integer, None where the key is absent."""
-        row = first(self._con.execute("SELECT value FROM meta WHERE key = ?", [key]))
+        row = first_row(self._con.execute("SELECT value FROM meta WHERE key = ?", [key]))
         return int(row[0]) if row else None
 
     def close(self) -> None:
