@@ -108,7 +108,8 @@ def test_a_pass_moves_the_ended_sessions_in_the_order_they_ended(store: DuckDBSt
     # D's rows stay where they were appended, the others follow in key order, each session's rows together
     assert sample_keys(store) == [("D", None), ("D", None), ("A", 1), ("A", 1), ("A", 1), ("A", 1), ("A", 1),
                                   ("C", 2), ("B", 3), ("B", 3), ("B", 3)]
-    sql, _ = reads._windowed_stats_sql(store.reader(), PID, ["A", "B", "D"], (NOW - 20 * DAY, NOW), "ts")
+    sql, _ = reads._windowed_stats_sql(store.reader(), PID, ["A", "B", "D"], (NOW - 20 * DAY, NOW), "ts",
+                                       reads._STATS_MAX_WINDOWS)
     assert "skey IN (SELECT unnest([1, 3]))" in sql and sql.count("ts BETWEEN") == 1  # D's window alone
     assert read(store, PARENTS) == EXPECTED
     # a range that cuts into A's moved samples and D's window: both clipped
@@ -132,7 +133,8 @@ def test_samples_committed_after_the_pass_stay_put_and_are_read(store: DuckDBSto
     moved_at = keys(store)["A"][1]
     store.absorb_new_events()
     assert read(store, parents) == late  # now through A's and B's windows, above the seq their rows were moved at
-    sql, _ = reads._windowed_stats_sql(store.reader(), PID, ["A", "B"], (NOW - 20 * DAY, NOW), "ts")
+    sql, _ = reads._windowed_stats_sql(store.reader(), PID, ["A", "B"], (NOW - 20 * DAY, NOW), "ts",
+                                       reads._STATS_MAX_WINDOWS)
     assert sql.count(f"AND seq > {moved_at} ") == 2
     assert store.compact_stats(SETTLED) == (0, False)  # a session is moved once: its late rows stay in arrival order
     assert sorted(s for s, k in sample_keys(store) if k is None) == ["A", "A", "B", "D", "D"]

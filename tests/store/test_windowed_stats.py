@@ -1,7 +1,7 @@
 """Stats of sessions far apart in time are read with one ts-bounded scan per session (bounds from
-session_bounds) plus the rows not yet absorbed into session_bounds; the answer must be exactly the
-one of the session_id index, and it must include samples committed after the last absorb, even
-outside the session's absorbed bounds."""
+session_bounds), or by key once moved into session order, plus the rows not yet absorbed into session_bounds; the
+answer must be exactly the one of a scan of every sample, and it must include samples committed after the last
+absorb, even outside the session's absorbed bounds."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_windowed_read_equals_the_index_and_sees_unabsorbed_rows(store: DuckDBSt
     page, page_totals = read(store, parents, offset=2, limit=3)  # pages are per parent
     assert [r["video_bitrate_kbps"] for r in page] == [102.0, 150.0, 103.0, 202.0] and page_totals == totals
 
-    monkeypatch.setattr(reads, "_WINDOWED_STATS_MAX_SESSIONS", 0)  # the session_id index, as before
+    monkeypatch.setattr(reads, "_STATS_MAX_WINDOWS", 0)  # one scan of every sample: the same answer
     assert read(store, parents) == (rows, totals)
     assert read(store, parents, offset=2, limit=3) == (page, page_totals)
     monkeypatch.undo()
@@ -89,3 +89,21 @@ def test_sessions_not_yet_absorbed_are_read_whole(store: DuckDBStore) -> None:
     rows, totals = read(store, [("A", "a1"), ("B", "b1")])
     assert [r["video_bitrate_kbps"] for r in rows] == [100.0, 200.0]
     assert totals == {("A", "a1"): 1, ("B", "b1"): 1}
+
+
+def test_moved_sessions_are_read_by_key_whatever_the_window_limit(store: DuckDBStore, monkeypatch) -> None:
+    # Sessions not yet moved need a ts window each (none allowed here: the scan instead); once moved, none does.
+    a_ts, b_ts = NOW - 10 * 24 * HOUR, NOW - 2 * 24 * HOUR
+    append(store, [sample(i, "A", "a1", a_ts + i * 30_000, 100.0 + i) for i in range(3)]
+           + [sample(0, "B", "b1", b_ts, 200.0)])
+    store.absorb_new_events()
+    parents = [("A", "a1"), ("B", "b1")]
+    span = (NOW - 20 * 24 * HOUR, NOW)
+    assert reads._windowed_stats_sql(store.reader(), PID, ["A", "B"], span, "ts", 1) is None
+    assert reads._windowed_stats_sql(store.reader(), PID, ["A", "B"], span, "ts", 2) is not None
+    rows, totals = read(store, parents)
+    assert store.compact_stats(NOW) == (4, False)
+    assert reads._windowed_stats_sql(store.reader(), PID, ["A", "B"], span, "ts", 0) is not None
+    monkeypatch.setattr(reads, "_STATS_MAX_WINDOWS", 0)
+    assert read(store, parents) == (rows, totals)
+    assert [r["video_bitrate_kbps"] for r in rows] == [100.0, 101.0, 102.0, 200.0]

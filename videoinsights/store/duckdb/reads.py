@@ -454,11 +454,12 @@ def subscribers_of_streams(cur: Cursor, project_id: str, streams: Sequence[tuple
 
 
 def _windowed_stats_sql(cur: Cursor, project_id: str, session_ids: Sequence[str], ts_range: tuple[int, int],
-                        columns: str) -> tuple[str, dict[str, Any]]:
+                        columns: str, max_windows: int) -> tuple[str, dict[str, Any]] | None:
     """The samples of these sessions: those moved into session order (store/duckdb/compaction.py) by their key, the
     others as one ts-bounded scan per session (its bounds in session_bounds, within ts_range), so zone maps skip all
     but a row group or two each: about a third less CPU than fetching scattered rows one by one through the
-    session_id index, and the moved sessions' keys a few times less again.
+    session_id index, and the moved sessions' keys a few times less again. None when more than `max_windows`
+    sessions need a ts-bounded scan (one scan of every sample answers sooner then).
 
     session_bounds covers only the commits absorbed up to meta.derived_seq, read in the same
     statement as the bounds; newer rows (seq above it) are read apart, from the newest row groups, and
@@ -485,7 +486,7 @@ def _windowed_stats_sql(cur: Cursor, project_id: str, session_ids: Sequence[str]
                      f"AND session_id IN (SELECT unnest($bounded::VARCHAR[]))")
     if unbounded:
         parts.append(f"SELECT {columns} FROM stats_samples WHERE session_id IN (SELECT unnest($unbounded::VARCHAR[]))")
-    keys = []
+    keys, windows = [], 0
     for i, (session_id, first_ts, last_ts, skey, compacted_seq, last_seq, _) in enumerate(found):
         after = ""  # the window's rows: all of them, or those committed after the session's samples were moved
         if skey:
@@ -495,6 +496,9 @@ def _windowed_stats_sql(cur: Cursor, project_id: str, session_ids: Sequence[str]
             after = f"AND seq > {int(compacted_seq):d} "
         lo, hi = max(first_ts, ts_range[0]), min(last_ts, ts_range[1])
         if lo <= hi:  # literal bounds: zone maps only prune on constants
+            windows += 1
+            if windows > max_windows:
+                return None
             parts.append(f"SELECT {columns} FROM stats_samples WHERE ts BETWEEN {int(lo):d} AND {int(hi):d} "
                          f"{after}AND seq <= {int(watermark):d} AND session_id = $s{i}")
             params[f"s{i}"] = session_id
@@ -505,27 +509,32 @@ def _windowed_stats_sql(cur: Cursor, project_id: str, session_ids: Sequence[str]
     return " UNION ALL ".join(parts), params
 
 
-# Each session read by its ts window adds a scan to plan and run, so past some count one scan of all the samples wins.
-# On bench_api's store (34.6 million samples), a read of N far-apart sessions' publisher stats, windows / one scan:
-# samples as appended, CPU (wall) 250: 1.09 (0.93) / 2.36 (1.22) s, 400: 1.79 (1.53) / 2.45 (1.28) s; moved into
-# session order (compaction) 250: 0.18 / 2.3 s of CPU, 1,000: 0.66 / 2.6 s (docs/benchmarks.md, "Far-apart
-# sessions' stats"). The scan grows with the store, the windows with the sessions.
-_WINDOWED_STATS_MAX_SESSIONS = 300
+# Each session read by its ts window (not yet moved into session order, or with samples since) adds a scan to plan and
+# run, so past some count one scan of all the samples wins; a moved session's key costs little. On bench_api's store
+# (34.6 million samples), a read of N far-apart sessions' publisher stats, windows / one scan: samples as appended,
+# CPU (wall) 250: 1.09 (0.93) / 2.36 (1.22) s, 400: 1.79 (1.53) / 2.45 (1.28) s; moved (by key) 250: 0.18 / 2.3 s of
+# CPU, 1,000: 0.66 / 2.6 s (docs/benchmarks.md, "Far-apart sessions' stats"). The scan grows with the store, the
+# windows with the sessions.
+_STATS_MAX_WINDOWS = 300
 
 
 def _stats(cur: Cursor, project_id: str, kind: str, id_column: str, parents: Sequence[tuple[str, str]],
            ts_range: tuple[int, int], offset: int, limit: int, max_rows: int | None,
            columns: Sequence[str] | None) -> tuple[list[Row], dict]:
     params: dict[str, Any] = {"p": project_id, "type": kind, "ts_from": ts_range[0], "ts_to": ts_range[1]}
-    # Parents close in time: the ts bounds let zone maps skip most of the table. Far apart: a ts-bounded
-    # scan per session (up to _WINDOWED_STATS_MAX_SESSIONS), or one scan for the samples of all their sessions (the
-    # samples have no index: schema.RAW_TABLES; DuckDB did not use the one they had until version 17 here either).
+    # Parents close in time: the ts bounds let zone maps skip most of the table. Far apart: the moved sessions by key
+    # and a ts-bounded scan per other session (up to _STATS_MAX_WINDOWS of those), or one scan for the samples of all
+    # their sessions (the samples have no index: schema.RAW_TABLES; DuckDB did not use the one they had until
+    # version 17 here either).
     narrow = ts_range[1] - ts_range[0] <= _NARROW_STATS_SPAN_MS
     wanted = selected_columns(columns, STATS_COLUMNS)
     needed = _fetched(("type", "ts", "event_id", id_column, *wanted))
     sessions = {p[0] for p in parents}
-    if parents and not narrow and len(sessions) <= _WINDOWED_STATS_MAX_SESSIONS:
-        sql, window_params = _windowed_stats_sql(cur, project_id, list(sessions), ts_range, needed)
+    windowed = None
+    if parents and not narrow:
+        windowed = _windowed_stats_sql(cur, project_id, list(sessions), ts_range, needed, _STATS_MAX_WINDOWS)
+    if windowed is not None:
+        sql, window_params = windowed
         cur.register("cand_stats", cur.sql(sql, params=window_params).to_arrow_table())
         try:
             return _children_page(cur, "cand_stats t", (*wanted, "session_id", id_column),
