@@ -252,8 +252,8 @@ def retention_cutoffs(settings: Settings, now_ms: int | None = None) -> dict[str
 
 
 def purge_expired(store: Store, settings: Settings) -> dict[str, int]:
-    """The retention purge in one go, dedup keys included (the CLI's and `videoinsights derive`'s; the server's
-    writer forgets the keys in pieces between commits)."""
+    """The retention purge in one go, expired sessions and dedup keys included (the CLI's and `videoinsights
+    derive`'s; the server's writer deletes those two in pieces between commits, Writer._housekeeping)."""
     cutoffs = retention_cutoffs(settings)
     counts = store.purge(**cutoffs)
     forgotten = 0

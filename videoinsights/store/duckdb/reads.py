@@ -457,9 +457,9 @@ def _windowed_stats_sql(cur: Cursor, project_id: str, session_ids: Sequence[str]
                         columns: str, max_windows: int) -> tuple[str, dict[str, Any]] | None:
     """The samples of these sessions: those moved into session order (store/duckdb/compaction.py) by their key, the
     others as one ts-bounded scan per session (its bounds in session_bounds, within ts_range), so zone maps skip all
-    but a row group or two each: about a third less CPU than fetching scattered rows one by one through the
-    session_id index, and the moved sessions' keys a few times less again. None when more than `max_windows`
-    sessions need a ts-bounded scan (one scan of every sample answers sooner then).
+    but a row group or two each (a third less CPU than fetching scattered rows one by one through the session_id
+    index the samples had until schema 17), and the moved sessions' keys a few times less again. None when more than
+    `max_windows` sessions need a ts-bounded scan (one scan of every sample answers sooner then).
 
     session_bounds covers only the commits absorbed up to meta.derived_seq, read in the same
     statement as the bounds; newer rows (seq above it) are read apart, from the newest row groups, and

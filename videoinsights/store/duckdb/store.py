@@ -748,7 +748,7 @@ class DuckDBStore:
                  UNION ALL SELECT received_at FROM stats_samples WHERE seq = (SELECT seq FROM first))""",
             {"derived": self._derived_seq, "seq": self._seq},
         ).fetchall()[0]
-        return max(0, now_ms - row[0]) if row and row[0] is not None else 0
+        return max(0, now_ms - row[0]) if row[0] is not None else 0  # (an aggregate: always one row)
 
     def has_events(self, project_id: str) -> bool:
         rows = self.reader().execute("SELECT 1 FROM session_bounds WHERE project_id = ? LIMIT 1", [project_id])
