@@ -51,8 +51,9 @@ def test_ingest_and_its_files_checkpoint_go_on_while_a_derive_cycle_holds_the_lo
     into it. (The checkpoint used to wait for the lock, and every batch after it with it.)"""
     path = str(tmp_path / "vi.duckdb")
     store = DuckDBStore(path)
-    # (no retention purge: it runs on the writer thread under the lock, at start and then hourly)
-    writer = Writer(store, Settings(db=path, checkpoint_interval_s=0, purge_interval_s=10**9))
+    # (no derive thread, the test holds its lock; and so no retention purge, which runs on the writer thread under
+    # that lock, at start and then hourly)
+    writer = Writer(store, Settings(db=path, checkpoint_interval_s=0, derive_in_server=False))
     writer.start()
     try:
         with writer.derive_lock:
@@ -69,7 +70,7 @@ def test_the_writer_checkpoints_the_raw_file_when_its_wal_passes_wal_autocheckpo
     can write the raw WAL back into the file: it does so once a few commits have passed it."""
     path = str(tmp_path / "vi.duckdb")
     store = DuckDBStore(path, wal_autocheckpoint_mb=1024)
-    writer = Writer(store, Settings(db=path, checkpoint_interval_s=3600, purge_interval_s=10**9,
+    writer = Writer(store, Settings(db=path, checkpoint_interval_s=3600, derive_in_server=False,  # (as above)
                                     wal_autocheckpoint_mb=1, derived_wal_checkpoint_mb=1024))
     writer.start()
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 from tests.support.stores import open_store, rows
 from videoinsights.derive.engine import derive_until_clean
@@ -119,6 +120,30 @@ def test_the_server_deletes_expired_sessions_a_piece_at_a_time(tmp_path, monkeyp
             assert time.monotonic() < deadline, "the expired sessions were never deleted"
             time.sleep(0.05)
         assert rows(store, "SELECT count(*) FROM connections WHERE session_id LIKE 'old%'") == [(0,)]
+    finally:
+        w.stop()
+        store.close()
+
+
+def test_the_server_purges_at_start_on_a_machine_up_for_minutes(tmp_path, monkeypatch) -> None:
+    """The first purge runs when the writer starts, whatever the machine's uptime: monotonic time counts from boot,
+    and a writer that took "never purged" as time 0 waited until the machine had been up for purge_interval_s."""
+    real = time.monotonic
+    boot = real() - 60.0  # as if the machine had booted a minute ago
+    monkeypatch.setattr(writer, "time", SimpleNamespace(monotonic=lambda: real() - boot, time=time.time))
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    old = la_day(int(time.time() * 1000)) - timedelta(days=30)
+    load_events(store, "1", session_on(old, "old"), min_ts=0)
+    derive_until_clean(store)
+    w = writer.Writer(store, Settings(db=path, raw_retention_days=21, purge_interval_s=3600))
+    w.start()
+    try:
+        deadline = real() + 30
+        while rows(store, "SELECT count(*) FROM sessions") != [(0,)]:
+            assert real() < deadline, "the expired session was never deleted"
+            time.sleep(0.05)
+        assert rows(store, "SELECT count(*) FROM events") == [(0,)]
     finally:
         w.stop()
         store.close()

@@ -71,11 +71,13 @@ class Writer:
         self._queue: queue.Queue[_Append | _Call | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="videoinsights-writer", daemon=True)
         self._stopping = False
-        self._last_purge = 0.0
+        # never: the first purge runs at start (0.0 would wait until the machine had been up an hour: monotonic
+        # time counts from boot)
+        self._last_purge = float("-inf")
         # What the last purge left to delete a piece at a time between commits, in order: (what, the store's call,
         # its cutoff, its piece size); the call returns how many went, fewer than the piece size when done.
         self._pieces: list[tuple[str, Callable[[date, int], int], date, int]] = []
-        self._last_piece = 0.0
+        self._last_piece = float("-inf")
         self._last_checkpoint = time.monotonic()
         # Held by a derive cycle, and here around admin calls, purges and checkpoints (waiting here ends the
         # derive thread's run of batches: derive/worker.py).
