@@ -4,12 +4,29 @@ thread's cursor."""
 
 from __future__ import annotations
 
+import ast
 import time
+from pathlib import Path
 
 from videoinsights.ingest.load import load_events
 from videoinsights.store.duckdb.store import DuckDBStore
 
 NOW = int(time.time() * 1000)
+DUCKDB_BACKEND = Path(__file__).resolve().parents[2] / "videoinsights" / "store" / "duckdb"
+SQLITE_MODULES = {"dedup.py"}  # the keys file is SQLite, whose cursors fetchone() leaves nothing open on
+
+
+def test_no_fetchone_on_a_duckdb_result() -> None:
+    """The mechanism, not one call site: a new fetchone() in the DuckDB backend would leave its result unfinished
+    (use fetch.first_row or fetchall())."""
+    offenders = []
+    for path in sorted(DUCKDB_BACKEND.glob("*.py")):
+        if path.name in SQLITE_MODULES:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "fetchone":
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []
 
 
 def test_a_session_read_after_the_derive_lag_on_the_same_thread(tmp_path) -> None:
