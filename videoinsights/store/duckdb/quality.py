@@ -17,6 +17,8 @@ tests/store/test_quality_sql.py checks that both give the same rows.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import duckdb
 
 from videoinsights.derive.model import DIMENSIONS
@@ -31,6 +33,7 @@ from videoinsights.domain.scoring import (
     VIDEO_GOOD_FPS,
     VIDEO_LOSS_WEIGHT,
 )
+from videoinsights.store.duckdb import late_samples
 from videoinsights.store.duckdb.fetch import first_row
 from videoinsights.store.duckdb.parts import add_in_parts
 from videoinsights.store.duckdb.quality_runs import CHECKS, WEIGHT, absorb_runs
@@ -75,10 +78,11 @@ _BPP = ("CASE WHEN vkbps IS NOT NULL AND coalesce(width, 0) <> 0 AND coalesce(he
         " THEN vkbps * 1000.0 / (width * height * fps) END")
 
 _QS_COLUMNS = "ekey, ts, event_id, day, prev_ts, prev_event_id, score, loss, rtt, jitter, bpp, vkbps, fps, freezes, qlr"
-# The new samples, scored (their previous sample comes next).
+# The new samples, scored (their previous sample comes next), with their session (store/duckdb/late_samples.py parks
+# the late ones in quality_late, whose columns these are).
 _NEW = f"""
 CREATE OR REPLACE TEMP TABLE q_new AS
-SELECT {EKEY} AS ekey, ts, event_id, day,
+SELECT project_id, session_id, {EKEY} AS ekey, ts, event_id, day,
        CAST(NULL AS BIGINT) AS prev_ts, CAST(NULL AS VARCHAR) AS prev_event_id,
        least(({_AUDIO}), ({_VIDEO})) AS score, greatest(aloss, vloss) AS loss, rtt, jitter, {_BPP} AS bpp, vkbps,
        fps, freezes, qlr
@@ -99,7 +103,7 @@ ctx AS (
   FROM quality_samples q JOIN touched t USING (ekey)
   WHERE q.ts >= t.m - {MAX_RUN_GAP_MS} AND q.ts >= (SELECT min(m) FROM touched) - {MAX_RUN_GAP_MS}
   UNION ALL BY NAME
-  SELECT n.*, true AS fresh, NULL AS old_prev_ts, NULL AS old_prev_event_id, t.m
+  SELECT n.* EXCLUDE (project_id, session_id), true AS fresh, NULL AS old_prev_ts, NULL AS old_prev_event_id, t.m
   FROM q_new n JOIN touched t USING (ekey)
 ),
 linked AS (
@@ -195,8 +199,16 @@ def clear_settled(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM meta WHERE key = ?", [SETTLED_KEY])
 
 
+class Absorbed(NamedTuple):
+    """What an absorb did with late samples (late_samples.LateSamples.committed, once it commits)."""
+
+    newest: int | None  # the newest sample's ts (None: none)
+    parked: bool  # samples were parked
+    taken: bool  # the parked samples were absorbed
+
+
 def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds: dict[str, float],
-                   bound: int | None = None) -> None:
+                   bound: int | None = None, park_before: int | None = None, take_parked: bool = False) -> Absorbed:
     """Score the stats samples of commits (lo, hi] into quality_samples and quality_buckets, and find the runs
     of offending samples (these thresholds, quality_runs.run_thresholds) where they land (the caller's
     transaction, like stats_daily).
@@ -204,8 +216,15 @@ def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds:
     With `bound`, no earlier than the first event of any of these samples' sessions as stored before this absorb,
     the bands are written in parts (_add_buckets_in_parts); without, with the upsert. A stored band below the bound
     makes the parts' INSERT meet the primary key (duckdb.ConstraintException): the caller rolls back and absorbs
-    again without one."""
+    again without one.
+    Late samples (store/duckdb/late_samples.py): with `park_before`, the new samples older than it are parked
+    instead; with `take_parked`, the parked ones are absorbed too (then `bound` covers their sessions)."""
     con.execute(_NEW, {"lo": lo, "hi": hi})
+    parked = False
+    if take_parked:
+        late_samples.take(con, hi)
+    elif park_before is not None:
+        parked = late_samples.park(con, park_before)
     con.execute(_REDO)
     con.execute(_INSERT_NEW)
     if bound is None:
@@ -217,9 +236,12 @@ def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds:
         con.execute(_SET_PREV, {"first": first})
     horizon = settled_upto(con)
     con.execute(_SETTLE_LATE, {"h": horizon})
-    settle(con, horizon, con.execute("SELECT max(ts) FROM q_new").fetchall()[0][0])
+    newest = con.execute("SELECT max(ts) FROM q_new").fetchall()[0][0]
+    settle(con, horizon, newest)
     con.execute("CREATE OR REPLACE TEMP TABLE q_touch AS SELECT ekey, min(ts) AS m FROM q_new GROUP BY ekey")
     absorb_runs(con, thresholds)
+    return Absorbed(newest, parked, take_parked)
+
 
 
 def _add_buckets_in_parts(con: duckdb.DuckDBPyConnection, bound: int) -> None:

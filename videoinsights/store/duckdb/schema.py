@@ -15,8 +15,9 @@ from videoinsights.domain.tiers import TIER_COLUMNS
 # 9: dirty_sessions.never_derived; 10: write_seq (WRITE_SEQ_COLUMNS); 11: quality_settled; 12: quality_buckets.first_ts;
 # 13: stats samples clustered by session (stats_samples.skey, session_bounds.skey/compacted_seq/last_seq);
 # 14: stale_months (monthly rollups refreshed apart from the derive steps, store/duckdb/months.py); 15: daily totals;
-# 16: the raw tables in a file of their own (RAW_TABLES); 17: the raw tables without a session_id index (RAW_TABLES)
-SCHEMA_VERSION = 17
+# 16: the raw tables in a file of their own (RAW_TABLES); 17: the raw tables without a session_id index (RAW_TABLES);
+# 18: quality_late (late samples parked, store/duckdb/late_samples.py)
+SCHEMA_VERSION = 18
 
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
@@ -106,6 +107,28 @@ CREATE TABLE IF NOT EXISTS quality_samples (
   prev_event_id VARCHAR,
   score DOUBLE,                        -- 1..5, NULL when the sample has nothing to score
   loss DOUBLE,                         -- the metrics the issue checks compare (docs/quality.md)
+  rtt DOUBLE,
+  jitter DOUBLE,
+  bpp DOUBLE,
+  vkbps DOUBLE,
+  fps DOUBLE,
+  freezes DOUBLE,
+  qlr VARCHAR
+)""",
+    # Samples that arrived late, scored and waiting to be absorbed with the others (store/duckdb/late_samples.py): the
+    # columns of quality_samples, after their project and session.
+    "quality_late": """
+CREATE TABLE IF NOT EXISTS quality_late (
+  project_id VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
+  ekey UBIGINT NOT NULL,
+  ts BIGINT NOT NULL,
+  event_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  prev_ts BIGINT,
+  prev_event_id VARCHAR,
+  score DOUBLE,
+  loss DOUBLE,
   rtt DOUBLE,
   jitter DOUBLE,
   bpp DOUBLE,

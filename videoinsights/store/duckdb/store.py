@@ -49,11 +49,13 @@ from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify, invalidated
 from videoinsights.store.duckdb.event_cache import EVENT_CACHE_MB, KEEP_AFTER_MS, SessionEventCache
 from videoinsights.store.duckdb.fetch import first_row
+from videoinsights.store.duckdb.late_samples import LateSamples, parked_sessions
 from videoinsights.store.duckdb.months import mark_stale, refresh_stale_months
 from videoinsights.store.duckdb.parts import add_in_parts
 from videoinsights.store.duckdb.quality import (
     KEPT,
     UNKNOWN_FIRST_TS,
+    Absorbed,
     absorb_quality,
     clear_settled,
     derive_sample_quality,
@@ -244,6 +246,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # The raw tables' session_id indexes dropped (schema.RAW_TABLES); a file older than 16 has its raw tables moved to
     # the raw file without them.
     17: tuple(f"DROP INDEX IF EXISTS {name}" for name in RAW_INDEXES_BEFORE_17),
+    18: (),  # quality_late, created empty with the other tables
 }
 
 
@@ -293,6 +296,7 @@ class DuckDBStore:
         self._event_cache = SessionEventCache(int(event_cache_mb * 2**20))
         self._bounds_rowids = BoundsRowids()  # of live sessions' session_bounds rows (absorb_bounds)
         self._rescores = RescoreClock(quality_refresh_s)  # live sessions whose sample quality may wait
+        self._late = LateSamples()  # samples that arrive late, absorbed together (store/duckdb/late_samples.py)
         # off (setting quality_scoring): absorbs leave the samples unscored, from meta UNSCORED_KEY on (_absorb)
         self._score_samples = score_samples
         # Set by a traced derive loop (derive/trace.py): replace_derived adds its parts' seconds here.
@@ -610,7 +614,8 @@ class DuckDBStore:
 
     # -- derivation --------------------------------------------------------
     def absorb_new_events(self) -> int:
-        """Bring session_bounds, dirty_sessions, stats_daily and the quality samples up to date with all commits.
+        """Bring session_bounds, dirty_sessions, stats_daily and the quality samples up to date with all commits (the
+        late samples' quality about once a minute, or when there is nothing new: store/duckdb/late_samples.py).
 
         Done once per derive cycle instead of once per ingest commit; the watermark
         (meta.derived_seq) moves in the same transaction, so a crash loses nothing."""
@@ -628,31 +633,41 @@ class DuckDBStore:
     def _absorb(self) -> int:
         lo, hi = self._derived_seq, self._seq
         unscored = self._unscored_after
-        if hi <= lo and (unscored is None or not self._score_samples):  # (scoring back on: its catch-up is due)
-            return 0
+        idle = hi <= lo
+        take_late = self._score_samples and unscored is None and self._late.due(idle)
+        if idle and (unscored is None or not self._score_samples) and not take_late:
+            return 0  # (scoring back on: its catch-up is due; late samples parked: taken when nothing else comes)
         con = self._dcon
         params = {"lo": lo, "hi": hi}
         t = time.perf_counter()
         con.execute("BEGIN")
         try:
             bound = None  # the stats' and the quality bands' bound (_absorb_stats), None: the upserts
-            if self._stats_in_parts:
+            if idle:
+                bound = UNKNOWN_FIRST_TS if self._stats_in_parts else None
+            elif self._stats_in_parts:
                 bound = self._absorb_stats(params)
             else:
                 con.execute(_ABSORB_STATS_SQL, params)
             t = lap(self.timings, "absorb_stats", t)
+            absorbed = None
             if not self._score_samples:
                 if unscored is None:  # the first commit left unscored is recorded (a later absorb scores from it)
                     unscored = lo
                     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [UNSCORED_KEY, str(unscored)])
             elif unscored is None:
-                absorb_quality(con, lo, hi, self._run_thresholds, bound)
+                if take_late and bound is not None:
+                    bound = min(bound, self._parked_bound())
+                absorbed = absorb_quality(con, lo, hi, self._run_thresholds, bound,
+                                          park_before=None if take_late else self._late.park_before(),
+                                          take_parked=take_late)
             else:
-                self._score_unscored(unscored, lo, hi)
+                absorbed = self._score_unscored(unscored, lo, hi)
                 unscored = None
             t = lap(self.timings, "absorb_quality", t)
-            self._absorb_sessions(params)
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('derived_seq', ?)", [str(hi)])
+            if not idle:
+                self._absorb_sessions(params)
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('derived_seq', ?)", [str(hi)])
             t = lap(self.timings, "absorb_dirty", t)
             con.execute("COMMIT")
             lap(self.timings, "absorb_commit", t)
@@ -660,22 +675,35 @@ class DuckDBStore:
         except BaseException:
             self._rollback(con)
             raise
-        self._derived_seq = hi
+        self._derived_seq = max(lo, hi)
         self._unscored_after = unscored
-        return hi - lo
+        if absorbed is not None:
+            self._late.committed(*absorbed)
+        return max(0, hi - lo)
 
-    def _score_unscored(self, since: int, lo: int, hi: int) -> None:
+    def _parked_bound(self) -> int:
+        """The least first event of the parked samples' sessions: the bound on the bands they add to."""
+        ids = parked_sessions(self._dcon)
+        if not ids:
+            return UNKNOWN_FIRST_TS
+        since = self._dcon.execute("SELECT min(first_ts) FROM session_bounds "
+                                   f"WHERE session_id IN ({string_list(sorted(ids))})").fetchall()[0][0]
+        return UNKNOWN_FIRST_TS if since is None else int(since)
+
+    def _score_unscored(self, since: int, lo: int, hi: int) -> Absorbed:
         """Scoring back on (setting quality_scoring): score the samples of commits (since, hi], those absorbed while
-        it was off too, and mark dirty again the sessions of the commits (since, lo]: they were derived without
-        quality (the caller's absorb transaction)."""
+        it was off too (and any parked), and mark dirty again the sessions of the commits (since, lo]: they were
+        derived without quality (the caller's absorb transaction)."""
         con = self._dcon
-        absorb_quality(con, since, hi, self._run_thresholds)  # (the upsert: older bands may be added to)
+        # (the upsert: older bands may be added to)
+        absorbed = absorb_quality(con, since, hi, self._run_thresholds, take_parked=True)
         con.execute(f"""INSERT OR IGNORE INTO dirty_sessions (project_id, session_id, dirtied_seq)
                         SELECT project_id, session_id, min(seq) FROM {_NEW_ROWS} GROUP BY project_id, session_id""",
                     {"lo": since, "hi": lo})
         con.execute("DELETE FROM meta WHERE key = ?", [UNSCORED_KEY])
         log.info("quality scoring is on again: scored the samples of commits %d-%d, sessions derived meanwhile "
                  "marked dirty", since + 1, hi)
+        return absorbed
 
     def _absorb_stats(self, params: dict[str, int]) -> int:
         """_ABSORB_STATS_SQL in its parts (store/duckdb/parts.py), bounded by the least first event of the new rows'
@@ -1107,6 +1135,7 @@ class DuckDBStore:
         con.execute("DELETE FROM quality_samples")
         con.execute("DELETE FROM quality_buckets")
         con.execute("DELETE FROM quality_runs")
+        con.execute("DELETE FROM quality_late")  # (scored again below with the others)
         clear_settled(con)
         unscored = None if self._score_samples else -1  # (off: every sample unscored now)
         if unscored is None:
@@ -1117,6 +1146,7 @@ class DuckDBStore:
         con.execute("COMMIT")
         self._unscored_after = unscored
         self._rescores.forget()  # their score rows are gone: none may wait for a later scoring
+        self._late.forget()
         self._bump()
 
     def compact_stats(self, before_ts: int, sessions: int | None = None) -> tuple[int, bool]:
@@ -1156,7 +1186,7 @@ class DuckDBStore:
         con.execute("BEGIN")
         try:
             refresh_stale_months(con)  # a month's days into its monthly rows before the daily rows go
-            for table in ("stats_daily", "quality_samples", "quality_buckets", "quality_settled"):
+            for table in ("stats_daily", "quality_samples", "quality_buckets", "quality_settled", "quality_late"):
                 counts[table] = deleted(f"DELETE FROM {table} WHERE day < ?", [raw_before])
             cutoff = day_start_ms(raw_before)
             # runs that ended before the first kept day (one crossing it stays whole: its issue still happened)
