@@ -9,10 +9,13 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
+from tests.conftest import create_project
 from tests.query.test_quality_api import BAD, GOOD, MIN, PATCHY, call
 from tests.support.stores import rows
+from tests.web.test_metrics import samples, value
 from videoinsights.derive.engine import derive_pending, derive_until_clean
 from videoinsights.domain.days import day_start_ms, la_day
 from videoinsights.ingest.load import load_events
@@ -123,3 +126,26 @@ def test_a_rebuild_scores_the_parked_samples_with_the_others(tmp_path) -> None:
         assert session_quality(store) == (pytest.approx(PATCHY), pytest.approx(BAD), 40)
     finally:
         store.close()
+
+
+def test_a_server_parks_them_counts_them_and_scores_them_when_idle(tmp_path, server_factory) -> None:
+    """Over HTTP: the derive thread's absorb parks the late samples, /metrics counts them, and once nothing else comes
+    the session has the worked example's score."""
+    on_time, late = patchy_call()
+    creds = create_project(tmp_path / "vi.duckdb")
+    server = server_factory()
+    for events in (on_time, late):
+        assert httpx.post(f"{server.url}/v1/events", json=events, headers=creds.headers()).json()["accepted"] == len(
+            events)
+        server.wait_derived()
+    assert value(samples(server), "videoinsights_quality_late_samples_total") == 10
+    deadline = time.monotonic() + 20
+    query = {"query": f"""{{ project(projectId: {creds.project_id}) {{ sessionData {{ sessions(sessionIds: ["late"])
+              {{ resources {{ quality {{ score scoreP10 samples }} }} }} }} }} }}"""}
+    while True:  # (the idle absorb that takes them runs within derive_interval_ms of the last step)
+        body = httpx.post(f"{server.url}/graphql", json=query, headers=creds.headers()).json()
+        quality = body["data"]["project"]["sessionData"]["sessions"]["resources"][0]["quality"]
+        if quality["samples"] == 40 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert quality == {"score": pytest.approx(PATCHY), "scoreP10": pytest.approx(BAD), "samples": 40}

@@ -86,6 +86,7 @@ def test_ingest_outcomes_per_project_and_batch_sizes(served_project: tuple[Serve
     assert value(after, "videoinsights_writer_queue_jobs") == 0
     assert value(after, "videoinsights_database_bytes") > 0
     assert value(after, "videoinsights_quality_kept_total") == 0  # (tests/store/test_quality_refresh.py)
+    assert value(after, "videoinsights_quality_late_samples_total") == 0  # (tests/store/test_late_samples.py)
 
 
 def test_project_labels_are_capped(tmp_path: Path, server_factory: Any) -> None:

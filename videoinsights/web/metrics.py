@@ -156,6 +156,8 @@ class ServerState(Collector):
              stats.stats_samples_compacted),
             ("quality_kept", "Session derivations written with the sample quality of an earlier one, their next "
              "already due (DuckDB, setting quality_refresh_s).", store.quality_kept()),
+            ("quality_late_samples", "Stats samples that came over 2 minutes late, parked and scored with the others "
+             "about once a minute (DuckDB).", store.late_samples_parked()),
         ):
             yield CounterMetricFamily(f"videoinsights_{name}", help, value=value)
         undigested, dirty = derivation_backlog(store)

@@ -214,6 +214,10 @@ class ClickHouseStore:
         """None: every derivation re-scores its session here (quality_refresh_s is the DuckDB store's)."""
         return 0
 
+    def late_samples_parked(self) -> int:
+        """None: a ClickHouse store scores samples as it derives, with no absorb to park them from."""
+        return 0
+
     @property
     def data_version(self) -> Any:
         """Changes whenever any process changed the data (any part of the database was added or replaced):

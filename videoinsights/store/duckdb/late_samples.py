@@ -47,6 +47,7 @@ class LateSamples:
         self._clock = clock
         self.newest: int | None = None  # the newest sample absorbed, of its ts (None: none yet in this process)
         self.waiting = True  # (a file may hold parked samples from before: the first idle absorb takes them)
+        self.parked_total = 0  # samples parked by this process (/metrics)
         self._taken_at = clock()
 
     def due(self, idle: bool) -> bool:
@@ -57,14 +58,15 @@ class LateSamples:
         """Samples older than this are late (None: nothing absorbed yet to compare with)."""
         return None if self.newest is None else self.newest - LATE_AFTER_MS
 
-    def committed(self, newest: int | None, parked: bool, taken: bool) -> None:
-        """An absorb committed: its newest sample's ts, whether it parked samples, and whether it took the parked."""
+    def committed(self, newest: int | None, parked: int, taken: bool) -> None:
+        """An absorb committed: its newest sample's ts, how many samples it parked, and whether it took the parked."""
         if newest is not None:
             self.newest = newest if self.newest is None else max(self.newest, newest)
         if taken:
             self.waiting = False
             self._taken_at = self._clock()
-        self.waiting = self.waiting or parked
+        self.waiting = self.waiting or parked > 0
+        self.parked_total += parked
 
     def forget(self) -> None:
         """Nothing is parked (the scored samples were cleared and scored again, parked ones included)."""
@@ -72,14 +74,14 @@ class LateSamples:
         self.newest = None
 
 
-def park(con: duckdb.DuckDBPyConnection, cut: int) -> bool:
-    """Move the new samples older than `cut` from q_new to quality_late; were there any?"""
+def park(con: duckdb.DuckDBPyConnection, cut: int) -> int:
+    """Move the new samples older than `cut` from q_new to quality_late; how many?"""
     oldest = first_row(con.execute("SELECT min(ts) FROM q_new"))
     if oldest is None or oldest[0] is None or oldest[0] >= cut:
-        return False
-    for sql in _PARK:
-        con.execute(sql, {"cut": cut})
-    return True
+        return 0
+    parked = int(con.execute(_PARK[0], {"cut": cut}).fetchall()[0][0])
+    con.execute(_PARK[1], {"cut": cut})
+    return parked
 
 
 def take(con: duckdb.DuckDBPyConnection, seq: int) -> None:

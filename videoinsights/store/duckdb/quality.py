@@ -203,7 +203,7 @@ class Absorbed(NamedTuple):
     """What an absorb did with late samples (late_samples.LateSamples.committed, once it commits)."""
 
     newest: int | None  # the newest sample's ts (None: none)
-    parked: bool  # samples were parked
+    parked: int  # samples parked
     taken: bool  # the parked samples were absorbed
 
 
@@ -220,7 +220,7 @@ def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds:
     Late samples (store/duckdb/late_samples.py): with `park_before`, the new samples older than it are parked
     instead; with `take_parked`, the parked ones are absorbed too (then `bound` covers their sessions)."""
     con.execute(_NEW, {"lo": lo, "hi": hi})
-    parked = False
+    parked = 0
     if take_parked:
         late_samples.take(con, hi)
     elif park_before is not None:

@@ -795,6 +795,10 @@ class DuckDBStore:
         """Session derivations written with their sample quality kept (replace_derived, store/duckdb/rescoring.py)."""
         return self._rescores.waited
 
+    def late_samples_parked(self) -> int:
+        """Stats samples that came late and were parked to be absorbed together (store/duckdb/late_samples.py)."""
+        return self._late.parked_total
+
     def wal_bytes(self) -> tuple[int, int]:
         """The raw file's and the main file's write-ahead logs: the writer checkpoints the first, the derive thread
         the second, each when its own grows past its setting (wal_autocheckpoint_mb, derived_wal_checkpoint_mb)."""
