@@ -30,8 +30,10 @@ the history loads), so the client spends CPU only on posting during the load.
 Several rates run one after the other, each on its own server and copy of the database. With
 `--baseline-python`, each rate runs first on a server started by that interpreter (another checkout,
 e.g. main), then on ours, on the same traffic and copy of the history: the ratio is what to read on a
-noisy machine. Every run prints the load averages (`uptime`) before and after it, the CPU used by each
-process (server, its child processes, this client), freshness p50/p95/p99 and the backlog over time.
+noisy machine. With `--pairs N` each rate runs N such pairs, the order alternated pair by pair (the server
+that runs second tends to do better), and the ratios' geometric means are printed at the end. Every run prints
+the load averages (`uptime`) before and after it, the CPU used by each process (server, its child processes, this
+client), freshness p50/p95/p99 and the backlog over time.
 
 
 Soak (`--soak SECONDS`, e.g. 3600): one server at a moderate `--soak-rate` (default 500 events/s,
@@ -68,7 +70,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -655,6 +657,34 @@ def summary(results: list[Result]) -> None:
               f"| {r.loadavg[0]} / {r.loadavg[1]} |")
 
 
+def pair_ratios(results: list[Result]) -> None:
+    """Ours / baseline per pair (`--pairs`, the order alternated) and their geometric mean, per rate: what a noisy
+    machine lets one read."""
+    measures: dict[str, Callable[[Result], float]] = {
+        "derivations/s": lambda r: writer_share(r.load.metrics)[1],
+        "freshness p99 ms": lambda r: pct(freshness(r.load), 99),
+        "derive lag p95 s": lambda r: pct(derive_lags(r.load), 95) if derive_lags(r.load) else math.nan,
+        "acknowledged/s": lambda r: r.post.acknowledged / r.post.elapsed_s,
+    }
+    print("\n| target events/s | pair (first) | " + " | ".join(f"{m}: baseline / ours" for m in measures) + " |")
+    print("| --- | --- | " + " | ".join("---" for _ in measures) + " |")
+    for rate in dict.fromkeys(r.rate for r in results):
+        runs = [r for r in results if r.rate == rate]
+        pairs = [runs[i:i + 2] for i in range(0, len(runs) - 1, 2)]
+        logs: dict[str, list[float]] = {m: [] for m in measures}
+        for n, (a, b) in enumerate(pairs):
+            base, ours = (a, b) if a.label == "baseline" else (b, a)
+            cells = []
+            for m, get in measures.items():
+                x, y = get(base), get(ours)
+                cells.append(f"{x:,.1f} / {y:,.1f}")
+                if x > 0 and y > 0:
+                    logs[m].append(math.log(y / x))
+            print(f"| {rate:,.0f} | {n + 1} ({a.label}) | " + " | ".join(cells) + " |")
+        means = [f"{math.exp(statistics.fmean(v)):.2f}x" if v else "n/a" for v in logs.values()]
+        print(f"| {rate:,.0f} | ours / baseline, geometric mean of {len(pairs)} | " + " | ".join(means) + " |")
+
+
 # -- soak ----------------------------------------------------------------------------------------
 
 
@@ -855,6 +885,9 @@ def main() -> None:
                         help="server setting, e.g. VIDEOINSIGHTS_DERIVE_BATCH_SESSIONS=50 (repeatable)")
     parser.add_argument("--baseline-python", metavar="PATH",
                         help="also run each rate on a server started by this interpreter (e.g. main's .venv)")
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="with --baseline-python: this many pairs per rate, the order alternated (the second "
+                             "server of a pair tends to do better), then the ratios' geometric means")
     parser.add_argument("--progress", action="store_true", help="the poster's progress line on stderr")
     parser.add_argument("--trace", metavar="DIR",
                         help="trace our server's derive steps and the markers into DIR and print where the slow "
@@ -897,12 +930,16 @@ def main() -> None:
         for i, rate in enumerate(args.rate):
             if i:
                 traffic = pregenerate(args, pid, rate)
-            if args.baseline_python:
-                results.append(run_rate(args, template, pid, secret, rate, tmp, traffic, args.baseline_python))
-            results.append(run_rate(args, template, pid, secret, rate, tmp, traffic))
+            for pair in range(args.pairs if args.baseline_python else 1):
+                # (the order alternates pair by pair: the server that runs second tends to do better)
+                pythons = [args.baseline_python, None] if pair % 2 == 0 else [None, args.baseline_python]
+                for python in pythons if args.baseline_python else [None]:
+                    results.append(run_rate(args, template, pid, secret, rate, tmp, traffic, python))
     for r in results:
         report(r)
     summary(results)
+    if args.baseline_python and args.pairs > 1:
+        pair_ratios(results)
     print(f"\n.venv/bin/python -m benchmarks.bench_load {' '.join(sys.argv[1:])}  "
           f"({time.monotonic() - started:.0f} s in all)")
 
