@@ -48,6 +48,17 @@ def parked(store: DuckDBStore) -> int:
     return rows(store, "SELECT count(*) FROM quality_late")[0][0]
 
 
+def with_late_parked(path: str, on_time: list[dict[str, Any]], late: list[dict[str, Any]]) -> DuckDBStore:
+    """A store that derived `on_time`, then absorbed `late`: parked."""
+    store = DuckDBStore(path)
+    load_events(store, PROJECT, on_time)
+    derive_until_clean(store)
+    load_events(store, PROJECT, late)
+    store.absorb_new_events()
+    assert parked(store) == 10
+    return store
+
+
 def test_late_samples_wait_then_count_as_if_on_time(tmp_path) -> None:
     on_time, late = patchy_call()
     store = DuckDBStore(str(tmp_path / "vi.duckdb"))
@@ -73,13 +84,8 @@ def test_late_samples_wait_then_count_as_if_on_time(tmp_path) -> None:
 
 def test_parked_samples_are_taken_with_new_commits_once_due(tmp_path) -> None:
     on_time, late = patchy_call()
-    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    store = with_late_parked(str(tmp_path / "vi.duckdb"), on_time[:-4], late)  # all but the four endings on time
     try:
-        load_events(store, PROJECT, on_time[:-4])  # all but the four endings
-        derive_until_clean(store)
-        load_events(store, PROJECT, late)
-        store.absorb_new_events()
-        assert parked(store) == 10
         store._late.every_s = 0  # due at the next absorb, which has a commit to absorb too
         load_events(store, PROJECT, on_time[-4:])
         store.absorb_new_events()
@@ -94,13 +100,7 @@ def test_parked_samples_outlive_a_restart(tmp_path) -> None:
     """They are in the file (acknowledged data is never lost): the reopened store takes them when idle."""
     on_time, late = patchy_call()
     path = str(tmp_path / "vi.duckdb")
-    store = DuckDBStore(path)
-    load_events(store, PROJECT, on_time)
-    derive_until_clean(store)
-    load_events(store, PROJECT, late)
-    derive_pending(store, 100)
-    assert parked(store) == 10
-    store.close()
+    with_late_parked(path, on_time, late).close()
     store = DuckDBStore(path)
     try:
         derive_until_clean(store)
@@ -112,13 +112,8 @@ def test_parked_samples_outlive_a_restart(tmp_path) -> None:
 
 def test_a_rebuild_scores_the_parked_samples_with_the_others(tmp_path) -> None:
     on_time, late = patchy_call()
-    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    store = with_late_parked(str(tmp_path / "vi.duckdb"), on_time, late)
     try:
-        load_events(store, PROJECT, on_time)
-        derive_until_clean(store)
-        load_events(store, PROJECT, late)
-        store.absorb_new_events()
-        assert parked(store) == 10
         store.clear_derived()
         assert parked(store) == 0 and rows(store, "SELECT count(*) FROM quality_samples") == [(40,)]
         store.mark_all_dirty()

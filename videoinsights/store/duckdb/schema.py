@@ -48,6 +48,24 @@ _FINE = _columns(FINE_MEASURES, "DOUBLE NOT NULL DEFAULT 0")
 # HOURLY / MINUTE intervals (derive/fine.py): bucket = epoch ms starting the hour or minute.
 FINE_KINDS = ("hour", "minute")
 
+# A stats sample as scored at absorb (quality_samples, and quality_late's samples waiting to be absorbed)
+_SCORED_SAMPLE = """
+  ekey UBIGINT NOT NULL,               -- the stream/subscriber: md5 of project, session, side, entity id (quality.py)
+  ts BIGINT NOT NULL,
+  event_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  prev_ts BIGINT,                      -- the entity's previous sample (ts, event_id), when at most 60 s earlier
+  prev_event_id VARCHAR,
+  score DOUBLE,                        -- 1..5, NULL when the sample has nothing to score
+  loss DOUBLE,                         -- the metrics the issue checks compare (docs/quality.md)
+  rtt DOUBLE,
+  jitter DOUBLE,
+  bpp DOUBLE,
+  vkbps DOUBLE,
+  fps DOUBLE,
+  freezes DOUBLE,
+  qlr VARCHAR"""
+
 TABLES: dict[str, str] = {
     "meta": """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)""",
@@ -97,45 +115,15 @@ CREATE TABLE IF NOT EXISTS stats_daily (
 )""",
     # Each stats sample scored once, when its commit is absorbed (store/duckdb/quality.py, docs/quality.md):
     # what re-deriving a session reads instead of the wide raw rows, and only where it must.
-    "quality_samples": """
-CREATE TABLE IF NOT EXISTS quality_samples (
-  ekey UBIGINT NOT NULL,               -- the stream/subscriber: md5 of project, session, side, entity id (quality.py)
-  ts BIGINT NOT NULL,
-  event_id VARCHAR NOT NULL,
-  day DATE NOT NULL,
-  prev_ts BIGINT,                      -- the entity's previous sample (ts, event_id), when at most 60 s earlier
-  prev_event_id VARCHAR,
-  score DOUBLE,                        -- 1..5, NULL when the sample has nothing to score
-  loss DOUBLE,                         -- the metrics the issue checks compare (docs/quality.md)
-  rtt DOUBLE,
-  jitter DOUBLE,
-  bpp DOUBLE,
-  vkbps DOUBLE,
-  fps DOUBLE,
-  freezes DOUBLE,
-  qlr VARCHAR
+    "quality_samples": f"""
+CREATE TABLE IF NOT EXISTS quality_samples ({_SCORED_SAMPLE}
 )""",
     # Samples that arrived late, scored and waiting to be absorbed with the others (store/duckdb/late_samples.py): the
     # columns of quality_samples, after their project and session.
-    "quality_late": """
+    "quality_late": f"""
 CREATE TABLE IF NOT EXISTS quality_late (
   project_id VARCHAR NOT NULL,
-  session_id VARCHAR NOT NULL,
-  ekey UBIGINT NOT NULL,
-  ts BIGINT NOT NULL,
-  event_id VARCHAR NOT NULL,
-  day DATE NOT NULL,
-  prev_ts BIGINT,
-  prev_event_id VARCHAR,
-  score DOUBLE,
-  loss DOUBLE,
-  rtt DOUBLE,
-  jitter DOUBLE,
-  bpp DOUBLE,
-  vkbps DOUBLE,
-  fps DOUBLE,
-  freezes DOUBLE,
-  qlr VARCHAR
+  session_id VARCHAR NOT NULL,{_SCORED_SAMPLE}
 )""",
     # The scored samples' (key, score, weight) per stream/subscriber, day and 0.01 band, settled in parts appended
     # every few minutes (and for samples arriving after their time settled): what the exact 10th percentile reads
