@@ -19,7 +19,7 @@ from tests.web.test_metrics import samples, value
 from videoinsights.derive.engine import derive_pending, derive_until_clean
 from videoinsights.domain.days import day_start_ms, la_day
 from videoinsights.ingest.load import load_events
-from videoinsights.store.duckdb.late_samples import LATE_AFTER_MS
+from videoinsights.store.duckdb.late_samples import LATE_AFTER_MS, LateSamples
 from videoinsights.store.duckdb.store import DuckDBStore
 
 PROJECT = "12345678"
@@ -144,3 +144,13 @@ def test_a_server_parks_them_counts_them_and_scores_them_when_idle(tmp_path, ser
             break
         time.sleep(0.1)
     assert quality == {"score": pytest.approx(PATCHY), "scoreP10": pytest.approx(BAD), "samples": 40}
+
+
+def test_a_sample_from_the_future_does_not_make_the_others_late() -> None:
+    """A client clock ahead by up to max_future_skew_s: the newest sample counts as now, not as its own ts."""
+    now_s = 1_800_000_000.0
+    late = LateSamples(wall=lambda: now_s)
+    late.committed(int(now_s * 1000) - 10_000, 0, False)
+    assert late.park_before() == int(now_s * 1000) - 10_000 - LATE_AFTER_MS
+    late.committed(int(now_s * 1000) + 290_000, 0, False)  # 290 s ahead
+    assert late.park_before() == int(now_s * 1000) - LATE_AFTER_MS

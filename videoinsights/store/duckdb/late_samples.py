@@ -42,9 +42,11 @@ class LateSamples:
     """Whether samples may be parked, and when they were last absorbed (this process's memory: after a restart the
     first idle absorb takes whatever a file holds)."""
 
-    def __init__(self, every_s: float = LATE_EVERY_S, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, every_s: float = LATE_EVERY_S, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time) -> None:
         self.every_s = every_s
         self._clock = clock
+        self._wall = wall
         self.newest: int | None = None  # the newest sample absorbed, of its ts (None: none yet in this process)
         self.waiting = True  # (a file may hold parked samples from before: the first idle absorb takes them)
         self.parked_total = 0  # samples parked by this process (/metrics)
@@ -61,6 +63,9 @@ class LateSamples:
     def committed(self, newest: int | None, parked: int, taken: bool) -> None:
         """An absorb committed: its newest sample's ts, how many samples it parked, and whether it took the parked."""
         if newest is not None:
+            # never past now: a client whose clock runs ahead (up to max_future_skew_s, 5 minutes) would make every
+            # other sample late
+            newest = min(newest, int(self._wall() * 1000))
             self.newest = newest if self.newest is None else max(self.newest, newest)
         if taken:
             self.waiting = False

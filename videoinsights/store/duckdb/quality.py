@@ -243,7 +243,6 @@ def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds:
     return Absorbed(newest, parked, take_parked)
 
 
-
 def _add_buckets_in_parts(con: duckdb.DuckDBPyConnection, bound: int) -> None:
     """_ADD_BUCKETS in parts (store/duckdb/parts.py): a band is inserted at its first sample, never before its
     session's first event, so `bound` finds every stored band the new weights add to."""
