@@ -420,9 +420,10 @@ def start_py_spy(binary: str, pid: int, out: str, duration: int) -> subprocess.P
 
 
 def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, rate: float, tmp: Path,
-             traffic: tuple[list[bytes], int, float], python: str | None = None) -> Result:
+             traffic: tuple[list[bytes], int, float], python: str | None = None, pair: int = 0) -> Result:
     label = "baseline" if python else "ours"
-    db = tmp / f"load-{int(rate)}-{label}.duckdb"
+    run = f"{int(rate)}" if pair == 0 else f"{int(rate)}-{pair + 1}"  # (--pairs: each pair's files apart)
+    db = tmp / f"load-{run}-{label}.duckdb"
     copy_database(template, db)
     events, spd, gen_s = traffic
     load_before = loadavg()
@@ -430,7 +431,7 @@ def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, ra
     trace = ""
     if args.trace and not python:  # main's code has no trace
         Path(args.trace).mkdir(parents=True, exist_ok=True)  # the server only appends to the file
-        trace = str(Path(args.trace) / f"trace-{int(rate)}.jsonl")
+        trace = str(Path(args.trace) / f"trace-{run}.jsonl")
         Path(trace).unlink(missing_ok=True)
         env["VIDEOINSIGHTS_DERIVE_TRACE_PATH"] = trace
     server = ServerProcess(db, env=env, python=python)
@@ -483,7 +484,7 @@ def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, ra
                 spy.wait(timeout=60)
         if args.trace:  # the baseline's markers too (its server writes no trace, and may not make the directory)
             Path(args.trace).mkdir(parents=True, exist_ok=True)
-            Path(args.trace, f"markers-{int(rate)}-{label}.jsonl").write_bytes(
+            Path(args.trace, f"markers-{run}-{label}.jsonl").write_bytes(
                 b"".join(orjson.dumps(m) + b"\n" for m in load.samples.markers))
         return Result(rate, args.seconds, idle.samples, load.samples, post, offered[0], spd, gen_s, len(events),
                       end, drain_s, pre, cpu, label, (load_before, loadavg()), kids, trace, rss.peak)
@@ -934,7 +935,7 @@ def main() -> None:
                 # (the order alternates pair by pair: the server that runs second tends to do better)
                 pythons = [args.baseline_python, None] if pair % 2 == 0 else [None, args.baseline_python]
                 for python in pythons if args.baseline_python else [None]:
-                    results.append(run_rate(args, template, pid, secret, rate, tmp, traffic, python))
+                    results.append(run_rate(args, template, pid, secret, rate, tmp, traffic, python, pair))
     for r in results:
         report(r)
     summary(results)
