@@ -156,8 +156,8 @@ HELP: dict[str, str] = {
     "daily_retention_days": "Days daily rollups are kept (Insights: 90), and the hourly ones (HOURLY interval).",
     "minute_retention_hours": "Hours per-minute rollups are kept (MINUTE interval).",
     "monthly_retention_months": "Months monthly rollups are kept (Insights: 12).",
-    "purge_interval_s": "Seconds between retention purges while serving (with `serve --no-derive`: in the "
-                        "`videoinsights derive` process of shard 0 instead).",
+    "purge_interval_s": "Seconds between retention purges while serving, the first at start (with `serve --no-derive`: "
+                        "in the `videoinsights derive` process of shard 0 instead).",
     "checkpoint_interval_s": "Seconds between WAL checkpoints while serving, taken under load too: appended rows "
     "stay in memory until a checkpoint writes them to the file. The writer checkpoints the raw file (<db>.raw), the "
     "derive thread the main file.",

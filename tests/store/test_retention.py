@@ -3,12 +3,15 @@ daily rollups after 90, monthly after 12 months; newer data untouched."""
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from datetime import date, timedelta
 from types import SimpleNamespace
 
-from tests.support.stores import open_store, rows
+from tests.support.stores import drop, new_store_url, open_store, rows
 from videoinsights.derive.engine import derive_until_clean
+from videoinsights.derive.process import run_derive
 from videoinsights.domain.days import day_start_ms, la_day
 from videoinsights.ingest.batch import validate_events
 from videoinsights.ingest.load import load_events
@@ -147,3 +150,35 @@ def test_the_server_purges_at_start_on_a_machine_up_for_minutes(tmp_path, monkey
     finally:
         w.stop()
         store.close()
+
+
+def test_the_derive_process_purges_at_start(tmp_path, caplog) -> None:
+    """`videoinsights derive` (ClickHouse, shard 0) purges when it starts, as the server's writer does: a process
+    restarted more often than purge_interval_s would otherwise never purge."""
+    url = new_store_url("chdb", tmp_path)
+    try:
+        store = open_store(url)
+        load_events(store, "1", session_on(la_day(int(time.time() * 1000)) - timedelta(days=30), "old"), min_ts=0)
+        derive_until_clean(store)
+        assert rows(store, "SELECT count() FROM sessions") == [(1,)]
+        store.close()
+        stop = threading.Event()
+
+        def stop_once_purged() -> None:
+            deadline = time.monotonic() + 60
+            while not any("retention purge" in r.getMessage() for r in caplog.records):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            stop.set()
+
+        caplog.set_level(logging.INFO, logger="videoinsights.derive.process")
+        watcher = threading.Thread(target=stop_once_purged)
+        watcher.start()
+        run_derive(Settings(store=url, purge_interval_s=3600), None, stop=stop)
+        watcher.join()
+        store = open_store(url)
+        assert rows(store, "SELECT count() FROM sessions") == [(0,)]
+        store.close()
+    finally:
+        drop(url)

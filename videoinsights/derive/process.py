@@ -1,8 +1,8 @@
 """`videoinsights derive`: derivation as a process of its own, beside stateless servers (`serve --no-derive`)
 on a ClickHouse store. With `--shard K/N`, this process derives only the sessions whose
 cityHash64(project_id, session_id) % N is K, so N processes share the work without coordinating.
-Shard 0 (or the only derive process) also runs the retention purge every `purge_interval_s`, which the
-servers then don't: one process purges."""
+Shard 0 (or the only derive process) also runs the retention purge when it starts and every
+`purge_interval_s`, which the servers then don't: one process purges."""
 
 from __future__ import annotations
 
@@ -59,7 +59,8 @@ def run_derive(settings: Settings, shard: tuple[int, int] | None, once: bool = F
                 signal.signal(sig, lambda *_: stop.set())
             worker.start()
             log.info("deriving %s of %s", name, parse_store_url(settings.store_url).redacted())
-            last = last_purge = time.monotonic()
+            last = time.monotonic()
+            last_purge = float("-inf")  # the first purge at start, as the server's writer does (store/writer.py)
             purges = shard is None or shard[0] == 0  # one process applies the retention windows
             while not stop.wait(1.0):
                 now = time.monotonic()
