@@ -4,6 +4,7 @@ daily rollups after 90, monthly after 12 months; newer data untouched."""
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from datetime import date, timedelta
@@ -175,7 +176,12 @@ def test_the_derive_process_purges_at_start(tmp_path, caplog) -> None:
         caplog.set_level(logging.INFO, logger="videoinsights.derive.process")
         watcher = threading.Thread(target=stop_once_purged)
         watcher.start()
-        run_derive(Settings(store=url, purge_interval_s=3600), None, stop=stop)
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            run_derive(Settings(store=url, purge_interval_s=3600), None, stop=stop)
+        finally:
+            for sig, handler in handlers.items():  # (run_derive installs its own, to stop on them)
+                signal.signal(sig, handler)
         watcher.join()
         store = open_store(url)
         assert rows(store, "SELECT count() FROM sessions") == [(0,)]
