@@ -683,12 +683,17 @@ class DuckDBStore:
 
     def _parked_bound(self) -> int:
         """The least first event of the parked samples' sessions: the bound on the bands they add to."""
-        ids = parked_sessions(self._dcon)
-        if not ids:
-            return UNKNOWN_FIRST_TS
+        since = self._least_first_ts(parked_sessions(self._dcon))
+        return UNKNOWN_FIRST_TS if since is None else since
+
+    def _least_first_ts(self, session_ids: list[str]) -> int | None:
+        """The least first event of these sessions as session_bounds holds it (None: none of them is there), looked
+        up through its session_id index (a join would read session_bounds whole)."""
+        if not session_ids:
+            return None
         since = self._dcon.execute("SELECT min(first_ts) FROM session_bounds "
-                                   f"WHERE session_id IN ({string_list(sorted(ids))})").fetchall()[0][0]
-        return UNKNOWN_FIRST_TS if since is None else int(since)
+                                   f"WHERE session_id IN ({string_list(sorted(session_ids))})").fetchall()[0][0]
+        return None if since is None else int(since)
 
     def _score_unscored(self, since: int, lo: int, hi: int) -> Absorbed:
         """Scoring back on (setting quality_scoring): score the samples of commits (since, hi], those absorbed while
@@ -719,15 +724,12 @@ class DuckDBStore:
         con.execute(f"CREATE OR REPLACE TEMP TABLE stats_new AS SELECT * FROM ({_STATS_SELECT}) t({_STATS_COLUMNS})",
                     params)
         ids = [r[0] for r in con.execute("SELECT DISTINCT session_id FROM stats_new").fetchall()]
-        since = None
-        if ids:  # through the session_id index (a join would read session_bounds whole)
-            since = con.execute("SELECT min(first_ts) FROM session_bounds "
-                                f"WHERE session_id IN ({string_list(sorted(ids))})").fetchall()[0][0]
+        since = self._least_first_ts(ids)
         if since is None:  # no session of these rows was seen before: no stored row to add to
             con.execute(f"INSERT INTO stats_daily ({_STATS_COLUMNS}) SELECT {_STATS_COLUMNS} FROM stats_new")
             return UNKNOWN_FIRST_TS
         add_in_parts(con, "stats_daily", "stats_new", _STATS_KEY, _STATS_COLUMNS, _STATS_UPDATES, since)
-        return int(since)
+        return since
 
     def _absorb_sessions(self, params: dict[str, int]) -> None:
         """The new commits' sessions: their bounds in session_bounds, and dirty. A session seen for the first time
