@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 
 from tests.support.stores import drop, new_store_url, open_store, rows
+from tests.support.waiting import wait_until
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.derive.process import run_derive
 from videoinsights.domain.days import day_start_ms, la_day
@@ -35,6 +36,14 @@ def session_on(day: date, name: str) -> list[dict]:
         {"id": f"{name}-4", "type": "connectionDestroyed", "sessionId": name, "timestamp": t + 60_000,
          "connectionId": "c"},
     ]
+
+
+def derived_expired(store: object, *names: str) -> None:
+    """Sessions on a day 30 days before today's (past the default 21-day raw retention), loaded and derived."""
+    old = la_day(int(time.time() * 1000)) - timedelta(days=30)
+    for name in names:
+        load_events(store, "1", session_on(old, name), min_ts=0)
+    derive_until_clean(store)
 
 
 def test_cutoffs_follow_settings() -> None:
@@ -108,10 +117,7 @@ def test_the_server_deletes_expired_sessions_a_piece_at_a_time(tmp_path, monkeyp
     path = str(tmp_path / "vi.duckdb")
     store = DuckDBStore(path)
     now = int(time.time() * 1000)
-    old = la_day(now) - timedelta(days=30)
-    for name in ("old1", "old2"):
-        load_events(store, "1", session_on(old, name), min_ts=0)
-    derive_until_clean(store)
+    derived_expired(store, "old1", "old2")
     w = writer.Writer(store, Settings(db=path, raw_retention_days=21, purge_interval_s=3600))
     w.start()
     try:
@@ -119,10 +125,8 @@ def test_the_server_deletes_expired_sessions_a_piece_at_a_time(tmp_path, monkeyp
         fresh[0]["timestamp"] = now
         assert w.append(validate_events(fresh, "1", now, now - 86_400_000, now + 86_400_000).columns).result(30) == [
             True]
-        deadline = time.monotonic() + 30
-        while rows(store, "SELECT count(*) FROM sessions WHERE session_id LIKE 'old%'") != [(0,)]:
-            assert time.monotonic() < deadline, "the expired sessions were never deleted"
-            time.sleep(0.05)
+        wait_until(lambda: rows(store, "SELECT count(*) FROM sessions WHERE session_id LIKE 'old%'") == [(0,)], 30,
+                   "the expired sessions were never deleted", 0.05)
         assert rows(store, "SELECT count(*) FROM connections WHERE session_id LIKE 'old%'") == [(0,)]
     finally:
         w.stop()
@@ -137,16 +141,12 @@ def test_the_server_purges_at_start_on_a_machine_up_for_minutes(tmp_path, monkey
     monkeypatch.setattr(writer, "time", SimpleNamespace(monotonic=lambda: real() - boot, time=time.time))
     path = str(tmp_path / "vi.duckdb")
     store = DuckDBStore(path)
-    old = la_day(int(time.time() * 1000)) - timedelta(days=30)
-    load_events(store, "1", session_on(old, "old"), min_ts=0)
-    derive_until_clean(store)
+    derived_expired(store, "old")
     w = writer.Writer(store, Settings(db=path, raw_retention_days=21, purge_interval_s=3600))
     w.start()
     try:
-        deadline = real() + 30
-        while rows(store, "SELECT count(*) FROM sessions") != [(0,)]:
-            assert real() < deadline, "the expired session was never deleted"
-            time.sleep(0.05)
+        wait_until(lambda: rows(store, "SELECT count(*) FROM sessions") == [(0,)], 30,
+                   "the expired session was never deleted", 0.05)
         assert rows(store, "SELECT count(*) FROM events") == [(0,)]
     finally:
         w.stop()
@@ -159,19 +159,17 @@ def test_the_derive_process_purges_at_start(tmp_path, caplog) -> None:
     url = new_store_url("chdb", tmp_path)
     try:
         store = open_store(url)
-        load_events(store, "1", session_on(la_day(int(time.time() * 1000)) - timedelta(days=30), "old"), min_ts=0)
-        derive_until_clean(store)
+        derived_expired(store, "old")
         assert rows(store, "SELECT count() FROM sessions") == [(1,)]
         store.close()
         stop = threading.Event()
 
         def stop_once_purged() -> None:
-            deadline = time.monotonic() + 60
-            while not any("retention purge" in r.getMessage() for r in caplog.records):
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
-            stop.set()
+            try:  # (a timeout fails the assertion below, after the process stopped)
+                wait_until(lambda: any("retention purge" in r.getMessage() for r in caplog.records), 60,
+                           "the derive process did not purge", 0.05)
+            finally:
+                stop.set()
 
         caplog.set_level(logging.INFO, logger="videoinsights.derive.process")
         watcher = threading.Thread(target=stop_once_purged)

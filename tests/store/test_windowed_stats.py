@@ -41,7 +41,7 @@ def store(tmp_path: Path):
     store.close()
 
 
-def test_windowed_read_equals_the_index_and_sees_unabsorbed_rows(store: DuckDBStore, monkeypatch) -> None:
+def test_windowed_read_equals_one_scan_and_sees_unabsorbed_rows(store: DuckDBStore, monkeypatch) -> None:
     a_ts, b_ts = NOW - 10 * 24 * HOUR, NOW - 2 * 24 * HOUR  # 8 days apart: not "narrow"
     append(store, [sample(i, "A", "a1", a_ts + i * 30_000, 100.0 + i) for i in range(5)]
            + [sample(i, "B", "b1", b_ts + i * 30_000, 200.0 + i) for i in range(3)]
