@@ -71,8 +71,6 @@ class Settings:
     quality_scoring: bool = True
     # threads answering GraphQL queries at once (0: one per core and one more)
     api_threads: int = 0
-    # how long a Python thread holds the interpreter lock while another waits for it (Python's default: 5 ms)
-    gil_switch_interval_ms: float = 0.5
     # GraphQL limits
     max_query_nodes: int = 500_000
     max_query_reads: int = 50
@@ -193,11 +191,6 @@ HELP: dict[str, str] = {
     "and one more (a slow query holds one while each core still has one). More threads than cores take turns at "
     "the interpreter lock: on 2 cores, Starlette's pool of 40 answered 12-17% fewer small uncached queries than "
     "3 (docs/benchmarks.md, \"Queries on a pool of their own\").",
-    "gil_switch_interval_ms": "Milliseconds a server thread running Python keeps the interpreter lock while another "
-    "thread waits for it (Python's sys.setswitchinterval; its default is 5). DuckDB's Python client takes the lock "
-    "back between the parallel tasks of each statement to check for signals, so the derive thread's statements wait "
-    "on the HTTP and ingest threads' Python: at 0.5, 7% more session derivations a second under bench_load's 10,000 "
-    "events/s than at 5, with less derive lag, in four same-run pairs (docs/benchmarks.md).",
     "max_query_nodes": "GraphQL queries estimated to return more result nodes are refused.",
     "max_query_reads": ("Most store reads one GraphQL query may make (collections and session lookups, two per "
                         "`quality`; 1014 above)."),

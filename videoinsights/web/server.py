@@ -17,7 +17,6 @@ from videoinsights.web.http_protocol import head_limited_protocol
 
 def serve(settings: Settings, workers: int = 1) -> None:
     setup_logging(settings)
-    set_switch_interval(settings)
     if workers > 1:
         from videoinsights.web.workers import serve_workers
 
@@ -29,7 +28,6 @@ def serve(settings: Settings, workers: int = 1) -> None:
 def serve_socket(settings: Settings, sock: socket.socket) -> None:
     """One of `serve --workers`'s processes: the app on a socket the parent bound."""
     setup_logging(settings)
-    set_switch_interval(settings)
     _run(uvicorn.Server(uvicorn_config(settings, create_app(settings))), sock)
 
 
@@ -47,15 +45,6 @@ def setup_logging(settings: Settings) -> None:
     if settings.log_format == "text" and settings.log_level.lower() != "debug":
         # a line per request is for log shippers (json) or debugging, not a terminal
         logging.getLogger("videoinsights.access").setLevel(logging.WARNING)
-
-
-def set_switch_interval(settings: Settings) -> None:
-    """The interpreter lock's switch interval (setting gil_switch_interval_ms): DuckDB's client takes the lock back
-    between a statement's tasks, and waits up to this long for each while another thread runs Python."""
-    if not settings.gil_switch_interval_ms > 0:
-        raise SettingsError(f"VIDEOINSIGHTS_GIL_SWITCH_INTERVAL_MS must be more than 0, "
-                            f"got {settings.gil_switch_interval_ms!r}")
-    sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
 
 
 def uvicorn_config(settings: Settings, app: object) -> uvicorn.Config:
