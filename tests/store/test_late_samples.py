@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import create_project
 from tests.query.test_quality_api import BAD, GOOD, MIN, PATCHY, call
 from tests.support.stores import rows
+from tests.support.waiting import wait_until
 from tests.web.test_metrics import samples, value
 from videoinsights.derive.engine import derive_pending, derive_until_clean
 from videoinsights.domain.days import day_start_ms, la_day
@@ -134,16 +135,16 @@ def test_a_server_parks_them_counts_them_and_scores_them_when_idle(tmp_path, ser
             events)
         server.wait_derived()
     assert value(samples(server), "videoinsights_quality_late_samples_total") == 10
-    deadline = time.monotonic() + 20
     query = {"query": f"""{{ project(projectId: {creds.project_id}) {{ sessionData {{ sessions(sessionIds: ["late"])
               {{ resources {{ quality {{ score scoreP10 samples }} }} }} }} }} }}"""}
-    while True:  # (the idle absorb that takes them runs within derive_interval_ms of the last step)
+
+    def quality() -> dict[str, Any]:
         body = httpx.post(f"{server.url}/graphql", json=query, headers=creds.headers()).json()
-        quality = body["data"]["project"]["sessionData"]["sessions"]["resources"][0]["quality"]
-        if quality["samples"] == 40 or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    assert quality == {"score": pytest.approx(PATCHY), "scoreP10": pytest.approx(BAD), "samples": 40}
+        return body["data"]["project"]["sessionData"]["sessions"]["resources"][0]["quality"]
+
+    # (the idle absorb that takes them runs within derive_interval_ms of the last step)
+    wait_until(lambda: quality()["samples"] == 40, 20, "the parked samples were never scored", 0.1)
+    assert quality() == {"score": pytest.approx(PATCHY), "scoreP10": pytest.approx(BAD), "samples": 40}
 
 
 def test_a_sample_from_the_future_does_not_make_the_others_late() -> None:
