@@ -22,8 +22,6 @@ from collections.abc import Callable
 
 import duckdb
 
-from videoinsights.store.duckdb.fetch import first_row
-
 LATE_AFTER_MS = 120_000  # samples arrive up to ~30 s apart and commits seconds late: later than this is late
 LATE_EVERY_S = 60.0
 
@@ -81,8 +79,8 @@ class LateSamples:
 
 def park(con: duckdb.DuckDBPyConnection, cut: int) -> int:
     """Move the new samples older than `cut` from q_new to quality_late; how many?"""
-    oldest = first_row(con.execute("SELECT min(ts) FROM q_new"))
-    if oldest is None or oldest[0] is None or oldest[0] >= cut:
+    oldest = con.execute("SELECT min(ts) FROM q_new").fetchall()[0][0]  # (an aggregate: one row, NULL when empty)
+    if oldest is None or oldest >= cut:
         return 0
     parked = int(con.execute(_PARK[0], {"cut": cut}).fetchall()[0][0])
     con.execute(_PARK[1], {"cut": cut})
