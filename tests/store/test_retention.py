@@ -186,3 +186,28 @@ def test_the_derive_process_purges_at_start(tmp_path, caplog) -> None:
         store.close()
     finally:
         drop(url)
+
+
+def test_commits_after_every_raw_row_expired_are_numbered_past_the_derived_ones(tmp_path) -> None:
+    """A store whose raw rows all expired (no traffic for longer than raw_retention_days) and that reopens: its next
+    commit must come after the derivation watermark, else the absorb never sees it (it was numbered 1 below a
+    watermark of 2, and its session never derived)."""
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    derived_expired(store, "old1", "old2")
+    assert store.derived_seq == 2
+    tomorrow = la_day(int(time.time() * 1000)) + timedelta(days=1)
+    store.purge(raw_before=tomorrow, daily_before=date(2000, 1, 1), monthly_before=date(2000, 1, 1))
+    assert rows(store, "SELECT count(*) FROM events") == [(0,)]
+    store.close()
+    store = DuckDBStore(path)
+    try:
+        assert store.derived_seq == 2
+        now = int(time.time() * 1000)
+        load_events(store, "1", [{"id": "n1", "type": "connectionCreated", "sessionId": "new", "timestamp": now,
+                                  "connectionId": "c1"}])
+        assert store.seq == 3
+        derive_until_clean(store)
+        assert rows(store, "SELECT session_id FROM sessions") == [("new",)]
+    finally:
+        store.close()

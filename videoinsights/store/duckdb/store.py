@@ -447,9 +447,13 @@ class DuckDBStore:
         log.info("dedup keys repaired from the raw rows of commits %d..%d", since + 1, self._seq)
 
     def _max_seq(self) -> int:
+        """The last commit's number: the newest raw row's, and never below the derivation watermark (meta.derived_seq):
+        a file whose raw rows have all expired numbers its next commit after the ones it derived, so that the absorb
+        (commits above derived_seq) sees it."""
         row = self._con.execute(
             "SELECT greatest((SELECT coalesce(max(seq), 0) FROM events),"
-            " (SELECT coalesce(max(seq), 0) FROM stats_samples))"
+            " (SELECT coalesce(max(seq), 0) FROM stats_samples),"
+            " (SELECT coalesce(max(CAST(value AS BIGINT)), 0) FROM meta WHERE key = 'derived_seq'))"
         ).fetchall()[0]
         return int(row[0])
 
@@ -675,11 +679,11 @@ class DuckDBStore:
         except BaseException:
             self._rollback(con)
             raise
-        self._derived_seq = max(lo, hi)
+        self._derived_seq = hi  # (idle: hi == lo; commits are numbered past derived_seq, _max_seq)
         self._unscored_after = unscored
         if absorbed is not None:
             self._late.committed(*absorbed)
-        return max(0, hi - lo)
+        return hi - lo
 
     def _parked_bound(self) -> int:
         """The least first event of the parked samples' sessions: the bound on the bands they add to."""
