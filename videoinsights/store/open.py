@@ -110,7 +110,11 @@ def duckdb_path(url: str) -> str | None:
 
 def duckdb_options(settings: Any) -> dict[str, Any]:
     """DuckDBStore's tuning keywords from the settings (the server's, and benchmarks opening a store as it does)."""
-    return {"wal_autocheckpoint_mb": max(settings.wal_autocheckpoint_mb, settings.derived_wal_checkpoint_mb),
+    # DuckDB checkpoints inside the commit that would take a WAL past its own threshold, one for every file: at the
+    # derive thread's (or the writer's) threshold itself, that commit is theirs, and their checks between commits never
+    # find it reached. Twice the larger leaves both files' checkpoints to them (docs/benchmarks.md).
+    wal_mb = 2 * max(settings.wal_autocheckpoint_mb, settings.derived_wal_checkpoint_mb)
+    return {"wal_autocheckpoint_mb": wal_mb,
             "memory_limit_mb": settings.duckdb_memory_limit_mb, "threads": settings.duckdb_threads,
             "event_cache_mb": settings.derive_event_cache_mb, "quality_refresh_s": settings.quality_refresh_s,
             "score_samples": settings.quality_scoring}
