@@ -198,3 +198,27 @@ def test_the_derivation_lock_tells_its_holder_when_another_thread_waits() -> Non
         assert not got_it.is_set()
     thread.join(30)
     assert got_it.is_set() and not lock.wanted
+
+
+def test_a_checkpoint_due_is_taken_between_steps_without_ending_the_run(tmp_path) -> None:
+    # With the main file's WAL past the derive thread's threshold after every step (1 byte), one cycle still derives
+    # the whole backlog in one run, checkpointing between its steps: a run's end costs the new sessions of that moment
+    # a step (the last write picks nothing).
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"), wal_autocheckpoint_mb=1024)
+    sessions = [f"s{n:02d}" for n in range(30)]
+    load_events(store, "1", [connect(s, 1) for s in sessions])
+    assert derive_pending(store, 100) == (30, 0)
+    load_events(store, "1", [connect(s, 2) for s in sessions])  # all dirty again, none never derived
+    trace = Trace(str(tmp_path / "trace.jsonl"))
+    worker = DeriveWorker(store, DeriveStats(), HandoffLock(), batch=5, interval=1.0, trace=trace, checkpoint_bytes=1)
+    worker.pool = ThreadPoolExecutor(1)
+    try:
+        assert worker.cycle() == 30
+    finally:
+        worker.pool.shutdown()
+        trace.close()
+    kinds = [r["kind"] for r in map(json.loads, (tmp_path / "trace.jsonl").read_text().splitlines())]
+    assert kinds.count("cycle") == 1 and kinds.count("checkpoint") >= 2, kinds
+    assert kinds.index("checkpoint") < kinds.index("cycle")  # within the cycle, whose record comes at its end
+    assert len(connections(store)) == 60 and store.dirty_session_count() == 0
+    store.close()

@@ -198,8 +198,9 @@ class DeriveWorker:
     def _pipeline(self) -> int:
         """Start batch N+1 (its inputs go to the workers), then write batch N while they derive it; at the
         end write the last one, so that nothing is away when the lock is released. The run goes on while
-        sessions wait, until another thread wants the lock (a purge, an admin call), a checkpoint is due or the loop
-        stops: each end costs the new sessions of that moment a step (the last write picks nothing)."""
+        sessions wait, until another thread wants the lock (a purge, an admin call) or the loop stops: each end costs
+        the new sessions of that moment a step (the last write picks nothing). A checkpoint due is taken between two
+        steps, with the batch started in the first still away, without ending the run."""
         handled = 0
         away: Batch | None = None
         try:
@@ -220,9 +221,9 @@ class DeriveWorker:
                     self.batch_now = next_batch_size(limit, self.batch, backlog, time.monotonic() - began,
                                                     self.step_s)
                 self._trace_step(t0, limit, timings, following, done, along)
-                if (away is None or self.pool is None or self._stop.is_set() or self.lock.wanted
-                        or self._checkpoint_due()):
+                if away is None or self.pool is None or self._stop.is_set() or self.lock.wanted:
                     break
+                self._checkpoint_held()
             done, away = away, None
             if done is not None:
                 t0, timings = time.time(), self._timings()
@@ -303,22 +304,29 @@ class DeriveWorker:
 
     def checkpoint(self) -> None:
         """The store's checkpoint of what derivation writes (Store.checkpoint) when `checkpoint_s` have passed or its
-        WAL has reached `checkpoint_bytes`, between cycles: until then DuckDB keeps the written rows in memory (the
-        writer checkpoints the raw rows). Here, between steps, a checkpoint holds up no step's commit, as DuckDB's own
-        did when a commit passed its threshold (docs/benchmarks.md)."""
+        WAL has reached `checkpoint_bytes`, between cycles (and between a run's steps: _pipeline): until then DuckDB
+        keeps the written rows in memory (the writer checkpoints the raw rows). Between steps, a checkpoint holds up no
+        step's commit, as DuckDB's own does in the commit it expects to take the WAL past its threshold
+        (docs/benchmarks.md)."""
+        if not self._checkpoint_due():
+            return
+        t0 = time.time()
+        with self.lock:
+            self._checkpoint_held(t0)
+
+    def _checkpoint_held(self, t0: float | None = None) -> None:
+        """The checkpoint, if due, by a caller holding the derive lock (`t0`: when it asked for the lock)."""
         if not self._checkpoint_due():
             return
         self._next_checkpoint = time.monotonic() + self.checkpoint_s
-        t0 = time.time()
+        locked = time.time()
         try:
-            with self.lock:
-                locked = time.time()
-                self.store.checkpoint()
+            self.store.checkpoint()
         except Exception:
             log.exception("checkpoint of the derived rows failed (retried when next due)")
             return
         if self.trace is not None:
-            self.trace.write("checkpoint", t0=t0, locked=locked, t1=time.time(), file="main")
+            self.trace.write("checkpoint", t0=locked if t0 is None else t0, locked=locked, t1=time.time(), file="main")
 
     def _checkpoint_due(self) -> bool:
         if self.checkpoint_s > 0 and time.monotonic() >= self._next_checkpoint:
