@@ -76,6 +76,36 @@ def test_a_rebuild_while_off_is_scored_when_on_again_without_new_events(tmp_path
     store.close()
 
 
+@pytest.mark.parametrize("commit_while_off", [False, True])
+def test_sessions_waiting_when_scoring_went_off_are_scored_when_on_again(tmp_path, commit_while_off: bool) -> None:
+    # "a" absorbed with scoring on but not derived (a server killed before its derive step), then derived by a server
+    # with scoring off (with or without a commit of "b" meanwhile), then scoring on again: "a" is derived again with
+    # its quality, as in a store that always scored. (Only the sessions of commits absorbed while off were.)
+    a, b = call("a", T0, 2, range(3, 5)), call("b", T0, 2, range(0))
+    always = DuckDBStore(str(tmp_path / "always.duckdb"))
+    load_events(always, PROJECT, [*a, *b] if commit_while_off else a)
+    derive_until_clean(always)
+
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    load_events(store, PROJECT, a)
+    store.absorb_new_events()  # scored, dirty, not derived
+    store.close()
+    store = DuckDBStore(path, score_samples=False)
+    if commit_while_off:
+        load_events(store, PROJECT, b)
+    assert derive_until_clean(store, scoring=False) == 1 + commit_while_off
+    assert counts(store)[3:] == (0, 0)
+    store.close()
+
+    store = DuckDBStore(path)  # on again, no new commit
+    assert derive_until_clean(store) == 1 + commit_while_off
+    assert [i[0] for i in issues(store, "a")] == ["high_packet_loss", "high_rtt"]
+    assert_same_rows(snapshot(always), snapshot(store))
+    always.close()
+    store.close()
+
+
 def test_the_servers_writer_and_store_follow_the_setting(tmp_path) -> None:
     settings = Settings(db=str(tmp_path / "vi.duckdb"), quality_scoring=False)
     store: Any = open_store(settings.store_url, duckdb_options=duckdb_options(settings))

@@ -639,7 +639,9 @@ class DuckDBStore:
         unscored = self._unscored_after
         idle = hi <= lo
         take_late = self._score_samples and unscored is None and self._late.due(idle)
-        if idle and (unscored is None or not self._score_samples) and not take_late:
+        # scoring off: where it went off is recorded before anything is derived without it, with or without new commits
+        record_off = not self._score_samples and unscored is None
+        if idle and (unscored is None or not self._score_samples) and not take_late and not record_off:
             return 0  # (scoring back on: its catch-up is due; late samples parked: taken when nothing else comes)
         con = self._dcon
         params = {"lo": lo, "hi": hi}
@@ -666,7 +668,7 @@ class DuckDBStore:
                                           park_before=None if take_late else self._late.park_before(),
                                           take_parked=take_late)
             else:
-                absorbed = self._score_unscored(unscored, lo, hi)
+                absorbed = self._score_unscored(unscored, hi)
                 unscored = None
             t = lap(self.timings, "absorb_quality", t)
             if not idle:
@@ -699,16 +701,18 @@ class DuckDBStore:
                                    f"WHERE session_id IN ({string_list(sorted(session_ids))})").fetchall()[0][0]
         return None if since is None else int(since)
 
-    def _score_unscored(self, since: int, lo: int, hi: int) -> Absorbed:
+    def _score_unscored(self, since: int, hi: int) -> Absorbed:
         """Scoring back on (setting quality_scoring): score the samples of commits (since, hi], those absorbed while
-        it was off too (and any parked), and mark dirty again the sessions of the commits (since, lo]: they were
-        derived without quality (the caller's absorb transaction)."""
+        it was off too (and any parked), and mark dirty again every session written since it went off (`since`, the
+        watermark then: its rows were written at or above it, schema.WRITTEN): derived without quality, whether
+        its commits came while scoring was off or were waiting when it went off (the caller's absorb transaction).
+        A session written at that watermark just before is derived again too: harmless, and once."""
         con = self._dcon
         # (the upsert: older bands may be added to)
         absorbed = absorb_quality(con, since, hi, self._run_thresholds, take_parked=True)
-        con.execute(f"""INSERT OR IGNORE INTO dirty_sessions (project_id, session_id, dirtied_seq)
-                        SELECT project_id, session_id, min(seq) FROM {_NEW_ROWS} GROUP BY project_id, session_id""",
-                    {"lo": since, "hi": lo})
+        con.execute("""INSERT OR IGNORE INTO dirty_sessions (project_id, session_id, dirtied_seq)
+                       SELECT project_id, session_id, coalesce(last_seq, $since + 1) FROM session_bounds
+                       WHERE written_seq >= $since""", {"since": since})
         con.execute("DELETE FROM meta WHERE key = ?", [UNSCORED_KEY])
         log.info("quality scoring is on again: scored the samples of commits %d-%d, sessions derived meanwhile "
                  "marked dirty", since + 1, hi)
