@@ -152,7 +152,8 @@ HELP: dict[str, str] = {
     "stats_compaction_settle_s": "DuckDB: seconds after a session's last event before the derive thread, when it has "
     "nothing to derive, moves the session's stats samples into session order, so that reading one session's samples "
     "skips every other session's (docs/architecture.md). 0: never.",
-    "raw_retention_days": "Days raw events and session-level data are kept (Advanced Insights: 21).",
+    "raw_retention_days": "Days raw events and session-level data are kept (Advanced Insights: 21), counted from a "
+    "session's last event: a session with an event in the window keeps its raw events of every day.",
     "daily_retention_days": "Days daily rollups are kept (Insights: 90), and the hourly ones (HOURLY interval).",
     "minute_retention_hours": "Hours per-minute rollups are kept (MINUTE interval).",
     "monthly_retention_months": "Months monthly rollups are kept (Insights: 12).",

@@ -211,3 +211,60 @@ def test_commits_after_every_raw_row_expired_are_numbered_past_the_derived_ones(
         assert rows(store, "SELECT session_id FROM sessions") == [("new",)]
     finally:
         store.close()
+
+
+def meeting_on(day: date, session: str, n: int) -> list[dict]:
+    """A one-minute meeting of a connection publishing one stream, at noon LA: the n-th in `session`."""
+    t, c, s = day_start_ms(day) + 12 * 3600_000, f"c{n}", f"s{n}"
+    return [
+        {"id": f"{n}-1", "type": "connectionCreated", "sessionId": session, "timestamp": t, "connectionId": c},
+        {"id": f"{n}-2", "type": "streamCreated", "sessionId": session, "timestamp": t, "streamId": s,
+         "connectionId": c},
+        {"id": f"{n}-3", "type": "publisherStats", "sessionId": session, "timestamp": t + 30_000, "streamId": s,
+         "videoBitrateKbps": 500.0},
+        {"id": f"{n}-4", "type": "connectionDestroyed", "sessionId": session, "timestamp": t + 60_000,
+         "connectionId": c},
+    ]
+
+
+def test_a_session_spanning_the_raw_window_keeps_its_earlier_days_when_derived_again(store_url) -> None:
+    """A long-lived room with a one-minute meeting 30 days ago (past the 21-day raw window, within the 90-day daily
+    one) and another 2 days ago. The purge keeps all of its raw events while it has any within the window, so a late
+    sample of the recent meeting derives the room again from both meetings: each day keeps its minute and its
+    sample. (The purge used to delete the earlier day's raw events: the re-derivation took that day's minute, sample
+    and stream out of the daily rollups.)"""
+    store = open_store(store_url)
+    old, recent = TODAY - timedelta(days=30), TODAY - timedelta(days=2)
+    window = {"min_ts": 0, "max_ts": day_start_ms(TODAY) + 86_400_000}
+    load_events(store, "1", meeting_on(old, "room", 1) + meeting_on(recent, "room", 2), **window)
+    load_events(store, "1", session_on(old, "gone"), **window)  # ended 30 days ago: goes
+    derive_until_clean(store)
+    daily = "SELECT day, sum(published_minutes), sum(pub_samples) FROM rollup_endpoint_daily GROUP BY day ORDER BY day"
+    assert rows(store, daily) == [(old, 2.0, 2), (recent, 1.0, 1)]
+
+    counts = store.purge(**retention_cutoffs(Settings(), day_start_ms(TODAY) + 3600_000))
+    assert counts["events"] == 3 and counts["stats_samples"] == 1  # "gone"'s; the room's stay
+    late = {"id": "late", "type": "publisherStats", "sessionId": "room", "timestamp": day_start_ms(recent)
+            + 12 * 3600_000 + 45_000, "streamId": "s2", "videoBitrateKbps": 400.0}
+    load_events(store, "1", [late], **window)
+    derive_until_clean(store)
+    assert rows(store, daily) == [(old, 2.0, 2), (recent, 1.0, 2)]
+    assert sorted(r[0] for r in rows(store, "SELECT DISTINCT session_id FROM sessions")) == ["room"]
+    store.close()
+
+
+def test_a_session_whose_recent_events_are_not_yet_absorbed_keeps_its_earlier_days(tmp_path) -> None:
+    """As above, with the room's recent meeting committed but not yet absorbed by the derive thread when the purge
+    runs (its session_bounds still end 30 days ago): the commits above the derivation watermark count too."""
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    old, recent = TODAY - timedelta(days=30), TODAY - timedelta(days=2)
+    window = {"min_ts": 0, "max_ts": day_start_ms(TODAY) + 86_400_000}
+    load_events(store, "1", meeting_on(old, "room", 1), **window)
+    derive_until_clean(store)
+    load_events(store, "1", meeting_on(recent, "room", 2), **window)  # committed, not absorbed
+    counts = store.purge(**retention_cutoffs(Settings(), day_start_ms(TODAY) + 3600_000))
+    assert counts["events"] == 0 and counts["stats_samples"] == 0
+    derive_until_clean(store)
+    daily = "SELECT day, sum(published_minutes), sum(pub_samples) FROM rollup_endpoint_daily GROUP BY day ORDER BY day"
+    assert rows(store, daily) == [(old, 1.0, 1), (recent, 1.0, 1)]
+    store.close()

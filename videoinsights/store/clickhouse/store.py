@@ -570,10 +570,15 @@ class ClickHouseStore:
         counts["dirty_sessions"] = self._delete_counted(
             "dirty_sessions", "(project_id, session_id, token) IN (SELECT project_id, session_id, token "
             "FROM dirty_sessions GROUP BY project_id, session_id, token HAVING max(cleared) = 1)", {})
-        raw = {"d": raw_before}
-        counts["events"] = self._delete_counted("events", "day < {d:Date}", raw)
-        counts["stats_samples"] = self._delete_counted("stats_samples", "day < {d:Date}", raw)
+        # A session with an event in the raw window keeps its raw events of every day (a long-lived room): derived
+        # again from the kept ones alone, its earlier days' rows would lose their minutes and stats. (session_bounds
+        # follows every insert: materialised views.)
         cutoff = {"c": day_start_ms(raw_before)}
+        expired = ("day < {d:Date} AND (project_id, session_id) NOT IN (SELECT project_id, session_id FROM "
+                   "session_bounds GROUP BY project_id, session_id HAVING max(last_ts) >= {c:Int64})")
+        raw = {"d": raw_before, **cutoff}
+        counts["events"] = self._delete_counted("events", expired, raw)
+        counts["stats_samples"] = self._delete_counted("stats_samples", expired, raw)
         old = "(project_id, session_id) IN (SELECT project_id, session_id FROM sessions WHERE last_seen_at < {c:Int64})"
         for table in ("meetings", "connections", "publishers", "subscribers", "quality_scores", "quality_issues"):
             counts[table] = self._delete_counted(table, old, cutoff)

@@ -53,6 +53,7 @@ from videoinsights.store.duckdb.late_samples import LateSamples, parked_sessions
 from videoinsights.store.duckdb.months import mark_stale, refresh_stale_months
 from videoinsights.store.duckdb.parts import add_in_parts
 from videoinsights.store.duckdb.quality import (
+    EKEY,
     KEPT,
     UNKNOWN_FIRST_TS,
     Absorbed,
@@ -139,6 +140,9 @@ _STATS_KEY = "project_id, session_id, side, entity_id, day"
 _ABSORB_STATS_SQL = (f"INSERT INTO stats_daily ({_STATS_COLUMNS}) {_STATS_SELECT} "
                      f"ON CONFLICT DO UPDATE SET {_STATS_UPDATES.format(new='excluded')}")
 _LIFECYCLE_SELECT = ", ".join(f"e.{c}" for c in LIFECYCLE_COLUMNS)
+# The purge's rows of sessions with no event left in the raw window (temp tables of `_live_sessions`).
+_EXPIRED_SESSION = "(project_id, session_id) NOT IN (SELECT project_id, session_id FROM live_sessions)"
+_EXPIRED_ENTITY = "ekey NOT IN (SELECT ekey FROM live_entities)"
 # meta key: the watermark from which commits' samples were absorbed unscored (setting quality_scoring off); absent: none
 UNSCORED_KEY = "quality_unscored_after"
 _NEW_ROWS = """(SELECT project_id, session_id, ts, seq FROM events WHERE seq > $lo AND seq <= $hi
@@ -1189,10 +1193,13 @@ class DuckDBStore:
             return int(con.execute(sql, params).fetchall()[0][0])
 
         self._forget_rows()  # here and after the commits: a derive read between them is not kept
+        cutoff = day_start_ms(raw_before)
+        self._live_sessions(cutoff)  # (temp tables, before the transactions: each may write one file only)
         con.execute("BEGIN")  # the raw rows first, in a transaction of their own (one file per transaction)
         try:
             for table in RAW_TABLES:
-                counts[table] = deleted(f"DELETE FROM {raw_table(table)} WHERE day < ?", [raw_before])
+                counts[table] = deleted(f"DELETE FROM {raw_table(table)} WHERE day < ? AND {_EXPIRED_SESSION}",
+                                        [raw_before])
             con.execute("COMMIT")
         except BaseException:
             self._rollback(con)
@@ -1200,15 +1207,20 @@ class DuckDBStore:
         con.execute("BEGIN")
         try:
             refresh_stale_months(con)  # a month's days into its monthly rows before the daily rows go
-            for table in ("stats_daily", "quality_samples", "quality_buckets", "quality_settled", "quality_late"):
-                counts[table] = deleted(f"DELETE FROM {table} WHERE day < ?", [raw_before])
-            cutoff = day_start_ms(raw_before)
+            counts["stats_daily"] = deleted(f"DELETE FROM stats_daily WHERE day < ? AND {_EXPIRED_SESSION}",
+                                            [raw_before])
+            counts["quality_late"] = deleted(f"DELETE FROM quality_late WHERE day < ? AND {_EXPIRED_SESSION}",
+                                             [raw_before])
+            for table in ("quality_samples", "quality_buckets", "quality_settled"):
+                counts[table] = deleted(f"DELETE FROM {table} WHERE day < ? AND {_EXPIRED_ENTITY}", [raw_before])
             # runs that ended before the first kept day (one crossing it stays whole: its issue still happened)
-            counts["quality_runs"] = deleted("DELETE FROM quality_runs WHERE last_ts < ?", [cutoff])
+            counts["quality_runs"] = deleted(f"DELETE FROM quality_runs WHERE last_ts < ? AND {_EXPIRED_ENTITY}",
+                                             [cutoff])
             if not sessions_apart:
                 counts.update(_delete_sessions(con, "SELECT project_id, session_id FROM sessions "
-                                                    "WHERE last_seen_at < ?", [cutoff]))
-            counts["session_bounds"] = deleted("DELETE FROM session_bounds WHERE last_ts < ?", [cutoff])
+                                                    f"WHERE last_seen_at < ? AND {_EXPIRED_SESSION}", [cutoff]))
+            counts["session_bounds"] = deleted(
+                f"DELETE FROM session_bounds WHERE last_ts < ? AND {_EXPIRED_SESSION}", [cutoff])
             for table in (
                 "session_endpoint_days",
                 "session_project_days",
@@ -1233,6 +1245,22 @@ class DuckDBStore:
             self._rollback(con)
             raise
         return counts
+
+    def _live_sessions(self, cutoff: int) -> None:
+        """Temp tables `live_sessions` (project_id, session_id) and `live_entities` (ekey): the sessions with events
+        before `cutoff` (epoch ms) and at or after it, absorbed or not yet, and their streams and subscribers. The
+        purge keeps their raw events, stats rows and scored samples of every day, so that a session spanning the raw
+        window's start (a long-lived room) is derived again from all of its events: from the kept ones alone, its
+        earlier days' rows would lose their minutes, stats and quality (docs/derivation.md, Retention). (A session
+        that began after `cutoff` has nothing before it to keep: left out, the sets stay small.)"""
+        con = self._con
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE live_sessions AS
+                        SELECT project_id, session_id FROM session_bounds
+                        WHERE last_ts >= $cutoff AND first_ts < $cutoff
+                        UNION SELECT project_id, session_id FROM {_NEW_ROWS} WHERE ts >= $cutoff""",
+                    {"cutoff": cutoff, "lo": self._derived_seq, "hi": self._seq})
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE live_entities AS SELECT DISTINCT {EKEY} AS ekey FROM stats_daily
+                        WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM live_sessions)""")
 
     def purge_sessions(self, before: date, limit: int) -> int:
         """Delete the session-level rows of up to `limit` sessions last seen before `before` (after `purge(...,
