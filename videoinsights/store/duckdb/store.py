@@ -140,6 +140,15 @@ _STATS_KEY = "project_id, session_id, side, entity_id, day"
 _ABSORB_STATS_SQL = (f"INSERT INTO stats_daily ({_STATS_COLUMNS}) {_STATS_SELECT} "
                      f"ON CONFLICT DO UPDATE SET {_STATS_UPDATES.format(new='excluded')}")
 _LIFECYCLE_SELECT = ", ".join(f"e.{c}" for c in LIFECYCLE_COLUMNS)
+# A session's own rows of the time-bucketed tables: from its first event on (b: its session_bounds row), as
+# schema._SINCE_CONDITION bounds a batch's.
+_FIRST_DAY = "CAST(timezone('America/Los_Angeles', to_timestamp(b.first_ts / 1000.0)) AS DATE)"
+_OWN_ROWS = {
+    "session_endpoint_days": f"t.day >= {_FIRST_DAY}",
+    "session_project_days": f"t.day >= {_FIRST_DAY}",
+    "session_endpoint_hours": "t.bucket > b.first_ts - 3600000",
+    "session_endpoint_minutes": "t.bucket > b.first_ts - 60000",
+}
 # The purge's rows of sessions with no event left in the raw window (temp tables of `_live_sessions`).
 _EXPIRED_SESSION = "(project_id, session_id) NOT IN (SELECT project_id, session_id FROM live_sessions)"
 _EXPIRED_ENTITY = "ekey NOT IN (SELECT ekey FROM live_entities)"
@@ -1142,12 +1151,13 @@ class DuckDBStore:
         self.absorb_new_events()  # so that stats_daily can be rebuilt from every sample below
         con = self._dcon
         con.execute("BEGIN")
-        # Only sessions whose raw events are still kept: older contributions cannot be re-derived.
+        # Only sessions whose raw events are still kept, and of their day, hour and minute rows those from their first
+        # kept event on: older contributions cannot be re-derived (those of an earlier use of a session id whose raw
+        # events, session rows and bounds all expired: docs/derivation.md, Retention).
         for table in DERIVED_SESSION_TABLES:
-            con.execute(
-                f"DELETE FROM {table} WHERE (project_id, session_id) IN "
-                "(SELECT project_id, session_id FROM session_bounds)"
-            )
+            own = _OWN_ROWS.get(table)
+            con.execute(f"DELETE FROM {table} t USING session_bounds b WHERE t.project_id = b.project_id "
+                        f"AND t.session_id = b.session_id{f' AND {own}' if own else ''}")
         con.execute("DELETE FROM stats_daily")
         con.execute(_ABSORB_STATS_SQL, {"lo": -1, "hi": self._seq})
         con.execute("DELETE FROM quality_samples")
