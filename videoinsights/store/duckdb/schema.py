@@ -448,15 +448,25 @@ WRITTEN = "(SELECT min(written_seq) FROM keys)"  # a session never written count
 # An issue starts at an event or up to a sample's weight (at most SAMPLE_MS) before its first offending sample.
 # quality_scores has no time column.
 _OF_KEYS = "(project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
+def la_day_of(ms: str) -> str:
+    """SQL: the America/Los_Angeles day of an epoch-ms expression."""
+    return f"CAST(timezone('America/Los_Angeles', to_timestamp({ms} / 1000.0)) AS DATE)"
+
+
+def bucketed_since(first_ts: str, first_day: str) -> dict[str, str]:
+    """Per day, hour and minute table, SQL: its rows no older than a session's first event (`first_ts`, epoch ms, and
+    `first_day`, its LA day): a day is an event's, a fine bucket starts less than its length before one."""
+    return {"session_endpoint_days": f"day >= {first_day}", "session_project_days": f"day >= {first_day}",
+            "session_endpoint_hours": f"bucket > {first_ts} - 3600000",
+            "session_endpoint_minutes": f"bucket > {first_ts} - 60000"}
+
+
 SINCE = "(SELECT min(first_ts) FROM keys)"  # no row of these sessions is older
-SINCE_DAY = "(SELECT CAST(timezone('America/Los_Angeles', to_timestamp(min(first_ts) / 1000.0)) AS DATE) FROM keys)"
+SINCE_DAY = f"(SELECT {la_day_of('min(first_ts)')} FROM keys)"
 _SINCE_CONDITION = {
     **{table: f"created_at >= {SINCE}" for table in ("sessions", "meetings", "connections", "publishers",
                                                        "subscribers")},
-    "session_endpoint_days": f"day >= {SINCE_DAY}",
-    "session_project_days": f"day >= {SINCE_DAY}",
-    "session_endpoint_hours": f"bucket > {SINCE} - 3600000",
-    "session_endpoint_minutes": f"bucket > {SINCE} - 60000",
+    **bucketed_since(SINCE, SINCE_DAY),
     "quality_issues": f"start_ts >= {SINCE} - {SAMPLE_MS}",
 }
 

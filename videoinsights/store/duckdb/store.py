@@ -82,6 +82,8 @@ from videoinsights.store.duckdb.schema import (
     STATS_BUCKET_COLUMNS,
     TABLES,
     WRITE_SEQ_COLUMNS,
+    bucketed_since,
+    la_day_of,
     raw_table,
     rows_of_keys,
 )
@@ -140,15 +142,9 @@ _STATS_KEY = "project_id, session_id, side, entity_id, day"
 _ABSORB_STATS_SQL = (f"INSERT INTO stats_daily ({_STATS_COLUMNS}) {_STATS_SELECT} "
                      f"ON CONFLICT DO UPDATE SET {_STATS_UPDATES.format(new='excluded')}")
 _LIFECYCLE_SELECT = ", ".join(f"e.{c}" for c in LIFECYCLE_COLUMNS)
-# A session's own rows of the time-bucketed tables: from its first event on (b: its session_bounds row), as
-# schema._SINCE_CONDITION bounds a batch's.
-_FIRST_DAY = "CAST(timezone('America/Los_Angeles', to_timestamp(b.first_ts / 1000.0)) AS DATE)"
-_OWN_ROWS = {
-    "session_endpoint_days": f"t.day >= {_FIRST_DAY}",
-    "session_project_days": f"t.day >= {_FIRST_DAY}",
-    "session_endpoint_hours": "t.bucket > b.first_ts - 3600000",
-    "session_endpoint_minutes": "t.bucket > b.first_ts - 60000",
-}
+# A session's own day, hour and minute rows: from its first event on (b: its session_bounds row; the bound that
+# schema.rows_of_keys puts on a batch's).
+_OWN_ROWS = bucketed_since("b.first_ts", la_day_of("b.first_ts"))
 # The purge's rows of sessions with no event left in the raw window (temp tables of `_live_sessions`).
 _EXPIRED_SESSION = "(project_id, session_id) NOT IN (SELECT project_id, session_id FROM live_sessions)"
 _EXPIRED_ENTITY = "ekey NOT IN (SELECT ekey FROM live_entities)"
