@@ -648,10 +648,11 @@ class DuckDBStore:
         unscored = self._unscored_after
         idle = hi <= lo
         take_late = self._score_samples and unscored is None and self._late.due(idle)
-        # scoring off: where it went off is recorded before anything is derived without it, with or without new commits
-        record_off = not self._score_samples and unscored is None
-        if idle and (unscored is None or not self._score_samples) and not take_late and not record_off:
-            return 0  # (scoring back on: its catch-up is due; late samples parked: taken when nothing else comes)
+        # Whether the store's scoring state is the setting's: if not, an absorb is due even with no new commit (scoring
+        # back on: its catch-up; off: where it went off recorded, before anything is derived without it).
+        as_set = (unscored is None) == self._score_samples
+        if idle and as_set and not take_late:
+            return 0  # (late samples parked: taken when nothing else comes)
         con = self._dcon
         params = {"lo": lo, "hi": hi}
         t = time.perf_counter()
