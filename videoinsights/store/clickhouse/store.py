@@ -570,12 +570,14 @@ class ClickHouseStore:
         counts["dirty_sessions"] = self._delete_counted(
             "dirty_sessions", "(project_id, session_id, token) IN (SELECT project_id, session_id, token "
             "FROM dirty_sessions GROUP BY project_id, session_id, token HAVING max(cleared) = 1)", {})
-        # A session with an event in the raw window keeps its raw events of every day (a long-lived room): derived
-        # again from the kept ones alone, its earlier days' rows would lose their minutes and stats. (session_bounds
-        # follows every insert: materialised views.)
+        # A session with events on both sides of the raw window's start keeps its raw events of every day (a
+        # long-lived room): derived again from the kept ones alone, its earlier days' rows would lose their minutes
+        # and stats. (session_bounds follows every insert: materialised views. A session that began in the window has
+        # nothing before it: left out, the set stays small, as DuckDB's live_sessions.)
         cutoff = {"c": day_start_ms(raw_before)}
         expired = ("day < {d:Date} AND (project_id, session_id) NOT IN (SELECT project_id, session_id FROM "
-                   "session_bounds GROUP BY project_id, session_id HAVING max(last_ts) >= {c:Int64})")
+                   "session_bounds GROUP BY project_id, session_id "
+                   "HAVING max(last_ts) >= {c:Int64} AND min(first_ts) < {c:Int64})")
         raw = {"d": raw_before, **cutoff}
         counts["events"] = self._delete_counted("events", expired, raw)
         counts["stats_samples"] = self._delete_counted("stats_samples", expired, raw)
