@@ -25,16 +25,17 @@ from videoinsights.store.writer import retention_cutoffs
 TODAY = date(2026, 11, 27)
 
 
-def session_on(day: date, name: str) -> list[dict]:
-    t = day_start_ms(day) + 12 * 3600_000
+def session_on(day: date, name: str, n: int = 1) -> list[dict]:
+    """A one-minute meeting of a connection publishing one stream, at noon LA: the n-th of session `name`."""
+    t, c, s = day_start_ms(day) + 12 * 3600_000, f"c{n}", f"s{n}"
     return [
-        {"id": f"{name}-1", "type": "connectionCreated", "sessionId": name, "timestamp": t, "connectionId": "c"},
-        {"id": f"{name}-2", "type": "streamCreated", "sessionId": name, "timestamp": t, "streamId": "s",
-         "connectionId": "c"},
-        {"id": f"{name}-3", "type": "publisherStats", "sessionId": name, "timestamp": t + 30_000, "streamId": "s",
+        {"id": f"{name}-{n}-1", "type": "connectionCreated", "sessionId": name, "timestamp": t, "connectionId": c},
+        {"id": f"{name}-{n}-2", "type": "streamCreated", "sessionId": name, "timestamp": t, "streamId": s,
+         "connectionId": c},
+        {"id": f"{name}-{n}-3", "type": "publisherStats", "sessionId": name, "timestamp": t + 30_000, "streamId": s,
          "videoBitrateKbps": 500.0},
-        {"id": f"{name}-4", "type": "connectionDestroyed", "sessionId": name, "timestamp": t + 60_000,
-         "connectionId": "c"},
+        {"id": f"{name}-{n}-4", "type": "connectionDestroyed", "sessionId": name, "timestamp": t + 60_000,
+         "connectionId": c},
     ]
 
 
@@ -213,20 +214,6 @@ def test_commits_after_every_raw_row_expired_are_numbered_past_the_derived_ones(
         store.close()
 
 
-def meeting_on(day: date, session: str, n: int) -> list[dict]:
-    """A one-minute meeting of a connection publishing one stream, at noon LA: the n-th in `session`."""
-    t, c, s = day_start_ms(day) + 12 * 3600_000, f"c{n}", f"s{n}"
-    return [
-        {"id": f"{n}-1", "type": "connectionCreated", "sessionId": session, "timestamp": t, "connectionId": c},
-        {"id": f"{n}-2", "type": "streamCreated", "sessionId": session, "timestamp": t, "streamId": s,
-         "connectionId": c},
-        {"id": f"{n}-3", "type": "publisherStats", "sessionId": session, "timestamp": t + 30_000, "streamId": s,
-         "videoBitrateKbps": 500.0},
-        {"id": f"{n}-4", "type": "connectionDestroyed", "sessionId": session, "timestamp": t + 60_000,
-         "connectionId": c},
-    ]
-
-
 def test_a_session_spanning_the_raw_window_keeps_its_earlier_days_when_derived_again(store_url) -> None:
     """A long-lived room with a one-minute meeting 30 days ago (past the 21-day raw window, within the 90-day daily
     one) and another 2 days ago. The purge keeps all of its raw events while it has any within the window, so a late
@@ -236,7 +223,7 @@ def test_a_session_spanning_the_raw_window_keeps_its_earlier_days_when_derived_a
     store = open_store(store_url)
     old, recent = TODAY - timedelta(days=30), TODAY - timedelta(days=2)
     window = {"min_ts": 0, "max_ts": day_start_ms(TODAY) + 86_400_000}
-    load_events(store, "1", meeting_on(old, "room", 1) + meeting_on(recent, "room", 2), **window)
+    load_events(store, "1", session_on(old, "room", 1) + session_on(recent, "room", 2), **window)
     load_events(store, "1", session_on(old, "gone"), **window)  # ended 30 days ago: goes
     derive_until_clean(store)
     daily = "SELECT day, sum(published_minutes), sum(pub_samples) FROM rollup_endpoint_daily GROUP BY day ORDER BY day"
@@ -259,9 +246,9 @@ def test_a_session_whose_recent_events_are_not_yet_absorbed_keeps_its_earlier_da
     store = DuckDBStore(str(tmp_path / "vi.duckdb"))
     old, recent = TODAY - timedelta(days=30), TODAY - timedelta(days=2)
     window = {"min_ts": 0, "max_ts": day_start_ms(TODAY) + 86_400_000}
-    load_events(store, "1", meeting_on(old, "room", 1), **window)
+    load_events(store, "1", session_on(old, "room", 1), **window)
     derive_until_clean(store)
-    load_events(store, "1", meeting_on(recent, "room", 2), **window)  # committed, not absorbed
+    load_events(store, "1", session_on(recent, "room", 2), **window)  # committed, not absorbed
     counts = store.purge(**retention_cutoffs(Settings(), day_start_ms(TODAY) + 3600_000))
     assert counts["events"] == 0 and counts["stats_samples"] == 0
     derive_until_clean(store)
@@ -279,11 +266,11 @@ def test_a_session_id_used_again_after_its_first_use_expired_keeps_that_uses_day
     store = DuckDBStore(str(tmp_path / "vi.duckdb"))
     old, recent = TODAY - timedelta(days=30), TODAY - timedelta(days=2)
     window = {"min_ts": 0, "max_ts": day_start_ms(TODAY) + 86_400_000}
-    load_events(store, "1", meeting_on(old, "room", 1), **window)
+    load_events(store, "1", session_on(old, "room", 1), **window)
     derive_until_clean(store)
     store.purge(**retention_cutoffs(Settings(), day_start_ms(TODAY) + 3600_000))
     assert rows(store, "SELECT count(*) FROM session_bounds") == [(0,)]
-    load_events(store, "1", meeting_on(recent, "room", 2), **window)
+    load_events(store, "1", session_on(recent, "room", 2), **window)
     derive_until_clean(store)
     contributions = "SELECT day, sum(published_minutes) FROM session_endpoint_days GROUP BY day ORDER BY day"
     daily = "SELECT day, sum(published_minutes) FROM rollup_endpoint_daily GROUP BY day ORDER BY day"
