@@ -3,13 +3,12 @@ web/app.py passes through open_store, from the environment variables an operator
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import duckdb
 
+from tests.store.test_raw_file import batch
 from videoinsights.derive.engine import derive_until_clean
-from videoinsights.ingest.batch import validate_events
 from videoinsights.settings import load_settings
 from videoinsights.store.open import duckdb_options, open_store
 
@@ -47,7 +46,7 @@ def test_both_files_wals_pass_their_thresholds_without_duckdbs_own_checkpoint(tm
     largest = [0, 0]  # each WAL's largest size after a commit
     try:
         for n in range(40):  # (~300 KB of the main file's WAL each)
-            store.append_events([stats_batch(f"b{n}", 2000)])
+            store.append_events([batch(f"b{n}", 2000)])
             derive_until_clean(store)
             largest = [max(w, now) for w, now in zip(largest, store.wal_bytes(), strict=True)]
             if all(w >= t for w, t in zip(largest, thresholds, strict=True)):
@@ -56,16 +55,6 @@ def test_both_files_wals_pass_their_thresholds_without_duckdbs_own_checkpoint(tm
         store.close()
     assert largest[0] >= thresholds[0] and largest[1] >= thresholds[1], largest
 
-
-def stats_batch(prefix: str, n: int) -> dict[str, list[Any]]:
-    """A connection and n samples of one stream, in a session of their own."""
-    now = int(time.time() * 1000)
-    events = [{"id": f"{prefix}-{i}", "type": "publisherStats", "sessionId": prefix, "timestamp": now + i,
-               "streamId": "st1", "videoBitrateKbps": 500.0, "roundTripMs": 80.0}
-              for i in range(n)]
-    events.append({"id": f"{prefix}-c", "type": "connectionCreated", "sessionId": prefix, "timestamp": now,
-                   "connectionId": "c1"})
-    return validate_events(events, "1", now, 0, now + 60_000).columns
 
 
 def test_threads_default_to_duckdbs_own(tmp_path) -> None:
