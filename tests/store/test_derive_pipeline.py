@@ -8,6 +8,8 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
 
 from tests.support.stores import open_store, rows
 from videoinsights.derive.engine import derive_pending, finish_batch, start_batch
@@ -27,6 +29,20 @@ def connect(session: str, n: int) -> dict:
 
 def connections(store: Store) -> list[tuple[str, str]]:
     return rows(store, "SELECT session_id, connection_id FROM connections ORDER BY session_id, connection_id")
+
+
+def traced_cycle(store: Store, tmp_path: Path, **worker: Any) -> tuple[int, list[dict[str, Any]]]:
+    """One cycle of the derive loop, a thread pool standing in for its worker processes: sessions handled, and its
+    trace's records (derive/trace.py)."""
+    trace = Trace(str(tmp_path / "trace.jsonl"))
+    loop = DeriveWorker(store, DeriveStats(), HandoffLock(), interval=1.0, trace=trace, **worker)
+    loop.pool = ThreadPoolExecutor(1)
+    try:
+        handled = loop.cycle()
+    finally:
+        loop.pool.shutdown()
+        trace.close()
+    return handled, [json.loads(line) for line in (tmp_path / "trace.jsonl").read_text().splitlines()]
 
 
 def test_a_session_dirtied_while_its_batch_is_away_is_derived_again(store_url: str) -> None:
@@ -111,15 +127,9 @@ def test_the_loop_writes_new_sessions_in_its_first_step(tmp_path) -> None:
     load_events(store, "1", [connect("old", 1)])
     assert derive_pending(store, 10) == (1, 0)
     load_events(store, "1", [connect("old", 2), connect("n", 1)])
-    trace = Trace(str(tmp_path / "trace.jsonl"))
-    worker = DeriveWorker(store, DeriveStats(), HandoffLock(), batch=10, interval=1.0, trace=trace)
-    worker.pool = ThreadPoolExecutor(1)
-    try:
-        assert worker.cycle() == 2
-    finally:
-        worker.pool.shutdown()
-        trace.close()
-    steps = [r for r in map(json.loads, (tmp_path / "trace.jsonl").read_text().splitlines()) if r["kind"] == "step"]
+    handled, records = traced_cycle(store, tmp_path, batch=10)
+    assert handled == 2
+    steps = [r for r in records if r["kind"] == "step"]
     assert [(s["express"], s["picked"], s["wrote"]) for s in steps] == [(["n"], ["old"], ["n"]), ([], [], ["old"])]
     assert connections(store) == [("n", "c1"), ("old", "c1"), ("old", "c2")]
     assert store.dirty_session_count() == 0
@@ -209,15 +219,9 @@ def test_a_checkpoint_due_is_taken_between_steps_without_ending_the_run(tmp_path
     load_events(store, "1", [connect(s, 1) for s in sessions])
     assert derive_pending(store, 100) == (30, 0)
     load_events(store, "1", [connect(s, 2) for s in sessions])  # all dirty again, none never derived
-    trace = Trace(str(tmp_path / "trace.jsonl"))
-    worker = DeriveWorker(store, DeriveStats(), HandoffLock(), batch=5, interval=1.0, trace=trace, checkpoint_bytes=1)
-    worker.pool = ThreadPoolExecutor(1)
-    try:
-        assert worker.cycle() == 30
-    finally:
-        worker.pool.shutdown()
-        trace.close()
-    kinds = [r["kind"] for r in map(json.loads, (tmp_path / "trace.jsonl").read_text().splitlines())]
+    handled, records = traced_cycle(store, tmp_path, batch=5, checkpoint_bytes=1)
+    assert handled == 30
+    kinds = [r["kind"] for r in records]
     assert kinds.count("cycle") == 1 and kinds.count("checkpoint") >= 2, kinds
     assert kinds.index("checkpoint") < kinds.index("cycle")  # within the cycle, whose record comes at its end
     assert len(connections(store)) == 60 and store.dirty_session_count() == 0

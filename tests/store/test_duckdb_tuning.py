@@ -45,7 +45,7 @@ def test_both_files_wals_pass_their_thresholds_without_duckdbs_own_checkpoint(tm
     store = open_store(f"duckdb://{tmp_path / 'vi.duckdb'}", duckdb_options=duckdb_options_of(env))
     largest = [0, 0]  # each WAL's largest size after a commit
     try:
-        for n in range(40):  # (~300 KB of the main file's WAL each)
+        for n in range(40):
             store.append_events([batch(f"b{n}", 2000)])
             derive_until_clean(store)
             largest = [max(w, now) for w, now in zip(largest, store.wal_bytes(), strict=True)]
