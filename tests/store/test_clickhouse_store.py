@@ -16,11 +16,19 @@ import pytest
 
 from tests.support.stores import drop, new_store_url, open_store, rows
 from videoinsights.derive.engine import derive_pending, derive_until_clean
+from videoinsights.domain.days import day_start_ms
 from videoinsights.ingest.batch import validate_events
 from videoinsights.query.report import ReportQuery
 from videoinsights.store.clickhouse import versioned
 from videoinsights.store.clickhouse.migrate import V1_ARCHIVES
-from videoinsights.store.clickhouse.schema import CONTRIBUTION_TABLES, DERIVED_SESSION_TABLES, ROLLUPS, _create, _duck
+from videoinsights.store.clickhouse.schema import (
+    CONTRIBUTION_TABLES,
+    DERIVED_SESSION_TABLES,
+    ROLLUPS,
+    SCHEMA_VERSION,
+    _create,
+    _duck,
+)
 from videoinsights.store.clickhouse.store import ClickHouseStore
 
 NOW = int(time.time() * 1000)
@@ -129,6 +137,13 @@ def test_derive_lag_ignores_rebuild_marks(store) -> None:
 DAY = date(2026, 3, 10)
 
 
+def began_on_day(store, *names: str) -> None:
+    """Sessions with a raw event on DAY: a replacement clears their day rows from that day on (a session id without
+    raw events keeps its day rows, an expired earlier use's: test_retention.py)."""
+    store.append_events([columns([{"id": f"{n}-on-day", "type": "connectionCreated", "sessionId": n,
+                                   "timestamp": day_start_ms(DAY) + 3_600_000, "connectionId": "c"} for n in names])])
+
+
 def contribution(session_id: str, country: str, minutes: float) -> dict:
     return {"session_endpoint_days": [pa.table({
         "project_id": ["1"], "session_id": [session_id], "day": [DAY], "country": [country],
@@ -149,6 +164,7 @@ def report(store, **changes) -> list[dict]:
 
 
 def test_a_replaced_contribution_leaves_the_rollups(store) -> None:
+    began_on_day(store, "a", "b")
     store.replace_derived([("1", "a")], contribution("a", "US", 5.0))
     store.replace_derived([("1", "b")], contribution("b", "US", 2.0))
     assert daily(store) == [("US", 7.0)]
@@ -175,6 +191,7 @@ PATCH_PARTS = ("SELECT count() FROM system.parts WHERE database = currentDatabas
 def test_a_replacement_is_whole_when_it_returns(store) -> None:
     # the step's DELETEs write patch parts (store._delete_from), no mutation: when replace_derived returns, the
     # session's old rows are gone
+    began_on_day(store, "a")
     for n in range(1, 6):
         store.replace_derived([("1", "a")], contribution("a", "US", float(n)))
         assert rows(store, "SELECT published_minutes FROM session_endpoint_days WHERE session_id = 'a'") == [(n,)]
@@ -184,6 +201,7 @@ def test_a_replacement_is_whole_when_it_returns(store) -> None:
 
 
 def test_a_version_2_store_deletes_by_patch_parts_once_migrated(store) -> None:
+    began_on_day(store, "a")
     store.replace_derived([("1", "a")], contribution("a", "US", 1.0))
     c = store.client
     for table in DERIVED_SESSION_TABLES:  # version 2's tables kept no block columns: DELETE was a mutation
@@ -194,7 +212,7 @@ def test_a_version_2_store_deletes_by_patch_parts_once_migrated(store) -> None:
     assert rows(store, "SELECT published_minutes FROM session_endpoint_days WHERE session_id = 'a'") == [(2.0,)]
 
     migrated = ClickHouseStore(c)
-    assert migrated.meta_value("schema_version") == "3"
+    assert migrated.meta_value("schema_version") == str(SCHEMA_VERSION)
     migrated.replace_derived([("1", "a")], contribution("a", "US", 3.0))
     assert rows(store, MUTATIONS)[0][0] == len(DERIVED_SESSION_TABLES)  # no new one
     assert rows(store, PATCH_PARTS)[0][0] > 0
@@ -203,6 +221,7 @@ def test_a_version_2_store_deletes_by_patch_parts_once_migrated(store) -> None:
 
 
 def test_a_retraction_whose_delete_never_ran_counts_nothing_twice(store) -> None:
+    began_on_day(store, "a")
     store.replace_derived([("1", "a")], contribution("a", "US", 5.0))
     # a derive process dies after retracting a's rows and before deleting them (store.replace_derived)
     store._retract("session_endpoint_days", "session_id = 'a'", {})
@@ -246,7 +265,7 @@ def test_a_version_1_store_gets_stored_rollups(store) -> None:
     versioned.put(c, "meta", {"key": "schema_version", "value": "1"})
 
     migrated = ClickHouseStore(c)
-    assert migrated.meta_value("schema_version") == "3"
+    assert migrated.meta_value("schema_version") == str(SCHEMA_VERSION)
     after = {r.name: rows(store, f"SELECT * FROM {r.name}") for r in ROLLUPS}
     december = rows(store, "SELECT country, published_minutes FROM rollup_endpoint_monthly "
                            "WHERE month = '2025-12-01'")

@@ -19,6 +19,9 @@ from videoinsights.ingest.batch import validate_events
 from videoinsights.ingest.load import load_events
 from videoinsights.settings import Settings
 from videoinsights.store import writer
+from videoinsights.store.base import Retention
+from videoinsights.store.clickhouse import versioned
+from videoinsights.store.clickhouse.schema import SCHEMA_VERSION
 from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.writer import retention_cutoffs
 
@@ -257,13 +260,13 @@ def test_a_session_whose_recent_events_are_not_yet_absorbed_keeps_its_earlier_da
     store.close()
 
 
-def test_a_session_id_used_again_after_its_first_use_expired_keeps_that_uses_days_through_a_rebuild(tmp_path) -> None:
+def test_a_session_id_used_again_after_its_first_use_expired_keeps_that_uses_days_through_a_rebuild(store_url) -> None:
     """A room used 30 days ago (its raw events, session rows and bounds purged; its day rows kept, daily retention)
     and again 2 days ago: the new use is derived apart from the old one's day rows, and a rebuild keeps them too,
     since they cannot be derived again (it deleted every day row of each session with bounds, the old use's
-    included, and left the old day's rollup without the contribution it sums). DuckDB; on ClickHouse the derivation
-    replaces a session's rows by key (docs/derivation.md, Retention: a known gap)."""
-    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    included, and left the old day's rollup without the contribution it sums). On ClickHouse the derivation itself
+    deleted them too: it replaced every row of the session id."""
+    store = open_store(store_url)
     old, recent = TODAY - timedelta(days=30), TODAY - timedelta(days=2)
     window = {"min_ts": 0, "max_ts": day_start_ms(TODAY) + 86_400_000}
     load_events(store, "1", session_on(old, "room", 1), **window)
@@ -278,3 +281,28 @@ def test_a_session_id_used_again_after_its_first_use_expired_keeps_that_uses_day
     derive_all(store)
     assert rows(store, contributions) == rows(store, daily) == [(old, 1.0), (recent, 1.0)]
     store.close()
+
+
+def test_clickhouse_raw_tables_keep_a_spanning_sessions_rows_through_merges(tmp_path) -> None:
+    """ClickHouse's raw tables have no TTL: theirs at the raw window (schema version 3) deleted, at a merge, the raw
+    rows of the spanning room's earlier day that the purge keeps. A version 3 store loses its TTL when opened."""
+    url = new_store_url("chdb", tmp_path)
+    old, recent = TODAY - timedelta(days=30), TODAY - timedelta(days=2)
+    window = {"min_ts": 0, "max_ts": day_start_ms(TODAY) + 86_400_000}
+    store = open_store(url, retention=Retention.of(Settings()))
+    try:
+        c = store.client
+        for table in ("events", "stats_samples"):  # version 3's TTL, on the tables as they were created
+            c.command(f"ALTER TABLE {table} MODIFY TTL day + INTERVAL 21 DAY")
+        versioned.put(c, "meta", {"key": "schema_version", "value": "3"})
+        migrated = open_store(url, retention=Retention.of(Settings()))
+        assert migrated.meta_value("schema_version") == str(SCHEMA_VERSION)
+        load_events(migrated, "1", session_on(old, "room", 1) + session_on(recent, "room", 2), **window)
+        for table in ("events", "stats_samples"):
+            c.command(f"OPTIMIZE TABLE {table} FINAL")  # a merge applies a TTL
+        assert rows(migrated, "SELECT count() FROM events") == [(6,)]
+        assert rows(migrated, "SELECT count() FROM stats_samples") == [(2,)]
+        migrated.close()
+    finally:
+        store.close()
+        drop(url)

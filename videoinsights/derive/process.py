@@ -41,7 +41,7 @@ def run_derive(settings: Settings, shard: tuple[int, int] | None, once: bool = F
     if parse_store_url(settings.store_url).scheme == "duckdb":
         raise SettingsError("a DuckDB file is derived by the server that owns it: `videoinsights derive` needs a "
                             "ClickHouse store (--store chdb:///dir or clickhouse://...)")
-    store: Any = open_store(settings.store_url, retention=Retention.of(settings))  # a new database gets its TTLs
+    store: Any = open_store(settings.store_url, retention=Retention.of(settings))  # a new database gets its minute TTLs
     store.shard = shard
     stats = DeriveStats()
     worker = DeriveWorker(store, stats, HandoffLock(), settings.derive_batch_sessions,

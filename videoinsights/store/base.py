@@ -35,17 +35,16 @@ class Project:
 
 @dataclass(frozen=True)
 class Retention:
-    """Retention windows a backend may enforce itself (ClickHouse TTLs of the raw and minute tables, from
-    settings raw_retention_days, minute_retention_hours); the explicit purge (store.purge) still runs and is
-    what enforces a changed setting on existing tables."""
+    """Retention windows a backend may enforce itself (ClickHouse TTLs of the minute tables, from setting
+    minute_retention_hours); the explicit purge (store.purge) still runs and is what enforces a changed setting on
+    existing tables. The raw tables have none: the purge keeps a spanning session's raw rows, a TTL would not."""
 
-    raw_days: int
     minute_hours: int
 
     @classmethod
     def of(cls, settings: Any) -> Retention:
-        """The windows of a Settings (raw_retention_days, minute_retention_hours)."""
-        return cls(settings.raw_retention_days, settings.minute_retention_hours)
+        """The windows of a Settings (minute_retention_hours)."""
+        return cls(settings.minute_retention_hours)
 
 
 class RejectedBatch(ValueError):

@@ -11,6 +11,9 @@ contribution rows, and a session derived meanwhile could be counted twice or not
 - 2 -> 3: the per-session derived tables keep `_block_number` and `_block_offset` (schema.PATCHABLE), so
   their DELETEs write patch parts instead of running mutations. `MODIFY SETTING` is instant and can run
   again; the parts written before it are patched too.
+- 3 -> 4: the raw tables lose their TTL (`REMOVE TTL`: metadata only, it deletes nothing): the purge keeps the
+  raw rows of a session with events on both sides of the raw window's start, which the TTL deleted at merges.
+  A cluster's tables (`store init --cluster`) are not migrated here: run the statement on its local raw tables.
 """
 
 from __future__ import annotations
@@ -49,7 +52,9 @@ def migrate(client: Client, retention: Retention | None) -> None:
         return
     if version == 1:
         _stored_rollups(client, retention)
-    _patchable_derived_tables(client)
+    if version <= 2:
+        _patchable_derived_tables(client)
+    _raw_tables_without_ttl(client)
 
 
 def _stored_rollups(client: Client, retention: Retention | None) -> None:
@@ -79,3 +84,11 @@ def _stored_rollups(client: Client, retention: Retention | None) -> None:
 def _patchable_derived_tables(client: Client) -> None:
     for table in DERIVED_SESSION_TABLES:
         client.command(f"ALTER TABLE {table} MODIFY SETTING {PATCHABLE}")
+
+
+def _raw_tables_without_ttl(client: Client) -> None:
+    for table in ("events", "stats_samples"):
+        ddl = client.query_rows("SELECT create_table_query FROM system.tables WHERE database = currentDatabase() "
+                                "AND name = {t:String}", {"t": table})
+        if ddl and " TTL " in ddl[0][0]:  # (REMOVE TTL fails on a table without one: a crash after the first)
+            client.command(f"ALTER TABLE {table} REMOVE TTL")

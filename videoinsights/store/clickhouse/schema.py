@@ -5,6 +5,7 @@ keys, partitions and TTLs are ClickHouse's own:
 - Raw events and stats samples: MergeTree partitioned by month of their (America/Los_Angeles) day and
   ordered (project_id, session_id, ts): a session's re-derivation and drill-down read one range; a
   minmax index on ts and a bloom filter on event_id serve time scans and the ingest dedup probe.
+  No TTL: the purge keeps the raw rows of a session spanning the window's start (store.py `purge`).
   A per-insert deduplication token makes a retried insert idempotent. There is no `event_ids` table:
   ingest probes the raw table itself.
 - `session_bounds`: maintained by the engine (materialised views into an AggregatingMergeTree).
@@ -41,7 +42,8 @@ from videoinsights.store.base import Retention
 from videoinsights.store.duckdb import alerts as duck_alerts
 from videoinsights.store.duckdb import schema as duck
 
-SCHEMA_VERSION = 3  # 1: rollups were views over the contributions; 2: derived tables not PATCHABLE (migrate.py)
+# 1: rollups were views over the contributions; 2: derived tables not PATCHABLE; 3: raw tables with a TTL (migrate.py)
+SCHEMA_VERSION = 4
 
 # String columns with few distinct values: dictionary-encoded.
 LOW_CARDINALITY = frozenset({
@@ -125,15 +127,16 @@ def _create(table: str, columns: list[Column], engine: str, extra: str = "") -> 
 _RAW_SETTINGS = "SETTINGS non_replicated_deduplication_window = 10000"
 
 
-def _raw(table: str, retention: Retention | None) -> str:
+def _raw(table: str) -> str:
+    """A raw table, without a TTL: the purge deletes its expired rows but those of a session still receiving events
+    (store.py `purge`), which a TTL would delete at a merge (schema version 4, migrate.py)."""
     cols = _duck(table)
-    ttl = f"TTL day + INTERVAL {retention.raw_days} DAY\n" if retention else ""
     body = ",\n  ".join(c.ddl() for c in cols)
     return (f"CREATE TABLE IF NOT EXISTS {table} (\n  {body},\n"
             "  INDEX ts_minmax ts TYPE minmax GRANULARITY 4,\n"
             "  INDEX event_id_bloom event_id TYPE bloom_filter(0.01) GRANULARITY 4\n"
             ") ENGINE = MergeTree\nPARTITION BY toYYYYMM(day)\nORDER BY (project_id, session_id, ts)\n"
-            f"{ttl}{_RAW_SETTINGS}")
+            f"{_RAW_SETTINGS}")
 
 
 def _versioned(table: str, key: tuple[str, ...]) -> str:
@@ -262,8 +265,8 @@ def create_statements(retention: Retention | None = None) -> list[str]:
                    if retention else None)
     out = [
         *(_versioned(t, key) for t, key in VERSIONED_TABLES.items()),
-        _raw("events", retention),
-        _raw("stats_samples", retention),
+        _raw("events"),
+        _raw("stats_samples"),
         # Each session's time span, kept by the engine from both raw tables (group by the key to read it).
         """CREATE TABLE IF NOT EXISTS session_bounds (
   project_id String,

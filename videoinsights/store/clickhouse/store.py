@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 
 from videoinsights.derive.inputs import STATS_COLUMNS
 from videoinsights.derive.quality import QualityThresholds
-from videoinsights.domain.days import day_start_ms
+from videoinsights.domain.days import HOUR_MS, day_start_ms, la_day
 from videoinsights.domain.events import LIFECYCLE_COLUMNS, RAW_COLUMNS, STATS_TYPES
 from videoinsights.domain.quality import (
     BITRATE_BOUNDS,
@@ -469,11 +469,7 @@ class ClickHouseStore:
             return
         if quality is not None:
             tables = self._with_sample_quality(keys, tables, quality)
-        params = self._keys(keys)
-        where = f"(project_id, session_id) IN {_KEYS}"
-        for table in CONTRIBUTION_TABLES:
-            self._retract(table, where, params)
-        self._delete_from(DERIVED_SESSION_TABLES, where, params)
+        self._clear_rows(f"(project_id, session_id) IN {_KEYS}", self._keys(keys), self._first_days(keys))
         for table, parts in tables.items():
             if table not in DERIVED_SESSION_TABLES:
                 raise ValueError(f"{table} is not a derived session table")
@@ -514,10 +510,58 @@ class ClickHouseStore:
 
     def clear_derived(self) -> None:
         """Drop the derived rows of every session whose raw events are still kept (rebuild re-derives them)."""
-        where = "(project_id, session_id) IN (SELECT project_id, session_id FROM session_bounds)"
+        first = "SELECT project_id, session_id, min(first_ts) AS f FROM session_bounds GROUP BY project_id, session_id"
+        hours: dict[date, list[int]] = {}
+        earliest: dict[date, int] = {}
+        for hour, f in self.client.query_rows(f"SELECT intDiv(f, {HOUR_MS}), min(f) FROM ({first}) GROUP BY 1"):
+            day = la_day(int(f))
+            hours.setdefault(day, []).append(int(hour))
+            earliest[day] = min(earliest.get(day, int(f)), int(f))
+        groups = [(f"(project_id, session_id) IN (SELECT project_id, session_id FROM ({first}) "
+                   f"WHERE intDiv(f, {HOUR_MS}) IN {{h{i}:Array(Int64)}})", {f"h{i}": hours[day]}, day, earliest[day])
+                  for i, day in enumerate(sorted(hours))]
+        self._clear_rows("(project_id, session_id) IN (SELECT project_id, session_id FROM session_bounds)", {}, groups)
+
+    def _first_days(self, keys: Sequence[SessionKey]) -> list[tuple[str, dict[str, Any], date, int]]:
+        """These sessions grouped by the LA day of their first event: per day, the condition on the sessions, its
+        parameters, the day and the earliest first event of its sessions (_clear_rows)."""
+        found = self.client.query_rows(
+            f"SELECT project_id, session_id, min(first_ts) FROM session_bounds "
+            f"WHERE (project_id, session_id) IN {_KEYS} GROUP BY project_id, session_id", self._keys(keys))
+        by_day: dict[date, list[tuple[str, str]]] = {}
+        earliest: dict[date, int] = {}
+        for project_id, session_id, f in found:
+            day = la_day(int(f))
+            by_day.setdefault(day, []).append((project_id, session_id))
+            earliest[day] = min(earliest.get(day, int(f)), int(f))
+        return [(f"(project_id, session_id) IN {{k{i}:Array(Tuple(String, String))}}", {f"k{i}": sorted(by_day[day])},
+                 day, earliest[day]) for i, day in enumerate(sorted(by_day))]
+
+    def _clear_rows(self, sessions: str, params: dict[str, Any],
+                    first_days: Sequence[tuple[str, dict[str, Any], date, int]]) -> None:
+        """Take the derived rows of the sessions matching `sessions` out of the rollups and delete them: of the day,
+        hour and minute tables only the rows from each session's first event on (`first_days`: the sessions by the
+        day of their first event, as _first_days gives them; a session in none has no raw events, and no rows
+        there). An earlier use of a session id whose raw events and session rows expired keeps its day rows, which
+        nothing could derive again (DuckDB's store does the same: its _OWN_ROWS)."""
+        bucketed = duck.bucketed_since("0", "0")  # (the tables: the bounds are written per day below)
+        where: dict[str, tuple[str, dict[str, Any]]] = {}
+        for table in DERIVED_SESSION_TABLES:
+            if table not in bucketed:
+                where[table] = (sessions, params)
+                continue
+            parts, values = [], {}
+            for i, (condition, group, day, first_ts) in enumerate(first_days):
+                since = duck.bucketed_since(f"{{f{i}:Int64}}", f"{{d{i}:Date}}")[table]
+                parts.append(f"({condition} AND {since})")
+                values.update(group, **{f"f{i}": first_ts, f"d{i}": day})
+            if parts:
+                where[table] = (" OR ".join(parts), values)
         for table in CONTRIBUTION_TABLES:
-            self._retract(table, where, {})
-        self._delete_from(DERIVED_SESSION_TABLES, where, {})
+            if table in where:
+                self._retract(table, *where[table])
+        for table, (condition, values) in where.items():
+            self._delete_from([table], condition, values)
 
     def _delete_from(self, tables: Sequence[str], where: str, params: dict[str, Any]) -> None:
         """Lightweight DELETEs of the rows matching `where` from each of `tables`, all done when this returns.
