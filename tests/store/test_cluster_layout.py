@@ -63,7 +63,8 @@ def test_every_cluster_statement_parses_and_says_where_its_rows_live() -> None:
     assert all(" ON CLUSTER prod " in s for s in ddl.values())
     # a session's rows: a replicated local table per shard, and the Distributed table the application uses
     assert ("ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/insights/events_local', '{replica}') "
-            "PARTITION BY toYYYYMM(day) ORDER BY (project_id, session_id, ts) SETTINGS replicated_deduplication_window = 10000") in ddl["events_local"]
+            "PARTITION BY toYYYYMM(day) ORDER BY (project_id, session_id, ts) "
+            "SETTINGS replicated_deduplication_window = 10000") in ddl["events_local"]
     assert ddl["events"].endswith(
         "AS events_local ENGINE = Distributed(prod, insights, events_local, cityHash64(project_id, session_id))")
     assert ("ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/insights/dirty_sessions_local', "

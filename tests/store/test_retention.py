@@ -306,3 +306,25 @@ def test_clickhouse_raw_tables_keep_a_spanning_sessions_rows_through_merges(tmp_
     finally:
         store.close()
         drop(url)
+
+
+def test_a_session_id_used_again_keeps_its_expired_uses_days_when_derived_with_a_longer_session(store_url) -> None:
+    """As above, with the new use derived in one batch with a room that began before the old use's day (its raw
+    events kept: it spans the raw window). The batch's bounds reach back to the long room's first day: the old use's
+    day rows must still stay."""
+    store = open_store(store_url)
+    long_ago, old, recent = TODAY - timedelta(days=30), TODAY - timedelta(days=25), TODAY - timedelta(days=2)
+    window = {"min_ts": 0, "max_ts": day_start_ms(TODAY) + 86_400_000}
+    load_events(store, "1", session_on(long_ago, "long", 1) + session_on(recent, "long", 2) + session_on(old, "room"),
+                **window)
+    derive_until_clean(store)
+    store.purge(**retention_cutoffs(Settings(), day_start_ms(TODAY) + 3600_000))
+    assert rows(store, "SELECT session_id FROM session_bounds GROUP BY session_id") == [("long",)]
+    late = {"id": "late", "type": "publisherStats", "sessionId": "long", "timestamp": day_start_ms(recent)
+            + 12 * 3600_000 + 45_000, "streamId": "s2", "videoBitrateKbps": 400.0}
+    load_events(store, "1", [late, *session_on(recent, "room", 2)], **window)  # both dirty: one batch
+    derive_until_clean(store)
+    contributions = "SELECT day, sum(published_minutes) FROM session_endpoint_days GROUP BY day ORDER BY day"
+    daily = "SELECT day, sum(published_minutes) FROM rollup_endpoint_daily GROUP BY day ORDER BY day"
+    assert rows(store, contributions) == rows(store, daily) == [(long_ago, 1.0), (old, 1.0), (recent, 2.0)]
+    store.close()

@@ -453,12 +453,13 @@ def la_day_of(ms: str) -> str:
     return f"CAST(timezone('America/Los_Angeles', to_timestamp({ms} / 1000.0)) AS DATE)"
 
 
-def bucketed_since(first_ts: str, first_day: str) -> dict[str, str]:
+def bucketed_since(first_ts: str, first_day: str, of: str = "") -> dict[str, str]:
     """Per day, hour and minute table, SQL: its rows no older than a session's first event (`first_ts`, epoch ms, and
-    `first_day`, its LA day): a day is an event's, a fine bucket starts less than its length before one."""
-    return {"session_endpoint_days": f"day >= {first_day}", "session_project_days": f"day >= {first_day}",
-            "session_endpoint_hours": f"bucket > {first_ts} - 3600000",
-            "session_endpoint_minutes": f"bucket > {first_ts} - 60000"}
+    `first_day`, its LA day): a day is an event's, a fine bucket starts less than its length before one. `of`: the
+    columns' qualifier (e.g. the table's name followed by a dot)."""
+    return {"session_endpoint_days": f"{of}day >= {first_day}", "session_project_days": f"{of}day >= {first_day}",
+            "session_endpoint_hours": f"{of}bucket > {first_ts} - 3600000",
+            "session_endpoint_minutes": f"{of}bucket > {first_ts} - 60000"}
 
 
 SINCE = "(SELECT min(first_ts) FROM keys)"  # no row of these sessions is older
@@ -471,9 +472,23 @@ _SINCE_CONDITION = {
 }
 
 
-def rows_of_keys(table: str) -> str:
-    """A WHERE condition on `table`: the rows of the sessions in temp table `keys`."""
-    bounds = [_OF_KEYS]
+def _own_rows_of_keys(table: str) -> str:
+    """Of a day, hour or minute table, the rows of the sessions in `keys` from each one's own first event on: an
+    earlier use of a session id, whose raw events, bounds and session rows expired, keeps its rows there (they
+    cannot be derived again), whatever the batch's other sessions' bounds (docs/derivation.md, Retention)."""
+    own = bucketed_since("k.first_ts", "k.first_day", f"{table}.")[table]
+    return (f"EXISTS (SELECT 1 FROM keys k WHERE k.project_id = {table}.project_id "
+            f"AND k.session_id = {table}.session_id AND {own})")
+
+
+_BUCKETED = frozenset(bucketed_since("0", "0"))
+
+
+def rows_of_keys(table: str, exact: bool = True) -> str:
+    """A WHERE condition on `table` (unaliased): the rows of the sessions in temp table `keys`. Not `exact`: of the
+    day, hour and minute tables, with the rows of an expired earlier use of their ids that the batch's bounds reach
+    (a cheaper join, for reads that only cost more for them)."""
+    bounds = [_own_rows_of_keys(table) if exact and table in _BUCKETED else _OF_KEYS]
     if table in _SINCE_CONDITION:
         bounds.append(_SINCE_CONDITION[table])
     if table in DERIVED_SESSION_TABLES:

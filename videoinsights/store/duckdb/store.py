@@ -30,7 +30,7 @@ from videoinsights.derive.model import (
 )
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.derive.trace import lap
-from videoinsights.domain.days import day_start_ms
+from videoinsights.domain.days import day_start_ms, la_day
 from videoinsights.domain.events import LIFECYCLE_COLUMNS, RAW_COLUMNS, STATS_TYPES
 from videoinsights.domain.quality import (
     BITRATE_BOUNDS,
@@ -853,10 +853,10 @@ class DuckDBStore:
         return int(self._dcon.execute("SELECT count(*) FROM dirty_sessions").fetchall()[0][0])
 
     def _keys_table(self, keys: Sequence[SessionKey]) -> None:
-        """Temp table `keys` (with each session's first_ts, written_seq and the rowid of its session_bounds row)
-        on the derive connection. A cycle reads its events and then its stats for the same keys: the table made for
-        the first read serves the second; replace_derived makes its own inside its transaction, where the rowids
-        hold (_stamp_written).
+        """Temp table `keys` (with each session's first_ts and its LA day, written_seq and the rowid of its
+        session_bounds row) on the derive connection. A cycle reads its events and then its stats for the same keys:
+        the table made for the first read serves the second; replace_derived makes its own inside its transaction,
+        where the rowids hold (_stamp_written).
 
         The bounds are fetched by session id alone first, the ids written into the statement, through the
         session_id index (portable.string_list); joined, session_bounds was read whole at every step (28-36 ms
@@ -881,6 +881,7 @@ class DuckDBStore:
             "project_id": pa.array([k[0] for k in keys], pa.string()),
             "session_id": pa.array([k[1] for k in keys], pa.string()),
             "first_ts": pa.array([r[0] for r in rows], pa.int64()),
+            "first_day": pa.array([la_day(r[0]) for r in rows], pa.date32()),
             "written_seq": pa.array([r[1] for r in rows], pa.int64()),
             "bounds_rowid": pa.array([r[2] for r in rows], pa.int64()),
         }))
@@ -1062,17 +1063,18 @@ class DuckDBStore:
         dimensions: _group) in touched_groups, the (project, day)s of their project rows in touched_days, the
         (project, hour / minute, dimensions) groups in touched_fine. Created before their old rows go, added to once
         the new ones are in: the rollups of exactly those are re-aggregated. Kept in SQL (no round trip through
-        Python)."""
+        Python). A group of an expired earlier use of a session id may be among them: re-aggregated, it stays as it was.
+        """
         fine = " UNION ".join(
             f"SELECT DISTINCT '{kind}' AS kind, bucket, {_group('bucket')} AS grp FROM session_endpoint_{kind}s "
-            f"WHERE {rows_of_keys(f'session_endpoint_{kind}s')}"
+            f"WHERE {rows_of_keys(f'session_endpoint_{kind}s', exact=False)}"
             for kind in FINE_KINDS
         )
         for table, select in (
             ("touched_groups", f"SELECT DISTINCT project_id, day, {_group('day')} AS grp FROM session_endpoint_days "
-                               f"WHERE {rows_of_keys('session_endpoint_days')}"),
+                               f"WHERE {rows_of_keys('session_endpoint_days', exact=False)}"),
             ("touched_days", "SELECT DISTINCT project_id, day FROM session_project_days "
-                             f"WHERE {rows_of_keys('session_project_days')}"),
+                             f"WHERE {rows_of_keys('session_project_days', exact=False)}"),
             ("touched_fine", fine),
         ):
             self._dcon.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}" if create
