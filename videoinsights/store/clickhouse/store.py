@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 
 from videoinsights.derive.inputs import STATS_COLUMNS
 from videoinsights.derive.quality import QualityThresholds
-from videoinsights.domain.days import HOUR_MS, day_start_ms, la_day
+from videoinsights.domain.days import HOUR_MS, day_start_ms
 from videoinsights.domain.events import LIFECYCLE_COLUMNS, RAW_COLUMNS, STATS_TYPES
 from videoinsights.domain.quality import (
     BITRATE_BOUNDS,
@@ -511,27 +511,28 @@ class ClickHouseStore:
     def clear_derived(self) -> None:
         """Drop the derived rows of every session whose raw events are still kept (rebuild re-derives them)."""
         first = "SELECT project_id, session_id, min(first_ts) AS f FROM session_bounds GROUP BY project_id, session_id"
+        hour = f"intDiv(f - {duck.DAY_ROWS_LEAD_MS}, {HOUR_MS})"  # (the LA day of an hour is the day of its ms)
         hours: dict[date, list[int]] = {}
         earliest: dict[date, int] = {}
-        for hour, f in self.client.query_rows(f"SELECT intDiv(f, {HOUR_MS}), min(f) FROM ({first}) GROUP BY 1"):
-            day = la_day(int(f))
-            hours.setdefault(day, []).append(int(hour))
+        for h, f in self.client.query_rows(f"SELECT {hour}, min(f) FROM ({first}) GROUP BY 1"):
+            day = duck.first_row_day(int(f))
+            hours.setdefault(day, []).append(int(h))
             earliest[day] = min(earliest.get(day, int(f)), int(f))
         groups = [(f"(project_id, session_id) IN (SELECT project_id, session_id FROM ({first}) "
-                   f"WHERE intDiv(f, {HOUR_MS}) IN {{h{i}:Array(Int64)}})", {f"h{i}": hours[day]}, day, earliest[day])
+                   f"WHERE {hour} IN {{h{i}:Array(Int64)}})", {f"h{i}": hours[day]}, day, earliest[day])
                   for i, day in enumerate(sorted(hours))]
         self._clear_rows("(project_id, session_id) IN (SELECT project_id, session_id FROM session_bounds)", {}, groups)
 
     def _first_days(self, keys: Sequence[SessionKey]) -> list[tuple[str, dict[str, Any], date, int]]:
-        """These sessions grouped by the LA day of their first event: per day, the condition on the sessions, its
-        parameters, the day and the earliest first event of its sessions (_clear_rows)."""
+        """These sessions grouped by the day of their first day row (schema.first_row_day): per day, the condition on
+        the sessions, its parameters, the day and the earliest first event of its sessions (_clear_rows)."""
         found = self.client.query_rows(
             f"SELECT project_id, session_id, min(first_ts) FROM session_bounds "
             f"WHERE (project_id, session_id) IN {_KEYS} GROUP BY project_id, session_id", self._keys(keys))
         by_day: dict[date, list[tuple[str, str]]] = {}
         earliest: dict[date, int] = {}
         for project_id, session_id, f in found:
-            day = la_day(int(f))
+            day = duck.first_row_day(int(f))
             by_day.setdefault(day, []).append((project_id, session_id))
             earliest[day] = min(earliest.get(day, int(f)), int(f))
         return [(f"(project_id, session_id) IN {{k{i}:Array(Tuple(String, String))}}", {f"k{i}": sorted(by_day[day])},
@@ -541,7 +542,7 @@ class ClickHouseStore:
                     first_days: Sequence[tuple[str, dict[str, Any], date, int]]) -> None:
         """Take the derived rows of the sessions matching `sessions` out of the rollups and delete them: of the day,
         hour and minute tables only the rows from each session's first event on (`first_days`: the sessions by the
-        day of their first event, as _first_days gives them; a session in none has no raw events, and no rows
+        day of their first day row, as _first_days gives them; a session in none has no raw events, and no rows
         there). An earlier use of a session id whose raw events and session rows expired keeps its day rows, which
         nothing could derive again (DuckDB's store does the same: its _OWN_ROWS)."""
         bucketed = duck.bucketed_since("0", "0")  # (the tables: the bounds are written per day below)

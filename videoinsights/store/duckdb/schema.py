@@ -3,9 +3,12 @@ can never drift from the event table or the derived-row model."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from videoinsights.derive.fine import FINE_MEASURES
 from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES, PROJECT_MEASURES
 from videoinsights.derive.quality import SAMPLE_MS
+from videoinsights.domain.days import la_day
 from videoinsights.domain.events import COLUMN_KIND, FIELD_COLUMNS, SQL_TYPE
 from videoinsights.domain.quality import BITRATE_BOUNDS, LATENCY_BOUNDS, STATS_EXTRA_COLUMNS
 from videoinsights.domain.tiers import TIER_COLUMNS
@@ -443,31 +446,50 @@ WRITTEN = "(SELECT min(written_seq) FROM keys)"  # a session never written count
 # The rows of the sessions in temp table `keys` (store.py's derive steps delete and re-read them). A session's
 # derived rows are never older than its first raw event (keys.first_ts; session_bounds only ever lowers it):
 # created_at is an event's time, a fine bucket starts less than its length before one, a day is an event's LA
-# day. Derived rows are appended as sessions are derived, so this bound lets zone maps skip the row groups of
-# sessions derived long before, where each step used to read the tables whole (docs/benchmarks.md).
+# day or, for a sample issue's count, the day it starts (first_row_day). Derived rows are appended as sessions
+# are derived, so this bound lets zone maps skip the row groups of sessions derived long before, where each step
+# used to read the tables whole (docs/benchmarks.md).
 # An issue starts at an event or up to a sample's weight (at most SAMPLE_MS) before its first offending sample.
 # quality_scores has no time column.
 _OF_KEYS = "(project_id, session_id) IN (SELECT project_id, session_id FROM keys)"
+
+
 def la_day_of(ms: str) -> str:
     """SQL: the America/Los_Angeles day of an epoch-ms expression."""
-    return f"CAST(timezone('America/Los_Angeles', to_timestamp({ms} / 1000.0)) AS DATE)"
+    return f"CAST(timezone('America/Los_Angeles', to_timestamp(({ms}) / 1000.0)) AS DATE)"
+
+
+# A session's day rows begin on its first event's LA day, or on the day before: a sample issue counts on the day it
+# starts, up to a sample's weight (SAMPLE_MS) before its first offending sample, which may be the session's first
+# event (derive/quality.py, store/duckdb/quality.py's endpoint-day parts).
+DAY_ROWS_LEAD_MS = SAMPLE_MS
+
+
+def first_row_day(first_ts: int) -> date:
+    """The LA day of a session's earliest possible day row, from its first event (epoch ms)."""
+    return la_day(first_ts - DAY_ROWS_LEAD_MS)
+
+
+def first_row_day_of(first_ts: str) -> str:
+    """SQL: first_row_day of an epoch-ms expression."""
+    return la_day_of(f"{first_ts} - {DAY_ROWS_LEAD_MS}")
 
 
 def bucketed_since(first_ts: str, first_day: str, of: str = "") -> dict[str, str]:
     """Per day, hour and minute table, SQL: its rows no older than a session's first event (`first_ts`, epoch ms, and
-    `first_day`, its LA day): a day is an event's, a fine bucket starts less than its length before one. `of`: the
-    columns' qualifier (e.g. the table's name followed by a dot)."""
+    `first_day`, the day of its first day row: first_row_day): a fine bucket starts less than its length before an
+    event. `of`: the columns' qualifier (e.g. the table's name followed by a dot)."""
     return {"session_endpoint_days": f"{of}day >= {first_day}", "session_project_days": f"{of}day >= {first_day}",
             "session_endpoint_hours": f"{of}bucket > {first_ts} - 3600000",
             "session_endpoint_minutes": f"{of}bucket > {first_ts} - 60000"}
 
 
 SINCE = "(SELECT min(first_ts) FROM keys)"  # no row of these sessions is older
-SINCE_DAY = f"(SELECT {la_day_of('min(first_ts)')} FROM keys)"
+SINCE_DAY = f"(SELECT {la_day_of('min(first_ts)')} FROM keys)"  # no sample of theirs is older
 _SINCE_CONDITION = {
     **{table: f"created_at >= {SINCE}" for table in ("sessions", "meetings", "connections", "publishers",
                                                        "subscribers")},
-    **bucketed_since(SINCE, SINCE_DAY),
+    **bucketed_since(SINCE, f"(SELECT {first_row_day_of('min(first_ts)')} FROM keys)"),
     "quality_issues": f"start_ts >= {SINCE} - {SAMPLE_MS}",
 }
 
@@ -476,7 +498,7 @@ def _own_rows_of_keys(table: str) -> str:
     """Of a day, hour or minute table, the rows of the sessions in `keys` from each one's own first event on: an
     earlier use of a session id, whose raw events, bounds and session rows expired, keeps its rows there (they
     cannot be derived again), whatever the batch's other sessions' bounds (docs/derivation.md, Retention)."""
-    own = bucketed_since("k.first_ts", "k.first_day", f"{table}.")[table]
+    own = bucketed_since("k.first_ts", "k.first_row_day", f"{table}.")[table]
     return (f"EXISTS (SELECT 1 FROM keys k WHERE k.project_id = {table}.project_id "
             f"AND k.session_id = {table}.session_id AND {own})")
 

@@ -30,7 +30,7 @@ from videoinsights.derive.model import (
 )
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.derive.trace import lap
-from videoinsights.domain.days import day_start_ms, la_day
+from videoinsights.domain.days import day_start_ms
 from videoinsights.domain.events import LIFECYCLE_COLUMNS, RAW_COLUMNS, STATS_TYPES
 from videoinsights.domain.quality import (
     BITRATE_BOUNDS,
@@ -83,7 +83,8 @@ from videoinsights.store.duckdb.schema import (
     TABLES,
     WRITE_SEQ_COLUMNS,
     bucketed_since,
-    la_day_of,
+    first_row_day,
+    first_row_day_of,
     raw_table,
     rows_of_keys,
 )
@@ -144,7 +145,7 @@ _ABSORB_STATS_SQL = (f"INSERT INTO stats_daily ({_STATS_COLUMNS}) {_STATS_SELECT
 _LIFECYCLE_SELECT = ", ".join(f"e.{c}" for c in LIFECYCLE_COLUMNS)
 # A session's own day, hour and minute rows: from its first event on (b: its session_bounds row; the bound that
 # schema.rows_of_keys puts on a batch's).
-_OWN_ROWS = bucketed_since("b.first_ts", la_day_of("b.first_ts"))
+_OWN_ROWS = bucketed_since("b.first_ts", first_row_day_of("b.first_ts"))
 # The purge's rows of sessions with no event left in the raw window (temp tables of `_live_sessions`).
 _EXPIRED_SESSION = "(project_id, session_id) NOT IN (SELECT project_id, session_id FROM live_sessions)"
 _EXPIRED_ENTITY = "ekey NOT IN (SELECT ekey FROM live_entities)"
@@ -853,7 +854,7 @@ class DuckDBStore:
         return int(self._dcon.execute("SELECT count(*) FROM dirty_sessions").fetchall()[0][0])
 
     def _keys_table(self, keys: Sequence[SessionKey]) -> None:
-        """Temp table `keys` (with each session's first_ts and its LA day, written_seq and the rowid of its
+        """Temp table `keys` (with each session's first_ts and first_row_day, written_seq and the rowid of its
         session_bounds row) on the derive connection. A cycle reads its events and then its stats for the same keys:
         the table made for the first read serves the second; replace_derived makes its own inside its transaction,
         where the rowids hold (_stamp_written).
@@ -881,7 +882,7 @@ class DuckDBStore:
             "project_id": pa.array([k[0] for k in keys], pa.string()),
             "session_id": pa.array([k[1] for k in keys], pa.string()),
             "first_ts": pa.array([r[0] for r in rows], pa.int64()),
-            "first_day": pa.array([la_day(r[0]) for r in rows], pa.date32()),
+            "first_row_day": pa.array([first_row_day(r[0]) for r in rows], pa.date32()),
             "written_seq": pa.array([r[1] for r in rows], pa.int64()),
             "bounds_rowid": pa.array([r[2] for r in rows], pa.int64()),
         }))
