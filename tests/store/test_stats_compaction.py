@@ -33,6 +33,13 @@ def sample(i: int, session: str, stream: str, ts: int, kbps: float) -> dict:
             "streamId": stream, "videoBitrateKbps": kbps}
 
 
+def live_samples(now: int = NOW) -> list[dict]:
+    """D's two samples, two minutes and one before `now`. Tests that settle by the clock (the derive thread, the
+    compact command) pass the time they run: the suite may run them more than the settle time after importing this
+    module, and samples a minute before NOW would then be settled."""
+    return [sample(0, "D", "d1", now - 2 * MINUTE, 400.0), sample(1, "D", "d1", now - MINUTE, 401.0)]
+
+
 def append(store: DuckDBStore, events: list[dict]) -> None:
     batch = validate_events(events, PID, NOW, NOW - 30 * DAY, NOW + HOUR)
     assert not batch.rejected
@@ -40,7 +47,7 @@ def append(store: DuckDBStore, events: list[dict]) -> None:
 
 
 def read(store: DuckDBStore, parents: list[tuple[str, str]], since: int = NOW - 20 * DAY,
-         until: int = NOW) -> dict[str, list[float]]:
+         until: int = NOW + HOUR) -> dict[str, list[float]]:
     rows, _ = reads.publisher_stats(store.reader(), PID, parents, (since, until), 0, 50)
     by_stream: dict[str, list[float]] = {}
     for row in rows:
@@ -58,12 +65,12 @@ def sample_keys(store: DuckDBStore) -> list[tuple]:
     return store.reader().execute("SELECT session_id, skey FROM raw.stats_samples ORDER BY rowid").fetchall()
 
 
-def fill(store: DuckDBStore) -> DuckDBStore:
+def fill(store: DuckDBStore, now: int = NOW) -> DuckDBStore:
     # A: 5 samples ten days ago; B: 3 two days ago, interleaved with C's one; D: live (its last sample a minute ago)
     append(store, [sample(i, "A", "a1", A_TS + i * 30_000, 100.0 + i) for i in range(5)])
     append(store, [sample(0, "B", "b1", B_TS, 200.0), sample(0, "C", "c1", B_TS + 1, 1.0),
                    sample(1, "B", "b1", B_TS + 30_000, 201.0), sample(2, "B", "b1", B_TS + 60_000, 202.0),
-                   sample(0, "D", "d1", NOW - 2 * MINUTE, 400.0), sample(1, "D", "d1", NOW - MINUTE, 401.0)])
+                   *live_samples(now)])
     store.absorb_new_events()
     return store
 
@@ -188,7 +195,7 @@ def test_the_derive_thread_moves_settled_sessions_when_idle(tmp_path: Path, sett
     events = ([sample(i, "A", "a1", A_TS + i * 30_000, 100.0 + i) for i in range(5)]
               + [sample(0, "C", "c1", B_TS + 1, 1.0)] + [sample(i, "B", "b1", B_TS + i * 30_000, 200.0 + i) for i in
                                                           range(3)]
-              + [sample(0, "D", "d1", NOW - 2 * MINUTE, 400.0), sample(1, "D", "d1", NOW - MINUTE, 401.0)])
+              + live_samples(int(time.time() * 1000)))
     writer.start()
     try:
         writer.append(validate_events(events, PID, NOW, NOW - 30 * DAY, NOW + HOUR).columns).result(timeout=30)
@@ -236,7 +243,7 @@ def test_the_compact_command_moves_every_settled_session_in_passes(tmp_path: Pat
     from videoinsights.cli import main
 
     path = tmp_path / "vi.duckdb"
-    fill(DuckDBStore(str(path))).close()
+    fill(DuckDBStore(str(path)), int(time.time() * 1000)).close()
     assert main(["compact", "--db", str(path), "--sessions", "2", "--settle-s", "600", "--json"]) == 0
     assert {k: v for k, v in json.loads(capsys.readouterr().out).items() if k != "seconds"} == COMPACTED
     assert compacted_keys(path) == {"A": (1, True), "C": (2, True), "B": (3, True), "D": (None, None)}
@@ -250,7 +257,7 @@ def test_the_compact_command_moves_every_settled_session_in_passes(tmp_path: Pat
 
 def test_the_compact_command_runs_its_passes_through_a_running_server(tmp_path: Path, server_factory: Any) -> None:
     path = tmp_path / "vi.duckdb"
-    fill(DuckDBStore(str(path))).close()
+    fill(DuckDBStore(str(path)), int(time.time() * 1000)).close()
     server = server_factory({"VIDEOINSIGHTS_STATS_COMPACTION_SETTLE_S": "0"}, db=path)  # its own passes off
     done = subprocess.run([sys.executable, "-m", "videoinsights", "--db", str(path), "compact", "--sessions", "2",
                            "--json"], capture_output=True, text=True, timeout=60)
