@@ -23,6 +23,7 @@ from videoinsights.store.base import Retention
 from videoinsights.store.clickhouse import versioned
 from videoinsights.store.clickhouse.schema import SCHEMA_VERSION
 from videoinsights.store.duckdb.store import DuckDBStore
+from videoinsights.store.final_rows import final_before_of
 from videoinsights.store.writer import retention_cutoffs
 
 TODAY = date(2026, 11, 27)
@@ -327,4 +328,40 @@ def test_a_session_id_used_again_keeps_its_expired_uses_days_when_derived_with_a
     contributions = "SELECT day, sum(published_minutes) FROM session_endpoint_days GROUP BY day ORDER BY day"
     daily = "SELECT day, sum(published_minutes) FROM rollup_endpoint_daily GROUP BY day ORDER BY day"
     assert rows(store, contributions) == rows(store, daily) == [(long_ago, 1.0), (old, 1.0), (recent, 2.0)]
+    store.close()
+
+
+def test_the_final_horizon_is_the_month_after_the_last_one_with_a_purged_day() -> None:
+    assert final_before_of(date(2026, 9, 7)) == date(2026, 10, 1)  # Sep 1-6 purged: September is final
+    assert final_before_of(date(2026, 9, 1)) == date(2026, 9, 1)  # August purged whole, September untouched
+    assert final_before_of(date(2027, 1, 1)) == date(2027, 1, 1)
+    assert final_before_of(date(2026, 12, 31)) == date(2027, 1, 1)
+
+
+def test_a_room_older_than_the_daily_window_derived_again_leaves_its_final_months_alone(store_url) -> None:
+    """A room with a one-minute meeting 140 days ago (past the 90-day daily window) and another 2 days ago keeps
+    all of its raw events (it spans the raw window); another session had a minute in the same old month. After the
+    purge, a late sample derives the room again: the old month keeps its 2 minutes. (Re-derived, the room wrote its
+    old day row again: ClickHouse's monthly sums then counted it twice, 3.0, and DuckDB re-aggregated the month from
+    the days left, 1.0.) A rebuild leaves it too."""
+    store = open_store(store_url)
+    ancient, recent = TODAY - timedelta(days=140), TODAY - timedelta(days=2)
+    window = {"min_ts": 0, "max_ts": day_start_ms(TODAY) + 86_400_000}
+    load_events(store, "1", session_on(ancient, "room", 1) + session_on(recent, "room", 2)
+                + session_on(ancient, "other"), **window)
+    derive_until_clean(store)
+    monthly = "SELECT month, sum(published_minutes) FROM rollup_endpoint_monthly GROUP BY month ORDER BY month"
+    daily = "SELECT day, sum(published_minutes) FROM rollup_endpoint_daily GROUP BY day ORDER BY day"
+    months = [(ancient.replace(day=1), 2.0), (recent.replace(day=1), 1.0)]
+    assert rows(store, monthly) == months
+    store.purge(**retention_cutoffs(Settings(), day_start_ms(TODAY) + 3600_000))
+    late = {"id": "late", "type": "publisherStats", "sessionId": "room", "timestamp": day_start_ms(recent)
+            + 12 * 3600_000 + 45_000, "streamId": "s2", "videoBitrateKbps": 400.0}
+    load_events(store, "1", [late], **window)
+    derive_until_clean(store)
+    assert rows(store, monthly) == months
+    assert rows(store, daily) == [(recent, 1.0)]
+    derive_all(store)
+    assert rows(store, monthly) == months
+    assert rows(store, daily) == [(recent, 1.0)]
     store.close()

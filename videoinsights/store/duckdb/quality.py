@@ -17,6 +17,7 @@ tests/store/test_quality_sql.py checks that both give the same rows.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import NamedTuple
 
 import duckdb
@@ -472,13 +473,14 @@ def keep_parts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds, write_seq: int,
-                          waiting: int = 0, sessions: int = 0) -> None:
+                          waiting: int = 0, sessions: int = 0, final_before: date | None = None) -> None:
     """Insert the score rows and sample-issue rows of the sessions in temp table `keys`, and add their
     endpoint-day measures (the caller's transaction; the sessions' other derived rows already in, stamped
     `write_seq` as these are: schema.WRITTEN).
 
     With `waiting` (how many of the `sessions` in `keys`), the sessions in temp table `q_wait` are left out (their
-    rows were kept, `KEPT`) but for their endpoint-day measures, kept by `keep_parts`."""
+    rows were kept, `KEPT`) but for their endpoint-day measures, kept by `keep_parts`. None are added to days before
+    `final_before` (store/final_rows.py)."""
     if waiting:
         for sql in _RESTAMP:  # (before `keys` is narrowed: schema.WRITTEN is the batch's)
             con.execute(sql, {"w": write_seq})
@@ -494,6 +496,8 @@ def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds, 
         con.execute("CREATE OR REPLACE TEMP TABLE keys AS SELECT * FROM keys_step")
     else:
         _score(con, t, write_seq)
+    if final_before is not None:
+        con.execute("DELETE FROM q_parts WHERE day < ?", [final_before])
     for sql in _MERGE_PARTS:
         con.execute(sql, {"w": write_seq})
 

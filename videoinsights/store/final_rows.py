@@ -1,0 +1,50 @@
+"""Derived rows of months the retention purge has reached are final: no derivation deletes or writes them.
+
+The purge deletes day and hour rows past `daily_retention_days` but the monthly rollups keep their months. A session
+whose raw events are all kept (one with an event in the raw window: docs/derivation.md, Retention) can be derived
+again later; writing its rows of those days again made the monthly rollups count it twice (ClickHouse's feeds add
+what is inserted) or lose the other sessions' purged days (DuckDB re-aggregates a touched month from the days left).
+So each purge records the first day of the month after the last month it deleted a day of (`FINAL_KEY` in `meta`),
+and both stores leave the day, hour and minute rows before it as they are, in a derive step and in a rebuild.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from videoinsights.domain.days import day_start_ms
+
+FINAL_KEY = "final_before"
+# The derived tables of days, hours and minutes, and the column that places a row in time.
+TIMED_TABLES = {"session_endpoint_days": "day", "session_project_days": "day",
+                "session_endpoint_hours": "bucket", "session_endpoint_minutes": "bucket"}
+
+
+def final_before_of(daily_before: date) -> date:
+    """The horizon a purge of the days before `daily_before` sets: the first day of the month after the last
+    month it deleted a day of (a month is final once one of its days is gone)."""
+    last_purged = daily_before - timedelta(days=1)
+    return (last_purged.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def later_horizon(stored: date | None, new: date) -> date:
+    """A horizon only moves forward (a purge with a shorter retention setting must not unfreeze a month)."""
+    return new if stored is None or new > stored else stored
+
+
+def without_final_rows(tables: Mapping[str, Sequence[pa.Table]],
+                       final_before: date | None) -> dict[str, list[pa.Table]]:
+    """The derived rows to write, less those of the day, hour and minute tables before `final_before`."""
+    if final_before is None:
+        return {name: list(parts) for name, parts in tables.items()}
+    floor = {"day": pa.scalar(final_before, pa.date32()), "bucket": pa.scalar(day_start_ms(final_before), pa.int64())}
+    out: dict[str, list[pa.Table]] = {}
+    for name, parts in tables.items():
+        column = TIMED_TABLES.get(name)
+        out[name] = [p.filter(pc.greater_equal(p[column].cast(floor[column].type), floor[column]))
+                     if column is not None and column in p.column_names and p.num_rows else p for p in parts]
+    return out
