@@ -365,3 +365,16 @@ def test_a_room_older_than_the_daily_window_derived_again_leaves_its_final_month
     assert rows(store, monthly) == months
     assert rows(store, daily) == [(recent, 1.0)]
     store.close()
+
+
+def test_a_session_whose_raw_events_expired_before_it_was_derived_gets_no_rows(store_url) -> None:
+    """Committed 30 days ago, purged before its derivation: no session row (ClickHouse, whose dirty token outlives
+    the purge, derived it from no events: a row created at 0 with every count 0)."""
+    store = open_store(store_url)
+    window = {"min_ts": 0, "max_ts": day_start_ms(TODAY) + 86_400_000}
+    load_events(store, "1", session_on(TODAY - timedelta(days=30), "old"), **window)
+    store.purge(**retention_cutoffs(Settings(), day_start_ms(TODAY) + 3600_000))
+    derive_until_clean(store)
+    assert rows(store, "SELECT count(*) FROM sessions") == [(0,)]
+    assert store.dirty_session_count() == 0
+    store.close()

@@ -169,15 +169,22 @@ def derive_tables(keys: list[SessionKey], events: pa.Table, stats: pa.Table,
                   quality: QualityThresholds | None = None) -> tuple[dict[str, pa.Table], int, int]:
     """Derive each session from the store's input tables; return the derived rows as tables
     (derive/rows.py), how many sessions were derived and how many failed. Pure: it can run in a worker.
-    With `quality`, the lifecycle issues too (the store adds the sample scores and issues)."""
+    With `quality`, the lifecycle issues too (the store adds the sample scores and issues).
+
+    A session without inputs (its raw events all expired before it was derived: ClickHouse keeps its dirty
+    token through the purge) is derived as having no rows: replacing them clears its old ones."""
     by_session = events_by_session(events, keys)
     aggregates = stats_by_session(stats, keys)
-    derivations = []
+    derivations, empty = [], 0
     for key in keys:
+        if not by_session[key] and not aggregates[key]:
+            empty += 1
+            continue
         derivation = derive_one(key, by_session[key], aggregates[key], quality)
         if derivation is not None:
             derivations.append(derivation)
-    return derivation_tables(derivations), len(derivations), len(keys) - len(derivations)
+    derived = len(derivations) + empty
+    return derivation_tables(derivations), derived, len(keys) - derived
 
 
 def derive_one(key: SessionKey, events: list[dict[str, Any]], stats: list[StatsAggregate],
