@@ -378,3 +378,28 @@ def test_a_session_whose_raw_events_expired_before_it_was_derived_gets_no_rows(s
     assert rows(store, "SELECT count(*) FROM sessions") == [(0,)]
     assert store.dirty_session_count() == 0
     store.close()
+
+
+def test_minute_rows_the_purge_deleted_are_not_written_again(store_url) -> None:
+    """A one-minute meeting 3 days ago: the purge deletes its minute rows (48 h). A duplicate of one of its events
+    (ClickHouse derives the session again: its commit marks it dirty) and then a late new sample (both stores do)
+    leave them gone, and its day row as it was. (Derived again, the session wrote them back, and the minute rollup
+    held it alone until the next purge.)"""
+    store = open_store(store_url)
+    now = day_start_ms(TODAY) + 3600_000
+    window = {"min_ts": 0, "max_ts": now + 300_000}
+    events = session_on(TODAY - timedelta(days=3), "room")
+    load_events(store, "1", events, **window)
+    derive_until_clean(store)
+    minutes = "SELECT count(*) FROM {}"
+    assert rows(store, minutes.format("session_endpoint_minutes")) == [(1,)]
+    store.purge(**retention_cutoffs(Settings(), now))
+    late = {**events[2], "id": "late", "timestamp": events[2]["timestamp"] + 10_000}
+    for sent in ([events[2]], [late]):
+        load_events(store, "1", sent, **window)
+        derive_until_clean(store)
+        for table in ("session_endpoint_minutes", "rollup_endpoint_minutely"):
+            assert rows(store, minutes.format(table)) == [(0,)], (sent, table)
+    daily = "SELECT day, sum(published_minutes), sum(pub_samples) FROM rollup_endpoint_daily GROUP BY day"
+    assert rows(store, daily) == [(TODAY - timedelta(days=3), 1.0, 2)]
+    store.close()

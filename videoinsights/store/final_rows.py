@@ -5,7 +5,9 @@ whose raw events are all kept (one with an event in the raw window: docs/derivat
 again later; writing its rows of those days again made the monthly rollups count it twice (ClickHouse's feeds add
 what is inserted) or lose the other sessions' purged days (DuckDB re-aggregates a touched month from the days left).
 So each purge records the first day of the month after the last month it deleted a day of (`FINAL_KEY` in `meta`),
-and both stores leave the day, hour and minute rows before it as they are, in a derive step and in a rebuild.
+and both stores leave the day, hour and minute rows before it as they are, in a derive step and in a rebuild. The
+minute rows the purge deleted (`minute_retention_hours`) are not written again either (`FINAL_MINUTES_KEY`): the
+minute rollups of those minutes would hold that session alone until the next purge.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pyarrow.compute as pc
 from videoinsights.domain.days import day_start_ms
 
 FINAL_KEY = "final_before"
+FINAL_MINUTES_KEY = "final_minutes_before"
 # The derived tables of days, hours and minutes, and the column that places a row in time.
 TIMED_TABLES = {"session_endpoint_days": "day", "session_project_days": "day",
                 "session_endpoint_hours": "bucket", "session_endpoint_minutes": "bucket"}
@@ -36,15 +39,27 @@ def later_horizon(stored: date | None, new: date) -> date:
     return new if stored is None or new > stored else stored
 
 
-def without_final_rows(tables: Mapping[str, Sequence[pa.Table]],
-                       final_before: date | None) -> dict[str, list[pa.Table]]:
-    """The derived rows to write, less those of the day, hour and minute tables before `final_before`."""
-    if final_before is None:
-        return {name: list(parts) for name, parts in tables.items()}
-    floor = {"day": pa.scalar(final_before, pa.date32()), "bucket": pa.scalar(day_start_ms(final_before), pa.int64())}
+def minute_floor(final_before: date | None, minutes_before_ms: int | None) -> int | None:
+    """The first minute (epoch ms) whose rows a derivation may write: the later of the two horizons."""
+    floors = [f for f in (day_start_ms(final_before) if final_before else None, minutes_before_ms) if f is not None]
+    return max(floors) if floors else None
+
+
+def without_final_rows(tables: Mapping[str, Sequence[pa.Table]], final_before: date | None,
+                       minutes_before_ms: int | None = None) -> dict[str, list[pa.Table]]:
+    """The derived rows to write, less those of the day, hour and minute tables before `final_before`, and those
+    of the minute table before `minutes_before_ms`."""
+    floors: dict[str, pa.Scalar] = {}
+    if final_before is not None:
+        floors = {"session_endpoint_days": pa.scalar(final_before, pa.date32()),
+                  "session_project_days": pa.scalar(final_before, pa.date32()),
+                  "session_endpoint_hours": pa.scalar(day_start_ms(final_before), pa.int64())}
+    minutes = minute_floor(final_before, minutes_before_ms)
+    if minutes is not None:
+        floors["session_endpoint_minutes"] = pa.scalar(minutes, pa.int64())
     out: dict[str, list[pa.Table]] = {}
     for name, parts in tables.items():
-        column = TIMED_TABLES.get(name)
-        out[name] = [p.filter(pc.greater_equal(p[column].cast(floor[column].type), floor[column]))
-                     if column is not None and column in p.column_names and p.num_rows else p for p in parts]
+        floor, column = floors.get(name), TIMED_TABLES.get(name)
+        out[name] = [p.filter(pc.greater_equal(p[column].cast(floor.type), floor))
+                     if floor is not None and column in p.column_names and p.num_rows else p for p in parts]
     return out

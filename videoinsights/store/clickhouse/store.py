@@ -73,7 +73,14 @@ from videoinsights.store.clickhouse.schema import (
     duck_columns,
 )
 from videoinsights.store.duckdb import schema as duck
-from videoinsights.store.final_rows import FINAL_KEY, final_before_of, later_horizon, without_final_rows
+from videoinsights.store.final_rows import (
+    FINAL_KEY,
+    FINAL_MINUTES_KEY,
+    final_before_of,
+    later_horizon,
+    minute_floor,
+    without_final_rows,
+)
 from videoinsights.store.portable import batch_column, bucket_case
 
 log = logging.getLogger(__name__)
@@ -470,10 +477,9 @@ class ClickHouseStore:
             return
         if quality is not None:
             tables = self._with_sample_quality(keys, tables, quality)
-        final_before = self._final_before()
-        tables = without_final_rows(tables, final_before)
-        self._clear_rows(f"(project_id, session_id) IN {_KEYS}", self._keys(keys), self._first_days(keys),
-                         final_before)
+        final = self._final()
+        tables = without_final_rows(tables, *final)
+        self._clear_rows(f"(project_id, session_id) IN {_KEYS}", self._keys(keys), self._first_days(keys), *final)
         for table, parts in tables.items():
             if table not in DERIVED_SESSION_TABLES:
                 raise ValueError(f"{table} is not a derived session table")
@@ -526,13 +532,15 @@ class ClickHouseStore:
                    f"WHERE {hour} IN {{h{i}:Array(Int64)}})", {f"h{i}": hours[day]}, day, earliest[day])
                   for i, day in enumerate(sorted(hours))]
         self._clear_rows("(project_id, session_id) IN (SELECT project_id, session_id FROM session_bounds)", {}, groups,
-                         self._final_before())
+                         *self._final())
 
-    def _final_before(self) -> date | None:
-        """The final horizon the last purge recorded (store/final_rows.py): read at each replacement, since the purge
-        may run in another process."""
-        value = self.meta_value(FINAL_KEY)
-        return date.fromisoformat(value) if value else None
+    def _final(self) -> tuple[date | None, int | None]:
+        """The final horizons the last purge recorded, of days and of minutes (store/final_rows.py): read at each
+        replacement, since the purge may run in another process."""
+        found = dict(self.client.query_rows("SELECT key, value FROM meta FINAL WHERE key IN {k:Array(String)}",
+                                            {"k": [FINAL_KEY, FINAL_MINUTES_KEY]}))
+        day, minutes = found.get(FINAL_KEY), found.get(FINAL_MINUTES_KEY)
+        return (date.fromisoformat(day) if day else None), (int(minutes) if minutes else None)
 
     def _first_days(self, keys: Sequence[SessionKey]) -> list[tuple[str, dict[str, Any], date, int]]:
         """These sessions grouped by the day of their first day row (schema.first_row_day): per day, the condition on
@@ -550,14 +558,16 @@ class ClickHouseStore:
                  day, earliest[day]) for i, day in enumerate(sorted(by_day))]
 
     def _clear_rows(self, sessions: str, params: dict[str, Any],
-                    first_days: Sequence[tuple[str, dict[str, Any], date, int]], final_before: date | None) -> None:
+                    first_days: Sequence[tuple[str, dict[str, Any], date, int]], final_before: date | None,
+                    minutes_before_ms: int | None) -> None:
         """Take the derived rows of the sessions matching `sessions` out of the rollups and delete them: of the day,
         hour and minute tables only the rows from each session's first event on (`first_days`: the sessions by the
         day of their first day row, as _first_days gives them; a session in none has no raw events, and no rows
         there). An earlier use of a session id whose raw events and session rows expired keeps its day rows, which
-        nothing could derive again (DuckDB's store does the same: its _own_rows); and none before `final_before`
+        nothing could derive again (DuckDB's store does the same: its _own_rows); and none before the final horizons
         is touched (store/final_rows.py)."""
         bucketed = duck.bucketed_since("0", "0")  # (the tables: the bounds are written per day below)
+        minutes = minute_floor(final_before, minutes_before_ms)
         where: dict[str, tuple[str, dict[str, Any]]] = {}
         for table in DERIVED_SESSION_TABLES:
             if table not in bucketed:
@@ -565,13 +575,17 @@ class ClickHouseStore:
                 continue
             parts, values = [], {}
             floor = None if final_before is None else "{floor:Int64}"
+            minute = None if minutes is None else "{minute:Int64}"
             for i, (condition, group, day, first_ts) in enumerate(first_days):
-                since = duck.bucketed_since(f"{{f{i}:Int64}}", f"{{d{i}:Date}}", floor_ms=floor)[table]
+                since = duck.bucketed_since(f"{{f{i}:Int64}}", f"{{d{i}:Date}}", floor_ms=floor,
+                                            minute_floor_ms=minute)[table]
                 parts.append(f"({condition} AND {since})")
                 day = day if final_before is None else max(day, final_before)
                 values.update(group, **{f"f{i}": first_ts, f"d{i}": day})
             if final_before is not None:
                 values["floor"] = day_start_ms(final_before)
+            if minutes is not None:
+                values["minute"] = minutes
             if parts:
                 where[table] = (" OR ".join(parts), values)
         for table in CONTRIBUTION_TABLES:
@@ -646,8 +660,10 @@ class ClickHouseStore:
         for table in ("meetings", "connections", "publishers", "subscribers", "quality_scores", "quality_issues"):
             counts[table] = self._delete_counted(table, old, cutoff)
         counts["sessions"] = self._delete_counted("sessions", "last_seen_at < {c:Int64}", cutoff)
-        stored = self._final_before()  # the horizon first: a derivation after this purge leaves those months alone
+        stored, stored_minutes = self._final()  # the horizons first: a derivation after this purge leaves those alone
         self._put_meta(FINAL_KEY, later_horizon(stored, final_before_of(daily_before)).isoformat())
+        if minutes_before_ms is not None:
+            self._put_meta(FINAL_MINUTES_KEY, str(max(minutes_before_ms, stored_minutes or 0)))
         counts["session_bounds"] = self._delete_counted(
             "session_bounds", "(project_id, session_id) IN (SELECT project_id, session_id FROM session_bounds "
             "GROUP BY project_id, session_id HAVING max(last_ts) < {c:Int64})", cutoff)

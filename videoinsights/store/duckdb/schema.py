@@ -475,15 +475,17 @@ def first_row_day_of(first_ts: str) -> str:
     return la_day_of(f"{first_ts} - {DAY_ROWS_LEAD_MS}")
 
 
-def bucketed_since(first_ts: str, first_day: str, of: str = "", floor_ms: str | None = None) -> dict[str, str]:
+def bucketed_since(first_ts: str, first_day: str, of: str = "", floor_ms: str | None = None,
+                   minute_floor_ms: str | None = None) -> dict[str, str]:
     """Per day, hour and minute table, SQL: its rows no older than a session's first event (`first_ts`, epoch ms, and
     `first_day`, the day of its first day row: first_row_day, or a later day to leave the earlier ones alone): a fine
-    bucket starts less than its length before an event, and not before `floor_ms` when given. `of`: the columns'
-    qualifier (e.g. the table's name followed by a dot)."""
-    floor = f" AND {of}bucket >= {floor_ms}" if floor_ms is not None else ""
+    bucket starts less than its length before an event, and not before `floor_ms` (hours) or `minute_floor_ms`
+    (minutes) when given. `of`: the columns' qualifier (e.g. the table's name followed by a dot)."""
+    hours = f" AND {of}bucket >= {floor_ms}" if floor_ms is not None else ""
+    minutes = f" AND {of}bucket >= {minute_floor_ms}" if minute_floor_ms is not None else ""
     return {"session_endpoint_days": f"{of}day >= {first_day}", "session_project_days": f"{of}day >= {first_day}",
-            "session_endpoint_hours": f"{of}bucket > {first_ts} - 3600000{floor}",
-            "session_endpoint_minutes": f"{of}bucket > {first_ts} - 60000{floor}"}
+            "session_endpoint_hours": f"{of}bucket > {first_ts} - 3600000{hours}",
+            "session_endpoint_minutes": f"{of}bucket > {first_ts} - 60000{minutes}"}
 
 
 SINCE = "(SELECT min(first_ts) FROM keys)"  # no row of these sessions is older
@@ -491,8 +493,9 @@ SINCE_DAY = f"(SELECT {la_day_of('min(first_ts)')} FROM keys)"  # no sample of t
 _SINCE_CONDITION = {
     **{table: f"created_at >= {SINCE}" for table in ("sessions", "meetings", "connections", "publishers",
                                                        "subscribers")},
-    # (rows_from_day / rows_from_ms: no earlier than the final horizon, store/final_rows.py)
-    **bucketed_since(SINCE, "(SELECT min(rows_from_day) FROM keys)", floor_ms="(SELECT min(rows_from_ms) FROM keys)"),
+    # (rows_from_day, rows_from_ms, minutes_from_ms: no earlier than the final horizons, store/final_rows.py)
+    **bucketed_since(SINCE, "(SELECT min(rows_from_day) FROM keys)", floor_ms="(SELECT min(rows_from_ms) FROM keys)",
+                     minute_floor_ms="(SELECT min(minutes_from_ms) FROM keys)"),
     "quality_issues": f"start_ts >= {SINCE} - {SAMPLE_MS}",
 }
 
@@ -502,7 +505,7 @@ def _own_rows_of_keys(table: str) -> str:
     none before the final horizon, store/final_rows.py): an earlier use of a session id, whose raw events, bounds
     and session rows expired, keeps its rows there (they cannot be derived again), whatever the batch's other
     sessions' bounds (docs/derivation.md, Retention)."""
-    own = bucketed_since("k.first_ts", "k.rows_from_day", f"{table}.", "k.rows_from_ms")[table]
+    own = bucketed_since("k.first_ts", "k.rows_from_day", f"{table}.", "k.rows_from_ms", "k.minutes_from_ms")[table]
     return (f"EXISTS (SELECT 1 FROM keys k WHERE k.project_id = {table}.project_id "
             f"AND k.session_id = {table}.session_id AND {own})")
 

@@ -90,7 +90,14 @@ from videoinsights.store.duckdb.schema import (
 )
 from videoinsights.store.duckdb.totals import REFILL as TOTALS_REFILL
 from videoinsights.store.duckdb.totals import TOTALS, refresh_day_totals
-from videoinsights.store.final_rows import FINAL_KEY, final_before_of, later_horizon, without_final_rows
+from videoinsights.store.final_rows import (
+    FINAL_KEY,
+    FINAL_MINUTES_KEY,
+    final_before_of,
+    later_horizon,
+    minute_floor,
+    without_final_rows,
+)
 from videoinsights.store.portable import batch_column, bucket_case, string_list
 
 log = logging.getLogger(__name__)
@@ -144,14 +151,16 @@ _STATS_KEY = "project_id, session_id, side, entity_id, day"
 _ABSORB_STATS_SQL = (f"INSERT INTO stats_daily ({_STATS_COLUMNS}) {_STATS_SELECT} "
                      f"ON CONFLICT DO UPDATE SET {_STATS_UPDATES.format(new='excluded')}")
 _LIFECYCLE_SELECT = ", ".join(f"e.{c}" for c in LIFECYCLE_COLUMNS)
-def _own_rows(final_before: date | None) -> dict[str, str]:
-    """A session's own day, hour and minute rows: from its first event on, and none before the final horizon
+def _own_rows(final_before: date | None, minutes_before_ms: int | None) -> dict[str, str]:
+    """A session's own day, hour and minute rows: from its first event on, and none before the final horizons
     (b: its session_bounds row; the bound that schema.rows_of_keys puts on a batch's)."""
     first_day = first_row_day_of("b.first_ts")
+    minutes = minute_floor(final_before, minutes_before_ms)
+    minute_floor_ms = str(minutes) if minutes is not None else None
     if final_before is None:
-        return bucketed_since("b.first_ts", first_day)
+        return bucketed_since("b.first_ts", first_day, minute_floor_ms=minute_floor_ms)
     return bucketed_since("b.first_ts", f"greatest({first_day}, DATE '{final_before.isoformat()}')",
-                          floor_ms=str(day_start_ms(final_before)))
+                          floor_ms=str(day_start_ms(final_before)), minute_floor_ms=minute_floor_ms)
 
 # The purge's rows of sessions with no event left in the raw window (temp tables of `_live_sessions`).
 _EXPIRED_SESSION = "(project_id, session_id) NOT IN (SELECT project_id, session_id FROM live_sessions)"
@@ -329,6 +338,7 @@ class DuckDBStore:
         self._derived_seq = self._meta_int("derived_seq") or 0
         self._unscored_after = self._meta_int(UNSCORED_KEY)  # meta UNSCORED_KEY, as committed
         self._final_before = self._meta_date(FINAL_KEY)  # rows before it are final (store/final_rows.py)
+        self._final_minutes_before = self._meta_int(FINAL_MINUTES_KEY)
         # the thresholds absorb finds the runs of offending samples with (store/duckdb/quality_runs.py)
         self._run_thresholds = stored_thresholds(self._con)
         if not read_only:
@@ -378,6 +388,7 @@ class DuckDBStore:
         self._derived_seq = self._meta_int("derived_seq") or 0
         self._unscored_after = self._meta_int(UNSCORED_KEY)
         self._final_before = self._meta_date(FINAL_KEY)
+        self._final_minutes_before = self._meta_int(FINAL_MINUTES_KEY)
 
     def _forget_rows(self) -> None:
         """Empty what the derive connection keeps of stored rows between steps (live sessions' events, the rowids of
@@ -891,6 +902,7 @@ class DuckDBStore:
                   for project, session, ts, written, rowid, _ in found}
         rows = [bounds.get((k[0], k[1]), (0, 0, None)) for k in keys]
         floor_ms = day_start_ms(self._final_before) if self._final_before is not None else 0
+        minutes_ms = minute_floor(self._final_before, self._final_minutes_before) or 0
         self._keys_first_ts = {k: r[0] for k, r in zip(keys, rows, strict=True)}
         self._keys_newest = max((row[5] for row in found), default=0)
         self._bounds_rowids.remember((project, session, rowid) for project, session, _, _, rowid, _ in found)
@@ -900,6 +912,7 @@ class DuckDBStore:
             "first_ts": pa.array([r[0] for r in rows], pa.int64()),
             "rows_from_day": pa.array([self._rows_from_day(r[0]) for r in rows], pa.date32()),
             "rows_from_ms": pa.array([floor_ms] * len(rows), pa.int64()),
+            "minutes_from_ms": pa.array([minutes_ms] * len(rows), pa.int64()),
             "written_seq": pa.array([r[1] for r in rows], pa.int64()),
             "bounds_rowid": pa.array([r[2] for r in rows], pa.int64()),
         }))
@@ -994,7 +1007,7 @@ class DuckDBStore:
         its next derivation comes soon."""
         con = self._dcon
         self._keys_now = None  # made in the transaction below, which may roll back: never reused
-        tables = without_final_rows(tables, self._final_before)
+        tables = without_final_rows(tables, self._final_before, self._final_minutes_before)
         timings = self.timings
         t = time.perf_counter()
         seqs = [loaded_seq] * len(keys) if isinstance(loaded_seq, int) else loaded_seq
@@ -1178,7 +1191,7 @@ class DuckDBStore:
         # Only sessions whose raw events are still kept, and of their day, hour and minute rows those from their first
         # kept event on: older contributions cannot be re-derived (those of an earlier use of a session id whose raw
         # events, session rows and bounds all expired: docs/derivation.md, Retention).
-        own_rows = _own_rows(self._final_before)
+        own_rows = _own_rows(self._final_before, self._final_minutes_before)
         for table in DERIVED_SESSION_TABLES:
             own = own_rows.get(table)
             con.execute(f"DELETE FROM {table} t USING session_bounds b WHERE t.project_id = b.project_id "
@@ -1230,6 +1243,9 @@ class DuckDBStore:
         self._forget_rows()  # here and after the commits: a derive read between them is not kept
         cutoff = day_start_ms(raw_before)
         final_before = later_horizon(self._final_before, final_before_of(daily_before))
+        final_minutes = self._final_minutes_before
+        if minutes_before_ms is not None:
+            final_minutes = max(minutes_before_ms, final_minutes or 0)
         self._live_sessions(cutoff)  # (temp tables, before the transactions: each may write one file only)
         con.execute("BEGIN")  # the raw rows first, in a transaction of their own (one file per transaction)
         try:
@@ -1275,8 +1291,11 @@ class DuckDBStore:
             if alerts_before_ms is not None:
                 counts.update(alert_sql.purge(con, alerts_before_ms))
             con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [FINAL_KEY, final_before.isoformat()])
+            if final_minutes is not None:
+                con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [FINAL_MINUTES_KEY, str(final_minutes)])
             con.execute("COMMIT")
-            self._final_before = final_before  # (the derive lock is held: no step is between its read and write)
+            # (the derive lock is held: no step is between its read and write)
+            self._final_before, self._final_minutes_before = final_before, final_minutes
             self._forget_rows()
             self._bump()
         except BaseException:
