@@ -154,7 +154,8 @@ HELP: dict[str, str] = {
     "skips every other session's (docs/architecture.md). 0: never.",
     "raw_retention_days": "Days raw events and session-level data are kept (Advanced Insights: 21), counted from a "
     "session's last event: a session with an event in the window keeps its raw events of every day.",
-    "daily_retention_days": "Days daily rollups are kept (Insights: 90), and the hourly ones (HOURLY interval).",
+    "daily_retention_days": "Days daily rollups are kept (Insights: 90), and the hourly ones (HOURLY interval). A "
+    "month with a day past it is final: no derivation changes its rows again (docs/derivation.md, Retention).",
     "minute_retention_hours": "Hours per-minute rollups are kept (MINUTE interval).",
     "monthly_retention_months": "Months monthly rollups are kept (Insights: 12).",
     "purge_interval_s": "Seconds between retention purges while serving, the first at start (with `serve --no-derive`: "
