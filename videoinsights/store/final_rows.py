@@ -34,9 +34,15 @@ def final_before_of(daily_before: date) -> date:
     return (last_purged.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
-def later_horizon(stored: date | None, new: date) -> date:
-    """A horizon only moves forward (a purge with a shorter retention setting must not unfreeze a month)."""
-    return new if stored is None or new > stored else stored
+def next_horizons(day: date | None, minutes: int | None, daily_before: date,
+                  minutes_before_ms: int | None) -> tuple[date, int | None]:
+    """The horizons (FINAL_KEY, FINAL_MINUTES_KEY) after a purge with these cutoffs, from those stored before: each
+    only moves forward (a purge with a longer retention setting must not unfreeze rows)."""
+    purged = final_before_of(daily_before)
+    day = purged if day is None or purged > day else day
+    if minutes_before_ms is not None:
+        minutes = max(minutes_before_ms, minutes or 0)
+    return day, minutes
 
 
 def minute_floor(final_before: date | None, minutes_before_ms: int | None) -> int | None:

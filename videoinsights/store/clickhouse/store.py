@@ -76,9 +76,8 @@ from videoinsights.store.duckdb import schema as duck
 from videoinsights.store.final_rows import (
     FINAL_KEY,
     FINAL_MINUTES_KEY,
-    final_before_of,
-    later_horizon,
     minute_floor,
+    next_horizons,
     without_final_rows,
 )
 from videoinsights.store.portable import batch_column, bucket_case
@@ -660,10 +659,11 @@ class ClickHouseStore:
         for table in ("meetings", "connections", "publishers", "subscribers", "quality_scores", "quality_issues"):
             counts[table] = self._delete_counted(table, old, cutoff)
         counts["sessions"] = self._delete_counted("sessions", "last_seen_at < {c:Int64}", cutoff)
-        stored, stored_minutes = self._final()  # the horizons first: a derivation after this purge leaves those alone
-        self._put_meta(FINAL_KEY, later_horizon(stored, final_before_of(daily_before)).isoformat())
-        if minutes_before_ms is not None:
-            self._put_meta(FINAL_MINUTES_KEY, str(max(minutes_before_ms, stored_minutes or 0)))
+        # the horizons first: a derivation after this purge leaves those rows alone
+        final_before, final_minutes = next_horizons(*self._final(), daily_before, minutes_before_ms)
+        self._put_meta(FINAL_KEY, final_before.isoformat())
+        if final_minutes is not None:
+            self._put_meta(FINAL_MINUTES_KEY, str(final_minutes))
         counts["session_bounds"] = self._delete_counted(
             "session_bounds", "(project_id, session_id) IN (SELECT project_id, session_id FROM session_bounds "
             "GROUP BY project_id, session_id HAVING max(last_ts) < {c:Int64})", cutoff)

@@ -93,9 +93,8 @@ from videoinsights.store.duckdb.totals import TOTALS, refresh_day_totals
 from videoinsights.store.final_rows import (
     FINAL_KEY,
     FINAL_MINUTES_KEY,
-    final_before_of,
-    later_horizon,
     minute_floor,
+    next_horizons,
     without_final_rows,
 )
 from videoinsights.store.portable import batch_column, bucket_case, string_list
@@ -1242,10 +1241,8 @@ class DuckDBStore:
 
         self._forget_rows()  # here and after the commits: a derive read between them is not kept
         cutoff = day_start_ms(raw_before)
-        final_before = later_horizon(self._final_before, final_before_of(daily_before))
-        final_minutes = self._final_minutes_before
-        if minutes_before_ms is not None:
-            final_minutes = max(minutes_before_ms, final_minutes or 0)
+        final_before, final_minutes = next_horizons(self._final_before, self._final_minutes_before, daily_before,
+                                                    minutes_before_ms)
         self._live_sessions(cutoff)  # (temp tables, before the transactions: each may write one file only)
         con.execute("BEGIN")  # the raw rows first, in a transaction of their own (one file per transaction)
         try:
