@@ -23,7 +23,7 @@ from videoinsights.store.base import Retention
 from videoinsights.store.clickhouse import versioned
 from videoinsights.store.clickhouse.schema import SCHEMA_VERSION
 from videoinsights.store.duckdb.store import DuckDBStore
-from videoinsights.store.final_rows import final_before_of, next_horizons
+from videoinsights.store.final_rows import Horizons, final_before_of
 from videoinsights.store.writer import retention_cutoffs
 
 TODAY = date(2026, 11, 27)
@@ -336,9 +336,9 @@ def test_the_final_horizon_is_the_month_after_the_last_one_with_a_purged_day() -
     assert final_before_of(date(2026, 9, 1)) == date(2026, 9, 1)  # August purged whole, September untouched
     assert final_before_of(date(2027, 1, 1)) == date(2027, 1, 1)
     assert final_before_of(date(2026, 12, 31)) == date(2027, 1, 1)
-    assert next_horizons(None, None, date(2026, 9, 7), None) == (date(2026, 10, 1), None)
-    assert next_horizons(date(2026, 10, 1), 500, date(2026, 9, 1), 400) == (date(2026, 10, 1), 500)  # never back
-    assert next_horizons(date(2026, 10, 1), 500, date(2026, 10, 2), 900) == (date(2026, 11, 1), 900)
+    assert Horizons().after_purge(date(2026, 9, 7), None) == Horizons(date(2026, 10, 1), None)
+    assert Horizons(date(2026, 10, 1), 500).after_purge(date(2026, 9, 1), 400) == Horizons(date(2026, 10, 1), 500)
+    assert Horizons(date(2026, 10, 1), 500).after_purge(date(2026, 10, 2), 900) == Horizons(date(2026, 11, 1), 900)
 
 
 def test_a_room_older_than_the_daily_window_derived_again_leaves_its_final_months_alone(store_url) -> None:

@@ -13,6 +13,7 @@ minute rollups of those minutes would hold that session alone until the next pur
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pyarrow as pa
@@ -34,38 +35,64 @@ def final_before_of(daily_before: date) -> date:
     return (last_purged.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
-def next_horizons(day: date | None, minutes: int | None, daily_before: date,
-                  minutes_before_ms: int | None) -> tuple[date, int | None]:
-    """The horizons (FINAL_KEY, FINAL_MINUTES_KEY) after a purge with these cutoffs, from those stored before: each
-    only moves forward (a purge with a longer retention setting must not unfreeze rows)."""
-    purged = final_before_of(daily_before)
-    day = purged if day is None or purged > day else day
-    if minutes_before_ms is not None:
-        minutes = max(minutes_before_ms, minutes or 0)
-    return day, minutes
+@dataclass(frozen=True)
+class Horizons:
+    """What the purges have made final: the day, hour and minute rows before `day`, and the minute rows before
+    `minutes_ms` (epoch ms) too. None: nothing yet."""
 
+    day: date | None = None
+    minutes_ms: int | None = None
 
-def minute_floor(final_before: date | None, minutes_before_ms: int | None) -> int | None:
-    """The first minute (epoch ms) whose rows a derivation may write: the later of the two horizons."""
-    floors = [f for f in (day_start_ms(final_before) if final_before else None, minutes_before_ms) if f is not None]
-    return max(floors) if floors else None
+    @classmethod
+    def of_meta(cls, values: Mapping[str, str]) -> Horizons:
+        """The horizons stored in `meta` (its FINAL_KEY and FINAL_MINUTES_KEY values, either absent)."""
+        day, minutes = values.get(FINAL_KEY), values.get(FINAL_MINUTES_KEY)
+        return cls(date.fromisoformat(day) if day else None, int(minutes) if minutes else None)
 
+    def meta(self) -> dict[str, str]:
+        """The `meta` values to store (those set)."""
+        out = {FINAL_KEY: self.day.isoformat()} if self.day is not None else {}
+        if self.minutes_ms is not None:
+            out[FINAL_MINUTES_KEY] = str(self.minutes_ms)
+        return out
 
-def without_final_rows(tables: Mapping[str, Sequence[pa.Table]], final_before: date | None,
-                       minutes_before_ms: int | None = None) -> dict[str, list[pa.Table]]:
-    """The derived rows to write, less those of the day, hour and minute tables before `final_before`, and those
-    of the minute table before `minutes_before_ms`."""
-    floors: dict[str, pa.Scalar] = {}
-    if final_before is not None:
-        floors = {"session_endpoint_days": pa.scalar(final_before, pa.date32()),
-                  "session_project_days": pa.scalar(final_before, pa.date32()),
-                  "session_endpoint_hours": pa.scalar(day_start_ms(final_before), pa.int64())}
-    minutes = minute_floor(final_before, minutes_before_ms)
-    if minutes is not None:
-        floors["session_endpoint_minutes"] = pa.scalar(minutes, pa.int64())
-    out: dict[str, list[pa.Table]] = {}
-    for name, parts in tables.items():
-        floor, column = floors.get(name), TIMED_TABLES.get(name)
-        out[name] = [p.filter(pc.greater_equal(p[column].cast(floor.type), floor))
-                     if floor is not None and column in p.column_names and p.num_rows else p for p in parts]
-    return out
+    def after_purge(self, daily_before: date, minutes_before_ms: int | None) -> Horizons:
+        """The horizons once a purge with these cutoffs has run: each only moves forward (a purge with a longer
+        retention setting must not unfreeze rows)."""
+        purged = final_before_of(daily_before)
+        day = purged if self.day is None or purged > self.day else self.day
+        minutes = self.minutes_ms
+        if minutes_before_ms is not None:
+            minutes = max(minutes_before_ms, minutes or 0)
+        return Horizons(day, minutes)
+
+    @property
+    def hour_floor_ms(self) -> int | None:
+        """The first hour bucket (epoch ms) whose rows a derivation may touch."""
+        return day_start_ms(self.day) if self.day is not None else None
+
+    @property
+    def minute_floor_ms(self) -> int | None:
+        """The first minute bucket (epoch ms) whose rows a derivation may touch: the later of the two horizons."""
+        floors = [f for f in (self.hour_floor_ms, self.minutes_ms) if f is not None]
+        return max(floors) if floors else None
+
+    def rows_from_day(self, first_day: date) -> date:
+        """The first day whose rows a derivation of a session may touch, from that of its first day row."""
+        return first_day if self.day is None or first_day >= self.day else self.day
+
+    def without_final_rows(self, tables: Mapping[str, Sequence[pa.Table]]) -> dict[str, list[pa.Table]]:
+        """The derived rows to write, less those of the day, hour and minute tables before the horizons."""
+        floors: dict[str, pa.Scalar] = {}
+        if self.day is not None:
+            floors = {"session_endpoint_days": pa.scalar(self.day, pa.date32()),
+                      "session_project_days": pa.scalar(self.day, pa.date32()),
+                      "session_endpoint_hours": pa.scalar(self.hour_floor_ms, pa.int64())}
+        if self.minute_floor_ms is not None:
+            floors["session_endpoint_minutes"] = pa.scalar(self.minute_floor_ms, pa.int64())
+        out: dict[str, list[pa.Table]] = {}
+        for name, parts in tables.items():
+            floor, column = floors.get(name), TIMED_TABLES.get(name)
+            out[name] = [p.filter(pc.greater_equal(p[column].cast(floor.type), floor))
+                         if floor is not None and column in p.column_names and p.num_rows else p for p in parts]
+        return out

@@ -32,7 +32,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, fields
 from datetime import date
 from typing import Any
@@ -73,13 +73,7 @@ from videoinsights.store.clickhouse.schema import (
     duck_columns,
 )
 from videoinsights.store.duckdb import schema as duck
-from videoinsights.store.final_rows import (
-    FINAL_KEY,
-    FINAL_MINUTES_KEY,
-    minute_floor,
-    next_horizons,
-    without_final_rows,
-)
+from videoinsights.store.final_rows import FINAL_KEY, FINAL_MINUTES_KEY, Horizons
 from videoinsights.store.portable import batch_column, bucket_case
 
 log = logging.getLogger(__name__)
@@ -99,6 +93,18 @@ def _schema(table: str) -> dict[str, Column]:
 
 _RAW_SCHEMA = _schema("events")
 _DERIVED_SCHEMAS = {t: _schema(t) for t in DERIVED_SESSION_TABLES}
+
+
+def _by_first_row_day(firsts: Iterable[tuple[Any, int]]) -> dict[date, tuple[list[Any], int]]:
+    """Items (a session, an hour of sessions) with their first event (epoch ms), by the day of the first day row
+    (schema.first_row_day): per day, its items and the earliest of their first events."""
+    out: dict[date, tuple[list[Any], int]] = {}
+    for item, first_ts in firsts:
+        day = duck.first_row_day(first_ts)
+        items, earliest = out.get(day, ([], first_ts))
+        items.append(item)
+        out[day] = (items, min(earliest, first_ts))
+    return out
 
 
 def _typed(rows: pa.Table, columns: Mapping[str, Column]) -> pa.Table:
@@ -477,8 +483,8 @@ class ClickHouseStore:
         if quality is not None:
             tables = self._with_sample_quality(keys, tables, quality)
         final = self._final()
-        tables = without_final_rows(tables, *final)
-        self._clear_rows(f"(project_id, session_id) IN {_KEYS}", self._keys(keys), self._first_days(keys), *final)
+        tables = final.without_final_rows(tables)
+        self._clear_rows(f"(project_id, session_id) IN {_KEYS}", self._keys(keys), self._first_days(keys), final)
         for table, parts in tables.items():
             if table not in DERIVED_SESSION_TABLES:
                 raise ValueError(f"{table} is not a derived session table")
@@ -521,25 +527,19 @@ class ClickHouseStore:
         """Drop the derived rows of every session whose raw events are still kept (rebuild re-derives them)."""
         first = "SELECT project_id, session_id, min(first_ts) AS f FROM session_bounds GROUP BY project_id, session_id"
         hour = f"intDiv(f - {duck.DAY_ROWS_LEAD_MS}, {HOUR_MS})"  # (the LA day of an hour is the day of its ms)
-        hours: dict[date, list[int]] = {}
-        earliest: dict[date, int] = {}
-        for h, f in self.client.query_rows(f"SELECT {hour}, min(f) FROM ({first}) GROUP BY 1"):
-            day = duck.first_row_day(int(f))
-            hours.setdefault(day, []).append(int(h))
-            earliest[day] = min(earliest.get(day, int(f)), int(f))
+        by_day = _by_first_row_day(
+            (int(h), int(f)) for h, f in self.client.query_rows(f"SELECT {hour}, min(f) FROM ({first}) GROUP BY 1"))
         groups = [(f"(project_id, session_id) IN (SELECT project_id, session_id FROM ({first}) "
-                   f"WHERE {hour} IN {{h{i}:Array(Int64)}})", {f"h{i}": hours[day]}, day, earliest[day])
-                  for i, day in enumerate(sorted(hours))]
+                   f"WHERE {hour} IN {{h{i}:Array(Int64)}})", {f"h{i}": hours}, day, earliest)
+                  for i, (day, (hours, earliest)) in enumerate(sorted(by_day.items()))]
         self._clear_rows("(project_id, session_id) IN (SELECT project_id, session_id FROM session_bounds)", {}, groups,
-                         *self._final())
+                         self._final())
 
-    def _final(self) -> tuple[date | None, int | None]:
-        """The final horizons the last purge recorded, of days and of minutes (store/final_rows.py): read at each
-        replacement, since the purge may run in another process."""
-        found = dict(self.client.query_rows("SELECT key, value FROM meta FINAL WHERE key IN {k:Array(String)}",
-                                            {"k": [FINAL_KEY, FINAL_MINUTES_KEY]}))
-        day, minutes = found.get(FINAL_KEY), found.get(FINAL_MINUTES_KEY)
-        return (date.fromisoformat(day) if day else None), (int(minutes) if minutes else None)
+    def _final(self) -> Horizons:
+        """The final horizons the last purge recorded (store/final_rows.py): read at each replacement, since the
+        purge may run in another process."""
+        return Horizons.of_meta(dict(self.client.query_rows(
+            "SELECT key, value FROM meta FINAL WHERE key IN {k:Array(String)}", {"k": [FINAL_KEY, FINAL_MINUTES_KEY]})))
 
     def _first_days(self, keys: Sequence[SessionKey]) -> list[tuple[str, dict[str, Any], date, int]]:
         """These sessions grouped by the day of their first day row (schema.first_row_day): per day, the condition on
@@ -547,18 +547,12 @@ class ClickHouseStore:
         found = self.client.query_rows(
             f"SELECT project_id, session_id, min(first_ts) FROM session_bounds "
             f"WHERE (project_id, session_id) IN {_KEYS} GROUP BY project_id, session_id", self._keys(keys))
-        by_day: dict[date, list[tuple[str, str]]] = {}
-        earliest: dict[date, int] = {}
-        for project_id, session_id, f in found:
-            day = duck.first_row_day(int(f))
-            by_day.setdefault(day, []).append((project_id, session_id))
-            earliest[day] = min(earliest.get(day, int(f)), int(f))
-        return [(f"(project_id, session_id) IN {{k{i}:Array(Tuple(String, String))}}", {f"k{i}": sorted(by_day[day])},
-                 day, earliest[day]) for i, day in enumerate(sorted(by_day))]
+        by_day = _by_first_row_day(((project_id, session_id), int(f)) for project_id, session_id, f in found)
+        return [(f"(project_id, session_id) IN {{k{i}:Array(Tuple(String, String))}}", {f"k{i}": sorted(members)},
+                 day, earliest) for i, (day, (members, earliest)) in enumerate(sorted(by_day.items()))]
 
     def _clear_rows(self, sessions: str, params: dict[str, Any],
-                    first_days: Sequence[tuple[str, dict[str, Any], date, int]], final_before: date | None,
-                    minutes_before_ms: int | None) -> None:
+                    first_days: Sequence[tuple[str, dict[str, Any], date, int]], final: Horizons) -> None:
         """Take the derived rows of the sessions matching `sessions` out of the rollups and delete them: of the day,
         hour and minute tables only the rows from each session's first event on (`first_days`: the sessions by the
         day of their first day row, as _first_days gives them; a session in none has no raw events, and no rows
@@ -566,25 +560,20 @@ class ClickHouseStore:
         nothing could derive again (DuckDB's store does the same: its _own_rows); and none before the final horizons
         is touched (store/final_rows.py)."""
         bucketed = duck.bucketed_since("0", "0")  # (the tables: the bounds are written per day below)
-        minutes = minute_floor(final_before, minutes_before_ms)
+        floors = {name: value for name, value in (("floor", final.hour_floor_ms), ("minute", final.minute_floor_ms))
+                  if value is not None}
+        placeholders = {name: f"{{{name}:Int64}}" if name in floors else None for name in ("floor", "minute")}
         where: dict[str, tuple[str, dict[str, Any]]] = {}
         for table in DERIVED_SESSION_TABLES:
             if table not in bucketed:
                 where[table] = (sessions, params)
                 continue
-            parts, values = [], {}
-            floor = None if final_before is None else "{floor:Int64}"
-            minute = None if minutes is None else "{minute:Int64}"
+            parts, values = [], dict(floors)
             for i, (condition, group, day, first_ts) in enumerate(first_days):
-                since = duck.bucketed_since(f"{{f{i}:Int64}}", f"{{d{i}:Date}}", floor_ms=floor,
-                                            minute_floor_ms=minute)[table]
+                since = duck.bucketed_since(f"{{f{i}:Int64}}", f"{{d{i}:Date}}", floor_ms=placeholders["floor"],
+                                            minute_floor_ms=placeholders["minute"])[table]
                 parts.append(f"({condition} AND {since})")
-                day = day if final_before is None else max(day, final_before)
-                values.update(group, **{f"f{i}": first_ts, f"d{i}": day})
-            if final_before is not None:
-                values["floor"] = day_start_ms(final_before)
-            if minutes is not None:
-                values["minute"] = minutes
+                values.update(group, **{f"f{i}": first_ts, f"d{i}": final.rows_from_day(day)})
             if parts:
                 where[table] = (" OR ".join(parts), values)
         for table in CONTRIBUTION_TABLES:
@@ -660,10 +649,8 @@ class ClickHouseStore:
             counts[table] = self._delete_counted(table, old, cutoff)
         counts["sessions"] = self._delete_counted("sessions", "last_seen_at < {c:Int64}", cutoff)
         # the horizons first: a derivation after this purge leaves those rows alone
-        final_before, final_minutes = next_horizons(*self._final(), daily_before, minutes_before_ms)
-        self._put_meta(FINAL_KEY, final_before.isoformat())
-        if final_minutes is not None:
-            self._put_meta(FINAL_MINUTES_KEY, str(final_minutes))
+        for key, value in self._final().after_purge(daily_before, minutes_before_ms).meta().items():
+            self._put_meta(key, value)
         counts["session_bounds"] = self._delete_counted(
             "session_bounds", "(project_id, session_id) IN (SELECT project_id, session_id FROM session_bounds "
             "GROUP BY project_id, session_id HAVING max(last_ts) < {c:Int64})", cutoff)

@@ -90,13 +90,7 @@ from videoinsights.store.duckdb.schema import (
 )
 from videoinsights.store.duckdb.totals import REFILL as TOTALS_REFILL
 from videoinsights.store.duckdb.totals import TOTALS, refresh_day_totals
-from videoinsights.store.final_rows import (
-    FINAL_KEY,
-    FINAL_MINUTES_KEY,
-    minute_floor,
-    next_horizons,
-    without_final_rows,
-)
+from videoinsights.store.final_rows import FINAL_KEY, FINAL_MINUTES_KEY, Horizons
 from videoinsights.store.portable import batch_column, bucket_case, string_list
 
 log = logging.getLogger(__name__)
@@ -150,16 +144,18 @@ _STATS_KEY = "project_id, session_id, side, entity_id, day"
 _ABSORB_STATS_SQL = (f"INSERT INTO stats_daily ({_STATS_COLUMNS}) {_STATS_SELECT} "
                      f"ON CONFLICT DO UPDATE SET {_STATS_UPDATES.format(new='excluded')}")
 _LIFECYCLE_SELECT = ", ".join(f"e.{c}" for c in LIFECYCLE_COLUMNS)
-def _own_rows(final_before: date | None, minutes_before_ms: int | None) -> dict[str, str]:
+
+
+def _own_rows(final: Horizons) -> dict[str, str]:
     """A session's own day, hour and minute rows: from its first event on, and none before the final horizons
     (b: its session_bounds row; the bound that schema.rows_of_keys puts on a batch's)."""
     first_day = first_row_day_of("b.first_ts")
-    minutes = minute_floor(final_before, minutes_before_ms)
-    minute_floor_ms = str(minutes) if minutes is not None else None
-    if final_before is None:
-        return bucketed_since("b.first_ts", first_day, minute_floor_ms=minute_floor_ms)
-    return bucketed_since("b.first_ts", f"greatest({first_day}, DATE '{final_before.isoformat()}')",
-                          floor_ms=str(day_start_ms(final_before)), minute_floor_ms=minute_floor_ms)
+    if final.day is not None:
+        first_day = f"greatest({first_day}, DATE '{final.day.isoformat()}')"
+    hours, minutes = final.hour_floor_ms, final.minute_floor_ms
+    return bucketed_since("b.first_ts", first_day, floor_ms=None if hours is None else str(hours),
+                          minute_floor_ms=None if minutes is None else str(minutes))
+
 
 # The purge's rows of sessions with no event left in the raw window (temp tables of `_live_sessions`).
 _EXPIRED_SESSION = "(project_id, session_id) NOT IN (SELECT project_id, session_id FROM live_sessions)"
@@ -336,8 +332,7 @@ class DuckDBStore:
         self._seq = self._max_seq()
         self._derived_seq = self._meta_int("derived_seq") or 0
         self._unscored_after = self._meta_int(UNSCORED_KEY)  # meta UNSCORED_KEY, as committed
-        self._final_before = self._meta_date(FINAL_KEY)  # rows before it are final (store/final_rows.py)
-        self._final_minutes_before = self._meta_int(FINAL_MINUTES_KEY)
+        self._final = self._read_final()  # rows before these are final (store/final_rows.py)
         # the thresholds absorb finds the runs of offending samples with (store/duckdb/quality_runs.py)
         self._run_thresholds = stored_thresholds(self._con)
         if not read_only:
@@ -386,8 +381,7 @@ class DuckDBStore:
         self._seq = self._max_seq()
         self._derived_seq = self._meta_int("derived_seq") or 0
         self._unscored_after = self._meta_int(UNSCORED_KEY)
-        self._final_before = self._meta_date(FINAL_KEY)
-        self._final_minutes_before = self._meta_int(FINAL_MINUTES_KEY)
+        self._final = self._read_final()
 
     def _forget_rows(self) -> None:
         """Empty what the derive connection keeps of stored rows between steps (live sessions' events, the rowids of
@@ -491,10 +485,10 @@ class DuckDBStore:
         row = first_row(self._con.execute("SELECT value FROM meta WHERE key = ?", [key]))
         return int(row[0]) if row else None
 
-    def _meta_date(self, key: str) -> date | None:
-        """A meta value as a date (ISO), None where the key is absent."""
-        row = first_row(self._con.execute("SELECT value FROM meta WHERE key = ?", [key]))
-        return date.fromisoformat(row[0]) if row else None
+    def _read_final(self) -> Horizons:
+        """The final horizons the purges recorded in meta (store/final_rows.py)."""
+        return Horizons.of_meta(dict(self._con.execute("SELECT key, value FROM meta WHERE key IN (?, ?)",
+                                                       [FINAL_KEY, FINAL_MINUTES_KEY]).fetchall()))
 
     def close(self) -> None:
         """Close every reader cursor, checkpoint the WAL into the file, close. A checkpoint that
@@ -879,7 +873,7 @@ class DuckDBStore:
 
     def _keys_table(self, keys: Sequence[SessionKey]) -> None:
         """Temp table `keys` (with each session's first_ts, the first day and ms its day, hour and minute rows may be
-        rewritten from: _rows_from_day, written_seq and the rowid of its session_bounds row) on the derive
+        rewritten from: Horizons.rows_from_day, written_seq and the rowid of its session_bounds row) on the derive
         connection. A cycle reads its events and then its stats for the same keys: the table made for the first read
         serves the second; replace_derived makes its own inside its transaction, where the rowids hold
         (_stamp_written).
@@ -900,8 +894,7 @@ class DuckDBStore:
         bounds = {(project, session): (ts, self._derived_seq if written is None else written, rowid)
                   for project, session, ts, written, rowid, _ in found}
         rows = [bounds.get((k[0], k[1]), (0, 0, None)) for k in keys]
-        floor_ms = day_start_ms(self._final_before) if self._final_before is not None else 0
-        minutes_ms = minute_floor(self._final_before, self._final_minutes_before) or 0
+        final = self._final
         self._keys_first_ts = {k: r[0] for k, r in zip(keys, rows, strict=True)}
         self._keys_newest = max((row[5] for row in found), default=0)
         self._bounds_rowids.remember((project, session, rowid) for project, session, _, _, rowid, _ in found)
@@ -909,9 +902,9 @@ class DuckDBStore:
             "project_id": pa.array([k[0] for k in keys], pa.string()),
             "session_id": pa.array([k[1] for k in keys], pa.string()),
             "first_ts": pa.array([r[0] for r in rows], pa.int64()),
-            "rows_from_day": pa.array([self._rows_from_day(r[0]) for r in rows], pa.date32()),
-            "rows_from_ms": pa.array([floor_ms] * len(rows), pa.int64()),
-            "minutes_from_ms": pa.array([minutes_ms] * len(rows), pa.int64()),
+            "rows_from_day": pa.array([final.rows_from_day(first_row_day(r[0])) for r in rows], pa.date32()),
+            "rows_from_ms": pa.array([final.hour_floor_ms or 0] * len(rows), pa.int64()),
+            "minutes_from_ms": pa.array([final.minute_floor_ms or 0] * len(rows), pa.int64()),
             "written_seq": pa.array([r[1] for r in rows], pa.int64()),
             "bounds_rowid": pa.array([r[2] for r in rows], pa.int64()),
         }))
@@ -920,12 +913,6 @@ class DuckDBStore:
         finally:
             con.unregister("keys_in")
         self._keys_now = wanted
-
-    def _rows_from_day(self, first_ts: int) -> date:
-        """The first day of a session's day rows that a derivation may rewrite: that of its first possible day row,
-        or the final horizon if later (store/final_rows.py)."""
-        first = first_row_day(first_ts)
-        return first if self._final_before is None or first >= self._final_before else self._final_before
 
     def load_session_event_table(self, keys: Sequence[SessionKey]) -> pa.Table:
         """The raw lifecycle events of these sessions as LIFECYCLE_COLUMNS (derive/inputs.py reads them), up to the
@@ -1006,7 +993,7 @@ class DuckDBStore:
         its next derivation comes soon."""
         con = self._dcon
         self._keys_now = None  # made in the transaction below, which may roll back: never reused
-        tables = without_final_rows(tables, self._final_before, self._final_minutes_before)
+        tables = self._final.without_final_rows(tables)
         timings = self.timings
         t = time.perf_counter()
         seqs = [loaded_seq] * len(keys) if isinstance(loaded_seq, int) else loaded_seq
@@ -1033,7 +1020,7 @@ class DuckDBStore:
             if quality is not None:
                 if runs_found_with is not None:
                     rebuild_runs(con, runs_found_with)
-                derive_sample_quality(con, quality, self._derived_seq, len(waiting), len(keys), self._final_before)
+                derive_sample_quality(con, quality, self._derived_seq, len(waiting), len(keys), self._final.day)
             t = lap(timings, "quality", t)
             self._record_touched(create=False)
             self._refresh_rollups()
@@ -1190,7 +1177,7 @@ class DuckDBStore:
         # Only sessions whose raw events are still kept, and of their day, hour and minute rows those from their first
         # kept event on: older contributions cannot be re-derived (those of an earlier use of a session id whose raw
         # events, session rows and bounds all expired: docs/derivation.md, Retention).
-        own_rows = _own_rows(self._final_before, self._final_minutes_before)
+        own_rows = _own_rows(self._final)
         for table in DERIVED_SESSION_TABLES:
             own = own_rows.get(table)
             con.execute(f"DELETE FROM {table} t USING session_bounds b WHERE t.project_id = b.project_id "
@@ -1241,8 +1228,7 @@ class DuckDBStore:
 
         self._forget_rows()  # here and after the commits: a derive read between them is not kept
         cutoff = day_start_ms(raw_before)
-        final_before, final_minutes = next_horizons(self._final_before, self._final_minutes_before, daily_before,
-                                                    minutes_before_ms)
+        final = self._final.after_purge(daily_before, minutes_before_ms)
         self._live_sessions(cutoff)  # (temp tables, before the transactions: each may write one file only)
         con.execute("BEGIN")  # the raw rows first, in a transaction of their own (one file per transaction)
         try:
@@ -1287,12 +1273,10 @@ class DuckDBStore:
                         counts[table] = deleted(f"DELETE FROM {table} WHERE bucket < ?", [before])
             if alerts_before_ms is not None:
                 counts.update(alert_sql.purge(con, alerts_before_ms))
-            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [FINAL_KEY, final_before.isoformat()])
-            if final_minutes is not None:
-                con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [FINAL_MINUTES_KEY, str(final_minutes)])
+            for key, value in final.meta().items():
+                con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
             con.execute("COMMIT")
-            # (the derive lock is held: no step is between its read and write)
-            self._final_before, self._final_minutes_before = final_before, final_minutes
+            self._final = final  # (the derive lock is held: no step is between its read and write)
             self._forget_rows()
             self._bump()
         except BaseException:
