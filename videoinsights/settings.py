@@ -67,6 +67,8 @@ class Settings:
     derive_event_cache_mb: int = 128
     # seconds a live session's sample quality may wait while its next derivation is already due (0: never)
     quality_refresh_s: int = 30
+    # seconds between folds of the stats samples while sessions wait to be derived (0: at every absorb)
+    stats_fold_s: float = 5.0
     # off: no quality scores or issues (docs/quality.md)
     quality_scoring: bool = True
     # threads answering GraphQL queries at once (0: one per core and one more)
@@ -185,6 +187,11 @@ HELP: dict[str, str] = {
     "sample issues and their measures in projectData) at most this often: a derivation written while newer events "
     "of its session already wait keeps the quality scored less than this many seconds before. The derivation after "
     "a session's last events always re-scores it. 0: at every derivation (docs/quality.md).",
+    "stats_fold_s": "While sessions wait to be derived, the DuckDB store folds new stats samples into the stats "
+    "rollups and their quality at most this often, and dirties their sessions then; lifecycle events (a new session, "
+    "a connection, a stream) are taken at every derive step. Folding fewer, larger sets of samples costs less per "
+    "sample, and a live session is derived for its samples about once per fold instead of for each one "
+    "(docs/derivation.md). With no session waiting, or no new commit, samples are folded at once. 0: at every step.",
     "quality_scoring": "0: no quality at all: samples are not scored, sessions get no scores and no issues (the "
     "API's quality fields come back empty, score and issue alerts never fire): 1.5-1.7x the session derivations "
     "a second under live load (docs/benchmarks.md). On again, a DuckDB store scores the samples left unscored at "

@@ -124,15 +124,31 @@ SCENARIOS = {"duckdb": (8, 12), "chdb": (4, 5)}
 
 
 def test_incremental_derivation_under_concurrent_ingest_equals_rebuild(store_url, caplog) -> None:
+    # On DuckDB a session dirty again when its derivation is written keeps its sample quality (setting
+    # quality_refresh_s): here always, until the derivation after its last events
+    duckdb = store_url.startswith("duckdb")
+    store = open_store(store_url, duckdb_options={"quality_refresh_s": 3600} if duckdb else None)
+    ingest_derive_and_compare(store, store_url, caplog)
+
+
+def test_stats_folded_apart_from_lifecycle_events_end_where_a_rebuild_does(tmp_path, caplog) -> None:
+    """DuckDB with the stats samples folded in at most every second while sessions wait (setting stats_fold_s,
+    store/duckdb/folding.py): sessions derived from their lifecycle events with older samples, and again once the
+    samples are folded, whether their derivation was away then or not."""
+    store_url = f"duckdb://{tmp_path / 'vi.duckdb'}"
+    store = open_store(store_url, duckdb_options={"quality_refresh_s": 3600, "stats_fold_s": 1.0})
+    ingest_derive_and_compare(store, store_url, caplog)
+    assert store.folds_deferred() > 10  # absorbs that left the samples for a later fold
+
+
+def ingest_derive_and_compare(store: Store, store_url: str, caplog: Any) -> None:
+    """The randomized run: ingest and derivation at once, then every derived row against a rebuild's."""
     rng = random.Random(9)
     start = weekday_start(4, 2)
     per_day, fewest = SCENARIOS[store_url.split(":", 1)[0]]
     events = list(deliver(generate(PROJECT, start, 2, per_day, seed=3), seed=3, late_fraction=0.05,
                           duplicate_fraction=0.05))
-    # On DuckDB a session dirty again when its derivation is written keeps its sample quality (setting
-    # quality_refresh_s): here always, until the derivation after its last events
     duckdb = store_url.startswith("duckdb")
-    store = open_store(store_url, duckdb_options={"quality_refresh_s": 3600} if duckdb else None)
     # Minute rows older than minute_retention_hours are purged by the writer's timer while `rebuild` keeps
     # them: the traffic spans two days, so keep every minute row here (retention has its own tests).
     writer = Writer(store, Settings(derive_batch_sessions=3, derive_interval_ms=20, minute_retention_hours=24 * 30))

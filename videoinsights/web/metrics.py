@@ -164,7 +164,7 @@ class ServerState(Collector):
         oldest_dirty = store.oldest_dirty_seq()
         since = self._commits.acknowledged_at
         lag = 0.0 if oldest_dirty is None else now - since(oldest_dirty, services.started_at)
-        undigested_age = now - since(store.derived_seq + 1, services.started_at) if undigested else 0.0
+        undigested_age = now - since(store.seq - undigested + 1, services.started_at) if undigested else 0.0
         freshness = max(lag, undigested_age)
         for name, help, value in (
             ("dirty_sessions", "Sessions waiting to be derived.", dirty),

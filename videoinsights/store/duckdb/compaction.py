@@ -13,11 +13,11 @@ is a narrow range and a read of a few sessions' `skey` skips every other row gro
 sample keeps its columns (seq included: derivation's watermarks and the dedup keys see the same rows), and every
 other reader of stats_samples (export, the live query, retention, rebuild) reads rows wherever they lie.
 
-`session_bounds` records each moved session's `skey` and the commits moved (`compacted_seq`, the derive watermark
-of the pass: every sample of the session absorbed by then). A sample committed later (a late or duplicated report)
-stays where it was appended; the session's `last_seq` (absorb) then exceeds `compacted_seq`, and reads take that
-session's ts window as well (reads._windowed_stats_sql). A session longer than MAX_SPAN_MS gets `skey` 0 and is
-left in arrival order: the pass's join reads the stored samples of its whole span.
+`session_bounds` records each moved session's `skey` and the commits moved (`compacted_seq`, the samples' fold
+watermark of the pass, folded_seq: every sample of the session folded in by then). A sample committed later (a late or
+duplicated report) stays where it was appended; the session's `last_seq` (absorb) then exceeds `compacted_seq`, and
+reads take that session's ts window as well (reads._windowed_stats_sql). A session longer than MAX_SPAN_MS gets `skey`
+0 and is left in arrival order: the pass's join reads the stored samples of its whole span.
 
 The samples live in the raw file and `session_bounds` in the main one (store/duckdb/rawfile.py), and a DuckDB
 transaction writes one file: a pass moves the samples in one transaction, then records the keys in another. A crash

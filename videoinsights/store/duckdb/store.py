@@ -49,6 +49,7 @@ from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify, invalidated
 from videoinsights.store.duckdb.event_cache import EVENT_CACHE_MB, KEEP_AFTER_MS, SessionEventCache
 from videoinsights.store.duckdb.fetch import first_row
+from videoinsights.store.duckdb.folding import FOLDED_KEY, ROWS, FoldClock, StatsReads
 from videoinsights.store.duckdb.late_samples import LateSamples, parked_sessions
 from videoinsights.store.duckdb.months import mark_stale, refresh_stale_months
 from videoinsights.store.duckdb.parts import add_in_parts
@@ -290,7 +291,7 @@ class DuckDBStore:
 
     def __init__(self, path: str, *, read_only: bool = False, wal_autocheckpoint_mb: int = 64,
                  memory_limit_mb: int = 0, threads: int = 0, event_cache_mb: float = EVENT_CACHE_MB,
-                 quality_refresh_s: float = 0.0, score_samples: bool = True) -> None:
+                 quality_refresh_s: float = 0.0, score_samples: bool = True, stats_fold_s: float = 0.0) -> None:
         self.path = path
         self._read_only = read_only
         self._wal_autocheckpoint_mb = wal_autocheckpoint_mb
@@ -320,6 +321,8 @@ class DuckDBStore:
         self._late = LateSamples()  # samples that arrive late, absorbed together (store/duckdb/late_samples.py)
         # off (setting quality_scoring): absorbs leave the samples unscored, from meta UNSCORED_KEY on (_absorb)
         self._score_samples = score_samples
+        self._folds = FoldClock(stats_fold_s)  # when the stats samples are folded in (store/duckdb/folding.py)
+        self._stats_reads = StatsReads()  # the fold watermark each batch's stats were read at
         # Set by a traced derive loop (derive/trace.py): replace_derived adds its parts' seconds here.
         self.timings: dict[str, float] | None = None
         self._local = threading.local()
@@ -331,6 +334,7 @@ class DuckDBStore:
             self._migrate()
         self._seq = self._max_seq()
         self._derived_seq = self._meta_int("derived_seq") or 0
+        self._folded_seq = self._read_folded_seq()
         self._unscored_after = self._meta_int(UNSCORED_KEY)  # meta UNSCORED_KEY, as committed
         self._final = self._read_final()  # rows before these are final (store/final_rows.py)
         # the thresholds absorb finds the runs of offending samples with (store/duckdb/quality_runs.py)
@@ -380,6 +384,7 @@ class DuckDBStore:
         self._invalidated = False
         self._seq = self._max_seq()
         self._derived_seq = self._meta_int("derived_seq") or 0
+        self._folded_seq = self._read_folded_seq()
         self._unscored_after = self._meta_int(UNSCORED_KEY)
         self._final = self._read_final()
 
@@ -484,6 +489,11 @@ class DuckDBStore:
         """A meta value as an integer, None where the key is absent."""
         row = first_row(self._con.execute("SELECT value FROM meta WHERE key = ?", [key]))
         return int(row[0]) if row else None
+
+    def _read_folded_seq(self) -> int:
+        """meta folded_seq; a file from before it folded everything it absorbed (store/duckdb/folding.py)."""
+        folded = self._meta_int(FOLDED_KEY)
+        return self._derived_seq if folded is None else folded
 
     def _read_final(self) -> Horizons:
         """The final horizons the purges recorded in meta (store/final_rows.py)."""
@@ -646,13 +656,22 @@ class DuckDBStore:
 
     # -- derivation --------------------------------------------------------
     def absorb_new_events(self) -> int:
-        """Bring session_bounds, dirty_sessions, stats_daily and the quality samples up to date with all commits (the
-        late samples' quality about once a minute, or when there is nothing new: store/duckdb/late_samples.py).
+        """Bring session_bounds and dirty_sessions up to date with the lifecycle events of all commits, and, when a
+        fold is due (store/duckdb/folding.py; at every absorb with `stats_fold_s` 0), with their stats samples too:
+        stats_daily and the samples' quality (the late samples' about once a minute, or when there is nothing new:
+        store/duckdb/late_samples.py). Returns how many commits were absorbed.
 
-        Done once per derive cycle instead of once per ingest commit; the watermark
-        (meta.derived_seq) moves in the same transaction, so a crash loses nothing."""
+        Done once per derive step instead of once per ingest commit; the watermarks (meta derived_seq and folded_seq)
+        move in the same transaction, so a crash loses nothing."""
+        return self._absorb_retrying(fold=False)
+
+    def absorb_all(self) -> int:
+        """absorb_new_events with the stats samples folded in whether due or not (a rebuild, marking all dirty)."""
+        return self._absorb_retrying(fold=True)
+
+    def _absorb_retrying(self, fold: bool) -> int:
         try:
-            return self._absorb()
+            return self._absorb(fold)
         except duckdb.ConstraintException:
             if not self._stats_in_parts:
                 raise
@@ -660,49 +679,34 @@ class DuckDBStore:
             log.warning("stats_daily or quality_buckets holds rows older than their session's bounds: "
                         "absorbing with the upserts")
             self._stats_in_parts = False
-            return self._absorb()
+            return self._absorb(fold)
 
-    def _absorb(self) -> int:
-        lo, hi = self._derived_seq, self._seq
+    def _absorb(self, force_fold: bool) -> int:
+        lo, hi, flo = self._derived_seq, self._seq, self._folded_seq
         unscored = self._unscored_after
         idle = hi <= lo
-        take_late = self._score_samples and unscored is None and self._late.due(idle)
-        # Whether the store's scoring state is the setting's: if not, an absorb is due even with no new commit (scoring
+        # Whether the store's scoring state is the setting's: if not, a fold is due even with no new commit (scoring
         # back on: its catch-up; off: where it went off recorded, before anything is derived without it).
         as_set = (unscored is None) == self._score_samples
-        if idle and as_set and not take_late:
+        fold = force_fold or not as_set or self._folds.due(idle, self._sessions_wait)
+        fold_idle = hi <= flo  # no sample to fold
+        take_late = fold and self._score_samples and unscored is None and self._late.due(fold_idle)
+        if idle and (fold_idle or not fold) and as_set and not take_late:
             return 0  # (late samples parked: taken when nothing else comes)
         con = self._dcon
-        params = {"lo": lo, "hi": hi}
+        params = {"lo": flo, "hi": hi}  # the samples' commits (when folding)
         t = time.perf_counter()
         con.execute("BEGIN")
         try:
-            bound = None  # the stats' and the quality bands' bound (_absorb_stats), None: the upserts
-            if idle:
-                bound = UNKNOWN_FIRST_TS if self._stats_in_parts else None
-            elif self._stats_in_parts:
-                bound = self._absorb_stats(params)
-            else:
-                con.execute(_ABSORB_STATS_SQL, params)
-            t = lap(self.timings, "absorb_stats", t)
             absorbed = None
-            if not self._score_samples:
-                if unscored is None:  # the first commit left unscored is recorded (a later absorb scores from it)
-                    unscored = lo
-                    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [UNSCORED_KEY, str(unscored)])
-            elif unscored is None:
-                if take_late and bound is not None:
-                    bound = min(bound, self._parked_bound())
-                absorbed = absorb_quality(con, lo, hi, self._run_thresholds, bound,
-                                          park_before=None if take_late else self._late.park_before(),
-                                          take_parked=take_late)
-            else:
-                absorbed = self._score_unscored(unscored, hi)
-                unscored = None
-            t = lap(self.timings, "absorb_quality", t)
-            if not idle:
-                self._absorb_sessions(params)
+            if fold:
+                absorbed, unscored = self._fold(params, fold_idle, take_late, unscored)
+            t = time.perf_counter()
+            if not idle or (fold and not fold_idle):
+                self._absorb_sessions({"lo": lo, "hi": hi, "flo": flo, "fhi": hi if fold else flo})
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('derived_seq', ?)", [str(hi)])
+                if fold:
+                    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [FOLDED_KEY, str(hi)])
             t = lap(self.timings, "absorb_dirty", t)
             con.execute("COMMIT")
             lap(self.timings, "absorb_commit", t)
@@ -711,10 +715,48 @@ class DuckDBStore:
             self._rollback(con)
             raise
         self._derived_seq = hi  # (idle: hi == lo; commits are numbered past derived_seq, _max_seq)
+        if fold:
+            self._folded_seq = hi
+            self._folds.folded()
         self._unscored_after = unscored
         if absorbed is not None:
             self._late.committed(*absorbed)
         return hi - lo
+
+    def _fold(self, params: dict[str, int], idle: bool, take_late: bool,
+              unscored: int | None) -> tuple[Absorbed | None, int | None]:
+        """The stats samples of commits (params lo, hi] into stats_daily and their quality (the caller's transaction);
+        returns (what absorb_quality did, the unscored watermark now)."""
+        con = self._dcon
+        t = time.perf_counter()
+        bound = None  # the stats' and the quality bands' bound (_absorb_stats), None: the upserts
+        if idle:
+            bound = UNKNOWN_FIRST_TS if self._stats_in_parts else None
+        elif self._stats_in_parts:
+            bound = self._absorb_stats(params)
+        else:
+            con.execute(_ABSORB_STATS_SQL, params)
+        t = lap(self.timings, "absorb_stats", t)
+        absorbed = None
+        if not self._score_samples:
+            if unscored is None:  # the first commit left unscored is recorded (a later absorb scores from it)
+                unscored = params["lo"]
+                con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [UNSCORED_KEY, str(unscored)])
+        elif unscored is None:
+            if take_late and bound is not None:
+                bound = min(bound, self._parked_bound())
+            absorbed = absorb_quality(con, params["lo"], params["hi"], self._run_thresholds, bound,
+                                      park_before=None if take_late else self._late.park_before(),
+                                      take_parked=take_late)
+        else:
+            absorbed = self._score_unscored(unscored, params["hi"])
+            unscored = None
+        lap(self.timings, "absorb_quality", t)
+        return absorbed, unscored
+
+    def _sessions_wait(self) -> bool:
+        """Does a session wait to be derived (a fold is due at once when none does)?"""
+        return bool(self._dcon.execute("SELECT EXISTS (SELECT 1 FROM dirty_sessions)").fetchall()[0][0])
 
     def _parked_bound(self) -> int:
         """The least first event of the parked samples' sessions: the bound on the bands they add to."""
@@ -773,7 +815,7 @@ class DuckDBStore:
         (its bounds row inserted now: store/duckdb/bounds.py, not by reading `sessions`) is marked never derived, so
         that dirty_sessions() takes it first without looking at the derived tables."""
         con = self._dcon
-        seen_first = absorb_bounds(con, self._bounds_rowids, _NEW_ROWS, params)
+        seen_first = absorb_bounds(con, self._bounds_rowids, ROWS, params)
         con.register("seen_first", key_table(seen_first))
         try:
             con.execute("""INSERT OR IGNORE INTO dirty_sessions (project_id, session_id, dirtied_seq, never_derived)
@@ -783,7 +825,8 @@ class DuckDBStore:
             con.unregister("seen_first")
 
     def undigested_commits(self) -> int:
-        return self._seq - self._derived_seq
+        """Commits not yet absorbed, or whose stats samples are not yet folded in (folded_seq <= derived_seq)."""
+        return self._seq - self._folded_seq
 
     def dirty_session_count(self) -> int:
         return int(self.reader().execute("SELECT count(*) FROM dirty_sessions").fetchall()[0][0])
@@ -813,7 +856,7 @@ class DuckDBStore:
                SELECT min(received_at) FROM (
                  SELECT received_at FROM events WHERE seq = (SELECT seq FROM first)
                  UNION ALL SELECT received_at FROM stats_samples WHERE seq = (SELECT seq FROM first))""",
-            {"derived": self._derived_seq, "seq": self._seq},
+            {"derived": self._folded_seq, "seq": self._seq},  # (the older watermark: store/duckdb/folding.py)
         ).fetchall()[0]
         return max(0, now_ms - row[0]) if row[0] is not None else 0  # (an aggregate: always one row)
 
@@ -829,6 +872,10 @@ class DuckDBStore:
         """The database file, the raw file, their write-ahead logs and the dedup keys file (with SQLite's journal)."""
         keys = keys_path(self.path)
         return sum(map(_file_size, (*database_files(self.path), keys, f"{keys}-wal", f"{keys}-journal")))
+
+    def folds_deferred(self) -> int:
+        """Absorbs that left their stats samples for a later fold (store/duckdb/folding.py)."""
+        return self._folds.deferred
 
     def quality_kept(self) -> int:
         """Session derivations written with their sample quality kept (replace_derived, store/duckdb/rescoring.py)."""
@@ -865,7 +912,7 @@ class DuckDBStore:
 
     def mark_all_dirty(self) -> int:
         self._event_cache.clear()  # a rebuild reads every session from the raw events
-        self.absorb_new_events()
+        self.absorb_all()
         self._dcon.execute("DELETE FROM dirty_sessions")
         self._dcon.execute(f"""INSERT INTO dirty_sessions (project_id, session_id, dirtied_seq, never_derived)
                                SELECT project_id, session_id, 0, {_NOT_IN_SESSIONS} FROM session_bounds""")
@@ -970,6 +1017,7 @@ class DuckDBStore:
         is inserted when its stream's first sample of the day is absorbed: 233 -> 35 ms of CPU with 3 million rows
         of today, benchmarks/bench_today_rows.py)."""
         self._keys_table(keys)
+        self._stats_reads.read(keys, self._folded_seq)
         columns = ", ".join(f"s.{c}" for c in STATS_COLUMNS)
         since = min(self._keys_first_ts.values(), default=0)
         return self._dcon.sql(
@@ -997,11 +1045,13 @@ class DuckDBStore:
         timings = self.timings
         t = time.perf_counter()
         seqs = [loaded_seq] * len(keys) if isinstance(loaded_seq, int) else loaded_seq
+        folded = self._stats_reads.written(keys, seqs) if seqs else []
         con.execute("BEGIN")
         try:
             self._keys_table(keys)
             self._keys_now = None
-            redirtied = self._redirtied(keys, seqs) if seqs and min(seqs) < self._derived_seq else []
+            redirtied = (self._redirtied(keys, seqs, folded)
+                         if seqs and (min(seqs) < self._derived_seq or min(folded) < self._folded_seq) else [])
             runs_found_with = None
             if quality is not None and run_thresholds(quality) != self._run_thresholds:
                 runs_found_with = run_thresholds(quality)  # other settings: every run found again, once
@@ -1054,20 +1104,21 @@ class DuckDBStore:
         self._dcon.execute("UPDATE session_bounds SET written_seq = $w WHERE rowid IN "
                            "(SELECT bounds_rowid FROM keys WHERE bounds_rowid IS NOT NULL)", {"w": self._derived_seq})
 
-    def _redirtied(self, keys: Sequence[SessionKey], seqs: Sequence[int]) -> list[SessionKey]:
-        """The keys with commits absorbed after their inputs were read (seqs: derived_seq then), in temp table
-        `redirtied` with the first such commit."""
+    def _redirtied(self, keys: Sequence[SessionKey], seqs: Sequence[int], folded: Sequence[int]) -> list[SessionKey]:
+        """The keys with commits absorbed after their inputs were read (seqs: derived_seq then; folded: the stats
+        samples' folded_seq then), in temp table `redirtied` with the first such commit."""
         con = self._dcon
         con.register("loaded_in", pa.table({"project_id": [k[0] for k in keys], "session_id": [k[1] for k in keys],
-                                            "loaded_seq": pa.array(seqs, pa.int64())}))
+                                            "loaded_seq": pa.array(seqs, pa.int64()),
+                                            "folded_seq": pa.array(folded, pa.int64())}))
         try:
             con.execute(
                 f"""CREATE OR REPLACE TEMP TABLE redirtied AS
                     SELECT n.project_id, n.session_id, min(n.seq) AS seq
-                    FROM {_NEW_ROWS} n JOIN loaded_in k ON n.project_id = k.project_id AND n.session_id = k.session_id
-                    WHERE n.seq > k.loaded_seq
+                    FROM {ROWS} n JOIN loaded_in k ON n.project_id = k.project_id AND n.session_id = k.session_id
+                    WHERE n.seq > CASE WHEN n.stats THEN k.folded_seq ELSE k.loaded_seq END
                     GROUP BY n.project_id, n.session_id""",
-                {"lo": min(seqs), "hi": self._derived_seq},
+                {"lo": min(seqs), "hi": self._derived_seq, "flo": min(folded), "fhi": self._folded_seq},
             )
         finally:
             con.unregister("loaded_in")
@@ -1171,7 +1222,7 @@ class DuckDBStore:
         return refreshed
 
     def clear_derived(self) -> None:
-        self.absorb_new_events()  # so that stats_daily can be rebuilt from every sample below
+        self.absorb_all()  # so that stats_daily can be rebuilt from every sample below
         con = self._dcon
         con.execute("BEGIN")
         # Only sessions whose raw events are still kept, and of their day, hour and minute rows those from their first
@@ -1207,7 +1258,7 @@ class DuckDBStore:
         if self._read_only:
             return 0, False
         size = sessions or PASS_SESSIONS
-        numbered, moved = compact_stats(self._dcon, self._derived_seq, before_ts, size)
+        numbered, moved = compact_stats(self._dcon, self._folded_seq, before_ts, size)
         return moved, numbered >= size
 
     # -- retention ---------------------------------------------------------
@@ -1296,7 +1347,7 @@ class DuckDBStore:
                         SELECT project_id, session_id FROM session_bounds
                         WHERE last_ts >= $cutoff AND first_ts < $cutoff
                         UNION SELECT project_id, session_id FROM {_NEW_ROWS} WHERE ts >= $cutoff""",
-                    {"cutoff": cutoff, "lo": self._derived_seq, "hi": self._seq})
+                    {"cutoff": cutoff, "lo": self._folded_seq, "hi": self._seq})  # (folded_seq <= derived_seq)
         con.execute(f"""CREATE OR REPLACE TEMP TABLE live_entities AS SELECT DISTINCT {EKEY} AS ekey FROM stats_daily
                         WHERE (project_id, session_id) IN (SELECT project_id, session_id FROM live_sessions)""")
 

@@ -1,0 +1,118 @@
+"""Stats samples folded in apart from lifecycle events (DuckDB, setting stats_fold_s, store/duckdb/folding.py): while
+a session waits to be derived, new samples wait for the next fold (at most every stats_fold_s, or as soon as an absorb
+finds no new commit), counted as undigested meanwhile; a fold landing while a session's derivation is away leaves that
+session dirty; and the session ends with the scores of docs/quality.md's worked example (test_quality_api's
+20-minute call, by hand), as if every sample had been folded at once."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.query.test_quality_api import BAD, GOOD, MIN, PATCHY, call
+from tests.support.stores import rows
+from videoinsights.derive.engine import derive_tables, derive_until_clean
+from videoinsights.derive.quality import QualityThresholds
+from videoinsights.domain.days import day_start_ms, la_day
+from videoinsights.ingest.load import load_events
+from videoinsights.store.duckdb.folding import FoldClock
+from videoinsights.store.duckdb.store import DuckDBStore
+
+PROJECT = "12345678"
+T0 = day_start_ms(la_day(int(time.time() * 1000)) - timedelta(days=2)) + 10 * 60 * MIN
+CALL = ("fold", T0, 20, range(11, 21))  # the 20-minute call, its samples 11-20 bad: session (PATCHY, BAD, 40)
+A = (PROJECT, "fold")
+
+
+def is_sample(event: dict[str, Any]) -> bool:
+    return event["type"] in ("publisherStats", "subscriberStats")
+
+
+def other_session() -> list[dict[str, Any]]:
+    """One lifecycle event of another session: a session waiting to be derived."""
+    return [{"id": "other-0", "type": "connectionCreated", "sessionId": "other", "timestamp": T0,
+             "connectionId": "other-A"}]
+
+
+def session_quality(store: DuckDBStore) -> tuple[Any, ...]:
+    (row,) = rows(store, "SELECT score, score_p10, samples FROM quality_scores "
+                         "WHERE level = 'session' AND session_id = 'fold'")
+    return row
+
+
+def count(store: DuckDBStore, table: str) -> int:
+    return rows(store, f"SELECT count(*) FROM {table}")[0][0]
+
+
+def dirty(store: DuckDBStore) -> set[tuple[str, str]]:
+    return set(store.dirty_sessions(100))
+
+
+def test_the_fold_is_due_at_every_absorb_at_0_else_when_idle_when_nothing_waits_or_once_the_interval_passed() -> None:
+    now = [100.0]
+    every = FoldClock(0, clock=lambda: now[0])
+    assert every.due(idle=False, waiting=lambda: True)
+    clock = FoldClock(5, clock=lambda: now[0])
+    assert clock.due(idle=False, waiting=lambda: True)  # never folded in this process
+    clock.folded()
+    now[0] += 4.9
+    assert not clock.due(idle=False, waiting=lambda: True)
+    assert clock.deferred == 1
+    assert clock.due(idle=True, waiting=lambda: True)
+    assert clock.due(idle=False, waiting=lambda: False)
+    now[0] += 0.1
+    assert clock.due(idle=False, waiting=lambda: True)
+    assert clock.deferred == 1
+
+
+def test_samples_wait_while_a_session_waits_and_are_folded_when_no_new_commit_comes(tmp_path) -> None:
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"), stats_fold_s=3600)
+    try:
+        load_events(store, PROJECT, other_session())
+        store.absorb_new_events()
+        assert dirty(store) == {(PROJECT, "other")}
+        load_events(store, PROJECT, call(*CALL))
+        store.absorb_new_events()  # a session waits: the lifecycle events are taken, the samples wait
+        assert store.folds_deferred() == 1
+        assert dirty(store) == {(PROJECT, "other"), A}
+        assert count(store, "stats_daily") == 0 and count(store, "quality_samples") == 0
+        assert store.undigested_commits() == 1  # (the call's commit: its samples not yet in)
+        store.absorb_new_events()  # no new commit: folded
+        assert count(store, "stats_daily") == 1 and count(store, "quality_samples") == 40
+        assert store.undigested_commits() == 0
+        derive_until_clean(store)
+        assert session_quality(store) == (pytest.approx(PATCHY), pytest.approx(BAD), 40)
+    finally:
+        store.close()
+
+
+def test_a_fold_while_a_derivation_is_away_leaves_its_session_dirty(tmp_path) -> None:
+    events = call(*CALL)
+    samples = [e for e in events if is_sample(e)]
+    first = [e for e in events if not is_sample(e)] + samples[:10]  # every lifecycle event, the 10 first samples
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"), stats_fold_s=3600)
+    try:
+        load_events(store, PROJECT, first)
+        derive_until_clean(store)
+        assert session_quality(store) == (pytest.approx(GOOD), pytest.approx(GOOD), 10)
+        load_events(store, PROJECT, other_session())
+        store.absorb_new_events()
+        load_events(store, PROJECT, samples[10:])
+        store.absorb_new_events()  # "other" waits: the 30 later samples wait too, and their session is not dirty
+        assert dirty(store) == {(PROJECT, "other")} and count(store, "quality_samples") == 10
+        # the derive engine's read of the session (engine.start_batch), its derivation away meanwhile ...
+        loaded = store.derived_seq
+        tables, derived, _ = derive_tables([A], store.load_session_event_table([A]), store.load_stats_table([A]),
+                                           QualityThresholds())
+        assert derived == 1
+        store.absorb_all()  # ... while the samples are folded in
+        assert count(store, "quality_samples") == 40 and A in dirty(store)
+        store.replace_derived([A], {name: [t] for name, t in tables.items()}, QualityThresholds(), loaded)
+        assert A in dirty(store)  # derived without the 30 samples folded after its read: dirty still
+        derive_until_clean(store)
+        assert session_quality(store) == (pytest.approx(PATCHY), pytest.approx(BAD), 40)
+    finally:
+        store.close()
