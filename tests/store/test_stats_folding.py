@@ -14,7 +14,7 @@ import pytest
 
 from tests.query.test_quality_api import BAD, GOOD, MIN, PATCHY, call
 from tests.support.stores import rows
-from videoinsights.derive.engine import derive_tables, derive_until_clean
+from videoinsights.derive.engine import derive_pending, derive_tables, derive_until_clean
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.domain.days import day_start_ms, la_day
 from videoinsights.ingest.load import load_events
@@ -112,6 +112,35 @@ def test_a_fold_while_a_derivation_is_away_leaves_its_session_dirty(tmp_path) ->
         assert count(store, "quality_samples") == 40 and A in dirty(store)
         store.replace_derived([A], {name: [t] for name, t in tables.items()}, QualityThresholds(), loaded)
         assert A in dirty(store)  # derived without the 30 samples folded after its read: dirty still
+        derive_until_clean(store)
+        assert session_quality(store) == (pytest.approx(PATCHY), pytest.approx(BAD), 40)
+    finally:
+        store.close()
+
+
+def test_a_session_derived_with_samples_not_yet_folded_keeps_its_recent_quality_until_they_are(tmp_path) -> None:
+    """Setting quality_refresh_s: the fold that takes those samples dirties the session again, so its derivation
+    meanwhile may keep the quality scored less than quality_refresh_s before, as one dirty again does."""
+    events = call(*CALL)
+    samples = [e for e in events if is_sample(e)]
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"), stats_fold_s=3600, quality_refresh_s=3600)
+    try:
+        load_events(store, PROJECT, [e for e in events if not is_sample(e)] + samples[:10])
+        derive_until_clean(store)
+        assert session_quality(store) == (pytest.approx(GOOD), pytest.approx(GOOD), 10)
+        load_events(store, PROJECT, other_session())
+        store.absorb_new_events()
+        load_events(store, PROJECT, samples[10:])
+        joined = {"id": "fold-C", "type": "connectionCreated", "sessionId": "fold", "timestamp": T0 + 80_000,
+                  "connectionId": "fold-C"}
+        load_events(store, PROJECT, [joined])  # a lifecycle event: the session is dirty, its 30 samples wait
+        derive_pending(store, 10)
+        assert rows(store, "SELECT count(*) FROM connections WHERE session_id = 'fold'") == [(3,)]
+        assert store.dirty_session_count() == 0 and count(store, "quality_samples") == 10
+        assert store.quality_kept() == 1  # its quality kept: not scored again from the same 10 samples
+        assert session_quality(store) == (pytest.approx(GOOD), pytest.approx(GOOD), 10)
+        store.absorb_new_events()  # no new commit: folded, and the session dirty again
+        assert dirty(store) == {A}
         derive_until_clean(store)
         assert session_quality(store) == (pytest.approx(PATCHY), pytest.approx(BAD), 40)
     finally:

@@ -1055,7 +1055,9 @@ class DuckDBStore:
             runs_found_with = None
             if quality is not None and run_thresholds(quality) != self._run_thresholds:
                 runs_found_with = run_thresholds(quality)  # other settings: every run found again, once
-            waiting = self._rescores.waiting(redirtied) if quality is not None and runs_found_with is None else set()
+            waiting = set()
+            if quality is not None and runs_found_with is None and self._rescores.refresh_s > 0:
+                waiting = self._rescores.waiting([*redirtied, *self._with_unfolded_samples()])
             if waiting:
                 self._waiting_table(waiting)
                 keep_parts(con)
@@ -1103,6 +1105,16 @@ class DuckDBStore:
         million, ~5 ms by rowid)."""
         self._dcon.execute("UPDATE session_bounds SET written_seq = $w WHERE rowid IN "
                            "(SELECT bounds_rowid FROM keys WHERE bounds_rowid IS NOT NULL)", {"w": self._derived_seq})
+
+    def _with_unfolded_samples(self) -> list[SessionKey]:
+        """The sessions in temp table `keys` with stats samples committed after the last fold: the fold that takes them
+        dirties them again, so their sample quality may wait as a session dirty again does (store/duckdb/folding.py)."""
+        if self._folded_seq >= self._seq:
+            return []
+        found = self._dcon.execute(
+            "SELECT DISTINCT s.project_id, s.session_id FROM stats_samples s SEMI JOIN keys k "
+            "ON s.project_id = k.project_id AND s.session_id = k.session_id WHERE s.seq > ?", [self._folded_seq])
+        return [(p, s) for p, s in found.fetchall()]
 
     def _redirtied(self, keys: Sequence[SessionKey], seqs: Sequence[int], folded: Sequence[int]) -> list[SessionKey]:
         """The keys with commits absorbed after their inputs were read (seqs: derived_seq then; folded: the stats
