@@ -145,3 +145,34 @@ def test_a_session_derived_with_samples_not_yet_folded_keeps_its_recent_quality_
         assert session_quality(store) == (pytest.approx(PATCHY), pytest.approx(BAD), 40)
     finally:
         store.close()
+
+
+class CommitDuringTheFold(DuckDBStore):
+    """A store whose first fold sees an ingest commit land while it runs (the writer's connection appends beside the
+    derive connection's transaction, as under load)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.landing: list[dict[str, Any]] = []
+
+    def _fold(self, *args: Any) -> Any:
+        folded = super()._fold(*args)
+        if self.landing:
+            load_events(self, PROJECT, self.landing)
+            self.landing = []
+        return folded
+
+
+def test_lifecycle_events_committed_during_a_fold_are_absorbed_right_after_it(tmp_path) -> None:
+    store = CommitDuringTheFold(str(tmp_path / "vi.duckdb"), stats_fold_s=3600)
+    try:
+        load_events(store, PROJECT, call(*CALL))
+        store.landing = other_session()
+        store.absorb_new_events()  # nothing waited: a fold, and "other" commits meanwhile
+        assert count(store, "quality_samples") == 40
+        assert dirty(store) == {A, (PROJECT, "other")}  # its new session is not left for the next absorb
+        derive_until_clean(store)
+        assert session_quality(store) == (pytest.approx(PATCHY), pytest.approx(BAD), 40)
+        assert rows(store, "SELECT count(*) FROM sessions") == [(2,)]
+    finally:
+        store.close()

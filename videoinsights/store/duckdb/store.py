@@ -663,7 +663,13 @@ class DuckDBStore:
 
         Done once per derive step instead of once per ingest commit; the watermarks (meta derived_seq and folded_seq)
         move in the same transaction, so a crash loses nothing."""
-        return self._absorb_retrying(fold=False)
+        folded = self._folded_seq
+        absorbed = self._absorb_retrying(fold=False)
+        if self._folded_seq > folded and self._seq > self._derived_seq:
+            # commits that came while the samples were folded (up to ~2 s under load): their lifecycle events now, so
+            # that a new session among them is derived in this step rather than the next
+            absorbed += self._absorb_retrying(fold=False)
+        return absorbed
 
     def absorb_all(self) -> int:
         """absorb_new_events with the stats samples folded in whether due or not (a rebuild, marking all dirty)."""
