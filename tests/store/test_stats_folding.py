@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import duckdb
 import pytest
 
 from tests.query.test_quality_api import BAD, GOOD, MIN, PATCHY, call
@@ -18,10 +19,12 @@ from videoinsights.derive.engine import derive_pending, derive_tables, derive_un
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.domain.days import day_start_ms, la_day
 from videoinsights.ingest.load import load_events
+from videoinsights.store.duckdb import reads
 from videoinsights.store.duckdb.folding import FoldClock
 from videoinsights.store.duckdb.store import DuckDBStore
 
 PROJECT = "12345678"
+DAY = 24 * 60 * MIN
 T0 = day_start_ms(la_day(int(time.time() * 1000)) - timedelta(days=2)) + 10 * 60 * MIN
 CALL = ("fold", T0, 20, range(11, 21))  # the 20-minute call, its samples 11-20 bad: session (PATCHY, BAD, 40)
 A = (PROJECT, "fold")
@@ -174,5 +177,51 @@ def test_lifecycle_events_committed_during_a_fold_are_absorbed_right_after_it(tm
         derive_until_clean(store)
         assert session_quality(store) == (pytest.approx(PATCHY), pytest.approx(BAD), 40)
         assert rows(store, "SELECT count(*) FROM sessions") == [(2,)]
+    finally:
+        store.close()
+
+
+def test_samples_not_yet_folded_are_folded_after_a_restart_of_a_file_from_before_folds(tmp_path) -> None:
+    """A file from before folds has no meta folded_seq (it folded everything it absorbed): an absorb that defers
+    samples there records it, or a restart would read it as derived_seq, past samples never folded."""
+    path = str(tmp_path / "vi.duckdb")
+    store = DuckDBStore(path)
+    load_events(store, PROJECT, other_session())
+    store.absorb_new_events()  # "other" dirty, not derived
+    store.close()
+    with duckdb.connect(path) as con:  # as the version before left it
+        con.execute("DELETE FROM meta WHERE key = 'folded_seq'")
+    store = DuckDBStore(path, stats_fold_s=3600)
+    store.absorb_new_events()  # no new commit: a fold with nothing to fold
+    load_events(store, PROJECT, call(*CALL))
+    store.absorb_new_events()  # "other" waits: the call's samples wait for the next fold
+    assert store.folds_deferred() == 1 and count(store, "quality_samples") == 0
+    store.close()  # (or a crash)
+    store = DuckDBStore(path, stats_fold_s=3600)
+    try:
+        assert store.undigested_commits() == 1
+        derive_until_clean(store)
+        assert store.undigested_commits() == 0
+        assert session_quality(store) == (pytest.approx(PATCHY), pytest.approx(BAD), 40)
+    finally:
+        store.close()
+
+
+def test_the_stats_api_reads_samples_not_yet_folded(tmp_path) -> None:
+    """The stats reads take a session's samples by its bounds up to the fold watermark and the newer ones apart: a
+    sample absorbed for lifecycle events but not yet folded, outside the session's bounds, is read all the same."""
+    events = call(*CALL)
+    samples = [e for e in events if is_sample(e)]
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"), stats_fold_s=3600)
+    try:
+        load_events(store, PROJECT, [e for e in events if not is_sample(e)][:3] + samples[:10])
+        store.absorb_new_events()  # folded (nothing waited): the bounds end at sample 10, minute 5
+        load_events(store, PROJECT, samples[10:])
+        load_events(store, PROJECT, other_session())
+        store.absorb_new_events()  # the session waits: samples 11-40 (after its bounds) not folded
+        assert store.folds_deferred() == 1
+        found, totals = reads.publisher_stats(store.reader(), PROJECT, [("fold", "fold-S")],
+                                              (T0 - 20 * DAY, T0 + DAY), 0, 100)  # (wide: by bounds)
+        assert totals == {("fold", "fold-S"): 40} and len(found) == 40
     finally:
         store.close()

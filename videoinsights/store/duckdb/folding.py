@@ -28,6 +28,10 @@ from collections.abc import Callable, Iterable, Sequence
 from videoinsights.store.base import SessionKey
 
 FOLDED_KEY = "folded_seq"  # meta: the last commit whose stats samples were folded in
+# It, as a statement reads it: a file from before it (no key) folded everything it absorbed (derived_seq).
+FOLDED_SQL = (f"(SELECT coalesce(max(TRY_CAST(value AS BIGINT)) FILTER (WHERE key = '{FOLDED_KEY}'), "
+              f"max(TRY_CAST(value AS BIGINT)) FILTER (WHERE key = 'derived_seq')) FROM meta "
+              f"WHERE key IN ('{FOLDED_KEY}', 'derived_seq'))")
 
 # A commit's rows for bounds and dirty marks: lifecycle events of (lo, hi], stats samples of (flo, fhi] (an empty
 # range when the absorb does not fold); `stats` tells them apart (store.py's _redirtied).

@@ -20,6 +20,7 @@ from videoinsights.domain.tiers import TIER_COLUMNS
 from videoinsights.query.report import KNOWN_VALUES, ReportQuery
 from videoinsights.store.duckdb.compaction import KEYS_PER_SCAN
 from videoinsights.store.duckdb.fetch import first_row
+from videoinsights.store.duckdb.folding import FOLDED_SQL
 from videoinsights.store.duckdb.totals import TOTALS
 from videoinsights.store.portable import selected_columns, single_bucket_rows, string_list
 
@@ -461,7 +462,7 @@ def _windowed_stats_sql(cur: Cursor, project_id: str, session_ids: Sequence[str]
     index the samples had until schema 17), and the moved sessions' keys a few times less again. None when more than
     `max_windows` sessions need a ts-bounded scan (one scan of every sample answers sooner then).
 
-    session_bounds covers only the commits absorbed up to meta.derived_seq, read in the same
+    session_bounds covers only the samples folded in up to meta folded_seq (store/duckdb/folding.py), read in the same
     statement as the bounds; newer rows (seq above it) are read apart, from the newest row groups, and
     so are all the rows of a session without bounds (rows inserted around the store, as tests do). A moved session's
     rows committed after its pass (seq above compacted_seq) were not moved: its ts window reads those."""
@@ -469,14 +470,13 @@ def _windowed_stats_sql(cur: Cursor, project_id: str, session_ids: Sequence[str]
     rows = cur.execute(  # by id alone, as a literal list: through the session_id index (with the project
         # as well, session_bounds was read whole: 21.8 ms of CPU for 50 sessions at 223,000, now 4.8)
         "SELECT b.project_id, b.session_id, b.first_ts, b.last_ts, b.skey, b.compacted_seq, b.last_seq, "
-        "(SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'derived_seq') "
-        f"FROM session_bounds b WHERE b.session_id IN ({string_list(ids)})"
+        f"{FOLDED_SQL} FROM session_bounds b WHERE b.session_id IN ({string_list(ids)})"
     ).fetchall()
     found = [row[1:] for row in rows if row[0] == project_id]
     watermark = found[0][-1] if found and found[0][-1] is not None else None
     if watermark is None:
-        stored = first_row(cur.execute("SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'derived_seq'"))
-        watermark = stored[0] if stored else 0
+        stored = first_row(cur.execute(f"SELECT {FOLDED_SQL}"))
+        watermark = stored[0] if stored and stored[0] is not None else 0
     bounded = sorted(row[0] for row in found)
     unbounded = sorted(set(ids) - set(bounded))  # no bounds (written around the store): all their rows
     params: dict[str, Any] = {k: v for k, v in (("bounded", bounded), ("unbounded", unbounded)) if v}

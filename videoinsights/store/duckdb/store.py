@@ -711,8 +711,8 @@ class DuckDBStore:
             if not idle or (fold and not fold_idle):
                 self._absorb_sessions({"lo": lo, "hi": hi, "flo": flo, "fhi": hi if fold else flo})
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('derived_seq', ?)", [str(hi)])
-                if fold:
-                    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [FOLDED_KEY, str(hi)])
+                # (with derived_seq always: a file without it reads folded_seq as derived_seq, its samples all folded)
+                con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [FOLDED_KEY, str(hi if fold else flo)])
             t = lap(self.timings, "absorb_dirty", t)
             con.execute("COMMIT")
             lap(self.timings, "absorb_commit", t)
