@@ -59,10 +59,10 @@ _BATCH = """CREATE OR REPLACE TEMP TABLE compact_batch AS
           WHERE skey IS NULL AND last_ts < $before ORDER BY last_ts, project_id, session_id LIMIT $sessions)"""
 
 
-def compact_stats(con: duckdb.DuckDBPyConnection, derived_seq: int, before_ts: int,
+def compact_stats(con: duckdb.DuckDBPyConnection, folded_seq: int, before_ts: int,
                   sessions: int = PASS_SESSIONS) -> tuple[int, int]:
-    """One pass on `con` (two transactions, see the module docstring): the samples (committed up to `derived_seq`,
-    all absorbed) of at most `sessions` sessions whose last event is before `before_ts`, moved into session order.
+    """One pass on `con` (two transactions, see the module docstring): the samples (committed up to `folded_seq`,
+    all folded in) of at most `sessions` sessions whose last event is before `before_ts`, moved into session order.
     Returns (sessions numbered, samples moved); (0, 0) when no session is due."""
     con.execute("BEGIN")
     try:
@@ -77,7 +77,7 @@ def compact_stats(con: duckdb.DuckDBPyConnection, derived_seq: int, before_ts: i
             return 0, 0
         moved = 0
         if lo is not None:
-            moved = _move(con, derived_seq, int(lo), int(hi))
+            moved = _move(con, folded_seq, int(lo), int(hi))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -86,7 +86,7 @@ def compact_stats(con: duckdb.DuckDBPyConnection, derived_seq: int, before_ts: i
     try:
         last_key = con.execute("SELECT max(skey) FROM compact_batch").fetchall()[0][0]  # adopted keys included
         con.execute("UPDATE session_bounds SET skey = b.skey, compacted_seq = $c FROM compact_batch b "
-                    "WHERE session_bounds.rowid = b.rid", {"c": derived_seq})
+                    "WHERE session_bounds.rowid = b.rid", {"c": folded_seq})
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [_NEXT_KEY, str(max(first_key, int(last_key) + 1))])
         con.execute("COMMIT")
         return int(numbered), moved
@@ -111,7 +111,7 @@ def _next_key(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 1
 
 
-def _move(con: duckdb.DuckDBPyConnection, derived_seq: int, lo: int, hi: int) -> int:
+def _move(con: duckdb.DuckDBPyConnection, folded_seq: int, lo: int, hi: int) -> int:
     """Delete the batch's samples and append them again in (skey, ts) order, skey set; returns how many."""
     names = (*RAW_COLUMNS, "seq")  # stats_samples' columns but skey (schema.py builds the table from the same lists)
     columns = ", ".join(names)
@@ -121,7 +121,7 @@ def _move(con: duckdb.DuckDBPyConnection, derived_seq: int, lo: int, hi: int) ->
     con.execute(f"""CREATE OR REPLACE TEMP TABLE compact_rows AS
         SELECT s.rowid AS rid, b.skey AS k, s.skey AS moved_as, {', '.join(f's.{c}' for c in names)}
         FROM {samples} s JOIN compact_batch b ON s.session_id = b.session_id AND s.project_id = b.project_id
-        WHERE {window} AND b.skey > 0 AND s.seq <= {derived_seq:d}""")
+        WHERE {window} AND b.skey > 0 AND s.seq <= {folded_seq:d}""")
     if con.execute("SELECT count(*) FROM compact_rows WHERE moved_as IS NOT NULL").fetchall()[0][0]:  # after a crash
         con.execute(_ADOPT)
         con.execute("DELETE FROM compact_rows WHERE moved_as IS NOT NULL")

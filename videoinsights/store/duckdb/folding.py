@@ -73,6 +73,3 @@ class StatsReads:
         """The watermarks of these keys (forgotten now); for a key never read (written without a read), its default:
         the lifecycle watermark it was loaded at, which is what it was when every absorb folded."""
         return [self._at.pop(k, d) for k, d in zip(keys, defaults, strict=True)]
-
-    def clear(self) -> None:
-        self._at.clear()

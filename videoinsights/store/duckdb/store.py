@@ -49,7 +49,7 @@ from videoinsights.store.duckdb.dedup import DedupKeys, keys_path
 from videoinsights.store.duckdb.errors import classify, invalidated
 from videoinsights.store.duckdb.event_cache import EVENT_CACHE_MB, KEEP_AFTER_MS, SessionEventCache
 from videoinsights.store.duckdb.fetch import first_row
-from videoinsights.store.duckdb.folding import FOLDED_KEY, ROWS, FoldClock, StatsReads
+from videoinsights.store.duckdb.folding import FOLDED_KEY, FOLDED_SQL, ROWS, FoldClock, StatsReads
 from videoinsights.store.duckdb.late_samples import LateSamples, parked_sessions
 from videoinsights.store.duckdb.months import mark_stale, refresh_stale_months
 from videoinsights.store.duckdb.parts import add_in_parts
@@ -491,9 +491,8 @@ class DuckDBStore:
         return int(row[0]) if row else None
 
     def _read_folded_seq(self) -> int:
-        """meta folded_seq; a file from before it folded everything it absorbed (store/duckdb/folding.py)."""
-        folded = self._meta_int(FOLDED_KEY)
-        return self._derived_seq if folded is None else folded
+        """meta folded_seq, as folding.FOLDED_SQL reads it (0: neither watermark yet)."""
+        return int(first_row(self._con.execute(f"SELECT {FOLDED_SQL}"))[0] or 0)
 
     def _read_final(self) -> Horizons:
         """The final horizons the purges recorded in meta (store/final_rows.py)."""
@@ -857,12 +856,12 @@ class DuckDBStore:
         its request's arrival (`received_at`); 0 when everything is derived (or after `rebuild`'s marking)."""
         row = self.reader().execute(
             """WITH pending AS (SELECT min(dirtied_seq) AS seq FROM dirty_sessions
-                                UNION ALL SELECT $derived + 1 WHERE $derived < $seq),
+                                UNION ALL SELECT $folded + 1 WHERE $folded < $seq),
                     first AS (SELECT min(seq) AS seq FROM pending)
                SELECT min(received_at) FROM (
                  SELECT received_at FROM events WHERE seq = (SELECT seq FROM first)
                  UNION ALL SELECT received_at FROM stats_samples WHERE seq = (SELECT seq FROM first))""",
-            {"derived": self._folded_seq, "seq": self._seq},  # (the older watermark: store/duckdb/folding.py)
+            {"folded": self._folded_seq, "seq": self._seq},  # (the older watermark: store/duckdb/folding.py)
         ).fetchall()[0]
         return max(0, now_ms - row[0]) if row[0] is not None else 0  # (an aggregate: always one row)
 
