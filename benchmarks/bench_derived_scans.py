@@ -47,7 +47,8 @@ QUALITY_SHIFTED = {
                      "last_ts": f"last_ts - r.k * {WEEK_MS}"},
 }
 # main before the bounds: the runs' DELETE without its bound, and the samples' UPDATE always run, over every row
-UNBOUNDED = ((quality_runs, "_DROP", quality_runs._DROP.replace(f" AND {quality_runs.IN_REGIONS}", "")),
+# (the runs' bound, a parameter, left true: the statement still takes it)
+UNBOUNDED = ((quality_runs, "_DROP", quality_runs._DROP.replace(quality_runs.IN_REGIONS, "$lo IS NOT NULL")),
              (quality, "_FIRST_RELINKED", "SELECT -1"))
 assert UNBOUNDED[0][2] != quality_runs._DROP
 

@@ -137,6 +137,35 @@ def test_runs_kept_at_absorb_follow_late_samples_that_join_split_and_extend_them
     store.close()
 
 
+def test_a_late_sample_inside_one_checks_run_leaves_the_other_checks_runs_as_they_were(tmp_path) -> None:
+    # RTT 300 at 0:30, 1:00, 1:30 and 2:30 (all linked: at most 60 s apart), packet loss 10% at 0:30 and 1:00 only
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    lossy = {30: 0.1, 60: 0.1}
+    load_events(store, PROJECT, [*lifecycle("two", 10), *(lossy_stats("two", t, lossy.get(t, 0.0))
+                                                           for t in (30, 60, 90, 150))])
+    derive_until_clean(store)
+    rtt_run = ("high_rtt", "two-S", "two-A", T0, T0 + 150_000, "roundTripMs", 300.0, 4)
+    loss_run = ("high_packet_loss", "two-S", "two-A", T0, T0 + 60_000, "packetLoss", 0.1, 2)
+    assert issues(store, "two") == [loss_run, rtt_run]
+    # 2:00 arrives late inside the RTT run (the run is found again from 0:30); the loss run ended before it, and
+    # stays one run of 2 samples
+    load_events(store, PROJECT, [lossy_stats("two", 120, 0.0)])
+    derive_until_clean(store)
+    rtt_run = (*rtt_run[:-1], 5)
+    assert issues(store, "two") == [loss_run, rtt_run]
+    # a second sample at 2:30 (another event at the same millisecond, after the stored one by event id): the RTT
+    # run ending exactly there is found again, now 6 samples, still one run
+    load_events(store, PROJECT, [{**lossy_stats("two", 150, 0.0), "id": "two-s150-b", "roundTripMs": 320.0}])
+    derive_until_clean(store)
+    assert issues(store, "two") == [loss_run, (*rtt_run[:-2], 320.0, 6)]
+    store.close()
+
+
+def lossy_stats(session: str, seconds: int, loss: float) -> dict[str, Any]:
+    """stats() with RTT 300 and this audio packet loss."""
+    return {**stats(session, seconds, 300.0), "audioPacketLoss": loss}
+
+
 def test_other_thresholds_find_the_runs_again(tmp_path) -> None:
     store = DuckDBStore(str(tmp_path / "vi.duckdb"))
     load_events(store, PROJECT, all_runs_at_once())

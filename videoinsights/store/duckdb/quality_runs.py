@@ -40,6 +40,7 @@ CHECK_SQL: dict[str, str] = {
 }
 _LOWEST = ", ".join(str(i) for i, name in CHECKS if SAMPLE_CHECKS[name][2] is min)  # checks whose worst is the min
 _WORST = f"CASE WHEN chk IN ({_LOWEST}) THEN min(v) ELSE max(v) END"
+NO_RUN = 2**62  # a bound past every run's last_ts
 
 
 def run_thresholds(t: QualityThresholds) -> dict[str, float]:
@@ -54,36 +55,59 @@ def stored_thresholds(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     return json.loads(row[0]) if row else run_thresholds(QualityThresholds())
 
 
-# Per touched entity (q_touch: ekey, m) and check: where its runs are found again, (s_ts, s_eid) = the first
-# sample of the stored run spanning m (at most one per check: a check's runs never overlap), else (m, '').
-_REGION = f"""
-CREATE OR REPLACE TEMP TABLE q_region AS
-SELECT t.ekey, c.chk, coalesce(r.first_ts, t.m) AS s_ts, coalesce(r.first_event_id, '') AS s_eid
-FROM q_touch t CROSS JOIN (SELECT unnest(range({len(CHECKS)})) AS chk) c
-LEFT JOIN quality_runs r ON r.ekey = t.ekey AND r.chk = c.chk AND r.first_ts < t.m AND r.last_ts >= t.m"""
-# Every stored run ending in the region is found again (they all start in it: runs of a check never overlap).
-# The bound on last_ts lets zone maps skip the older runs' row groups (without it: a scan of the whole table at
-# every absorb, 0.19 s at 3.8 million runs, docs/benchmarks.md).
-IN_REGIONS = "r.last_ts >= (SELECT min(s_ts) FROM q_region)"
-_DROP = f"""
-DELETE FROM quality_runs r USING q_region g
-WHERE r.ekey = g.ekey AND r.chk = g.chk AND (r.last_ts, r.last_event_id) >= (g.s_ts, g.s_eid) AND {IN_REGIONS}"""
-# The region's offending samples, one row per sample and check it fails.
-_OFFENDING = f"""
+# The region where an entity's runs are found again, per check: from its earliest new sample m on, or from the first
+# sample of the stored run spanning m (a late sample landing inside it). quality.py's q_redo holds every sample of a
+# touched entity from m on, stored and new, with its previous-sample link as it now is; only a stored sample at or
+# after m (an entity that received a sample out of order, `q_back`) can be the last of a stored run that spans m or
+# comes after it. Samples in order leave q_back empty: the runs are then found from q_redo alone, with no read of
+# quality_runs or quality_samples for the region (a join of every touched entity x check with the runs, and a scan
+# of the samples from the oldest region start on, were half of the absorb's quality, docs/benchmarks.md).
+_BACK = """
+CREATE OR REPLACE TEMP TABLE q_back AS
+SELECT t.ekey, t.m FROM q_touch t SEMI JOIN (SELECT ekey FROM q_redo WHERE NOT fresh) r USING (ekey)"""
+# (each entity has at most one run per check spanning m: a check's runs never overlap). The bound on last_ts lets
+# zone maps skip the older runs' row groups (without it: a scan of the whole table at every absorb, 0.19 s at 3.8
+# million runs, docs/benchmarks.md); $lo is q_back's earliest m, a literal (a subquery bound prunes nothing).
+IN_REGIONS = "r.last_ts >= $lo"
+_SPANS = f"""
+CREATE OR REPLACE TEMP TABLE q_span AS
+SELECT t.ekey, r.chk, r.first_ts AS s_ts, r.first_event_id AS s_eid
+FROM quality_runs r JOIN q_back t ON r.ekey = t.ekey AND r.first_ts < t.m AND r.last_ts >= t.m WHERE {IN_REGIONS}"""
+# Every stored run ending in a region is found again: those ending at or after m (the run spanning m among them).
+_DROP = f"DELETE FROM quality_runs r USING q_back t WHERE r.ekey = t.ekey AND r.last_ts >= t.m AND {IN_REGIONS}"
+# The region's samples: q_redo's, and those of the runs spanning m before m (the literal $span_lo, their earliest
+# start, lets zone maps skip the older row groups).
+_REGION_SAMPLES = """
+  SELECT ekey, ts, event_id, prev_ts, prev_event_id, loss, rtt, jitter, bpp, vkbps, fps, freezes, qlr FROM q_redo
+  UNION ALL
+  SELECT q.ekey, q.ts, q.event_id, q.prev_ts, q.prev_event_id, q.loss, q.rtt, q.jitter, q.bpp, q.vkbps, q.fps,
+         q.freezes, q.qlr
+  FROM quality_samples q JOIN (SELECT s.ekey, min(s.s_ts) AS s, any_value(t.m) AS m FROM q_span s JOIN q_back t
+                                USING (ekey) GROUP BY s.ekey) e ON q.ekey = e.ekey AND q.ts >= e.s AND q.ts < e.m
+  WHERE q.ts >= $span_lo"""
+# ... each check's from its region's start on (a run spanning m: its first sample; else m, where q_redo begins)
+_IN_REGION = """
+  LEFT JOIN q_span g USING (ekey, chk) JOIN q_touch t USING (ekey)
+  WHERE o.ts >= t.m OR (o.ts, o.event_id) >= (g.s_ts, g.s_eid)"""
+
+
+def _offending_sql(samples: str, in_region: str) -> str:
+    """The region's offending samples (`samples`: a query of them), one row per sample and check it fails."""
+    checks = ", ".join(f"{CHECK_SQL[issue]} AS c{i}" for i, issue in CHECKS)
+    unpivot = " UNION ALL ".join(f"SELECT ekey, {i} AS chk, ts, event_id, prev_ts, prev_event_id, weight, c{i} AS v "
+                                 f"FROM s WHERE c{i} IS NOT NULL" for i, _ in CHECKS)
+    return f"""
 CREATE OR REPLACE TEMP TABLE q_roff AS
 WITH s AS MATERIALIZED (
-  SELECT * FROM (
-    SELECT q.ekey, q.ts, q.event_id, q.prev_ts, q.prev_event_id, {WEIGHT} AS weight,
-           {", ".join(f"{CHECK_SQL[issue]} AS c{i}" for i, issue in CHECKS)}
-    FROM quality_samples q JOIN (SELECT ekey, min(s_ts) AS s FROM q_region GROUP BY ekey) e
-      ON q.ekey = e.ekey AND q.ts >= e.s  -- each entity from its region on
-    WHERE q.ts >= (SELECT min(s_ts) FROM q_region)  -- (zone maps skip the older row groups)
-  ) WHERE {" OR ".join(f"c{i} IS NOT NULL" for i, _ in CHECKS)}
+  SELECT * FROM (SELECT ekey, ts, event_id, prev_ts, prev_event_id, {WEIGHT} AS weight, {checks} FROM ({samples}))
+  WHERE {" OR ".join(f"c{i} IS NOT NULL" for i, _ in CHECKS)}
 )
-SELECT o.* FROM ({" UNION ALL ".join(
-    f"SELECT ekey, {i} AS chk, ts, event_id, prev_ts, prev_event_id, weight, c{i} AS v FROM s WHERE c{i} IS NOT NULL"
-    for i, _ in CHECKS)}) o
-JOIN q_region g USING (ekey, chk) WHERE (o.ts, o.event_id) >= (g.s_ts, g.s_eid)"""
+SELECT o.* FROM ({unpivot}) o{in_region}"""
+
+
+_OFFENDING_IN_ORDER = _offending_sql("SELECT * FROM q_redo", "")
+_OFFENDING = _offending_sql(_REGION_SAMPLES, _IN_REGION)
+_OFFENDING_ALL = _offending_sql("SELECT * FROM quality_samples", "")
 # Runs among them: an offending sample continues the run of its previous sample when that one offends too (in the
 # region, or as the last sample of a stored run before it: then the two are joined).
 _RUNS = f"""
@@ -111,10 +135,12 @@ SELECT n.ekey, n.chk, n.first_ts AS new_first_ts, n.first_event_id AS new_first_
        r.first_event_id, r.start_ts,
        r.samples, r.value
 FROM q_rnew n JOIN quality_runs r
-  ON r.ekey = n.ekey AND r.chk = n.chk AND r.last_ts = n.prev_ts AND r.last_event_id = n.prev_event_id"""
+  ON r.ekey = n.ekey AND r.chk = n.chk AND r.last_ts = n.prev_ts AND r.last_event_id = n.prev_event_id
+WHERE r.last_ts >= $lo"""
 _DROP_JOINED = """
 DELETE FROM quality_runs r USING q_rjoin j
-WHERE r.ekey = j.ekey AND r.chk = j.chk AND r.first_ts = j.first_ts AND r.first_event_id = j.first_event_id"""
+WHERE r.ekey = j.ekey AND r.chk = j.chk AND r.first_ts = j.first_ts AND r.first_event_id = j.first_event_id
+  AND r.last_ts >= $lo"""
 _INSERT = f"""
 INSERT INTO quality_runs (ekey, chk, first_ts, first_event_id, start_ts, last_ts, last_event_id, samples, value)
 SELECT n.ekey, n.chk, coalesce(j.first_ts, n.first_ts), coalesce(j.first_event_id, n.first_event_id),
@@ -127,19 +153,32 @@ FROM q_rnew n LEFT JOIN q_rjoin j ON j.ekey = n.ekey AND j.chk = n.chk AND j.new
 
 def absorb_runs(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float]) -> None:
     """Find the runs again where the entities of `q_touch` (ekey, m: earliest new sample) received samples
-    (quality_samples already holds them, with their previous-sample links)."""
-    con.execute(_REGION)
-    con.execute(_DROP)
-    con.execute(_OFFENDING, thresholds)
+    (quality_samples already holds them, and q_redo every sample from m on, with their previous-sample links)."""
+    con.execute(_BACK)
+    lo = con.execute("SELECT min(m) FROM q_back").fetchall()[0][0]
+    if lo is None:  # every entity's new samples came after its stored ones
+        con.execute(_OFFENDING_IN_ORDER, thresholds)
+    else:
+        con.execute(_SPANS, {"lo": lo})
+        con.execute(_DROP, {"lo": lo})
+        span_lo = con.execute("SELECT min(s_ts) FROM q_span").fetchall()[0][0]
+        con.execute(_OFFENDING, {**thresholds, "span_lo": lo if span_lo is None else span_lo})
+    _join_runs(con)
+
+
+def _join_runs(con: duckdb.DuckDBPyConnection) -> None:
+    """q_roff's runs into quality_runs, joined to the stored ones they continue."""
     con.execute(_RUNS)
-    con.execute(_JOINED)
-    con.execute(_DROP_JOINED)
+    # (a literal bound: the stored runs a new one continues end at its first sample's previous one)
+    lo = con.execute("SELECT min(prev_ts) FROM q_rnew").fetchall()[0][0]
+    con.execute(_JOINED, {"lo": NO_RUN if lo is None else lo})
+    con.execute(_DROP_JOINED, {"lo": NO_RUN if lo is None else lo})
     con.execute(_INSERT)
 
 
 def rebuild_runs(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float]) -> None:
     """Find every run again with these thresholds and record them (the caller's transaction)."""
     con.execute("DELETE FROM quality_runs")
-    con.execute("CREATE OR REPLACE TEMP TABLE q_touch AS SELECT ekey, min(ts) AS m FROM quality_samples GROUP BY ekey")
-    absorb_runs(con, thresholds)
+    con.execute(_OFFENDING_ALL, thresholds)
+    _join_runs(con)
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [META_KEY, json.dumps(thresholds, sort_keys=True)])
