@@ -125,7 +125,7 @@ SCENARIOS = {"duckdb": (8, 12), "chdb": (4, 5)}
 
 def test_incremental_derivation_under_concurrent_ingest_equals_rebuild(store_url, caplog) -> None:
     # On DuckDB a session dirty again when its derivation is written keeps its sample quality (setting
-    # quality_refresh_s): here always, until the derivation after its last events
+    # quality_refresh_s): here always, until the derivation after its last events (asserted in the fold's variant)
     duckdb = store_url.startswith("duckdb")
     store = open_store(store_url, duckdb_options={"quality_refresh_s": 3600} if duckdb else None)
     ingest_derive_and_compare(store, store_url, caplog)
@@ -139,6 +139,9 @@ def test_stats_folded_apart_from_lifecycle_events_end_where_a_rebuild_does(tmp_p
     store = open_store(store_url, duckdb_options={"quality_refresh_s": 3600, "stats_fold_s": 1.0})
     ingest_derive_and_compare(store, store_url, caplog)
     assert store.folds_deferred() > 10  # absorbs that left the samples for a later fold
+    # sessions written with samples not yet folded kept their quality (~15 a run here; without the fold, only those
+    # with commits absorbed while their batch was away can: 0-1 a run, too few to assert on a loaded machine)
+    assert store.quality_kept() > 0
 
 
 def ingest_derive_and_compare(store: Store, store_url: str, caplog: Any) -> None:
@@ -148,7 +151,6 @@ def ingest_derive_and_compare(store: Store, store_url: str, caplog: Any) -> None
     per_day, fewest = SCENARIOS[store_url.split(":", 1)[0]]
     events = list(deliver(generate(PROJECT, start, 2, per_day, seed=3), seed=3, late_fraction=0.05,
                           duplicate_fraction=0.05))
-    duckdb = store_url.startswith("duckdb")
     # Minute rows older than minute_retention_hours are purged by the writer's timer while `rebuild` keeps
     # them: the traffic spans two days, so keep every minute row here (retention has its own tests).
     writer = Writer(store, Settings(derive_batch_sessions=3, derive_interval_ms=20, minute_retention_hours=24 * 30))
@@ -175,7 +177,6 @@ def ingest_derive_and_compare(store: Store, store_url: str, caplog: Any) -> None
     assert writer.stats.derive_failures == 0
     sessions = rows(store, "SELECT count(*) FROM sessions")[0][0]
     assert writer.stats.sessions_derived > 2 * sessions  # sessions were derived again and again, from partial data
-    assert not duckdb or store.quality_kept() > 0
     incremental = snapshot(store)
     scratch = rollups_from_scratch(store)
     assert_same_rows(scratch, incremental, rollup_tables(store))
