@@ -5,6 +5,7 @@ samples arriving late (weights and runs follow), and every row equal to the Pyth
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import defaultdict
 from datetime import timedelta
@@ -23,6 +24,7 @@ from videoinsights.domain.days import day_start_ms, la_day
 from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
 from videoinsights.ingest.load import load_events
 from videoinsights.simulate.generator import generate
+from videoinsights.store.duckdb.quality import EKEY
 from videoinsights.store.duckdb.store import DuckDBStore
 
 PROJECT = "12345678"
@@ -193,6 +195,22 @@ def test_other_thresholds_find_the_runs_again(tmp_path) -> None:
     assert issues(store, "runs") == [*RUNS_BY_HAND[:2], ("high_rtt", "runs-S", "runs-A", T0 + 300_000,
                                                           T0 + 390_000, "roundTripMs", 500.0, 3)]
     store.close()
+
+
+def test_entity_keys_are_md5_number_lower_as_stored_by_earlier_versions() -> None:
+    # the stored entity keys were md5_number_lower's: the faster expression must give the same numbers
+    con = duckdb.connect()
+    con.execute("CREATE TABLE e (project_id VARCHAR, session_id VARCHAR, side VARCHAR, entity_id VARCHAR)")
+    con.execute("INSERT INTO e SELECT '12345678', '2_MX4xMjM0NTY3OH5-' || i, CASE WHEN i % 2 = 0 THEN 'pub' "
+                "ELSE 'sub' END, CASE i % 4 WHEN 0 THEN '' WHEN 1 THEN 'strëam-é' || i ELSE repeat('x', i) END "
+                "FROM range(5000) r(i)")
+    expected = "md5_number_lower(concat_ws(chr(31), project_id, session_id, side, entity_id))"
+    assert con.execute(f"SELECT count(*) FILTER (WHERE {EKEY} = {expected}), count(DISTINCT {EKEY}) FROM e"
+                       ).fetchall() == [(5000, 5000)]
+    # (by hand: the MD5 digest's last 8 bytes, little-endian)
+    assert con.execute(f"SELECT {EKEY} FROM (SELECT 'p' AS project_id, 's' AS session_id, 'pub' AS side, "
+                       "'S' AS entity_id)").fetchall() == [(
+        int.from_bytes(hashlib.md5(b"p\x1fs\x1fpub\x1fS").digest()[8:], "little"),)]
 
 
 def test_store_rows_equal_the_python_reference_on_a_simulated_day(tmp_path) -> None:
