@@ -185,8 +185,7 @@ HELP: dict[str, str] = {
     "everything stored since its oldest session began (docs/architecture.md). 0: off.",
     "quality_refresh_s": "While a session keeps receiving events, the DuckDB store re-scores its samples (scores, "
     "sample issues and their measures in projectData) at most this often: a derivation written while newer events "
-    "of its session already wait keeps the quality scored less than this many seconds before (a session not scored "
-    "yet waits as long from its first such derivation). The derivation after "
+    "of its session already wait keeps the quality scored less than this many seconds before. The derivation after "
     "a session's last events always re-scores it. 0: at every derivation (docs/quality.md).",
     "stats_fold_s": "While sessions wait to be derived, the DuckDB store folds new stats samples into the stats "
     "rollups and their quality at most this often, and dirties their sessions then; lifecycle events (a new session, "

@@ -78,51 +78,17 @@ def test_a_session_dirty_again_keeps_its_recent_quality_until_its_last_derivatio
     store.close()
 
 
-@pytest.mark.parametrize(("refresh_s", "waits"), [(3600, True), (0, False)], ids=["waits", "refresh-off"])
-def test_a_new_session_dirty_again_at_its_first_derivation_is_scored_at_its_next(
-        tmp_path, refresh_s: float, waits: bool) -> None:
-    # Samples 1 and 2 good, 3 bad; the session is read with 1 and 2, and 3 is absorbed before its first derivation
-    # is written
-    events = call("new", T0, 2, range(3, 5))
-    creations, samples = events[:4], [e for e in events if e["type"] == "publisherStats"]
-    store = DuckDBStore(str(tmp_path / "vi.duckdb"), quality_refresh_s=refresh_s)
-    load_events(store, PROJECT, [*creations, *samples[:2]])
-    away = start_batch(store, 10)
-    assert away is not None and away.keys == [(PROJECT, "new")]
-    load_events(store, PROJECT, [samples[2]])
-    store.absorb_new_events()
-    assert finish_batch(store, away) == (1, 0)
-    assert rows(store, "SELECT count(*) FROM connections WHERE session_id = 'new'") == [(2,)]
-    if waits:  # no scoring yet: no score rows, no sample measures
-        assert scores(store, "new") == {} and measures_of(store, "new") == 0
-        assert store.quality_kept() == 1
-    else:
-        assert scores(store, "new")[("session", "new")][2:5] == (3, 90_000, pytest.approx((2 * GOOD + BAD) / 3))
-    assert derive_until_clean(store) == 1  # nothing newer: scored
-    assert scores(store, "new")[("session", "new")][2:5] == (3, 90_000, pytest.approx((2 * GOOD + BAD) / 3))
-    assert measures_of(store, "new") == 90_000
-    store.close()
-
-
-def measures_of(store: DuckDBStore, session: str) -> float:
-    return rows(store, f"SELECT sum(pub_scored_ms) FROM session_endpoint_days WHERE session_id = '{session}'")[0][0]
-
-
 def test_the_clock_lets_only_recently_scored_sessions_wait() -> None:
     now = [100.0]
     clock = RescoreClock(30, lambda: now[0])
-    a, b, c, d = ("p", "a"), ("p", "b"), ("p", "c"), ("p", "d")
+    a, b, c = ("p", "a"), ("p", "b"), ("p", "c")
+    assert clock.waiting([a, b]) == set()  # never scored here (e.g. before a restart)
     clock.written([a, b], kept=0)
     now[0] = 129.0
-    assert clock.waiting([a, c]) == {a, c}  # a scored 29 s ago; c not scored here yet: its wait starts at 129
-    clock.written([c], kept=1)  # (scored now after all)
+    assert clock.waiting([a, c]) == {a}  # c not scored; b not dirty again
+    clock.written([c], kept=1)
     now[0] = 130.5
-    assert clock.waiting([a, b, d]) == {d}  # a and b scored 30.5 s ago; d new
-    clock.written([a, b], kept=1)
-    now[0] = 158.0
-    assert clock.waiting([c, d]) == {c, d}  # c scored 29 s ago, d waiting since 130.5: 27.5 s
-    now[0] = 160.6
-    assert clock.waiting([c, d]) == set()  # 31.6 s and 30.1 s
+    assert clock.waiting([a, b, c]) == {c}  # a and b scored 30.5 s ago
     clock.forget()
-    assert clock.waiting([c]) == {c} and clock.waited == 2
+    assert clock.waiting([c]) == set() and clock.waited == 1
     assert RescoreClock(0, lambda: now[0]).waiting([a]) == set()

@@ -7,14 +7,7 @@ derive_sample_quality) was about a sixth of a derive step. A session's scores ch
 scores are older than the refresh interval. The derivation after its last events has nothing newer waiting: it
 always re-scores, so a session that stops receiving ends exactly where a rebuild does.
 
-A session this process has not scored yet may wait too, its interval counted from the first derivation that kept
-it: under load most derivations of new sessions (~45 a second in bench_load's first minute) were written while
-their next events already waited, and scoring each of them then cost most of the write's quality (a new session
-has few samples, but re-scoring costs per statement as much as per session). A new session's first samples are
-thus scored with its next ones, at most refresh_s later, like a live session's newest samples.
-
-The times are this process's memory: after a restart every session waits at most refresh_s from its first
-derivation for its next scoring.
+The times are this process's memory: after a restart every session is re-scored at its first derivation.
 """
 
 from __future__ import annotations
@@ -36,13 +29,11 @@ class RescoreClock:
         self.waited = 0  # sessions written with their quality kept, in all (tests, benchmarks)
 
     def waiting(self, redirtied: Iterable[SessionKey]) -> set[SessionKey]:
-        """Of the sessions dirty again already, those scored less than refresh_s ago, and those not scored here yet
-        (their wait starts now)."""
+        """Of the sessions dirty again already, those scored less than refresh_s ago."""
         if self.refresh_s <= 0:
             return set()
-        now = self._clock()
-        since = now - self.refresh_s
-        return {k for k in redirtied if self._scored.setdefault(k, now) > since}
+        since = self._clock() - self.refresh_s
+        return {k for k in redirtied if self._scored.get(k, since) > since}
 
     def written(self, scored: Iterable[SessionKey], kept: int) -> None:
         """A step committed: these sessions' samples were scored now, `kept` others kept their quality."""
@@ -57,5 +48,5 @@ class RescoreClock:
             self._pruned_at = len(self._scored)
 
     def forget(self) -> None:
-        """Forget every scoring (the derived rows were cleared: a session's wait starts again)."""
+        """Every session is re-scored at its next derivation (the derived rows were cleared)."""
         self._scored.clear()

@@ -1265,7 +1265,7 @@ class DuckDBStore:
             con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [UNSCORED_KEY, str(unscored)])
         con.execute("COMMIT")
         self._unscored_after = unscored
-        self._rescores.forget()  # (their score rows are gone: each wait starts again)
+        self._rescores.forget()  # their score rows are gone: none may wait for a later scoring
         self._late.forget()
         self._bump()
 
