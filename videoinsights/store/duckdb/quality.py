@@ -95,28 +95,37 @@ FROM (SELECT *, {_R} FROM (SELECT *, {_DELAY}, {_PPL} FROM (
          CASE type WHEN 'publisherStats' THEN stream_id ELSE subscriber_id END AS entity_id, {_METRICS}
   FROM stats_samples WHERE seq > $lo AND seq <= $hi)))
 WHERE entity_id IS NOT NULL AND entity_id <> ''"""
-# The rows whose previous sample is new or may have changed: per entity, from its earliest new sample on (a late
+# The rows whose previous sample is new or may have changed: per entity, from its earliest new sample m on (a late
 # sample changes its successor's), stored and new alike. The previous sample is kept when at most 60 s earlier
-# (beyond, it neither shortens the weight nor continues a run), so 60 s of stored rows before are context enough.
+# (beyond, it neither shortens the weight nor continues a run), so of the stored rows before m only the last one
+# within 60 s counts: the one the first row from m follows (`before`, one per entity). Ordering only the rows from m
+# (the window was 60 of q_redo's 75 ms with the 60 s of stored rows before m in it: 95,000 rows instead of 42,000).
 _REDO = f"""
 CREATE OR REPLACE TEMP TABLE q_redo AS
 WITH touched AS (SELECT ekey, min(ts) AS m FROM q_new GROUP BY ekey),
-ctx AS (
-  SELECT q.*, false AS fresh, q.prev_ts AS old_prev_ts, q.prev_event_id AS old_prev_event_id, t.m
-  FROM quality_samples q JOIN touched t USING (ekey)
-  WHERE q.ts >= t.m - {MAX_RUN_GAP_MS} AND q.ts >= (SELECT min(m) FROM touched) - {MAX_RUN_GAP_MS}
-  UNION ALL BY NAME
-  SELECT n.* EXCLUDE (project_id, session_id), true AS fresh, NULL AS old_prev_ts, NULL AS old_prev_event_id, t.m
-  FROM q_new n JOIN touched t USING (ekey)
+before AS (
+  SELECT q.ekey, max((q.ts, q.event_id)) AS last
+  FROM quality_samples q JOIN touched t ON q.ekey = t.ekey AND q.ts >= t.m - {MAX_RUN_GAP_MS} AND q.ts < t.m
+  WHERE q.ts >= (SELECT min(m) FROM touched) - {MAX_RUN_GAP_MS}
+  GROUP BY q.ekey
 ),
-linked AS (
-  SELECT * EXCLUDE (prev_ts, prev_event_id), lag(ts) OVER w AS lag_ts, lag(event_id) OVER w AS lag_event_id
-  FROM ctx WINDOW w AS (PARTITION BY ekey ORDER BY ts, event_id)
+ctx AS (
+  SELECT q.*, false AS fresh, q.prev_ts AS old_prev_ts, q.prev_event_id AS old_prev_event_id
+  FROM quality_samples q JOIN touched t ON q.ekey = t.ekey AND q.ts >= t.m
+  WHERE q.ts >= (SELECT min(m) FROM touched)
+  UNION ALL BY NAME
+  SELECT n.* EXCLUDE (project_id, session_id), true AS fresh, NULL AS old_prev_ts, NULL AS old_prev_event_id
+  FROM q_new n
+),
+linked AS (  -- (the first row from m follows the one before it)
+  SELECT c.* EXCLUDE (prev_ts, prev_event_id),
+         coalesce(lag((c.ts, c.event_id)) OVER (PARTITION BY c.ekey ORDER BY c.ts, c.event_id), b.last) AS lag
+  FROM ctx c LEFT JOIN before b USING (ekey)
 )
-SELECT * EXCLUDE (lag_ts, lag_event_id, m),
-       CASE WHEN ts - lag_ts <= {MAX_RUN_GAP_MS} THEN lag_ts END AS prev_ts,
-       CASE WHEN ts - lag_ts <= {MAX_RUN_GAP_MS} THEN lag_event_id END AS prev_event_id
-FROM linked WHERE ts >= m"""
+SELECT * EXCLUDE (lag),
+       CASE WHEN ts - lag[1] <= {MAX_RUN_GAP_MS} THEN lag[1] END AS prev_ts,
+       CASE WHEN ts - lag[1] <= {MAX_RUN_GAP_MS} THEN lag[2] END AS prev_event_id
+FROM linked"""
 _INSERT_NEW = f"INSERT INTO quality_samples ({_QS_COLUMNS}) SELECT {_QS_COLUMNS} FROM q_redo WHERE fresh"
 _OLD_WEIGHT = SCORE_WEIGHT.replace("prev_ts", "old_prev_ts")
 # The bands' new weights: the fresh samples, and the stored ones whose weight a late sample changed.
