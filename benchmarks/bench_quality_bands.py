@@ -57,6 +57,7 @@ def timed_rolled_back(con: Any, lo: int, hi: int, write: Callable[[], Any]) -> f
     con.execute("BEGIN")
     try:
         con.execute(quality._NEW, {"lo": lo, "hi": hi})
+        con.execute(quality._TOUCHED)
         con.execute(quality._REDO)
         started = time.process_time()
         write()

@@ -95,6 +95,8 @@ FROM (SELECT *, {_R} FROM (SELECT *, {_DELAY}, {_PPL} FROM (
          CASE type WHEN 'publisherStats' THEN stream_id ELSE subscriber_id END AS entity_id, {_METRICS}
   FROM stats_samples WHERE seq > $lo AND seq <= $hi)))
 WHERE entity_id IS NOT NULL AND entity_id <> ''"""
+# Each touched entity's earliest new sample m (q_touch: read by q_redo below and by the runs, quality_runs.py).
+_TOUCHED = "CREATE OR REPLACE TEMP TABLE q_touch AS SELECT ekey, min(ts) AS m FROM q_new GROUP BY ekey"
 # The rows whose previous sample is new or may have changed: per entity, from its earliest new sample m on (a late
 # sample changes its successor's), stored and new alike. The previous sample is kept when at most 60 s earlier
 # (beyond, it neither shortens the weight nor continues a run), so of the stored rows before m only the last one
@@ -102,17 +104,16 @@ WHERE entity_id IS NOT NULL AND entity_id <> ''"""
 # (the window was 60 of q_redo's 75 ms with the 60 s of stored rows before m in it: 95,000 rows instead of 42,000).
 _REDO = f"""
 CREATE OR REPLACE TEMP TABLE q_redo AS
-WITH touched AS (SELECT ekey, min(ts) AS m FROM q_new GROUP BY ekey),
-before AS (
+WITH before AS (
   SELECT q.ekey, max((q.ts, q.event_id)) AS last
-  FROM quality_samples q JOIN touched t ON q.ekey = t.ekey AND q.ts >= t.m - {MAX_RUN_GAP_MS} AND q.ts < t.m
-  WHERE q.ts >= (SELECT min(m) FROM touched) - {MAX_RUN_GAP_MS}
+  FROM quality_samples q JOIN q_touch t ON q.ekey = t.ekey AND q.ts >= t.m - {MAX_RUN_GAP_MS} AND q.ts < t.m
+  WHERE q.ts >= (SELECT min(m) FROM q_touch) - {MAX_RUN_GAP_MS}
   GROUP BY q.ekey
 ),
 ctx AS (
   SELECT q.*, false AS fresh, q.prev_ts AS old_prev_ts, q.prev_event_id AS old_prev_event_id
-  FROM quality_samples q JOIN touched t ON q.ekey = t.ekey AND q.ts >= t.m
-  WHERE q.ts >= (SELECT min(m) FROM touched)
+  FROM quality_samples q JOIN q_touch t ON q.ekey = t.ekey AND q.ts >= t.m
+  WHERE q.ts >= (SELECT min(m) FROM q_touch)
   UNION ALL BY NAME
   SELECT n.* EXCLUDE (project_id, session_id), true AS fresh, NULL AS old_prev_ts, NULL AS old_prev_event_id
   FROM q_new n
@@ -237,6 +238,7 @@ def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds:
         late_samples.take(con, hi)
     elif park_before is not None:
         parked = late_samples.park(con, park_before)
+    con.execute(_TOUCHED)
     con.execute(_REDO)
     con.execute(_INSERT_NEW)
     if bound is None:
@@ -250,7 +252,6 @@ def absorb_quality(con: duckdb.DuckDBPyConnection, lo: int, hi: int, thresholds:
     con.execute(_SETTLE_LATE, {"h": horizon})
     newest = con.execute("SELECT max(ts) FROM q_new").fetchall()[0][0]
     settle(con, horizon, newest)
-    con.execute("CREATE OR REPLACE TEMP TABLE q_touch AS SELECT ekey, min(ts) AS m FROM q_new GROUP BY ekey")
     absorb_runs(con, thresholds)
     return Absorbed(newest, parked, take_parked)
 
