@@ -78,10 +78,12 @@ def new_commit(store: DuckDBStore, step: int, late: int) -> tuple[int, int]:
     con = store._dcon
     lo = con.execute("SELECT max(seq) FROM stats_samples").fetchone()[0]
     cut = con.execute("SELECT ts FROM stats_samples ORDER BY ts DESC LIMIT 1 OFFSET ?", [step]).fetchone()[0]
-    con.execute("BEGIN")
+    con.execute("BEGIN")  # (the raw tables are a file of their own: a transaction writes to one file)
     con.execute("UPDATE raw.stats_samples SET seq = ? WHERE ts > ?", [lo + 1, cut])
     con.execute("UPDATE raw.stats_samples SET seq = ? WHERE event_id IN (SELECT event_id FROM stats_samples "
                 "WHERE ts BETWEEN ? AND ? ORDER BY hash(event_id) LIMIT ?)", [lo + 1, cut - 3_600_000, cut, late])
+    con.execute("COMMIT")
+    con.execute("BEGIN")
     for table in QUALITY_SHIFTED:
         con.execute(f"DELETE FROM {table}")
     quality.absorb_quality(con, -1, lo, store._run_thresholds)
