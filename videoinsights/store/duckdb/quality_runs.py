@@ -171,8 +171,9 @@ def _join_runs(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_RUNS)
     # (a literal bound: the stored runs a new one continues end at its first sample's previous one)
     lo = con.execute("SELECT min(prev_ts) FROM q_rnew").fetchall()[0][0]
-    con.execute(_JOINED, {"lo": NO_RUN if lo is None else lo})
-    con.execute(_DROP_JOINED, {"lo": NO_RUN if lo is None else lo})
+    bound = {"lo": NO_RUN if lo is None else lo}
+    con.execute(_JOINED, bound)
+    con.execute(_DROP_JOINED, bound)
     con.execute(_INSERT)
 
 
