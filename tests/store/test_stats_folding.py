@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from tests.query.test_quality_api import BAD, GOOD, MIN, PATCHY, call
+from tests.store.test_derive_pipeline import traced_cycle
 from tests.support.stores import rows
 from videoinsights.derive.engine import derive_pending, derive_tables, derive_until_clean
 from videoinsights.derive.quality import QualityThresholds
@@ -69,6 +70,48 @@ def test_the_fold_is_due_at_every_absorb_at_0_else_when_idle_when_nothing_waits_
     now[0] += 0.1
     assert clock.due(idle=False, waiting=lambda: True)
     assert clock.deferred == 1
+
+
+def test_a_timed_fold_is_told_apart_from_the_others() -> None:
+    now = [100.0]
+    assert not FoldClock(0, clock=lambda: now[0]).timed_out()  # at every absorb: never on a timer
+    clock = FoldClock(5, clock=lambda: now[0])
+    assert clock.timed_out()  # never folded in this process
+    clock.folded()
+    now[0] += 4.9
+    assert not clock.timed_out() and clock.due(idle=True, waiting=lambda: True)  # due, for being idle
+    now[0] += 0.1
+    assert clock.timed_out()
+
+
+def test_new_sessions_are_written_before_a_timed_fold_and_the_samples_after_it(tmp_path) -> None:
+    # The derive loop (derive/worker.py's lane before a fold): with a fold due on the timer, the new session "other"
+    # is written first, in a step that absorbs lifecycle events alone; the call's 30 later samples are folded in the
+    # next step, and their session written after it, with the worked example's scores.
+    now = [100.0]
+    events = call(*CALL)
+    samples = [e for e in events if is_sample(e)]
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"), stats_fold_s=5)
+    store._folds = FoldClock(5, clock=lambda: now[0])
+    try:
+        load_events(store, PROJECT, [e for e in events if not is_sample(e)] + samples[:10])
+        derive_until_clean(store)  # folded at the first absorb: never folded before
+        assert session_quality(store) == (pytest.approx(GOOD), pytest.approx(GOOD), 10)
+        load_events(store, PROJECT, samples[10:])
+        load_events(store, PROJECT, other_session())
+        assert not store.fold_due()  # 0 s after the fold
+        now[0] += 5
+        assert store.fold_due()
+        handled, records = traced_cycle(store, tmp_path, batch=10)
+        assert handled == 2
+        steps = [r for r in records if r["kind"] == "step"]
+        folding = [n for n, s in enumerate(steps) if "absorb_stats" in s["phases"]]
+        written = {name: n for n, s in enumerate(steps) for name in s["wrote"]}
+        assert len(folding) == 1 and written["other"] < folding[0] < written["fold"], steps
+        assert session_quality(store) == (pytest.approx(PATCHY), pytest.approx(BAD), 40)
+        assert store.dirty_session_count() == 0
+    finally:
+        store.close()
 
 
 def test_samples_wait_while_a_session_waits_and_are_folded_when_no_new_commit_comes(tmp_path) -> None:

@@ -98,6 +98,30 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
     return Batch(keys, loaded_seq, parts, backlog, q, ahead)
 
 
+def start_lane(store: Store, limit: int, pool: Executor | None = None, quality: QualityThresholds | None = None,
+               scoring: bool = True, busy: Collection[SessionKey] = (),
+               timings: dict[str, float] | None = None) -> Batch | None:
+    """Up to `limit` never-derived sessions alone (not those in `busy`), their lifecycle events absorbed but no stats
+    samples folded: the derive loop writes them before a timed fold (derive/worker.py), which takes a second or two
+    under load, rather than after it. None when there is none."""
+    t = time.perf_counter()
+    store.absorb_new_events(fold=False)
+    t = lap(timings, "absorb", t)
+    away = set(busy)
+    keys = [k for k in store.dirty_sessions(limit + len(away), never_derived=True) if k not in away][:limit]
+    t = lap(timings, "pick", t)
+    if not keys:
+        return None
+    loaded_seq = store.derived_seq
+    events, stats = store.load_session_event_table(keys), store.load_stats_table(keys)
+    t = lap(timings, "read", t)
+    q = (quality or QualityThresholds()) if scoring else None
+    part = pool.submit(derive_tables, keys, events, stats, q) if pool is not None else _done(
+        derive_tables(keys, events, stats, q))
+    lap(timings, "express", t)
+    return Batch(keys, loaded_seq, [part], False, q)
+
+
 def _done(part: DerivedPart) -> Future[DerivedPart]:
     done: Future[DerivedPart] = Future()
     done.set_result(part)

@@ -23,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from videoinsights.derive.engine import Batch, finish_batch, start_batch
+from videoinsights.derive.engine import Batch, finish_batch, start_batch, start_lane
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.derive.trace import Trace
 from videoinsights.parent_watch import exit_with_parent
@@ -200,11 +200,13 @@ class DeriveWorker:
         end write the last one, so that nothing is away when the lock is released. The run goes on while
         sessions wait, until another thread wants the lock (a purge, an admin call) or the loop stops: each end costs
         the new sessions of that moment a step (the last write picks nothing). A checkpoint due is taken between two
-        steps, with the batch started in the first still away, without ending the run."""
+        steps, with the batch started in the first still away, without ending the run. Before a step whose absorb folds
+        the stats samples on the timer, the new sessions waiting are written alone (`_lane_before_fold`)."""
         handled = 0
         away: Batch | None = None
         try:
             while True:
+                handled += self._lane_before_fold(away)
                 began, t0 = time.monotonic(), time.time()
                 timings = self._timings()
                 limit = self.batch_now
@@ -235,6 +237,22 @@ class DeriveWorker:
             if away is not None:  # a failure: the batch still away is dropped, its sessions stay dirty
                 for part in away.parts:
                     part.cancel()
+        return handled
+
+    def _lane_before_fold(self, away: Batch | None) -> int:
+        """When the next absorb folds the stats samples (every `stats_fold_s` under load: store/duckdb/folding.py),
+        write the never-derived sessions waiting first, alone: the fold and the write after it take 3-5 s under load,
+        which a new session absorbed at that step's start waited for (bench_load's slowest markers,
+        docs/benchmarks.md). The sessions of the batch `away` are left out. Returns how many sessions it handled."""
+        if self.pool is None or not self.store.fold_due():
+            return 0
+        t0, timings = time.time(), self._timings()
+        lane = start_lane(self.store, EXPRESS_SESSIONS, self.pool, self.quality, self.scoring,
+                          busy=away.keys if away is not None else (), timings=timings)
+        if lane is None:
+            return 0
+        handled = sum(self._write(lane, None, timings))
+        self._trace_step(t0, 0, timings, None, None, lane)
         return handled
 
     def _timings(self) -> dict[str, float] | None:

@@ -377,9 +377,13 @@ class ClickHouseStore:
         k, n = self.shard
         return f"cityHash64(project_id, session_id) % {int(n)} = {int(k)}"
 
-    def absorb_new_events(self) -> int:
+    def absorb_new_events(self, fold: bool = True) -> int:
         """Nothing to absorb: ingest marks its sessions dirty as it commits."""
         return 0
+
+    def fold_due(self) -> bool:
+        """No fold: stats samples are not folded apart here."""
+        return False
 
     def undigested_commits(self) -> int:
         return 0

@@ -59,6 +59,10 @@ class FoldClock:
     def folded(self) -> None:
         self._folded_at = self._clock()
 
+    def timed_out(self) -> bool:
+        """A timed fold is due: `every_s` (> 0) has passed since the last one (`due` is then True whatever waits)."""
+        return self.every_s > 0 and self._clock() - self._folded_at >= self.every_s
+
 
 class StatsReads:
     """The fold watermark each session's stats were read at (load_stats_table), until its derivation is written."""

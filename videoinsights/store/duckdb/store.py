@@ -654,29 +654,35 @@ class DuckDBStore:
                 con.unregister("incoming")
 
     # -- derivation --------------------------------------------------------
-    def absorb_new_events(self) -> int:
+    def absorb_new_events(self, fold: bool = True) -> int:
         """Bring session_bounds and dirty_sessions up to date with the lifecycle events of all commits, and, when a
         fold is due (store/duckdb/folding.py; at every absorb with `stats_fold_s` 0), with their stats samples too:
         stats_daily and the samples' quality (the late samples' about once a minute, or when there is nothing new:
-        store/duckdb/late_samples.py). Returns how many commits were absorbed.
+        store/duckdb/late_samples.py). `fold` False: the lifecycle events alone, a fold due or not (the derive loop
+        writes the new sessions before a timed fold: derive/worker.py). Returns how many commits were absorbed.
 
         Done once per derive step instead of once per ingest commit; the watermarks (meta derived_seq and folded_seq)
         move in the same transaction, so a crash loses nothing."""
         folded = self._folded_seq
-        absorbed = self._absorb_retrying(fold=False)
+        absorbed = self._absorb_retrying(fold=False, may_fold=fold)
         if self._folded_seq > folded and self._seq > self._derived_seq:
             # commits that came while the samples were folded (up to ~2 s under load): their lifecycle events now, so
             # that a new session among them is derived in this step rather than the next
             absorbed += self._absorb_retrying(fold=False)
         return absorbed
 
+    def fold_due(self) -> bool:
+        """The next absorb folds stats samples because `stats_fold_s` has passed (none waits otherwise: a fold for
+        another reason, an idle store, does not count)."""
+        return self._folds.timed_out() and self._seq > self._folded_seq
+
     def absorb_all(self) -> int:
         """absorb_new_events with the stats samples folded in whether due or not (a rebuild, marking all dirty)."""
         return self._absorb_retrying(fold=True)
 
-    def _absorb_retrying(self, fold: bool) -> int:
+    def _absorb_retrying(self, fold: bool, may_fold: bool = True) -> int:
         try:
-            return self._absorb(fold)
+            return self._absorb(fold, may_fold)
         except duckdb.ConstraintException:
             if not self._stats_in_parts:
                 raise
@@ -684,16 +690,16 @@ class DuckDBStore:
             log.warning("stats_daily or quality_buckets holds rows older than their session's bounds: "
                         "absorbing with the upserts")
             self._stats_in_parts = False
-            return self._absorb(fold)
+            return self._absorb(fold, may_fold)
 
-    def _absorb(self, force_fold: bool) -> int:
+    def _absorb(self, force_fold: bool, may_fold: bool = True) -> int:
         lo, hi, flo = self._derived_seq, self._seq, self._folded_seq
         unscored = self._unscored_after
         idle = hi <= lo
         # Whether the store's scoring state is the setting's: if not, a fold is due even with no new commit (scoring
         # back on: its catch-up; off: where it went off recorded, before anything is derived without it).
         as_set = (unscored is None) == self._score_samples
-        fold = force_fold or not as_set or self._folds.due(idle, self._sessions_wait)
+        fold = force_fold or not as_set or (may_fold and self._folds.due(idle, self._sessions_wait))
         fold_idle = hi <= flo  # no sample to fold
         take_late = fold and self._score_samples and unscored is None and self._late.due(fold_idle)
         if idle and (fold_idle or not fold) and as_set and not take_late:
