@@ -5,8 +5,8 @@ For each rate, on a fresh copy of the same preloaded DuckDB file (a week of simu
 already derived, so reports have something to aggregate):
 
 1. idle baseline (`--idle-seconds`, no load): `projectData` latency, freshness;
-2. load: the simulator's events (the day ending now, 1% delivered late, 0.5% twice) posted by
-   `post_events(rate=, concurrency=)` for `--seconds`, while separate threads measure
+2. load: the simulator's events (the day from a day ago, where the history ends; 1% delivered late,
+   0.5% twice) posted by `post_events(rate=, concurrency=)` for `--seconds`, while separate threads measure
    `projectData` latency (a DAILY report over the last 7 days grouped by SDK_TYPE, every 200 ms,
    with a new `end` each time so the response cache cannot answer it), freshness (every second a
    new session's `connectionCreated`; one `sessionData` query polls every 50 ms for all markers not
@@ -180,13 +180,24 @@ def ratio(a: float, b: float) -> str:
 # -- preload -------------------------------------------------------------------------------------
 
 
-def fill_template(path: Path, pid: str, days: int, sessions_per_day: int, seed: int) -> int:
-    """`days` days of derived history for the project (the server is not running yet)."""
+def replay_start() -> int:
+    """Where the replayed traffic begins: a day ago (the simulator's day from there)."""
+    return now_ms() - DAY_MS
+
+
+def fill_template(path: Path, pid: str, days: int, sessions_per_day: int, seed: int,
+                  until_ms: int | None = None) -> int:
+    """`days` days of derived history for the project (the server is not running yet), up to `until_ms` (None: now).
+    The load runs' history ends where their replayed day begins (`replay_start`): the traffic is then the newest
+    data, as a live platform's is, at whatever hour the run starts. (Up to stop 46 it ran to the start of today in
+    Los Angeles, past that point: a run started earlier in the LA day than the history's last session on its last
+    day had stats samples older than the history's newest, absorbed as late ones: docs/benchmarks.md.)"""
     store = DuckDBStore(str(path))
     try:
         now = now_ms()
+        until = now if until_ms is None else until_ms
         start = day_start_ms(la_day(now) - timedelta(days=days))
-        events = (e for e in generate(pid, start, days, sessions_per_day, seed) if e["timestamp"] <= now)
+        events = (e for e in generate(pid, start, days, sessions_per_day, seed) if e["timestamp"] <= until)
         loaded = load_events(store, pid, events)
         derive_until_clean(store)
     finally:
@@ -380,18 +391,18 @@ def concurrency_for(rate: float, batch_size: int, asked: int) -> int:
     return asked or max(MIN_CONCURRENCY, math.ceil(rate * POST_LATENCY_S / batch_size))
 
 
-def pregenerate(args: argparse.Namespace, pid: str, rate: float) -> tuple[list[bytes], int, float]:
+def pregenerate(args: argparse.Namespace, pid: str, rate: float, start_ms: int) -> tuple[list[bytes], int, float]:
     """The events of the run, generated before the server starts (so generating costs no CPU during the
     load), kept serialised (about 450 bytes each instead of 2.4 kB as dicts).
 
-    The window is the day ending now; `--sessions-per-day` defaults to the density of a platform that
-    emits `rate` events/s in steady state (2,400 events per session), so thousands of sessions are
-    live at once, as on a real platform. The run replays the first minutes of that window (the
+    The window is the day from `start_ms` (a day ago: `replay_start`); `--sessions-per-day` defaults to the
+    density of a platform that emits `rate` events/s in steady state (2,400 events per session), so thousands of
+    sessions are live at once, as on a real platform. The run replays the first minutes of that window (the
     platform warming up: young sessions, more lifecycle events and fewer stats than at steady state)."""
     spd = args.sessions_per_day or math.ceil(rate * 86_400 / EVENTS_PER_SESSION)
     need = math.ceil(rate * args.seconds) + 2 * args.batch_size
     started = time.monotonic()
-    stream = deliver(generate(pid, now_ms() - DAY_MS, 1, spd, args.seed), args.seed, args.late_fraction,
+    stream = deliver(generate(pid, start_ms, 1, spd, args.seed), args.seed, args.late_fraction,
                      args.duplicate_fraction)
     # copied to their size: each bytes object orjson returns keeps ~4-7 kB of allocation behind it (orjson 3.13;
     # 1.2 million events held 8.4 GB, and a run of 5,000 10,000 20,000 events/s was killed for lack of memory)
@@ -732,10 +743,11 @@ def run_soak(args: argparse.Namespace) -> None:
         db = Path(tmpdir) / "soak.duckdb"
         project = create_project(db)
         pid, secret = str(project["projectId"]), project["apiSecret"]
-        loaded = fill_template(db, pid, args.history_days, args.history_sessions_per_day, 1)
+        start_ms = replay_start()
+        loaded = fill_template(db, pid, args.history_days, args.history_sessions_per_day, 1, until_ms=start_ms)
         print(f"preloaded {loaded:,} events in {time.monotonic() - started:.1f} s", flush=True)
         spd = args.sessions_per_day or math.ceil(rate * 86_400 / EVENTS_PER_SESSION)
-        stream = deliver(generate(pid, now_ms() - DAY_MS, 1, spd, args.seed), args.seed, args.late_fraction,
+        stream = deliver(generate(pid, start_ms, 1, spd, args.seed), args.seed, args.late_fraction,
                          args.duplicate_fraction)
         server = ServerProcess(db, env=dict(kv.split("=", 1) for kv in args.env), python=args.baseline_python)
         points: list[tuple[float, float]] = []  # (seconds into the soak, RSS MiB of the server and its workers)
@@ -921,8 +933,9 @@ def main() -> None:
         # the first rate's traffic is generated in another process while the history loads (2 cores);
         # later ones only between runs, never while a server is measured
         pool = ProcessPoolExecutor(max_workers=1)
-        first = pool.submit(pregenerate, args, pid, args.rate[0])
-        loaded = fill_template(template, pid, args.history_days, args.history_sessions_per_day, 1)
+        start_ms = replay_start()
+        first = pool.submit(pregenerate, args, pid, args.rate[0], start_ms)
+        loaded = fill_template(template, pid, args.history_days, args.history_sessions_per_day, 1, until_ms=start_ms)
         print(f"preloaded {loaded:,} events ({args.history_days} days x {args.history_sessions_per_day} sessions/day), "
               f"derived, in {time.monotonic() - started:.1f} s", flush=True)
         traffic = first.result()
@@ -930,7 +943,7 @@ def main() -> None:
         results = []
         for i, rate in enumerate(args.rate):
             if i:
-                traffic = pregenerate(args, pid, rate)
+                traffic = pregenerate(args, pid, rate, start_ms)
             for pair in range(args.pairs if args.baseline_python else 1):
                 # (the order alternates pair by pair: the server that runs second tends to do better)
                 pythons = [args.baseline_python, None] if pair % 2 == 0 else [None, args.baseline_python]
