@@ -98,9 +98,8 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
     return Batch(keys, loaded_seq, parts, backlog, q, ahead)
 
 
-def start_lane(store: Store, limit: int, pool: Executor | None = None, quality: QualityThresholds | None = None,
-               scoring: bool = True, busy: Collection[SessionKey] = (),
-               timings: dict[str, float] | None = None) -> Batch | None:
+def start_lane(store: Store, limit: int, quality: QualityThresholds | None = None, scoring: bool = True,
+               busy: Collection[SessionKey] = (), timings: dict[str, float] | None = None) -> Batch | None:
     """Up to `limit` never-derived sessions alone (not those in `busy`), their lifecycle events absorbed but no stats
     samples folded: the derive loop writes them before a timed fold (derive/worker.py), which takes a second or two
     under load, rather than after it. None when there is none."""
@@ -116,8 +115,9 @@ def start_lane(store: Store, limit: int, pool: Executor | None = None, quality: 
     events, stats = store.load_session_event_table(keys), store.load_stats_table(keys)
     t = lap(timings, "read", t)
     q = (quality or QualityThresholds()) if scoring else None
-    part = pool.submit(derive_tables, keys, events, stats, q) if pool is not None else _done(
-        derive_tables(keys, events, stats, q))
+    # Derived here, not by the worker processes: their queue holds the batch away, which the lane waited for (~0.2 s
+    # a lane under load, docs/benchmarks.md); new sessions are small (25-30 a lane, median).
+    part = _done(derive_tables(keys, events, stats, q))
     lap(timings, "express", t)
     return Batch(keys, loaded_seq, [part], False, q)
 

@@ -243,11 +243,12 @@ class DeriveWorker:
         """When the next absorb folds the stats samples (every `stats_fold_s` under load: store/duckdb/folding.py),
         write the never-derived sessions waiting first, alone: the fold and the write after it take 3-5 s under load,
         which a new session absorbed at that step's start waited for (bench_load's slowest markers,
-        docs/benchmarks.md). The sessions of the batch `away` are left out. Returns how many sessions it handled."""
+        docs/benchmarks.md). The sessions of the batch `away` are left out. Only in the pipelined loop (worker
+        processes), where a step is long. Returns how many sessions it handled."""
         if self.pool is None or not self.store.fold_due():
             return 0
         t0, timings = time.time(), self._timings()
-        lane = start_lane(self.store, EXPRESS_SESSIONS, self.pool, self.quality, self.scoring,
+        lane = start_lane(self.store, EXPRESS_SESSIONS, self.quality, self.scoring,
                           busy=away.keys if away is not None else (), timings=timings)
         if lane is None:
             return 0
