@@ -172,7 +172,8 @@ HELP: dict[str, str] = {
     "derived_wal_checkpoint_mb": "The derive thread also checkpoints the main file (derived rows) whenever its WAL "
     "grows past this many MiB, between its steps, instead of DuckDB inside a derive commit (every ~2 s at 10,000 "
     "events/s with 64). Larger: fewer steps held up by a checkpoint (fresher new sessions), but more memory and ~5% "
-    "fewer derivations/s at 512 (docs/benchmarks.md). DuckDB's own automatic checkpoint is set to twice the larger of "
+    "fewer derivations/s at 512 (docs/benchmarks.md). Reads of the indexed tables (sessionData's) wait for each "
+    "checkpoint (1-3.6 s at 512 under load). DuckDB's own automatic checkpoint is set to twice the larger of "
     "this and wal_autocheckpoint_mb, so that it does not cut into a commit first (it checkpoints the CLI's commits).",
     "duckdb_memory_limit_mb": "DuckDB's memory limit in MiB (its cache of table blocks, appended rows, indexes, "
     "query state; larger queries spill to disk). 0: DuckDB's default, 80% of the machine's RAM. Keep it above the "
