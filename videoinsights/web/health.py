@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import time
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,7 +22,7 @@ from videoinsights.web.services import Services
 async def get_health(request: Request) -> Response:
     services: Services = request.app.state.services
     try:
-        services.store.ping()
+        await run_in_threadpool(services.store.ping)
     except Exception as exc:
         return error_response(503, f"database unavailable: {exc}")
     return JSONResponse(
@@ -44,4 +45,6 @@ async def get_metrics(request: Request) -> Response:
         response = error_response(401, "GET /metrics needs 'Authorization: Bearer <the metrics token>'.", 1001)
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    return Response(services.metrics.render(), media_type=CONTENT_TYPE)
+    # On a thread: the scrape reads the store (dirty sessions, the derive lag), and a read of a table with an index
+    # can wait out a checkpoint of its file (docs/benchmarks.md): on the event loop every request would wait with it.
+    return Response(await run_in_threadpool(services.metrics.render), media_type=CONTENT_TYPE)
