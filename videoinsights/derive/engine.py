@@ -68,7 +68,7 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
     away = set(busy)
     fresh: list[SessionKey] = []
     if express and pool is not None:
-        fresh = [k for k in store.dirty_sessions(express + len(away), never_derived=True) if k not in away][:express]
+        fresh = _never_derived(store, express, away)
     skip = away | set(fresh)
     waiting = [k for k in store.dirty_sessions(2 * limit + len(skip)) if k not in skip]
     keys, backlog = waiting[:limit], len(waiting) >= 2 * limit
@@ -83,7 +83,7 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
     t = lap(timings, "read", t)
     # Quality: lifecycle issues here (derive/quality.py), sample scores and issues by the store in replace_derived
     # (docs/quality.md); `scoring` off: none (setting quality_scoring, and bench_load's comparison).
-    q = (quality or QualityThresholds()) if scoring else None
+    q = _thresholds(quality, scoring)
     if pool is None:
         return Batch(keys, loaded_seq, [_done(derive_tables(keys, events, stats, q))], backlog, q)
     ahead = None
@@ -106,20 +106,30 @@ def start_lane(store: Store, limit: int, quality: QualityThresholds | None = Non
     t = time.perf_counter()
     store.absorb_new_events(fold=False)
     t = lap(timings, "absorb", t)
-    away = set(busy)
-    keys = [k for k in store.dirty_sessions(limit + len(away), never_derived=True) if k not in away][:limit]
+    keys = _never_derived(store, limit, set(busy))
     t = lap(timings, "pick", t)
     if not keys:
         return None
     loaded_seq = store.derived_seq
     events, stats = store.load_session_event_table(keys), store.load_stats_table(keys)
     t = lap(timings, "read", t)
-    q = (quality or QualityThresholds()) if scoring else None
+    q = _thresholds(quality, scoring)
     # Derived here, not by the worker processes: their queue holds the batch away, which the lane waited for (~0.2 s
     # a lane under load, docs/benchmarks.md); new sessions are small (25-30 a lane, median).
     part = _done(derive_tables(keys, events, stats, q))
     lap(timings, "express", t)
     return Batch(keys, loaded_seq, [part], False, q)
+
+
+def _never_derived(store: Store, limit: int, away: set[SessionKey]) -> list[SessionKey]:
+    """Up to `limit` never-derived dirty sessions, not those in `away` (a batch still away)."""
+    return [k for k in store.dirty_sessions(limit + len(away), never_derived=True) if k not in away][:limit]
+
+
+def _thresholds(quality: QualityThresholds | None, scoring: bool) -> QualityThresholds | None:
+    """What the store scores samples with: the settings' thresholds (the defaults when none given), None with scoring
+    off."""
+    return (quality or QualityThresholds()) if scoring else None
 
 
 def _done(part: DerivedPart) -> Future[DerivedPart]:

@@ -51,7 +51,7 @@ class FoldClock:
 
     def due(self, idle: bool, waiting: Callable[[], bool]) -> bool:
         """Fold now? idle: no new commit; waiting(): does a session wait to be derived (asked only if needed)."""
-        if self.every_s <= 0 or idle or self._clock() - self._folded_at >= self.every_s or not waiting():
+        if self.every_s <= 0 or idle or self.timed_out() or not waiting():
             return True
         self.deferred += 1
         return False

@@ -664,11 +664,11 @@ class DuckDBStore:
         Done once per derive step instead of once per ingest commit; the watermarks (meta derived_seq and folded_seq)
         move in the same transaction, so a crash loses nothing."""
         folded = self._folded_seq
-        absorbed = self._absorb_retrying(fold=False, may_fold=fold)
+        absorbed = self._absorb_retrying(None if fold else False)
         if self._folded_seq > folded and self._seq > self._derived_seq:
             # commits that came while the samples were folded (up to ~2 s under load): their lifecycle events now, so
             # that a new session among them is derived in this step rather than the next
-            absorbed += self._absorb_retrying(fold=False)
+            absorbed += self._absorb_retrying(None)
         return absorbed
 
     def fold_due(self) -> bool:
@@ -678,11 +678,13 @@ class DuckDBStore:
 
     def absorb_all(self) -> int:
         """absorb_new_events with the stats samples folded in whether due or not (a rebuild, marking all dirty)."""
-        return self._absorb_retrying(fold=True)
+        return self._absorb_retrying(True)
 
-    def _absorb_retrying(self, fold: bool, may_fold: bool = True) -> int:
+    def _absorb_retrying(self, fold: bool | None) -> int:
+        """_absorb, again with the upserts should a bound have missed a stored row. `fold` True: the stats samples
+        folded whether due or not; None: when due (FoldClock); False: lifecycle events alone."""
         try:
-            return self._absorb(fold, may_fold)
+            return self._absorb(fold)
         except duckdb.ConstraintException:
             if not self._stats_in_parts:
                 raise
@@ -690,16 +692,17 @@ class DuckDBStore:
             log.warning("stats_daily or quality_buckets holds rows older than their session's bounds: "
                         "absorbing with the upserts")
             self._stats_in_parts = False
-            return self._absorb(fold, may_fold)
+            return self._absorb(fold)
 
-    def _absorb(self, force_fold: bool, may_fold: bool = True) -> int:
+    def _absorb(self, fold_asked: bool | None) -> int:
+        """One absorb in its transaction (`fold_asked` as _absorb_retrying's `fold`)."""
         lo, hi, flo = self._derived_seq, self._seq, self._folded_seq
         unscored = self._unscored_after
         idle = hi <= lo
         # Whether the store's scoring state is the setting's: if not, a fold is due even with no new commit (scoring
         # back on: its catch-up; off: where it went off recorded, before anything is derived without it).
         as_set = (unscored is None) == self._score_samples
-        fold = force_fold or not as_set or (may_fold and self._folds.due(idle, self._sessions_wait))
+        fold = not as_set or (self._folds.due(idle, self._sessions_wait) if fold_asked is None else fold_asked)
         fold_idle = hi <= flo  # no sample to fold
         take_late = fold and self._score_samples and unscored is None and self._late.due(fold_idle)
         if idle and (fold_idle or not fold) and as_set and not take_late:
