@@ -224,6 +224,56 @@ def test_lifecycle_events_committed_during_a_fold_are_absorbed_right_after_it(tm
         store.close()
 
 
+class FoldAfterTheFirstStep(CommitDuringTheFold):
+    """A store whose fold clock (stats_fold_s 5) moves 5 s at each absorb once `ticking`: the first step of a run does
+    not fold, the second does; a commit lands during that fold."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.now = [100.0]
+        self.ticking = False
+        self._folds = FoldClock(5, clock=lambda: self.now[0])
+
+    def absorb_new_events(self, fold: bool = True) -> int:
+        absorbed = super().absorb_new_events(fold)
+        self.now[0] += 5 if self.ticking else 0
+        return absorbed
+
+
+def test_new_sessions_committed_during_a_fold_are_written_before_the_batch_away(tmp_path) -> None:
+    # The derive loop (derive/worker.py's lanes around a fold): a new session committed while the samples are folded,
+    # with the batch of an earlier step away, is written alone right after the fold; it used to be written with
+    # that batch, whose write takes 1-3 s under load.
+    store = FoldAfterTheFirstStep(str(tmp_path / "vi.duckdb"), stats_fold_s=5)
+    events = call(*CALL)
+    samples = [e for e in events if is_sample(e)]
+    try:
+        load_events(store, PROJECT, [e for e in events if not is_sample(e)] + samples[:10])
+        load_events(store, PROJECT, [{**other_session()[0], "id": "b-0", "sessionId": "b"}])
+        derive_until_clean(store)
+        load_events(store, PROJECT, samples[10:])
+        load_events(store, PROJECT, [{"id": "b-1", "type": "connectionCreated", "sessionId": "b", "timestamp": T0,
+                                      "connectionId": "b-B"}])
+        store.absorb_new_events(fold=False)  # "b" waits, and a commit comes: the run's first step folds nothing
+        load_events(store, PROJECT, [{"id": "b-2", "type": "connectionDestroyed", "sessionId": "b",
+                                      "timestamp": T0 + MIN, "connectionId": "b-B"}])
+        store.landing = other_session()
+        assert not store.fold_due()
+        store.ticking = True
+        handled, records = traced_cycle(store, tmp_path, batch=1)
+        assert handled == 3
+        steps = [r for r in records if r["kind"] == "step"]
+        folding = [n for n, s in enumerate(steps) if "absorb_stats" in s["phases"]]
+        written = {name: n for n, s in enumerate(steps) for name in s["wrote"]}
+        assert folding and folding[0] < written["other"] < written["b"] < written["fold"], steps
+        assert steps[written["other"]]["wrote"] == ["other"]
+        assert session_quality(store) == (pytest.approx(PATCHY), pytest.approx(BAD), 40)
+        assert rows(store, "SELECT count(*) FROM sessions") == [(3,)]
+        assert store.dirty_session_count() == 0
+    finally:
+        store.close()
+
+
 def test_samples_not_yet_folded_are_folded_after_a_restart_of_a_file_from_before_folds(tmp_path) -> None:
     """A file from before folds has no meta folded_seq (it folded everything it absorbed): an absorb that defers
     samples there records it, or a restart would read it as derived_seq, past samples never folded."""

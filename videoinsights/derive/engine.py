@@ -101,8 +101,8 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
 def start_lane(store: Store, limit: int, quality: QualityThresholds | None = None, scoring: bool = True,
                busy: Collection[SessionKey] = (), timings: dict[str, float] | None = None) -> Batch | None:
     """Up to `limit` never-derived sessions alone (not those in `busy`), their lifecycle events absorbed but no stats
-    samples folded: the derive loop writes them before a timed fold (derive/worker.py), which takes a second or two
-    under load, rather than after it. None when there is none."""
+    samples folded: the derive loop writes them on their own before and after a timed fold (derive/worker.py), which
+    takes a second or two under load, rather than with the batch away after it. None when there is none."""
     t = time.perf_counter()
     store.absorb_new_events(fold=False)
     t = lap(timings, "absorb", t)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from videoinsights.derive.engine import Batch, finish_batch, start_batch, start_lane
 from videoinsights.derive.quality import QualityThresholds
-from videoinsights.derive.trace import Trace
+from videoinsights.derive.trace import Trace, lap
 from videoinsights.parent_watch import exit_with_parent
 from videoinsights.settings import Settings
 from videoinsights.store.base import Store
@@ -200,14 +200,16 @@ class DeriveWorker:
         end write the last one, so that nothing is away when the lock is released. The run goes on while
         sessions wait, until another thread wants the lock (a purge, an admin call) or the loop stops: each end costs
         the new sessions of that moment a step (the last write picks nothing). A checkpoint due is taken between two
-        steps, with the batch started in the first still away, without ending the run. Before a step whose absorb folds
-        the stats samples on the timer, the new sessions waiting are written alone (`_lane_before_fold`)."""
+        steps, with the batch started in the first still away, without ending the run. When the stats samples are due to
+        be folded on the timer, the fold runs apart, the new sessions waiting written alone before and after it
+        (`_lanes_around_fold`)."""
         handled = 0
         away: Batch | None = None
         try:
             while True:
-                handled += self._lane_before_fold(away)
-                began, t0 = time.monotonic(), time.time()
+                began = time.monotonic()  # (a step's length, for the next batch's size, counts the fold's)
+                handled += self._lanes_around_fold(away)
+                t0 = time.time()
                 timings = self._timings()
                 limit = self.batch_now
                 following = start_batch(self.store, limit, self.pool, self.quality, self.scoring,
@@ -239,14 +241,25 @@ class DeriveWorker:
                     part.cancel()
         return handled
 
-    def _lane_before_fold(self, away: Batch | None) -> int:
+    def _lanes_around_fold(self, away: Batch | None) -> int:
         """When the next absorb folds the stats samples (every `stats_fold_s` under load: store/duckdb/folding.py),
-        write the never-derived sessions waiting first, alone: the fold and the write after it take 3-5 s under load,
-        which a new session absorbed at that step's start waited for (bench_load's slowest markers,
-        docs/benchmarks.md). The sessions of the batch `away` are left out. Only in the pipelined loop (worker
-        processes), where a step is long. Returns how many sessions it handled."""
+        write the never-derived sessions waiting alone, before the fold and again after it, and fold on its own in
+        between: the fold and the write after it take 3-5 s under load, which a new session absorbed at that step's
+        start waited for, and one committed during the lane or the fold waited for the write of the batch away
+        (bench_load's slowest markers, docs/benchmarks.md). The sessions of the batch `away` are left out. Only in
+        the pipelined loop (worker processes), where a step is long. Returns how many sessions it handled."""
         if self.pool is None or not self.store.fold_due():
             return 0
+        handled = self._lane(away)
+        t0, timings, began = time.time(), self._timings(), time.perf_counter()
+        self.store.absorb_new_events()
+        lap(timings, "absorb", began)
+        self._trace_step(t0, 0, timings, None, None, None)
+        return handled + self._lane(away)
+
+    def _lane(self, away: Batch | None) -> int:
+        """The never-derived sessions waiting (not those of `away`), their lifecycle events absorbed, derived here and
+        written alone (engine.start_lane); how many it handled."""
         t0, timings = time.time(), self._timings()
         lane = start_lane(self.store, EXPRESS_SESSIONS, self.quality, self.scoring,
                           busy=away.keys if away is not None else (), timings=timings)
