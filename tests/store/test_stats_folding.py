@@ -230,13 +230,14 @@ class FoldAfterTheFirstStep(CommitDuringTheFold):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.now = [100.0]
+        self.now = 100.0
         self.ticking = False
-        self._folds = FoldClock(5, clock=lambda: self.now[0])
+        self._folds = FoldClock(5, clock=lambda: self.now)
 
     def absorb_new_events(self, fold: bool = True) -> int:
         absorbed = super().absorb_new_events(fold)
-        self.now[0] += 5 if self.ticking else 0
+        if self.ticking:
+            self.now += 5
         return absorbed
 
 

@@ -207,7 +207,7 @@ class DeriveWorker:
         away: Batch | None = None
         try:
             while True:
-                began = time.monotonic()  # (a step's length, for the next batch's size, counts the fold's)
+                began = time.monotonic()  # (a step's length, for the next batch's size, counts the lanes and fold)
                 handled += self._lanes_around_fold(away)
                 t0 = time.time()
                 timings = self._timings()
