@@ -69,6 +69,8 @@ class Settings:
     quality_refresh_s: int = 30
     # seconds between folds of the stats samples while sessions wait to be derived (0: at every absorb)
     stats_fold_s: float = 5.0
+    # seconds between passes that score the sessions derive steps left unscored (0: each step scores its own)
+    quality_pass_s: float = 15.0
     # off: no quality scores or issues (docs/quality.md)
     quality_scoring: bool = True
     # threads answering GraphQL queries at once (0: one per core and one more)
@@ -193,6 +195,12 @@ HELP: dict[str, str] = {
     "a connection, a stream) are taken at every derive step. Folding fewer, larger sets of samples costs less per "
     "sample, and a live session is derived for its samples about once per fold instead of for each one "
     "(docs/derivation.md). With no session waiting, or no new commit, samples are folded at once. 0: at every step.",
+    "quality_pass_s": "While sessions are being derived, the DuckDB store scores their samples (scores, sample "
+    "issues and their measures in projectData) in a pass of its own at most this often, instead of in every derive "
+    "step: a step's scoring costs about the same for 20 sessions as for 200. A session's quality then follows its "
+    "other rows by up to this long under load, by one step when the server is idle; the pass after a session's last "
+    "derivation scores it from its last rows, as a rebuild does (store/duckdb/quality_pass.py). 0: every derive step "
+    "scores its sessions. ClickHouse stores score at every derivation.",
     "quality_scoring": "0: no quality at all: samples are not scored, sessions get no scores and no issues (the "
     "API's quality fields come back empty, score and issue alerts never fire): 1.5-1.7x the session derivations "
     "a second under live load (docs/benchmarks.md). On again, a DuckDB store scores the samples left unscored at "

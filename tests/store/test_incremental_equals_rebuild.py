@@ -144,6 +144,17 @@ def test_stats_folded_apart_from_lifecycle_events_end_where_a_rebuild_does(tmp_p
     assert store.quality_kept() > 0
 
 
+def test_quality_left_to_passes_ends_where_a_rebuild_does(tmp_path, caplog) -> None:
+    """DuckDB with derive steps that score no session (setting quality_pass_s, store/duckdb/quality_pass.py): each
+    keeps the quality of its last scoring and leaves the rest to a pass, which scores the sessions from their rows as
+    they stand then, between steps and whenever the derive thread has nothing else to do."""
+    store_url = f"duckdb://{tmp_path / 'vi.duckdb'}"
+    store = open_store(store_url, duckdb_options={"quality_refresh_s": 3600, "stats_fold_s": 1.0,
+                                                  "quality_pass_s": 0.5})
+    ingest_derive_and_compare(store, store_url, caplog)
+    assert store.quality_passed() > 0
+
+
 def ingest_derive_and_compare(store: Store, store_url: str, caplog: Any) -> None:
     """The randomized run: ingest and derivation at once, then every derived row against a rebuild's."""
     rng = random.Random(9)

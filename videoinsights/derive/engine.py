@@ -121,6 +121,12 @@ def start_lane(store: Store, limit: int, quality: QualityThresholds | None = Non
     return Batch(keys, loaded_seq, [part], False, q)
 
 
+def score_owed(store: Store, quality: QualityThresholds | None = None, scoring: bool = True) -> int:
+    """One quality pass of the store (Store.score_owed: the sample quality its derive steps left to one); how many
+    sessions it scored."""
+    return store.score_owed(_thresholds(quality, scoring))
+
+
 def _never_derived(store: Store, limit: int, away: set[SessionKey]) -> list[SessionKey]:
     """Up to `limit` never-derived dirty sessions, not those in `away` (a batch still away)."""
     return [k for k in store.dirty_sessions(limit + len(away), never_derived=True) if k not in away][:limit]
@@ -264,6 +270,10 @@ def derive_until_clean(store: Store, batch: int = 2000, progress: Progress | Non
         goal = store.dirty_session_count()
     while True:
         derived, failed = derive_pending(store, batch, None, quality, scoring)
+        # the sample quality a store left to its passes, after each batch: a pass of the sessions just derived reads
+        # what their scoring in the batch's step would (one at the end would read from the rebuild's oldest session)
+        while score_owed(store, quality, scoring):
+            pass
         if derived + failed == 0:
             store.refresh_months()  # nothing left: the monthly rollups too (store/duckdb/months.py)
             return total

@@ -23,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from videoinsights.derive.engine import Batch, finish_batch, start_batch, start_lane
+from videoinsights.derive.engine import Batch, finish_batch, score_owed, start_batch, start_lane
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.derive.trace import Trace, lap
 from videoinsights.parent_watch import exit_with_parent
@@ -207,8 +207,9 @@ class DeriveWorker:
         away: Batch | None = None
         try:
             while True:
-                began = time.monotonic()  # (a step's length, for the next batch's size, counts the lanes and fold)
+                began = time.monotonic()  # (a step's length, for the next batch's size, counts the lanes, fold, pass)
                 handled += self._lanes_around_fold(away)
+                handled += self._quality_pass()
                 t0 = time.time()
                 timings = self._timings()
                 limit = self.batch_now
@@ -233,6 +234,8 @@ class DeriveWorker:
                 t0, timings = time.time(), self._timings()
                 handled += sum(self._write(done, None, timings))
                 self._trace_step(t0, 0, timings, None, done, None)
+            if not self.lock.wanted:  # nothing else to do: the quality left to a pass, now
+                handled += self._quality_pass(idle=True)
         finally:
             if self.trace is not None and hasattr(self.store, "timings"):
                 self.store.timings = None
@@ -256,6 +259,16 @@ class DeriveWorker:
         lap(timings, "absorb", began)
         self._trace_step(t0, 0, timings, None, None, None)
         return handled + self._lane(away)
+
+    def _quality_pass(self, idle: bool = False) -> int:
+        """The store's quality pass when one is due (store/duckdb/quality_pass.py), traced as a step of its own: every
+        `quality_pass_s` under load, at once when `idle`. Returns how many sessions it scored."""
+        if not self.store.quality_pass_due(idle):
+            return 0
+        t0, timings = time.time(), self._timings()
+        scored = score_owed(self.store, self.quality, self.scoring)
+        self._trace_step(t0, 0, timings, None, None, None)
+        return scored
 
     def _lane(self, away: Batch | None) -> int:
         """The never-derived sessions waiting (not those of `away`), their lifecycle events absorbed, derived here and

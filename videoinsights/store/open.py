@@ -117,7 +117,8 @@ def duckdb_options(settings: Any) -> dict[str, Any]:
     return {"wal_autocheckpoint_mb": wal_mb,
             "memory_limit_mb": settings.duckdb_memory_limit_mb, "threads": settings.duckdb_threads,
             "event_cache_mb": settings.derive_event_cache_mb, "quality_refresh_s": settings.quality_refresh_s,
-            "score_samples": settings.quality_scoring, "stats_fold_s": settings.stats_fold_s}
+            "score_samples": settings.quality_scoring, "stats_fold_s": settings.stats_fold_s,
+            "quality_pass_s": settings.quality_pass_s}
 
 
 def open_store(url: str, *, read_only: bool = False, retention: Any = None,
@@ -125,7 +126,7 @@ def open_store(url: str, *, read_only: bool = False, retention: Any = None,
     """Open the store a URL names (creating its tables if needed).
 
     duckdb_options: DuckDBStore's tuning keywords (wal_autocheckpoint_mb, memory_limit_mb, threads, event_cache_mb,
-    quality_refresh_s, score_samples, stats_fold_s);
+    quality_refresh_s, score_samples, stats_fold_s, quality_pass_s);
     not ClickHouse's.
     cluster: create the tables in the cluster layout for this cluster (store/clickhouse/cluster.py); a server's only.
     """

@@ -156,6 +156,8 @@ class ServerState(Collector):
              stats.stats_samples_compacted),
             ("quality_kept", "Session derivations written with the sample quality of an earlier one, their next "
              "already due (DuckDB, setting quality_refresh_s).", store.quality_kept()),
+            ("quality_pass_sessions", "Sessions whose sample quality a pass of its own scored after their derivation "
+             "(DuckDB, setting quality_pass_s).", store.quality_passed()),
             ("quality_late_samples", "Stats samples that came over 2 minutes late, parked and scored with the others "
              "about once a minute (DuckDB).", store.late_samples_parked()),
         ):

@@ -227,6 +227,10 @@ class ClickHouseStore:
         """None: every derivation re-scores its session here (quality_refresh_s is the DuckDB store's)."""
         return 0
 
+    def quality_passed(self) -> int:
+        """None: no quality pass here (quality_pass_s is the DuckDB store's)."""
+        return 0
+
     def late_samples_parked(self) -> int:
         """None: a ClickHouse store scores samples as it derives, with no absorb to park them from."""
         return 0
@@ -384,6 +388,13 @@ class ClickHouseStore:
     def fold_due(self) -> bool:
         """No fold: stats samples are not folded apart here."""
         return False
+
+    def quality_pass_due(self, idle: bool = False) -> bool:
+        """No quality pass: every derivation scores its session here."""
+        return False
+
+    def score_owed(self, quality: QualityThresholds | None, limit: int | None = None) -> int:
+        return 0
 
     def undigested_commits(self) -> int:
         return 0

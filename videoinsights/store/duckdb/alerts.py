@@ -199,7 +199,8 @@ MEETING_SUMMARY = ("session_id", "meeting_index", "meeting_id", "created_at", "d
 def ended_meetings(cur: Cursor, now_ms: int, lookback_ms: int, limit: int) -> list[tuple]:
     """(rule_id, *MEETING_SUMMARY) of meetings ended since 5 minutes before their meeting_ended rule was created
     (the grace covers events that arrive late) and within the lookback, not announced yet, for every such rule:
-    one statement. `issues` is a list of {type, count} of the meeting's detected issues (docs/quality.md)."""
+    one statement. `issues` is a list of {type, count} of the meeting's detected issues (docs/quality.md). A meeting
+    whose session waits for a quality pass (store/duckdb/quality_pass.py) waits with it, to go with its score."""
     return list(cur.execute(
         """
         WITH due AS (
@@ -208,6 +209,7 @@ def ended_meetings(cur: Cursor, now_ms: int, lookback_ms: int, limit: int) -> li
             AND m.destroyed_at >= greatest(r.created_at - 300000, ?) AND m.destroyed_at <= ?
           ANTI JOIN alert_meetings_sent s
             ON s.rule_id = r.rule_id AND s.session_id = m.session_id AND s.meeting_index = m.meeting_index
+          ANTI JOIN quality_owed o ON o.project_id = m.project_id AND o.session_id = m.session_id
           WHERE r.metric = 'meeting_ended'
           ORDER BY m.destroyed_at LIMIT ?
         ), issues AS (

@@ -415,8 +415,9 @@ _ISSUES, _INSERT_ISSUES = _issues_sql()
 
 _DIMS = ", ".join(DIMENSIONS)
 _C_DIMS = ", ".join(f"c.{d}" for d in DIMENSIONS)
-_PART_COLUMNS = ("pub_score_ms", "pub_scored_ms", "sub_score_ms", "sub_scored_ms",
-                 *(f"issues_{t}" for t in SAMPLE_CHECKS))
+# the endpoint-day measures of the samples and sample issues (a session's lifecycle issues are in others)
+PART_COLUMNS = ("pub_score_ms", "pub_scored_ms", "sub_score_ms", "sub_scored_ms",
+                *(f"issues_{t}" for t in SAMPLE_CHECKS))
 
 
 def _parts_sql() -> str:
@@ -448,18 +449,18 @@ GROUP BY ALL"""
 
 
 _PARTS = _parts_sql()
-# (the sessions' rows were all written by this step: e.write_seq = $w, which lets zone maps skip the day's others)
-_SAME_ROW = ("e.write_seq >= $w AND e.project_id = p.project_id AND e.session_id = p.session_id AND e.day = p.day "
+# (the sessions' rows were all written at or after $since: this step's write_seq in a step, which lets zone maps skip
+# the day's others)
+_SAME_ROW = ("e.write_seq >= $since AND e.project_id = p.project_id AND e.session_id = p.session_id AND e.day = p.day "
              "AND " + " AND ".join(f"e.{d} IS NOT DISTINCT FROM p.{d}" for d in DIMENSIONS))
 # Added to the session's endpoint-day row of the same day and dimensions, else a new row (other measures 0),
 # as derive/quality.add_endpoint_parts does.
-_MERGE_PARTS = (
-    f"UPDATE session_endpoint_days e SET {', '.join(f'{c} = e.{c} + p.{c}' for c in _PART_COLUMNS)} "
-    f"FROM q_parts p WHERE {_SAME_ROW}",
-    f"INSERT INTO session_endpoint_days (project_id, session_id, day, {_DIMS}, {', '.join(_PART_COLUMNS)}, "
-    f"write_seq) SELECT project_id, session_id, day, {_DIMS}, {', '.join(_PART_COLUMNS)}, $w FROM q_parts p "
-    f"WHERE NOT EXISTS (SELECT 1 FROM session_endpoint_days e WHERE {_SAME_ROW})",
-)
+_ADD_PARTS = (f"UPDATE session_endpoint_days e SET {', '.join(f'{c} = e.{c} + p.{c}' for c in PART_COLUMNS)} "
+              f"FROM q_parts p WHERE {_SAME_ROW}")
+_INSERT_PARTS = (
+    f"INSERT INTO session_endpoint_days (project_id, session_id, day, {_DIMS}, {', '.join(PART_COLUMNS)}, "
+    f"write_seq) SELECT project_id, session_id, day, {_DIMS}, {', '.join(PART_COLUMNS)}, $w FROM q_parts p "
+    f"WHERE NOT EXISTS (SELECT 1 FROM session_endpoint_days e WHERE {_SAME_ROW})")
 
 
 # -- sessions whose sample quality waits (store.py's replace_derived, setting quality_refresh_s) ---------------
@@ -467,15 +468,15 @@ _MERGE_PARTS = (
 # schema.WRITTEN), and the endpoint-day measures of its samples are carried from its old endpoint-day rows to the
 # new ones: its quality as it was at its last scoring (store/duckdb/rescoring.py).
 WAITING = "(project_id, session_id) IN (SELECT project_id, session_id FROM q_wait)"
-_SAMPLE_ISSUE = f"issue_type IN ({', '.join(repr(name) for name in SAMPLE_CHECKS)})"
+SAMPLE_ISSUE = f"issue_type IN ({', '.join(repr(name) for name in SAMPLE_CHECKS)})"
 # the rows of waiting sessions that stay (left out of the DELETE of the sessions' old rows)
-KEPT = {"quality_scores": WAITING, "quality_issues": f"{WAITING} AND {_SAMPLE_ISSUE}"}
+KEPT = {"quality_scores": WAITING, "quality_issues": f"{WAITING} AND {SAMPLE_ISSUE}"}
 _RESTAMP = tuple(f"UPDATE {table} SET write_seq = $w WHERE {rows_of_keys(table)} AND {kept}"
                  for table, kept in KEPT.items())
 _KEEP_PARTS = f"""
 CREATE OR REPLACE TEMP TABLE q_kept AS
-SELECT project_id, session_id, day, {_DIMS}, {', '.join(_PART_COLUMNS)} FROM session_endpoint_days
-WHERE {rows_of_keys("session_endpoint_days")} AND {WAITING} AND ({' OR '.join(f'{c} <> 0' for c in _PART_COLUMNS)})"""
+SELECT project_id, session_id, day, {_DIMS}, {', '.join(PART_COLUMNS)} FROM session_endpoint_days
+WHERE {rows_of_keys("session_endpoint_days")} AND {WAITING} AND ({' OR '.join(f'{c} <> 0' for c in PART_COLUMNS)})"""
 
 
 def keep_parts(con: duckdb.DuckDBPyConnection) -> None:
@@ -485,33 +486,36 @@ def keep_parts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds, write_seq: int,
-                          waiting: int = 0, sessions: int = 0, final_before: date | None = None) -> None:
+                          waiting: int = 0, sessions: int = 0, final_before: date | None = None,
+                          rows_since: int | None = None) -> None:
     """Insert the score rows and sample-issue rows of the sessions in temp table `keys`, and add their
     endpoint-day measures (the caller's transaction; the sessions' other derived rows already in, stamped
     `write_seq` as these are: schema.WRITTEN).
 
     With `waiting` (how many of the `sessions` in `keys`), the sessions in temp table `q_wait` are left out (their
     rows were kept, `KEPT`) but for their endpoint-day measures, kept by `keep_parts`. None are added to days before
-    `final_before` (store/final_rows.py)."""
+    `final_before` (store/final_rows.py). `rows_since`: the least write_seq of the sessions' endpoint-day rows when
+    an earlier step wrote them (a quality pass, store/duckdb/quality_pass.py); `write_seq` by default."""
     if waiting:
         for sql in _RESTAMP:  # (before `keys` is narrowed: schema.WRITTEN is the batch's)
             con.execute(sql, {"w": write_seq})
-        con.execute("CREATE OR REPLACE TEMP TABLE keys_step AS SELECT * FROM keys")
-        con.execute(f"DELETE FROM keys WHERE {WAITING}")
         if sessions > waiting:
+            con.execute("CREATE OR REPLACE TEMP TABLE keys_step AS SELECT * FROM keys")
+            con.execute(f"DELETE FROM keys WHERE {WAITING}")
             _score(con, t, write_seq)
             con.execute("INSERT INTO q_parts BY NAME SELECT * FROM q_kept")
+            # the step's later statements are about all its sessions again (on an error the caller rolls back, and
+            # replace_derived makes `keys` anew at the next step)
+            con.execute("CREATE OR REPLACE TEMP TABLE keys AS SELECT * FROM keys_step")
         else:
             con.execute("CREATE OR REPLACE TEMP TABLE q_parts AS SELECT * FROM q_kept")
-        # the step's later statements are about all its sessions again (on an error the caller rolls back, and
-        # replace_derived makes `keys` anew at the next step)
-        con.execute("CREATE OR REPLACE TEMP TABLE keys AS SELECT * FROM keys_step")
     else:
         _score(con, t, write_seq)
     if final_before is not None:
         con.execute("DELETE FROM q_parts WHERE day < ?", [final_before])
-    for sql in _MERGE_PARTS:
-        con.execute(sql, {"w": write_seq})
+    since = write_seq if rows_since is None else rows_since
+    con.execute(_ADD_PARTS, {"since": since})
+    con.execute(_INSERT_PARTS, {"w": write_seq, "since": since})
 
 
 def _score(con: duckdb.DuckDBPyConnection, t: QualityThresholds, write_seq: int) -> None:

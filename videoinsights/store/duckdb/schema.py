@@ -19,8 +19,9 @@ from videoinsights.domain.tiers import TIER_COLUMNS
 # 13: stats samples clustered by session (stats_samples.skey, session_bounds.skey/compacted_seq/last_seq);
 # 14: stale_months (monthly rollups refreshed apart from the derive steps, store/duckdb/months.py); 15: daily totals;
 # 16: the raw tables in a file of their own (RAW_TABLES); 17: the raw tables without a session_id index (RAW_TABLES);
-# 18: quality_late (late samples parked, store/duckdb/late_samples.py)
-SCHEMA_VERSION = 18
+# 18: quality_late (late samples parked, store/duckdb/late_samples.py); 19: quality_owed (sessions whose sample quality
+# a pass of its own scores, store/duckdb/quality_pass.py)
+SCHEMA_VERSION = 19
 
 
 def _columns(names: tuple[str, ...], sql_type: str) -> str:
@@ -182,6 +183,14 @@ CREATE TABLE IF NOT EXISTS session_bounds (
   -- in arrival order), and the commits moved (up to this seq; a row of a later commit is read by its ts window)
   skey BIGINT,
   compacted_seq BIGINT,
+  PRIMARY KEY (project_id, session_id)
+)""",
+    # Sessions derived with their sample quality left to a pass of its own (setting quality_pass_s,
+    # store/duckdb/quality_pass.py): written with the derivation that left it, so a restart scores them too.
+    "quality_owed": """
+CREATE TABLE IF NOT EXISTS quality_owed (
+  project_id VARCHAR NOT NULL,
+  session_id VARCHAR NOT NULL,
   PRIMARY KEY (project_id, session_id)
 )""",
     # Sessions with events not yet reflected in the derived tables.

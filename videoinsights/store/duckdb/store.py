@@ -63,6 +63,18 @@ from videoinsights.store.duckdb.quality import (
     derive_sample_quality,
     keep_parts,
 )
+from videoinsights.store.duckdb.quality_pass import (
+    ANY_OWED,
+    CLEAR,
+    EMPTY_ROWS,
+    MISSED,
+    OWE,
+    OWED_BATCH,
+    OWED_PER_PASS,
+    PAID,
+    ROWS_SINCE,
+    QualityPasses,
+)
 from videoinsights.store.duckdb.quality_runs import META_KEY, rebuild_runs, run_thresholds, stored_thresholds
 from videoinsights.store.duckdb.rawfile import attach_raw, create_raw_tables, database_files
 from videoinsights.store.duckdb.rescoring import RescoreClock
@@ -291,7 +303,8 @@ class DuckDBStore:
 
     def __init__(self, path: str, *, read_only: bool = False, wal_autocheckpoint_mb: int = 64,
                  memory_limit_mb: int = 0, threads: int = 0, event_cache_mb: float = EVENT_CACHE_MB,
-                 quality_refresh_s: float = 0.0, score_samples: bool = True, stats_fold_s: float = 0.0) -> None:
+                 quality_refresh_s: float = 0.0, score_samples: bool = True, stats_fold_s: float = 0.0,
+                 quality_pass_s: float = 0.0) -> None:
         self.path = path
         self._read_only = read_only
         self._wal_autocheckpoint_mb = wal_autocheckpoint_mb
@@ -318,6 +331,7 @@ class DuckDBStore:
         self._event_cache = SessionEventCache(int(event_cache_mb * 2**20))
         self._bounds_rowids = BoundsRowids()  # of live sessions' session_bounds rows (absorb_bounds)
         self._rescores = RescoreClock(quality_refresh_s)  # live sessions whose sample quality may wait
+        self._passes = QualityPasses(quality_pass_s)  # derive steps leave scoring to a pass (quality_pass.py)
         self._late = LateSamples()  # samples that arrive late, absorbed together (store/duckdb/late_samples.py)
         # off (setting quality_scoring): absorbs leave the samples unscored, from meta UNSCORED_KEY on (_absorb)
         self._score_samples = score_samples
@@ -335,6 +349,8 @@ class DuckDBStore:
         self._seq = self._max_seq()
         self._derived_seq = self._meta_int("derived_seq") or 0
         self._folded_seq = self._read_folded_seq()
+        # sessions a quality pass owes from before (a restart, a server with passes on before this one)
+        self._passes.pending = not read_only and bool(first_row(self._con.execute(ANY_OWED))[0])
         self._unscored_after = self._meta_int(UNSCORED_KEY)  # meta UNSCORED_KEY, as committed
         self._final = self._read_final()  # rows before these are final (store/final_rows.py)
         # the thresholds absorb finds the runs of offending samples with (store/duckdb/quality_runs.py)
@@ -843,7 +859,10 @@ class DuckDBStore:
         return self._seq - self._folded_seq
 
     def dirty_session_count(self) -> int:
-        return int(self.reader().execute("SELECT count(*) FROM dirty_sessions").fetchall()[0][0])
+        """Sessions waiting to be derived, or to be scored by a quality pass (quality_pass.py)."""
+        return int(self.reader().execute(
+            "SELECT count(*) FROM (SELECT project_id, session_id FROM dirty_sessions "
+            "UNION SELECT project_id, session_id FROM quality_owed)").fetchall()[0][0])
 
     def oldest_dirty_seq(self) -> int | None:
         """The commit that first dirtied the session waiting longest (None: none waits); for /metrics."""
@@ -1069,9 +1088,14 @@ class DuckDBStore:
             runs_found_with = None
             if quality is not None and run_thresholds(quality) != self._run_thresholds:
                 runs_found_with = run_thresholds(quality)  # other settings: every run found again, once
-            waiting = set()
+            waiting: set[SessionKey] = set()
             if quality is not None and runs_found_with is None and self._rescores.refresh_s > 0:
                 waiting = self._rescores.waiting([*redirtied, *self._with_unfolded_samples()])
+            recent = len(waiting)  # scored less than quality_refresh_s ago: kept whether passes are on or not
+            owed = []  # left to the next pass (quality_pass.py): then every session of the step keeps its quality
+            if quality is not None and runs_found_with is None and self._passes.on:
+                owed = [k for k in keys if k not in waiting]
+                waiting = set(keys)
             if waiting:
                 self._waiting_table(waiting)
                 keep_parts(con)
@@ -1087,6 +1111,8 @@ class DuckDBStore:
                 if runs_found_with is not None:
                     rebuild_runs(con, runs_found_with)
                 derive_sample_quality(con, quality, self._derived_seq, len(waiting), len(keys), self._final.day)
+                if owed:
+                    self._owe(owed)
             t = lap(timings, "quality", t)
             self._record_touched(create=False)
             self._refresh_rollups()
@@ -1106,11 +1132,72 @@ class DuckDBStore:
             if runs_found_with is not None:
                 self._run_thresholds = runs_found_with
             if quality is not None:
-                self._rescores.written((k for k in keys if k not in waiting), len(waiting))
+                self._rescores.written((k for k in keys if k not in waiting), recent)
+            if owed:
+                self._passes.owed()
             self._bump()
         except BaseException:
             self._rollback(con)
             raise
+
+    def _owe(self, owed: Sequence[SessionKey]) -> None:
+        """Record these sessions in quality_owed (the caller's transaction)."""
+        con = self._dcon
+        con.register("owed_in", key_table(owed))
+        try:
+            con.execute(OWE)
+        finally:
+            con.unregister("owed_in")
+
+    def quality_pass_due(self, idle: bool = False) -> bool:
+        """Sessions wait for a pass (score_owed) and one is due: `quality_pass_s` since the last, or now when `idle`."""
+        return self._passes.due(idle) and not self._read_only
+
+    def score_owed(self, quality: QualityThresholds | None, limit: int | None = None) -> int:
+        """The pass (store/duckdb/quality_pass.py): score up to `limit` owed sessions from their derived rows as they
+        stand, in a transaction of their own; how many were owed. With `quality` None (scoring off) they are only
+        forgotten."""
+        if self._read_only:
+            return 0
+        con = self._dcon
+        self._keys_now = None  # made in the transaction below, which may roll back: never reused
+        timings, t = self.timings, time.perf_counter()
+        con.execute("BEGIN")
+        try:
+            keys: list[SessionKey] = [(p, s) for p, s in con.execute(OWED_BATCH, [limit or OWED_PER_PASS]).fetchall()]
+            if keys:
+                self._keys_table(keys)
+                self._keys_now = None
+                if quality is not None:
+                    self._record_touched(create=True, endpoint_days_only=True)
+                    for sql in CLEAR:
+                        con.execute(sql)
+                    since = first_row(con.execute(ROWS_SINCE))[0]
+                    derive_sample_quality(con, quality, self._derived_seq, final_before=self._final.day,
+                                          rows_since=since)
+                    if first_row(con.execute(MISSED))[0]:
+                        con.execute(EMPTY_ROWS)
+                    t = lap(timings, "quality", t)
+                    self._record_touched(create=False, endpoint_days_only=True)
+                    self._refresh_rollups(project_days=False)
+                    t = lap(timings, "rollups", t)
+                con.execute(PAID)
+            more = bool(first_row(con.execute(ANY_OWED))[0])
+            con.execute("COMMIT")
+            lap(timings, "commit", t)
+        except BaseException:
+            self._rollback(con)
+            raise
+        self._passes.passed(len(keys) if quality is not None else 0, more)
+        if keys:
+            if quality is not None:
+                self._rescores.written(keys, 0)
+            self._bump()
+        return len(keys)
+
+    def quality_passed(self) -> int:
+        """Sessions scored by quality passes since the store opened (/metrics)."""
+        return self._passes.scored
 
     def _stamp_written(self) -> None:
         """Record in session_bounds that the sessions in temp table `keys` have their rows at or above this step's
@@ -1159,25 +1246,29 @@ class DuckDBStore:
         finally:
             con.unregister("waiting_in")
 
-    def _record_touched(self, create: bool) -> None:
+    def _record_touched(self, create: bool, endpoint_days_only: bool = False) -> None:
         """Record what the sessions in `keys` contribute to, in temp tables: the endpoint groups (project, day,
         dimensions: _group) in touched_groups, the (project, day)s of their project rows in touched_days, the
         (project, hour / minute, dimensions) groups in touched_fine. Created before their old rows go, added to once
         the new ones are in: the rollups of exactly those are re-aggregated. Kept in SQL (no round trip through
         Python). A group of an expired earlier use of a session id may be among them: re-aggregated, it stays as it was.
-        """
+        `endpoint_days_only`: the sessions' other rows stay as they are (a quality pass): touched_days is left empty,
+        touched_fine alone."""
         fine = " UNION ".join(
             f"SELECT DISTINCT '{kind}' AS kind, bucket, {_group('bucket')} AS grp FROM session_endpoint_{kind}s "
             f"WHERE {rows_of_keys(f'session_endpoint_{kind}s', exact=False)}"
             for kind in FINE_KINDS
         )
-        for table, select in (
+        touched = [
             ("touched_groups", f"SELECT DISTINCT project_id, day, {_group('day')} AS grp FROM session_endpoint_days "
                                f"WHERE {rows_of_keys('session_endpoint_days', exact=False)}"),
             ("touched_days", "SELECT DISTINCT project_id, day FROM session_project_days "
-                             f"WHERE {rows_of_keys('session_project_days', exact=False)}"),
-            ("touched_fine", fine),
-        ):
+                             f"WHERE {rows_of_keys('session_project_days', exact=False)}"
+                             f"{' AND false' if endpoint_days_only else ''}"),
+        ]
+        if not endpoint_days_only:
+            touched.append(("touched_fine", fine))
+        for table, select in touched:
             self._dcon.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}" if create
                                else f"INSERT INTO {table} {select}")
 
@@ -1206,9 +1297,10 @@ class DuckDBStore:
                            "SELECT *, $w FROM derived_rows", {"w": self._derived_seq})
         self._dcon.unregister("derived_rows")
 
-    def _refresh_rollups(self) -> None:
+    def _refresh_rollups(self, project_days: bool = True) -> None:
         """Re-aggregate the daily rollups of the touched groups and (project, day)s (_record_touched): the days of the
-        sessions' endpoint and project rows, before and after. Their months are only marked stale (months.py)."""
+        sessions' endpoint and project rows, before and after. Their months are only marked stale (months.py).
+        Not `project_days`: only their endpoint rows changed (a quality pass), the project rollups stay."""
         con = self._dcon
         touched = "SELECT project_id, day FROM touched_days UNION ALL SELECT project_id, day FROM touched_groups"
         in_days = f"(project_id, day) IN ({touched})"
@@ -1222,12 +1314,13 @@ class DuckDBStore:
             f"SELECT project_id, day, {DIMENSION_LIST}, {ENDPOINT_SUMS} FROM session_endpoint_days "
             f"WHERE {in_groups} GROUP BY project_id, day, {DIMENSION_LIST}"
         )
-        con.execute(f"DELETE FROM rollup_project_daily WHERE {in_days}")
-        con.execute(
-            f"INSERT INTO rollup_project_daily (project_id, day, {PROJECT_ROLLUP_COLUMNS}) "
-            f"SELECT project_id, day, {PROJECT_SUMS} "
-            f"FROM session_project_days WHERE {in_days} GROUP BY project_id, day"
-        )
+        if project_days:
+            con.execute(f"DELETE FROM rollup_project_daily WHERE {in_days}")
+            con.execute(
+                f"INSERT INTO rollup_project_daily (project_id, day, {PROJECT_ROLLUP_COLUMNS}) "
+                f"SELECT project_id, day, {PROJECT_SUMS} "
+                f"FROM session_project_days WHERE {in_days} GROUP BY project_id, day"
+            )
         refresh_day_totals(con, "SELECT DISTINCT project_id, day FROM touched_groups")
         mark_stale(con, touched)
 
@@ -1265,6 +1358,7 @@ class DuckDBStore:
         con.execute("DELETE FROM quality_buckets")
         con.execute("DELETE FROM quality_runs")
         con.execute("DELETE FROM quality_late")  # (scored again below with the others)
+        con.execute("DELETE FROM quality_owed")  # (every session derived again, and owed again if passes are on)
         clear_settled(con)
         unscored = None if self._score_samples else -1  # (off: every sample unscored now)
         if unscored is None:
