@@ -70,7 +70,7 @@ class Settings:
     # seconds between folds of the stats samples while sessions wait to be derived (0: at every absorb)
     stats_fold_s: float = 5.0
     # seconds between passes that score the sessions derive steps left unscored (0: each step scores its own)
-    quality_pass_s: float = 15.0
+    quality_pass_s: float = 30.0
     # off: no quality scores or issues (docs/quality.md)
     quality_scoring: bool = True
     # threads answering GraphQL queries at once (0: one per core and one more)

@@ -201,15 +201,14 @@ class DeriveWorker:
         sessions wait, until another thread wants the lock (a purge, an admin call) or the loop stops: each end costs
         the new sessions of that moment a step (the last write picks nothing). A checkpoint due is taken between two
         steps, with the batch started in the first still away, without ending the run. When the stats samples are due to
-        be folded on the timer, the fold runs apart, the new sessions waiting written alone before and after it
-        (`_lanes_around_fold`)."""
+        be folded on the timer, or a quality pass is due, they run apart, the new sessions waiting written alone before
+        and after them (`_lanes_around`)."""
         handled = 0
         away: Batch | None = None
         try:
             while True:
                 began = time.monotonic()  # (a step's length, for the next batch's size, counts the lanes, fold, pass)
-                handled += self._lanes_around_fold(away)
-                handled += self._quality_pass()
+                handled += self._lanes_around(away)
                 t0 = time.time()
                 timings = self._timings()
                 limit = self.batch_now
@@ -244,21 +243,28 @@ class DeriveWorker:
                     part.cancel()
         return handled
 
-    def _lanes_around_fold(self, away: Batch | None) -> int:
-        """When the next absorb folds the stats samples (every `stats_fold_s` under load: store/duckdb/folding.py),
-        write the never-derived sessions waiting alone, before the fold and again after it, and fold on its own in
-        between: the fold and the write after it take 3-5 s under load, which a new session absorbed at that step's
-        start waited for, and one committed during the lane or the fold waited for the write of the batch away
-        (bench_load's slowest markers, docs/benchmarks.md). The sessions of the batch `away` are left out. Only in
-        the pipelined loop (worker processes), where a step is long. Returns how many sessions it handled."""
-        if self.pool is None or not self.store.fold_due():
+    def _lanes_around(self, away: Batch | None) -> int:
+        """When the next absorb folds the stats samples (every `stats_fold_s` under load: store/duckdb/folding.py), or
+        a quality pass is due (every `quality_pass_s`), write the never-derived sessions waiting alone, before and
+        again after, and fold (and pass) on their own in between: the fold and the write after it take 3-5 s under
+        load, which a new session absorbed at that step's start waited for, and one committed during the lane or the
+        fold waited for the write of the batch away (bench_load's slowest markers, docs/benchmarks.md); a pass
+        takes ~0.2-0.5 s. The sessions of the batch `away` are left out. The lanes only in the pipelined loop
+        (worker processes), where a step is long. Returns how many sessions it handled."""
+        fold = self.pool is not None and self.store.fold_due()
+        quality_pass = self.store.quality_pass_due()
+        if not fold and not quality_pass:
             return 0
-        handled = self._lane(away)
-        t0, timings, began = time.time(), self._timings(), time.perf_counter()
-        self.store.absorb_new_events()
-        lap(timings, "absorb", began)
-        self._trace_step(t0, 0, timings, None, None, None)
-        return handled + self._lane(away)
+        lanes = self.pool is not None
+        handled = self._lane(away) if lanes else 0
+        if fold:
+            t0, timings, began = time.time(), self._timings(), time.perf_counter()
+            self.store.absorb_new_events()
+            lap(timings, "absorb", began)
+            self._trace_step(t0, 0, timings, None, None, None)
+        if quality_pass:
+            handled += self._quality_pass()
+        return handled + (self._lane(away) if lanes else 0)
 
     def _quality_pass(self, idle: bool = False) -> int:
         """The store's quality pass when one is due (store/duckdb/quality_pass.py), traced as a step of its own: every
