@@ -197,12 +197,12 @@ HELP: dict[str, str] = {
     "(docs/derivation.md). With no session waiting, or no new commit, samples are folded at once. 0: at every step.",
     "quality_pass_s": "While sessions are being derived, the DuckDB store scores their samples (scores, sample "
     "issues and their measures in projectData) in a pass of its own at most this often, instead of in every derive "
-    "step: a step's scoring costs about the same for 20 sessions as for 200. A session's quality then follows its "
+    "step: scoring costs mostly per statement, not per session (docs/quality.md). A session's quality then follows its "
     "other rows by up to this long under load, by one step when the server is idle; the pass after a session's last "
     "derivation scores it from its last rows, as a rebuild does (store/duckdb/quality_pass.py). 0: every derive step "
     "scores its sessions. ClickHouse stores score at every derivation.",
     "quality_scoring": "0: no quality at all: samples are not scored, sessions get no scores and no issues (the "
-    "API's quality fields come back empty, score and issue alerts never fire): 1.5-1.7x the session derivations "
+    "API's quality fields come back empty, score and issue alerts never fire): ~1.1x the session derivations "
     "a second under live load (docs/benchmarks.md). On again, a DuckDB store scores the samples left unscored at "
     "its next absorb and re-derives the sessions derived meanwhile; a ClickHouse store needs `videoinsights rebuild`.",
     "api_threads": "Threads that execute GraphQL queries at once; further queries wait for one. 0: one per core "

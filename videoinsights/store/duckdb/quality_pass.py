@@ -1,12 +1,14 @@
 """Sample quality scored in a pass of its own, at most every `quality_pass_s` (DuckDB store, the server's setting).
 
-Scoring a step's sessions (store/duckdb/quality.py's `_score`) costs mostly per statement, not per session: ~0.1 s
-of every derive step under load whether it scores 20 sessions or 200 (docs/benchmarks.md). With a pass, a derive
+Scoring sessions (store/duckdb/quality.py's `_score`) costs mostly per statement, not per session: ~0.1 s of every
+derive step under load for the ~55 it re-scored, ~0.16 s for 200 sessions at once and ~0.22 s for 600 (its statements
+read the bands and samples from the oldest session on; docs/benchmarks.md). With a pass, a derive
 step scores none: every session it writes keeps the quality of its last scoring (the rows `KEPT`), and those the step
 would have re-scored (never scored, or not dirty again, or scored over `quality_refresh_s` ago: rescoring.py) are
 recorded in `quality_owed`, in the step's transaction. The pass then scores up to OWED_PER_PASS of them at once, from
 their derived rows as they stand, in a transaction of its own: their score rows and sample issues replaced, the
-endpoint-day measures of their samples (`PARTS`) set anew, and the daily rollups of those rows' groups re-aggregated.
+endpoint-day measures of their samples (quality.py's PART_COLUMNS) set anew, and the daily rollups of those rows'
+groups re-aggregated.
 A session owed twice before a pass is scored once.
 
 The derive loop runs a pass when one is due, and whenever it has nothing else to do (derive/worker.py), so a session's
