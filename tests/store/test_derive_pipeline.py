@@ -161,16 +161,15 @@ def test_a_batch_written_with_nothing_absorbed_meanwhile_leaves_its_sessions_cle
 
 def test_batches_grow_under_a_backlog_while_steps_stay_quick() -> None:
     # base 250, step bound 1 s: a batch behind which as many others waited, whose step took 0.4 s, doubles,
-    # up to 4 x 250
+    # up to 2 x 250
     assert next_batch_size(250, 250, backlog=True, step_s=0.4, bound_s=1.0) == 500
-    assert next_batch_size(500, 250, backlog=True, step_s=0.4, bound_s=1.0) == 1000
-    assert next_batch_size(1000, 250, backlog=True, step_s=0.4, bound_s=1.0) == 1000
+    assert next_batch_size(500, 250, backlog=True, step_s=0.4, bound_s=1.0) == 500
     # a step between 1 and 2 s keeps the size; over 2 s halves it, never below the base
-    assert next_batch_size(1000, 250, backlog=True, step_s=1.5, bound_s=1.0) == 1000
-    assert next_batch_size(1000, 250, backlog=True, step_s=2.5, bound_s=1.0) == 500
+    assert next_batch_size(500, 250, backlog=True, step_s=1.5, bound_s=1.0) == 500
+    assert next_batch_size(500, 250, backlog=True, step_s=2.5, bound_s=1.0) == 250
     assert next_batch_size(250, 250, backlog=True, step_s=9.0, bound_s=1.0) == 250
     # once fewer than a batch more wait, back to the base
-    assert next_batch_size(1000, 250, backlog=False, step_s=0.1, bound_s=1.0) == 250
+    assert next_batch_size(500, 250, backlog=False, step_s=0.1, bound_s=1.0) == 250
     # with a bound of 1.5 s (derive_step_ms' default) a 1.2 s step still grows, a 2.5 s one keeps, 3.5 s halves
     assert next_batch_size(250, 250, backlog=True, step_s=1.2, bound_s=1.5) == 500
     assert next_batch_size(500, 250, backlog=True, step_s=2.5, bound_s=1.5) == 500
