@@ -272,8 +272,8 @@ def derive_until_clean(store: Store, batch: int = 2000, progress: Progress | Non
         derived, failed = derive_pending(store, batch, None, quality, scoring)
         # the sample quality a store left to its passes, after each batch: a pass of the sessions just derived reads
         # what their scoring in the batch's step would (one at the end would read from the rebuild's oldest session)
-        while score_owed(store, quality, scoring):
-            pass
+        while store.quality_pass_due(idle=True):
+            score_owed(store, quality, scoring)
         if derived + failed == 0:
             store.refresh_months()  # nothing left: the monthly rollups too (store/duckdb/months.py)
             return total

@@ -26,7 +26,7 @@ from videoinsights.derive.model import DIMENSIONS, ENDPOINT_MEASURES
 from videoinsights.store.duckdb.quality import PART_COLUMNS, SAMPLE_ISSUE
 from videoinsights.store.duckdb.schema import rows_of_keys
 
-OWED_PER_PASS = 2000  # sessions a pass scores at most (a rebuild's may be all of them: the rest in the next pass)
+OWED_PER_PASS = 2000  # sessions a pass scores at most (the rest in the next one)
 
 ANY_OWED = "SELECT count(*) > 0 FROM quality_owed"
 OWED_BATCH = "SELECT project_id, session_id FROM quality_owed ORDER BY project_id, session_id LIMIT ?"

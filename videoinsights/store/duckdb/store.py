@@ -1164,7 +1164,8 @@ class DuckDBStore:
         timings, t = self.timings, time.perf_counter()
         con.execute("BEGIN")
         try:
-            keys: list[SessionKey] = [(p, s) for p, s in con.execute(OWED_BATCH, [limit or OWED_PER_PASS]).fetchall()]
+            limit = limit or OWED_PER_PASS
+            keys: list[SessionKey] = [(p, s) for p, s in con.execute(OWED_BATCH, [limit]).fetchall()]
             if keys:
                 self._keys_table(keys)
                 self._keys_now = None
@@ -1179,16 +1180,16 @@ class DuckDBStore:
                         con.execute(EMPTY_ROWS)
                     t = lap(timings, "quality", t)
                     self._record_touched(create=False, endpoint_days_only=True)
-                    self._refresh_rollups(project_days=False)
+                    self._refresh_rollups(endpoint_days_only=True)
                     t = lap(timings, "rollups", t)
                 con.execute(PAID)
-            more = bool(first_row(con.execute(ANY_OWED))[0])
             con.execute("COMMIT")
             lap(timings, "commit", t)
         except BaseException:
             self._rollback(con)
             raise
-        self._passes.passed(len(keys) if quality is not None else 0, more)
+        # (only this thread owes sessions, under the derive lock: a full pass may have left some, a shorter one none)
+        self._passes.passed(len(keys) if quality is not None else 0, more=len(keys) == limit)
         if keys:
             if quality is not None:
                 self._rescores.written(keys, 0)
@@ -1297,10 +1298,10 @@ class DuckDBStore:
                            "SELECT *, $w FROM derived_rows", {"w": self._derived_seq})
         self._dcon.unregister("derived_rows")
 
-    def _refresh_rollups(self, project_days: bool = True) -> None:
+    def _refresh_rollups(self, endpoint_days_only: bool = False) -> None:
         """Re-aggregate the daily rollups of the touched groups and (project, day)s (_record_touched): the days of the
         sessions' endpoint and project rows, before and after. Their months are only marked stale (months.py).
-        Not `project_days`: only their endpoint rows changed (a quality pass), the project rollups stay."""
+        `endpoint_days_only`: only their endpoint rows changed (a quality pass), the project rollups stay."""
         con = self._dcon
         touched = "SELECT project_id, day FROM touched_days UNION ALL SELECT project_id, day FROM touched_groups"
         in_days = f"(project_id, day) IN ({touched})"
@@ -1314,7 +1315,7 @@ class DuckDBStore:
             f"SELECT project_id, day, {DIMENSION_LIST}, {ENDPOINT_SUMS} FROM session_endpoint_days "
             f"WHERE {in_groups} GROUP BY project_id, day, {DIMENSION_LIST}"
         )
-        if project_days:
+        if not endpoint_days_only:
             con.execute(f"DELETE FROM rollup_project_daily WHERE {in_days}")
             con.execute(
                 f"INSERT INTO rollup_project_daily (project_id, day, {PROJECT_ROLLUP_COLUMNS}) "
