@@ -25,7 +25,7 @@ the history loads), so the client spends CPU only on posting during the load.
     .venv/bin/python -m benchmarks.bench_load [--rate 5000 10000 20000] [--seconds 60]
         [--concurrency N] [--sessions-per-day N] [--env VIDEOINSIGHTS_X=Y]
         [--baseline-python /work/main/.venv/bin/python]
-        [--py-spy OUT_PREFIX --py-spy-bin PATH]
+        [--py-spy OUT_PREFIX --py-spy-bin PATH --py-spy-at SECONDS --py-spy-seconds SECONDS]
 
 Several rates run one after the other, each on its own server and copy of the database. With
 `--baseline-python`, each rate runs first on a server started by that interpreter (another checkout,
@@ -426,7 +426,9 @@ def timed(events: Iterable[dict[str, Any]], seconds: float, counter: list[int]) 
 
 
 def start_py_spy(binary: str, pid: int, out: str, duration: int) -> subprocess.Popen[bytes]:
-    cmd = [binary, "record", "--threads", "-o", out, "-f", "raw", "-d", str(duration), "-p", str(pid)]
+    """py-spy on the server and its worker processes (the derivation's pure part runs there), thread by thread."""
+    cmd = [binary, "record", "--threads", "--subprocesses", "-o", out, "-f", "raw", "-d", str(duration),
+           "-p", str(pid)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -469,9 +471,10 @@ def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, ra
         kids0 = {k: cpu_seconds(k) for k in child_pids(server.proc.pid)}
         with Samplers(server.url, pid, secret, f"load{int(rate)}") as load, PeakRss(server.proc.pid) as rss:
             if args.py_spy:
-                spy_at = threading.Timer(min(10.0, args.seconds / 3), lambda: spies.append(
+                at = min(10.0, args.seconds / 3) if args.py_spy_at is None else args.py_spy_at
+                spy_at = threading.Timer(at, lambda: spies.append(
                     start_py_spy(args.py_spy_bin, server.proc.pid, f"{args.py_spy}-{int(rate)}-{label}.txt",
-                                 int(min(20, args.seconds / 2)))))
+                                 int(args.py_spy_seconds or min(20, args.seconds / 2)))))
                 spy_at.start()
             post = post_events(server.url, lambda: token, timed(map(orjson.loads, events), args.seconds, offered),
                                batch_size=args.batch_size, concurrency=concurrency, rate=rate,
@@ -906,7 +909,12 @@ def main() -> None:
                         help="trace our server's derive steps and the markers into DIR and print where the slow "
                              "markers' seconds went (benchmarks/trace_report.py)")
     parser.add_argument("--py-spy", metavar="OUT_PREFIX", help="profile the server mid-load (raw folded stacks)")
-    parser.add_argument("--py-spy-bin", default=shutil.which("py-spy") or "py-spy")
+    parser.add_argument("--py-spy-bin", default=shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"),
+                        help="py-spy (default: on PATH, else beside this interpreter, as in the repository's venv)")
+    parser.add_argument("--py-spy-at", type=float, metavar="SECONDS",
+                        help="start profiling this long into the load (default: min(10, a third of it))")
+    parser.add_argument("--py-spy-seconds", type=float, metavar="SECONDS",
+                        help="profile this long (default: min(20, half the load))")
     parser.add_argument("--soak", type=float, metavar="SECONDS", help="soak mode: one long run reporting memory")
     parser.add_argument("--soak-rate", type=float, default=500, help="events/s of the soak (default 500)")
     parser.add_argument("--soak-every", type=float, default=10, help="seconds between the soak's RSS samples")
