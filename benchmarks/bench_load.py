@@ -472,9 +472,10 @@ def run_rate(args: argparse.Namespace, template: Path, pid: str, secret: str, ra
         with Samplers(server.url, pid, secret, f"load{int(rate)}") as load, PeakRss(server.proc.pid) as rss:
             if args.py_spy:
                 at = min(10.0, args.seconds / 3) if args.py_spy_at is None else args.py_spy_at
+                spy_for = min(20.0, args.seconds / 2) if args.py_spy_seconds is None else args.py_spy_seconds
                 spy_at = threading.Timer(at, lambda: spies.append(
                     start_py_spy(args.py_spy_bin, server.proc.pid, f"{args.py_spy}-{int(rate)}-{label}.txt",
-                                 int(args.py_spy_seconds or min(20, args.seconds / 2)))))
+                                 int(spy_for))))
                 spy_at.start()
             post = post_events(server.url, lambda: token, timed(map(orjson.loads, events), args.seconds, offered),
                                batch_size=args.batch_size, concurrency=concurrency, rate=rate,

@@ -8,9 +8,10 @@ from datetime import date
 
 from tests.store.test_incremental_equals_rebuild import assert_same_rows, snapshot
 from tests.support.stores import open_store, rows
-from videoinsights.derive.engine import derive_until_clean
+from videoinsights.derive.engine import derive_all, derive_until_clean
 from videoinsights.domain.days import day_start_ms
 from videoinsights.ingest.load import load_events
+from videoinsights.store.base import Store
 
 PROJECT = "1"
 NOON = day_start_ms(date(2026, 11, 20)) + 12 * 3_600_000
@@ -31,29 +32,32 @@ START = [
 ]
 
 
-def minute_rows(store) -> list[tuple[int, float]]:
+def minute_rows(store: Store) -> list[tuple[int, float]]:
     """(minute from noon, published minutes) of the session's minute rows."""
     return [(int((bucket - NOON) / MINUTE), minutes) for bucket, minutes in rows(
         store, "SELECT bucket, published_minutes FROM session_endpoint_minutes WHERE session_id = 's' ORDER BY bucket")]
 
 
-def rollup_minutes(store) -> list[tuple[int, float]]:
+def rollup_minutes(store: Store) -> list[tuple[int, float]]:
     return [(int((bucket - NOON) / MINUTE), minutes) for bucket, minutes in rows(
         store, "SELECT bucket, sum(published_minutes) FROM rollup_endpoint_minutely GROUP BY bucket ORDER BY bucket")]
 
 
-def test_a_live_sessions_minutes_grow_with_its_samples(tmp_path) -> None:
+def started(tmp_path) -> tuple[Store, list[tuple[int, float]]]:
+    """A store with START derived, and the session's minute rows then."""
     store = open_store(f"duckdb://{tmp_path / 'live.duckdb'}")
     load_events(store, PROJECT, START, **WINDOW)
     derive_until_clean(store)
-    first = minute_rows(store)
+    return store, minute_rows(store)
+
+
+def test_a_live_sessions_minutes_grow_with_its_samples(tmp_path) -> None:
+    store, first = started(tmp_path)
     load_events(store, PROJECT, [sample(3, NOON + 270_000)], **WINDOW)  # two minutes more: it ends in the fifth
     derive_until_clean(store)
     second, rollups = minute_rows(store), rollup_minutes(store)
     incremental = snapshot(store)
-    store.clear_derived()
-    store.mark_all_dirty()
-    derive_until_clean(store)
+    derive_all(store)
     rebuilt = snapshot(store)
     store.close()
 
@@ -66,10 +70,7 @@ def test_a_live_sessions_minutes_grow_with_its_samples(tmp_path) -> None:
 def test_a_minute_left_without_rows_goes_with_its_rollup(tmp_path) -> None:
     """The stream destroyed at 1:30 (a late lifecycle event, the connection still alive): the minute-2 row, derived
     from the samples before it came, goes, and the minutely rollup's row of that minute with it."""
-    store = open_store(f"duckdb://{tmp_path / 'live.duckdb'}")
-    load_events(store, PROJECT, START, **WINDOW)
-    derive_until_clean(store)
-    first = minute_rows(store)
+    store, first = started(tmp_path)
     late = load_events(store, PROJECT, [{"id": "d", "type": "streamDestroyed", "sessionId": "s",
                                          "timestamp": NOON + 90_000, "streamId": "v"}], **WINDOW)
     derive_until_clean(store)
