@@ -38,7 +38,7 @@ from videoinsights.store.duckdb import late_samples
 from videoinsights.store.duckdb.fetch import first_row
 from videoinsights.store.duckdb.parts import add_in_parts
 from videoinsights.store.duckdb.quality_runs import CHECKS, WEIGHT, absorb_runs
-from videoinsights.store.duckdb.schema import SINCE, SINCE_DAY, rows_of_keys
+from videoinsights.store.duckdb.schema import KEYS_BOUNDS_SET, SINCE, SINCE_DAY, rows_of_keys
 
 BUCKET = "CAST(floor(score * 100) AS INTEGER)"  # the 0.01-wide score band of quality_buckets
 # A stream's or subscriber's number, stored with its samples and bands so that re-derivation joins on one integer
@@ -502,11 +502,13 @@ def derive_sample_quality(con: duckdb.DuckDBPyConnection, t: QualityThresholds, 
         if sessions > waiting:
             con.execute("CREATE OR REPLACE TEMP TABLE keys_step AS SELECT * FROM keys")
             con.execute(f"DELETE FROM keys WHERE {WAITING}")
+            con.execute(KEYS_BOUNDS_SET)
             _score(con, t, write_seq)
             con.execute("INSERT INTO q_parts BY NAME SELECT * FROM q_kept")
             # the step's later statements are about all its sessions again (on an error the caller rolls back, and
             # replace_derived makes `keys` anew at the next step)
             con.execute("CREATE OR REPLACE TEMP TABLE keys AS SELECT * FROM keys_step")
+            con.execute(KEYS_BOUNDS_SET)
         else:
             con.execute("CREATE OR REPLACE TEMP TABLE q_parts AS SELECT * FROM q_kept")
     else:

@@ -450,7 +450,22 @@ WRITE_SEQ_COLUMNS = (
     *(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS write_seq BIGINT DEFAULT 0" for table in DERIVED_SESSION_TABLES),
     "ALTER TABLE session_bounds ADD COLUMN IF NOT EXISTS written_seq BIGINT",
 )
-WRITTEN = "(SELECT min(written_seq) FROM keys)"  # a session never written counts as written by this step
+# The batch's bounds, from temp table `keys`, as one variable of the connection that made it (store.py's _keys_table
+# sets it with KEYS_BOUNDS_SET, and again where `keys` is narrowed): DuckDB 2.0 folds `getvariable` into a constant
+# that zone maps prune on, where a subquery on `keys` left every row group to be read (the day, hour and minute rows
+# were read whole at every step, a decorrelated join: docs/benchmarks.md, "A step's bounds as constants").
+_KEYS_BOUNDS = "keys_bounds"
+KEYS_BOUNDS_SET = f"""SET VARIABLE {_KEYS_BOUNDS} = (
+SELECT {{'first_ts': min(first_ts), 'written_seq': min(written_seq), 'rows_from_day': min(rows_from_day),
+         'rows_from_ms': min(rows_from_ms), 'minutes_from_ms': min(minutes_from_ms)}} FROM keys)"""
+
+
+def _keys_bound(field: str) -> str:
+    """SQL: the least `field` of the sessions in `keys` (NULL when it is empty), a constant to DuckDB's planner."""
+    return f"getvariable('{_KEYS_BOUNDS}').{field}"
+
+
+WRITTEN = _keys_bound("written_seq")  # a session never written counts as written by this step
 
 # The rows of the sessions in temp table `keys` (store.py's derive steps delete and re-read them). A session's
 # derived rows are never older than its first raw event (keys.first_ts; session_bounds only ever lowers it):
@@ -497,14 +512,14 @@ def bucketed_since(first_ts: str, first_day: str, of: str = "", floor_ms: str | 
             "session_endpoint_minutes": f"{of}bucket > {first_ts} - 60000{minutes}"}
 
 
-SINCE = "(SELECT min(first_ts) FROM keys)"  # no row of these sessions is older
-SINCE_DAY = f"(SELECT {la_day_of('min(first_ts)')} FROM keys)"  # no sample of theirs is older
+SINCE = _keys_bound("first_ts")  # no row of these sessions is older
+SINCE_DAY = la_day_of(SINCE)  # no sample of theirs is older
 _SINCE_CONDITION = {
     **{table: f"created_at >= {SINCE}" for table in ("sessions", "meetings", "connections", "publishers",
                                                        "subscribers")},
     # (rows_from_day, rows_from_ms, minutes_from_ms: no earlier than the final horizons, store/final_rows.py)
-    **bucketed_since(SINCE, "(SELECT min(rows_from_day) FROM keys)", floor_ms="(SELECT min(rows_from_ms) FROM keys)",
-                     minute_floor_ms="(SELECT min(minutes_from_ms) FROM keys)"),
+    **bucketed_since(SINCE, _keys_bound("rows_from_day"), floor_ms=_keys_bound("rows_from_ms"),
+                     minute_floor_ms=_keys_bound("minutes_from_ms")),
     "quality_issues": f"start_ts >= {SINCE} - {SAMPLE_MS}",
 }
 

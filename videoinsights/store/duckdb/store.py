@@ -85,6 +85,7 @@ from videoinsights.store.duckdb.schema import (
     ENDPOINT_SUMS,
     FINE_KINDS,
     INDEXES,
+    KEYS_BOUNDS_SET,
     PROJECT_ROLLUP_COLUMNS,
     PROJECT_SUMS,
     RAW,
@@ -992,6 +993,7 @@ class DuckDBStore:
             con.execute("CREATE OR REPLACE TEMP TABLE keys AS SELECT * FROM keys_in")
         finally:
             con.unregister("keys_in")
+        con.execute(KEYS_BOUNDS_SET)
         self._keys_now = wanted
 
     def load_session_event_table(self, keys: Sequence[SessionKey]) -> pa.Table:
