@@ -14,6 +14,7 @@ import pytest
 
 from videoinsights.derive.engine import derive_until_clean
 from videoinsights.ingest.load import load_events
+from videoinsights.store.duckdb import quality
 from videoinsights.store.duckdb.schema import DERIVED_SESSION_TABLES, rows_of_keys
 from videoinsights.store.duckdb.store import DuckDBStore
 
@@ -95,3 +96,14 @@ def test_the_bounds_are_the_batchs_least(store: DuckDBStore) -> None:
     assert bounds["first_ts"] == first == NOW - 86_400_000
     store._keys_table([("1", "live")])
     assert con.execute("SELECT getvariable('keys_bounds')").fetchone()[0]["first_ts"] == NOW
+
+
+def test_the_scores_read_the_batchs_connections_only(store: DuckDBStore) -> None:
+    """The scores' statement joins each connection-level score to its connection's meeting: the connections of the
+    batch's sessions, bounded like the step's own reads (it read the table whole at every step before)."""
+    con = store._dcon
+    store._keys_table([("1", "live")])
+    assert con.execute("SELECT count(*) FROM q_target").fetchone()[0] > 0  # (the last scoring's temp tables)
+    plan = json.loads(con.execute(f"EXPLAIN (FORMAT json) {quality._SCORES}", {"w": 1, "h": 0}).fetchall()[0][1])
+    filters = scan_filters(plan, "connections")
+    assert filters and all("created_at" in f and "write_seq" in f for f in filters), filters
