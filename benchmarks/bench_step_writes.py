@@ -5,7 +5,9 @@ covered.
 
 A dense simulated day (bench_load's traffic, ~360,000 sessions a day; the same in every run of one invocation) is
 generated in each run: its first 100,000 events
-loaded and derived (the store before), then the rest in commits of 10,000 events, each followed by a checkpoint
+loaded and derived (the store before; with `--history-copies N`, its derived rows then copied N times under other
+session ids, 1..N weeks back, written long before: a store that has run for months, bench_derived_scans.inflate), then
+the rest in commits of 10,000 events, each followed by a checkpoint
 (`raw`), the absorb of those commits and a checkpoint (`absorb`), derive steps of `--step-sessions` until the
 backlog is smaller than one step, as the live loop takes them (the monthly refresh left to the idle loop), and a
 checkpoint (`derive`). Inline: no worker process, this process's CPU.
@@ -14,13 +16,15 @@ With `--baseline-src DIR` (another checkout, e.g. `git worktree add /tmp/base <r
 with that checkout's `videoinsights` first, then this one's, `--rounds` times alternated, each in a process of
 its own; the ratios are this checkout's over the baseline's.
 
-    .venv/bin/python -m benchmarks.bench_step_writes [--events 300000] [--baseline-src /tmp/base --rounds 2]
+    .venv/bin/python -m benchmarks.bench_step_writes [--events 300000] [--history-copies 300]
+        [--baseline-src /tmp/base --rounds 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import importlib.util
 import json
 import os
 import re
@@ -98,9 +102,9 @@ class CountingConnection:
         return _Rows(rows)
 
 
-def measure(events: int, step_sessions: int, now: int) -> dict[str, Any]:
+def measure(events: int, step_sessions: int, now: int, copies: int = 0) -> dict[str, Any]:
     """One run on the `videoinsights` first on sys.path, of the day before `now` (epoch ms: the same traffic in every
-    run given the same); the figures as JSON-able values."""
+    run given the same), on a store of `copies` copies of the derived history; the figures as JSON-able values."""
     import orjson
 
     from videoinsights.derive.engine import derive_pending, derive_until_clean
@@ -125,6 +129,8 @@ def measure(events: int, step_sessions: int, now: int) -> dict[str, Any]:
             store.append_events(batches[at:at + per_commit])
         derive_until_clean(store, batch=1000)
         store.checkpoint()
+        if copies:
+            inflate_history(store, copies)
         columns = {t: int(n) for t, n in store._con.execute(
             "SELECT table_name, count(*) FROM information_schema.columns GROUP BY ALL").fetchall()}
         counting = CountingConnection(store._dcon, columns)
@@ -165,11 +171,19 @@ def measure(events: int, step_sessions: int, now: int) -> dict[str, Any]:
                             for phase, v in checkpoints.items()}}
 
 
-def run_elsewhere(src: str, events: int, step_sessions: int, now: int) -> dict[str, Any]:
+def inflate_history(store: Any, copies: int) -> None:
+    """bench_derived_scans.inflate of this checkout (the same history whichever checkout's store it fills)."""
+    spec = importlib.util.spec_from_file_location("bench_derived_scans", ROOT / "benchmarks" / "bench_derived_scans.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.inflate(store, copies)
+
+
+def run_elsewhere(src: str, events: int, step_sessions: int, now: int, copies: int) -> dict[str, Any]:
     """measure() in a process of its own, with the videoinsights of checkout `src` first on its path."""
     env = {**os.environ, "PYTHONPATH": src}
     out = subprocess.run([sys.executable, __file__, "--json", "--src", src, "--events", str(events),
-                          "--step-sessions", str(step_sessions), "--now", str(now)],
+                          "--step-sessions", str(step_sessions), "--now", str(now), "--history-copies", str(copies)],
                          env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -212,6 +226,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=300_000)
     parser.add_argument("--step-sessions", type=int, default=300)
+    parser.add_argument("--history-copies", type=int, default=0,
+                        help="copy the derived history N times, weeks back, before the live part (a grown store)")
     parser.add_argument("--baseline-src", help="another checkout: measured first, with its videoinsights")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
@@ -221,14 +237,15 @@ def main() -> None:
     if args.src:
         sys.path.insert(0, args.src)
     if args.json:
-        print(json.dumps(measure(args.events, args.step_sessions, args.now)))
+        print(json.dumps(measure(args.events, args.step_sessions, args.now, args.history_copies)))
         return
     ours: list[dict[str, Any]] = []
     base: list[dict[str, Any]] = []
     for _ in range(args.rounds):
         if args.baseline_src:
-            base.append(run_elsewhere(args.baseline_src, args.events, args.step_sessions, args.now))
-        ours.append(run_elsewhere(str(ROOT), args.events, args.step_sessions, args.now))
+            base.append(run_elsewhere(args.baseline_src, args.events, args.step_sessions, args.now,
+                                      args.history_copies))
+        ours.append(run_elsewhere(str(ROOT), args.events, args.step_sessions, args.now, args.history_copies))
     mine = report("this checkout", ours)
     if not base:
         print("\n| measure | median |\n| --- | --- |")
