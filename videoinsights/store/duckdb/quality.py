@@ -390,8 +390,9 @@ LEFT JOIN q_members p ON r.level = 'stream' AND p.side = 'pub' AND p.project_id 
                          AND p.session_id = r.session_id AND p.entity_id = r.entity_id
 LEFT JOIN q_members u ON r.level = 'subscriber' AND u.side = 'sub' AND u.project_id = r.project_id
                          AND u.session_id = r.session_id AND u.entity_id = r.entity_id
-LEFT JOIN (SELECT project_id, session_id, connection_id, meeting_index FROM connections  -- (bounded: the table whole
-           WHERE {rows_of_keys("connections")}) c  -- was read at every step, docs/benchmarks.md)
+-- a connection's meeting, from the batch's connections only (unbounded, the whole table was read at every step)
+LEFT JOIN (SELECT project_id, session_id, connection_id, meeting_index FROM connections
+           WHERE {rows_of_keys("connections")}) c
   ON r.level = 'connection' AND c.project_id = r.project_id AND c.session_id = r.session_id
      AND c.connection_id = r.entity_id"""
 
