@@ -28,15 +28,36 @@ from videoinsights.simulate.delivery import deliver
 from videoinsights.simulate.generator import generate
 
 
+def project_in_both_shards(tmp_path, env: dict[str, str], store_url: str, start: int) -> tuple[str, str, list[dict]]:
+    """A new project whose sessions fall in both shards, with its traffic. The derive processes split sessions by
+    cityHash64(project_id, session_id) % N (store/clickhouse/store.py) and a project id is drawn at random: with the
+    few sessions of this traffic all of them fell in one shard now and then, and the other derived none."""
+    for _ in range(20):
+        project = json.loads(cli(tmp_path / "unused.duckdb", "projects", "create", "--name", "scale", "--json",
+                                 "--advanced-insights", env=env))
+        pid, secret = str(project["projectId"]), project["apiSecret"]
+        events = list(deliver(generate(pid, start, 1, 8, seed=11), seed=11, late_fraction=0.05,
+                              duplicate_fraction=0.05))
+        ids = ", ".join(f"'{s}'" for s in sorted({e["sessionId"] for e in events}))
+        store = open_store(store_url, read_only=True)
+        try:
+            shards = store.client.query_rows(
+                f"SELECT uniqExact(cityHash64('{pid}', s) % 2) FROM (SELECT arrayJoin([{ids}]) AS s)")[0][0]
+        finally:
+            store.close()
+        if shards == 2:
+            return pid, secret, events
+    raise AssertionError("no project of 20 had sessions in both shards")
+
+
 def test_two_servers_and_two_derive_shards_equal_one_duckdb(tmp_path, clickhouse_front) -> None:
     # The derive processes purge minute rows older than minute_retention_hours (at start, then hourly) while the
     # reference below never purges: the traffic is of two days ago, so keep every minute row (retention has its own
     # tests; with the default 48 hours this failed whenever the purge met a session's minutes, by time of day).
     env = {"VIDEOINSIGHTS_STORE": clickhouse_front, "VIDEOINSIGHTS_DERIVE_IN_SERVER": "0",
            "VIDEOINSIGHTS_MINUTE_RETENTION_HOURS": str(24 * 30)}
-    project = json.loads(cli(tmp_path / "unused.duckdb", "projects", "create", "--name", "scale", "--json",
-                             "--advanced-insights", env=env))
-    pid, secret = str(project["projectId"]), project["apiSecret"]
+    start = day_start_ms(la_day(int(time.time() * 1000)) - timedelta(days=2))
+    pid, secret, events = project_in_both_shards(tmp_path, env, clickhouse_front, start)
     servers = [Server(tmp_path / f"s{i}.duckdb", free_port(), env) for i in range(2)]
     derivers: list[subprocess.Popen[bytes]] = []
     try:
@@ -47,9 +68,6 @@ def test_two_servers_and_two_derive_shards_equal_one_duckdb(tmp_path, clickhouse
                 derivers.append(subprocess.Popen(
                     [sys.executable, "-m", "videoinsights", "derive", "--shard", f"{k}/2"],
                     stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env}))
-        start = day_start_ms(la_day(int(time.time() * 1000)) - timedelta(days=2))
-        events = list(deliver(generate(pid, start, 1, 8, seed=11), seed=11, late_fraction=0.05,
-                              duplicate_fraction=0.05))
         rng = random.Random(3)
         headers = {"X-OPENTOK-AUTH": issue_project_token(pid, secret, 600)}
         sent = 0
