@@ -12,7 +12,7 @@ import pytest
 
 from tests.query.test_quality_api import BAD, GOOD, call
 from tests.store.test_incremental_equals_rebuild import assert_same_rows, snapshot
-from tests.store.test_quality_sql import T0, issues, scores
+from tests.store.test_quality_sql import HOUR, T0, issues, scores
 from tests.support.stores import rows
 from videoinsights.derive.engine import derive_all, derive_until_clean, finish_batch, start_batch
 from videoinsights.ingest.load import load_events
@@ -92,3 +92,31 @@ def test_the_clock_lets_only_recently_scored_sessions_wait() -> None:
     clock.forget()
     assert clock.waiting([c]) == set() and clock.waited == 1
     assert RescoreClock(0, lambda: now[0]).waiting([a]) == set()
+
+
+def test_a_step_with_a_waiting_session_and_a_scored_one_rolls_up_both(tmp_path) -> None:
+    """Scoring narrows the step's `keys` to the sessions it scores, and their bounds with it (schema.KEYS_BOUNDS_SET);
+    the rest of the step is about all of them again. Here the waiting session's new minute lies before the scored
+    session's first event: rolled up only if the step's bounds are the whole batch's again after scoring."""
+    live = call("live", T0, 2, range(3, 5))
+    creations, samples = live[:4], [e for e in live if e["type"] == "publisherStats"]
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"), quality_refresh_s=3600)
+    load_events(store, PROJECT, [*creations, *samples[:2]])
+    derive_until_clean(store)
+
+    later = call("later", T0 + 3 * HOUR, 2, range(0))[:4]  # a new session, hours after: scored by the step
+    load_events(store, PROJECT, [samples[2], *later])  # live's third sample: a minute it had no row of
+    away = start_batch(store, 10)
+    assert away is not None and sorted(away.keys) == [(PROJECT, "later"), (PROJECT, "live")]
+    load_events(store, PROJECT, [samples[3]])
+    store.absorb_new_events()  # live is dirty again: its recent quality waits
+    assert finish_batch(store, away) == (2, 0)
+    assert store.quality_kept() == 1
+
+    minutes = rows(store, "SELECT bucket, sum(published_minutes) FROM session_endpoint_minutes GROUP BY bucket "
+                          "ORDER BY bucket")
+    rolled_up = rows(store, "SELECT bucket, sum(published_minutes) FROM rollup_endpoint_minutely GROUP BY bucket "
+                            "ORDER BY bucket")
+    assert [b for b, _ in minutes if b < T0 + HOUR] == [T0, T0 + 60_000]  # live's minutes, the second one new
+    assert rolled_up == minutes
+    store.close()
