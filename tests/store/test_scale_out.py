@@ -26,26 +26,29 @@ from videoinsights.domain.days import day_start_ms, la_day
 from videoinsights.ingest.load import load_events
 from videoinsights.simulate.delivery import deliver
 from videoinsights.simulate.generator import generate
+from videoinsights.store.portable import string_list
 
 
 def project_in_both_shards(tmp_path, env: dict[str, str], store_url: str, start: int) -> tuple[str, str, list[dict]]:
     """A new project whose sessions fall in both shards, with its traffic. The derive processes split sessions by
-    cityHash64(project_id, session_id) % N (store/clickhouse/store.py) and a project id is drawn at random: with the
-    few sessions of this traffic all of them fell in one shard now and then, and the other derived none."""
+    a hash of (project_id, session_id) (the store's shard filter) and a project id is drawn at random: with the few
+    sessions of this traffic all of them fell in one shard now and then, and the other derived none."""
     for _ in range(20):
         project = json.loads(cli(tmp_path / "unused.duckdb", "projects", "create", "--name", "scale", "--json",
                                  "--advanced-insights", env=env))
         pid, secret = str(project["projectId"]), project["apiSecret"]
         events = list(deliver(generate(pid, start, 1, 8, seed=11), seed=11, late_fraction=0.05,
                               duplicate_fraction=0.05))
-        ids = ", ".join(f"'{s}'" for s in sorted({e["sessionId"] for e in events}))
+        sessions = {e["sessionId"] for e in events}
         store = open_store(store_url, read_only=True)
+        store.shard = (0, 2)
         try:
-            shards = store.client.query_rows(
-                f"SELECT uniqExact(cityHash64('{pid}', s) % 2) FROM (SELECT arrayJoin([{ids}]) AS s)")[0][0]
+            in_first = store.client.query_rows(
+                f"SELECT count() FROM (SELECT '{pid}' AS project_id, arrayJoin([{string_list(sorted(sessions))}]) "
+                f"AS session_id) WHERE {store._shard_filter()}")[0][0]
         finally:
             store.close()
-        if shards == 2:
+        if 0 < in_first < len(sessions):
             return pid, secret, events
     raise AssertionError("no project of 20 had sessions in both shards")
 
