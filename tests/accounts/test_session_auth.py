@@ -4,12 +4,7 @@ to the app, which serves under uvicorn on 127.0.0.1 (real HTTP) in a thread of t
 from __future__ import annotations
 
 import re
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 from starlette.requests import Request
@@ -17,34 +12,15 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.conftest import create_login, create_project, free_port
+from tests.support.serving import serving
 from videoinsights.settings import Settings
 from videoinsights.web.app import create_app
 from videoinsights.web.pages.session_auth import csrf_ok, logged_in_projects
-from videoinsights.web.server import uvicorn_config
 
 
 async def probe(request: Request) -> JSONResponse:
     projects = logged_in_projects(request)
     return JSONResponse({"projects": None if projects is None else sorted(projects), "csrf": csrf_ok(request)})
-
-
-@contextmanager
-def serving(settings: Settings, app: Any) -> Iterator[str]:
-    """The app under uvicorn (as `serve` configures it) in a thread; yields its URL."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn_config(settings, app))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{settings.port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 def test_logged_in_projects_and_csrf(tmp_path: Path) -> None:
