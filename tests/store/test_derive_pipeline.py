@@ -14,6 +14,7 @@ from typing import Any
 from tests.support.stores import open_store, rows
 from videoinsights.derive.engine import derive_pending, finish_batch, start_batch
 from videoinsights.derive.trace import Trace
+from videoinsights.derive.wanted import WantedSessions
 from videoinsights.derive.worker import DeriveStats, DeriveWorker, HandoffLock, next_batch_size
 from videoinsights.ingest.load import load_events
 from videoinsights.store.base import Store
@@ -144,6 +145,57 @@ def test_only_never_derived_sessions_are_asked_for(store_url: str) -> None:
     store.absorb_new_events()
     assert store.dirty_sessions(10, never_derived=True) == [("1", "new")]
     assert store.dirty_sessions(10) == [("1", "new"), ("1", "old")]
+    store.close()
+
+
+def test_wanted_sessions_that_are_dirty_follow_the_new_ones_in_the_express_lane(store_url: str) -> None:
+    # "a", "b", "c" derived, then dirtied in that order; "n" new. Someone looks at "c", at "x" (no such session), at
+    # "b" of project 2 (not this one) and at "d" (derived, not dirty): the express lane is "n", then "c".
+    store = open_store(store_url)
+    load_events(store, "1", [connect(s, 1) for s in "abcd"])
+    assert derive_pending(store, 10) == (4, 0)
+    load_events(store, "1", [connect("a", 2), connect("b", 2), connect("c", 2), connect("n", 1)])
+    store.absorb_new_events()
+    wanted = [("1", "c"), ("1", "x"), ("2", "b"), ("1", "d")]
+    assert store.dirty_sessions(10, never_derived=True) == [("1", "n")]
+    assert store.dirty_sessions(10, never_derived=True, wanted=wanted) == [("1", "n"), ("1", "c")]
+    assert store.dirty_sessions(1, never_derived=True, wanted=wanted) == [("1", "n")]  # the new ones first
+    assert store.dirty_sessions(10, wanted=wanted) == [("1", "n"), ("1", "a"), ("1", "b"), ("1", "c")]  # (no lane)
+    with ThreadPoolExecutor(1) as pool:
+        batch = start_batch(store, 1, pool, express=8, wanted=wanted)
+        assert batch is not None and batch.keys == [("1", "a")]
+        assert batch.express is not None and batch.express.keys == [("1", "n"), ("1", "c")]
+        assert finish_batch(store, batch.express) == (2, 0)
+        assert connections(store) == [("a", "c1"), ("b", "c1"), ("c", "c1"), ("c", "c2"), ("d", "c1"),
+                                      ("n", "c1")]
+        assert finish_batch(store, batch) == (1, 0)
+    assert store.dirty_sessions(10) == [("1", "b")]
+    store.close()
+
+
+def test_the_loop_writes_wanted_sessions_in_its_first_step(tmp_path) -> None:
+    # A backlog of three derived sessions dirty again, batches of one: the one someone looks at ("c", dirtied last)
+    # is written in the run's first step, with no new session there.
+    store = DuckDBStore(str(tmp_path / "vi.duckdb"))
+    load_events(store, "1", [connect(s, 1) for s in "abc"])
+    assert derive_pending(store, 10) == (3, 0)
+    load_events(store, "1", [connect("a", 2), connect("b", 2), connect("c", 2)])
+    wanted = WantedSessions()
+    wanted.want("1", ["c"])
+    handled, records = traced_cycle(store, tmp_path, batch=1, wanted=wanted)
+    assert handled == 3
+    steps = [(s["express"], s["picked"], s["wrote"]) for s in records if s["kind"] == "step"]
+    assert steps[0] == (["c"], ["a"], ["c"])
+    assert sorted(w for s in steps for w in s[2]) == ["a", "b", "c"]
+    assert store.dirty_session_count() == 0
+    # taken ahead once: dirty again at once, "c" waits its turn for a while (WANTED_EVERY_S) behind "a" and "b"
+    assert wanted.keys() == []
+    for session in "abc":
+        load_events(store, "1", [connect(session, 3)])
+    (tmp_path / "again").mkdir()
+    handled, records = traced_cycle(store, tmp_path / "again", batch=1, wanted=wanted)
+    steps = [(s["express"], s["picked"], s["wrote"]) for s in records if s["kind"] == "step"]
+    assert handled == 3 and [s[:2] for s in steps] == [([], ["a"]), ([], ["b"]), ([], ["c"]), ([], [])]
     store.close()
 
 

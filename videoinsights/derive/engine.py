@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any
@@ -52,7 +52,7 @@ class Batch:
 
 def start_batch(store: Store, limit: int, pool: Executor | None = None, quality: QualityThresholds | None = None,
                 scoring: bool = True, busy: Collection[SessionKey] = (), express: int = 0,
-                timings: dict[str, float] | None = None) -> Batch | None:
+                timings: dict[str, float] | None = None, wanted: Sequence[SessionKey] = ()) -> Batch | None:
     """Fold new commits in, pick up to `limit` dirty sessions (not those in `busy`, a batch still away) and
     read their inputs. With `pool` (worker processes) the derivation runs there, outside this process's
     interpreter lock, while the caller goes on (e.g. writes the previous batch); without, it runs now.
@@ -60,7 +60,8 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
     With `express` (and `pool`), up to that many never-derived sessions are taken apart: `Batch.express`, handed
     to the pool ahead of the batch, for the caller to write with the batch away (finish_batch's `along`), or
     alone when none is, instead of a step later. New sessions are small, and many while a platform warms up
-    (~45 a second in bench_load's first minute at 10,000 events/s).
+    (~45 a second in bench_load's first minute at 10,000 events/s). Then, in the same lane, the `wanted` sessions
+    that are dirty: someone is looking at them (derive/wanted.py).
     With `timings`, the seconds of each phase are added to it (derive/trace.py)."""
     t = time.perf_counter()
     store.absorb_new_events()
@@ -68,7 +69,7 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
     away = set(busy)
     fresh: list[SessionKey] = []
     if express and pool is not None:
-        fresh = _never_derived(store, express, away)
+        fresh = _express(store, express, away, wanted)
     skip = away | set(fresh)
     waiting = [k for k in store.dirty_sessions(2 * limit + len(skip)) if k not in skip]
     keys, backlog = waiting[:limit], len(waiting) >= 2 * limit
@@ -99,14 +100,16 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
 
 
 def start_lane(store: Store, limit: int, quality: QualityThresholds | None = None, scoring: bool = True,
-               busy: Collection[SessionKey] = (), timings: dict[str, float] | None = None) -> Batch | None:
-    """Up to `limit` never-derived sessions alone (not those in `busy`), their lifecycle events absorbed but no stats
-    samples folded: the derive loop writes them on their own before and after a timed fold (derive/worker.py), which
-    takes a second or two under load, rather than with the batch away after it. None when there is none."""
+               busy: Collection[SessionKey] = (), timings: dict[str, float] | None = None,
+               wanted: Sequence[SessionKey] = ()) -> Batch | None:
+    """Up to `limit` never-derived sessions (then `wanted` dirty ones) alone (not those in `busy`), their lifecycle
+    events absorbed but no stats samples folded: the derive loop writes them on their own before and after a timed
+    fold (derive/worker.py), which takes a second or two under load, rather than with the batch away after it. None
+    when there is none."""
     t = time.perf_counter()
     store.absorb_new_events(fold=False)
     t = lap(timings, "absorb", t)
-    keys = _never_derived(store, limit, set(busy))
+    keys = _express(store, limit, set(busy), wanted)
     t = lap(timings, "pick", t)
     if not keys:
         return None
@@ -127,9 +130,10 @@ def score_owed(store: Store, quality: QualityThresholds | None = None, scoring: 
     return store.score_owed(_thresholds(quality, scoring))
 
 
-def _never_derived(store: Store, limit: int, away: set[SessionKey]) -> list[SessionKey]:
-    """Up to `limit` never-derived dirty sessions, not those in `away` (a batch still away)."""
-    return [k for k in store.dirty_sessions(limit + len(away), never_derived=True) if k not in away][:limit]
+def _express(store: Store, limit: int, away: set[SessionKey], wanted: Sequence[SessionKey]) -> list[SessionKey]:
+    """Up to `limit` never-derived dirty sessions, then wanted dirty ones, not those in `away` (a batch still away)."""
+    return [k for k in store.dirty_sessions(limit + len(away), never_derived=True, wanted=wanted)
+            if k not in away][:limit]
 
 
 def _thresholds(quality: QualityThresholds | None, scoring: bool) -> QualityThresholds | None:

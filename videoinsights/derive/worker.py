@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from videoinsights.derive.engine import Batch, finish_batch, score_owed, start_batch, start_lane
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.derive.trace import Trace, lap
+from videoinsights.derive.wanted import WantedSessions
 from videoinsights.parent_watch import exit_with_parent
 from videoinsights.settings import Settings
-from videoinsights.store.base import Store
+from videoinsights.store.base import SessionKey, Store
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +122,9 @@ class DeriveWorker:
     def __init__(self, store: Store, stats: DeriveStats, lock: HandoffLock, batch: int, interval: float,
                  processes: int = 0, quality: QualityThresholds | None = None, step_s: float = BATCH_STEP_S,
                  trace: Trace | None = None, compaction_settle_s: float = 0, checkpoint_s: float = 0,
-                 checkpoint_bytes: int = 0, scoring: bool = True) -> None:
+                 checkpoint_bytes: int = 0, scoring: bool = True, wanted: WantedSessions | None = None) -> None:
         self.store, self.stats, self.lock = store, stats, lock
+        self.wanted = wanted  # sessions sessionData asked for: in the express lane when dirty (derive/wanted.py)
         self.trace = trace  # a record per step and cycle (derive/trace.py), None: off
         self.quality = quality  # issue thresholds (settings quality_*, docs/quality.md)
         self.scoring = scoring  # off (setting quality_scoring): no quality scores or issues at all
@@ -216,9 +218,10 @@ class DeriveWorker:
                 limit = self.batch_now
                 following = start_batch(self.store, limit, self.pool, self.quality, self.scoring,
                                         busy=away.keys if away is not None else (), express=EXPRESS_SESSIONS,
-                                        timings=timings)
+                                        timings=timings, wanted=self._wanted())
                 done, away = away, following
                 along = following.express if following is not None else None
+                self._taken(along)
                 if done is None and along is not None:  # a run's first step: its new sessions alone
                     handled += sum(self._write(along, None, timings))
                 elif done is not None:  # one pipeline step: start a batch, write the one before (and the new sessions)
@@ -283,12 +286,22 @@ class DeriveWorker:
         written alone (engine.start_lane); how many it handled."""
         t0, timings = time.time(), self._timings()
         lane = start_lane(self.store, EXPRESS_SESSIONS, self.quality, self.scoring,
-                          busy=away.keys if away is not None else (), timings=timings)
+                          busy=away.keys if away is not None else (), timings=timings, wanted=self._wanted())
         if lane is None:
             return 0
+        self._taken(lane)
         handled = sum(self._write(lane, None, timings))
         self._trace_step(t0, 0, timings, None, None, lane)
         return handled
+
+    def _wanted(self) -> list[SessionKey]:
+        return self.wanted.keys() if self.wanted is not None else []
+
+    def _taken(self, express: Batch | None) -> None:
+        """The sessions of an express lane were taken ahead: the wanted ones among them wait a while for the next
+        time (derive/wanted.py)."""
+        if self.wanted is not None and express is not None:
+            self.wanted.taken(express.keys)
 
     def _timings(self) -> dict[str, float] | None:
         """A fresh dict for one step's phase seconds when tracing (the DuckDB store adds replace_derived's parts)."""

@@ -3,7 +3,7 @@ and the running count of result nodes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -24,6 +24,8 @@ class RequestContext:
     lookup: Callable[[str], Project | None]
     now_ms: int
     node_budget: int | None = None  # set when the document's estimate exceeds the node limit
+    # (project, session ids) -> None: sessions read, derived ahead of the backlog when dirty (derive/wanted.py)
+    want_derived: Callable[[str, Sequence[str]], None] | None = None
     selected_project: str | None = None  # set by Query.project; one project per request
     nodes: int = 1
     _cursor: Any = field(default=None, repr=False)

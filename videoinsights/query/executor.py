@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,7 +102,8 @@ class Executor:
 
     def __init__(self, settings: Settings, reader: Callable[[], Any], lookup: Callable[[str], Project | None],
                  clock: Callable[[], float] = time.time,
-                 executor_class: type[GraphQLExecutor] = FastExecutor, *, sql: Any = None) -> None:
+                 executor_class: type[GraphQLExecutor] = FastExecutor, *, sql: Any = None,
+                 want_derived: Callable[[str, Sequence[str]], None] | None = None) -> None:
         self.schema = build_schema()
         # The backend's SQL modules: given, or those of the store whose bound `reader` this is.
         self.sql = sql if sql is not None else getattr(getattr(reader, "__self__", None), "sql", None)
@@ -113,6 +114,7 @@ class Executor:
         self.reader = reader
         self.lookup = lookup
         self.clock = clock
+        self.want_derived = want_derived  # RequestContext.want_derived
         # A document above 1/64 of the budget is not kept: a few huge queries must not evict all the small ones.
         self.documents: DocumentCache[Prepared] = DocumentCache(settings.query_cache_chars,
                                                                 settings.query_cache_chars // 64)
@@ -161,7 +163,8 @@ class Executor:
             error = ReadLimitError(self.settings.max_query_reads, cost.reads)
             return {"errors": [_entry(error.message, error.code)], "data": None}
         ctx = RequestContext(auth=auth, settings=self.settings, reader=self.reader, sql=self.sql, lookup=self.lookup,
-                             now_ms=int(self.clock() * 1000), node_budget=limit if cost.nodes > limit else None)
+                             now_ms=int(self.clock() * 1000), node_budget=limit if cost.nodes > limit else None,
+                             want_derived=self.want_derived)
         try:
             result = execute(self.schema, prepared.document, None, ctx, variables, operation_name,
                              executor_class=self.executor_class)

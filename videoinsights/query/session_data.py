@@ -193,10 +193,13 @@ def resolve_session_data(obj: dict[str, Any], info: GraphQLResolveInfo) -> dict[
 
 
 def _live_sessions(ctx: RequestContext, project_id: str, ids: list[str]) -> tuple[list[Row], bool]:
-    """Found sessions in the order asked, and whether any found one was past retention."""
+    """Found sessions in the order asked, and whether any found one was past retention. The ones found are wanted
+    derived (derive/wanted.py): if dirty, the next poll sees their changes a step or two on, not a backlog on."""
     found = {r["session_id"]: r for r in ctx.sql.reads.sessions_by_ids(ctx.cursor, project_id, ids)}
     cutoff = ctx.raw_cutoff_ms
     live = [found[i] for i in ids if i in found and found[i]["last_seen_at"] >= cutoff]
+    if live and ctx.want_derived is not None:
+        ctx.want_derived(project_id, [r["session_id"] for r in live])
     return live, len(live) < len(found)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.derive.trace import open_trace
+from videoinsights.derive.wanted import WantedSessions
 from videoinsights.derive.worker import DeriveStats, DeriveWorker, HandoffLock
 from videoinsights.domain.days import la_day
 from videoinsights.settings import Settings
@@ -83,11 +84,14 @@ class Writer:
         # derive thread's run of batches: derive/worker.py).
         self.derive_lock = HandoffLock()
         self.trace = open_trace(settings.derive_trace_path)  # benchmarks only (derive/trace.py)
+        # the sessions sessionData asked for lately, derived ahead of the backlog when dirty (derive/wanted.py)
+        self.wanted = WantedSessions()
         self.deriver = DeriveWorker(store, self.stats, self.derive_lock, settings.derive_batch_sessions,
                                     settings.derive_interval_ms / 1000, settings.derive_processes,
                                     QualityThresholds.from_settings(settings), settings.derive_step_ms / 1000,
                                     self.trace, settings.stats_compaction_settle_s, settings.checkpoint_interval_s,
-                                    settings.derived_wal_checkpoint_mb * MIB, settings.quality_scoring)
+                                    settings.derived_wal_checkpoint_mb * MIB, settings.quality_scoring,
+                                    wanted=self.wanted)
 
     # -- API used by other threads ----------------------------------------
     def start(self) -> None:

@@ -40,6 +40,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from videoinsights.auth.cache import ProjectCache
 from videoinsights.auth.tokens import DEFAULT_MAX_LIFETIME_S, AuthContext, AuthError, authenticate, login_context
+from videoinsights.derive.wanted import WantedSessions
 from videoinsights.query.executor import Executor, error_response
 from videoinsights.query.response_cache import ResponseCache
 from videoinsights.settings import Settings
@@ -145,10 +146,13 @@ def api_pool(settings: Settings) -> ThreadPoolExecutor:
 
 def graphql_app(store: Store, settings: Settings, project_cache: ProjectCache, *,
                 clock: Callable[[], float] = time.time, limits: RateLimits | None = None,
-                client_address: Callable[[Scope], str] | None = None, pool: ThreadPool | None = None) -> ASGIApp:
+                client_address: Callable[[Scope], str] | None = None, pool: ThreadPool | None = None,
+                wanted: WantedSessions | None = None) -> ASGIApp:
     """The /graphql ASGI app (CORS included). Without `limits` (and the `client_address` of a
-    request) nothing is rate limited. Queries run on `pool` (without: a pool of its own, api_pool)."""
-    executor = Executor(settings, store.reader, project_cache.get, clock, sql=store.sql)
+    request) nothing is rate limited. Queries run on `pool` (without: a pool of its own, api_pool). The sessions
+    sessionData reads go to `wanted` (this process's derive loop: derive/wanted.py)."""
+    executor = Executor(settings, store.reader, project_cache.get, clock, sql=store.sql,
+                        want_derived=wanted.want if wanted is not None else None)
     threads = pool if pool is not None else api_pool(settings)
     cache = ResponseCache(lambda: getattr(store, "data_version", None), lambda: int(clock() * 1000))
     tokens = VerifiedTokens(project_cache, settings.clock_skew_s, max_lifetime_s=settings.max_token_lifetime_s)
@@ -247,6 +251,8 @@ class _FromState:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._app is None:
             services = scope["app"].state.services
+            derives_here = services.settings.derive_in_server
             self._app = graphql_app(services.store, services.settings, services.projects,
-                                    limits=services.limits, client_address=services.client_address)
+                                    limits=services.limits, client_address=services.client_address,
+                                    wanted=services.writer.wanted if derives_here else None)
         await self._app(scope, receive, send)

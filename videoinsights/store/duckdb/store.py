@@ -925,24 +925,30 @@ class DuckDBStore:
         _, main_wal, _, raw_wal = database_files(self.path)
         return _file_size(raw_wal), _file_size(main_wal)
 
-    def dirty_sessions(self, limit: int, never_derived: bool = False) -> list[SessionKey]:
+    def dirty_sessions(self, limit: int, never_derived: bool = False,
+                       wanted: Sequence[SessionKey] = ()) -> list[SessionKey]:
         """Sessions never derived first (invisible in the API until then, and derived once each), then the
         ones dirtied longest ago, so that a busy backlog of live sessions never starves a new one. With
-        `never_derived`, only those never derived (the derive loop's express lane, derive/engine.py).
+        `never_derived`, only those never derived and then the `wanted` ones that are dirty (the derive loop's
+        express lane, derive/engine.py; derive/wanted.py).
 
         Whether a session was ever derived is kept with it (`never_derived`, set at absorb when its bounds row
         was new): looking it up in `sessions` read every session at each step (35 ms of CPU with 2,000 dirty
         at 306,000 sessions, 1.6 ms now: benchmarks/bench_step_inputs.py)."""
         con = self._dcon
+        asked = set(wanted) if never_derived else set()
+        where = ""
+        if never_derived:  # the wanted ones by id (through the index), then by key here
+            where = "WHERE never_derived" + (f" OR session_id IN ({string_list(sorted({k[1] for k in asked}))})"
+                                             if asked else "")
         # fetchall: a result left unfinished (fetchone) blocks the connection's next register()
-        where, order = ("WHERE never_derived", "") if never_derived else ("", "NOT never_derived, ")
         rows = con.execute(
-            f"""SELECT project_id, session_id FROM dirty_sessions {where}
-                ORDER BY {order}dirtied_seq, project_id, session_id
+            f"""SELECT project_id, session_id, never_derived FROM dirty_sessions {where}
+                ORDER BY NOT never_derived, dirtied_seq, project_id, session_id
                 LIMIT ?""",
-            [limit],
+            [limit + len(asked)],
         ).fetchall()
-        return [(p, s) for p, s in rows]
+        return [(p, s) for p, s, new in rows if not never_derived or new or (p, s) in asked][:limit]
 
     def mark_all_dirty(self) -> int:
         self._event_cache.clear()  # a rebuild reads every session from the raw events
