@@ -10,7 +10,9 @@ already derived, so reports have something to aggregate):
    `projectData` latency (a DAILY report over the last 7 days grouped by SDK_TYPE, every 200 ms,
    with a new `end` each time so the response cache cannot answer it), freshness (every second a
    new session's `connectionCreated`; one `sessionData` query polls every 50 ms for all markers not
-   yet visible: ack -> visible, markers not seen in 30 s count as 30 s) and /metrics every second;
+   yet visible: ack -> visible, markers not seen in 30 s count as 30 s; once a marker is seen, its session gets a
+   second connection, a change to a live session, polled the same way until sessionData shows it) and /metrics
+   every second;
 3. /metrics at the end of the load, then how long derivation needs to catch up (`--drain-timeout`).
 
 Traffic density: by default the simulated platform has `--rate` events/s in steady state
@@ -115,6 +117,12 @@ SESSION_DATA = """
 query Fresh($pid: IntOrString!, $ids: [String]!) {
   project(projectId: $pid) { sessionData { sessions(sessionIds: $ids) { resources { sessionId } } } }
 }"""
+# A live marker's connections: its second one is the change looked for
+LIVE_DATA = """
+query Live($pid: IntOrString!, $ids: [String]!) {
+  project(projectId: $pid) { sessionData { sessions(sessionIds: $ids) { resources {
+    sessionId meetings { resources { connections { totalCount } } } } } } }
+}"""
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -215,6 +223,9 @@ class Samples:
     freshness_ms: list[float] = field(default_factory=list)
     marker_post_ms: list[float] = field(default_factory=list)
     freshness_timeouts: int = 0
+    # a live session's change (a marker's second connection, posted once the marker was seen): ack -> visible
+    live_ms: list[float] = field(default_factory=list)
+    live_timeouts: int = 0
     # per marker seen: session id, wall-clock times of its POST, ack, the poll that saw it (start) and its answer
     markers: list[dict[str, Any]] = field(default_factory=list)
     metrics: list[tuple[float, dict[str, float]]] = field(default_factory=list)
@@ -237,6 +248,8 @@ class Samplers:
         self.outstanding: dict[str, float] = {}  # marker session id -> ack time (perf_counter)
         self.posted: dict[str, tuple[float, float]] = {}  # marker session id -> wall-clock POST and ack (--trace)
         self.markers_done = threading.Event()
+        self.seen: list[str] = []  # markers seen, whose second connection is still to be posted (oldest first)
+        self.live_outstanding: dict[str, float] = {}  # marker session id -> its second connection's ack time
         self.week_ago = now_ms() - 7 * DAY_MS
         self.last_end = 0
 
@@ -282,7 +295,8 @@ class Samplers:
                 next_at = max(next_at, time.monotonic() - self.pd_every)
 
     def freshness_loop(self) -> None:
-        """A marker (a new session's connectionCreated) every second; `poll_loop` watches for them."""
+        """A marker (a new session's connectionCreated) every second, and the second connection of the oldest marker
+        seen and not yet given one (a change to a live session); `poll_loop` watches for both."""
         with httpx.Client(timeout=60) as http:
             n = 0
             next_at = time.monotonic()
@@ -304,13 +318,61 @@ class Samplers:
                         self.note(f"marker post: {r.status_code} {r.text[:200]}")
                 except (httpx.HTTPError, ValueError) as exc:
                     self.note(f"marker post: {exc!r}")
+                self.post_live_change(http)
                 next_at = max(next_at + 1.0, time.monotonic())
                 self.stop.wait(max(0.0, next_at - time.monotonic()))
             self.markers_done.set()
 
+    def post_live_change(self, http: httpx.Client) -> None:
+        """The second connection of the oldest marker seen and not yet given one."""
+        with self.lock:
+            sid = self.seen.pop(0) if self.seen else None
+        if sid is None:
+            return
+        event = {"id": f"{sid}-2", "type": "connectionCreated", "sessionId": sid, "timestamp": now_ms(),
+                 "connectionId": f"{sid}-c2", "sdkType": "JS", "browser": "CHROME", "country": "US"}
+        try:
+            r = http.post(f"{self.url}/v1/events", json=[event], headers=self.headers())
+            acked = time.perf_counter()
+            if r.status_code == 200 and r.json().get("accepted") == 1:
+                with self.lock:
+                    self.live_outstanding[sid] = acked
+            else:
+                self.note(f"live change post: {r.status_code} {r.text[:200]}")
+        except (httpx.HTTPError, ValueError) as exc:
+            self.note(f"live change post: {exc!r}")
+
+    def poll_live(self, http: httpx.Client) -> None:
+        """One sessionData query for the live changes not yet visible (those past `probe_timeout` counted as it)."""
+        with self.lock:
+            now = time.perf_counter()
+            for sid, acked in list(self.live_outstanding.items()):
+                if now - acked > self.probe_timeout:
+                    del self.live_outstanding[sid]
+                    self.samples.live_timeouts += 1
+            ids = list(self.live_outstanding)
+        if not ids:
+            return
+        body = {"query": LIVE_DATA, "variables": {"pid": self.pid, "ids": ids}}
+        try:
+            r = http.post(f"{self.url}/graphql", json=body, headers=self.headers())
+            seen_at = time.perf_counter()
+            data = ((r.json().get("data") or {}).get("project") or {}).get("sessionData") or {}
+            found = [x["sessionId"] for x in (data.get("sessions") or {}).get("resources") or []
+                     if sum(m["connections"]["totalCount"] for m in x["meetings"]["resources"]) >= 2]
+        except (httpx.HTTPError, ValueError, AttributeError, KeyError, TypeError) as exc:
+            self.note(f"live poll: {exc!r}")
+            return
+        with self.lock:
+            for sid in found:
+                acked = self.live_outstanding.pop(sid, None)
+                if acked is not None:
+                    self.samples.live_ms.append((seen_at - acked) * 1000)
+
     def poll_loop(self) -> None:
-        """One sessionData query for every marker not yet visible, every `poll_every` s. After the stop
-        it keeps polling the markers still outstanding, each for at most `probe_timeout` s from its ack."""
+        """One sessionData query for every marker not yet visible, and one for the live changes not yet visible
+        (`poll_live`), every `poll_every` s. After the stop it keeps polling the markers and changes still outstanding,
+        each for at most `probe_timeout` s from its ack."""
         with httpx.Client(timeout=60) as http:
             while True:
                 with self.lock:
@@ -320,8 +382,10 @@ class Samplers:
                             del self.outstanding[sid]
                             self.samples.freshness_timeouts += 1
                     ids = list(self.outstanding)
+                    live = bool(self.live_outstanding)
+                self.poll_live(http)
                 if not ids:
-                    if self.markers_done.is_set():
+                    if self.markers_done.is_set() and not live:
                         return
                     time.sleep(self.poll_every)
                     continue
@@ -340,6 +404,7 @@ class Samplers:
                         acked = self.outstanding.pop(sid, None)
                         if acked is not None:
                             self.samples.freshness_ms.append((seen_at - acked) * 1000)
+                            self.seen.append(sid)
                             post, ack = self.posted.pop(sid, (0.0, 0.0))
                             self.samples.markers.append({"sid": sid, "post": post, "ack": ack, "poll": poll_wall,
                                                          "seen": poll_wall + seen_at - poll_started})
@@ -575,6 +640,11 @@ def freshness(s: Samples) -> list[float]:
     return s.freshness_ms + [PROBE_TIMEOUT_S * 1000] * s.freshness_timeouts
 
 
+def live_freshness(s: Samples) -> list[float]:
+    """Live changes' latencies, those never seen counted at the timeout (as `freshness`)."""
+    return s.live_ms + [PROBE_TIMEOUT_S * 1000] * s.live_timeouts
+
+
 def report(r: Result) -> None:
     p = r.post
     ack_rate = p.acknowledged / p.elapsed_s if p.elapsed_s else math.nan
@@ -604,6 +674,9 @@ def report(r: Result) -> None:
     print(f"                        loaded {fmt_ms(freshness(ll))}"
           + (f" ({ll.freshness_timeouts} markers not visible within 30 s, counted as 30 s; "
              f"the ones seen: {fmt_ms(ll.freshness_ms)})" if ll.freshness_timeouts else ""))
+    print(f"live change (a marker's second connection) ack -> visible in sessionData: loaded "
+          f"{fmt_ms(live_freshness(ll))}" + (f" ({ll.live_timeouts} not visible within 30 s, counted as 30 s)"
+                                             if ll.live_timeouts else ""))
     if r.trace and Path(r.trace).exists():
         trace_report.report(trace_report.read_jsonl(r.trace), ll.markers)
     idle_pd, load_pd = il.project_data_ms, ll.project_data_ms
@@ -647,14 +720,15 @@ def report(r: Result) -> None:
 
 def summary(results: list[Result]) -> None:
     print("\n| server | target events/s | acknowledged | ingest p50 / p99 ms | freshness p50 / p95 / p99 / max ms "
-          "(idle p50) | derive lag p95 / max s | max backlog | server CPU cores "
+          "(idle p50) | live change p50 / p99 ms | derive lag p95 / max s | max backlog | server CPU cores "
           "| projectData idle -> loaded p50 (p99) ms | drained after | load avg before / after |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         p, ll, il = r.post, r.load, r.idle
         lat = p.latencies_ms
         f = freshness(ll)
         fi = freshness(il)
+        lf = live_freshness(ll)
         backlog = max((m["dirty_sessions"] for _, m in ll.metrics), default=math.nan)
         cpu = r.cpu[0] + sum(r.cpu_children.values())
         drained = f"{r.drain_s:.1f} s" if r.drain_s is not None else "not drained"
@@ -664,6 +738,7 @@ def summary(results: list[Result]) -> None:
               f"| {statistics.median(lat) if lat else math.nan:,.0f} / {pct(lat, 99):,.0f} "
               f"| {statistics.median(f) if f else math.nan:,.0f} / {pct(f, 95):,.0f} / {pct(f, 99):,.0f} "
               f"/ {max(f, default=math.nan):,.0f} ({statistics.median(fi) if fi else math.nan:,.0f}) "
+              f"| {statistics.median(lf) if lf else math.nan:,.0f} / {pct(lf, 99):,.0f} "
               f"| {lag} | {backlog:,.0f} | {cpu:.2f} "
               f"| {statistics.median(il.project_data_ms) if il.project_data_ms else math.nan:,.0f} "
               f"({pct(il.project_data_ms, 99):,.0f}) -> "
@@ -679,6 +754,7 @@ def pair_ratios(results: list[Result]) -> None:
     measures: dict[str, Callable[[Result], float]] = {
         "derivations/s": lambda r: writer_share(r.load.metrics)[1],
         "freshness p99 ms": lambda r: pct(freshness(r.load), 99),
+        "live change p99 ms": lambda r: pct(live_freshness(r.load), 99),
         "derive lag p95 s": lambda r: pct(derive_lags(r.load), 95),  # (nan without lags)
         "acknowledged/s": lambda r: r.post.acknowledged / r.post.elapsed_s,
     }
