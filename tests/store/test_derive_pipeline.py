@@ -32,11 +32,12 @@ def connections(store: Store) -> list[tuple[str, str]]:
     return rows(store, "SELECT session_id, connection_id FROM connections ORDER BY session_id, connection_id")
 
 
-def traced_cycle(store: Store, tmp_path: Path, **worker: Any) -> tuple[int, list[dict[str, Any]]]:
+def traced_cycle(store: Store, tmp_path: Path, stats: DeriveStats | None = None,
+                 **worker: Any) -> tuple[int, list[dict[str, Any]]]:
     """One cycle of the derive loop, a thread pool standing in for its worker processes: sessions handled, and its
     trace's records (derive/trace.py)."""
     trace = Trace(str(tmp_path / "trace.jsonl"))
-    loop = DeriveWorker(store, DeriveStats(), HandoffLock(), interval=1.0, trace=trace, **worker)
+    loop = DeriveWorker(store, stats or DeriveStats(), HandoffLock(), interval=1.0, trace=trace, **worker)
     loop.pool = ThreadPoolExecutor(1)
     try:
         handled = loop.cycle()
@@ -182,8 +183,9 @@ def test_the_loop_writes_wanted_sessions_in_its_first_step(tmp_path) -> None:
     load_events(store, "1", [connect("a", 2), connect("b", 2), connect("c", 2)])
     wanted = WantedSessions()
     wanted.want("1", ["c"])
-    handled, records = traced_cycle(store, tmp_path, batch=1, wanted=wanted)
-    assert handled == 3
+    stats = DeriveStats()
+    handled, records = traced_cycle(store, tmp_path, stats, batch=1, wanted=wanted)
+    assert handled == 3 and stats.sessions_wanted_ahead == 1
     steps = [(s["express"], s["picked"], s["wrote"]) for s in records if s["kind"] == "step"]
     assert steps[0] == (["c"], ["a"], ["c"])
     assert sorted(w for s in steps for w in s[2]) == ["a", "b", "c"]
@@ -193,9 +195,10 @@ def test_the_loop_writes_wanted_sessions_in_its_first_step(tmp_path) -> None:
     for session in "abc":
         load_events(store, "1", [connect(session, 3)])
     (tmp_path / "again").mkdir()
-    handled, records = traced_cycle(store, tmp_path / "again", batch=1, wanted=wanted)
+    handled, records = traced_cycle(store, tmp_path / "again", stats, batch=1, wanted=wanted)
     steps = [(s["express"], s["picked"], s["wrote"]) for s in records if s["kind"] == "step"]
     assert handled == 3 and [s[:2] for s in steps] == [([], ["a"]), ([], ["b"]), ([], ["c"]), ([], [])]
+    assert stats.sessions_wanted_ahead == 1
     store.close()
 
 

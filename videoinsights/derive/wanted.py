@@ -1,8 +1,8 @@
 """Sessions someone is looking at: derived ahead of the backlog while they are dirty.
 
 Under dense traffic every live session is dirty again long before its turn comes round (docs/benchmarks.md, "What a
-bounded backlog asks for"): a live session's change waits the whole backlog, 10-25 s at 10,000 events/s on two
-cores (30 s and more in bench_load's three minutes), before `sessionData` shows it. A `sessionData` query names the
+bounded backlog asks for"): a live session's change waits for a pass over all the dirty sessions before `sessionData`
+shows it, over 30 s in most cases within three minutes of bench_load at 10,000 events/s. A `sessionData` query names the
 sessions it reads; the derive loop then takes those that are dirty in its express lane, after the never-derived ones
 (derive/engine.py), a step or two away instead of a backlog away. A session is wanted for `ttl_s` after it was last
 asked for, so that a dashboard polling one live session sees its changes within seconds.
@@ -60,10 +60,14 @@ class WantedSessions:
                 self._wanted.popitem(last=False)
             return [k for k, (_, taken) in reversed(self._wanted.items()) if now - taken >= self.every_s]
 
-    def taken(self, keys: Iterable[SessionKey]) -> None:
-        """These sessions were taken ahead (the wanted ones among them wait `every_s` before they are again)."""
+    def taken(self, keys: Iterable[SessionKey]) -> int:
+        """These sessions were taken ahead (the wanted ones among them wait `every_s` before they are again); how many
+        of them were wanted."""
         now = self._clock()
+        wanted = 0
         with self._lock:
             for key in keys:
                 if key in self._wanted:
                     self._wanted[key][1] = now
+                    wanted += 1
+        return wanted

@@ -108,6 +108,7 @@ class DeriveStats:
     derive_cycle_failures: int = 0  # cycles that raised (nothing of them written; their sessions stay dirty)
     derive_pool_restarts: int = 0  # worker pools replaced after one of their processes died
     stats_samples_compacted: int = 0  # moved into session order (store/duckdb/compaction.py)
+    sessions_wanted_ahead: int = 0  # taken ahead of the backlog: a sessionData query asked for them (derive/wanted.py)
 
 
 class DeriveWorker:
@@ -301,7 +302,7 @@ class DeriveWorker:
         """The sessions of an express lane were taken ahead: the wanted ones among them wait a while for the next
         time (derive/wanted.py)."""
         if self.wanted is not None and express is not None:
-            self.wanted.taken(express.keys)
+            self.stats.sessions_wanted_ahead += self.wanted.taken(express.keys)
 
     def _timings(self) -> dict[str, float] | None:
         """A fresh dict for one step's phase seconds when tracing (the DuckDB store adds replace_derived's parts)."""

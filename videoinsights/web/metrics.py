@@ -154,6 +154,8 @@ class ServerState(Collector):
              stats.derive_pool_restarts),
             ("stats_samples_compacted", "Stats samples moved into session order (DuckDB).",
              stats.stats_samples_compacted),
+            ("sessions_wanted_ahead", "Dirty sessions derived ahead of the backlog because a sessionData query asked "
+             "for them.", stats.sessions_wanted_ahead),
             ("quality_kept", "Session derivations written with the sample quality of an earlier one, their next "
              "already due (DuckDB, setting quality_refresh_s).", store.quality_kept()),
             ("quality_pass_sessions", "Sessions whose sample quality a pass of its own scored after their derivation "
