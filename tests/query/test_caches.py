@@ -111,6 +111,7 @@ def test_routes_built_from_app_state(store: Any) -> None:
 
     from tests.query.conftest import serve
     from videoinsights.auth.cache import ProjectCache
+    from videoinsights.derive.wanted import WantedSessions
     from videoinsights.web.client_address import client_address
     from videoinsights.web.graphql import graphql_routes_from_state
     from videoinsights.web.services import RateLimits
@@ -118,7 +119,8 @@ def test_routes_built_from_app_state(store: Any) -> None:
     app = Starlette(routes=graphql_routes_from_state())
     app.state.services = SimpleNamespace(store=store, settings=SETTINGS, projects=ProjectCache(store),
                                          limits=RateLimits.from_settings(SETTINGS),
-                                         client_address=lambda scope: client_address(scope, ()))
+                                         client_address=lambda scope: client_address(scope, ()),
+                                         writer=SimpleNamespace(wanted=WantedSessions()))
     with serve(app) as srv:
         body = srv.post('{ project(projectId: 12345678) { projectData(start: 0) { totalCount } } }',
                         token=opentok_token()).json()
