@@ -236,6 +236,15 @@ class Samples:
     errors: list[str] = field(default_factory=list)
 
 
+def expire(outstanding: dict[str, float], timeout: float) -> int:
+    """Forget the markers acknowledged (perf_counter) over `timeout` s ago; how many."""
+    now = time.perf_counter()
+    late = [sid for sid, acked in outstanding.items() if now - acked > timeout]
+    for sid in late:
+        del outstanding[sid]
+    return len(late)
+
+
 class Samplers:
     """projectData every `pd_every` s, a freshness marker every second, /metrics every second."""
 
@@ -354,11 +363,7 @@ class Samplers:
             return
         self.live_polled = time.perf_counter()
         with self.lock:
-            now = time.perf_counter()
-            for sid, acked in list(self.live_outstanding.items()):
-                if now - acked > self.probe_timeout:
-                    del self.live_outstanding[sid]
-                    self.samples.live_timeouts += 1
+            self.samples.live_timeouts += expire(self.live_outstanding, self.probe_timeout)
             ids = list(self.live_outstanding)
         if not ids:
             return
@@ -385,11 +390,7 @@ class Samplers:
         with httpx.Client(timeout=60) as http:
             while True:
                 with self.lock:
-                    now = time.perf_counter()
-                    for sid, acked in list(self.outstanding.items()):
-                        if now - acked > self.probe_timeout:
-                            del self.outstanding[sid]
-                            self.samples.freshness_timeouts += 1
+                    self.samples.freshness_timeouts += expire(self.outstanding, self.probe_timeout)
                     ids = list(self.outstanding)
                     live = bool(self.live_outstanding)
                 self.poll_live(http)
