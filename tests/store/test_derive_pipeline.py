@@ -151,13 +151,14 @@ def test_only_never_derived_sessions_are_asked_for(store_url: str) -> None:
 
 def test_wanted_sessions_that_are_dirty_follow_the_new_ones_in_the_express_lane(store_url: str) -> None:
     # "a", "b", "c" derived, then dirtied in that order; "n" new. Someone looks at "c", at "x" (no such session), at
-    # "b" of project 2 (not this one) and at "d" (derived, not dirty): the express lane is "n", then "c".
+    # "b" of project 2 (not this one), at "d" (derived, not dirty) and at "x'y" (a quote, no such session): the express
+    # lane is "n", then "c".
     store = open_store(store_url)
     load_events(store, "1", [connect(s, 1) for s in "abcd"])
     assert derive_pending(store, 10) == (4, 0)
     load_events(store, "1", [connect("a", 2), connect("b", 2), connect("c", 2), connect("n", 1)])
     store.absorb_new_events()
-    wanted = [("1", "c"), ("1", "x"), ("2", "b"), ("1", "d")]
+    wanted = [("1", "c"), ("1", "x"), ("2", "b"), ("1", "d"), ("1", "x'y")]
     assert store.dirty_sessions(10, never_derived=True) == [("1", "n")]
     assert store.dirty_sessions(10, never_derived=True, wanted=wanted) == [("1", "n"), ("1", "c")]
     assert store.dirty_sessions(1, never_derived=True, wanted=wanted) == [("1", "n")]  # the new ones first

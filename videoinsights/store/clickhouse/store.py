@@ -431,17 +431,17 @@ class ClickHouseStore:
                        wanted: Sequence[SessionKey] = ()) -> list[SessionKey]:
         """Sessions never derived first, then the ones dirtied longest ago (as on DuckDB; `never_derived`: only
         those, then the `wanted` ones that are dirty); remembers the tokens read, which replace_derived() clears."""
-        asked = set(wanted) if never_derived else set()
-        having = ("HAVING NOT derived" + (" OR has({wanted:Array(String)}, session_id)" if asked else "")
+        asked = sorted(set(wanted)) if never_derived else []
+        having = ("HAVING NOT derived" + (" OR has({wanted:Array(Tuple(String, String))}, (project_id, session_id))"
+                                          if asked else "")
                   if never_derived else "")
         rows = self.client.query_rows(
             f"""SELECT project_id, session_id, groupArray(token), min(dirtied_at) AS first,
                        (project_id, session_id) IN (SELECT project_id, session_id FROM sessions) AS derived
                 FROM ({_LIVE_TOKENS.format(shard=self._shard_filter())})
                 GROUP BY project_id, session_id {having}
-                ORDER BY derived, first, project_id, session_id LIMIT {int(limit + len(asked))}""",
-            {"wanted": sorted({k[1] for k in asked})} if asked else None)
-        rows = [r for r in rows if not never_derived or not r[4] or (r[0], r[1]) in asked][:limit]
+                ORDER BY derived, first, project_id, session_id LIMIT {int(limit)}""",
+            {"wanted": asked} if asked else None)
         with self._tokens_lock:
             for p, s, tokens, _, _ in rows:
                 if (p, s) not in self._loaded:

@@ -936,19 +936,18 @@ class DuckDBStore:
         was new): looking it up in `sessions` read every session at each step (35 ms of CPU with 2,000 dirty
         at 306,000 sessions, 1.6 ms now: benchmarks/bench_step_inputs.py)."""
         con = self._dcon
-        asked = set(wanted) if never_derived else set()
         where = ""
-        if never_derived:  # the wanted ones by id (through the index), then by key here
-            where = "WHERE never_derived" + (f" OR session_id IN ({string_list(sorted({k[1] for k in asked}))})"
-                                             if asked else "")
+        if never_derived:
+            pairs = ", ".join(f"({string_list(key)})" for key in sorted(set(wanted)))
+            where = "WHERE never_derived" + (f" OR (project_id, session_id) IN (VALUES {pairs})" if pairs else "")
         # fetchall: a result left unfinished (fetchone) blocks the connection's next register()
         rows = con.execute(
-            f"""SELECT project_id, session_id, never_derived FROM dirty_sessions {where}
+            f"""SELECT project_id, session_id FROM dirty_sessions {where}
                 ORDER BY NOT never_derived, dirtied_seq, project_id, session_id
                 LIMIT ?""",
-            [limit + len(asked)],
+            [limit],
         ).fetchall()
-        return [(p, s) for p, s, new in rows if not never_derived or new or (p, s) in asked][:limit]
+        return [(p, s) for p, s in rows]
 
     def mark_all_dirty(self) -> int:
         self._event_cache.clear()  # a rebuild reads every session from the raw events
