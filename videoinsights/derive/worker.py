@@ -29,7 +29,7 @@ from videoinsights.derive.trace import Trace, lap
 from videoinsights.derive.wanted import WantedSessions
 from videoinsights.parent_watch import exit_with_parent
 from videoinsights.settings import Settings
-from videoinsights.store.base import SessionKey, Store
+from videoinsights.store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,8 @@ class DeriveWorker:
                  trace: Trace | None = None, compaction_settle_s: float = 0, checkpoint_s: float = 0,
                  checkpoint_bytes: int = 0, scoring: bool = True, wanted: WantedSessions | None = None) -> None:
         self.store, self.stats, self.lock = store, stats, lock
-        self.wanted = wanted  # sessions sessionData asked for: in the express lane when dirty (derive/wanted.py)
+        # sessions sessionData asked for: in the express lane when dirty (derive/wanted.py); none asks without a server
+        self.wanted = wanted if wanted is not None else WantedSessions()
         self.trace = trace  # a record per step and cycle (derive/trace.py), None: off
         self.quality = quality  # issue thresholds (settings quality_*, docs/quality.md)
         self.scoring = scoring  # off (setting quality_scoring): no quality scores or issues at all
@@ -219,7 +220,7 @@ class DeriveWorker:
                 limit = self.batch_now
                 following = start_batch(self.store, limit, self.pool, self.quality, self.scoring,
                                         busy=away.keys if away is not None else (), express=EXPRESS_SESSIONS,
-                                        timings=timings, wanted=self._wanted())
+                                        timings=timings, wanted=self.wanted.keys())
                 done, away = away, following
                 along = following.express if following is not None else None
                 self._taken(along)
@@ -287,7 +288,7 @@ class DeriveWorker:
         written alone (engine.start_lane); how many it handled."""
         t0, timings = time.time(), self._timings()
         lane = start_lane(self.store, EXPRESS_SESSIONS, self.quality, self.scoring,
-                          busy=away.keys if away is not None else (), timings=timings, wanted=self._wanted())
+                          busy=away.keys if away is not None else (), timings=timings, wanted=self.wanted.keys())
         if lane is None:
             return 0
         self._taken(lane)
@@ -295,13 +296,10 @@ class DeriveWorker:
         self._trace_step(t0, 0, timings, None, None, lane)
         return handled
 
-    def _wanted(self) -> list[SessionKey]:
-        return self.wanted.keys() if self.wanted is not None else []
-
     def _taken(self, express: Batch | None) -> None:
         """The sessions of an express lane were taken ahead: the wanted ones among them wait a while for the next
         time (derive/wanted.py)."""
-        if self.wanted is not None and express is not None:
+        if express is not None:
             self.stats.sessions_wanted_ahead += self.wanted.taken(express.keys)
 
     def _timings(self) -> dict[str, float] | None:
