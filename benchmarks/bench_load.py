@@ -236,6 +236,12 @@ class Samples:
     errors: list[str] = field(default_factory=list)
 
 
+def session_resources(r: httpx.Response) -> list[dict[str, Any]]:
+    """The sessions of a `sessionData { sessions { resources } }` answer (none where it has none)."""
+    data = ((r.json().get("data") or {}).get("project") or {}).get("sessionData") or {}
+    return (data.get("sessions") or {}).get("resources") or []
+
+
 def expire(outstanding: dict[str, float], timeout: float) -> int:
     """Forget the markers acknowledged (perf_counter) over `timeout` s ago; how many."""
     now = time.perf_counter()
@@ -317,25 +323,35 @@ class Samplers:
             while not self.stop.is_set():
                 sid = f"marker-{self.tag}-{n}"
                 n += 1
-                event = {"id": sid, "type": "connectionCreated", "sessionId": sid, "timestamp": now_ms(),
-                         "connectionId": f"{sid}-c", "sdkType": "JS", "browser": "CHROME", "country": "US"}
-                try:
-                    started, wall = time.perf_counter(), time.time()
-                    r = http.post(f"{self.url}/v1/events", json=[event], headers=self.headers())
-                    acked = time.perf_counter()
-                    if r.status_code == 200 and r.json().get("accepted") == 1:
-                        self.samples.marker_post_ms.append((acked - started) * 1000)
-                        with self.lock:
-                            self.outstanding[sid] = acked
-                            self.posted[sid] = (wall, wall + acked - started)
-                    else:
-                        self.note(f"marker post: {r.status_code} {r.text[:200]}")
-                except (httpx.HTTPError, ValueError) as exc:
-                    self.note(f"marker post: {exc!r}")
+                wall = time.time()
+                posted = self.post_connection(http, sid, sid, f"{sid}-c", "marker post")
+                if posted is not None:
+                    started, acked = posted
+                    self.samples.marker_post_ms.append((acked - started) * 1000)
+                    with self.lock:
+                        self.outstanding[sid] = acked
+                        self.posted[sid] = (wall, wall + acked - started)
                 self.post_live_change(http)
                 next_at = max(next_at + 1.0, time.monotonic())
                 self.stop.wait(max(0.0, next_at - time.monotonic()))
             self.markers_done.set()
+
+    def post_connection(self, http: httpx.Client, sid: str, event_id: str, connection_id: str,
+                        what: str) -> tuple[float, float] | None:
+        """A connectionCreated of session `sid`, now: (perf_counter before the POST, at its ack) once accepted, None
+        (noted as `what`) otherwise."""
+        event = {"id": event_id, "type": "connectionCreated", "sessionId": sid, "timestamp": now_ms(),
+                 "connectionId": connection_id, "sdkType": "JS", "browser": "CHROME", "country": "US"}
+        try:
+            started = time.perf_counter()
+            r = http.post(f"{self.url}/v1/events", json=[event], headers=self.headers())
+            acked = time.perf_counter()
+            if r.status_code == 200 and r.json().get("accepted") == 1:
+                return started, acked
+            self.note(f"{what}: {r.status_code} {r.text[:200]}")
+        except (httpx.HTTPError, ValueError) as exc:
+            self.note(f"{what}: {exc!r}")
+        return None
 
     def post_live_change(self, http: httpx.Client) -> None:
         """The second connection of the oldest marker seen and not yet given one."""
@@ -343,18 +359,10 @@ class Samplers:
             sid = self.seen.pop(0) if self.seen else None
         if sid is None:
             return
-        event = {"id": f"{sid}-2", "type": "connectionCreated", "sessionId": sid, "timestamp": now_ms(),
-                 "connectionId": f"{sid}-c2", "sdkType": "JS", "browser": "CHROME", "country": "US"}
-        try:
-            r = http.post(f"{self.url}/v1/events", json=[event], headers=self.headers())
-            acked = time.perf_counter()
-            if r.status_code == 200 and r.json().get("accepted") == 1:
-                with self.lock:
-                    self.live_outstanding[sid] = acked
-            else:
-                self.note(f"live change post: {r.status_code} {r.text[:200]}")
-        except (httpx.HTTPError, ValueError) as exc:
-            self.note(f"live change post: {exc!r}")
+        posted = self.post_connection(http, sid, f"{sid}-2", f"{sid}-c2", "live change post")
+        if posted is not None:
+            with self.lock:
+                self.live_outstanding[sid] = posted[1]
 
     def poll_live(self, http: httpx.Client) -> None:
         """One sessionData query for the live changes not yet visible (those past `probe_timeout` counted as it), at
@@ -371,8 +379,7 @@ class Samplers:
         try:
             r = http.post(f"{self.url}/graphql", json=body, headers=self.headers())
             seen_at = time.perf_counter()
-            data = ((r.json().get("data") or {}).get("project") or {}).get("sessionData") or {}
-            found = [x["sessionId"] for x in (data.get("sessions") or {}).get("resources") or []
+            found = [x["sessionId"] for x in session_resources(r)
                      if sum(m["connections"]["totalCount"] for m in x["meetings"]["resources"]) >= 2]
         except (httpx.HTTPError, ValueError, AttributeError, KeyError, TypeError) as exc:
             self.note(f"live poll: {exc!r}")
@@ -404,8 +411,7 @@ class Samplers:
                 try:
                     r = http.post(f"{self.url}/graphql", json=body, headers=self.headers())
                     seen_at = time.perf_counter()
-                    data = ((r.json().get("data") or {}).get("project") or {}).get("sessionData") or {}
-                    found = [x["sessionId"] for x in (data.get("sessions") or {}).get("resources") or []]
+                    found = [x["sessionId"] for x in session_resources(r)]
                 except (httpx.HTTPError, ValueError, AttributeError, KeyError, TypeError) as exc:
                     self.note(f"freshness poll: {exc!r}")
                     found, seen_at = [], time.perf_counter()
@@ -645,14 +651,19 @@ def derive_lags(s: Samples) -> list[float]:
     return [m["derive_lag_seconds"] for _, m in s.metrics if "derive_lag_seconds" in m]
 
 
+def with_timeouts(ms: list[float], timeouts: int) -> list[float]:
+    """Latencies, the ones never seen counted at the timeout (so percentiles are lower bounds)."""
+    return ms + [PROBE_TIMEOUT_S * 1000] * timeouts
+
+
 def freshness(s: Samples) -> list[float]:
-    """Marker latencies, markers never seen counted at the timeout (so percentiles are lower bounds)."""
-    return s.freshness_ms + [PROBE_TIMEOUT_S * 1000] * s.freshness_timeouts
+    """New sessions' (markers') latencies."""
+    return with_timeouts(s.freshness_ms, s.freshness_timeouts)
 
 
 def live_freshness(s: Samples) -> list[float]:
-    """Live changes' latencies, those never seen counted at the timeout (as `freshness`)."""
-    return s.live_ms + [PROBE_TIMEOUT_S * 1000] * s.live_timeouts
+    """Live changes' latencies."""
+    return with_timeouts(s.live_ms, s.live_timeouts)
 
 
 def report(r: Result) -> None:
