@@ -732,9 +732,7 @@ def report(r: Result) -> None:
           f"commits {e['commits_total'] - pre['commits_total']:,.0f}, "
           f"events inserted {e['events_inserted_total'] - pre['events_inserted_total']:,.0f}, "
           f"session derivations {e['sessions_derived_total'] - pre['sessions_derived_total']:,.0f} "
-          f"(quality kept in {e.get('quality_kept_total', 0) - pre.get('quality_kept_total', 0):,.0f}, hour and "
-          f"minute rows from the first change in "
-          f"{e.get('fine_suffix_writes_total', 0) - pre.get('fine_suffix_writes_total', 0):,.0f})")
+          f"(quality kept in {e.get('quality_kept_total', 0) - pre.get('quality_kept_total', 0):,.0f})")
     print("backlog drained (derivation idle) " + (f"{r.drain_s:.1f} s after the load" if r.drain_s is not None
                                                   else "not within the drain timeout"))
     for msg in (p.errors + ll.errors)[:5]:

@@ -151,9 +151,9 @@ def test_a_fold_while_a_derivation_is_away_leaves_its_session_dirty(tmp_path) ->
         assert dirty(store) == {(PROJECT, "other")} and count(store, "quality_samples") == 10
         # the derive engine's read of the session (engine.start_batch), its derivation away meanwhile ...
         loaded = store.derived_seq
-        part = derive_tables([A], store.load_session_event_table([A]), store.load_stats_table([A]), QualityThresholds())
-        tables = part.tables
-        assert part.derived == 1
+        tables, derived, _ = derive_tables([A], store.load_session_event_table([A]), store.load_stats_table([A]),
+                                           QualityThresholds())
+        assert derived == 1
         store.absorb_all()  # ... while the samples are folded in
         assert count(store, "quality_samples") == 40 and A in dirty(store)
         store.replace_derived([A], {name: [t] for name, t in tables.items()}, QualityThresholds(), loaded)

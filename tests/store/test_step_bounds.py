@@ -13,16 +13,14 @@ from typing import Any
 import pytest
 
 from videoinsights.derive.engine import derive_until_clean
-from videoinsights.derive.fine_suffix import FineFrom
 from videoinsights.ingest.load import load_events
 from videoinsights.store.duckdb import quality
-from videoinsights.store.duckdb.schema import DERIVED_SESSION_TABLES, FINE_TABLES, rows_of_keys
+from videoinsights.store.duckdb.schema import DERIVED_SESSION_TABLES, rows_of_keys
 from videoinsights.store.duckdb.store import DuckDBStore
 
 NOW = 1_790_000_000_000
 MINUTE = 60_000
-# the time bound of each table that has one (schema._SINCE_CONDITION), besides every table's write_seq but the hour and
-# minute ones' (written from the first bucket that changed: their rows before keep an earlier write_seq)
+# the time bound of each table that has one (schema._SINCE_CONDITION), besides every table's write_seq
 TIME_COLUMN = {"sessions": "created_at", "meetings": "created_at", "connections": "created_at",
                "publishers": "created_at", "subscribers": "created_at", "session_endpoint_days": "day",
                "session_project_days": "day", "session_endpoint_hours": "bucket",
@@ -83,8 +81,7 @@ def test_a_steps_delete_bounds_the_scan_of_each_table(store: DuckDBStore, table:
                       .fetchall()[0][1])
     filters = scan_filters(plan, table)
     assert filters, f"no scan of {table} in the plan"
-    wanted = [*(["write_seq"] if table not in FINE_TABLES else []), *([TIME_COLUMN[table]] if table in TIME_COLUMN
-                                                                      else [])]
+    wanted = ["write_seq", *([TIME_COLUMN[table]] if table in TIME_COLUMN else [])]
     for scan in filters:
         assert all(column in scan for column in wanted), f"{table}: scan filters {scan!r}, wanted {wanted}"
 
@@ -98,22 +95,6 @@ def test_the_bounds_are_the_batchs_least(store: DuckDBStore) -> None:
     assert bounds["first_ts"] == first == NOW - 86_400_000
     store._keys_table([("1", "live")])
     assert con.execute("SELECT getvariable('keys_bounds')").fetchone()[0]["first_ts"] == NOW
-
-
-def test_the_hour_and_minute_bounds_are_where_the_rows_are_written_from(store: DuckDBStore) -> None:
-    """Per session the later of its first event's bucket and where its rows are written from (fine_from), the least
-    of those over the batch."""
-    con = store._dcon
-    store._keys_table([("1", "old"), ("1", "live")], {("1", "live"): FineFrom(NOW + 3_600_000, NOW + 4 * MINUTE)})
-    bounds = con.execute("SELECT getvariable('keys_bounds')").fetchone()[0]
-    assert bounds["minutes_from"] == NOW - 86_400_000 - 59_999  # the old session's rows are all written
-    store._keys_table([("1", "live")], {("1", "live"): FineFrom(NOW + 3_600_000, NOW + 4 * MINUTE)})
-    bounds = con.execute("SELECT getvariable('keys_bounds')").fetchone()[0]
-    assert (bounds["hours_from"], bounds["minutes_from"]) == (NOW + 3_600_000, NOW + 4 * MINUTE)
-    store._keys_table([("1", "live")], {("1", "live"): FineFrom(0, 0)})  # from before its first event: that
-    bounds = con.execute("SELECT getvariable('keys_bounds')").fetchone()[0]
-    assert (bounds["hours_from"], bounds["minutes_from"]) == (NOW - 3_599_999, NOW - 59_999)
-    store._keys_table([("1", "live")])  # (as the other tests left it)
 
 
 def test_the_scores_read_the_batchs_connections_only(store: DuckDBStore) -> None:

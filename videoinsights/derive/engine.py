@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from videoinsights.derive.basis import session_basis
-from videoinsights.derive.fine_suffix import FineDigest, FineFrom, FineMemory, suffixes
 from videoinsights.derive.inputs import events_by_session, rows_apart, stats_by_session
 from videoinsights.derive.model import SessionDerivation, StatsAggregate
 from videoinsights.derive.quality import QualityThresholds, add_endpoint_parts, derive_quality
@@ -33,16 +32,8 @@ log = logging.getLogger(__name__)
 POOL_CHUNKS = 2
 
 
-class DerivedPart(NamedTuple):
-    """One worker's answer: the derived rows by table (derive/rows.py), sessions derived, sessions failed; with
-    digests asked for (derive/fine_suffix.py), those of the derived sessions' hour and minute rows, and where the rows
-    to write begin for those whose stored rows' digest was given."""
-
-    tables: dict[str, pa.Table]
-    derived: int
-    failed: int
-    digests: dict[SessionKey, FineDigest]
-    fine_from: dict[SessionKey, FineFrom]
+# One worker's answer: the derived rows by table (derive/rows.py), sessions derived, sessions failed.
+DerivedPart = tuple[dict[str, pa.Table], int, int]
 
 
 @dataclass
@@ -57,13 +48,11 @@ class Batch:
     # Never-derived sessions read with this batch but derived at once, here, to be written with the batch before
     # (start_batch's `express`): a new session is visible one pipeline step sooner.
     express: Batch | None = None
-    fine: FineMemory | None = None  # the digests of the sessions' stored hour and minute rows (derive/fine_suffix.py)
 
 
 def start_batch(store: Store, limit: int, pool: Executor | None = None, quality: QualityThresholds | None = None,
                 scoring: bool = True, busy: Collection[SessionKey] = (), express: int = 0,
-                timings: dict[str, float] | None = None, wanted: Sequence[SessionKey] = (),
-                fine: FineMemory | None = None) -> Batch | None:
+                timings: dict[str, float] | None = None, wanted: Sequence[SessionKey] = ()) -> Batch | None:
     """Fold new commits in, pick up to `limit` dirty sessions (not those in `busy`, a batch still away) and
     read their inputs. With `pool` (worker processes) the derivation runs there, outside this process's
     interpreter lock, while the caller goes on (e.g. writes the previous batch); without, it runs now.
@@ -73,8 +62,7 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
     alone when none is, instead of a step later. New sessions are small, and many while a platform warms up
     (~45 a second in bench_load's first minute at 10,000 events/s). Then, in the same lane, the `wanted` sessions
     that are dirty: someone is looking at them (derive/wanted.py).
-    With `fine`, the sessions' hour and minute rows are written from the first bucket that changed
-    (derive/fine_suffix.py). With `timings`, the seconds of each phase are added to it (derive/trace.py)."""
+    With `timings`, the seconds of each phase are added to it (derive/trace.py)."""
     t = time.perf_counter()
     store.absorb_new_events()
     t = lap(timings, "absorb", t)
@@ -97,27 +85,23 @@ def start_batch(store: Store, limit: int, pool: Executor | None = None, quality:
     # Quality: lifecycle issues here (derive/quality.py), sample scores and issues by the store in replace_derived
     # (docs/quality.md); `scoring` off: none (setting quality_scoring, and bench_load's comparison).
     q = _thresholds(quality, scoring)
-    before = _digests_before(store, fine, keys + fresh)
     if pool is None:
-        return Batch(keys, loaded_seq, [_done(derive_tables(keys, events, stats, q, _of(before, keys)))], backlog, q,
-                     fine=fine)
+        return Batch(keys, loaded_seq, [_done(derive_tables(keys, events, stats, q))], backlog, q)
     ahead = None
     if fresh:
         fresh_events, events = rows_apart(events, fresh)
         fresh_stats, stats = rows_apart(stats, fresh)
         # first in the pool's queue: done before the batch away is written (its own derivation is done by then)
-        ahead = Batch(fresh, loaded_seq, [pool.submit(derive_tables, fresh, fresh_events, fresh_stats, q,
-                                                      _of(before, fresh))], False, q, fine=fine)
+        ahead = Batch(fresh, loaded_seq, [pool.submit(derive_tables, fresh, fresh_events, fresh_stats, q)], False, q)
         t = lap(timings, "express", t)
-    parts = [pool.submit(derive_tables, *part, q, _of(before, part[0]))
-             for part in _split(keys, events, stats, POOL_CHUNKS)]
+    parts = [pool.submit(derive_tables, *part, q) for part in _split(keys, events, stats, POOL_CHUNKS)]
     lap(timings, "submit", t)
-    return Batch(keys, loaded_seq, parts, backlog, q, ahead, fine)
+    return Batch(keys, loaded_seq, parts, backlog, q, ahead)
 
 
 def start_lane(store: Store, limit: int, quality: QualityThresholds | None = None, scoring: bool = True,
                busy: Collection[SessionKey] = (), timings: dict[str, float] | None = None,
-               wanted: Sequence[SessionKey] = (), fine: FineMemory | None = None) -> Batch | None:
+               wanted: Sequence[SessionKey] = ()) -> Batch | None:
     """Up to `limit` never-derived sessions (then `wanted` dirty ones) alone (not those in `busy`), their lifecycle
     events absorbed but no stats samples folded: the derive loop writes them on their own before and after a timed
     fold (derive/worker.py), which takes a second or two under load, rather than with the batch away after it. None
@@ -135,9 +119,9 @@ def start_lane(store: Store, limit: int, quality: QualityThresholds | None = Non
     q = _thresholds(quality, scoring)
     # Derived here, not by the worker processes: their queue holds the batch away, which the lane waited for (~0.2 s
     # a lane under load, docs/benchmarks.md); new sessions are small (25-30 a lane, median).
-    part = _done(derive_tables(keys, events, stats, q, _digests_before(store, fine, keys)))
+    part = _done(derive_tables(keys, events, stats, q))
     lap(timings, "express", t)
-    return Batch(keys, loaded_seq, [part], False, q, fine=fine)
+    return Batch(keys, loaded_seq, [part], False, q)
 
 
 def score_owed(store: Store, quality: QualityThresholds | None = None, scoring: bool = True) -> int:
@@ -150,18 +134,6 @@ def _express(store: Store, limit: int, away: set[SessionKey], wanted: Sequence[S
     """Up to `limit` never-derived dirty sessions, then wanted dirty ones, not those in `away` (a batch still away)."""
     return [k for k in store.dirty_sessions(limit + len(away), never_derived=True, wanted=wanted)
             if k not in away][:limit]
-
-
-def _digests_before(store: Store, fine: FineMemory | None,
-                    keys: Sequence[SessionKey]) -> dict[SessionKey, FineDigest] | None:
-    """The digests of these sessions' stored hour and minute rows (None: no memory, every row is written)."""
-    return None if fine is None else fine.before(keys, store.derived_generation)
-
-
-def _of(before: dict[SessionKey, FineDigest] | None,
-        keys: Sequence[SessionKey]) -> dict[SessionKey, FineDigest] | None:
-    """The digests of `keys` among `before` (what one worker needs of them)."""
-    return None if before is None else {k: before[k] for k in keys if k in before}
 
 
 def _thresholds(quality: QualityThresholds | None, scoring: bool) -> QualityThresholds | None:
@@ -184,26 +156,21 @@ def finish_batch(store: Store, batch: Batch, along: Batch | None = None,
     With `timings`, the seconds waited for the workers and spent writing are added to it."""
     t = time.perf_counter()
     batches = [batch] if along is None else [batch, along]
-    parts: list[DerivedPart] = [future.result() for b in batches for future in b.parts]
+    parts = [future.result() for b in batches for future in b.parts]
     t = lap(timings, "wait", t)
     # The workers' tables of one name as one (an INSERT each costs ~8 ms whatever its rows: a step wrote ~29 parts),
     # their column types unified (inferred from the values, they may differ: an all-int column in one part, double in
     # another); the store casts it to its columns.
-    names = {name for p in parts for name in p.tables}
-    by_table = {name: _together([p.tables[name] for p in parts if name in p.tables]) for name in names}
+    names = {name for tables, _, _ in parts for name in tables}
+    by_table = {name: _together([t[name] for t, _, _ in parts if name in t]) for name in names}
     keys = [k for b in batches for k in b.keys]
     loaded: int | list[int] = batch.loaded_seq
     if along is not None:  # each batch's sessions against the watermark of their own read
         loaded = [b.loaded_seq for b in batches for _ in b.keys]
-    fine_from = {k: f for p in parts for k, f in p.fine_from.items()}
     # Failed sessions are cleared too (their old rows removed); a later event retries them.
-    store.replace_derived(keys, by_table, batch.quality, loaded, fine_from or None)
-    for b in batches:
-        if b.fine is not None:
-            digests = {k: d for p in parts for k, d in p.digests.items()}
-            b.fine.committed(b.keys, digests, sum(k in fine_from for k in b.keys))
+    store.replace_derived(keys, by_table, batch.quality, loaded)
     lap(timings, "write", t)
-    return sum(p.derived for p in parts), sum(p.failed for p in parts)
+    return sum(p[1] for p in parts), sum(p[2] for p in parts)
 
 
 def _together(tables: list[pa.Table]) -> list[pa.Table]:
@@ -243,21 +210,16 @@ def _split(keys: list[SessionKey], events: pa.Table, stats: pa.Table,
 
 
 def derive_tables(keys: list[SessionKey], events: pa.Table, stats: pa.Table,
-                  quality: QualityThresholds | None = None,
-                  before: Mapping[SessionKey, FineDigest] | None = None) -> DerivedPart:
+                  quality: QualityThresholds | None = None) -> tuple[dict[str, pa.Table], int, int]:
     """Derive each session from the store's input tables; return the derived rows as tables
     (derive/rows.py), how many sessions were derived and how many failed. Pure: it can run in a worker.
-    With `quality`, the lifecycle issues too (the store adds the sample scores and issues). With `before` (the
-    digests of stored hour and minute rows, by session: derive/fine_suffix.py), the digests of the new ones too, and
-    of the sessions in it only the rows from the first bucket that changed.
+    With `quality`, the lifecycle issues too (the store adds the sample scores and issues).
 
     A session without inputs (its raw events all expired before it was derived: ClickHouse keeps its dirty
     token through the purge) is derived as having no rows: replacing them clears its old ones."""
     by_session = events_by_session(events, keys)
     aggregates = stats_by_session(stats, keys)
     derivations, empty = [], 0
-    digests: dict[SessionKey, FineDigest] = {}
-    fine_from: dict[SessionKey, FineFrom] = {}
     for key in keys:
         if not by_session[key] and not aggregates[key]:
             empty += 1
@@ -265,12 +227,8 @@ def derive_tables(keys: list[SessionKey], events: pa.Table, stats: pa.Table,
         derivation = derive_one(key, by_session[key], aggregates[key], quality)
         if derivation is not None:
             derivations.append(derivation)
-            if before is not None:
-                digests[key], start = suffixes(derivation, before.get(key))
-                if start is not None:
-                    fine_from[key] = start
     derived = len(derivations) + empty
-    return DerivedPart(derivation_tables(derivations), derived, len(keys) - derived, digests, fine_from)
+    return derivation_tables(derivations), derived, len(keys) - derived
 
 
 def derive_one(key: SessionKey, events: list[dict[str, Any]], stats: list[StatsAggregate],

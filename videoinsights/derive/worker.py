@@ -24,7 +24,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from videoinsights.derive.engine import Batch, finish_batch, score_owed, start_batch, start_lane
-from videoinsights.derive.fine_suffix import FineMemory
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.derive.trace import Trace, lap
 from videoinsights.derive.wanted import WantedSessions
@@ -110,7 +109,6 @@ class DeriveStats:
     derive_pool_restarts: int = 0  # worker pools replaced after one of their processes died
     stats_samples_compacted: int = 0  # moved into session order (store/duckdb/compaction.py)
     sessions_wanted_ahead: int = 0  # taken ahead of the backlog: a sessionData query asked for them (derive/wanted.py)
-    fine_suffix_writes: int = 0  # hour and minute rows written from the first bucket that changed (fine_suffix.py)
 
 
 class DeriveWorker:
@@ -129,8 +127,6 @@ class DeriveWorker:
         self.store, self.stats, self.lock = store, stats, lock
         # sessions sessionData asked for: in the express lane when dirty (derive/wanted.py); none asks without a server
         self.wanted = wanted if wanted is not None else WantedSessions()
-        # the digests of written hour and minute rows, where the store writes them from the first that changed
-        self.fine = FineMemory() if store.fine_suffixes else None
         self.trace = trace  # a record per step and cycle (derive/trace.py), None: off
         self.quality = quality  # issue thresholds (settings quality_*, docs/quality.md)
         self.scoring = scoring  # off (setting quality_scoring): no quality scores or issues at all
@@ -224,7 +220,7 @@ class DeriveWorker:
                 limit = self.batch_now
                 following = start_batch(self.store, limit, self.pool, self.quality, self.scoring,
                                         busy=away.keys if away is not None else (), express=EXPRESS_SESSIONS,
-                                        timings=timings, wanted=self.wanted.keys(), fine=self.fine)
+                                        timings=timings, wanted=self.wanted.keys())
                 done, away = away, following
                 along = following.express if following is not None else None
                 self._taken(along)
@@ -292,8 +288,7 @@ class DeriveWorker:
         written alone (engine.start_lane); how many it handled."""
         t0, timings = time.time(), self._timings()
         lane = start_lane(self.store, EXPRESS_SESSIONS, self.quality, self.scoring,
-                          busy=away.keys if away is not None else (), timings=timings, wanted=self.wanted.keys(),
-                          fine=self.fine)
+                          busy=away.keys if away is not None else (), timings=timings, wanted=self.wanted.keys())
         if lane is None:
             return 0
         self._taken(lane)
@@ -332,8 +327,6 @@ class DeriveWorker:
         derived, failed = finish_batch(self.store, batch, along, timings)
         self.stats.sessions_derived += derived
         self.stats.derive_failures += failed
-        if self.fine is not None:
-            self.stats.fine_suffix_writes = self.fine.suffix_writes
         self._count_time()
         return derived, failed
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pyarrow as pa
 
 if TYPE_CHECKING:
-    from videoinsights.derive.fine_suffix import FineFrom
     from videoinsights.derive.quality import QualityThresholds
 
 SessionKey = tuple[str, str]  # (project_id, session_id)
@@ -118,17 +117,9 @@ class Store(Protocol):
     # loaded_seq: derived_seq when the keys' inputs were read (one for all keys, or one per key); sessions dirtied
     # by commits absorbed after it stay dirty (None: every key is clean afterwards, as when nothing was absorbed in
     # between).
-    # fine_from (where fine_suffixes): for these keys, the hour and minute rows in `tables` begin at these buckets, and
-    # the stored ones before them stay (derive/fine_suffix.py); the other keys' rows are all replaced.
     def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]],
                         quality: QualityThresholds | None = None,
-                        loaded_seq: int | Sequence[int] | None = None,
-                        fine_from: Mapping[SessionKey, FineFrom] | None = None) -> None: ...
-    fine_suffixes: bool  # replace_derived takes fine_from
-    # changes whenever the derived rows change other than by replace_derived (a purge, clear_derived): the digests of
-    # written rows kept since (derive/fine_suffix.py) no longer stand for the stored rows
-    @property
-    def derived_generation(self) -> int: ...
+                        loaded_seq: int | Sequence[int] | None = None) -> None: ...
     def clear_derived(self) -> None: ...
     # Sample quality left by replace_derived to a pass of its own (DuckDB, setting quality_pass_s:
     # store/duckdb/quality_pass.py): whether a pass is due (`idle`: the caller has nothing else to do), and the pass,

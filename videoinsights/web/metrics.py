@@ -156,8 +156,6 @@ class ServerState(Collector):
              stats.stats_samples_compacted),
             ("sessions_wanted_ahead", "Dirty sessions derived ahead of the backlog because a sessionData query asked "
              "for them.", stats.sessions_wanted_ahead),
-            ("fine_suffix_writes", "Session derivations whose hour and minute rows were written from the first bucket "
-             "that changed, the earlier ones kept (DuckDB).", stats.fine_suffix_writes),
             ("quality_kept", "Session derivations written with the sample quality of an earlier one, their next "
              "already due (DuckDB, setting quality_refresh_s).", store.quality_kept()),
             ("quality_pass_sessions", "Sessions whose sample quality a pass of its own scored after their derivation "

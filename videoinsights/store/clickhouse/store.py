@@ -40,7 +40,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from videoinsights.derive.fine_suffix import FineFrom
 from videoinsights.derive.inputs import STATS_COLUMNS
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.domain.days import HOUR_MS, day_start_ms
@@ -408,11 +407,6 @@ class ClickHouseStore:
     def derived_seq(self) -> int:
         return self._seq
 
-    # A session's rows are all replaced at each write: the retraction of only a suffix of its hour and minute rows
-    # (derive/fine_suffix.py) is not built here yet.
-    fine_suffixes = False
-    derived_generation = 0
-
     def dirty_session_count(self) -> int:
         sql = f"SELECT uniqExact(project_id, session_id) FROM ({_LIVE_TOKENS.format(shard=self._shard_filter())})"
         return int(self.client.query_rows(sql)[0][0])
@@ -498,15 +492,12 @@ class ClickHouseStore:
 
     def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]],
                         quality: QualityThresholds | None = None,
-                        loaded_seq: int | Sequence[int] | None = None,
-                        fine_from: Mapping[SessionKey, FineFrom] | None = None) -> None:
+                        loaded_seq: int | Sequence[int] | None = None) -> None:
         """Swap in the new derived rows of these sessions, then clear the dirty tokens read for them.
 
         With `quality`, score the sessions' samples here, in Python (store/clickhouse/quality.py). `loaded_seq`
         is not needed: the tokens frozen when the inputs were loaded are the watermark, and a commit after
-        that adds a token this call does not clear, so its session stays dirty. No `fine_from` (fine_suffixes)."""
-        if fine_from:
-            raise ValueError("the ClickHouse store replaces every hour and minute row of a session (no fine_from)")
+        that adds a token this call does not clear, so its session stays dirty."""
         if not keys:
             return
         if quality is not None:

@@ -457,9 +457,7 @@ WRITE_SEQ_COLUMNS = (
 _KEYS_BOUNDS = "keys_bounds"
 KEYS_BOUNDS_SET = f"""SET VARIABLE {_KEYS_BOUNDS} = (
 SELECT {{'first_ts': min(first_ts), 'written_seq': min(written_seq), 'rows_from_day': min(rows_from_day),
-         'rows_from_ms': min(rows_from_ms), 'minutes_from_ms': min(minutes_from_ms),
-         'hours_from': min(greatest(first_ts - 3599999, rows_from_ms)),
-         'minutes_from': min(greatest(first_ts - 59999, minutes_from_ms))}} FROM keys)"""
+         'rows_from_ms': min(rows_from_ms), 'minutes_from_ms': min(minutes_from_ms)}} FROM keys)"""
 
 
 def _keys_bound(field: str) -> str:
@@ -519,12 +517,9 @@ SINCE_DAY = la_day_of(SINCE)  # no sample of theirs is older
 _SINCE_CONDITION = {
     **{table: f"created_at >= {SINCE}" for table in ("sessions", "meetings", "connections", "publishers",
                                                        "subscribers")},
-    # (rows_from_day, rows_from_ms, minutes_from_ms: no earlier than the final horizons, store/final_rows.py, nor
-    # than where a session's hour and minute rows are written from: derive/fine_suffix.py; per session the later of
-    # that and its first event's bucket, the least of those over the batch)
-    **bucketed_since(SINCE, _keys_bound("rows_from_day")),
-    "session_endpoint_hours": f"bucket >= {_keys_bound('hours_from')}",
-    "session_endpoint_minutes": f"bucket >= {_keys_bound('minutes_from')}",
+    # (rows_from_day, rows_from_ms, minutes_from_ms: no earlier than the final horizons, store/final_rows.py)
+    **bucketed_since(SINCE, _keys_bound("rows_from_day"), floor_ms=_keys_bound("rows_from_ms"),
+                     minute_floor_ms=_keys_bound("minutes_from_ms")),
     "quality_issues": f"start_ts >= {SINCE} - {SAMPLE_MS}",
 }
 
@@ -540,9 +535,6 @@ def _own_rows_of_keys(table: str) -> str:
 
 
 _BUCKETED = frozenset(bucketed_since("0", "0"))
-# Their rows written from the first bucket that changed (derive/fine_suffix.py): those before keep the write_seq of an
-# earlier step than the session's written_seq, so that bound is not theirs; their buckets bound them instead.
-FINE_TABLES = frozenset(("session_endpoint_hours", "session_endpoint_minutes"))
 
 
 def rows_of_keys(table: str, exact: bool = True) -> str:
@@ -552,7 +544,7 @@ def rows_of_keys(table: str, exact: bool = True) -> str:
     bounds = [_own_rows_of_keys(table) if exact and table in _BUCKETED else _OF_KEYS]
     if table in _SINCE_CONDITION:
         bounds.append(_SINCE_CONDITION[table])
-    if table in DERIVED_SESSION_TABLES and table not in FINE_TABLES:
+    if table in DERIVED_SESSION_TABLES:
         bounds.append(f"write_seq >= {WRITTEN}")
     return " AND ".join(bounds)
 

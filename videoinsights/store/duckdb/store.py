@@ -23,7 +23,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from videoinsights.derive.fine import FINE_MEASURES
-from videoinsights.derive.fine_suffix import FineFrom
 from videoinsights.derive.inputs import STATS_COLUMNS
 from videoinsights.derive.model import (
     DIMENSIONS,
@@ -182,16 +181,6 @@ _NEW_ROWS = """(SELECT project_id, session_id, ts, seq FROM events WHERE seq > $
 
 
 
-def _floors(keys: Sequence[SessionKey], final_floor: int | None, fine_from: Mapping[SessionKey, FineFrom] | None,
-            kind: int) -> list[int]:
-    """Per key, the first hour (kind 0) or minute (1) bucket of its rows a write replaces: the final horizon's
-    (store/final_rows.py), or where its rows to write begin (fine_from) when later."""
-    floor = final_floor or 0
-    if not fine_from:
-        return [floor] * len(keys)
-    return [max(floor, fine_from[k][kind]) if k in fine_from else floor for k in keys]
-
-
 def _mark_fresh(batches: Sequence[dict[str, list[Any]]], new_keys: set[Any]) -> tuple[list[list[bool]], list[bool]]:
     """Per row: was it inserted now? A key seen twice in one call is new only the first time."""
     inserted: list[list[bool]] = []
@@ -329,7 +318,6 @@ class DuckDBStore:
         # the next write reopens it instead of failing forever.
         self._invalidated = False
         self._generation = 0  # bumped by each reopen: readers then take fresh cursors
-        self._rows_generation = 0  # derived_generation
         # Bumped after every commit that changes what reads return (the API's response cache keys on it).
         self.data_version = 0
         self._version_lock = threading.Lock()
@@ -420,10 +408,9 @@ class DuckDBStore:
     def _forget_rows(self) -> None:
         """Empty what the derive connection keeps of stored rows between steps (live sessions' events, the rowids of
         session_bounds rows): a purge deletes rows (and the next checkpoint may move the others), a reopen starts
-        over. The digests of written rows kept by the derive loop go too (derived_generation)."""
+        over."""
         self._event_cache.clear()
         self._bounds_rowids.clear()
-        self._rows_generation += 1
 
     def _close_handles(self) -> None:
         with self._cursors_lock:
@@ -970,28 +957,19 @@ class DuckDBStore:
                                SELECT project_id, session_id, 0, {_NOT_IN_SESSIONS} FROM session_bounds""")
         return int(self._dcon.execute("SELECT count(*) FROM dirty_sessions").fetchall()[0][0])
 
-    # replace_derived takes fine_from: hour and minute rows written from the first bucket that changed (fine_suffix.py)
-    fine_suffixes = True
-
-    @property
-    def derived_generation(self) -> int:
-        """Bumped whenever derived rows change other than by replace_derived: a purge, clear_derived, a reopen."""
-        return self._rows_generation
-
-    def _keys_table(self, keys: Sequence[SessionKey], fine_from: Mapping[SessionKey, FineFrom] | None = None) -> None:
+    def _keys_table(self, keys: Sequence[SessionKey]) -> None:
         """Temp table `keys` (with each session's first_ts, the first day and ms its day, hour and minute rows may be
         rewritten from: Horizons.rows_from_day, written_seq and the rowid of its session_bounds row) on the derive
         connection. A cycle reads its events and then its stats for the same keys: the table made for the first read
         serves the second; replace_derived makes its own inside its transaction, where the rowids hold
-        (_stamp_written), with the buckets the sessions' hour and minute rows are written from (`fine_from`) as their
-        floors.
+        (_stamp_written).
 
         The bounds are fetched by session id alone first, the ids written into the statement, through the
         session_id index (portable.string_list); joined, session_bounds was read whole at every step (28-36 ms
         of CPU for 250 sessions at 306,000 sessions, 18-20 ms now: benchmarks/bench_step_inputs.py)."""
         con = self._dcon
         wanted = (con, tuple(keys))  # a temp table lives on its connection: a new one (a reopen) has none
-        if not fine_from and self._keys_now is not None and self._keys_now[0] is con and self._keys_now[1] == wanted[1]:
+        if self._keys_now is not None and self._keys_now[0] is con and self._keys_now[1] == wanted[1]:
             return
         self._keys_now = None  # until the table below exists (a failed statement must not leave it claimed)
         found = con.execute("SELECT project_id, session_id, first_ts, written_seq, rowid, last_ts FROM session_bounds "
@@ -1011,8 +989,8 @@ class DuckDBStore:
             "session_id": pa.array([k[1] for k in keys], pa.string()),
             "first_ts": pa.array([r[0] for r in rows], pa.int64()),
             "rows_from_day": pa.array([final.rows_from_day(first_row_day(r[0])) for r in rows], pa.date32()),
-            "rows_from_ms": pa.array(_floors(keys, final.hour_floor_ms, fine_from, 0), pa.int64()),
-            "minutes_from_ms": pa.array(_floors(keys, final.minute_floor_ms, fine_from, 1), pa.int64()),
+            "rows_from_ms": pa.array([final.hour_floor_ms or 0] * len(rows), pa.int64()),
+            "minutes_from_ms": pa.array([final.minute_floor_ms or 0] * len(rows), pa.int64()),
             "written_seq": pa.array([r[1] for r in rows], pa.int64()),
             "bounds_rowid": pa.array([r[2] for r in rows], pa.int64()),
         }))
@@ -1021,7 +999,7 @@ class DuckDBStore:
         finally:
             con.unregister("keys_in")
         con.execute(KEYS_BOUNDS_SET)
-        self._keys_now = None if fine_from else wanted  # (reads make theirs without fine_from)
+        self._keys_now = wanted
 
     def load_session_event_table(self, keys: Sequence[SessionKey]) -> pa.Table:
         """The raw lifecycle events of these sessions as LIFECYCLE_COLUMNS (derive/inputs.py reads them), up to the
@@ -1091,8 +1069,7 @@ class DuckDBStore:
 
     def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]],
                         quality: QualityThresholds | None = None,
-                        loaded_seq: int | Sequence[int] | None = None,
-                        fine_from: Mapping[SessionKey, FineFrom] | None = None) -> None:
+                        loaded_seq: int | Sequence[int] | None = None) -> None:
         """Swap in the new derived rows of these sessions (derive/rows.py: table name -> parts of its rows)
         and refresh the rollups of every day they touch, before or after. With `quality`, score the sessions'
         samples and detect their sample issues here, from the new rows (store/duckdb/quality.py).
@@ -1101,11 +1078,7 @@ class DuckDBStore:
         key: a session that commits absorbed since then dirtied again stays dirty (a pipelined engine absorbs
         while a batch is away, and writes the sessions of its express lane, read later, with it). Such a session
         keeps its sample quality as it was when scored less than `quality_refresh_s` ago (store/duckdb/rescoring.py):
-        its next derivation comes soon.
-
-        `fine_from`: of these sessions, the hour and minute rows before the given buckets stay as they are (the new
-        ones in `tables` begin there: derive/fine_suffix.py), and only the rollups of the buckets from there on are
-        re-aggregated."""
+        its next derivation comes soon."""
         con = self._dcon
         self._keys_now = None  # made in the transaction below, which may roll back: never reused
         tables = self._final.without_final_rows(tables)
@@ -1115,7 +1088,7 @@ class DuckDBStore:
         folded = self._stats_reads.written(keys, seqs) if seqs else []
         con.execute("BEGIN")
         try:
-            self._keys_table(keys, fine_from)
+            self._keys_table(keys)
             self._keys_now = None
             redirtied = (self._redirtied(keys, seqs, folded)
                          if seqs and (min(seqs) < self._derived_seq or min(folded) < self._folded_seq) else [])
@@ -1284,15 +1257,14 @@ class DuckDBStore:
     def _record_touched(self, create: bool, endpoint_days_only: bool = False) -> None:
         """Record what the sessions in `keys` contribute to, in temp tables: the endpoint groups (project, day,
         dimensions: _group) in touched_groups, the (project, day)s of their project rows in touched_days, the
-        (project, hour / minute, dimensions) groups in touched_fine (of a session whose hour and minute rows are written
-        from a later bucket, only from there on: derive/fine_suffix.py). Created before their old rows go, added to once
+        (project, hour / minute, dimensions) groups in touched_fine. Created before their old rows go, added to once
         the new ones are in: the rollups of exactly those are re-aggregated. Kept in SQL (no round trip through
         Python). A group of an expired earlier use of a session id may be among them: re-aggregated, it stays as it was.
         `endpoint_days_only`: the sessions' other rows stay as they are (a quality pass): touched_days is left empty,
         touched_fine alone."""
         fine = " UNION ".join(
             f"SELECT DISTINCT '{kind}' AS kind, bucket, {_group('bucket')} AS grp FROM session_endpoint_{kind}s "
-            f"WHERE {rows_of_keys(f'session_endpoint_{kind}s')}"
+            f"WHERE {rows_of_keys(f'session_endpoint_{kind}s', exact=False)}"
             for kind in FINE_KINDS
         )
         touched = [
@@ -1378,7 +1350,6 @@ class DuckDBStore:
 
     def clear_derived(self) -> None:
         self.absorb_all()  # so that stats_daily can be rebuilt from every sample below
-        self._rows_generation += 1
         con = self._dcon
         con.execute("BEGIN")
         # Only sessions whose raw events are still kept, and of their day, hour and minute rows those from their first
