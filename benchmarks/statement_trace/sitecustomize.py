@@ -14,7 +14,6 @@ benchmarks.statement_trace.summary DIR` prints the statements by minute:
 
 from __future__ import annotations
 
-import collections
 import json
 import os
 import sys
@@ -25,42 +24,34 @@ from typing import Any
 OUT = os.environ.get("STATEMENT_TRACE")
 
 
-class TimedConnection:
-    """A DuckDB connection whose execute() calls are timed; everything else passes through."""
-
-    def __init__(self, con: Any, out: Path, label: Any) -> None:
-        self._con, self._out, self._label = con, out, label
-        self._opened = time.monotonic()
-        self._minute = 0
-        self._seconds: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0])
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._con, name)
-
-    def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return self._con.execute(sql, *args, **kwargs)
-        finally:
-            summed = self._seconds[self._label(sql)]
-            summed[0] += 1
-            summed[1] += time.perf_counter() - started
-            minute = int((time.monotonic() - self._opened) // 60)
-            if minute != self._minute:
-                (self._out / f"{os.getpid()}-{self._minute:03d}.json").write_text(json.dumps(self._seconds))
-                self._seconds = collections.defaultdict(lambda: [0, 0.0])
-                self._minute = minute
-
-
 def _install(out: Path) -> None:
-    from benchmarks.bench_step_writes import statement_label
+    from benchmarks.bench_step_writes import CountingConnection
     from videoinsights.store.duckdb.store import DuckDBStore
+
+    class MinuteStatements(CountingConnection):
+        """bench_step_writes' timed connection (no stored table's writes counted: results pass through as they
+        are), its statements written out and started again at each minute since the store opened."""
+
+        def __init__(self, con: Any) -> None:
+            super().__init__(con, {})
+            self._opened = time.monotonic()
+            self._minute = 0
+
+        def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return super().execute(sql, *args, **kwargs)
+            finally:
+                minute = int((time.monotonic() - self._opened) // 60)
+                if minute != self._minute:
+                    (out / f"{os.getpid()}-{self._minute:03d}.json").write_text(json.dumps(self.statements))
+                    self.statements.clear()
+                    self._minute = minute
 
     opened = DuckDBStore.__init__
 
     def timed_init(self: DuckDBStore, *args: Any, **kwargs: Any) -> None:
         opened(self, *args, **kwargs)
-        self._dcon = TimedConnection(self._dcon, out, statement_label)
+        self._dcon = MinuteStatements(self._dcon)
 
     DuckDBStore.__init__ = timed_init
 
