@@ -432,9 +432,11 @@ class ClickHouseStore:
         """Sessions never derived first, then the ones dirtied longest ago (as on DuckDB; `never_derived`: only
         those, then the `wanted` ones that are dirty); remembers the tokens read, which replace_derived() clears."""
         asked = sorted(set(wanted)) if never_derived else []
-        having = ("HAVING NOT derived" + (" OR has({wanted:Array(Tuple(String, String))}, (project_id, session_id))"
-                                          if asked else "")
-                  if never_derived else "")
+        having = ""
+        if never_derived:
+            having = "HAVING NOT derived"
+            if asked:
+                having += " OR has({wanted:Array(Tuple(String, String))}, (project_id, session_id))"
         rows = self.client.query_rows(
             f"""SELECT project_id, session_id, groupArray(token), min(dirtied_at) AS first,
                        (project_id, session_id) IN (SELECT project_id, session_id FROM sessions) AS derived
