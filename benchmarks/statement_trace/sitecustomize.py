@@ -10,22 +10,32 @@ benchmarks.statement_trace.summary DIR` prints the statements by minute:
 
     PYTHONPATH=benchmarks/statement_trace:. STATEMENT_TRACE=/tmp/statements \\
         .venv/bin/python -m benchmarks.bench_load --rate 10000 --seconds 420 --idle-seconds 5
+
+With STATEMENT_EXPLAIN set to a regular expression as well, each statement whose label matches it (each text, its
+numbers aside) runs as `EXPLAIN ANALYZE` the first time in each minute (DuckDB executes it all the same, writes
+included), its profile written to `<pid>-<minute>-<label>-<hash of the text>.txt`: the row groups each scan read, and
+where the time went, as the store grows. Only for statements whose result the caller does not read (UPDATE, DELETE,
+INSERT, CREATE ... AS: others are left alone): it gets the profile instead.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
 OUT = os.environ.get("STATEMENT_TRACE")
+EXPLAIN = os.environ.get("STATEMENT_EXPLAIN")
+_WRITES = re.compile(r"\s*(UPDATE|DELETE|INSERT|CREATE)\b", re.IGNORECASE)  # statements whose result goes unread
 
 
-def _install(out: Path) -> None:
-    from benchmarks.bench_step_writes import CountingConnection
+def _install(out: Path, explain: re.Pattern[str] | None) -> None:
+    from benchmarks.bench_step_writes import CountingConnection, statement_label
     from videoinsights.store.duckdb.store import DuckDBStore
 
     class MinuteStatements(CountingConnection):
@@ -36,16 +46,35 @@ def _install(out: Path) -> None:
             super().__init__(con, {})
             self._opened = time.monotonic()
             self._minute = 0
+            self._explained: set[str] = set()  # statements profiled this minute, numbers aside
 
         def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+            label = statement_label(sql)
             try:
+                if explain is not None and _WRITES.match(sql) and explain.search(label):
+                    shape = re.sub(r"\d+", "0", sql)
+                    if shape not in self._explained:
+                        self._explained.add(shape)
+                        return self._explain(label, shape, sql, *args, **kwargs)
                 return super().execute(sql, *args, **kwargs)
             finally:
                 minute = int((time.monotonic() - self._opened) // 60)
                 if minute != self._minute:
                     (out / f"{os.getpid()}-{self._minute:03d}.json").write_text(json.dumps(self.statements))
                     self.statements.clear()
+                    self._explained.clear()
                     self._minute = minute
+
+        def _explain(self, label: str, shape: str, sql: str, *args: Any, **kwargs: Any) -> Any:
+            """Run the statement as EXPLAIN ANALYZE, timed as itself, its profile written out."""
+            result = super().execute(f"EXPLAIN ANALYZE {sql}", *args, **kwargs)
+            seconds = self.statements.pop(statement_label(f"EXPLAIN ANALYZE {sql}"))[1]
+            self.statements[label][0] += 1
+            self.statements[label][1] += seconds
+            name = f'{re.sub(r"[^A-Za-z0-9]+", "_", label).strip("_")[:60]}-{zlib.crc32(shape.encode()):08x}'
+            profile = "\n".join(str(row[-1]) for row in result.fetchall())
+            (out / f"{os.getpid()}-{self._minute:03d}-{name}.txt").write_text(f"{sql}\n\n{profile}\n")
+            return result
 
     opened = DuckDBStore.__init__
 
@@ -58,4 +87,4 @@ def _install(out: Path) -> None:
 
 if OUT and "serve" in sys.argv:  # the server (`python -m videoinsights --db ... serve`), not its workers
     Path(OUT).mkdir(parents=True, exist_ok=True)
-    _install(Path(OUT))
+    _install(Path(OUT), re.compile(EXPLAIN) if EXPLAIN else None)
