@@ -49,11 +49,11 @@ def _install(out: Path, explain: re.Pattern[str] | None) -> None:
             self._explained: set[str] = set()  # statements profiled this minute, numbers aside
 
         def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
-            label = statement_label(sql)
             try:
-                if explain is not None and _WRITES.match(sql) and explain.search(label):
+                if explain is not None and _WRITES.match(sql):
+                    label = statement_label(sql)
                     shape = re.sub(r"\d+", "0", sql)
-                    if shape not in self._explained:
+                    if shape not in self._explained and explain.search(label):
                         self._explained.add(shape)
                         return self._explain(label, shape, sql, *args, **kwargs)
                 return super().execute(sql, *args, **kwargs)
