@@ -472,6 +472,24 @@ def concurrency_for(rate: float, batch_size: int, asked: int) -> int:
     return asked or max(MIN_CONCURRENCY, math.ceil(rate * POST_LATENCY_S / batch_size))
 
 
+def add_traffic_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the replayed traffic (`replayed_traffic`), for this benchmark and those that study its traffic."""
+    parser.add_argument("--sessions-per-day", type=int, default=0,
+                        help="simulated sessions/day of the load window (default: enough for the run)")
+    parser.add_argument("--late-fraction", type=float, default=0.01)
+    parser.add_argument("--duplicate-fraction", type=float, default=0.005)
+    parser.add_argument("--seed", type=int, default=7)
+
+
+def replayed_traffic(args: argparse.Namespace, pid: str, rate: float,
+                     start_ms: int) -> tuple[int, Iterator[dict[str, Any]]]:
+    """The simulated sessions a day, and the events in the order they are posted: the simulator's day from `start_ms`
+    at the density of `rate` (unless `--sessions-per-day`), delivered with late and duplicate events."""
+    spd = args.sessions_per_day or math.ceil(rate * 86_400 / EVENTS_PER_SESSION)
+    return spd, deliver(generate(pid, start_ms, 1, spd, args.seed), args.seed, args.late_fraction,
+                        args.duplicate_fraction)
+
+
 def pregenerate(args: argparse.Namespace, pid: str, rate: float, start_ms: int) -> tuple[list[bytes], int, float]:
     """The events of the run, generated before the server starts (so generating costs no CPU during the
     load), kept serialised (about 450 bytes each instead of 2.4 kB as dicts).
@@ -480,11 +498,9 @@ def pregenerate(args: argparse.Namespace, pid: str, rate: float, start_ms: int) 
     density of a platform that emits `rate` events/s in steady state (2,400 events per session), so thousands of
     sessions are live at once, as on a real platform. The run replays the first minutes of that window (the
     platform warming up: young sessions, more lifecycle events and fewer stats than at steady state)."""
-    spd = args.sessions_per_day or math.ceil(rate * 86_400 / EVENTS_PER_SESSION)
     need = math.ceil(rate * args.seconds) + 2 * args.batch_size
     started = time.monotonic()
-    stream = deliver(generate(pid, start_ms, 1, spd, args.seed), args.seed, args.late_fraction,
-                     args.duplicate_fraction)
+    spd, stream = replayed_traffic(args, pid, rate, start_ms)
     # copied to their size: each bytes object orjson returns keeps ~4-7 kB of allocation behind it (orjson 3.13;
     # 1.2 million events held 8.4 GB, and a run of 5,000 10,000 20,000 events/s was killed for lack of memory)
     events = [bytes(memoryview(orjson.dumps(e))) for e in islice(stream, need)]
@@ -847,9 +863,7 @@ def run_soak(args: argparse.Namespace) -> None:
         start_ms = replay_start()
         loaded = fill_template(db, pid, args.history_days, args.history_sessions_per_day, 1, until_ms=start_ms)
         print(f"preloaded {loaded:,} events in {time.monotonic() - started:.1f} s", flush=True)
-        spd = args.sessions_per_day or math.ceil(rate * 86_400 / EVENTS_PER_SESSION)
-        stream = deliver(generate(pid, start_ms, 1, spd, args.seed), args.seed, args.late_fraction,
-                         args.duplicate_fraction)
+        spd, stream = replayed_traffic(args, pid, rate, start_ms)
         server = ServerProcess(db, env=dict(kv.split("=", 1) for kv in args.env), python=args.baseline_python)
         points: list[tuple[float, float]] = []  # (seconds into the soak, RSS MiB of the server and its workers)
         server_points: list[tuple[float, float]] = []  # (seconds into the soak, RSS MiB of the server alone)
@@ -990,11 +1004,7 @@ def main() -> None:
     parser.add_argument("--drain-timeout", type=float, default=30, help="max wait for derivation after the load")
     parser.add_argument("--history-days", type=int, default=7)
     parser.add_argument("--history-sessions-per-day", type=int, default=20)
-    parser.add_argument("--sessions-per-day", type=int, default=0,
-                        help="simulated sessions/day of the load window (default: enough for the run)")
-    parser.add_argument("--late-fraction", type=float, default=0.01)
-    parser.add_argument("--duplicate-fraction", type=float, default=0.005)
-    parser.add_argument("--seed", type=int, default=7)
+    add_traffic_arguments(parser)
     parser.add_argument("--env", action="append", default=[], metavar="VAR=VALUE",
                         help="server setting, e.g. VIDEOINSIGHTS_DERIVE_BATCH_SESSIONS=50 (repeatable)")
     parser.add_argument("--baseline-python", metavar="PATH",

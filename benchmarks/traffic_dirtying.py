@@ -3,10 +3,10 @@ that get stats samples only, and how many sessions are live.
 
 Every event dirties its session, a stats sample too: it is evidence that its connection, stream or subscriber is still
 there, and an entity without a destroy event ends at its evidence (derive/lifetimes.py), so the session's minutes,
-meetings and fine rows move with each sample. This counts, in the same traffic bench_load posts (its generator, its
-density for `--rate`, no late or duplicate events), how many sessions each window dirties and for what: how many
-derivations a second keep up, and how many of them only extend a live session (docs/benchmarks.md, stop 53).
-Nothing is timed; it runs in about a minute per ten minutes of traffic at 10,000 events/s.
+meetings and fine rows move with each sample. This counts, in the traffic bench_load posts (its `replayed_traffic`,
+with its options and defaults), how many sessions each window dirties and for what: how many derivations a second keep
+up, and how many of them only extend a live session (docs/benchmarks.md, stop 53). Nothing is timed; it takes about
+two minutes per ten minutes of traffic at 10,000 events/s.
 
     .venv/bin/python -m benchmarks.traffic_dirtying [--rate 10000] [--minutes 15] [--window-s 5]
 """
@@ -14,13 +14,9 @@ Nothing is timed; it runs in about a minute per ten minutes of traffic at 10,000
 from __future__ import annotations
 
 import argparse
-import math
-import time
 from itertools import islice
 
-from benchmarks.bench_load import EVENTS_PER_SESSION
-from videoinsights.simulate.delivery import deliver
-from videoinsights.simulate.generator import generate
+from benchmarks.bench_load import add_traffic_arguments, replay_start, replayed_traffic
 
 
 def main() -> None:
@@ -28,10 +24,9 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=10_000, help="events/s, as bench_load --rate")
     parser.add_argument("--minutes", type=int, default=15)
     parser.add_argument("--window-s", type=int, default=5, help="the fold window (setting stats_fold_s)")
-    parser.add_argument("--seed", type=int, default=1)
+    add_traffic_arguments(parser)
     args = parser.parse_args()
-    per_day = math.ceil(args.rate * 86_400 / EVENTS_PER_SESSION)
-    stream = deliver(generate("p", (int(time.time()) - 86_400) * 1000, 1, per_day, args.seed), args.seed, 0.0, 0.0)
+    per_day, stream = replayed_traffic(args, "p", args.rate, replay_start())
     per_window = args.rate * args.window_s  # events are posted at `rate`: event i arrives at i / rate seconds
     lifecycle: dict[int, set[str]] = {}
     stats: dict[int, set[str]] = {}
