@@ -9,14 +9,16 @@ from pathlib import Path
 
 
 def main() -> None:
-    minutes = [json.loads(p.read_text()) for p in sorted(Path(sys.argv[1]).glob("*.json"))]
+    files = sorted(Path(sys.argv[1]).glob("*.json"))  # <pid>-<minute>.json: a minute without statements has none
+    numbers = [int(p.stem.rsplit("-", 1)[1]) for p in files]
+    minutes = [json.loads(p.read_text()) for p in files]
     top = int(sys.argv[2]) if len(sys.argv) > 2 else 28
     total: dict[str, float] = {}
     for minute in minutes:
         for label, (_, seconds) in minute.items():
             total[label] = total.get(label, 0.0) + seconds
     print("seconds of the derive connection's statements per minute since the store opened (minute 0: start, idle)")
-    print(f"{'statement':52s} " + " ".join(f"{i:>6d}" for i in range(len(minutes))))
+    print(f"{'statement':52s} " + " ".join(f"{i:>6d}" for i in numbers))
     for label in sorted(total, key=lambda k: -total[k])[:top]:
         print(f"{label[:52]:52s} " + " ".join(f"{m.get(label, [0, 0.0])[1]:6.1f}" for m in minutes))
     print(f"{'all':52s} " + " ".join(f"{sum(v[1] for v in m.values()):6.1f}" for m in minutes))
