@@ -140,7 +140,7 @@ HELP: dict[str, str] = {
     "metrics_token": "When set, GET /metrics requires 'Authorization: Bearer <this token>'. Empty: /metrics is open.",
     "derive_interval_ms": "Longest wait of the derive thread between cycles when no commit wakes it.",
     "derive_batch_sessions": "Sessions derived per batch (one transaction); under a backlog, with worker processes, "
-    "batches grow up to 4x this while each step stays under `derive_step_ms`.",
+    "batches grow up to 2x this while each step stays under `derive_step_ms`.",
     "derive_step_ms": "Under a derivation backlog, batches grow while a pipeline step (read one batch, write the one "
     "before) takes less than this, and shrink above twice this: larger batches derive more sessions per second of "
     "CPU, shorter steps make new sessions visible sooner (docs/architecture.md).",
