@@ -21,8 +21,9 @@ INSERT, CREATE ... AS: others are left alone): it gets the profile instead.
 
 With STATEMENT_PLAN set to a regular expression, the first PLAN_SAMPLES (3) runs in each minute of each matching
 statement (its text, numbers aside) are first planned alone, as `EXPLAIN` (parsed, bound, optimised, never run), the
-seconds under the label `PLAN <label>`: the share of a statement's time that is planning (the summary prints them
-beside the statements), what reusing a plan could save. The statement then runs as usual.
+seconds under the label `PLAN <label>`: the share of a statement's time that is its fixed cost, whatever its rows
+(the summary prints them beside the statements; a prepared statement pays most of it again: bench_plan_reuse). The
+statement then runs as usual.
 """
 
 from __future__ import annotations
