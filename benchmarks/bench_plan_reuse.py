@@ -10,11 +10,11 @@ baseline measured in the same run (docs/benchmarks.md, stop 54: a step's stateme
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 
 import duckdb
+
+from benchmarks.common import median_ms
 
 MEASURES = tuple(f"m{i}" for i in range(125))
 DIMENSIONS = tuple(f"d{i}" for i in range(6))
@@ -29,15 +29,6 @@ def _table(con: duckdb.DuckDBPyConnection, rows: int) -> None:
     sums = ", ".join("random()" for _ in MEASURES)
     con.execute(f"INSERT INTO src SELECT 'p', DATE '{FIRST_DAY}' + (i % 3)::INTEGER, {dims}, {sums} "
                 f"FROM range({rows}) r(i)")
-
-
-def _median_ms(run: Callable[[], object], runs: int) -> float:
-    took = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        run()
-        took.append(time.perf_counter() - t)
-    return 1000 * statistics.median(took)
 
 
 def _ways(con: duckdb.DuckDBPyConnection, since: str) -> dict[str, Callable[[], object]]:
@@ -67,8 +58,7 @@ def main() -> None:
         baseline = None
         print(f"\n{title}: median of {args.runs} runs")
         for name, run in ways.items():
-            run()  # warm
-            ms = _median_ms(run, args.runs)
+            ms = median_ms(run, args.runs, warmup=1)
             baseline = baseline or ms
             print(f"  {name:48s} {ms:7.2f} ms  {ms / baseline:5.2f}x")
         con.execute("DEALLOCATE refresh")
