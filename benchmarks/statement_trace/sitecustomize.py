@@ -45,6 +45,11 @@ _WRITES = re.compile(r"\s*(UPDATE|DELETE|INSERT|CREATE)\b", re.IGNORECASE)  # st
 _PLANNABLE = re.compile(r"\s*(UPDATE|DELETE|INSERT|CREATE|SELECT|WITH)\b", re.IGNORECASE)  # what EXPLAIN takes
 
 
+def _shape(sql: str) -> str:
+    """A statement's text with its numbers aside: the runs profiled or planned per minute are counted by it."""
+    return re.sub(r"\d+", "0", sql)
+
+
 def _install(out: Path, explain: re.Pattern[str] | None, plan: re.Pattern[str] | None) -> None:
     from benchmarks.bench_step_writes import CountingConnection, statement_label
     from videoinsights.store.duckdb.store import DuckDBStore
@@ -66,7 +71,7 @@ def _install(out: Path, explain: re.Pattern[str] | None, plan: re.Pattern[str] |
                     self._plan_alone(plan, sql, *args, **kwargs)
                 if explain is not None and _WRITES.match(sql):
                     label = statement_label(sql)
-                    shape = re.sub(r"\d+", "0", sql)
+                    shape = _shape(sql)
                     if shape not in self._explained and explain.search(label):
                         self._explained.add(shape)
                         return self._explain(label, shape, sql, *args, **kwargs)
@@ -83,7 +88,7 @@ def _install(out: Path, explain: re.Pattern[str] | None, plan: re.Pattern[str] |
         def _plan_alone(self, plan: re.Pattern[str], sql: str, *args: Any, **kwargs: Any) -> None:
             """Time `EXPLAIN sql` (planned, not run) under `PLAN <label>`, for the first PLAN_SAMPLES of its text."""
             label = statement_label(sql)
-            shape = re.sub(r"\d+", "0", sql)
+            shape = _shape(sql)
             if self._planned.get(shape, 0) >= PLAN_SAMPLES or not plan.search(label):
                 return
             self._planned[shape] = self._planned.get(shape, 0) + 1
