@@ -41,6 +41,8 @@ class Settings:
     derive_batch_sessions: int = 250
     # under a backlog, batches grow while a pipeline step (start one batch, write the one before) stays under this
     derive_step_ms: int = 1500
+    # while a derive step's write or fold runs, new sessions' rows are previewed this often (0: never)
+    derive_preview_ms: int = 500
     # benchmarks: a JSON line per derive step and ingest commit in this file (derive/trace.py); empty: off
     derive_trace_path: str = ""
     # worker processes for the pure part of derivation (0 = on the derive thread)
@@ -144,6 +146,11 @@ HELP: dict[str, str] = {
     "derive_step_ms": "Under a derivation backlog, batches grow while a pipeline step (read one batch, write the one "
     "before) takes less than this, and shrink above twice this: larger batches derive more sessions per second of "
     "CPU, shorter steps make new sessions visible sooner (docs/architecture.md).",
+    "derive_preview_ms": "While a derive step's write or fold runs (seconds under load), the DuckDB store's new "
+    "sessions (first seen in commits not yet absorbed) are derived from their lifecycle events and their own rows "
+    "written this often, in a transaction beside the step's: sessionData shows them before their first "
+    "derivation, which replaces those rows and adds them to the projectData rollups a step or two later. With "
+    "worker processes only. 0: off (docs/architecture.md).",
     "derive_trace_path": "Benchmarks only: append a JSON line per derive step (phase seconds, sessions picked and "
     "written), cycle, ingest commit and checkpoint to this file (benchmarks/bench_load.py --trace). Empty: off.",
     "derive_in_server": "Run the derive thread in the server. Off (`serve --no-derive`): only on a ClickHouse store, "

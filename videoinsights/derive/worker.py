@@ -19,11 +19,14 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from videoinsights.derive.engine import Batch, finish_batch, score_owed, start_batch, start_lane
+from videoinsights.derive.preview import Previewer
 from videoinsights.derive.quality import QualityThresholds
 from videoinsights.derive.trace import Trace, lap
 from videoinsights.derive.wanted import WantedSessions
@@ -109,6 +112,8 @@ class DeriveStats:
     derive_pool_restarts: int = 0  # worker pools replaced after one of their processes died
     stats_samples_compacted: int = 0  # moved into session order (store/duckdb/compaction.py)
     sessions_wanted_ahead: int = 0  # taken ahead of the backlog: a sessionData query asked for them (derive/wanted.py)
+    sessions_previewed: int = 0  # new sessions' rows written while a step ran, ahead of their derivation (preview.py)
+    preview_failures: int = 0  # previews that raised (logged)
 
 
 class DeriveWorker:
@@ -123,8 +128,11 @@ class DeriveWorker:
     def __init__(self, store: Store, stats: DeriveStats, lock: HandoffLock, batch: int, interval: float,
                  processes: int = 0, quality: QualityThresholds | None = None, step_s: float = BATCH_STEP_S,
                  trace: Trace | None = None, compaction_settle_s: float = 0, checkpoint_s: float = 0,
-                 checkpoint_bytes: int = 0, scoring: bool = True, wanted: WantedSessions | None = None) -> None:
+                 checkpoint_bytes: int = 0, scoring: bool = True, wanted: WantedSessions | None = None,
+                 preview_s: float = 0) -> None:
         self.store, self.stats, self.lock = store, stats, lock
+        # new sessions' rows written every preview_s while a step's write or fold runs (derive/preview.py; 0: never)
+        self.preview = Previewer(store, preview_s if processes > 0 else 0)
         # sessions sessionData asked for: in the express lane when dirty (derive/wanted.py); none asks without a server
         self.wanted = wanted if wanted is not None else WantedSessions()
         self.trace = trace  # a record per step and cycle (derive/trace.py), None: off
@@ -266,7 +274,8 @@ class DeriveWorker:
         handled = self._lane(away) if lanes else 0
         if fold:
             t0, timings, began = time.time(), self._timings(), time.perf_counter()
-            self.store.absorb_new_events()
+            with self._previewing():
+                self.store.absorb_new_events()
             lap(timings, "absorb", began)
             self._trace_step(t0, 0, timings, None, None, None)
         if quality_pass:
@@ -324,11 +333,22 @@ class DeriveWorker:
 
     def _write(self, batch: Batch, along: Batch | None = None,
                timings: dict[str, float] | None = None) -> tuple[int, int]:
-        derived, failed = finish_batch(self.store, batch, along, timings)
+        with self._previewing():
+            derived, failed = finish_batch(self.store, batch, along, timings)
         self.stats.sessions_derived += derived
         self.stats.derive_failures += failed
         self._count_time()
         return derived, failed
+
+    @contextmanager
+    def _previewing(self) -> Iterator[None]:
+        """New sessions previewed while the block (a write, a fold) runs (derive/preview.py), counted after it."""
+        try:
+            with self.preview.alongside():
+                yield
+        finally:
+            self.stats.sessions_previewed = self.preview.previewed
+            self.stats.preview_failures = self.preview.failures
 
     def _count_time(self) -> None:
         """Add the time since the last count to derive_seconds (after each batch: /metrics stays current)."""

@@ -22,6 +22,17 @@ SessionKey = tuple[str, str]  # (project_id, session_id)
 
 
 @dataclass(frozen=True)
+class Preview:
+    """New sessions' inputs for a preview (Store.preview_inputs): their rows written ahead of their first derivation
+    (store/duckdb/preview.py). `stamp`: the newest commit the events were read up to."""
+
+    keys: list[SessionKey]
+    events: pa.Table
+    stats: pa.Table
+    stamp: int
+
+
+@dataclass(frozen=True)
 class Project:
     project_id: str
     kind: str  # "project" | "application"
@@ -110,6 +121,11 @@ class Store(Protocol):
     def mark_all_dirty(self) -> int: ...
     def load_session_event_table(self, keys: Sequence[SessionKey]) -> pa.Table: ...
     def load_stats_table(self, keys: Sequence[SessionKey]) -> pa.Table: ...
+    # Previews (derive/preview.py): up to `limit` sessions first seen in commits no absorb has taken yet, with their
+    # inputs (None: none, or a store without previews: ClickHouse), and their derived rows written alone, without
+    # rollups, on a connection of their own while a derive step runs; the session's derivation replaces them.
+    def preview_inputs(self, limit: int) -> Preview | None: ...
+    def write_preview(self, preview: Preview, tables: Mapping[str, Sequence[pa.Table]]) -> None: ...
     # Quality (docs/quality.md): with `quality` thresholds, replace_derived also scores the sessions' raw stats
     # samples and detects their sample issues itself (in the database, vectorised: store/duckdb/quality.py),
     # from the new publishers/subscribers/connections rows in `tables`, and adds their endpoint-day measures.

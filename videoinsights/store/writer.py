@@ -91,7 +91,7 @@ class Writer:
                                     QualityThresholds.from_settings(settings), settings.derive_step_ms / 1000,
                                     self.trace, settings.stats_compaction_settle_s, settings.checkpoint_interval_s,
                                     settings.derived_wal_checkpoint_mb * MIB, settings.quality_scoring,
-                                    wanted=self.wanted)
+                                    wanted=self.wanted, preview_s=settings.derive_preview_ms / 1000)
 
     # -- API used by other threads ----------------------------------------
     def start(self) -> None:

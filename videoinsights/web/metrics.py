@@ -156,6 +156,10 @@ class ServerState(Collector):
              stats.stats_samples_compacted),
             ("sessions_wanted_ahead", "Dirty sessions derived ahead of the backlog because a sessionData query asked "
              "for them.", stats.sessions_wanted_ahead),
+            ("sessions_previewed", "New sessions whose own rows were written while a derive step ran, ahead of their "
+             "first derivation (DuckDB, setting derive_preview_ms).", stats.sessions_previewed),
+            ("preview_failures", "Previews of new sessions that failed (logged; their derivation shows them later).",
+             stats.preview_failures),
             ("quality_kept", "Session derivations written with the sample quality of an earlier one, their next "
              "already due (DuckDB, setting quality_refresh_s).", store.quality_kept()),
             ("quality_pass_sessions", "Sessions whose sample quality a pass of its own scored after their derivation "

@@ -50,7 +50,7 @@ from videoinsights.domain.quality import (
     QUALITY_LIMITATION_REASONS,
     STATS_MEANS,
 )
-from videoinsights.store.base import AppendResult, Project, RejectedBatch, SessionKey, StorageFull
+from videoinsights.store.base import AppendResult, Preview, Project, RejectedBatch, SessionKey, StorageFull
 from videoinsights.store.clickhouse import backend
 from videoinsights.store.clickhouse.client import ClickHouseError, Client
 from videoinsights.store.clickhouse.cluster import (
@@ -474,6 +474,13 @@ class ClickHouseStore:
         return self._plain(self.client.query_arrow(
             f"SELECT {columns} FROM events WHERE (project_id, session_id) IN {_KEYS} LIMIT 1 BY project_id, event_id",
             self._keys(keys)))
+
+    def preview_inputs(self, limit: int) -> Preview | None:
+        """None: previews are the DuckDB store's alone for now (store/duckdb/preview.py)."""
+        return None
+
+    def write_preview(self, preview: Preview, tables: Mapping[str, Sequence[pa.Table]]) -> None:
+        raise NotImplementedError("ClickHouse stores take no previews (preview_inputs is always None)")
 
     def load_stats_table(self, keys: Sequence[SessionKey]) -> pa.Table:
         """Per stream/subscriber and day aggregates of these sessions' samples, as STATS_COLUMNS."""

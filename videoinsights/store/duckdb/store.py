@@ -40,7 +40,7 @@ from videoinsights.domain.quality import (
     STATS_MEANS,
 )
 from videoinsights.domain.scoring import ISSUE_COLUMNS, SCORE_COLUMNS
-from videoinsights.store.base import AppendResult, Project, SessionKey, StorageFull
+from videoinsights.store.base import AppendResult, Preview, Project, SessionKey, StorageFull
 from videoinsights.store.duckdb import alerts as alert_sql
 from videoinsights.store.duckdb import backend
 from videoinsights.store.duckdb.bounds import BoundsRowids, absorb_bounds, key_table
@@ -53,6 +53,7 @@ from videoinsights.store.duckdb.folding import FOLDED_KEY, FOLDED_SQL, ROWS, Fol
 from videoinsights.store.duckdb.late_samples import LateSamples, parked_sessions
 from videoinsights.store.duckdb.months import mark_stale, refresh_stale_months
 from videoinsights.store.duckdb.parts import add_in_parts
+from videoinsights.store.duckdb.preview import insert_preview, new_session_keys, no_stats, preview_events
 from videoinsights.store.duckdb.quality import (
     EKEY,
     KEPT,
@@ -341,6 +342,7 @@ class DuckDBStore:
         # Set by a traced derive loop (derive/trace.py): replace_derived adds its parts' seconds here.
         self.timings: dict[str, float] | None = None
         self._local = threading.local()
+        self._preview_con: tuple[int, duckdb.DuckDBPyConnection] | None = None  # (generation, cursor)
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
         self._keys: DedupKeys | None = None  # the dedup keys (store/duckdb/dedup.py); writers only
@@ -974,10 +976,13 @@ class DuckDBStore:
         self._keys_now = None  # until the table below exists (a failed statement must not leave it claimed)
         found = con.execute("SELECT project_id, session_id, first_ts, written_seq, rowid, last_ts FROM session_bounds "
                             f"WHERE session_id IN ({string_list(sorted({k[1] for k in keys}))})").fetchall()
-        # never written yet: its rows will be written at this watermark (replace_derived's step), which keeps
-        # schema.WRITTEN bounded (and not NULL) for a batch of new sessions only; no bounds at all: first_ts 0
+        # never written yet: its only rows are a preview's, if any (store/duckdb/preview.py), stamped at or above
+        # the commit that first dirtied it, so that commit less one bounds them (this watermark where it is not dirty:
+        # schema.WRITTEN stays bounded, and not NULL, for a batch of new sessions only); no bounds at all: first_ts 0
         # (bounds nothing), written_seq 0 (its rows may lie anywhere), no row to stamp
-        bounds = {(project, session): (ts, self._derived_seq if written is None else written, rowid)
+        unwritten = self._unwritten_bound([session for _, session, _, written, _, _ in found if written is None])
+        bounds = {(project, session): (ts, unwritten.get((project, session), self._derived_seq) if written is None
+                                       else written, rowid)
                   for project, session, ts, written, rowid, _ in found}
         rows = [bounds.get((k[0], k[1]), (0, 0, None)) for k in keys]
         final = self._final
@@ -1000,6 +1005,15 @@ class DuckDBStore:
             con.unregister("keys_in")
         con.execute(KEYS_BOUNDS_SET)
         self._keys_now = wanted
+
+    def _unwritten_bound(self, session_ids: list[str]) -> dict[SessionKey, int]:
+        """For these never-written sessions, the write_seq bound of their rows: the commit before the one that first
+        dirtied them (a preview's rows carry a later one)."""
+        if not session_ids:
+            return {}
+        found = self._dcon.execute("SELECT project_id, session_id, dirtied_seq - 1 FROM dirty_sessions "
+                                   f"WHERE session_id IN ({string_list(sorted(set(session_ids)))})").fetchall()
+        return {(project, session): int(bound) for project, session, bound in found}
 
     def load_session_event_table(self, keys: Sequence[SessionKey]) -> pa.Table:
         """The raw lifecycle events of these sessions as LIFECYCLE_COLUMNS (derive/inputs.py reads them), up to the
@@ -1066,6 +1080,41 @@ class DuckDBStore:
                 WHERE s.day >= {SINCE_DAY} AND s.first_ts >= {since:d}
                 ORDER BY s.project_id, s.session_id, side, entity_id, day"""
         ).to_arrow_table()
+
+    def preview_inputs(self, limit: int) -> Preview | None:
+        """Up to `limit` sessions first seen in commits not yet absorbed (store/duckdb/preview.py), with their
+        lifecycle events; None when there is none. On the preview cursor: called by derive/preview.py's thread while
+        the derive connection runs a step."""
+        lo, hi = self._derived_seq, self._seq
+        if self._read_only or hi <= lo:
+            return None
+        con = self._preview_cursor()
+        keys = new_session_keys(con, lo, hi, limit)
+        if not keys:
+            return None
+        return Preview(keys, preview_events(con, keys, lo, hi), no_stats(con), hi)
+
+    def write_preview(self, preview: Preview, tables: Mapping[str, Sequence[pa.Table]]) -> None:
+        """A preview's derived rows into the per-session tables, in a transaction of its own on the preview cursor
+        (store/duckdb/preview.py says why it cannot collide with a derive step's)."""
+        con = self._preview_cursor()
+        con.execute("BEGIN")
+        try:
+            insert_preview(con, self._final.without_final_rows(tables), preview.stamp)
+            con.execute("COMMIT")
+        except BaseException:
+            self._rollback(con)
+            raise
+        self._bump()
+
+    def _preview_cursor(self) -> duckdb.DuckDBPyConnection:
+        """The previews' own cursor (one preview at a time: derive/preview.py), new after a reopen."""
+        if self._preview_con is None or self._preview_con[0] != self._generation:
+            cursor = self._db.cursor()
+            with self._cursors_lock:
+                self._cursors.append(cursor)
+            self._preview_con = (self._generation, cursor)
+        return self._preview_con[1]
 
     def replace_derived(self, keys: Sequence[SessionKey], tables: Mapping[str, Sequence[pa.Table]],
                         quality: QualityThresholds | None = None,

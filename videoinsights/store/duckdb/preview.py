@@ -1,0 +1,88 @@
+"""Previews: a new session's own rows, written while the derive thread is busy, before its first derivation.
+
+Under load a derive step takes seconds (a batch of hundreds of sessions in one transaction, a fold of the stats
+samples), and a session whose first events arrive meanwhile waits for it: absorbed at the next step, derived, and
+written with the batch after. A preview does not wait: on a cursor of its own, while the derive thread's transaction
+runs, it finds the sessions first seen in commits not yet absorbed, reads their lifecycle events and inserts the rows
+derived from them into the per-session tables in a transaction of its own. `sessionData` shows the session from then
+on; the rollups (`projectData`) wait for its derivation, which replaces the preview's rows as it replaces any earlier
+rows of a session.
+
+Why this cannot collide with the derive thread (DuckDB checks write conflicts per row, at commit):
+- it writes only the per-session tables, and only rows of sessions no derive step has seen (no `session_bounds` row)
+  and none has written (no `sessions` row): no statement of the derive thread's transaction touches those rows;
+  it never writes session_bounds, dirty_sessions, the rollups or meta;
+- the derivation that replaces a preview begins its transaction after the preview committed (derive/preview.py
+  runs previews only inside a derive step's write or fold, and joins them before the step ends), so its DELETE sees
+  the preview's rows;
+- those rows carry the newest commit the preview read as their write_seq (`stamp`), never below the bound a
+  never-written session's DELETE uses (its dirtied_seq - 1, store.py's `_keys_table`), so that DELETE finds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from videoinsights.derive.inputs import STATS_COLUMNS
+from videoinsights.domain.events import LIFECYCLE_COLUMNS
+from videoinsights.store.base import SessionKey
+from videoinsights.store.duckdb.schema import DERIVED_SESSION_TABLES
+from videoinsights.store.portable import string_list
+
+_SESSIONS_SEEN = """SELECT session_id FROM session_bounds WHERE session_id IN ({ids})
+UNION SELECT session_id FROM sessions WHERE session_id IN ({ids})"""
+
+
+def new_session_keys(con: duckdb.DuckDBPyConnection, lo: int, hi: int, limit: int) -> list[SessionKey]:
+    """Up to `limit` sessions with lifecycle events in commits (lo, hi] that no absorb has seen and no derivation
+    has written (nor a preview), those first committed first. The commits lie past the absorb's watermark: zone maps
+    skip every older row group of the raw events; the session ids are then looked up through the session_id
+    indexes (a join would read session_bounds whole)."""
+    found = con.execute("SELECT project_id, session_id FROM events WHERE seq > $lo AND seq <= $hi "
+                        "GROUP BY project_id, session_id ORDER BY min(seq)", {"lo": lo, "hi": hi}).fetchall()
+    if not found:
+        return []
+    ids = string_list(sorted({s for _, s in found}))
+    seen = {row[0] for row in con.execute(_SESSIONS_SEEN.format(ids=ids)).fetchall()}
+    # (an id seen in another project is left out too: its own project's derivation shows it a step later)
+    return [(p, s) for p, s in found if s not in seen][:limit]
+
+
+def preview_events(con: duckdb.DuckDBPyConnection, keys: Sequence[SessionKey], lo: int, hi: int) -> pa.Table:
+    """The lifecycle events of these sessions (LIFECYCLE_COLUMNS), all in commits (lo, hi]: none of them was
+    absorbed, so none of their events lies in an earlier commit."""
+    con.register("preview_keys", pa.table({"project_id": pa.array([k[0] for k in keys], pa.string()),
+                                           "session_id": pa.array([k[1] for k in keys], pa.string())}))
+    try:
+        columns = ", ".join(f"e.{c}" for c in LIFECYCLE_COLUMNS)
+        return con.sql(f"""SELECT {columns} FROM events e
+                           JOIN preview_keys k ON e.project_id = k.project_id AND e.session_id = k.session_id
+                           WHERE e.seq > {lo:d} AND e.seq <= {hi:d}""").to_arrow_table()
+    finally:
+        con.unregister("preview_keys")
+
+
+def no_stats(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """An empty table of stats_daily's rows as derive/inputs.py reads them: a session no absorb has seen has no
+    samples folded."""
+    return con.sql(f"SELECT {', '.join(STATS_COLUMNS)} FROM stats_daily WHERE false").to_arrow_table()
+
+
+def insert_preview(con: duckdb.DuckDBPyConnection, tables: Mapping[str, Sequence[pa.Table]], stamp: int) -> None:
+    """The previewed rows (derive/rows.py: table name -> parts) into the per-session tables, each with write_seq
+    `stamp` (the caller's transaction)."""
+    for table, parts in tables.items():
+        if table not in DERIVED_SESSION_TABLES:
+            raise ValueError(f"{table} is not a derived session table")
+        for rows in parts:
+            if not rows.num_rows:
+                continue
+            con.register("preview_rows", rows)
+            try:
+                con.execute(f"INSERT INTO {table} ({', '.join(rows.column_names)}, write_seq) "
+                            f"SELECT *, {stamp:d} FROM preview_rows")
+            finally:
+                con.unregister("preview_rows")
