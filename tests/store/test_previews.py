@@ -164,3 +164,19 @@ def test_previews_beside_busy_derive_steps_end_where_a_rebuild_does(tmp_path: Pa
     derive_all(store)
     assert derived_rows(store) == incremental
     store.close()
+
+
+def test_no_previews_while_the_store_is_far_behind(tmp_path: Path, monkeypatch) -> None:
+    # Past MAX_COMMITS commits not absorbed (a store catching up after a restart), a preview would read them all to
+    # show sessions the absorb is about to: none (the bound made 2 here, not 2,000 commits)
+    monkeypatch.setattr("videoinsights.store.duckdb.store.PREVIEW_MAX_COMMITS", 2)
+    store = open_store(f"duckdb://{tmp_path / 'vi.duckdb'}")
+    for session in ("a", "b", "c"):
+        load_events(store, "1", [connect(session, 1)])
+    assert store.preview_inputs(10) is None
+    store.absorb_new_events()
+    load_events(store, "1", [connect("d", 1)])
+    load_events(store, "1", [connect("e", 1)])
+    preview = store.preview_inputs(10)
+    assert preview is not None and preview.keys == [("1", "d"), ("1", "e")]
+    store.close()

@@ -32,6 +32,9 @@ from videoinsights.store.base import SessionKey
 from videoinsights.store.duckdb.schema import DERIVED_SESSION_TABLES
 from videoinsights.store.portable import string_list
 
+# Further behind than this many commits (a store catching up after a restart, whose first absorb takes them all),
+# no previews: each would read and group every event of those commits, to show sessions the absorb is about to.
+MAX_COMMITS = 2_000
 _SESSIONS_SEEN = """SELECT session_id FROM session_bounds WHERE session_id IN ({ids})
 UNION SELECT session_id FROM sessions WHERE session_id IN ({ids})"""
 

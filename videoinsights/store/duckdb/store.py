@@ -53,6 +53,7 @@ from videoinsights.store.duckdb.folding import FOLDED_KEY, FOLDED_SQL, ROWS, Fol
 from videoinsights.store.duckdb.late_samples import LateSamples, parked_sessions
 from videoinsights.store.duckdb.months import mark_stale, refresh_stale_months
 from videoinsights.store.duckdb.parts import add_in_parts
+from videoinsights.store.duckdb.preview import MAX_COMMITS as PREVIEW_MAX_COMMITS
 from videoinsights.store.duckdb.preview import insert_preview, new_session_keys, no_stats, preview_events
 from videoinsights.store.duckdb.quality import (
     EKEY,
@@ -1083,10 +1084,10 @@ class DuckDBStore:
 
     def preview_inputs(self, limit: int) -> Preview | None:
         """Up to `limit` sessions first seen in commits not yet absorbed (store/duckdb/preview.py), with their
-        lifecycle events; None when there is none. On the preview cursor: called by derive/preview.py's thread while
-        the derive connection runs a step."""
+        lifecycle events; None when there is none, or more than MAX_COMMITS commits wait. On the preview cursor:
+        called by derive/preview.py's thread while the derive connection runs a step."""
         lo, hi = self._derived_seq, self._seq
-        if self._read_only or hi <= lo:
+        if self._read_only or hi <= lo or hi - lo > PREVIEW_MAX_COMMITS:
             return None
         con = self._preview_cursor()
         keys = new_session_keys(con, lo, hi, limit)
