@@ -86,6 +86,8 @@ def test_a_previewed_session_derived_after_a_restart_keeps_no_preview_row(tmp_pa
     load_events(store, "1", [connect("b", 1)])
     store.close()
     store = open_store(f"duckdb://{path}")
+    preview = store.preview_inputs(10)  # a new process: "a" is known seen by its rows alone
+    assert preview is not None and preview.keys == [("1", "b")]
     derive_pending(store, 10)
     assert rows(store, "SELECT count(*) FROM sessions WHERE session_id = 'a'") == [(1,)]
     assert rows(store, "SELECT count(*) FROM publishers WHERE session_id = 'a'") == [(1,)]

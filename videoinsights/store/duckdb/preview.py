@@ -35,21 +35,27 @@ from videoinsights.store.portable import string_list
 # Further behind than this many commits (a store catching up after a restart, whose first absorb takes them all),
 # no previews: each would read and group every event of those commits, to show sessions the absorb is about to.
 MAX_COMMITS = 2_000
+# Session ids known to be seen, kept between previews (a set of strings: ~100 bytes each), at most about this many.
+MAX_SEEN = 200_000
 _SESSIONS_SEEN = """SELECT session_id FROM session_bounds WHERE session_id IN ({ids})
 UNION SELECT session_id FROM sessions WHERE session_id IN ({ids})"""
 
 
-def new_session_keys(con: duckdb.DuckDBPyConnection, lo: int, hi: int, limit: int) -> list[SessionKey]:
+def new_session_keys(con: duckdb.DuckDBPyConnection, lo: int, hi: int, limit: int,
+                     seen: set[str]) -> list[SessionKey]:
     """Up to `limit` sessions with lifecycle events in commits (lo, hi] that no absorb has seen and no derivation
     has written (nor a preview), those first committed first. The commits lie past the absorb's watermark: zone maps
     skip every older row group of the raw events; the session ids are then looked up through the session_id
-    indexes (a join would read session_bounds whole)."""
+    indexes (a join would read session_bounds whole), but for those in `seen` (ids found seen before: the live
+    sessions, whose lifecycle events fill most of any window), to which the ids found seen now are added."""
     found = con.execute("SELECT project_id, session_id FROM events WHERE seq > $lo AND seq <= $hi "
                         "GROUP BY project_id, session_id ORDER BY min(seq)", {"lo": lo, "hi": hi}).fetchall()
-    if not found:
+    unknown = sorted({s for _, s in found} - seen)
+    if not unknown:
         return []
-    ids = string_list(sorted({s for _, s in found}))
-    seen = {row[0] for row in con.execute(_SESSIONS_SEEN.format(ids=ids)).fetchall()}
+    if len(seen) > MAX_SEEN:
+        seen.clear()
+    seen.update(row[0] for row in con.execute(_SESSIONS_SEEN.format(ids=string_list(unknown))).fetchall())
     # (an id seen in another project is left out too: its own project's derivation shows it a step later)
     return [(p, s) for p, s in found if s not in seen][:limit]
 

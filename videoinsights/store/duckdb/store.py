@@ -344,6 +344,7 @@ class DuckDBStore:
         self.timings: dict[str, float] | None = None
         self._local = threading.local()
         self._preview_con: tuple[int, duckdb.DuckDBPyConnection] | None = None  # (generation, cursor)
+        self._preview_seen: set[str] = set()  # session ids previews found seen (store/duckdb/preview.py)
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
         self._keys: DedupKeys | None = None  # the dedup keys (store/duckdb/dedup.py); writers only
@@ -414,6 +415,7 @@ class DuckDBStore:
         over."""
         self._event_cache.clear()
         self._bounds_rowids.clear()
+        self._preview_seen = set()  # (a new set: a preview may be reading the old one)
 
     def _close_handles(self) -> None:
         with self._cursors_lock:
@@ -1090,7 +1092,7 @@ class DuckDBStore:
         if self._read_only or hi <= lo or hi - lo > PREVIEW_MAX_COMMITS:
             return None
         con = self._preview_cursor()
-        keys = new_session_keys(con, lo, hi, limit)
+        keys = new_session_keys(con, lo, hi, limit, self._preview_seen)
         if not keys:
             return None
         return Preview(keys, preview_events(con, keys, lo, hi), no_stats(con), hi)
@@ -1106,6 +1108,7 @@ class DuckDBStore:
         except BaseException:
             self._rollback(con)
             raise
+        self._preview_seen.update(session for _, session in preview.keys)
         self._bump()
 
     def _preview_cursor(self) -> duckdb.DuckDBPyConnection:
