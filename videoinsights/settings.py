@@ -38,9 +38,9 @@ class Settings:
     metrics_token: str = ""
     # derivation
     derive_interval_ms: int = 250
-    derive_batch_sessions: int = 250
+    derive_batch_sessions: int = 1000
     # under a backlog, batches grow while a pipeline step (start one batch, write the one before) stays under this
-    derive_step_ms: int = 1500
+    derive_step_ms: int = 4000
     # while a derive step's write or fold runs, new sessions' rows are previewed this often (0: never)
     derive_preview_ms: int = 500
     # benchmarks: a JSON line per derive step and ingest commit in this file (derive/trace.py); empty: off

@@ -55,8 +55,10 @@ def test_a_preview_shows_a_new_session_and_its_derivation_replaces_the_rows(tmp_
     assert rows(store, "SELECT session_id FROM sessions ORDER BY 1") == [("a",), ("old",)]
     assert rows(store, "SELECT session_id, connection_id FROM connections WHERE session_id = 'a'") == [("a", "c1")]
     assert rows(store, "SELECT count(*) FROM publishers WHERE session_id = 'a'") == [(1,)]
-    assert rows(store, "SELECT sum(published_minutes) FROM session_endpoint_days") == [(1.0,)]
-    # the rollups wait for the derivation (the preview's transaction writes only the session's own rows)
+    # the day, hour and minute rows and the rollups wait for the derivation (only what sessionData reads is previewed)
+    for table in ("session_endpoint_days", "session_project_days", "session_endpoint_hours",
+                  "session_endpoint_minutes"):
+        assert rows(store, f"SELECT count(*) FROM {table}") == [(0,)], table
     rollup = "SELECT sum(published_minutes) FROM rollup_endpoint_daily"
     assert rows(store, rollup) == [(None,)]
     load_events(store, "1", [connect("a", 2)])  # (its absorb moves the watermark past the preview's stamp)
@@ -148,16 +150,13 @@ def test_previews_beside_busy_derive_steps_end_where_a_rebuild_does(tmp_path: Pa
     writer = Writer(store, Settings(derive_batch_sessions=5, derive_interval_ms=10, derive_preview_ms=1))
     writer.start()
     now = int(time.time() * 1000)
-    pending = []
     for first in range(0, 400, 8):  # 50 commits of 8 new sessions each, and the previous commit's sessions' ends
         events = [e for n in range(first, first + 8) for e in (connect(f"s{n}", 1), stream(f"s{n}", 1))]
         events += [stream_end(f"s{n}", 1) for n in range(max(0, first - 8), first)]
         validated = validate_events(events, "1", now, 0, now + 300_000)
         assert not validated.rejected
-        pending.append(writer.append(validated.columns))
+        writer.append(validated.columns).result(60)  # a commit each, while the derive thread runs
         time.sleep(0.01)
-    for future in pending:
-        future.result(60)
     writer.stop()  # commits what is queued, then derives every dirty session
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
     assert writer.stats.sessions_previewed > 0 and writer.stats.preview_failures == 0

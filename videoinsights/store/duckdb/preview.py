@@ -35,6 +35,9 @@ from videoinsights.store.portable import string_list
 # Further behind than this many commits (a store catching up after a restart, whose first absorb takes them all),
 # no previews: each would read and group every event of those commits, to show sessions the absorb is about to.
 MAX_COMMITS = 2_000
+# The per-session tables `sessionData` reads: a preview writes these alone (an INSERT costs ~5-10 ms whatever its rows,
+# and the day, hour and minute rows feed only the rollups, which a preview leaves to the derivation).
+SHOWN = ("sessions", "meetings", "connections", "publishers", "subscribers")
 # Session ids known to be seen, kept between previews (a set of strings: ~100 bytes each), at most about this many.
 MAX_SEEN = 200_000
 _SESSIONS_SEEN = """SELECT session_id FROM session_bounds WHERE session_id IN ({ids})
@@ -81,11 +84,13 @@ def no_stats(con: duckdb.DuckDBPyConnection) -> pa.Table:
 
 
 def insert_preview(con: duckdb.DuckDBPyConnection, tables: Mapping[str, Sequence[pa.Table]], stamp: int) -> None:
-    """The previewed rows (derive/rows.py: table name -> parts) into the per-session tables, each with write_seq
-    `stamp` (the caller's transaction)."""
+    """The previewed rows (derive/rows.py: table name -> parts) of the tables `sessionData` reads (SHOWN) into them,
+    each with write_seq `stamp` (the caller's transaction); the day, hour and minute rows wait for the derivation."""
     for table, parts in tables.items():
         if table not in DERIVED_SESSION_TABLES:
             raise ValueError(f"{table} is not a derived session table")
+        if table not in SHOWN:
+            continue
         for rows in parts:
             if not rows.num_rows:
                 continue
