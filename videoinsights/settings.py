@@ -145,7 +145,8 @@ HELP: dict[str, str] = {
     "batches grow up to 2x this while each step stays under `derive_step_ms`.",
     "derive_step_ms": "Under a derivation backlog, batches grow while a pipeline step (read one batch, write the one "
     "before) takes less than this, and shrink above twice this: larger batches derive more sessions per second of "
-    "CPU, shorter steps make new sessions visible sooner (docs/architecture.md).",
+    "CPU, shorter steps show sooner the changes of the sessions someone looks at and new sessions' rollups (new "
+    "sessions themselves are previewed: `derive_preview_ms`; docs/architecture.md).",
     "derive_preview_ms": "While a derive step's write or fold runs (seconds under load), the DuckDB store's new "
     "sessions (first seen in commits not yet absorbed) are derived from their lifecycle events and their own rows "
     "written this often, in a transaction beside the step's: sessionData shows them before their first "

@@ -40,10 +40,12 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 30.0
 # While at least a batch more waits, a batch grows up to this many times `derive_batch_sessions` (each batch's
 # statements cost about the same whatever its size: larger batches spend less per session), as long as one
-# pipeline step stays within the step bound (setting derive_step_ms): a new session waits for the step running
-# when it was committed, then one more (the express lane below) before it is visible. Twice, not four times: once the
-# steps scored no session (quality passes), batches of 1,000 came often, and the workers' ~4 s for one held the next
-# write; at 500, the new sessions' p99 over three minutes fell from 4.9-6.7 s to 3.9-4.5 s (docs/benchmarks.md).
+# pipeline step stays within the step bound (setting derive_step_ms): a new session's derivation (its rollups) and a
+# change to a session someone looks at wait for the step running when they were committed, then one more (the
+# express lane below); a new session is shown before that by a preview (derive/preview.py). Twice, not four times:
+# with base 250, once the steps scored no session (quality passes), batches of 1,000 came often, and the workers' ~4 s
+# for one held the next write; at 500, the new sessions' p99 over three minutes fell from 4.9-6.7 s to 3.9-4.5 s
+# (docs/benchmarks.md; before previews).
 BATCH_GROWTH = 2
 BATCH_STEP_S = Settings.derive_step_ms / 1000  # the setting's default, for callers without settings
 # Up to this many never-derived sessions per step skip the pipeline: handed to the workers ahead of their batch and
