@@ -49,8 +49,9 @@ MAX_BACKOFF_S = 30.0
 BATCH_GROWTH = 2
 BATCH_STEP_S = Settings.derive_step_ms / 1000  # the setting's default, for callers without settings
 # Up to this many never-derived sessions per step skip the pipeline: handed to the workers ahead of their batch and
-# written with the batch before (engine.start_batch's `express`), one step (~1.5 s) sooner. bench_load's warming
-# platform starts ~45 sessions a second (100-200 a step): with 32 most new sessions missed the lane, with 128 a few
+# written with the batch before (engine.start_batch's `express`), one step (seconds under load) sooner. bench_load's
+# warming platform starts ~45 sessions a second (100-200 a step of 1.5-4 s): with 32 most new sessions missed the
+# lane (steps of 1.5 s then), with 128 a few
 # (docs/benchmarks.md, "Where a marker's seconds go"); the workers derive 256 in ~0.1-0.4 s.
 EXPRESS_SESSIONS = 256
 # Stats compaction (store/duckdb/compaction.py): a pass at most this often while none is full, and after a failure;
