@@ -9,14 +9,14 @@ import threading
 import time
 from pathlib import Path
 
-from tests.support.stores import open_store, rows
+from tests.store.test_incremental_equals_rebuild import assert_same_rows, snapshot
+from tests.support.stores import drop, new_store_url, open_store, rows
 from videoinsights.derive.engine import derive_all, derive_pending
 from videoinsights.derive.preview import Previewer
+from videoinsights.derive.worker import DeriveStats
 from videoinsights.ingest.batch import validate_events
 from videoinsights.ingest.load import load_events
 from videoinsights.settings import Settings
-from videoinsights.store.duckdb.schema import DERIVED_SESSION_TABLES
-from videoinsights.store.duckdb.store import DuckDBStore
 from videoinsights.store.writer import Writer
 
 NOW = int(time.time() * 1000)
@@ -37,20 +37,13 @@ def stream_end(session: str, n: int) -> dict:
             "timestamp": NOW - 50_000 + 1000 * n, "streamId": f"s{n}"}
 
 
-def derived_rows(store: DuckDBStore) -> dict[str, list[tuple]]:
-    """Every per-session derived row and the daily rollups, sorted (write_seq aside: when a row was written)."""
-    tables = {t: f"SELECT * EXCLUDE (write_seq) FROM {t}" for t in DERIVED_SESSION_TABLES}
-    tables["rollup_endpoint_daily"] = "SELECT * FROM rollup_endpoint_daily"
-    return {t: sorted(rows(store, sql), key=repr) for t, sql in tables.items()}
-
-
 def test_a_preview_shows_a_new_session_and_its_derivation_replaces_the_rows(tmp_path: Path) -> None:
     store = open_store(f"duckdb://{tmp_path / 'vi.duckdb'}")
     load_events(store, "1", [connect("old", 1)])
     derive_pending(store, 10)
     # committed, not absorbed: "a" publishes for a minute
     load_events(store, "1", [connect("a", 1), stream("a", 1), stream_end("a", 1)])
-    previewer = Previewer(store, 0.5)
+    previewer = Previewer(store, 0.5, DeriveStats())
     assert previewer.preview_once() == 1
     assert rows(store, "SELECT session_id FROM sessions ORDER BY 1") == [("a",), ("old",)]
     assert rows(store, "SELECT session_id, connection_id FROM connections WHERE session_id = 'a'") == [("a", "c1")]
@@ -65,13 +58,14 @@ def test_a_preview_shows_a_new_session_and_its_derivation_replaces_the_rows(tmp_
     assert previewer.preview_once() == 0  # "a" has rows now: never previewed twice
     assert store.dirty_session_count() == 0 and store.undigested_commits() > 0
     derive_pending(store, 10)
+    store.refresh_months()  # (the derive loop's, when idle: a rebuild's too)
     assert rows(store, "SELECT session_id, connection_id FROM connections WHERE session_id = 'a' ORDER BY 2") == [
         ("a", "c1"), ("a", "c2")]
     assert rows(store, "SELECT count(*) FROM sessions WHERE session_id = 'a'") == [(1,)]
     assert rows(store, rollup) == [(1.0,)]
-    incremental = derived_rows(store)
+    incremental = snapshot(store)
     derive_all(store)
-    assert derived_rows(store) == incremental
+    assert_same_rows(snapshot(store), incremental)
     store.close()
 
 
@@ -82,7 +76,7 @@ def test_a_previewed_session_derived_after_a_restart_keeps_no_preview_row(tmp_pa
     load_events(store, "1", [connect("old", 1)])
     derive_pending(store, 10)
     load_events(store, "1", [connect("a", 1), stream("a", 1)])
-    assert Previewer(store, 0.5).preview_once() == 1
+    assert Previewer(store, 0.5, DeriveStats()).preview_once() == 1
     # a later commit (a session not previewed): the watermark its absorb sets passes the preview's stamp, and only
     # sessions never written are derived next ("old" has none), so nothing lowers the step's bound but "a"'s own
     load_events(store, "1", [connect("b", 1)])
@@ -91,11 +85,12 @@ def test_a_previewed_session_derived_after_a_restart_keeps_no_preview_row(tmp_pa
     preview = store.preview_inputs(10)  # a new process: "a" is known seen by its rows alone
     assert preview is not None and preview.keys == [("1", "b")]
     derive_pending(store, 10)
+    store.refresh_months()
     assert rows(store, "SELECT count(*) FROM sessions WHERE session_id = 'a'") == [(1,)]
     assert rows(store, "SELECT count(*) FROM publishers WHERE session_id = 'a'") == [(1,)]
-    incremental = derived_rows(store)
+    incremental = snapshot(store)
     derive_all(store)
-    assert derived_rows(store) == incremental
+    assert_same_rows(snapshot(store), incremental)
     store.close()
 
 
@@ -104,14 +99,15 @@ def test_an_absorbed_session_is_left_to_its_derivation(tmp_path: Path) -> None:
     load_events(store, "1", [connect("a", 1)])
     store.absorb_new_events()
     assert store.preview_inputs(10) is None
-    assert Previewer(store, 0.5).preview_once() == 0
+    assert Previewer(store, 0.5, DeriveStats()).preview_once() == 0
     assert rows(store, "SELECT count(*) FROM sessions") == [(0,)]
     store.close()
 
 
 def test_previews_run_beside_a_block_and_stop_with_it(tmp_path: Path) -> None:
     store = open_store(f"duckdb://{tmp_path / 'vi.duckdb'}")
-    previewer = Previewer(store, 0.02)
+    stats = DeriveStats()
+    previewer = Previewer(store, 0.02, stats)
     before = {t.name for t in threading.enumerate()}
     with previewer.alongside():
         load_events(store, "1", [connect("n", 1)])
@@ -119,9 +115,9 @@ def test_previews_run_beside_a_block_and_stop_with_it(tmp_path: Path) -> None:
         while not rows(store, "SELECT count(*) FROM sessions")[0][0]:
             assert time.monotonic() < deadline, "no preview while the block ran"
             time.sleep(0.01)
-    assert previewer.previewed == 1 and previewer.failures == 0
+    assert stats.sessions_previewed == 1 and stats.preview_failures == 0
     assert {t.name for t in threading.enumerate()} - before == set()  # the thread ended with the block
-    with Previewer(store, 0).alongside():  # off: nothing runs
+    with Previewer(store, 0, stats).alongside():  # off: nothing runs
         load_events(store, "1", [connect("m", 1)])
         time.sleep(0.1)
     assert rows(store, "SELECT session_id FROM sessions") == [("n",)]
@@ -129,14 +125,12 @@ def test_previews_run_beside_a_block_and_stop_with_it(tmp_path: Path) -> None:
 
 
 def test_clickhouse_stores_take_no_previews(tmp_path: Path) -> None:
-    from tests.support.stores import chdb_dir, drop
-
-    url = f"chdb://{chdb_dir()}?database=t_previews"
+    url = new_store_url("chdb", tmp_path)
     store = open_store(url)
     try:
         load_events(store, "1", [connect("a", 1)])
         assert store.preview_inputs(10) is None
-        assert Previewer(store, 0.5).preview_once() == 0
+        assert Previewer(store, 0.5, DeriveStats()).preview_once() == 0
     finally:
         store.close()
         drop(url)
@@ -161,9 +155,9 @@ def test_previews_beside_busy_derive_steps_end_where_a_rebuild_does(tmp_path: Pa
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
     assert writer.stats.sessions_previewed > 0 and writer.stats.preview_failures == 0
     assert rows(store, "SELECT count(*), count(DISTINCT session_id) FROM sessions") == [(400, 400)]
-    incremental = derived_rows(store)
+    incremental = snapshot(store)
     derive_all(store)
-    assert derived_rows(store) == incremental
+    assert_same_rows(snapshot(store), incremental)
     store.close()
 
 

@@ -15,9 +15,13 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from videoinsights.derive.engine import derive_tables
 from videoinsights.store.base import Store
+
+if TYPE_CHECKING:
+    from videoinsights.derive.worker import DeriveStats
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +30,11 @@ PREVIEW_SESSIONS = 256
 
 
 class Previewer:
-    """Previews of new sessions every `period_s` while a block runs (`alongside`); none with `period_s` 0."""
+    """Previews of new sessions every `period_s` while a block runs (`alongside`); none with `period_s` 0. Counted in
+    `stats` (sessions_previewed, preview_failures: /metrics)."""
 
-    def __init__(self, store: Store, period_s: float) -> None:
-        self.store, self.period_s = store, period_s
-        self.previewed = 0  # sessions previewed, in all (exported at /metrics)
-        self.failures = 0  # previews that raised (logged; the sessions' derivation shows them later)
+    def __init__(self, store: Store, period_s: float, stats: DeriveStats) -> None:
+        self.store, self.period_s, self.stats = store, period_s, stats
 
     @contextmanager
     def alongside(self) -> Iterator[None]:
@@ -63,8 +66,8 @@ class Previewer:
             tables, _, _ = derive_tables(preview.keys, preview.events, preview.stats, None)
             self.store.write_preview(preview, {name: [rows] for name, rows in tables.items()})
         except Exception:
-            self.failures += 1
+            self.stats.preview_failures += 1
             log.exception("previewing new sessions failed (their derivation shows them a step later)")
             return 0
-        self.previewed += len(preview.keys)
+        self.stats.sessions_previewed += len(preview.keys)
         return len(preview.keys)

@@ -19,10 +19,8 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from videoinsights.derive.engine import Batch, finish_batch, score_owed, start_batch, start_lane
@@ -135,7 +133,7 @@ class DeriveWorker:
                  preview_s: float = 0) -> None:
         self.store, self.stats, self.lock = store, stats, lock
         # new sessions' rows written every preview_s while a step's write or fold runs (derive/preview.py; 0: never)
-        self.preview = Previewer(store, preview_s if processes > 0 else 0)
+        self.preview = Previewer(store, preview_s if processes > 0 else 0, stats)
         # sessions sessionData asked for: in the express lane when dirty (derive/wanted.py); none asks without a server
         self.wanted = wanted if wanted is not None else WantedSessions()
         self.trace = trace  # a record per step and cycle (derive/trace.py), None: off
@@ -277,7 +275,7 @@ class DeriveWorker:
         handled = self._lane(away) if lanes else 0
         if fold:
             t0, timings, began = time.time(), self._timings(), time.perf_counter()
-            with self._previewing():
+            with self.preview.alongside():  # new sessions previewed meanwhile
                 self.store.absorb_new_events()
             lap(timings, "absorb", began)
             self._trace_step(t0, 0, timings, None, None, None)
@@ -336,22 +334,12 @@ class DeriveWorker:
 
     def _write(self, batch: Batch, along: Batch | None = None,
                timings: dict[str, float] | None = None) -> tuple[int, int]:
-        with self._previewing():
+        with self.preview.alongside():  # new sessions previewed meanwhile
             derived, failed = finish_batch(self.store, batch, along, timings)
         self.stats.sessions_derived += derived
         self.stats.derive_failures += failed
         self._count_time()
         return derived, failed
-
-    @contextmanager
-    def _previewing(self) -> Iterator[None]:
-        """New sessions previewed while the block (a write, a fold) runs (derive/preview.py), counted after it."""
-        try:
-            with self.preview.alongside():
-                yield
-        finally:
-            self.stats.sessions_previewed = self.preview.previewed
-            self.stats.preview_failures = self.preview.failures
 
     def _count_time(self) -> None:
         """Add the time since the last count to derive_seconds (after each batch: /metrics stays current)."""

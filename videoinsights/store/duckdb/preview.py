@@ -21,22 +21,18 @@ Why this cannot collide with the derive thread (DuckDB checks write conflicts pe
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import duckdb
 import pyarrow as pa
 
 from videoinsights.derive.inputs import STATS_COLUMNS
-from videoinsights.domain.events import LIFECYCLE_COLUMNS
 from videoinsights.store.base import SessionKey
-from videoinsights.store.duckdb.schema import DERIVED_SESSION_TABLES
 from videoinsights.store.portable import string_list
 
 # Further behind than this many commits (a store catching up after a restart, whose first absorb takes them all),
 # no previews: each would read and group every event of those commits, to show sessions the absorb is about to.
 MAX_COMMITS = 2_000
-# The per-session tables `sessionData` reads: a preview writes these alone (an INSERT costs ~5-10 ms whatever its rows,
-# and the day, hour and minute rows feed only the rollups, which a preview leaves to the derivation).
+# The per-session tables `sessionData` reads: a preview writes these alone (store.py's write_preview; an INSERT costs
+# ~5-10 ms whatever its rows, and the day, hour and minute rows feed only the rollups, left to the derivation).
 SHOWN = ("sessions", "meetings", "connections", "publishers", "subscribers")
 # Session ids known to be seen, kept between previews (a set of strings: ~100 bytes each), at most about this many.
 MAX_SEEN = 200_000
@@ -63,40 +59,8 @@ def new_session_keys(con: duckdb.DuckDBPyConnection, lo: int, hi: int, limit: in
     return [(p, s) for p, s in found if s not in seen][:limit]
 
 
-def preview_events(con: duckdb.DuckDBPyConnection, keys: Sequence[SessionKey], lo: int, hi: int) -> pa.Table:
-    """The lifecycle events of these sessions (LIFECYCLE_COLUMNS), all in commits (lo, hi]: none of them was
-    absorbed, so none of their events lies in an earlier commit."""
-    con.register("preview_keys", pa.table({"project_id": pa.array([k[0] for k in keys], pa.string()),
-                                           "session_id": pa.array([k[1] for k in keys], pa.string())}))
-    try:
-        columns = ", ".join(f"e.{c}" for c in LIFECYCLE_COLUMNS)
-        return con.sql(f"""SELECT {columns} FROM events e
-                           JOIN preview_keys k ON e.project_id = k.project_id AND e.session_id = k.session_id
-                           WHERE e.seq > {lo:d} AND e.seq <= {hi:d}""").to_arrow_table()
-    finally:
-        con.unregister("preview_keys")
-
-
 def no_stats(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """An empty table of stats_daily's rows as derive/inputs.py reads them: a session no absorb has seen has no
     samples folded."""
     return con.sql(f"SELECT {', '.join(STATS_COLUMNS)} FROM stats_daily WHERE false").to_arrow_table()
 
-
-def insert_preview(con: duckdb.DuckDBPyConnection, tables: Mapping[str, Sequence[pa.Table]], stamp: int) -> None:
-    """The previewed rows (derive/rows.py: table name -> parts) of the tables `sessionData` reads (SHOWN) into them,
-    each with write_seq `stamp` (the caller's transaction); the day, hour and minute rows wait for the derivation."""
-    for table, parts in tables.items():
-        if table not in DERIVED_SESSION_TABLES:
-            raise ValueError(f"{table} is not a derived session table")
-        if table not in SHOWN:
-            continue
-        for rows in parts:
-            if not rows.num_rows:
-                continue
-            con.register("preview_rows", rows)
-            try:
-                con.execute(f"INSERT INTO {table} ({', '.join(rows.column_names)}, write_seq) "
-                            f"SELECT *, {stamp:d} FROM preview_rows")
-            finally:
-                con.unregister("preview_rows")

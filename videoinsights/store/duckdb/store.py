@@ -54,7 +54,8 @@ from videoinsights.store.duckdb.late_samples import LateSamples, parked_sessions
 from videoinsights.store.duckdb.months import mark_stale, refresh_stale_months
 from videoinsights.store.duckdb.parts import add_in_parts
 from videoinsights.store.duckdb.preview import MAX_COMMITS as PREVIEW_MAX_COMMITS
-from videoinsights.store.duckdb.preview import insert_preview, new_session_keys, no_stats, preview_events
+from videoinsights.store.duckdb.preview import SHOWN as PREVIEW_TABLES
+from videoinsights.store.duckdb.preview import new_session_keys, no_stats
 from videoinsights.store.duckdb.quality import (
     EKEY,
     KEPT,
@@ -1043,11 +1044,12 @@ class DuckDBStore:
             return fresh
         return cache.complete(keys, kept, fresh, upto, self._keys_first_ts, self._keys_newest - KEEP_AFTER_MS)
 
-    def _events_of(self, name: str, keys: Sequence[SessionKey], where: str,
-                   upto: Sequence[int] | None = None) -> pa.Table:
-        """Rows of `events` (LIFECYCLE_COLUMNS) of these keys, registered as `name` (or the temp table `keys`) on the
-        derive connection, with an `upto` column if given, filtered by `where` (e: events, k: the keys)."""
-        con = self._dcon
+    def _events_of(self, name: str, keys: Sequence[SessionKey], where: str, upto: Sequence[int] | None = None,
+                   con: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
+        """Rows of `events` (LIFECYCLE_COLUMNS) of these keys, registered as `name` (or the temp table `keys`) on `con`
+        (the derive connection by default), with an `upto` column if given, filtered by `where` (e: events, k: the
+        keys)."""
+        con = self._dcon if con is None else con
         if name != "keys":
             columns = {"project_id": pa.array([k[0] for k in keys], pa.string()),
                        "session_id": pa.array([k[1] for k in keys], pa.string())}
@@ -1095,7 +1097,9 @@ class DuckDBStore:
         keys = new_session_keys(con, lo, hi, limit, self._preview_seen)
         if not keys:
             return None
-        return Preview(keys, preview_events(con, keys, lo, hi), no_stats(con), hi)
+        # (none of their events was absorbed: none lies in an earlier commit)
+        events = self._events_of("preview_keys", keys, f"e.seq > {lo:d} AND e.seq <= {hi:d}", con=con)
+        return Preview(keys, events, no_stats(con), hi)
 
     def write_preview(self, preview: Preview, tables: Mapping[str, Sequence[pa.Table]]) -> None:
         """A preview's derived rows into the per-session tables, in a transaction of its own on the preview cursor
@@ -1103,7 +1107,10 @@ class DuckDBStore:
         con = self._preview_cursor()
         con.execute("BEGIN")
         try:
-            insert_preview(con, self._final.without_final_rows(tables), preview.stamp)
+            # the tables sessionData reads; the day, hour and minute rows wait for the derivation
+            for table, parts in self._final.without_final_rows(tables).items():
+                for rows in parts if table in PREVIEW_TABLES else ():
+                    self._insert_table(table, rows, con, preview.stamp)
             con.execute("COMMIT")
         except BaseException:
             self._rollback(con)
@@ -1348,15 +1355,20 @@ class DuckDBStore:
             f"GROUP BY project_id, bucket, {dims}"
         )
 
-    def _insert_table(self, table: str, rows: pa.Table) -> None:
+    def _insert_table(self, table: str, rows: pa.Table, con: duckdb.DuckDBPyConnection | None = None,
+                      write_seq: int | None = None) -> None:
+        """Derived rows into their table on `con` (the derive connection by default), stamped `write_seq` (this
+        step's watermark by default: schema.WRITTEN)."""
         if table not in DERIVED_SESSION_TABLES:
             raise ValueError(f"{table} is not a derived session table")
         if not rows.num_rows:
             return
-        self._dcon.register("derived_rows", rows)
-        self._dcon.execute(f"INSERT INTO {table} ({', '.join(rows.column_names)}, write_seq) "
-                           "SELECT *, $w FROM derived_rows", {"w": self._derived_seq})
-        self._dcon.unregister("derived_rows")
+        con = self._dcon if con is None else con
+        # (no `finally`: after a failed INSERT the transaction refuses the unregister too, hiding why it failed)
+        con.register("derived_rows", rows)
+        con.execute(f"INSERT INTO {table} ({', '.join(rows.column_names)}, write_seq) "
+                    "SELECT *, $w FROM derived_rows", {"w": self._derived_seq if write_seq is None else write_seq})
+        con.unregister("derived_rows")
 
     def _refresh_rollups(self, endpoint_days_only: bool = False) -> None:
         """Re-aggregate the daily rollups of the touched groups and (project, day)s (_record_touched): the days of the
